@@ -1,0 +1,1 @@
+"""The ``encephagen`` command line: one small module per command."""
