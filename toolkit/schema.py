@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 SCHEMA_VERSION = "1"
 SCHEMA_FILENAME = "circuit.schema.json"
@@ -377,6 +377,12 @@ class Circuit(Strict):
     history: list[HistoryEntry] = []
 
     model_config = ConfigDict(populate_by_name=True)
+    _source_path: Any = PrivateAttr(default=None)
+
+    @property
+    def source_path(self):
+        """The file this circuit was loaded from (None when built in code); arrays resolve next to it."""
+        return self._source_path
 
     def to_networkx(self):
         """Population-level directed multigraph: nodes carry population attributes, edges the projection.

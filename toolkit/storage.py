@@ -76,6 +76,7 @@ def load_circuit(name_or_path: str | os.PathLike, *, check_rules: bool = True, c
     path = resolve_circuit_path(name_or_path)
     tree = read_tree(path)
     circuit = circuit_from_tree(tree, str(path))
+    circuit._source_path = path.resolve()
     if check_rules:
         from .rules import check_circuit
 

@@ -1,0 +1,190 @@
+"""The compiler: orientation, parameter maps, connection rules, matrix projections, lesions."""
+
+from __future__ import annotations
+
+import doctest
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import encephagen.compile as compile_module
+from encephagen import load_circuit
+from encephagen.compile import CompileError, bernoulli_pairs, compile_circuit, lesion
+from encephagen.errors import UnknownNameError
+from encephagen.storage import shipped_circuit_names
+
+from conftest import make_circuit
+
+
+def test_docstring_examples_prove_the_orientation():
+    result = doctest.testmod(compile_module)
+    assert result.attempted >= 5 and result.failed == 0
+
+
+def test_weights_are_post_by_pre():
+    circuit = make_circuit({"A": {"size": 2}, "B": {"size": 3}}, {"A->B": {"source": "A", "target": "B", "rule": {"kind": "all_to_all"}, "weight": 1.5}})
+    net = compile_circuit(circuit)
+    dense = net.weights.toarray()
+    assert dense[2:, :2].tolist() == [[1.5, 1.5]] * 3
+    assert dense[:2, :].sum() == 0 and dense[:, 2:].sum() == 0
+    assert net.population_slices == {"A": slice(0, 2), "B": slice(2, 5)}
+
+
+def test_total_weight_is_divided_over_sources_and_autapses_excluded():
+    circuit = make_circuit({"A": {"size": 4}}, {"rec": {"source": "A", "target": "A", "rule": {"kind": "all_to_all"}, "weight": 0.3, "weight_mode": "total"}})
+    dense = compile_circuit(circuit).weights.toarray()
+    assert np.allclose(dense, 0.3 / 4 * (1 - np.eye(4)))
+
+
+def _parametrised():
+    return make_circuit(
+        {"A": {"size": 3, "drive": {"param": "d", "factor": 2.0}}, "B": {"size": 2, "cell_class": "inh"}},
+        {
+            "A->B": {"source": "A", "target": "B", "rule": {"kind": "all_to_all"}, "weight": {"param": "w"}, "weight_mode": "total"},
+            "B->A": {"source": "B", "target": "A", "rule": {"kind": "all_to_all"}, "weight": {"param": "g", "factor": -1.0}},
+        },
+        parameters={
+            "w": {"value": 1.0, "free": True, "bounds": [0.0, 5.0]},
+            "g": {"value": 2.0, "free": True, "bounds": [0.5, 4.0]},
+            "d": {"value": 5.0},
+            "tau": {"value": 20.0},
+        },
+        neuron_models={"lif": {"tau_m": {"param": "tau"}, "v_threshold": 10.0}},
+    )
+
+
+def test_applying_parameters_equals_recompiling():
+    circuit = _parametrised()
+    net = compile_circuit(circuit)
+    values = {"w": 3.0, "g": 0.7, "d": 9.0, "tau": 12.0}
+    applied = net.apply(values)
+    recompiled = compile_circuit(circuit.with_parameter_values(values))
+    assert np.array_equal(applied.weights_data, recompiled.weights.data)
+    for name, vector in recompiled.neuron.items():
+        assert np.array_equal(applied.neuron[name], vector), name
+    assert applied.neuron["drive"][0] == 18.0
+
+
+def test_batch_stacks_lanes():
+    net = compile_circuit(_parametrised())
+    batch = net.batch([{"w": 1.0}, {"w": 2.0}])
+    assert batch.size == 2 and batch.weights_data.shape == (2, net.n_synapses)
+    assert np.allclose(batch.weights_data[1][batch.weights_data[1] > 0], 2.0 / 3)
+
+
+def test_structural_parameter_cannot_be_applied():
+    circuit = make_circuit(
+        {"A": {"size": 20}},
+        {"rec": {"source": "A", "target": "A", "rule": {"kind": "fixed_probability", "probability": {"param": "p"}, "seed": 1}, "weight": 1.0}},
+        parameters={"p": {"value": 0.5}},
+    )
+    net = compile_circuit(circuit)
+    with pytest.raises(CompileError, match="structural"):
+        net.apply({"p": 0.2})
+    with pytest.raises(UnknownNameError, match="did you mean 'p'"):
+        net.apply({"pp": 0.2})
+
+
+def test_fixed_probability_is_seeded_and_has_the_right_density():
+    def build(seed):
+        return compile_circuit(make_circuit({"A": {"size": 200}}, {"rec": {"source": "A", "target": "A", "rule": {"kind": "fixed_probability", "probability": 0.1, "seed": seed}, "weight": 1.0}}))
+    a, b, c = build(7), build(7), build(8)
+    assert (a.weights != b.weights).nnz == 0
+    assert (a.weights != c.weights).nnz > 0
+    expected = 0.1 * 200 * 199
+    assert abs(a.n_synapses - expected) < 4 * np.sqrt(expected)
+    assert a.weights.diagonal().sum() == 0
+
+
+def test_bernoulli_pairs_are_uniform_over_pairs():
+    rng = np.random.default_rng(0)
+    counts = np.zeros((5, 4))
+    for _ in range(2000):
+        pre, post = bernoulli_pairs(rng, 5, 4, 0.3, exclude_diagonal=False)
+        np.add.at(counts, (pre, post), 1)
+    assert np.allclose(counts / 2000, 0.3, atol=0.05)
+
+
+def test_fixed_indegree_gives_exact_indegree_without_autapses():
+    net = compile_circuit(make_circuit({"A": {"size": 30}}, {"rec": {"source": "A", "target": "A", "rule": {"kind": "fixed_indegree", "indegree": 7, "seed": 3}, "weight": 1.0}}))
+    assert (np.diff(net.weights.indptr) == 7).all()
+    assert net.weights.diagonal().sum() == 0
+
+
+def test_edge_list_with_weight_factors_and_delays():
+    net = compile_circuit(
+        make_circuit({"A": {"size": 3}, "B": {"size": 3}}, {"e": {"source": "A", "target": "B", "rule": {"kind": "edge_list", "source_index": [0, 2], "target_index": [1, 1], "weight_factor": [1.0, 3.0]}, "weight": 2.0, "delay": 1.5}}),
+        dt=0.5,
+    )
+    assert net.weights[4, 0] == 2.0 and net.weights[4, 2] == 6.0
+    assert net.delays.tolist() == [3, 3]
+
+
+def test_matrix_projection_inline_arrays():
+    circuit = make_circuit(
+        {"R0": {"size": 40}, "R1": {"size": 40}},
+        matrix_projections={"lr": {
+            "sources": ["R0", "R1"], "targets": ["R0", "R1"],
+            "probability": {"array": [[0.0, 1.0], [0.5, 0.0]]},
+            "weight": {"array": [[0.0, 2.0], [4.0, 0.0]], "scale": {"param": "gc"}},
+            "delay": {"array": [[0.0, 10.0], [20.0, 0.0]], "divisor": 2.0},
+            "seed": 5,
+        }},
+        parameters={"gc": {"value": 0.5}},
+    )
+    net = compile_circuit(circuit)
+    dense = net.weights.toarray()
+    assert (dense[:40, 40:] == 1.0).all()  # R1 -> R0: p = 1, weight 2 * 0.5
+    block = dense[40:, :40]
+    assert set(np.unique(block)) == {0.0, 2.0} and abs((block > 0).mean() - 0.5) < 0.1
+    assert set(net.delays.tolist()) == {50, 100}
+    doubled = net.apply({"gc": 1.0}).weights_data
+    assert np.allclose(doubled, 2 * net.weights.data)
+
+
+def test_lesion_removes_populations_projections_and_readout_terms():
+    circuit = make_circuit(
+        {"A": {"size": 2}, "B": {"size": 2}, "C": {"size": 2}},
+        {"A->B": {"source": "A", "target": "B", "rule": {"kind": "all_to_all"}, "weight": 1.0},
+         "B->C": {"source": "B", "target": "C", "rule": {"kind": "all_to_all"}, "weight": 1.0}},
+        readouts={"ab": {"terms": [{"population": "A"}, {"population": "B", "coefficient": -1.0}]}},
+    )
+    cut = lesion(circuit, ["B"])
+    assert list(cut.populations) == ["A", "C"] and cut.projections == {}
+    assert [t.population for t in cut.readouts["ab"].terms] == ["A"]
+    assert list(lesion(circuit, ["A->B"]).projections) == ["B->C"]
+    with pytest.raises(CompileError, match="every population"):
+        lesion(circuit, ["exc"])  # a cell class names all its populations
+    with pytest.raises(UnknownNameError, match="did you mean 'B->C'"):
+        lesion(circuit, ["B-C"])
+
+
+@pytest.mark.parametrize("name", shipped_circuit_names())
+def test_every_shipped_circuit_compiles(name):
+    circuit = load_circuit(name)
+    net = compile_circuit(circuit)
+    assert net.n_neurons == sum(int(circuit.resolve(p.size)) for p in circuit.populations.values())
+    assert np.isfinite(net.weights.data).all() and (net.delays >= 1).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=1, max_size=4),
+    weights=st.lists(st.floats(0.0, 5.0), min_size=1, max_size=6),
+    new_w=st.floats(0.0, 5.0),
+    seed=st.integers(0, 2**31),
+)
+def test_random_circuits_apply_equals_recompile(sizes, weights, new_w, seed):
+    rng = np.random.default_rng(seed)
+    pops = {f"P{i}": {"size": n} for i, n in enumerate(sizes)}
+    projections = {}
+    for k, w in enumerate(weights):
+        s, t = rng.integers(len(sizes), size=2)
+        rule = [{"kind": "all_to_all"}, {"kind": "fixed_probability", "probability": 0.5, "seed": k}][k % 2]
+        projections[f"p{k}"] = {"source": f"P{s}", "target": f"P{t}", "rule": rule,
+                                "weight": {"param": "w", "factor": w} if k % 3 == 0 else w, "weight_mode": ["per_synapse", "total"][k % 2]}
+    circuit = make_circuit(pops, projections, parameters={"w": {"value": 1.0}})
+    net = compile_circuit(circuit)
+    assert np.array_equal(net.apply({"w": new_w}).weights_data, compile_circuit(circuit.with_parameter_values({"w": new_w})).weights.data)

@@ -1,0 +1,513 @@
+"""Compile a circuit into a back-end-neutral network: sparse weights, per-neuron vectors, delays.
+
+Orientation: the weight matrix is ``W[post, pre]`` (scipy CSR, float64, mV), so the synaptic
+input to every neuron is ``W @ spikes``. Entries may repeat when two projections connect the
+same pair of neurons; ``W @ spikes`` sums them. The 3-neuron chain below proves it: only A is
+driven, A -> B -> C, and B and C fire; reversing the projections silences them.
+
+>>> from encephagen.schema import Circuit
+>>> def chain(edges):
+...     return Circuit.model_validate({
+...         "schema_version": "1", "name": "chain", "version": "1.0.0",
+...         "neuron_models": {"lif": {"tau_m": 10.0, "v_threshold": 10.0}},
+...         "cell_classes": {"exc": {"transmitter": "glutamate"}},
+...         "populations": {p: {"cell_class": "exc", "size": 1, "neuron_model": "lif",
+...                             "drive": 20.0 if p == "A" else 0.0} for p in "ABC"},
+...         "projections": {f"{s}->{t}": {"source": s, "target": t, "rule": {"kind": "all_to_all"},
+...                                        "weight": 30.0} for s, t in edges}})
+>>> net = compile_circuit(chain([("A", "B"), ("B", "C")]))
+>>> net.weights.toarray()          # row = post (A, B, C), column = pre
+array([[ 0.,  0.,  0.],
+       [30.,  0.,  0.],
+       [ 0., 30.,  0.]])
+>>> def spikes_per_neuron(net, steps=2000):
+...     v, i_syn, fired = np.zeros(3), np.zeros(3), np.zeros(3)
+...     for _ in range(steps):  # a plain Euler reference loop, only for this example
+...         spikes = (v >= net.neuron["v_threshold"]).astype(float)
+...         v = np.where(spikes > 0, 0.0, v + 0.1 * (-v + i_syn + net.neuron["drive"]) / 10.0)
+...         i_syn = i_syn * np.exp(-0.1 / 5.0) + net.weights @ spikes
+...         fired += spikes
+...     return fired
+>>> [bool(n > 0) for n in spikes_per_neuron(net)]
+[True, True, True]
+>>> [bool(n > 0) for n in spikes_per_neuron(compile_circuit(chain([("B", "A"), ("C", "B")])))]
+[True, False, False]
+
+Named parameters enter the arrays linearly (``entry = constant + sum(value * coefficient)``),
+recorded in :attr:`CompiledNetwork.parameter_map`, so a new value is applied without
+recompiling (:meth:`CompiledNetwork.apply`, :meth:`CompiledNetwork.batch`). Parameters that
+change the structure (sizes, probabilities, delays, in-degrees, matrix transforms) are
+marked structural: changing them needs a new :func:`compile_circuit`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import CircuitError, Problem, UnknownNameError
+from .schema import ArrayFile, Circuit, MatrixValue, ParamRef, Readout, UniformRange
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DT = 0.1
+"""Integration step (ms) used when none is given."""
+NEURON_MODEL_FIELDS = (
+    "tau_m", "v_threshold", "v_reset", "v_rest", "t_ref", "tau_syn_exc", "tau_syn_inh",
+    "adaptation", "tau_adaptation", "noise_sigma",
+)
+POPULATION_FIELDS = ("drive", "poisson_rate", "poisson_weight", "initial_v_low", "initial_v_high")
+NEURON_FIELDS = NEURON_MODEL_FIELDS + POPULATION_FIELDS
+"""Names of the per-neuron vectors of a compiled network (units as in the schema: ms, mV, Hz)."""
+
+
+class CompileError(CircuitError):
+    """A circuit that is valid as a file but cannot be built as asked."""
+
+
+@dataclass(frozen=True)
+class ParamTarget:
+    """How one named parameter enters the compiled arrays.
+
+    kind 'weight': ``weights.data[indices] += value * coefficients``;
+    kind 'neuron': ``neuron[field][indices] += value * coefficients``;
+    kind 'structural': the parameter shapes the network (``where`` says how); recompile to change it.
+    """
+
+    kind: str
+    indices: np.ndarray
+    coefficients: np.ndarray
+    field: str | None = None
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """Arrays of one parameter setting: CSR-ordered weights and the per-neuron vectors."""
+
+    weights_data: np.ndarray
+    neuron: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class ParameterBatch:
+    """B parameter settings of the same network, stacked as lanes: (B, nnz) and (B, N)."""
+
+    weights_data: np.ndarray
+    neuron: dict[str, np.ndarray]
+
+    @property
+    def size(self) -> int:
+        return self.weights_data.shape[0]
+
+
+@dataclass(frozen=True)
+class CompiledNetwork:
+    """A circuit built into arrays; the simulator's only input besides seeds and options."""
+
+    circuit: Circuit
+    dt: float
+    weights: sp.csr_matrix
+    delays: np.ndarray
+    neuron: dict[str, np.ndarray]
+    population_names: list[str]
+    population_slices: dict[str, slice]
+    population_index: np.ndarray
+    projection_synapses: dict[str, np.ndarray]
+    readouts: dict[str, Readout]
+    parameter_map: dict[str, list[ParamTarget]]
+    _constant_weights: np.ndarray = field(repr=False)
+    _constant_neuron: dict[str, np.ndarray] = field(repr=False)
+
+    @property
+    def n_neurons(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_synapses(self) -> int:
+        return self.weights.nnz
+
+    @property
+    def max_delay(self) -> int:
+        return int(self.delays.max()) if self.delays.size else 1
+
+    def parameter_values(self) -> dict[str, float]:
+        return {name: p.value for name, p in self.circuit.parameters.items()}
+
+    def apply(self, values: Mapping[str, float]) -> ParameterSet:
+        """Arrays for the compiled parameter values with ``values`` replacing some of them."""
+        settings = self.parameter_values()
+        for name, value in values.items():
+            if name not in settings:
+                raise UnknownNameError("parameter", name, settings)
+            if any(t.kind == "structural" for t in self.parameter_map.get(name, [])) and value != settings[name]:
+                where = "; ".join(t.where for t in self.parameter_map[name] if t.kind == "structural")
+                raise CompileError([Problem(str(self.circuit.source_path or self.circuit.name), f"/parameters/{name}", f"parameter {name!r} is structural ({where})", "Change it in the circuit and compile again")])
+            settings[name] = float(value)
+        weights = self._constant_weights.copy()
+        neuron = {k: v.copy() for k, v in self._constant_neuron.items()}
+        for name, targets in self.parameter_map.items():
+            for target in targets:
+                if target.kind == "weight":
+                    np.add.at(weights, target.indices, settings[name] * target.coefficients)
+                elif target.kind == "neuron":
+                    np.add.at(neuron[target.field], target.indices, settings[name] * target.coefficients)
+        return ParameterSet(weights, neuron)
+
+    def batch(self, sets: Sequence[Mapping[str, float]]) -> ParameterBatch:
+        """Stack several parameter settings as lanes for one batched simulation."""
+        applied = [self.apply(s) for s in sets]
+        if not applied:
+            raise ValueError("a batch needs at least one parameter set")
+        return ParameterBatch(
+            np.stack([a.weights_data for a in applied]),
+            {k: np.stack([a.neuron[k] for a in applied]) for k in NEURON_FIELDS},
+        )
+
+
+def compile_circuit(circuit: Circuit, *, dt: float | None = None, base_dir: Path | None = None) -> CompiledNetwork:
+    """Build a circuit into a :class:`CompiledNetwork` (see the module docstring for conventions).
+
+    Parameters
+    ----------
+    circuit
+        A validated circuit (``load_circuit`` checks the rules; a circuit built in code is
+        compiled as it is).
+    dt
+        Integration step in ms; delays are rounded to whole steps (at least one). Default 0.1.
+    base_dir
+        Folder against which array files are resolved; default: the circuit file's folder.
+    """
+    if dt is None:
+        dt = DEFAULT_DT
+        log.info("dt = %s ms (default)", dt)
+    if not dt > 0:
+        raise ValueError(f"dt must be positive; got {dt}")
+    if base_dir is None:
+        base_dir = Path(circuit.source_path).parent if circuit.source_path else Path.cwd()
+    return _Builder(circuit, float(dt), Path(base_dir)).build()
+
+
+class _Builder:
+    def __init__(self, circuit: Circuit, dt: float, base_dir: Path):
+        self.c, self.dt, self.base_dir = circuit, dt, base_dir
+        self.slices: dict[str, slice] = {}
+        start = 0
+        for name, pop in circuit.populations.items():
+            size = int(round(circuit.resolve(pop.size)))
+            self.slices[name] = slice(start, start + size)
+            start += size
+        self.n = start
+        self.neuron = {f: np.zeros(self.n) for f in NEURON_FIELDS}
+        self.pmap: dict[str, list[ParamTarget]] = {}
+        # synapses in insertion order; made CSR-ordered at the end
+        self.pre: list[np.ndarray] = []
+        self.post: list[np.ndarray] = []
+        self.value: list[np.ndarray] = []
+        self.delay: list[np.ndarray] = []
+        self.owner: dict[str, list[tuple[int, int]]] = {}
+        self.weight_refs: list[tuple[str, int, np.ndarray]] = []  # (param, first insertion index, coefficients)
+        self.count = 0
+        self.structural("size", (pop.size for pop in circuit.populations.values()))
+
+    # ------------------------------------------------------------------ parameters
+
+    def structural(self, where: str, values: Iterable[object]) -> None:
+        for value in values:
+            if isinstance(value, ParamRef):
+                self.pmap.setdefault(value.param, []).append(ParamTarget("structural", np.empty(0, np.int64), np.empty(0), where=where))
+
+    def set_field(self, fieldname: str, indices: np.ndarray, value: object, scale: float = 1.0) -> None:
+        if isinstance(value, ParamRef):
+            self.pmap.setdefault(value.param, []).append(ParamTarget("neuron", indices, np.full(indices.size, value.factor * scale), field=fieldname))
+        else:
+            self.neuron[fieldname][indices] += float(value) * scale
+
+    # ------------------------------------------------------------------ build
+
+    def build(self) -> CompiledNetwork:
+        for name, pop in self.c.populations.items():
+            self.population(name, pop)
+        for name, proj in self.c.projections.items():
+            self.projection(name, proj)
+        for name, mproj in self.c.matrix_projections.items():
+            self.matrix_projection(name, mproj)
+        return self.finish()
+
+    def population(self, name: str, pop) -> None:
+        idx = np.arange(self.slices[name].start, self.slices[name].stop)
+        model = self.c.neuron_models[pop.neuron_model]
+        for fieldname in NEURON_MODEL_FIELDS:
+            self.set_field(fieldname, idx, getattr(model, fieldname))
+        self.set_field("drive", idx, pop.drive)
+        if pop.poisson_input is not None:
+            self.set_field("poisson_rate", idx, pop.poisson_input.rate, scale=pop.poisson_input.sources)
+            self.set_field("poisson_weight", idx, pop.poisson_input.weight)
+        initial = pop.initial_v
+        if initial is None:
+            low = high = model.v_rest
+        elif isinstance(initial, UniformRange):
+            low, high = initial.uniform
+        else:
+            low = high = initial
+        self.set_field("initial_v_low", idx, low)
+        self.set_field("initial_v_high", idx, high)
+
+    def delay_steps(self, delay_ms: np.ndarray, where: str) -> np.ndarray:
+        steps = np.maximum(1, np.rint(np.asarray(delay_ms, dtype=float) / self.dt)).astype(np.int32)
+        off = np.abs(steps * self.dt - delay_ms)
+        if np.any(off > 1e-9 * np.maximum(1.0, np.abs(delay_ms))):
+            log.info("%s: delays rounded to whole steps of %s ms (largest change %.3g ms)", where, self.dt, float(off.max()))
+        return steps
+
+    def add_synapses(self, owner: str, pre: np.ndarray, post: np.ndarray, value: np.ndarray, delay_steps: np.ndarray, weight: object, coefficient: np.ndarray) -> None:
+        """Append synapses; ``value`` is the weight without its parameter part, ``coefficient`` its multiplier."""
+        first = self.count
+        self.pre.append(pre.astype(np.int64))
+        self.post.append(post.astype(np.int64))
+        self.value.append(value.astype(float))
+        self.delay.append(np.broadcast_to(delay_steps, pre.shape).astype(np.int32))
+        self.count += pre.size
+        self.owner.setdefault(owner, []).append((first, self.count))
+        if isinstance(weight, ParamRef):
+            self.weight_refs.append((weight.param, first, coefficient * weight.factor))
+
+    def projection(self, name: str, proj) -> None:
+        c = self.c
+        src, tgt = self.slices[proj.source], self.slices[proj.target]
+        n_src, n_tgt = src.stop - src.start, tgt.stop - tgt.start
+        pre, post, factor = connect(proj.rule, n_src, n_tgt, same=proj.source == proj.target, resolve=c.resolve)
+        self.structural(f"projection {name} rule", [getattr(proj.rule, "probability", None)])
+        self.structural(f"projection {name} delay", [proj.delay])
+        scale = factor / n_src if proj.weight_mode == "total" else factor
+        if isinstance(proj.weight, ParamRef):
+            value, coefficient = np.zeros(pre.size), scale
+        else:
+            value, coefficient = float(proj.weight) * scale, np.zeros(pre.size)
+        delay = self.delay_steps(np.float64(c.resolve(proj.delay)), f"projection {name}")
+        self.add_synapses(name, pre + src.start, post + tgt.start, np.broadcast_to(value, pre.shape), delay, proj.weight, np.broadcast_to(coefficient, pre.shape))
+
+    def matrix(self, value: MatrixValue, shape: tuple[int, int], where: str) -> tuple[np.ndarray, np.ndarray, object | None]:
+        """(constant part, linear part, parameter of the linear part) of offset + scale*T(A)/divisor."""
+        array = self.load_array(value.array, shape, where)
+        if value.transform == "log1p":
+            array = np.log1p(value.gain * array)
+        elif value.gain != 1.0:
+            array = value.gain * array
+        if value.normalize == "max":
+            peak = float(np.max(array))
+            array = array / peak if peak > 0 else array
+        divisor = self.c.resolve(value.divisor)
+        self.structural(f"{where} divisor", [value.divisor])
+        offset = self.c.resolve(value.offset)
+        self.structural(f"{where} offset", [value.offset])
+        base = array / divisor
+        if isinstance(value.scale, ParamRef):
+            return np.full(shape, offset), base * value.scale.factor, value.scale.param
+        return offset + float(value.scale) * base, np.zeros(shape), None
+
+    def load_array(self, array: list[list[float]] | ArrayFile, shape: tuple[int, int], where: str) -> np.ndarray:
+        if not isinstance(array, ArrayFile):
+            return np.asarray(array, dtype=float)
+        import h5py
+
+        path = (self.base_dir / array.file).resolve()
+        try:
+            with h5py.File(path, "r") as h5:
+                data = np.asarray(h5[array.dataset][()], dtype=float)
+        except (OSError, KeyError) as exc:
+            raise CompileError([Problem(str(self.c.source_path or self.c.name), where, f"cannot read array {array.file}:{array.dataset}: {exc}", "Validate the circuit (encephagen validate) to locate the problem")]) from None
+        if data.shape != shape:
+            raise CompileError([Problem(str(self.c.source_path or self.c.name), where, f"array {array.dataset} has shape {list(data.shape)}, expected {list(shape)}")])
+        return data
+
+    def matrix_projection(self, name: str, mproj) -> None:
+        c, shape = self.c, (len(mproj.targets), len(mproj.sources))
+        base = f"/matrix_projections/{name}"
+        p_const, p_lin, p_param = self.matrix(mproj.probability, shape, f"{base}/probability")
+        if p_param is not None:
+            p_const = p_const + p_lin * c.parameters[p_param].value
+            self.structural(f"matrix projection {name} probability", [mproj.probability.scale])
+        probability = np.clip(p_const, 0.0, 1.0)
+        w_const, w_lin, w_param = self.matrix(mproj.weight, shape, f"{base}/weight")
+        if isinstance(mproj.delay, MatrixValue):
+            d_const, d_lin, d_param = self.matrix(mproj.delay, shape, f"{base}/delay")
+            if d_param is not None:
+                d_const = d_const + d_lin * c.parameters[d_param].value
+                self.structural(f"matrix projection {name} delay", [mproj.delay.scale])
+            delay_ms = d_const
+        else:
+            self.structural(f"matrix projection {name} delay", [mproj.delay])
+            delay_ms = np.full(shape, float(c.resolve(mproj.delay)))
+        delay_steps = self.delay_steps(delay_ms, f"matrix projection {name}")
+        seeds = np.random.SeedSequence(mproj.seed)
+        pair_seeds = seeds.spawn(shape[0] * shape[1])
+        for t, target in enumerate(mproj.targets):
+            tgt = self.slices[target]
+            for s, source in enumerate(mproj.sources):
+                if (mproj.skip_diagonal and s == t) or probability[t, s] <= 0:
+                    continue
+                src = self.slices[source]
+                rng = np.random.default_rng(pair_seeds[t * shape[1] + s])
+                n_src, n_tgt = src.stop - src.start, tgt.stop - tgt.start
+                pre, post = bernoulli_pairs(rng, n_src, n_tgt, float(probability[t, s]), exclude_diagonal=source == target)
+                if pre.size == 0:
+                    continue
+                weight = ParamRef(param=w_param, factor=1.0) if w_param is not None else None
+                self.add_synapses(
+                    name, pre + src.start, post + tgt.start,
+                    np.full(pre.size, w_const[t, s]), delay_steps[t, s], weight,
+                    np.full(pre.size, w_lin[t, s]),
+                )
+
+    def finish(self) -> CompiledNetwork:
+        cat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype)  # noqa: E731
+        pre, post = cat(self.pre, np.int64), cat(self.post, np.int64)
+        value, delay = cat(self.value, float), cat(self.delay, np.int32)
+        order = np.lexsort((pre, post))  # stable: by post, then pre, then insertion
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(post, minlength=self.n), out=indptr[1:])
+        constant = value[order]
+        weights = sp.csr_matrix((constant.copy(), pre[order].astype(np.int32), indptr), shape=(self.n, self.n))
+        for param, first, coefficients in self.weight_refs:
+            indices = rank[first:first + coefficients.size]
+            self.pmap.setdefault(param, []).append(ParamTarget("weight", indices, np.asarray(coefficients, float)))
+        projection_synapses = {
+            name: np.sort(np.concatenate([rank[a:b] for a, b in spans])) for name, spans in self.owner.items()
+        }
+        constant_neuron = {k: v.copy() for k, v in self.neuron.items()}
+        population_index = np.zeros(self.n, dtype=np.int32)
+        for i, sl in enumerate(self.slices.values()):
+            population_index[sl] = i
+        network = CompiledNetwork(
+            circuit=self.c,
+            dt=self.dt,
+            weights=weights,
+            delays=delay[order],
+            neuron=self.neuron,
+            population_names=list(self.slices),
+            population_slices=dict(self.slices),
+            population_index=population_index,
+            projection_synapses=projection_synapses,
+            readouts=dict(self.c.readouts),
+            parameter_map=self.pmap,
+            _constant_weights=constant,
+            _constant_neuron=constant_neuron,
+        )
+        applied = network.apply({})
+        weights.data[:] = applied.weights_data
+        for k in NEURON_FIELDS:
+            network.neuron[k][:] = applied.neuron[k]
+        return network
+
+
+# --------------------------------------------------------------------------- connection rules
+
+
+def connect(rule, n_src: int, n_tgt: int, *, same: bool, resolve) -> tuple[np.ndarray, np.ndarray, np.ndarray | float]:
+    """(pre, post, per-synapse weight factor) for one projection, in population-local indices."""
+    if rule.kind == "all_to_all":
+        pre, post = np.meshgrid(np.arange(n_src), np.arange(n_tgt), indexing="xy")
+        pre, post = pre.ravel(), post.ravel()
+        if same and not rule.autapses:
+            keep = pre != post
+            pre, post = pre[keep], post[keep]
+        return pre, post, 1.0
+    if rule.kind == "one_to_one":
+        return np.arange(n_src), np.arange(n_tgt), 1.0
+    if rule.kind == "fixed_probability":
+        rng = np.random.default_rng(rule.seed)
+        p = float(resolve(rule.probability))
+        pre, post = bernoulli_pairs(rng, n_src, n_tgt, p, exclude_diagonal=same and not rule.autapses)
+        return pre, post, 1.0
+    if rule.kind == "fixed_indegree":
+        rng = np.random.default_rng(rule.seed)
+        k = rule.indegree
+        exclude = same and not rule.autapses
+        pre = np.empty(n_tgt * k, dtype=np.int64)
+        for target in range(n_tgt):
+            candidates = n_src - 1 if exclude else n_src
+            chosen = rng.choice(candidates, size=k, replace=False)
+            if exclude:
+                chosen = chosen + (chosen >= target)
+            pre[target * k:(target + 1) * k] = np.sort(chosen)
+        return pre, np.repeat(np.arange(n_tgt), k), 1.0
+    factor = np.asarray(rule.weight_factor, float) if rule.weight_factor is not None else 1.0
+    return np.asarray(rule.source_index, np.int64), np.asarray(rule.target_index, np.int64), factor
+
+
+def bernoulli_pairs(rng: np.random.Generator, n_src: int, n_tgt: int, p: float, *, exclude_diagonal: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each (pre, post) pair independently with probability p, drawn in O(synapses).
+
+    The synapse count is drawn from its binomial law and that many distinct pairs are
+    chosen uniformly, which is the same distribution as a coin per pair.
+    """
+    pairs = n_src * (n_tgt - 1) if exclude_diagonal else n_src * n_tgt
+    if pairs <= 0 or p <= 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    count = pairs if p >= 1 else int(rng.binomial(pairs, p))
+    flat = np.sort(rng.choice(pairs, size=count, replace=False)) if count < pairs else np.arange(pairs)
+    if exclude_diagonal:
+        pre, col = np.divmod(flat, n_tgt - 1)
+        post = col + (col >= pre)
+    else:
+        pre, post = np.divmod(flat, n_tgt)
+    return pre.astype(np.int64), post.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- lesions
+
+
+def lesion(circuit: Circuit, names: Iterable[str]) -> Circuit:
+    """A copy of the circuit without the named populations and/or projections.
+
+    Removing a population removes every projection, matrix-projection member and readout
+    term that touches it. Names may be population or projection names; a cell-class name
+    removes every population of that class (``V0d`` removes ``L_V0d`` and ``R_V0d``).
+    """
+    names = [n for n in (s.strip() for s in names) if n]
+    populations = set()
+    projections = set()
+    for name in names:
+        if name in circuit.populations:
+            populations.add(name)
+        elif name in circuit.projections or name in circuit.matrix_projections:
+            projections.add(name)
+        elif name in circuit.cell_classes:
+            populations.update(p for p, pop in circuit.populations.items() if pop.cell_class == name)
+        else:
+            known = [*circuit.populations, *circuit.projections, *circuit.matrix_projections, *circuit.cell_classes]
+            raise UnknownNameError("population, projection or cell class", name, known)
+    if populations == set(circuit.populations):
+        raise CompileError([Problem(str(circuit.source_path or circuit.name), "/populations", "a lesion may not remove every population")])
+    keep_pops = {k: v for k, v in circuit.populations.items() if k not in populations}
+    keep_proj = {
+        k: v for k, v in circuit.projections.items()
+        if k not in projections and v.source not in populations and v.target not in populations
+    }
+    keep_matrix = {}
+    for k, m in circuit.matrix_projections.items():
+        if k in projections:
+            continue
+        if populations & (set(m.sources) | set(m.targets)):
+            raise CompileError([Problem(str(circuit.source_path or circuit.name), f"/matrix_projections/{k}", "cannot lesion a population that is a member of a matrix projection", "Lesion the matrix projection as a whole")])
+        keep_matrix[k] = m
+    readouts = {}
+    for k, r in circuit.readouts.items():
+        terms = [t for t in r.terms if t.population not in populations]
+        if terms:
+            readouts[k] = r.model_copy(update={"terms": terms})
+    lesioned = circuit.model_copy(update={
+        "populations": keep_pops, "projections": keep_proj,
+        "matrix_projections": keep_matrix, "readouts": readouts,
+    })
+    log.info("lesioned %s: removed populations %s and projections %s", circuit.name, sorted(populations), sorted(projections))
+    return lesioned
