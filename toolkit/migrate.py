@@ -7,10 +7,13 @@ converter and ``encephagen migrate`` writes the upgraded file.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Literal
 
 from .errors import CircuitError, Problem
-from .schema import SCHEMA_VERSION
+from .schema import SCHEMA_VERSION, Circuit, HistoryEntry, bump_version
 
 Converter = Callable[[dict[str, Any]], dict[str, Any]]
 CONVERTERS: dict[str, tuple[str, Converter]] = {}
@@ -35,3 +38,64 @@ def upgrade_tree(tree: dict[str, Any], file: str) -> dict[str, Any]:
         to_version, convert = CONVERTERS[version]
         tree = {**convert(dict(tree)), "schema_version": to_version}
     return tree
+
+
+def migrate_file(name_or_path: str | os.PathLike) -> tuple[Circuit, str | None, Path]:
+    """Load a circuit of any supported schema version and upgrade it.
+
+    Returns
+    -------
+    circuit
+        The validated circuit at the current schema version; when it was upgraded, with a
+        'migrated' history entry and a patch version bump.
+    from_version
+        The schema version the file had, or None when it was already current.
+    path
+        The file that was read.
+    """
+    from . import __version__
+    from .rules import check_circuit
+    from .storage import circuit_from_tree, read_tree, resolve_circuit_path
+
+    path = resolve_circuit_path(name_or_path)
+    tree = read_tree(path)
+    from_version = tree.get("schema_version") if isinstance(tree, dict) else None
+    circuit = circuit_from_tree(tree, str(path))
+    circuit._source_path = path.resolve()
+    problems = check_circuit(circuit, str(path), base_dir=path.parent)
+    if problems:
+        raise CircuitError(problems)
+    if from_version == SCHEMA_VERSION:
+        return circuit, None, path
+    upgraded = append_history(
+        circuit,
+        action="migrated",
+        author=f"encephagen migrate {__version__}",
+        description=f"schema_version {from_version} -> {SCHEMA_VERSION}",
+        details={"from_schema_version": from_version, "to_schema_version": SCHEMA_VERSION},
+        part="patch",
+    )
+    return upgraded, str(from_version), path
+
+
+def append_history(
+    circuit: Circuit,
+    *,
+    action: str,
+    author: str,
+    description: str = "",
+    details: dict[str, Any] | None = None,
+    part: Literal["major", "minor", "patch"] = "minor",
+) -> Circuit:
+    """A new version of the circuit: version bumped and one history entry appended (dated now, UTC)."""
+    version = bump_version(circuit.version, part)
+    entry = HistoryEntry(
+        version=version,
+        date=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        author=author,
+        action=action,
+        parent_version=circuit.version,
+        description=description,
+        details=details or {},
+    )
+    return circuit.model_copy(update={"version": version, "history": [*circuit.history, entry]})

@@ -9,15 +9,18 @@ checksum, and the circuit is small enough to build. All problems are returned at
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from .errors import Problem, did_you_mean, json_pointer
 from .schema import ArrayFile, Circuit, MatrixValue, ParamRef
+from .storage import find_instances
 
 MAX_NEURONS = 50_000_000
 MAX_SYNAPSES = 2_000_000_000
-"""Circuits estimated beyond these sizes are refused before anything is allocated."""
+MAX_COMPILED_BYTES = 32 * 1024**3
+"""Circuits estimated beyond these sizes (neurons, synapses, bytes of the compiled network)
+are refused before anything is allocated."""
 
 
 def check_circuit(circuit: Circuit, file: str, *, base_dir: Path | None = None, check_arrays: bool = True) -> list[Problem]:
@@ -51,6 +54,7 @@ class _Checker:
             for i, term in enumerate(readout.terms):
                 self.ref("population", term.population, c.populations, ["readouts", name, "terms", i, "population"])
         self.references_to_parameters()
+        self.unique_names()
         self.history()
         self.size()
 
@@ -59,7 +63,8 @@ class _Checker:
     def ref(self, kind: str, name: str, known: dict, path: list[object]) -> bool:
         if name in known:
             return True
-        self.add(path, f"unknown {kind} {name!r}", _sentence(did_you_mean(name, known)) or f"Define it under /{kind.replace(' ', '_')}s")
+        hint = "" if known else f"Define it under /{kind.replace(' ', '_')}{'es' if kind.endswith('s') else 's'}"
+        self.add(path, f"unknown {kind} {name!r}{did_you_mean(name, known)}", hint)
         return False
 
     def value_range(self, value: object, path: list[object]) -> tuple[float, float] | None:
@@ -81,14 +86,14 @@ class _Checker:
         low = span[0]
         if low < 0 or (low == 0 and not allow_zero):
             bound = "≥ 0" if allow_zero else "> 0"
-            self.add(path, f"{what} must be {bound}" + (" over the whole calibration range" if isinstance(value, ParamRef) else ""), f"got {low:g}")
+            self.add(path, f"{what} must be {bound}" + (" over the whole calibration range" if isinstance(value, ParamRef) else "") + f"; got {low:g}")
 
     # ------------------------------------------------------------------ rules
 
     def parameter_values(self) -> None:
         for name, param in self.circuit.parameters.items():
             if param.bounds is not None and not param.bounds[0] <= param.value <= param.bounds[1]:
-                self.add(["parameters", name, "value"], f"value {param.value:g} lies outside its bounds {param.bounds}", "Move the value inside the bounds or widen them")
+                self.add(["parameters", name, "value"], f"value lies outside its bounds [{param.bounds[0]:g}, {param.bounds[1]:g}]; got {param.value:g}", "Move the value inside the bounds or widen them")
 
     def neuron_model(self, name: str, model) -> None:
         base = ["neuron_models", name]
@@ -99,7 +104,7 @@ class _Checker:
         threshold = self.value_range(model.v_threshold, base)
         reset = self.value_range(model.v_reset, base)
         if threshold and reset and reset[1] >= threshold[0]:
-            self.add(base + ["v_reset"], f"v_reset ({reset[1]:g} mV) must lie below v_threshold ({threshold[0]:g} mV)", "Otherwise the neuron fires at every step after its refractory period")
+            self.add(base + ["v_reset"], f"v_reset must lie below v_threshold ({threshold[0]:g} mV); got {reset[1]:g} mV", "Otherwise the neuron fires at every step after its refractory period")
 
     def population(self, name: str, pop) -> None:
         c, base = self.circuit, ["populations", name]
@@ -108,7 +113,7 @@ class _Checker:
         if isinstance(pop.size, ParamRef) and pop.size.param in c.parameters:
             size = c.resolve(pop.size)
             if size < 1 or size != int(size):
-                self.add(base + ["size"], f"size must be a positive whole number; parameter {pop.size.param!r} gives {size:g}")
+                self.add(base + ["size"], f"size must be a positive whole number; got {size:g} from parameter {pop.size.param!r}")
             if c.parameters[pop.size.param].free:
                 self.add(base + ["size"], f"size refers to free parameter {pop.size.param!r}", "Population sizes are structural; calibrate weights, drives and time constants instead")
         if pop.initial_v is not None and not isinstance(pop.initial_v, (int, float)):
@@ -131,11 +136,11 @@ class _Checker:
             return
         low, high = span
         cell = self.circuit.populations[source].cell_class
-        over = " somewhere in its calibration bounds" if isinstance(weight, ParamRef) else ""
+        over = " over its whole calibration range" if isinstance(weight, ParamRef) else ""
         if sign == "excitatory" and low < 0:
-            self.add(path, f"negative weight{over} ({low:g}) from {source!r}, whose cell class {cell!r} is excitatory (Dale's law)", "Excitatory sources act through positive weights; to inhibit, route the projection through an inhibitory population")
+            self.add(path, f"weight from {source!r} must be ≥ 0{over}: its cell class {cell!r} is excitatory (Dale's law); got {low:g}", "Excitatory sources act through positive weights; to inhibit, route the projection through an inhibitory population")
         if sign == "inhibitory" and high > 0:
-            self.add(path, f"positive weight{over} ({high:g}) from {source!r}, whose cell class {cell!r} is inhibitory (Dale's law)", "Inhibitory weights are negative")
+            self.add(path, f"weight from {source!r} must be ≤ 0{over}: its cell class {cell!r} is inhibitory (Dale's law); got {high:g}", "Inhibitory weights are negative")
 
     def projection(self, name: str, proj) -> None:
         c, base = self.circuit, ["projections", name]
@@ -150,22 +155,24 @@ class _Checker:
         c, rule = self.circuit, proj.rule
         n_source = _size(c, proj.source)
         n_target = _size(c, proj.target)
+        if n_source is None or n_target is None:
+            return  # an unknown size parameter, reported on its own
         if rule.kind == "one_to_one" and n_source != n_target:
-            self.add(path, f"one_to_one needs equal sizes; source {proj.source!r} has {n_source}, target {proj.target!r} has {n_target}", "Use all_to_all or fixed_probability, or make the sizes equal")
+            self.add(path, f"one_to_one needs equal sizes; got {n_source} neurons in {proj.source!r} and {n_target} in {proj.target!r}", "Use all_to_all or fixed_probability, or make the sizes equal")
         if rule.kind == "fixed_probability":
             span = self.value_range(rule.probability, path)
             if span and not (0 <= span[0] and span[1] <= 1):
-                self.add(path + ["probability"], f"probability must lie in [0, 1]; got {span[0]:g}..{span[1]:g}")
+                self.add(path + ["probability"], f"probability must lie in [0, 1]" + (" over its whole calibration range" if isinstance(rule.probability, ParamRef) else "") + f"; got {_span(span)}")
         if rule.kind == "fixed_indegree":
             available = n_source - (1 if proj.source == proj.target and not rule.autapses else 0)
             if rule.indegree > available:
-                self.add(path + ["indegree"], f"indegree {rule.indegree} exceeds the {available} distinct sources available", "Lower the indegree or enlarge the source population")
+                self.add(path + ["indegree"], f"indegree exceeds the {available} distinct sources available; got {rule.indegree}", "Lower the indegree or enlarge the source population")
         if rule.kind == "edge_list":
             for field, limit, pop in (("source_index", n_source, proj.source), ("target_index", n_target, proj.target)):
                 indices = getattr(rule, field)
                 bad = next((i for i, x in enumerate(indices) if not 0 <= x < limit), None)
                 if bad is not None:
-                    self.add(path + [field, bad], f"index {indices[bad]} is outside population {pop!r} of size {limit}", f"Indices run from 0 to {limit - 1}")
+                    self.add(path + [field, bad], f"index outside population {pop!r} of size {limit}; got {indices[bad]}", f"Indices run from 0 to {limit - 1}")
 
     def matrix_projection(self, name: str, mproj, base_dir: Path | None) -> None:
         c, base = self.circuit, ["matrix_projections", name]
@@ -183,7 +190,7 @@ class _Checker:
         if isinstance(value.array, ArrayFile):
             ref = value.array
             if ref.shape != shape:
-                self.add(path + ["array", "shape"], f"declared shape {ref.shape} does not match [targets, sources] = {shape}")
+                self.add(path + ["array", "shape"], f"declared shape must be [targets, sources] = {shape}; got {ref.shape}")
             if base_dir is not None:
                 self.array_file(ref, base_dir, path + ["array"])
         else:
@@ -204,31 +211,50 @@ class _Checker:
             return
         try:
             with h5py.File(file, "r") as h5:
-                if ref.dataset not in h5:
-                    self.add(path + ["dataset"], f"dataset {ref.dataset!r} not in {ref.file}", _sentence(did_you_mean(ref.dataset, _datasets(h5))))
+                node = h5.get(ref.dataset)
+                if node is None or not hasattr(node, "shape"):
+                    self.add(path + ["dataset"], f"dataset {ref.dataset!r} not in {ref.file}{did_you_mean(ref.dataset, _datasets(h5))}")
                     return
-                data = np.asarray(h5[ref.dataset][()], dtype="<f8")
-        except OSError as exc:
+                if node.dtype.kind not in "iuf":
+                    self.add(path + ["dataset"], f"dataset {ref.dataset!r} in {ref.file} holds {node.dtype}, not numbers")
+                    return
+                data = np.asarray(node[()], dtype="<f8")
+        except (OSError, ValueError) as exc:
             self.add(path + ["file"], f"cannot read {ref.file} as HDF5: {exc}")
             return
         if list(data.shape) != ref.shape:
-            self.add(path + ["shape"], f"dataset {ref.dataset!r} has shape {list(data.shape)}, the circuit declares {ref.shape}")
+            self.add(path + ["shape"], f"dataset {ref.dataset!r} does not have the declared shape {ref.shape}; got {list(data.shape)}")
         elif array_checksum(data) != ref.sha256:
-            self.add(path + ["sha256"], f"checksum mismatch for {ref.file}:{ref.dataset}; the data changed since the circuit was written", f"got {array_checksum(data)}; re-import the data or update the checksum deliberately")
+            self.add(path + ["sha256"], f"checksum mismatch for {ref.file}:{ref.dataset}; got {array_checksum(data)}", "The data changed since the circuit was written; re-import it or update the checksum deliberately")
 
     def references_to_parameters(self) -> None:
-        for path, ref in _param_refs(self.circuit):
+        for path, ref in find_instances(self.circuit, ParamRef):
             self.ref("parameter", ref.param, self.circuit.parameters, path + ["param"])
+
+    def unique_names(self) -> None:
+        """Populations, projections and matrix projections share one namespace (lesions, compiled maps)."""
+        owners: dict[str, str] = {}
+        for section in ("populations", "projections", "matrix_projections"):
+            for name in getattr(self.circuit, section):
+                if name in owners:
+                    self.add([section, name], f"name {name!r} is already used under /{owners[name]}", "Populations and (matrix) projections need distinct names; rename one")
+                else:
+                    owners[name] = section
 
     def history(self) -> None:
         versions = [h.version for h in self.circuit.history]
         if versions and versions[-1] != self.circuit.version:
-            self.add(["history", len(versions) - 1, "version"], f"last history entry is version {versions[-1]}, the circuit is {self.circuit.version}", "Each new version appends a history entry with its version")
+            self.add(["history", len(versions) - 1, "version"], f"last history entry must have the circuit's version {self.circuit.version}; got {versions[-1]}", "Each new version appends a history entry with its version")
 
     def size(self) -> None:
         estimate = estimate_size(self.circuit)
-        if estimate.neurons > MAX_NEURONS or estimate.synapses > MAX_SYNAPSES:
-            self.add([], f"circuit too large: about {estimate.neurons:,} neurons and {estimate.synapses:,.0f} synapses (limits {MAX_NEURONS:,} and {MAX_SYNAPSES:,})", "Split the circuit, lower sizes or probabilities, or export to NEST for a cluster")
+        if estimate.neurons > MAX_NEURONS or estimate.synapses > MAX_SYNAPSES or estimate.compiled_bytes > MAX_COMPILED_BYTES:
+            self.add(
+                [],
+                f"circuit too large (limits {MAX_NEURONS:,} neurons, {MAX_SYNAPSES:,} synapses, {MAX_COMPILED_BYTES / 1024**3:.0f} GiB compiled); "
+                f"got about {_count(estimate.neurons)} neurons, {_count(estimate.synapses)} synapses, {_count(estimate.compiled_bytes / 1024**3)} GiB",
+                "Split the circuit, lower sizes or probabilities, or export to NEST for a cluster",
+            )
 
 
 def _matrix_sign_probe(weight: MatrixValue):
@@ -236,8 +262,23 @@ def _matrix_sign_probe(weight: MatrixValue):
     return weight.scale
 
 
-def _size(circuit: Circuit, population: str) -> int:
-    return int(circuit.resolve(circuit.populations[population].size))
+def _span(span: tuple[float, float]) -> str:
+    return f"{span[0]:g}" if span[0] == span[1] else f"{span[0]:g} to {span[1]:g}"
+
+
+def _count(x: float) -> str:
+    """Thousands separators for readable sizes, scientific notation for absurd ones."""
+    return f"{x:,.0f}" if x < 1e12 else f"{x:.2e}"
+
+
+def _size(circuit: Circuit, population: str) -> int | None:
+    """Neurons in a population, or None when its size names a missing parameter or one whose
+    value is not a positive whole number (reported on its own, not again by every projection)."""
+    size = circuit.populations[population].size
+    if isinstance(size, ParamRef) and size.param not in circuit.parameters:
+        return None
+    value = circuit.resolve(size)
+    return int(value) if value >= 1 and value == int(value) else None
 
 
 def _datasets(h5) -> list[str]:
@@ -253,67 +294,106 @@ def array_checksum(data) -> str:
     return hashlib.sha256(np.ascontiguousarray(data, dtype="<f8").tobytes()).hexdigest()
 
 
-def _param_refs(node: object, path: list[object] | None = None) -> Iterator[tuple[list[object], ParamRef]]:
-    from pydantic import BaseModel
-
-    path = path or []
-    if isinstance(node, ParamRef):
-        yield path, node
-    elif isinstance(node, BaseModel):
-        for field in type(node).model_fields:
-            alias = type(node).model_fields[field].alias or field
-            yield from _param_refs(getattr(node, field), path + [alias])
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _param_refs(value, path + [key])
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _param_refs(value, path + [i])
-
-
+@dataclass(frozen=True)
 class SizeEstimate:
     """Neurons, expected synapses and the bytes a compiled network needs, before building it."""
 
-    def __init__(self, neurons: int, synapses: float):
-        self.neurons, self.synapses = neurons, synapses
+    neurons: int
+    synapses: float
+    per_projection: dict[str, float] = field(default_factory=dict)
+    """Expected synapses of each projection and matrix projection, by name."""
 
     @property
     def compiled_bytes(self) -> float:
-        # CSR: 8 B weight + 4 B index + 2 B delay per synapse; ~20 float64 vectors per neuron
-        return self.synapses * 14 + self.neurons * 20 * 8
+        """CSR with 8 B weight, 4 B column index and 4 B delay per synapse; ~20 float64 vectors per neuron."""
+        return self.synapses * 16 + self.neurons * 20 * 8
 
 
 def estimate_size(circuit: Circuit) -> SizeEstimate:
-    """Expected neuron and synapse counts from sizes, rules and probabilities (no arrays read)."""
-    sizes = {name: _size(circuit, name) for name, pop in circuit.populations.items() if not isinstance(pop.size, ParamRef) or pop.size.param in circuit.parameters}
-    synapses = 0.0
-    for proj in circuit.projections.values():
-        if proj.source not in sizes or proj.target not in sizes:
-            continue
-        n_s, n_t = sizes[proj.source], sizes[proj.target]
-        rule = proj.rule
-        if rule.kind == "all_to_all":
-            synapses += n_s * n_t
-        elif rule.kind == "one_to_one":
-            synapses += n_t
-        elif rule.kind == "fixed_probability":
-            p = circuit.resolve(rule.probability) if not isinstance(rule.probability, ParamRef) or rule.probability.param in circuit.parameters else 1.0
-            synapses += min(max(p, 0.0), 1.0) * n_s * n_t
-        elif rule.kind == "fixed_indegree":
-            synapses += rule.indegree * n_t
-        else:
-            synapses += len(rule.source_index)
-    for mproj in circuit.matrix_projections.values():
-        # upper bound: every pair at probability 1 times the probability scale when it is < 1
-        scale = mproj.probability.scale
-        p = circuit.resolve(scale) if not isinstance(scale, ParamRef) or scale.param in circuit.parameters else 1.0
+    """Expected neuron and synapse counts from sizes, rules and probabilities (no arrays read).
+
+    Matrix projections count every pair at the probability scale (an upper bound, since
+    the arrays are not opened); a free probability counts at its current value.
+    """
+    sizes = {name: n for name in circuit.populations if (n := _size(circuit, name)) is not None}
+    per_projection: dict[str, float] = {}
+    for name, proj in circuit.projections.items():
+        if proj.source in sizes and proj.target in sizes:
+            per_projection[name] = _expected_synapses(circuit, proj.rule, sizes[proj.source], sizes[proj.target])
+    for name, mproj in circuit.matrix_projections.items():
         n_s = sum(sizes.get(s, 0) for s in mproj.sources)
         n_t = sum(sizes.get(t, 0) for t in mproj.targets)
-        synapses += min(abs(p), 1.0) * n_s * n_t
-    return SizeEstimate(sum(sizes.values()), synapses)
+        per_projection[name] = min(abs(_known(circuit, mproj.probability.scale, 1.0)), 1.0) * n_s * n_t
+    return SizeEstimate(sum(sizes.values()), float(sum(per_projection.values())), per_projection)
 
 
-def _sentence(suggestion: str) -> str:
-    """'; did you mean X?' -> 'Did you mean X?' (names keep their case)."""
-    text = suggestion.lstrip("; ")
-    return text[:1].upper() + text[1:]
+def _expected_synapses(circuit: Circuit, rule, n_source: int, n_target: int) -> float:
+    if rule.kind == "all_to_all":
+        return float(n_source * n_target)
+    if rule.kind == "one_to_one":
+        return float(n_target)
+    if rule.kind == "fixed_probability":
+        return min(max(_known(circuit, rule.probability, 1.0), 0.0), 1.0) * n_source * n_target
+    if rule.kind == "fixed_indegree":
+        return float(rule.indegree * n_target)
+    return float(len(rule.source_index))
+
+
+def _known(circuit: Circuit, value: object, fallback: float) -> float:
+    """A Value's number, or ``fallback`` when it names a parameter that does not exist."""
+    if isinstance(value, ParamRef) and value.param not in circuit.parameters:
+        return fallback
+    return float(circuit.resolve(value))
+
+
+# --------------------------------------------------------------------------- one report per file
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of validating one file: the problems of both layers, or a summary of the circuit."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+    error: str = ""
+    """Why the file could not be read at all (missing, a directory, not HDF5...), if so."""
+    summary: str = ""
+    """'2 populations, 10 neurons, about 50 synapses' for a valid circuit."""
+
+    @property
+    def valid(self) -> bool:
+        return not (self.problems or self.error)
+
+    def render(self) -> str:
+        if self.error:
+            return f"{self.error}\n"
+        if self.problems:
+            return "".join(f"{p}\n" for p in self.problems)
+        return f"{self.file}: valid ({self.summary})\n"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "valid": self.valid,
+            "error": self.error or None,
+            "summary": self.summary or None,
+            "problems": [{"pointer": p.pointer, "message": p.message, "hint": p.hint, "text": str(p)} for p in self.problems],
+        }
+
+
+def validate_file(name_or_path: str) -> ValidationReport:
+    """Load and check one circuit file (or shipped circuit), collecting every problem instead of raising."""
+    from .errors import CircuitError, EncephagenError
+    from .storage import load_circuit, resolve_circuit_path
+
+    try:
+        path = str(resolve_circuit_path(name_or_path))
+        circuit = load_circuit(path)
+    except CircuitError as exc:
+        return ValidationReport(exc.problems[0].file if exc.problems else str(name_or_path), exc.problems)
+    except EncephagenError as exc:
+        return ValidationReport(str(name_or_path), error=str(exc))
+    estimate = estimate_size(circuit)
+    about = "at most" if circuit.matrix_projections else "about"
+    summary = f"{len(circuit.populations)} populations, {estimate.neurons:,} neurons, {about} {estimate.synapses:,.0f} synapses"
+    return ValidationReport(path, summary=summary)

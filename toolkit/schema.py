@@ -399,7 +399,7 @@ class Circuit(Strict):
                 name,
                 cell_class=pop.cell_class,
                 sign=cell.effective_sign if cell else None,
-                size=self.resolve(pop.size),
+                size=int(self.resolve(pop.size)),
                 neuron_model=pop.neuron_model,
                 drive=self.resolve(pop.drive),
                 side=pop.side,

@@ -3,13 +3,15 @@
 Both forms hold the same tree. The JSON writer is canonical (the model's field order,
 the author's order of named items, shortest round-trip floats, arrays of numbers on one
 line, a trailing newline), so changing one weight changes one line of ``git diff``. The
-HDF5 form maps objects to groups, scalars and strings to attributes and numeric arrays to
-datasets, so JSON -> HDF5 -> JSON reproduces the file byte for byte and an error inside an
-HDF5 file is located by its HDF5 path, which reads like the JSON pointer.
+HDF5 form stores large numeric arrays as datasets, the objects and lists that hold them as
+groups, and everything else as attributes holding JSON text, so JSON -> HDF5 -> JSON
+reproduces a canonical file byte for byte and an HDF5 path reads like the JSON pointer
+that error messages use.
 
 No loader executes code or unpickles anything: JSON is parsed by :mod:`json`, HDF5 is read
 attribute by attribute and dataset by dataset with h5py, and both are then validated by
-the pydantic models and the circuit rules before a :class:`Circuit` is returned.
+the pydantic models and the circuit rules before a :class:`Circuit` is returned. Every
+problem a file has is reported at once as ``file:/json/pointer: what is wrong; got X. hint``.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ import json
 import math
 import os
 import tempfile
+import typing
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from .errors import CircuitError, CircuitFileError, Problem, UnknownNameError, json_pointer
-from .schema import SCHEMA_FILENAME, Circuit
+from .errors import CircuitError, CircuitFileError, Problem, UnknownNameError, did_you_mean, json_pointer
+from .schema import SCHEMA_FILENAME, SCHEMA_VERSION, ArrayFile, Circuit, Name, Reference, SemVer
 
 MAX_FILE_BYTES = 2 * 1024**3
 """Circuit files larger than this are refused before reading (2 GiB)."""
@@ -43,18 +46,31 @@ def shipped_circuits_dir() -> Path:
 
 
 def shipped_circuit_names() -> list[str]:
+    """Names of the shipped circuits (file stems), sorted.
+
+    Companion files with a second suffix (``circuit.schema.json``, ``walker2d_cpg.binding.json``)
+    are not circuits.
+    """
     folder = shipped_circuits_dir()
-    return sorted(p.stem for p in folder.iterdir() if p.suffix in JSON_SUFFIXES + HDF5_SUFFIXES and p.name != SCHEMA_FILENAME)
+    return sorted(p.stem for p in folder.iterdir() if p.suffix in JSON_SUFFIXES + HDF5_SUFFIXES and "." not in p.stem)
 
 
 def resolve_circuit_path(name_or_path: str | os.PathLike) -> Path:
     """A path as given if it exists or looks like a path; otherwise a shipped circuit by name.
 
+    A bare file name that is not in the current folder (``half_centre.json``) is also
+    looked up among the shipped circuits.
+
     >>> resolve_circuit_path("half_centre").name
     'half_centre.json'
     """
     path = Path(name_or_path)
-    if path.exists() or path.suffix or os.sep in str(name_or_path):
+    if path.exists():
+        return path
+    if os.sep not in str(name_or_path) and path.suffix.lower() in JSON_SUFFIXES + HDF5_SUFFIXES and path.name != SCHEMA_FILENAME:
+        shipped = shipped_circuits_dir() / path.name
+        return shipped if shipped.is_file() else path
+    if path.suffix or os.sep in str(name_or_path):
         return path
     for suffix in JSON_SUFFIXES + HDF5_SUFFIXES:
         candidate = shipped_circuits_dir() / f"{name_or_path}{suffix}"
@@ -69,9 +85,21 @@ def resolve_circuit_path(name_or_path: str | os.PathLike) -> Path:
 def load_circuit(name_or_path: str | os.PathLike, *, check_rules: bool = True, check_arrays: bool = True) -> Circuit:
     """Read, parse and validate a circuit file (JSON or HDF5) or a shipped circuit by name.
 
-    Raises :class:`CircuitFileError` when the file cannot be read and :class:`CircuitError`
-    listing every problem (file, JSON pointer or HDF5 path, what is wrong, how to fix it)
-    when it can be read but is not a valid circuit.
+    Parameters
+    ----------
+    name_or_path
+        A path, or the name of a shipped circuit (``"half_centre"``).
+    check_rules
+        Apply the circuit rules (:mod:`encephagen.rules`) after the schema.
+    check_arrays
+        Open the HDF5 datasets that matrix projections refer to and check shape and checksum.
+
+    Raises
+    ------
+    CircuitFileError
+        The file cannot be read at all (missing, a directory, unreadable, not HDF5, too big).
+    CircuitError
+        It can be read but is not a valid circuit; ``.problems`` lists every problem.
     """
     path = resolve_circuit_path(name_or_path)
     tree = read_tree(path)
@@ -86,11 +114,19 @@ def load_circuit(name_or_path: str | os.PathLike, *, check_rules: bool = True, c
     return circuit
 
 
-def read_tree(path: Path) -> Any:
-    """The raw JSON-like tree of a circuit file, after the checks that need no schema."""
+def read_tree(path: str | os.PathLike) -> Any:
+    """The raw JSON-like tree of a circuit file, after the checks that need no schema.
+
+    The format is told by content (the HDF5 signature), not by the suffix, so a
+    mislabelled file is read for what it is; a ``.h5`` file without the signature is refused.
+    """
+    path = Path(path)
     _check_readable(path)
-    with open(path, "rb") as handle:
-        head = handle.read(8)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise CircuitFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if head == HDF5_SIGNATURE:
         return _read_hdf5_tree(path)
     if path.suffix.lower() in HDF5_SUFFIXES:
@@ -112,6 +148,19 @@ def _check_readable(path: Path) -> None:
         raise CircuitFileError(f"{path}: file is empty")
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+class _BadNumber:
+    """Stands in for a number JSON text may hold but a circuit may not (NaN, Infinity, 1e999)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
@@ -121,14 +170,16 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
+def _parse_float(text: str) -> float | _BadNumber:
+    value = float(text)
+    return value if math.isfinite(value) else _BadNumber(text)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON and not a valid value")
+def _parse_int(text: str) -> int | _BadNumber:
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        return _BadNumber(text)
 
 
 def _read_json_tree(path: Path) -> Any:
@@ -137,25 +188,60 @@ def _read_json_tree(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise CircuitFileError(f"{path}: not UTF-8 text (byte {exc.start}); is it a binary file?") from None
     except OSError as exc:
-        raise CircuitFileError(f"{path}: cannot read: {exc.strerror}") from None
+        raise CircuitFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return parse_json_text(text, str(path))
+
+
+def parse_json_text(text: str, file: str) -> Any:
+    """Parse circuit JSON, refusing duplicate keys, NaN, Infinity and numbers a float64 cannot hold."""
     try:
-        return json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
+        tree = json.loads(
+            text,
+            object_pairs_hook=_reject_duplicate_keys,
+            parse_constant=_BadNumber,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
+        )
     except json.JSONDecodeError as exc:
-        raise CircuitError([Problem(str(path), "", f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", "Fix the syntax there (a missing comma, quote or bracket is the usual cause)")]) from None
+        raise CircuitError([Problem(file, "", f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", "Fix the syntax there (a missing comma, quote or bracket is the usual cause)")]) from None
     except _DuplicateKey as exc:
-        raise CircuitError([Problem(str(path), "", f"duplicate key {exc.key!r}", "Every name must appear once in its object; rename or merge the two entries")]) from None
-    except ValueError as exc:
-        raise CircuitError([Problem(str(path), "", str(exc), "Use a finite number")]) from None
+        raise CircuitError([Problem(file, "", f"duplicate key {exc.key!r}", "Every name must appear once in its object; rename or merge the two entries")]) from None
     except RecursionError:
-        raise CircuitError([Problem(str(path), "", "JSON nested too deeply", "A circuit file is at most a few levels deep")]) from None
+        raise CircuitError([Problem(file, "", "JSON nested too deeply", "A circuit file is at most a few levels deep")]) from None
+    problems = [_bad_number_problem(file, path, bad) for path, bad in find_instances(tree, _BadNumber)]
+    if problems:
+        raise CircuitError(problems)
+    return tree
+
+
+def find_instances(node: Any, cls: type, path: list[Any] | None = None) -> Iterator[tuple[list[Any], Any]]:
+    """(path, object) of every instance of ``cls`` in a tree or model, paths as in the file (aliases)."""
+    path = path or []
+    if isinstance(node, cls):
+        yield path, node
+    elif isinstance(node, BaseModel):
+        for name, field in type(node).model_fields.items():
+            yield from find_instances(getattr(node, name), cls, path + [field.alias or name])
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from find_instances(value, cls, path + [key])
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from find_instances(value, cls, path + [i])
+
+
+def _bad_number_problem(file: str, path: list[Any], bad: _BadNumber) -> Problem:
+    if bad.text in ("NaN", "Infinity", "-Infinity"):
+        return Problem(file, json_pointer(path), f"not a finite number; got {bad.text}", "A circuit holds finite numbers only (JSON itself has no NaN or Infinity)")
+    return Problem(file, json_pointer(path), f"number out of range; got {_clip(bad.text)}", "Use a number a 64-bit float can hold (magnitude below 1.8e308)")
 
 
 def circuit_from_tree(tree: Any, file: str) -> Circuit:
     """Validate a raw tree against the schema, reporting every problem with its pointer."""
     if not isinstance(tree, dict):
-        raise CircuitError([Problem(file, "", f"a circuit file holds one JSON object; got {type(tree).__name__}", "Wrap the content in { ... }")])
+        raise CircuitError([Problem(file, "", f"a circuit file holds one JSON object; got {_shown(tree)}", "Wrap the content in { ... }")])
     version = tree.get("schema_version")
-    if version is not None and version != "1":
+    if isinstance(version, str) and version != SCHEMA_VERSION:
         from .migrate import upgrade_tree
 
         tree = upgrade_tree(tree, file)
@@ -165,109 +251,302 @@ def circuit_from_tree(tree: Any, file: str) -> Circuit:
         raise CircuitError(problems_from_validation(exc, tree, file)) from None
 
 
+# --------------------------------------------------------------------------- pydantic errors -> problems
+#
+# Pydantic reports a value that fits no member of a union once per member (with the member's
+# name in the location) and words its messages for Python programmers. Here every error is
+# placed on the real JSON pointer, the members' errors are folded into one line that says
+# what the field accepts ('expected a number or {"param": NAME}; got "abc"'), and an object
+# written for one member (e.g. {"parm": ...} for a parameter reference) is judged as that
+# member only.
+
+def _pattern(metadata: Iterable[Any]) -> str:
+    return next(m.pattern for m in metadata if getattr(m, "pattern", None))
+
+
+_PATTERNS = {
+    _pattern(typing.get_args(Name)[1].metadata): "a name: letters, digits and _ . : + - < >, starting with a letter or _",
+    _pattern(typing.get_args(SemVer)[1].metadata): "a semantic version MAJOR.MINOR.PATCH such as '1.2.0'",
+    _pattern(Reference.model_fields["doi"].metadata): "a DOI such as '10.1016/j.neuron.2013.08.015' (without https://doi.org/)",
+    _pattern(ArrayFile.model_fields["sha256"].metadata): "a SHA-256 digest: 64 lowercase hexadecimal digits",
+}
+_SHAPES = {
+    "ParamRef": '{"param": NAME}',
+    "UniformRange": '{"uniform": [LOW, HIGH]}',
+    "ArrayFile": '{"file": ..., "dataset": ..., "sha256": ..., "shape": [...]}',
+    "MatrixValue": '{"array": ...}',
+}
+_CONSTRAINT_ERRORS = {"finite_number", "greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short",
+                      "too_long", "string_pattern_mismatch"}
+"""Errors of a value whose type fits but whose value does not: these are said as they are."""
+_TYPE_ERRORS = _CONSTRAINT_ERRORS | {"float_type", "float_parsing", "int_type", "int_parsing", "int_from_float", "string_type",
+                                     "bool_type", "bool_parsing", "list_type", "dict_type", "model_type", "none_required",
+                                     "is_instance_of", "literal_error"}
+"""Errors that say 'this member of the union does not take this value' (folded into one line)."""
+
+
 def problems_from_validation(exc: ValidationError, tree: Any, file: str) -> list[Problem]:
-    """Turn pydantic errors into located problems; union alternatives at one place are merged."""
-    merged: dict[str, list[dict[str, Any]]] = {}
+    """Turn pydantic errors into located problems, one per thing the author has to fix."""
+    groups: dict[str, list[_Located]] = {}
     for error in exc.errors(include_url=False):
-        path, model = _data_path(tree, error["loc"])
-        merged.setdefault(json_pointer(path), []).append({**error, "_model": model})
-    problems = []
-    for pointer, errors in merged.items():
-        problems.append(_describe(file, pointer, errors))
+        located = _locate(tree, error)
+        groups.setdefault(located.pointer, []).append(located)
+    problems: list[Problem] = []
+    for pointer, errors in groups.items():
+        if isinstance(errors[0].node, dict) and _models(errors[0].annotation) and any(p.startswith(pointer + "/") for p in groups):
+            errors = [e for e in errors if e.type not in _TYPE_ERRORS]  # the object's own errors say it better
+            if not errors:
+                continue
+        for problem in _describe_group(file, pointer, errors):
+            if problem not in problems:
+                problems.append(problem)
     return problems
 
 
-def _data_path(tree: Any, loc: Iterable[Any]) -> tuple[list[Any], type | None]:
-    """The real keys/indices of a pydantic error location (union tags dropped), and the model
-    that owns the last one (for 'did you mean' hints on unknown fields)."""
+class _Located:
+    """One pydantic error placed in the tree: pointer, the value there, what the schema expects."""
+
+    def __init__(self, error: dict[str, Any], path: list[Any], tags: list[Any], node: Any, annotation: Any, owner: type | None):
+        self.error, self.path, self.tags, self.node, self.annotation, self.owner = error, path, tags, node, annotation, owner
+        self.pointer = json_pointer(path)
+        self.type: str = error["type"]
+
+
+def _locate(tree: Any, error: dict[str, Any]) -> _Located:
+    """Follow an error location through the tree: the real keys and indices become the
+    path, the rest (union member names, missing or unknown keys) are kept as tags."""
     path: list[Any] = []
-    node, annotation, owner = tree, Circuit, None
-    for item in loc:
-        present = (isinstance(node, dict) and item in node) or (
-            isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node)
-        )
+    tags: list[Any] = []
+    node, annotation, owner = tree, Circuit, Circuit
+    for item in error["loc"]:
+        present = (isinstance(node, dict) and item in node) or (isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node))
         if not present:
-            continue  # a union tag, or a missing/unknown key reported at its parent
-        owner = _as_model(annotation, node)
+            tags.append(item)
+            continue
+        owner = _model_for(annotation, node)
         annotation = _child_annotation(annotation, item, node)
         path.append(item)
         node = node[item]
-    return path, _as_model(annotation, node) if not path or owner is None else owner
+    return _Located(error, path, tags, node, annotation, owner)
 
 
-def _as_model(annotation: Any, value: Any) -> type | None:
-    """The pydantic model an annotation stands for, given the value (discriminated by 'kind')."""
-    import typing
+def _members(annotation: Any) -> list[Any]:
+    """The alternatives of a (possibly Annotated, possibly nested) union, keeping each one's Annotated constraints."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        inner = typing.get_args(annotation)[0]
+        return _members(inner) if _is_union(inner) else [annotation]
+    if _is_union(annotation):
+        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
+    return [annotation]
 
-    candidates = [a for a in _flatten_union(annotation) if isinstance(a, type) and hasattr(a, "model_fields")]
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is typing.Union or type(annotation).__name__ == "UnionType"
+
+
+def _bare(annotation: Any) -> Any:
+    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    return [m for m in map(_bare, _members(annotation)) if isinstance(m, type) and issubclass(m, BaseModel)]
+
+
+def _model_for(annotation: Any, value: Any) -> type[BaseModel] | None:
+    """The model a value is meant as: by its 'kind' tag, else the one sharing most keys."""
+    candidates = _models(annotation)
+    if not candidates:
+        return None
     if isinstance(value, dict) and "kind" in value:
         for candidate in candidates:
             kind = candidate.model_fields.get("kind")
             if kind is not None and value["kind"] in typing.get_args(kind.annotation):
                 return candidate
-    if isinstance(value, dict) and len(candidates) > 1:
-        matching = [c for c in candidates if set(value) <= {f.alias or n for n, f in c.model_fields.items()}]
-        candidates = matching or candidates
-    return candidates[0] if candidates else None
+    if isinstance(value, dict):
+        def overlap(model: type[BaseModel]) -> int:
+            return len(set(value) & {f.alias or n for n, f in model.model_fields.items()})
+
+        return max(candidates, key=overlap)
+    return candidates[0]
 
 
 def _child_annotation(annotation: Any, item: Any, node: Any) -> Any:
-    import typing
-
-    model = _as_model(annotation, node)
+    model = _model_for(annotation, node)
     if model is not None and isinstance(node, dict):
         for name, field in model.model_fields.items():
             if item in (name, field.alias):
-                return field.annotation
-        return None
-    for option in _flatten_union(annotation):
+                return _with_constraints(field)
+        return Any
+    for option in map(_bare, _members(annotation)):
         origin = typing.get_origin(option)
         if origin is dict and isinstance(node, dict):
             return typing.get_args(option)[1]
         if origin is list and isinstance(node, list):
             return typing.get_args(option)[0]
-    return None
+    return Any
 
 
-def _flatten_union(annotation: Any) -> list[Any]:
-    import typing
-
-    args = typing.get_args(annotation)
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _flatten_union(args[0])
-    if origin is typing.Union or type(annotation).__name__ == "UnionType":
-        return [a for arg in args for a in _flatten_union(arg)]
-    return [annotation]
+def _with_constraints(field: Any) -> Any:
+    """A field's annotation with the field's own constraints (Field(ge=0)) attached."""
+    if field.metadata and not _is_union(field.annotation):
+        return typing.Annotated[(field.annotation, *field.metadata)]
+    return field.annotation
 
 
-def _describe(file: str, pointer: str, errors: list[dict[str, Any]]) -> Problem:
+def _expected(annotation: Any) -> str:
+    """What a field accepts, in the words of a circuit file: 'a number or {"param": NAME}'."""
+    phrases: list[str] = []
+    for member in _members(annotation):
+        phrase = _phrase(member)
+        if phrase and phrase not in phrases:
+            phrases.append(phrase)
+    if not phrases:
+        return "a valid value"
+    return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " or " + phrases[-1]
+
+
+def _phrase(member: Any) -> str:
+    bare = _bare(member)
+    bound = ""
+    if typing.get_origin(member) is typing.Annotated:
+        for meta in _flat_metadata(typing.get_args(member)[1:]):
+            for attr, symbol in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+                if getattr(meta, attr, None) is not None:
+                    bound += f" {symbol} {getattr(meta, attr)}"
+    if bare is float:
+        return "a number" + bound
+    if bare is int:
+        return "a whole number" + bound
+    if bare is bool:
+        return "true or false"
+    if bare is str:
+        return "a string"
+    if bare is type(None):
+        return "null"
+    if bare is Any:
+        return ""
+    origin = typing.get_origin(bare)
+    if origin is typing.Literal:
+        options = ", ".join(repr(o) for o in typing.get_args(bare))
+        return options if len(typing.get_args(bare)) == 1 else f"one of {options}"
+    if origin is list:
+        return "a list"
+    if origin is dict:
+        return "an object"
+    if isinstance(bare, type) and issubclass(bare, BaseModel):
+        return _SHAPES.get(bare.__name__, f"an object ({bare.__name__})")
+    return ""
+
+
+def _flat_metadata(metadata: Iterable[Any]) -> Iterator[Any]:
+    for meta in metadata:
+        yield meta
+        yield from getattr(meta, "metadata", [])
+
+
+def _describe_group(file: str, pointer: str, errors: list[_Located]) -> list[Problem]:
     first = errors[0]
-    model = first["_model"]
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        field = str(first["loc"][-1])
-        known = [f.alias or n for n, f in getattr(model, "model_fields", {}).items()] if model else []
-        from .errors import did_you_mean
+    union = len(_members(first.annotation)) > 1 and first.annotation is not Any
+    if union and all(e.type in _TYPE_ERRORS for e in errors):
+        narrowed = [e for e in errors if e.type in _CONSTRAINT_ERRORS]
+        if narrowed:  # the value has the right type for one member but breaks its constraint
+            return [_describe(file, pointer, e) for e in narrowed]
+        return [_problem(file, pointer, f"expected {_expected(first.annotation)}", first.node)]
+    if union:
+        # an object written for one member: judge it as that member only
+        errors = [e for e in errors if e.type not in _TYPE_ERRORS] or errors
+    return [_describe(file, pointer, e) for e in errors]
 
-        hint = did_you_mean(field, known).lstrip("; ")
-        return Problem(file, pointer, f"unknown field {field!r}", hint[0].upper() + hint[1:] if hint else "Remove it")
+
+def _describe(file: str, pointer: str, e: _Located) -> Problem:
+    error, kind, ctx = e.error, e.type, e.error.get("ctx", {})
+    field = str(e.path[-1]) if e.path else ""
+    if kind == "extra_forbidden":
+        name = str(error["loc"][-1])
+        known = [f.alias or n for n, f in e.owner.model_fields.items()] if e.owner else []
+        return Problem(file, pointer, f"unknown field {name!r}{did_you_mean(name, known)}")
     if kind == "missing":
-        field = str(first["loc"][-1])
-        return Problem(file, pointer, f"missing required field {field!r}", "Add it (see circuits/circuit.schema.json)")
-    messages = []
-    for error in errors:
-        message = error["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
-        message = message.replace("Input should be", "expected").replace("Input tag", "kind")
-        if message not in messages:
-            messages.append(message)
-    got = first.get("input")
-    shown = json.dumps(got) if isinstance(got, (str, int, float, bool)) or got is None else type(got).__name__
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return Problem(file, pointer, f"{' or '.join(messages)}; got {shown}")
+        name = str(error["loc"][-1])
+        model = _model_for(e.annotation, e.node)
+        accepts = ""
+        if model is not None and name in model.model_fields:
+            accepts = f" ({_expected(_with_constraints(model.model_fields[name]))})"
+        return Problem(file, pointer, f"missing required field {name!r}{accepts}", f"Add it (see {SCHEMA_FILENAME})")
+    if kind == "union_tag_invalid":
+        tags = _kind_tags(e.annotation)
+        return Problem(file, pointer, f"unknown {field or 'object'} kind {ctx.get('tag')!r}{did_you_mean(str(ctx.get('tag')), tags)}")
+    if kind == "union_tag_not_found":
+        tags = ", ".join(repr(t) for t in _kind_tags(e.annotation))
+        return Problem(file, pointer, "missing required field 'kind'", f"Say which {field or 'kind'}: one of {tags}")
+    if "[key]" in e.tags:
+        return _problem(file, pointer, f"invalid name; expected {_PATTERNS.get(ctx.get('pattern'), 'a name')}", e.path[-1] if e.path else None)
+    if kind == "literal_error" and isinstance(e.node, str):
+        options = [str(o) for m in _members(e.annotation) for o in typing.get_args(_bare(m))]
+        close = did_you_mean(e.node, options)
+        if close.startswith("; did you mean"):
+            return Problem(file, pointer, f"unknown {field or 'value'} {e.node!r}{close}")
+        return _problem(file, pointer, f"expected {_expected(e.annotation)}", e.node)
+    if kind == "value_error":
+        message = error["msg"].removeprefix("Value error, ")
+        return Problem(file, pointer, message)
+    if kind == "string_pattern_mismatch":
+        return _problem(file, pointer, f"expected {_PATTERNS.get(ctx.get('pattern'), 'a string matching ' + str(ctx.get('pattern')))}", e.node)
+    if kind in ("too_short", "too_long"):
+        low, high = _length_limits(e)
+        what = "entry" if isinstance(e.node, dict) else "item"
+        if low is not None and low == high:
+            need = f"exactly {low}"
+        elif kind == "too_short":
+            need = f"at least {low}"
+        else:
+            need = f"at most {high}"
+        plural = "entries" if what == "entry" else "items"
+        return _problem(file, pointer, f"needs {need} {what if (low if kind == 'too_short' else high) == 1 else plural}", e.node)
+    bounds = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        return _problem(file, pointer, f"must be {bounds[kind]} {limit}", e.node)
+    if kind == "finite_number":
+        return _problem(file, pointer, "expected a finite number", e.node)
+    if kind in _TYPE_ERRORS:
+        return _problem(file, pointer, f"expected {_expected(e.annotation)}", e.node)
+    message = error["msg"].replace("Input should be", "expected")
+    return _problem(file, pointer, message[:1].lower() + message[1:], e.node)
+
+
+def _length_limits(e: _Located) -> tuple[int | None, int | None]:
+    """The declared length bounds of the list or object at the error (both ends, from the field)."""
+    ctx = e.error.get("ctx", {})
+    low, high = ctx.get("min_length"), ctx.get("max_length")
+    field = e.owner.model_fields.get(str(e.path[-1])) if e.owner is not None and e.path else None
+    for meta in field.metadata if field is not None else []:
+        low = getattr(meta, "min_length", low)
+        high = getattr(meta, "max_length", high)
+    return low, high
+
+
+def _kind_tags(annotation: Any) -> list[str]:
+    return [str(t) for m in _models(annotation) if "kind" in m.model_fields for t in typing.get_args(m.model_fields["kind"].annotation)]
+
+
+def _problem(file: str, pointer: str, message: str, got: Any) -> Problem:
+    return Problem(file, pointer, f"{message}; got {_shown(got)}")
+
+
+def _shown(value: Any) -> str:
+    """A value as the author wrote it, compact and cut to one line."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=True, separators=(", ", ": "))
+    except (TypeError, ValueError):
+        text = type(value).__name__
+    return _clip(text)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------- writing
@@ -317,7 +596,7 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write via a temporary file in the same folder and an atomic rename."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
@@ -339,35 +618,103 @@ def save_circuit(circuit: Circuit, path: str | os.PathLike, *, overwrite: bool =
     Refuses to replace an existing file unless ``overwrite`` is true.
     """
     path = Path(path)
+    _check_output(path, overwrite)
+    save_tree(circuit_tree(circuit), path)
+    return path
+
+
+def _check_output(path: Path, overwrite: bool) -> None:
+    if path.is_dir():
+        raise CircuitFileError(f"{path}: is a directory; give a file name ending in .json or .h5")
     if path.exists() and not overwrite:
         raise CircuitFileError(f"{path}: already exists; choose another output path or pass overwrite (--force / --in-place)")
     if not path.parent.exists():
         raise CircuitFileError(f"{path}: folder {path.parent} does not exist")
-    tree = circuit_tree(circuit)
-    if path.suffix.lower() in HDF5_SUFFIXES:
-        _write_hdf5_tree(tree, path)
+
+
+def convert_circuit(source: str | os.PathLike, out: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Validate a circuit and write it in the format of ``out``'s suffix (JSON or HDF5).
+
+    Nothing is written unless the source is valid. Array files that matrix projections
+    refer to keep pointing at the same files: their relative paths are rewritten for
+    ``out``'s folder.
+    """
+    out = Path(out)
+    if out.suffix.lower() not in JSON_SUFFIXES + HDF5_SUFFIXES:
+        raise CircuitFileError(f"{out}: unknown output format {out.suffix or '(no suffix)'!r}; use .json, .h5 or .hdf5")
+    _check_output(out, overwrite)
+    path = resolve_circuit_path(source)
+    tree = circuit_tree(load_circuit(path))
+    for projection in tree.get("matrix_projections", {}).values():
+        for value in projection.values():
+            array = value.get("array") if isinstance(value, dict) else None
+            if isinstance(array, dict) and "file" in array:
+                moved = os.path.relpath(path.parent.resolve() / array["file"], out.parent.resolve())
+                array["file"] = Path(moved).as_posix()
+    save_tree(tree, out)
+    return out
+
+
+def save_tree(tree: dict[str, Any], path: Path) -> None:
+    """Write a JSON-like tree as HDF5 (``.h5``/``.hdf5``) or canonical JSON (anything else), atomically."""
+    if Path(path).suffix.lower() in HDF5_SUFFIXES:
+        _write_hdf5_tree(tree, Path(path))
     else:
         atomic_write_bytes(path, dumps_canonical(tree).encode("utf-8"))
-    return path
+
+
+def json_schema_text() -> str:
+    """The generated JSON Schema as canonical text: what circuits/circuit.schema.json holds."""
+    from .schema import generated_json_schema
+
+    return dumps_canonical(generated_json_schema())
+
+
+def textconv_text(path: str | os.PathLike) -> str:
+    """What ``git diff`` shows for a circuit file: its canonical JSON, read without validation.
+
+    Old versions in git history may break today's rules, and git hands over a temporary
+    copy whose relative array paths do not resolve, so nothing is checked beyond parsing.
+    An HDF5 file that is not a circuit (bulk data under ``data/``) is listed dataset by
+    dataset with shape, dtype and SHA-256, so ``*.h5 diff=encephagen`` suits a whole repository.
+    """
+    path = Path(path)
+    _check_readable(path)
+    if _is_foreign_hdf5(path):
+        return _hdf5_listing(path)
+    return dumps_canonical(read_tree(path))
 
 
 # --------------------------------------------------------------------------- HDF5 form
+#
+# Arrays of at least DATASET_MIN numbers (lists of numbers, or equal-shape lists of such
+# lists, one dtype throughout) are int64 or float64 datasets; the objects and lists that
+# hold one are groups: objects with their keys in order (attribute encephagen_order), lists
+# with members "0", "1", ... (attribute length). Every other value, scalar or small
+# subtree, is an attribute holding its JSON text: thousands of tiny HDF5 objects would
+# make a 160-population circuit take seconds to write and read. A key HDF5 cannot use as
+# a member name ('', '.', containing '/' or NUL, or starting with our reserved prefix) is
+# stored under "encephagen_key<i>" and listed in encephagen_names.
 
-_KIND = "encephagen_kind"  # attribute on every group: "object" or "list"
-_ORDER = "encephagen_order"  # attribute on object groups: the keys in order
-_FORMAT = "encephagen_format"
+_PREFIX = "encephagen_"
+_KIND = _PREFIX + "kind"  # attribute on every group: "object" or "list"
+_ORDER = _PREFIX + "order"  # attribute on object groups: the keys in order (JSON)
+_NAMES = _PREFIX + "names"  # attribute on object groups whose keys needed renaming (JSON)
+_FORMAT = _PREFIX + "format"
+_INT64 = (-(2**63), 2**63 - 1)
+DATASET_MIN = 64
+"""Numeric arrays with at least this many entries are stored as datasets."""
 
 
 def _write_hdf5_tree(tree: dict[str, Any], path: Path) -> None:
     import h5py
-    import numpy as np
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     os.close(fd)
     try:
         with h5py.File(tmp, "w") as h5:
-            h5.attrs[_FORMAT] = "encephagen circuit (schema_version 1, HDF5 tree form)"
-            _write_node(h5, tree, np)
+            h5.attrs[_FORMAT] = f"encephagen circuit (schema_version {tree.get('schema_version', SCHEMA_VERSION)}, HDF5 tree form)"
+            _write_node(h5, tree)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -376,7 +723,7 @@ def _write_hdf5_tree(tree: dict[str, Any], path: Path) -> None:
 
 
 def _numeric_array(value: list[Any]):
-    """A list of numbers or equal-length lists of numbers, as a numpy array; else None."""
+    """A list of numbers or equal-shape lists of numbers, as an int64/float64 array; else None."""
     import numpy as np
 
     def is_number(x: Any) -> bool:
@@ -384,33 +731,54 @@ def _numeric_array(value: list[Any]):
 
     if value and all(is_number(x) for x in value):
         if all(isinstance(x, int) for x in value):
-            return np.asarray(value, dtype=np.int64)
+            return np.asarray(value, dtype=np.int64) if all(_INT64[0] <= x <= _INT64[1] for x in value) else None
         if all(isinstance(x, float) for x in value):
             return np.asarray(value, dtype=np.float64)
         return None
     if value and all(isinstance(row, list) and row and len(row) == len(value[0]) for row in value):
         rows = [_numeric_array(row) for row in value]
-        if all(r is not None for r in rows) and len({r.dtype for r in rows}) == 1:
+        if all(r is not None for r in rows) and len({(r.dtype, r.shape) for r in rows}) == 1:
             return np.stack(rows)
     return None
 
 
-def _write_node(group: Any, node: dict[str, Any] | list[Any], np: Any) -> None:
-    items = list(node.items()) if isinstance(node, dict) else [(str(i), v) for i, v in enumerate(node)]
-    group.attrs[_KIND] = "object" if isinstance(node, dict) else "list"
+def _storage_name(key: str, index: int) -> str:
+    safe = key not in ("", ".") and "/" not in key and "\x00" not in key and not key.startswith(_PREFIX)
+    return key if safe else f"{_PREFIX}key{index}"
+
+
+def _write_node(group: Any, node: dict[str, Any] | list[Any]) -> None:
     if isinstance(node, dict):
-        group.attrs[_ORDER] = json.dumps(list(node.keys()))
+        keys = [str(k) for k in node]
+        names = [_storage_name(k, i) for i, k in enumerate(keys)]
+        group.attrs[_KIND] = "object"
+        group.attrs[_ORDER] = json.dumps(keys, ensure_ascii=False)
+        if names != keys:
+            group.attrs[_NAMES] = json.dumps(names)
+        values = list(node.values())
     else:
+        names = [str(i) for i in range(len(node))]
+        group.attrs[_KIND] = "list"
         group.attrs["length"] = len(node)
-    for key, value in items:
-        if isinstance(value, (dict, list)):
-            array = _numeric_array(value) if isinstance(value, list) else None
-            if array is not None:
-                group.create_dataset(key, data=array)
-            else:
-                _write_node(group.create_group(key), value, np)
+        values = node
+    for name, value in zip(names, values):
+        array = _numeric_array(value) if isinstance(value, list) else None
+        if array is not None and array.size >= DATASET_MIN:
+            group.create_dataset(name, data=array)
+        elif isinstance(value, (dict, list)) and _holds_dataset(value):
+            _write_node(group.create_group(name), value)
         else:
-            group.attrs[key] = json.dumps(value)
+            group.attrs[name] = json.dumps(value, ensure_ascii=False)
+
+
+def _holds_dataset(node: Any) -> bool:
+    """Whether a subtree contains an array that is stored as a dataset."""
+    if isinstance(node, list):
+        array = _numeric_array(node)
+        if array is not None:
+            return array.size >= DATASET_MIN
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    return any(_holds_dataset(child) for child in children)
 
 
 def _read_hdf5_tree(path: Path) -> Any:
@@ -425,35 +793,94 @@ def _read_hdf5_tree(path: Path) -> Any:
             if _KIND not in h5.attrs:
                 raise CircuitError([Problem(str(path), "/", "not an encephagen circuit (no encephagen_kind attribute)", "Write HDF5 circuits with 'encephagen convert'")])
             return _read_node(h5, str(path))
-        except (OSError, KeyError, ValueError, TypeError) as exc:
-            if isinstance(exc, CircuitError):
-                raise
+        except CircuitError:
+            raise
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
             raise CircuitError([Problem(str(path), "/", f"damaged HDF5 circuit: {exc}", "Re-create it with 'encephagen convert' from the JSON form")]) from None
+
+
+def _damaged(file: str, where: str, what: str) -> CircuitError:
+    return CircuitError([Problem(file, where, f"damaged HDF5 circuit: {what}", "Re-create it with 'encephagen convert' from the JSON form")])
 
 
 def _read_node(group: Any, file: str) -> Any:
     kind = _attr_str(group.attrs.get(_KIND))
     where = group.name
+    members = len(group) + len(group.attrs)
     if kind == "object":
         keys = json.loads(_attr_str(group.attrs[_ORDER]))
+        names = json.loads(_attr_str(group.attrs[_NAMES])) if _NAMES in group.attrs else keys
+        if not (isinstance(keys, list) and isinstance(names, list) and len(keys) == len(names) and all(isinstance(k, str) for k in keys + names)):
+            raise _damaged(file, where, f"attribute {_ORDER} is not a list of keys")
     elif kind == "list":
-        keys = [str(i) for i in range(int(group.attrs["length"]))]
+        try:
+            length = int(group.attrs.get("length"))
+        except (TypeError, ValueError):
+            length = -1
+        if not 0 <= length <= members:
+            raise _damaged(file, where, f"list length {_attr_str(group.attrs.get('length'))} does not match its {members} members")
+        keys = names = [str(i) for i in range(length)]
     else:
-        raise CircuitError([Problem(file, where, f"HDF5 group without a valid {_KIND} attribute; got {kind!r}", "Re-create the file with 'encephagen convert'")])
+        raise _damaged(file, where, f"group without a valid {_KIND} attribute; got {kind!r}")
     values = []
-    for key in keys:
-        if key in group.attrs:
+    for name in names:
+        here = f"{where.rstrip('/')}/{name}"
+        if name in group.attrs:
+            text = _attr_str(group.attrs[name])
             try:
-                values.append(json.loads(_attr_str(group.attrs[key]), parse_constant=_reject_constant))
-            except ValueError as exc:
-                raise CircuitError([Problem(file, f"{where.rstrip('/')}/{key}", f"attribute is not valid JSON: {exc}")]) from None
-        elif key in group:
-            child = group[key]
-            values.append(child[()].tolist() if hasattr(child, "shape") else _read_node(child, file))
+                value = parse_json_text(text, file)
+            except CircuitError:
+                raise _damaged(file, here, f"attribute is not a JSON value; got {_clip(repr(text))}") from None
+            values.append(value)
+        elif name in group:
+            child = group[name]
+            if hasattr(child, "shape"):
+                if child.dtype.kind not in "iuf" or child.ndim < 1:
+                    raise _damaged(file, here, f"dataset of dtype {child.dtype} and shape {child.shape}; expected an array of numbers")
+                values.append(child[()].tolist())
+            else:
+                values.append(_read_node(child, file))
         else:
-            raise CircuitError([Problem(file, f"{where.rstrip('/')}/{key}", "listed in the group's order but missing", "The file is damaged; re-create it with 'encephagen convert'")])
+            raise _damaged(file, here, "listed in the group's order but missing")
     return dict(zip(keys, values)) if kind == "object" else values
 
 
 def _attr_str(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _is_foreign_hdf5(path: Path) -> bool:
+    import h5py
+
+    with open(path, "rb") as handle:
+        if handle.read(8) != HDF5_SIGNATURE:
+            return False
+    try:
+        with h5py.File(path, "r") as h5:
+            return _KIND not in h5.attrs
+    except OSError:
+        return False  # damaged: read_tree says so
+
+
+def _hdf5_listing(path: Path) -> str:
+    """One line per dataset (path, shape, dtype, SHA-256 of the bytes) and per attribute."""
+    import hashlib
+
+    import h5py
+    import numpy as np
+
+    lines: list[str] = []
+
+    def visit(name: str, obj: Any) -> None:
+        for key, value in obj.attrs.items():
+            lines.append(f"/{name}@{key} = {_clip(repr(value.tolist() if hasattr(value, 'tolist') else value), 200)}")
+        if hasattr(obj, "shape"):
+            data = np.ascontiguousarray(obj[()])
+            digest = hashlib.sha256(data.tobytes()).hexdigest() if data.dtype.kind in "biuf" else "-"
+            lines.append(f"/{name}: shape {list(obj.shape)} {obj.dtype} sha256 {digest}")
+
+    with h5py.File(path, "r") as h5:
+        for key, value in h5.attrs.items():
+            lines.append(f"/@{key} = {_clip(repr(value.tolist() if hasattr(value, 'tolist') else value), 200)}")
+        h5.visititems(visit)
+    return f"HDF5 data file (not a circuit): {path.name}\n" + "".join(f"{line}\n" for line in lines)

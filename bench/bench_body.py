@@ -1,0 +1,145 @@
+"""Body benchmarks: physics-only vs closed-loop speed, and the circuit beside the baseline walkers.
+
+Prints (1) Walker2d body steps per second for the physics alone (our adapter and
+``gymnasium.make``) and for the closed loop with the 80-neuron ``walker2d_cpg`` circuit at
+dt 0.1 ms, one lane and several; (2) the zero, best-constant, sine and sine_pitch walkers
+(baselines.md section 1) and the circuit on held-out seeds 0-9, in one table.
+
+    python bench/bench_body.py                  # speed + walkers with the stored tuned numbers
+    python bench/bench_body.py --tune sine_pitch --budget 1920   # re-tune a baseline (minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from encephagen.body.baselines import TUNED_SINE_PITCH
+
+def _rates(run) -> tuple[float, float]:
+    """(steps per wall second, steps per CPU second) of ``run()``, which returns its step count.
+
+    CPU seconds are what the process itself used: on a shared, loaded machine they tell
+    what an idle core would do, wall seconds what this run got.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    steps = run()
+    return steps / (time.perf_counter() - wall), steps / (time.process_time() - cpu)
+
+
+def physics_rate(steps: int = 3000) -> dict[str, tuple[float, float]]:
+    import gymnasium as gym
+
+    from encephagen.body.adapters import Walker2d
+    from encephagen.body.baselines import BEST_CONSTANT
+
+    action = np.array(BEST_CONSTANT)
+    body, env = Walker2d(), gym.make("Walker2d-v5")
+
+    def ours() -> int:
+        body.reset(0)
+        for i in range(steps):
+            result = body.step(action)
+            if result.terminated or result.truncated:
+                body.reset(i)
+        return steps
+
+    def theirs() -> int:
+        env.reset(seed=0)
+        for i in range(steps):
+            _, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                env.reset(seed=i)
+        return steps
+
+    return {"adapter": _rates(ours), "gymnasium": _rates(theirs)}
+
+
+def loop_rate(circuit_name: str, lanes: int, steps: int = 300) -> tuple[float, float]:
+    from encephagen.body.binding import binding_path_for, load_binding
+    from encephagen.body.loop import ClosedLoop
+    from encephagen.compile import compile_circuit
+    from encephagen.storage import load_circuit, resolve_circuit_path
+
+    path = resolve_circuit_path(circuit_name)
+    loop = ClosedLoop(compile_circuit(load_circuit(path), dt=0.1), load_binding(binding_path_for(path)), base_dir=path.parent)
+    loop.run([0], max_steps=5)  # compile/load the kernel outside the timing
+    return _rates(lambda: sum(e.metrics["steps"] for e in loop.run(list(range(lanes)), max_steps=steps)))
+
+
+def walkers(circuit_name: str, sine_pitch: list[float] | None, seeds: list[int]) -> dict[str, dict[str, float]]:
+    from encephagen.body.adapters import Walker2d
+    from encephagen.body.baselines import BEST_CONSTANT, aggregate, baseline_controller, constant_controller, run_episode
+    from encephagen.body.binding import binding_path_for, load_binding
+    from encephagen.body.loop import ClosedLoop
+    from encephagen.compile import compile_circuit
+    from encephagen.storage import load_circuit, resolve_circuit_path
+
+    body = Walker2d()
+    table = {
+        "zero": aggregate([run_episode(body, constant_controller(np.zeros(6)), s) for s in seeds]),
+        "constant": aggregate([run_episode(body, constant_controller(BEST_CONSTANT), s) for s in seeds]),
+    }
+    if sine_pitch is not None:
+        controller = baseline_controller("sine_pitch", sine_pitch, body)
+        table["sine_pitch"] = aggregate([run_episode(body, controller, s) for s in seeds])
+    from encephagen.compile import lesion
+
+    path = resolve_circuit_path(circuit_name)
+    circuit, binding = load_circuit(path), load_binding(binding_path_for(path))
+    variants = {circuit_name: circuit}
+    for label, names in LESIONS.items():
+        if all(n in circuit.populations or n in circuit.projections for n in names):
+            variants[f"  {label}"] = lesion(circuit, names)
+    for label, variant in variants.items():
+        loop = ClosedLoop(compile_circuit(variant, dt=0.1), binding, base_dir=path.parent)
+        table[label] = aggregate([e.metrics for e in loop.run(seeds)])
+    return table
+
+
+LESIONS = {
+    "- commissural": ["L_V0d", "R_V0d", "L_V0v", "R_V0v", "L_V3", "R_V3"],
+    "- RG inhibition": ["L_InF", "L_InE", "R_InF", "R_InE"],
+    "- afferents": ["L_Ia_hip->L_RG_F", "R_Ia_hip->R_RG_F", "L_Ib_load->L_RG_E", "R_Ib_load->R_RG_E"],
+}
+"""Lesions of walker2d_cpg shown beside it: the commissural pathways (left-right), the
+half-centres' mutual inhibition (rhythm generation), and the afferent projections (the
+afferent populations stay, so the binding still fits)."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--circuit", default="walker2d_cpg")
+    parser.add_argument("--lanes", type=int, default=8)
+    parser.add_argument("--sine-pitch", type=float, nargs=12, default=None, help="12 sine_pitch numbers (default: the stored tuned ones).")
+    parser.add_argument("--tune", choices=["constant", "sine", "sine_pitch"], default=None)
+    parser.add_argument("--budget", type=int, default=1920)
+    parser.add_argument("--weight", type=float, default=100.0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--skip-speed", action="store_true")
+    args = parser.parse_args()
+
+    from encephagen.body.baselines import tune_baseline
+
+    if args.tune:
+        for pick in tune_baseline(args.tune, budget=args.budget, weight=args.weight, workers=args.workers):
+            print(json.dumps({"kind": pick.kind, "pick": pick.pick, "train": pick.train_score, "validation": pick.validation_score, "params": pick.params}))
+        return
+    if not args.skip_speed:
+        print("Walker2d body steps per second (wall / per CPU second of this process)")
+        for name, (wall, cpu) in physics_rate().items():
+            print(f"  physics only, {name:28} {wall:7.0f} / {cpu:7.0f}")
+        for lanes in (1, args.lanes):
+            wall, cpu = loop_rate(args.circuit, lanes)
+            print(f"  closed loop, {args.circuit} dt 0.1 ms, {lanes:2d} lane(s) {wall:7.0f} / {cpu:7.0f}")
+    table = walkers(args.circuit, args.sine_pitch or list(TUNED_SINE_PITCH), list(range(10)))
+    print(f"\nWalker2d-v5, held-out seeds 0-9 (mean ± sd)\n{'controller':16} {'steps':>16} {'full':>6} {'distance m':>15} {'reward':>16}")
+    for name, a in table.items():
+        print(f"{name:16} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<6.1f} {a['full']:>3}/10 {a['distance_mean']:>6.2f} ± {a['distance_sd']:<6.2f} {a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}")
+
+
+if __name__ == "__main__":
+    main()

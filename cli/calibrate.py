@@ -1,0 +1,198 @@
+"""``encephagen calibrate``: tune a circuit's free parameters and write a new circuit version."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from encephagen.errors import CalibrationError, CircuitFileError
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    pairs = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CalibrationError(f"--{what} expects KEY=VALUE; got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _floats(pairs: dict[str, str], what: str) -> dict[str, float]:
+    out = {}
+    for key, value in pairs.items():
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise CalibrationError(f"--{what} {key}={value}: not a number") from None
+    return out
+
+
+def _check_output(path: Path, *, in_place: bool) -> None:
+    """Refuse an output that cannot or must not be written, before any work."""
+    if path.exists() and not in_place:
+        raise CircuitFileError(f"{path}: already exists; choose a new --out path (or --in-place to replace the input)")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CircuitFileError(f"{path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CircuitFileError(f"{path}: folder {folder} is not writable")
+    if path.suffix.lower() not in (".json", ".h5", ".hdf5"):
+        raise CircuitFileError(f"{path}: the output must end in .json or .h5")
+
+
+def _describe(progress) -> str:
+    if progress is None:  # the bar asks before the first generation
+        return ""
+    if progress.stage == "search":
+        verb = "replayed" if progress.replayed else "gen"
+        terms = " ".join(f"{k}={v:.3g}" for k, v in progress.best_terms.items())
+        return f"{verb} {progress.generation}/{progress.generations}  best {progress.best:.4g}  median {progress.median:.4g}  [{terms}]"
+    return f"validation of the finalists: best {progress.best:.4g}  median {progress.median:.4g}"
+
+
+def _progress_line(progress) -> str:
+    eta = f"  eta {progress.eta_s:.0f} s" if progress.eta_s else ""
+    return f"{progress.evaluations}/{progress.budget} evaluations  {_describe(progress)}{eta}"
+
+
+@click.command("calibrate")
+@click.argument("circuit", required=False)
+@click.option("--objective", help="Registered objective, e.g. 'gait'.")
+@click.option("--target", "targets", multiple=True, metavar="KEY=VALUE", help="Override an objective target (repeatable), e.g. frequency_hz=2.5.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Objective option (repeatable), e.g. duration_ms=3000.")
+@click.option("--body", default=None, help="Body for objectives that run one (same as --option body=NAME).")
+@click.option("--budget", type=int, help="Candidate evaluations in the search.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the optimizer and the noise-seed split.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="New circuit file to write (.json or .h5).")
+@click.option("--in-place", is_flag=True, help="Replace the input circuit file instead of writing --out.")
+@click.option("--optimizer", default="CMA", show_default=True, help="Any nevergrad optimizer name.")
+@click.option("--popsize", type=int, default=None, help="Candidates per generation [default: 4 + 3 ln(free parameters)].")
+@click.option("--restarts", type=int, default=1, show_default=True, help="Independent optimizer runs sharing the budget.")
+@click.option("--train-seeds", type=int, default=3, show_default=True, help="Noise seeds each candidate is scored on.")
+@click.option("--validation-seeds", type=int, default=5, show_default=True, help="Seeds the finalists are compared on.")
+@click.option("--test-seeds", type=int, default=10, show_default=True, help="Held-out seeds the reported losses come from.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")
+@click.option("--executor", "address", default=None, metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Log and checkpoint folder [default: OUT with suffix .calibration].")
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir (same settings).")
+@click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="LOG", help="Summarise a calibration log instead of calibrating.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="With --report: write the convergence curve (PNG).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_place, optimizer, popsize, restarts, train_seeds, validation_seeds, test_seeds, workers, address, run_dir, resume, report, plot, as_json) -> None:
+    """Calibrate CIRCUIT's free parameters against an objective; write a new circuit version.
+
+    Every candidate is scored on several noise seeds; the best are compared on validation
+    seeds, and the losses reported and recorded in the file's history come from held-out
+    test seeds the search never saw. A run killed at any point continues with --resume and
+    ends exactly where an uninterrupted run with the same seed ends.
+
+    \b
+    Examples:
+      encephagen calibrate half_centre --objective gait --target frequency_hz=2 \\
+          --budget 300 --seed 1 --out half_centre_cal.json --workers 2
+      encephagen diff half_centre half_centre_cal.json
+      encephagen calibrate --report half_centre_cal.calibration/log.jsonl --plot curve.png
+    """
+    if report is not None:
+        _report(report, plot, as_json)
+        return
+    from encephagen.calibrate import LOG_NAME, CalibrationSettings, calibrate as run_calibration, check_request, evaluation_job, open_executor
+    from encephagen.storage import load_circuit, resolve_circuit_path, save_circuit
+
+    if circuit is None:
+        raise CalibrationError("give a CIRCUIT to calibrate (or --report LOG)")
+    for name, value in (("--objective", objective), ("--budget", budget)):
+        if value is None:
+            raise CalibrationError(f"{name} is required")
+    option_values = _pairs(options, "option")
+    if body is not None:
+        option_values["body"] = body
+    path = resolve_circuit_path(circuit)
+    if in_place and out is not None:
+        raise CalibrationError("give either --out or --in-place, not both")
+    if not in_place and out is None:
+        raise CalibrationError("--out NEW.json is required (or --in-place to replace the input)")
+    out = path if in_place else out
+    _check_output(out, in_place=in_place)
+    if workers < 1:
+        raise CalibrationError(f"--workers must be at least 1; got {workers}")
+    settings = CalibrationSettings(
+        objective=objective,
+        budget=budget,
+        seed=seed,
+        targets=_floats(_pairs(targets, "target"), "target"),
+        options=option_values,
+        optimizer=optimizer,
+        popsize=popsize,
+        restarts=restarts,
+        train_seeds=train_seeds,
+        validation_seeds=validation_seeds,
+        test_seeds=test_seeds,
+    )
+    loaded = load_circuit(path)
+    resolved = check_request(loaded, settings, file=str(path))
+    if run_dir is None:
+        run_dir = out.with_name(out.stem + ".calibration")
+        logging.getLogger(__name__).info("run_dir = %s (default)", run_dir)
+    if (run_dir / LOG_NAME).exists() and not resume:
+        raise CalibrationError(f"{run_dir}: holds an earlier run's log; pass --resume to continue it, or choose another --run-dir")
+    evaluation_job(loaded, *resolved, path.parent)  # a circuit the objective cannot score fails here
+
+    err = click.get_text_stream("stderr")
+    with open_executor(workers, address) as (executor, chunks):
+        if err.isatty():
+            with click.progressbar(length=budget, label="calibrating", show_eta=True, show_pos=True, item_show_func=_describe, file=err) as bar:
+                result = run_calibration(loaded, settings, run_dir, base_dir=path.parent, resume=resume, executor=executor, chunks=chunks,
+                                         progress=lambda p: bar.update(p.evaluations - bar.pos, p), file=str(path))
+        else:  # logs and pipes get one line per generation instead of a bar
+            result = run_calibration(loaded, settings, run_dir, base_dir=path.parent, resume=resume, executor=executor, chunks=chunks,
+                                     progress=lambda p: click.echo(_progress_line(p), err=True), file=str(path))
+    save_circuit(result.circuit, out, overwrite=in_place)
+    if as_json:
+        click.echo(json.dumps({**result.summary(), "out": str(out)}, indent=1))
+        return
+    _print_result(result, path, out)
+
+
+def _print_result(result, path: Path, out: Path) -> None:
+    before, after = result.loss_before, result.loss_after
+    click.echo(f"calibrated {result.circuit.name} {result.circuit.history[-1].parent_version} -> {result.circuit.version}: {result.evaluations} evaluations in {result.generations} generations, {result.elapsed_s:.1f} s")
+    click.echo(f"held-out loss over {len(result.seeds.test)} test seeds: {before.total:.4g} -> {after.total:.4g} (best training loss {result.train_best.total:.4g})")
+    width = max([len(k) for k in after.terms] + [4])
+    for term in after.terms:
+        click.echo(f"  {term:<{width}}  {before.terms.get(term, float('nan')):10.4g} -> {after.terms[term]:.4g}")
+    if result.values_after == result.values_before:
+        click.echo("no candidate beat the starting values on the validation seeds: values unchanged")
+    elif after.total >= before.total:
+        click.echo("the pick did not improve on the held-out seeds: raise --budget, --train-seeds or --validation-seeds")
+    click.echo("parameters:")
+    width = max(len(k) for k in result.values_after)
+    for name, value in result.values_after.items():
+        click.echo(f"  {name:<{width}}  {result.values_before[name]:g} -> {value:g}")
+    click.echo(f"wrote {out} (log {result.log_path})")
+
+
+def _report(log_path: Path, plot: Path | None, as_json: bool) -> None:
+    from encephagen.calibrate import convergence, plot_convergence, read_log
+
+    summary = convergence(read_log(log_path))
+    if plot is not None:
+        plot_convergence(summary, plot)
+    if as_json:
+        click.echo(json.dumps(summary, indent=1))
+        return
+    config = summary["config"]
+    click.echo(f"{log_path}: {config['circuit']} {config['circuit_version']}, objective {config['objective']}, {config['optimizer']} seed {config['seed']}")
+    click.echo(f"{summary['evaluations']}/{config['budget']} evaluations in {summary['generations']} generations; best training loss {summary['best']:.4g}" if summary["best"] is not None else "no evaluations yet")
+    test = summary["test"]
+    if test is not None:
+        click.echo(f"held-out loss over {len(test['seeds'])} test seeds: {test['before']['total']:.4g} -> {test['after']['total']:.4g}")
+    else:
+        click.echo("not finished (no held-out test yet)")
+    if plot is not None:
+        click.echo(f"wrote {plot}")

@@ -1,0 +1,46 @@
+"""``encephagen migrate``: upgrade a circuit file to the current schema version."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("file")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the upgraded circuit here (JSON or HDF5 by suffix).")
+@click.option("--in-place", is_flag=True, help="Replace FILE with the upgraded circuit (same format).")
+@click.option("--force", is_flag=True, help="With --out: replace an existing file.")
+def migrate(file: str, out: str | None, in_place: bool, force: bool) -> None:
+    """Upgrade a circuit written for an older schema_version.
+
+    The explicit converters of each older version are applied in turn, the result is
+    validated, and a 'migrated' history entry (patch version bump) records the step.
+    Without --out or --in-place the upgraded circuit is printed as canonical JSON. A file
+    already at the current version is left alone.
+
+    \b
+    Examples:
+      encephagen migrate old.json --out new.json
+      encephagen migrate old.h5 --in-place
+    """
+    from encephagen.errors import CircuitFileError
+    from encephagen.migrate import migrate_file
+    from encephagen.storage import circuit_tree, dumps_canonical, save_circuit
+
+    if out and in_place:
+        raise click.UsageError("give --out or --in-place, not both")
+    circuit, from_version, path = migrate_file(file)
+    if from_version is None:
+        click.echo(f"{path}: already at schema_version {circuit.schema_version}; nothing to migrate", err=True)
+        if not out:
+            return
+    if in_place:
+        save_circuit(circuit, path, overwrite=True)
+        click.echo(f"{path}: migrated from schema_version {from_version} to {circuit.schema_version}", err=True)
+    elif out:
+        if str(out) == str(path) and not force:
+            raise CircuitFileError(f"{out}: is the input; use --in-place to replace it")
+        save_circuit(circuit, out, overwrite=force)
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(dumps_canonical(circuit_tree(circuit)), nl=False)

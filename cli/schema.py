@@ -1,0 +1,28 @@
+"""``encephagen schema``: the JSON Schema of circuit files, generated from the models."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the schema to this file (replacing it) instead of printing it.")
+def schema(out: str | None) -> None:
+    """Print (or write) the JSON Schema that circuit files follow.
+
+    Editors validate a circuit while you type when its "$schema" field points at this
+    file; the copy shipped as circuits/circuit.schema.json is regenerated with --out.
+
+    \b
+    Examples:
+      encephagen schema > circuit.schema.json
+      encephagen schema --out circuits/circuit.schema.json
+    """
+    from encephagen.storage import atomic_write_bytes, json_schema_text
+
+    text = json_schema_text()
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write_bytes(out, text.encode("utf-8"))
+        click.echo(f"wrote {out}", err=True)

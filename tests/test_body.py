@@ -1,0 +1,367 @@
+"""Bodies, bindings and the closed loop: short seeded episodes, checked against Gymnasium."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from encephagen.body.adapters import Humanoid, MujocoBody, Walker2d, make_body, quaternion_pitch_roll
+from encephagen.body.baselines import BEST_CONSTANT, SineGait, constant_controller, run_episode
+from encephagen.body.binding import Binding, binding_from_tree, check_binding, load_binding, save_binding
+from encephagen.body.conformance import check_body
+from encephagen.body.loop import ClosedLoop, evaluate_walk, neural_steps_per_body_step, walk_objective_terms
+from encephagen.errors import BodyError, CircuitError, UnknownNameError
+from encephagen.storage import load_circuit
+
+gym = pytest.importorskip("gymnasium", reason="the Gymnasium comparison needs gymnasium[mujoco]")
+
+TINY_MJCF = """<mujoco>
+  <option timestep="0.005"/>
+  <worldbody>
+    <geom name="floor" type="plane" size="5 5 0.1"/>
+    <body name="torso" pos="0 0 0.5">
+      <freejoint/>
+      <geom type="capsule" size="0.05 0.2"/>
+      <body name="leg" pos="0 0 -0.2">
+        <joint name="hip" type="hinge" axis="0 1 0" range="-1 1"/>
+        <geom name="foot" type="capsule" fromto="0 0 0 0 0 -0.25" size="0.04"/>
+      </body>
+    </body>
+  </worldbody>
+  <actuator><motor joint="hip" ctrlrange="-1 1" ctrllimited="true" gear="5"/></actuator>
+</mujoco>
+"""
+
+
+@pytest.fixture
+def tiny_mjcf(tmp_path):
+    path = tmp_path / "tiny.xml"
+    path.write_text(TINY_MJCF)
+    return path
+
+
+# --------------------------------------------------------------------------- adapters
+
+
+@pytest.mark.parametrize("name", ["walker2d", "humanoid"])
+def test_shipped_bodies_pass_the_conformance_checker(name):
+    check_body(make_body(name))
+
+
+def test_any_mjcf_passes_the_conformance_checker(tiny_mjcf):
+    body = MujocoBody(tiny_mjcf, frame_skip=2, min_height=0.1)
+    check_body(body)
+    assert body.actuator_names == ("hip",)
+    assert {"hip_angle", "hip_velocity", "foot_contact", "foot_load", "torso_pitch_rate"} <= set(body.sensor_names)
+
+
+def test_conformance_checker_catches_a_nondeterministic_body():
+    class Noisy(Walker2d):
+        def step(self, action):
+            return super().step(np.asarray(action) + np.random.default_rng().normal(0, 0.1, np.shape(action)))
+
+    with pytest.raises(BodyError, match="different trajectories"):
+        check_body(Noisy())
+
+
+@pytest.mark.parametrize("body_class, env_id", [(Walker2d, "Walker2d-v5"), (Humanoid, "Humanoid-v5")])
+def test_bodies_reproduce_gymnasium_bit_for_bit(body_class, env_id):
+    body, env = body_class(), gym.make(env_id)
+    for seed in (0, 7):
+        env.reset(seed=seed)
+        body.reset(seed)
+        rng = np.random.default_rng(seed)
+        for _ in range(40):
+            action = rng.uniform(body.action_low, body.action_high)
+            observation, reward, terminated, truncated, _ = env.step(action)
+            result = body.step(action)
+            assert result.reward == reward and result.terminated == terminated
+            assert np.array_equal(body.data.qpos[2 if body_class is Humanoid else 1 :], observation[: body.model.nq - (2 if body_class is Humanoid else 1)])
+            if terminated:
+                break
+
+
+def test_walker2d_pitch_rate_is_observation_10_not_9():
+    body, env = Walker2d(), gym.make("Walker2d-v5")
+    env.reset(seed=3)
+    body.reset(3)
+    for _ in range(30):
+        observation, *_ = env.step(np.full(6, 0.3))
+        result = body.step(np.full(6, 0.3))
+    named = body.named(result.observation)
+    assert named["torso_pitch_rate"] == observation[10] != observation[9]
+    assert named["torso_pitch"] == observation[1] and named["vertical_velocity"] == observation[9]
+    assert np.array_equal(body.gymnasium_observation(), observation)
+
+
+def test_quaternion_pitch_and_roll_are_angles_not_components():
+    assert quaternion_pitch_roll(1.0, 0.0, 0.0, 0.0) == (0.0, 0.0)
+    pitch, roll = quaternion_pitch_roll(math.cos(0.15), 0.0, math.sin(0.15), 0.0)
+    assert pitch == pytest.approx(0.3) and roll == pytest.approx(0.0)
+    pitch, roll = quaternion_pitch_roll(math.cos(-0.1), math.sin(-0.1), 0.0, 0.0)
+    assert roll == pytest.approx(-0.2) and pitch == pytest.approx(0.0)
+
+
+def test_humanoid_pitch_sensor_follows_the_torso_and_its_rate_is_the_derivative():
+    body = Humanoid()
+    observation, _ = body.reset(0)
+    named = body.named(observation)
+    assert abs(named["torso_pitch"]) < 0.05 and abs(named["torso_roll"]) < 0.05  # upright, unlike quaternion w ~ 1
+    pitches, rates = [], []
+    for _ in range(15):
+        result = body.step(np.zeros(17))
+        pitches.append(body.named(result.observation)["torso_pitch"])
+        rates.append(body.named(result.observation)["torso_pitch_rate"])
+    derivative = np.diff(pitches) / (body.dt_ms / 1000)
+    midpoint = (np.array(rates[1:]) + np.array(rates[:-1])) / 2
+    assert np.max(np.abs(derivative - midpoint)) < 0.05 + 0.1 * np.max(np.abs(midpoint))
+
+
+def test_humanoid_hip_flexion_is_hip_y():
+    body = Humanoid()
+    joint = body.model.actuator_trnid[body.actuator_index("right_hip_y"), 0]
+    assert body.model.joint(int(joint)).name == "right_hip_y"
+    axis = body.model.jnt_axis[joint]
+    assert abs(axis[1]) == pytest.approx(1.0)  # rotation about the lateral axis: flexion/extension
+
+
+def test_unknown_sensor_or_actuator_suggests_a_name():
+    body = Walker2d()
+    with pytest.raises(UnknownNameError, match="did you mean 'torso_pitch_rate'"):
+        body.sensor_index("torso_pitchrate")
+    with pytest.raises(UnknownNameError, match="did you mean 'left_hip'"):
+        body.actuator_index("left_hipp")
+
+
+def test_step_rules():
+    body = Walker2d(max_steps=5)
+    with pytest.raises(BodyError, match="before reset"):
+        body.step(np.zeros(6))
+    body.reset(0)
+    with pytest.raises(BodyError, match="shape"):
+        body.step(np.zeros(5))
+    results = [body.step(np.array(BEST_CONSTANT)) for _ in range(5)]
+    assert results[-1].truncated and not results[-1].terminated
+    with pytest.raises(BodyError, match="after the episode ended"):
+        body.step(np.zeros(6))
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def test_zero_and_constant_baselines_match_gymnasium_episodes():
+    body, env = Walker2d(), gym.make("Walker2d-v5")
+    for action, seeds in ((np.zeros(6), (0, 1)), (np.array(BEST_CONSTANT), (0,))):
+        for seed in seeds:
+            env.reset(seed=seed)
+            steps = 0
+            while True:
+                steps += 1
+                _, _, terminated, truncated, _ = env.step(action)
+                if terminated or truncated:
+                    break
+            metrics = run_episode(body, constant_controller(action), seed)
+            assert metrics["steps"] == steps
+    assert metrics["full"] == 1.0  # the best constant action stands for the whole episode ...
+    assert abs(metrics["distance"]) < 1.0  # ... without walking
+    assert run_episode(body, constant_controller(np.zeros(6)), 0)["steps"] < 300  # zero action falls
+
+
+def test_sine_gait_left_leg_is_half_a_cycle_later():
+    body = Walker2d()
+    gait = SineGait(1.25, (0.1, 0.2, 0.0), (0.3, 0.2, 0.1), (0.0, 1.0, 2.0))
+    act = gait.controller(body)
+    half = int(round(0.5 / 1.25 / (body.dt_ms / 1000)))  # 50 steps of 8 ms
+    observation = np.zeros(len(body.sensor_names))
+    assert np.allclose(act(0, observation)[3:], act(half, observation)[:3])
+    pitch = SineGait(1.25, (0, 0, 0), (0, 0, 0), (0, 0, 0), kp=-0.5)
+    observation[body.sensor_index("torso_pitch")] = 0.2
+    assert np.allclose(pitch.controller(body)(0, observation), [-0.1, 0, 0, -0.1, 0, 0])
+
+
+# --------------------------------------------------------------------------- binding
+
+
+def _binding_tree(**changes):
+    tree = {
+        "binding_version": "1",
+        "circuit": "half_centre",
+        "body": {"kind": "walker2d", "max_steps": 40},
+        "afferents": {"pitch": {"sensor": "torso_pitch", "population": "flex_rg", "gain": 20.0}},
+        "motors": {
+            "right_hip": {"actuator": "right_hip", "terms": [{"readout": "flexor_minus_extensor", "gain": {"param": "drive_flex", "factor": 0.001}}], "offset": -0.2},
+            "left_hip": {"actuator": "left_hip", "terms": [{"readout": "flexor_minus_extensor", "gain": -0.01}], "offset": 0.6},
+        },
+    }
+    tree.update(changes)
+    return tree
+
+
+def test_binding_round_trips_through_its_file(tmp_path):
+    binding = binding_from_tree(_binding_tree(), "b.json")
+    path = save_binding(binding, tmp_path / "b.binding.json")
+    assert load_binding(path) == binding
+    with pytest.raises(BodyError, match="exists"):
+        save_binding(binding, path)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"afferents": {"pitch": {"sensor": "torso_pitch", "population": "flex_rg", "gian": 1.0}}},
+     "b.json:/afferents/pitch: unknown field 'gian'. Did you mean 'gain'?"),
+    ({"body": {"kind": "walker3d"}}, "b.json:/body"),
+    ({"motors": {}}, "b.json:/motors"),
+    ({"afferents": {"pitch": {"sensor": "torso_pitch", "population": "flex_rg", "gain": float("nan")}}}, "b.json:/afferents/pitch/gain"),
+])
+def test_binding_structure_errors_are_located(change, message):
+    with pytest.raises(CircuitError) as info:
+        binding_from_tree(_binding_tree(**change), "b.json")
+    assert message in str(info.value)
+
+
+def test_binding_names_are_checked_against_circuit_and_body():
+    circuit, body = load_circuit("half_centre"), Walker2d()
+    tree = _binding_tree()
+    tree["afferents"]["pitch"].update(population="flex_r", sensor="pitch_rate")
+    tree["motors"]["right_hip"]["actuator"] = "right_hipp"
+    tree["motors"]["left_hip"]["terms"][0]["readout"] = "flexor_minus_extenso"
+    tree["motors"]["right_hip"]["terms"][0]["gain"] = {"param": "drive_flx"}
+    with pytest.raises(BodyError) as info:
+        check_binding(binding_from_tree(tree, "b.json"), circuit, body, "b.json")
+    text = str(info.value)
+    assert "b.json:/afferents/pitch/population: unknown population 'flex_r'; did you mean 'flex_rg'?" in text
+    assert "b.json:/afferents/pitch/sensor: body 'walker2d' has no sensor 'pitch_rate'" in text and "Its sensors: torso_height, torso_pitch," in text
+    assert "b.json:/motors/right_hip/actuator: body 'walker2d' has no actuator 'right_hipp'; did you mean 'right_hip'?" in text
+    assert "Its actuators: right_hip, right_knee, right_ankle, left_hip, left_knee, left_ankle" in text
+    assert "unknown readout 'flexor_minus_extenso'; did you mean 'flexor_minus_extensor'?" in text
+    assert "unknown circuit parameter 'drive_flx'; did you mean 'drive_flex'?" in text
+
+
+def test_neural_steps_per_body_step_must_be_whole():
+    assert neural_steps_per_body_step(8.0, 0.1) == 80
+    assert neural_steps_per_body_step(15.0, 0.25) == 60
+    with pytest.raises(BodyError, match="not a whole number"):
+        neural_steps_per_body_step(8.0, 0.3)
+
+
+# --------------------------------------------------------------------------- closed loop
+
+
+@pytest.fixture(scope="module")
+def half_centre_loop():
+    from encephagen.compile import compile_circuit
+
+    circuit = load_circuit("half_centre")
+    return ClosedLoop(compile_circuit(circuit, dt=0.1), binding_from_tree(_binding_tree(), "b.json"))
+
+
+def test_closed_loop_is_deterministic_and_lanes_are_independent(half_centre_loop):
+    first = half_centre_loop.run([4, 5], record=True)
+    again = half_centre_loop.run([5], record=True)
+    assert np.array_equal(first[1].trajectory["qpos"], again[0].trajectory["qpos"])
+    assert np.array_equal(first[1].trajectory["readouts"], again[0].trajectory["readouts"])
+    assert not np.array_equal(first[0].trajectory["qpos"][:5], first[1].trajectory["qpos"][:5])
+    assert first[1].metrics == again[0].metrics
+    rates = first[0].trajectory["population_rates_hz"]
+    assert rates.shape == (first[0].metrics["steps"], len(half_centre_loop.network.population_names)) and rates.sum() > 0
+
+
+def test_closed_loop_readouts_reach_the_actuators(half_centre_loop):
+    episode = half_centre_loop.run([0], record=True, max_steps=20)[0]
+    readout, action = episode.trajectory["readouts"][:, 0], episode.trajectory["action"]
+    assert np.allclose(action[:, 0], np.clip(-0.2 + 0.015 * readout, -1, 1))  # gain = drive_flex 15 x 0.001
+    assert np.allclose(action[:, 3], np.clip(0.6 - 0.01 * readout, -1, 1))
+    assert np.all(action[:, [1, 2, 4, 5]] == 0)  # actuators without a motor get 0
+
+
+def test_afferents_change_the_circuit(half_centre_loop):
+    base = half_centre_loop.run([0], record=True, max_steps=15)[0].trajectory["population_rates_hz"]
+    silenced = half_centre_loop.run([0], record=True, max_steps=15, parameters=[{"drive_flex": 0.0}])[0]
+    assert not np.array_equal(base, silenced.trajectory["population_rates_hz"])
+
+
+def test_evaluate_walk_orders_results_by_parameter_set_then_seed():
+    circuit = load_circuit("half_centre")
+    binding = binding_from_tree(_binding_tree(), "b.json")
+    results = evaluate_walk(circuit, binding, [1, 2], parameters=[{}, {"drive_flex": 20.0}], max_steps=10)
+    assert [(r["set"], r["seed"]) for r in results] == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    assert all(r["steps"] == 10 for r in results)
+    terms = walk_objective_terms(results)
+    assert set(terms) == {"distance", "survival", "upright", "effort"} and 0 <= terms["survival"] <= 1
+
+
+def test_walk_objective_rewards_distance_not_standing():
+    standing = [{"distance": -0.4, "steps": 1000}]
+    walking = [{"distance": 3.6, "steps": 982}]
+    assert sum(walk_objective_terms(walking).values()) < sum(walk_objective_terms(standing).values())
+
+
+# --------------------------------------------------------------------------- command and video
+
+
+@pytest.fixture
+def half_centre_files(tmp_path):
+    circuit = tmp_path / "half_centre.json"
+    circuit.write_text(load_circuit("half_centre").model_dump_json(by_alias=True, exclude_defaults=True))
+    (tmp_path / "half_centre.binding.json").write_text(json.dumps(_binding_tree()))
+    return circuit
+
+
+def test_run_command_reports_circuit_and_baselines_on_the_same_seeds(half_centre_files):
+    from encephagen.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["run", str(half_centre_files), "--episodes", "2", "--seed", "3", "--max-steps", "12", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert list(report["controllers"]) == ["circuit", "offsets", "zero", "constant"]
+    for controller in report["controllers"].values():
+        assert [e["seed"] for e in controller["episodes"]] == [3, 4]
+        assert {"steps_mean", "distance_mean", "speed_mean", "reward_mean", "full"} <= set(controller["aggregate"])
+    wrong = CliRunner().invoke(cli, ["run", str(half_centre_files), "--body", "humanoid"])
+    assert wrong.exit_code == 1 and "drives 'walker2d', not 'humanoid'" in wrong.output
+    humanoid = CliRunner().invoke(cli, ["run", "walker2d_cpg", "--body", "humanoid", "--episodes", "1", "--max-steps", "3", "--json"])
+    assert humanoid.exit_code == 0, humanoid.output
+    assert json.loads(humanoid.output)["binding"].endswith("walker2d_cpg.humanoid.binding.json")
+
+
+@pytest.mark.slow
+def test_video_is_an_mp4_with_the_activity_panel(half_centre_loop, tmp_path):
+    pytest.importorskip("imageio_ffmpeg", reason="video needs the imageio-ffmpeg wheel (encephagen[video])")
+    from encephagen.body.video import write_video
+
+    episode = half_centre_loop.run([0], record=True, max_steps=8)[0]
+    path = write_video(Walker2d(), episode.trajectory, tmp_path / "walk.mp4", population_names=half_centre_loop.network.population_names, size=(160, 128))
+    assert path.read_bytes()[4:8] == b"ftyp" and path.stat().st_size > 1000
+
+
+# --------------------------------------------------------------------------- shipped bindings, objective
+
+
+@pytest.mark.parametrize("binding_name", ["walker2d_cpg.binding.json", "walker2d_cpg.humanoid.binding.json"])
+def test_shipped_bindings_fit_their_circuit_and_body(binding_name):
+    from encephagen.body.binding import make_bound_body
+    from encephagen.storage import shipped_circuits_dir
+
+    binding = load_binding(shipped_circuits_dir() / binding_name)
+    body = make_bound_body(binding)
+    check_binding(binding, load_circuit(binding.circuit), body, binding_name)
+    assert body.name == binding.body.kind
+
+
+def test_walk_objective_scores_candidates_on_seeds(tmp_path):
+    from encephagen.body.objective import make_walk_evaluator
+    from encephagen.objectives import get_objective
+
+    assert get_objective("walk").targets["distance_m"] == 4.0
+    path = tmp_path / "b.binding.json"
+    path.write_text(json.dumps(_binding_tree()))
+    options = {"body": "walker2d", "binding": str(path), "dt": 0.1, "max_steps": 8, "posture_weight": 0.5, "effort_weight": 0.1}
+    evaluate = make_walk_evaluator(load_circuit("half_centre"), {"distance_m": 4.0, "steps": 1000.0}, options)
+    losses = evaluate([{}, {"drive_flex": 20.0}], [0, 1, 2])
+    assert [len(row) for row in losses] == [3, 3]
+    assert all(loss.terms["survival"] == pytest.approx(1 - 8 / 1000) for row in losses for loss in row)
+    with pytest.raises(BodyError, match="not 'humanoid'"):
+        make_walk_evaluator(load_circuit("half_centre"), {}, {**options, "body": "humanoid"})

@@ -1,0 +1,100 @@
+"""The schema: committed JSON Schema kept current, shipped circuits valid under it, models' own checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from encephagen.schema import SCHEMA_FILENAME, CellClass, Circuit, Parameter, bump_version, generated_json_schema
+from encephagen.storage import json_schema_text, load_circuit, read_tree, resolve_circuit_path, shipped_circuit_names, shipped_circuits_dir
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_committed_json_schema_is_current():
+    committed = (shipped_circuits_dir() / SCHEMA_FILENAME).read_text(encoding="utf-8")
+    assert json.loads(committed) == generated_json_schema(), "stale schema: run 'encephagen schema --out circuits/circuit.schema.json'"
+    assert committed == json_schema_text()
+
+
+@pytest.mark.parametrize("name", shipped_circuit_names())
+def test_shipped_circuit_satisfies_the_json_schema(name):
+    jsonschema = pytest.importorskip("jsonschema", reason="the JSON Schema cross-check needs the jsonschema package")
+    validator = jsonschema.Draft202012Validator(generated_json_schema())
+    path = resolve_circuit_path(name)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(read_tree(path))]
+    assert errors == []
+
+
+def test_json_schema_rejects_what_the_models_reject():
+    jsonschema = pytest.importorskip("jsonschema", reason="the JSON Schema cross-check needs the jsonschema package")
+    validator = jsonschema.Draft202012Validator(generated_json_schema())
+    for name in ("invalid_unknown_field.json", "invalid_rule_kind.json", "invalid_value_type.json", "invalid_missing.json"):
+        assert not validator.is_valid(read_tree(FIXTURES / name)), name
+    assert validator.is_valid(read_tree(FIXTURES / "small.json"))
+
+
+@pytest.mark.parametrize("name", [n for n in shipped_circuit_names() if (shipped_circuits_dir() / f"{n}.json").exists()])
+def test_shipped_json_circuits_point_editors_at_the_schema(name):
+    schema = read_tree(shipped_circuits_dir() / f"{name}.json").get("$schema")
+    assert schema == SCHEMA_FILENAME, f'editors cannot validate circuits/{name}.json: add "$schema": "{SCHEMA_FILENAME}" as its first key'
+
+
+def test_to_networkx_is_the_population_graph():
+    circuit = load_circuit(FIXTURES / "small.json")
+    graph = circuit.to_networkx()
+    assert sorted(graph.nodes) == ["exc", "inh", "out"]
+    assert graph.nodes["inh"] == {"cell_class": "V1", "sign": "inhibitory", "size": 4, "neuron_model": "lif", "drive": 6.0, "side": None, "region": None}
+    assert type(graph.nodes["inh"]["size"]) is int  # a size taken from a parameter is still a count
+    edge = graph.edges["inh", "exc", "inh->exc"]
+    assert (edge["rule"], edge["weight"], edge["weight_mode"], edge["delay"]) == ("fixed_probability", -1.0, "per_synapse", 0.1)
+    assert graph.edges["exc", "out", "exc->out"]["weight"] == 1.5
+    matrix_edges = sorted((s, t, k) for s, t, k, d in graph.edges(keys=True, data=True) if d["rule"] == "matrix")
+    assert matrix_edges == [("exc", "out", "exc<->out[1,0]"), ("out", "exc", "exc<->out[0,1]")]
+    assert graph.number_of_edges() == len(circuit.projections) + 2
+
+
+def test_models_are_frozen_and_strict():
+    circuit = load_circuit(FIXTURES / "small.json")
+    with pytest.raises(ValidationError):
+        circuit.name = "other"
+    with pytest.raises(ValidationError, match="extra"):
+        Parameter.model_validate({"value": 1.0, "vlaue": 2.0})
+    with pytest.raises(ValidationError, match="finite"):
+        Parameter.model_validate({"value": float("nan")})
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"value": 1.0, "free": True}, "a free parameter needs bounds"),
+        ({"value": 1.0, "bounds": [2.0, 1.0]}, "low < high"),
+        ({"value": 1.0, "bounds": [0.0, 2.0], "scale": "log"}, "log scale needs positive bounds"),
+    ],
+)
+def test_parameter_checks(spec, message):
+    with pytest.raises(ValidationError, match=message):
+        Parameter.model_validate(spec)
+
+
+def test_cell_class_sign_follows_transmitter():
+    assert CellClass(transmitter="glycine").effective_sign == "inhibitory"
+    assert CellClass(transmitter="unknown", sign="mixed").effective_sign == "mixed"
+    with pytest.raises(ValidationError, match="needs an explicit sign"):
+        CellClass(transmitter="unknown")
+    with pytest.raises(ValidationError, match="contradicts"):
+        CellClass(transmitter="GABA", sign="excitatory")
+
+
+def test_with_parameter_values_makes_a_new_circuit():
+    circuit = load_circuit(FIXTURES / "small.json")
+    changed = circuit.with_parameter_values({"w_exc": 0.75})
+    assert (changed.parameters["w_exc"].value, circuit.parameters["w_exc"].value) == (0.75, 0.5)
+    assert isinstance(changed, Circuit)
+
+
+def test_bump_version():
+    assert [bump_version("1.2.3", part) for part in ("major", "minor", "patch")] == ["2.0.0", "1.3.0", "1.2.4"]

@@ -1,0 +1,332 @@
+"""The one hot loop: a generic numba kernel that advances B lanes of a compiled network.
+
+Nothing here is specific to a circuit: every circuit, size and parameter set goes through
+the same compiled machine code (``cache=True``, so the first call on a machine compiles it
+once, a few seconds, and later processes load it from the cache).
+
+Model (units ms, mV; currents in mV)::
+
+    tau_m dv/dt = -(v - v_rest) + I_exc + I_inh + drive + current - w
+    dI_exc/dt = -I_exc / tau_syn_exc,  dI_inh/dt = -I_inh / tau_syn_inh,  dw/dt = -w / tau_adaptation
+
+Between events the system is linear, so it is integrated exactly over each step (NEST's
+``iaf_psc_exp`` / ``aeif_psc_exp`` with a = Delta_T = 0): ``P_v = exp(-dt/tau_m)`` relaxes v
+towards ``v_inf = v_rest + drive + current`` and every exponentially decaying input x (I_exc,
+I_inh, -w) with time constant tau_x adds ``x * tau_x/(tau_x - tau_m) * (exp(-dt/tau_x) -
+exp(-dt/tau_m))`` (limit ``x * dt/tau_m * exp(-dt/tau_m)`` when tau_x == tau_m); the
+coefficients are prepared once per lane by :mod:`encephagen.simulate`.
+
+Exact order of one step t, for every neuron i of every lane:
+
+1. ``I_exc += ring_exc[t % D, i]``, ``I_inh += ring_inh[t % D, i]`` (synaptic arrivals for
+   this step; the slot is cleared), then Poisson input: ``k ~ Poisson(rate * dt)`` input
+   spikes add ``k * poisson_weight`` to I_exc (weight >= 0) or I_inh (weight < 0).
+2. If the neuron is refractory (counter > 0), the counter drops by one and v is held;
+   otherwise v is propagated exactly with the current I_exc, I_inh, w, drive, and
+   Gaussian noise ``noise_sigma * sqrt(1 - exp(-2 dt/tau_m)) * N(0, 1)`` is added, so that
+   noise_sigma is the stationary sd of the free membrane potential whatever dt is.
+   A non-finite v stops the lane and reports (step, neuron).
+3. I_exc, I_inh and w decay by their exact factors (also during refractoriness).
+4. If v was propagated this step and ``v >= v_threshold``: the spike (t, i) is recorded,
+   ``v = v_reset``, the refractory counter is set to ``round(t_ref/dt)`` (so v is held for
+   that many steps after the spike step), ``w += adaptation``, and the neuron's column of
+   ``W[post, pre]`` is pushed into ring slot ``(t + delay) % D`` of each synapse (exc. or
+   inh. ring by the sign of the weight). Delays are >= 1 step, so a spike of step t acts on
+   its targets from step t + delay on.
+
+Random numbers are counter-based: every draw is a hash of (lane key, step, neuron) where
+the lane key comes from the seed and the stream (initial v, noise, Poisson). A lane's
+numbers therefore depend only on its seed, never on the other lanes or on how a run is
+chunked, which is what makes batched and chunked runs bit-identical to single runs and
+lets lanes run on parallel threads. The hash is the splitmix64 finaliser applied twice;
+normals come from a ziggurat (one hash per draw almost always), Poisson counts from the
+inverted CDF with one uniform (PTRS rejection for means >= 10).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange, uint64
+
+# columns of the coefficient table coef[kind, :]; neuron i of lane b has the row kind[b, i], so
+# the 16,000 neurons of a cortex with four cell types share four rows that stay in L1 cache
+(P_V, V_BASE, C_EXC, C_INH, C_W, P_EXC, P_INH, P_W, NOISE_AMP, V_THRESHOLD, V_RESET, ADAPTATION, POISSON_MEAN,
+ POISSON_EXP, POISSON_WEIGHT, N_REFRACTORY) = range(16)
+N_COEF = 16
+
+# random streams of a lane
+STREAM_INITIAL_V, STREAM_NOISE_A, STREAM_NOISE_B, STREAM_POISSON, STREAM_POISSON_EXTRA = range(5)
+N_STREAMS = 5
+
+# trace variables
+TRACE_VARIABLES = ("v", "I_exc", "I_inh", "w")
+
+# lane status codes (status[lane, 0]); status[lane, 1:3] = (step, neuron) of a fault
+DONE, BUFFER_FULL, NOT_FINITE = 0, 1, 2
+
+_GOLDEN = uint64(0x9E3779B97F4A7C15)
+_INV_2_53 = 1.0 / 9007199254740992.0
+
+
+@njit(cache=True, inline="always")
+def mix64(z):
+    """splitmix64 finaliser: a bijective 64-bit hash with full avalanche."""
+    z = (z ^ (z >> uint64(30))) * uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> uint64(27))) * uint64(0x94D049BB133111EB)
+    return z ^ (z >> uint64(31))
+
+
+@njit(cache=True, inline="always")
+def random_u64(key, step, index):
+    """64 random bits for (key, step, index); index < 2**32."""
+    return mix64(key ^ mix64((uint64(step) << uint64(32)) | uint64(index)))
+
+
+@njit(cache=True, inline="always")
+def uniform(key, step, index):
+    """Uniform double in [0, 1) with 53 random bits."""
+    return float(random_u64(key, step, index) >> uint64(11)) * _INV_2_53
+
+
+@njit(cache=True)
+def stream_keys(seeds):
+    """keys[lane, stream] for the seeds of the lanes (any non-negative 64-bit integers)."""
+    keys = np.empty((seeds.shape[0], N_STREAMS), dtype=np.uint64)
+    for b in range(seeds.shape[0]):
+        base = mix64(uint64(seeds[b]) + _GOLDEN)
+        for s in range(N_STREAMS):
+            keys[b, s] = mix64(base ^ (uint64(s + 1) * _GOLDEN))
+    return keys
+
+
+@njit(cache=True)
+def initial_v(keys, low, high):
+    """Initial membrane potential: low + (high - low) * U[0, 1) from the initial-v stream."""
+    n_lanes, n = low.shape
+    v = np.empty((n_lanes, n))
+    for b in range(n_lanes):
+        for i in range(n):
+            span = high[b, i] - low[b, i]
+            v[b, i] = low[b, i] + span * uniform(keys[b, STREAM_INITIAL_V], 0, i) if span != 0.0 else low[b, i]
+    return v
+
+
+def _ziggurat_tables(layers: int = 128, r: float = 3.442619855899, v: float = 9.91256303526217e-3):
+    """Layer edges x and inner ratios x[i+1]/x[i] of Marsaglia and Tsang's ziggurat (Doornik's ZIGNOR)."""
+    x = np.zeros(layers + 1)
+    f = math.exp(-0.5 * r * r)
+    x[0], x[1] = v / f, r
+    for i in range(2, layers):
+        x[i] = math.sqrt(-2.0 * math.log(v / x[i - 1] + f))
+        f = math.exp(-0.5 * x[i] * x[i])
+    return x, x[1:] / x[:-1], r
+
+
+_ZIG_X, _ZIG_RATIO, _ZIG_R = _ziggurat_tables()
+
+
+@njit(cache=True, inline="always")
+def normal(key, key_extra, step, index):
+    """Standard normal for (key, step, index) by the ziggurat: one hash in ~99 % of draws.
+
+    The low 7 bits pick the layer and the high 53 bits the abscissa; the rare rejections and
+    tail draws take further uniforms from ``key_extra`` (see :func:`_normal_rejected`).
+    """
+    bits = random_u64(key, step, index)
+    layer = bits & uint64(127)
+    u = 2.0 * (float(bits >> uint64(11)) * _INV_2_53) - 1.0
+    if abs(u) < _ZIG_RATIO[layer]:
+        return u * _ZIG_X[layer]
+    return _normal_rejected(key_extra, step, index, int(layer), u)
+
+
+@njit(cache=True)
+def _normal_rejected(key_extra, step, index, layer, u):
+    draw = 0
+    while True:
+        if layer == 0:  # the base strip: sample the tail beyond R
+            while True:
+                x = math.log(1.0 - uniform(key_extra + uint64(draw) * _GOLDEN, step, index)) / _ZIG_R
+                y = math.log(1.0 - uniform(key_extra + uint64(draw + 1) * _GOLDEN, step, index))
+                draw += 2
+                if -2.0 * y >= x * x:
+                    return x - _ZIG_R if u < 0 else _ZIG_R - x
+        x = u * _ZIG_X[layer]
+        f0 = math.exp(-0.5 * (_ZIG_X[layer] * _ZIG_X[layer] - x * x))
+        f1 = math.exp(-0.5 * (_ZIG_X[layer + 1] * _ZIG_X[layer + 1] - x * x))
+        if f1 + uniform(key_extra + uint64(draw) * _GOLDEN, step, index) * (f0 - f1) < 1.0:
+            return x
+        bits = random_u64(key_extra + uint64(draw + 1) * _GOLDEN, step, index)
+        draw += 2
+        layer = int(bits & uint64(127))
+        u = 2.0 * (float(bits >> uint64(11)) * _INV_2_53) - 1.0
+        if abs(u) < _ZIG_RATIO[layer]:
+            return u * _ZIG_X[layer]
+
+
+@njit(cache=True)
+def poisson_count(key_first, key_extra, step, index, mean, exp_minus_mean):
+    """Poisson(mean) from counter-based uniforms.
+
+    Inversion of the CDF with one uniform for means below 10 (the usual case: a few kicks
+    per step at most); Hörmann's transformed rejection (PTRS, as numpy uses) above, whose
+    extra uniforms come from a second stream indexed by the attempt number.
+    """
+    if mean < 10.0:
+        u = uniform(key_first, step, index)
+        k = 0
+        p = exp_minus_mean
+        cdf = p
+        while u > cdf and p > 0.0:
+            k += 1
+            p *= mean / k
+            cdf += p
+        return k
+    slam = math.sqrt(mean)
+    loglam = math.log(mean)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    attempt = 0
+    while True:
+        key_u = key_extra + uint64(2 * attempt) * _GOLDEN
+        key_v = key_extra + uint64(2 * attempt + 1) * _GOLDEN
+        attempt += 1
+        u = uniform(key_u, step, index) - 0.5
+        v = uniform(key_v, step, index)
+        us = 0.5 - abs(u)
+        k = math.floor((2.0 * a / us + b) * u + mean + 0.43)
+        if us >= 0.07 and v <= vr:
+            return int(k)
+        if k < 0 or (us < 0.013 and v > us):
+            continue
+        if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= -mean + k * loglam - math.lgamma(k + 1.0):
+            return int(k)
+
+
+@njit(cache=True)
+def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef, kind,
+                  extra_current, has_extra_current, extra_rate, has_extra_rate, indptr, post, weight, delay, keys, population_index,
+                  spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
+                  trace_neuron, trace_variable, traces, trace_first, status, next_step):
+    n = v_state.shape[1]
+    depth = ring.shape[2]
+    capacity = spike_step.shape[1]
+    n_traces = trace_neuron.shape[0]
+    key_a = keys[b, STREAM_NOISE_A]
+    key_b = keys[b, STREAM_NOISE_B]
+    key_p = keys[b, STREAM_POISSON]
+    key_x = keys[b, STREAM_POISSON_EXTRA]
+    rate_to_mean = dt / 1000.0
+    for t in range(t_begin, t_end):
+        if spike_count[b] + n > capacity:
+            status[b, 0] = BUFFER_FULL
+            next_step[b] = t
+            return
+        slot = t % depth
+        for i in range(n):
+            ie = i_exc[b, i] + ring[b, 0, slot, i]
+            ii = i_inh[b, i] + ring[b, 1, slot, i]
+            ring[b, 0, slot, i] = 0.0
+            ring[b, 1, slot, i] = 0.0
+            c = kind[b, i]
+            mean = coef[c, POISSON_MEAN]
+            exp_mean = coef[c, POISSON_EXP]
+            if has_extra_rate:
+                extra = extra_rate[b, i]
+                if extra > 0.0:
+                    mean += extra * rate_to_mean
+                    exp_mean = math.exp(-mean)
+            # most steps bring no Poisson kick: decide that inline, count the kicks only when there are some
+            if mean > 0.0 and (mean >= 10.0 or uniform(key_p, t, i) > exp_mean):
+                kicks = poisson_count(key_p, key_x, t, i, mean, exp_mean)
+                jump = kicks * coef[c, POISSON_WEIGHT]
+                if jump >= 0.0:
+                    ie += jump
+                else:
+                    ii += jump
+            w = w_state[b, i]
+            v = v_state[b, i]
+            propagated = refractory[b, i] == 0
+            if propagated:
+                v_inf = coef[c, V_BASE]
+                if has_extra_current:
+                    v_inf += extra_current[b, i]
+                v = v_inf + (v - v_inf) * coef[c, P_V] + coef[c, C_EXC] * ie + coef[c, C_INH] * ii - coef[c, C_W] * w
+                amp = coef[c, NOISE_AMP]
+                if amp != 0.0:
+                    v += amp * normal(key_a, key_b, t, i)
+                if not math.isfinite(v):
+                    v_state[b, i] = v
+                    i_exc[b, i] = ie
+                    i_inh[b, i] = ii
+                    status[b, 0] = NOT_FINITE
+                    status[b, 1] = t
+                    status[b, 2] = i
+                    next_step[b] = t
+                    return
+            else:
+                refractory[b, i] -= 1
+            ie *= coef[c, P_EXC]
+            ii *= coef[c, P_INH]
+            w *= coef[c, P_W]
+            if propagated and v >= coef[c, V_THRESHOLD]:
+                recorded = spike_count[b]
+                spike_step[b, recorded] = t
+                spike_neuron[b, recorded] = i
+                spike_count[b] = recorded + 1
+                counts[b, t // steps_per_bin - bin_first, population_index[i]] += 1
+                v = coef[c, V_RESET]
+                refractory[b, i] = int(coef[c, N_REFRACTORY])
+                w += coef[c, ADAPTATION]
+                for k in range(indptr[i], indptr[i + 1]):
+                    s = slot + delay[k]
+                    if s >= depth:
+                        s -= depth
+                    wk = weight[b, k]
+                    if wk >= 0.0:
+                        ring[b, 0, s, post[k]] += wk
+                    else:
+                        ring[b, 1, s, post[k]] += wk
+            v_state[b, i] = v
+            i_exc[b, i] = ie
+            i_inh[b, i] = ii
+            w_state[b, i] = w
+        for k in range(n_traces):
+            j = trace_neuron[k]
+            var = trace_variable[k]
+            if var == 0:
+                value = v_state[b, j]
+            elif var == 1:
+                value = i_exc[b, j]
+            elif var == 2:
+                value = i_inh[b, j]
+            else:
+                value = w_state[b, j]
+            traces[b, t - trace_first, k] = value
+    status[b, 0] = DONE
+    next_step[b] = t_end
+
+
+@njit(cache=True, parallel=True)
+def advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef, kind,
+            extra_current, has_extra_current, extra_rate, has_extra_rate, indptr, post, weight, delay, keys, population_index,
+            spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
+            trace_neuron, trace_variable, traces, trace_first, status):
+    """Advance every lane from ``next_step[lane]`` to ``t_end`` (lanes in parallel threads).
+
+    A lane stops early when its spike buffer might overflow (status BUFFER_FULL; the caller
+    grows the buffer and calls again) or when its state is not finite (NOT_FINITE with the
+    step and neuron). ``next_step`` is updated in place.
+    """
+    for b in prange(v_state.shape[0]):
+        if next_step[b] < t_end:
+            _advance_lane(b, next_step[b], t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef,
+                          kind, extra_current, has_extra_current, extra_rate, has_extra_rate, indptr, post, weight, delay,
+                          keys, population_index, spike_step, spike_neuron, spike_count, counts, bin_first,
+                          steps_per_bin, trace_neuron, trace_variable, traces, trace_first, status, next_step)
+        else:
+            status[b, 0] = DONE

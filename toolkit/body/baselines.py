@@ -1,0 +1,218 @@
+"""Walkers a spiking circuit must beat: zero action, best constant action, sine and sine_pitch.
+
+The research code's "2.2x baseline survival" came from constant joint offsets alone, so
+every body result is reported beside these controllers on the same seeds. They follow
+``shared/reference/baselines.md`` section 1: the constant action holds a stance (1000
+steps, no distance); the 10-number open-loop sine gait and the 12-number sine_pitch gait
+(plus one torso-pitch feedback term on the thighs) are tuned by CMA-ES with restarts,
+scored on training seeds and picked on validation seeds.
+
+A controller is a callable ``controller(step, observation) -> action`` for one body; the
+episode metrics (steps, distance, speed, reward) are measured the same way for
+controllers and circuits by :func:`episode_metrics`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..errors import CalibrationError, UnknownNameError
+
+log = logging.getLogger(__name__)
+
+Controller = Callable[[int, np.ndarray], np.ndarray]
+
+BEST_CONSTANT = (-0.23, 0.32, 0.07, 0.64, 0.35, 0.36)
+"""Walker2d's best constant action (right hip, knee, ankle, left hip, knee, ankle), from
+baselines.md (CMA-ES, 600 evaluations, validation-picked): stands 1000 steps on held-out
+seeds 0-9 and moves -0.41 m. ``tune_baseline("constant", budget=600)`` re-derives one."""
+
+
+def episode_metrics(steps: int, distance: float, reward: float, dt_ms: float, max_steps: int, terminated: bool) -> dict[str, float]:
+    """The numbers every walking result reports, for one episode.
+
+    ``speed`` is distance over the time survived (m/s); ``full`` is 1.0 when the episode
+    reached the time limit without falling.
+    """
+    seconds = steps * dt_ms / 1000.0
+    return {
+        "steps": int(steps),
+        "distance": float(distance),
+        "speed": float(distance / seconds) if seconds > 0 else 0.0,
+        "reward": float(reward),
+        "full": float(steps >= max_steps and not terminated),
+        "fell": float(terminated),
+    }
+
+
+def aggregate(episodes: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Mean and sample sd of each metric over episodes, plus the count of full episodes."""
+    out: dict[str, float] = {"episodes": len(episodes)}
+    for key in ("steps", "distance", "speed", "reward"):
+        values = np.array([e[key] for e in episodes], dtype=float)
+        out[f"{key}_mean"] = float(values.mean())
+        out[f"{key}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    out["full"] = int(sum(e["full"] for e in episodes))
+    return out
+
+
+def run_episode(body, controller: Controller, seed: int) -> dict[str, float]:
+    """One episode of ``controller`` on ``body`` from ``reset(seed)``; returns its metrics."""
+    observation, _ = body.reset(seed)
+    total, step = 0.0, 0
+    while True:
+        result = body.step(controller(step, observation))
+        observation, total, step = result.observation, total + result.reward, step + 1
+        if result.terminated or result.truncated:
+            return episode_metrics(step, body.distance, total, body.dt_ms, body.max_steps, result.terminated)
+
+
+def constant_controller(action: Sequence[float]) -> Controller:
+    """The same action at every step (zero action: all zeros)."""
+    fixed = np.asarray(action, dtype=np.float64)
+    return lambda step, observation: fixed
+
+
+@dataclass(frozen=True)
+class SineGait:
+    """Right joint j: ``o_j + A_j sin(2 pi f t + phi_j)``; the left leg is half a cycle later.
+
+    With ``kp``/``kd`` (sine_pitch) both hip commands also get ``kp * torso_pitch + kd *
+    torso_pitch_rate``. Actions are clipped to the actuator range.
+    """
+
+    frequency: float
+    offsets: tuple[float, float, float]
+    amplitudes: tuple[float, float, float]
+    phases: tuple[float, float, float]
+    kp: float = 0.0
+    kd: float = 0.0
+
+    def controller(self, body) -> Controller:
+        dt_s = body.dt_ms / 1000.0
+        o, a, p = (np.array(v, dtype=np.float64) for v in (self.offsets, self.amplitudes, self.phases))
+        pitch, rate = body.sensor_index("torso_pitch"), body.sensor_index("torso_pitch_rate")
+        hips = [body.actuator_index("right_hip"), body.actuator_index("left_hip")]
+        low, high = body.action_low, body.action_high
+        omega = 2.0 * math.pi * self.frequency
+
+        def act(step: int, observation: np.ndarray) -> np.ndarray:
+            angle = omega * step * dt_s + p
+            action = np.concatenate([o + a * np.sin(angle), o + a * np.sin(angle + math.pi)])
+            action[hips] += self.kp * observation[pitch] + self.kd * observation[rate]
+            return np.clip(action, low, high)
+
+        return act
+
+
+# --------------------------------------------------------------------------- tuning
+
+_RANGES: dict[str, list[tuple[float, float]]] = {
+    "constant": [(-1.0, 1.0)] * 6,
+    "sine": [(0.3, 3.0)] + [(-1.0, 1.0)] * 3 + [(0.0, 1.0)] * 3 + [(-math.pi, math.pi)] * 3,
+}
+_RANGES["sine_pitch"] = _RANGES["sine"] + [(-3.0, 3.0), (-1.0, 1.0)]
+
+
+def baseline_controller(kind: str, params: Sequence[float], body) -> Controller:
+    """The controller of a baseline kind ('constant', 'sine', 'sine_pitch') from its numbers."""
+    if kind not in _RANGES:
+        raise UnknownNameError("baseline controller", kind, _RANGES)
+    x = [float(v) for v in params]
+    if len(x) != len(_RANGES[kind]):
+        raise CalibrationError(f"a {kind} controller takes {len(_RANGES[kind])} numbers; got {len(x)}")
+    if kind == "constant":
+        return constant_controller(x)
+    gait = SineGait(x[0], tuple(x[1:4]), tuple(x[4:7]), tuple(x[7:10]), *(x[10:12] if kind == "sine_pitch" else ()))
+    return gait.controller(body)
+
+
+def score(kind: str, params: Sequence[float], seeds: Iterable[int], weight: float, body_name: str = "walker2d") -> float:
+    """mean steps + weight * mean distance over ``seeds`` (the baselines.md score)."""
+    from .adapters import make_body
+
+    body = make_body(body_name)
+    controller = baseline_controller(kind, params, body)
+    episodes = [run_episode(body, controller, s) for s in seeds]
+    return float(np.mean([e["steps"] for e in episodes]) + weight * np.mean([e["distance"] for e in episodes]))
+
+
+@dataclass(frozen=True)
+class TunedBaseline:
+    kind: str
+    params: tuple[float, ...]
+    """The controller's numbers, in its own units (Hz, action, rad)."""
+    train_score: float
+    validation_score: float | None
+    pick: str
+    """'train-best' or 'val-picked'."""
+
+
+def tune_baseline(
+    kind: str,
+    *,
+    budget: int,
+    weight: float,
+    restarts: int = 4,
+    train_seeds: Sequence[int] = (100, 101, 102),
+    validation_seeds: Sequence[int] = tuple(range(200, 210)),
+    finalists: int = 5,
+    popsize: int = 12,
+    workers: int = 1,
+) -> list[TunedBaseline]:
+    """CMA-ES (nevergrad, popsize 12) over a [-1, 1] box mapped onto the controller's ranges.
+
+    The budget is split over ``restarts`` runs (CMA seeds 0..restarts-1) because single
+    runs end in very different optima. Returns two picks: the best training score, and the
+    best validation score among the ``finalists`` best candidates of each restart.
+    """
+    import nevergrad as ng
+
+    if kind not in _RANGES:
+        raise UnknownNameError("baseline controller", kind, _RANGES)
+    ranges = np.array(_RANGES[kind])
+
+    def to_params(u: np.ndarray) -> tuple[float, ...]:
+        return tuple(float(v) for v in ranges[:, 0] + (np.clip(u, -1, 1) + 1) / 2 * (ranges[:, 1] - ranges[:, 0]))
+
+    pool = None
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers)
+    candidates: list[tuple[float, tuple[float, ...]]] = []
+    try:
+        for restart in range(restarts):
+            parametrization = ng.p.Array(shape=(len(ranges),)).set_bounds(-1.0, 1.0)
+            parametrization.random_state = np.random.RandomState(restart)
+            optimizer = ng.optimizers.ParametrizedCMA(popsize=popsize)(parametrization, budget=budget // restarts)
+            seen: list[tuple[float, tuple[float, ...]]] = []
+            for _ in range(0, budget // restarts, popsize):
+                asked = [optimizer.ask() for _ in range(popsize)]
+                params = [to_params(c.value) for c in asked]
+                args = [(kind, p, train_seeds, weight) for p in params]
+                values = list(pool.map(_score_star, args)) if pool else [_score_star(a) for a in args]
+                for candidate, p, value in zip(asked, params, values):
+                    optimizer.tell(candidate, -value)
+                    seen.append((value, p))
+                log.info("%s restart %d: %d evaluations, best %.1f", kind, restart, len(seen), max(seen)[0])
+            candidates += sorted(seen, reverse=True)[:finalists]
+        best_train = max(candidates)
+        validated = [(_score_star((kind, p, validation_seeds, weight)), t, p) for t, p in candidates]
+    finally:
+        if pool:
+            pool.shutdown()
+    best_val = max(validated)
+    return [
+        TunedBaseline(kind, best_train[1], best_train[0], next(v for v, t, p in validated if p == best_train[1]), "train-best"),
+        TunedBaseline(kind, best_val[2], best_val[1], best_val[0], "val-picked"),
+    ]
+
+
+def _score_star(args: tuple) -> float:
+    return score(*args)

@@ -1,0 +1,296 @@
+"""The binding file: which body a circuit drives, and how sensors and readouts are wired to it.
+
+A binding is its own small file format (``<circuit>.binding.json`` next to the circuit),
+kept out of the circuit schema so that one circuit can drive several bodies and the
+circuit file stays about neurons. Like the circuit it is data, validated twice: pydantic
+for structure (unknown fields, NaN, wrong types, each located by JSON pointer), then
+against a loaded :class:`~encephagen.schema.Circuit` (populations, readouts) and a body
+(sensors, actuators), with "did you mean" for near misses and the full list of what
+exists otherwise.
+
+Afferents: ``input = clip(offset + gain * sensor, low, high)`` enters every neuron of a
+population, either as a current (mV, added to the membrane equation like ``drive``) or as
+the rate (Hz) of extra Poisson input. Motors: ``action = clip(offset + sum(gain *
+readout), low, high)``, readouts in Hz. Gains and offsets may name a parameter of the
+circuit (``{"param": "k_hip"}``): one namespace, one file that carries calibrated values,
+so ``encephagen calibrate`` tunes binding gains declared free there together with the
+circuit's own parameters and writes them back with its provenance.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, ValidationError, model_validator
+
+from ..errors import BodyError, CircuitError, Problem, did_you_mean, json_pointer
+from ..schema import Name, ParamRef, Strict, Value
+
+BINDING_SUFFIX = ".binding.json"
+
+
+class Walker2dBody(Strict):
+    kind: Literal["walker2d"]
+    """Gymnasium Walker2d-v5 (planar biped, 6 actuators, 8 ms body step)."""
+    max_steps: int = Field(default=1000, ge=1)
+    """Episode length at which the run is truncated (body steps)."""
+
+
+class HumanoidBody(Strict):
+    kind: Literal["humanoid"]
+    """Gymnasium Humanoid-v5 (17 actuators, 15 ms body step)."""
+    max_steps: int = Field(default=1000, ge=1)
+
+
+class MjcfBody(Strict):
+    kind: Literal["mjcf"]
+    """Any MJCF model, driven through mujoco directly."""
+    file: str
+    """Path of the XML file, relative to the binding file."""
+    frame_skip: int = Field(default=1, ge=1)
+    """MuJoCo steps per body step."""
+    root: Literal["free", "planar"] = "free"
+    max_steps: int = Field(default=1000, ge=1)
+    reset_noise: float = Field(default=0.0, ge=0)
+    min_height: float | None = None
+    """Root height (m) below which the episode terminates."""
+
+
+BodySpec = Annotated[Union[Walker2dBody, HumanoidBody, MjcfBody], Field(discriminator="kind")]
+
+
+class Afferent(Strict):
+    """One sensor feeding one population: ``clip(offset + gain * sensor, low, high)``."""
+
+    sensor: Name
+    """A sensor of the body, e.g. 'right_hip_angle', 'torso_pitch_rate', 'left_foot_load'."""
+    population: Name
+    """The circuit population whose every neuron receives the input."""
+    input: Literal["current", "rate"] = "current"
+    """'current': mV added to the membrane input; 'rate': Hz of extra Poisson input."""
+    gain: Value = 1.0
+    """Input per unit of the sensor (mV or Hz per sensor unit)."""
+    offset: Value = 0.0
+    """Input at sensor value 0 (mV or Hz)."""
+    low: float | None = None
+    """Lower clip of the input; rates are never below 0 whatever this says."""
+    high: float | None = None
+    """Upper clip of the input."""
+    description: str = ""
+
+
+class MotorTerm(Strict):
+    readout: Name
+    """A readout of the circuit (Hz)."""
+    gain: Value = 1.0
+    """Action per Hz of the readout."""
+
+
+class Motor(Strict):
+    """One actuator driven by readouts: ``clip(offset + sum(gain * readout), low, high)``."""
+
+    actuator: Name
+    """An actuator of the body, e.g. 'right_hip' (Walker2d) or 'right_hip_y' (Humanoid)."""
+    terms: list[MotorTerm] = []
+    offset: Value = 0.0
+    """Action when every readout is 0 (a constant bias: report it, it can stand a walker up alone)."""
+    low: float | None = None
+    """Lower clip; default the actuator's range."""
+    high: float | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Motor":
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"low must be below high; got [{self.low}, {self.high}]")
+        return self
+
+
+class Binding(Strict):
+    """A circuit's wiring to a body: the whole content of one binding file."""
+
+    schema_: str | None = Field(default=None, alias="$schema")
+    binding_version: Literal["1"]
+    circuit: Name
+    """Name of the circuit this binding is written for (its `name` field)."""
+    body: BodySpec
+    description: str = ""
+    warmup_ms: float = Field(default=0.0, ge=0)
+    """Circuit time simulated with the initial sensor values before the first body step (ms),
+    rounded to whole body steps."""
+    afferents: dict[Name, Afferent] = {}
+    motors: dict[Name, Motor] = Field(min_length=1)
+
+    model_config = {"populate_by_name": True}
+
+    def values(self):
+        """(JSON path, value) of every gain and offset, for checks and resolution."""
+        for name, aff in self.afferents.items():
+            yield ["afferents", name, "gain"], aff.gain
+            yield ["afferents", name, "offset"], aff.offset
+        for name, motor in self.motors.items():
+            yield ["motors", name, "offset"], motor.offset
+            for i, term in enumerate(motor.terms):
+                yield ["motors", name, "terms", i, "gain"], term.gain
+
+
+def resolve(value: Value, parameters: dict[str, float]) -> float:
+    """The number a gain or offset stands for, given the circuit's parameter values."""
+    if isinstance(value, ParamRef):
+        return float(parameters[value.param]) * value.factor
+    return float(value)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def binding_path_for(circuit_path: str | os.PathLike, body: str | None = None) -> Path:
+    """Where the binding of a circuit file lives: ``walker2d_cpg.json`` -> ``walker2d_cpg.binding.json``.
+
+    With ``body``, a body-specific binding (``walker2d_cpg.humanoid.binding.json``) is
+    preferred when it exists.
+    """
+    path = Path(circuit_path)
+    stem = path.name.split(".")[0]
+    if body is not None and (specific := path.with_name(f"{stem}.{body}{BINDING_SUFFIX}")).exists():
+        return specific
+    return path.with_name(stem + BINDING_SUFFIX)
+
+
+def load_binding(path: str | os.PathLike) -> Binding:
+    """Read and validate a binding file (structure only; see :func:`check_binding` for names)."""
+    from ..storage import _read_json_tree, _check_readable
+
+    path = Path(path)
+    _check_readable(path)
+    tree = _read_json_tree(path)
+    return binding_from_tree(tree, str(path))
+
+
+def binding_from_tree(tree: Any, file: str) -> Binding:
+    """Validate a raw JSON tree as a binding, reporting every problem with its JSON pointer."""
+    if not isinstance(tree, dict):
+        raise CircuitError([Problem(file, "", f"a binding file holds one JSON object; got {type(tree).__name__}", "Wrap the content in { ... }")])
+    try:
+        binding = Binding.model_validate(tree, strict=True)
+    except ValidationError as exc:
+        raise CircuitError([_problem(error, file, tree) for error in exc.errors(include_url=False)]) from None
+    return binding
+
+
+def save_binding(binding: Binding, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write a binding as canonical JSON, atomically; refuses to overwrite unless asked."""
+    from ..storage import atomic_write_bytes, dumps_canonical
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise BodyError(f"{path}: exists; pass overwrite=True (--force) to replace it")
+    tree = binding.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    atomic_write_bytes(path, dumps_canonical(tree).encode())
+    return path
+
+
+def _problem(error: dict[str, Any], file: str, tree: dict[str, Any]) -> Problem:
+    """One pydantic error as a located problem, with 'did you mean' for unknown fields."""
+    loc = list(error["loc"])
+    if loc[:1] == ["body"] and len(loc) > 1 and loc[1] in ("walker2d", "humanoid", "mjcf"):
+        del loc[1]  # the union tag pydantic inserts, not a key of the file
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        field = str(loc[-1])
+        owner = _owner(loc[:-1], tree)
+        known = [f.alias or n for n, f in owner.model_fields.items()] if owner else []
+        hint = did_you_mean(field, known).lstrip("; ")
+        return Problem(file, json_pointer(loc[:-1]), f"unknown field {field!r}", hint[:1].upper() + hint[1:] if hint else "Remove it")
+    if kind == "missing":
+        return Problem(file, json_pointer(loc[:-1]), f"missing required field {loc[-1]!r}")
+    message = error["msg"].removeprefix("Value error, ").replace("Input should be", "expected").replace("Input tag", "kind")
+    return Problem(file, json_pointer(loc), f"{message}; got {error.get('input')!r}")
+
+
+_BODY_KINDS = {"walker2d": Walker2dBody, "humanoid": HumanoidBody, "mjcf": MjcfBody}
+
+
+def _owner(loc: list[Any], tree: dict[str, Any]) -> type | None:
+    """The model class at a location of a binding tree (for listing its fields)."""
+    if not loc:
+        return Binding
+    if loc == ["body"]:
+        body = tree.get("body")
+        return _BODY_KINDS.get(body.get("kind")) if isinstance(body, dict) else None
+    if loc[0] == "afferents" and len(loc) == 2:
+        return Afferent
+    if loc[0] == "motors" and len(loc) == 2:
+        return Motor
+    if loc[0] == "motors" and len(loc) == 4:
+        return MotorTerm
+    return None
+
+
+# --------------------------------------------------------------------------- checks against circuit and body
+
+
+def check_binding(binding: Binding, circuit: Any, body: Any, file: str = "<binding>") -> None:
+    """Refuse a binding whose names do not exist in the circuit or the body.
+
+    Populations and readouts get "did you mean"; sensors and actuators the list of what
+    the body has (a binding for the wrong body is the usual cause, so the list helps more
+    than one guess). Every problem is reported at once.
+
+    Raises
+    ------
+    BodyError
+        With one located line per problem.
+    """
+    problems: list[Problem] = []
+    if binding.circuit != circuit.name:
+        problems.append(Problem(file, "/circuit", f"binding is for circuit {binding.circuit!r}, not {circuit.name!r}", "Use the binding written for this circuit"))
+    for path, value in binding.values():
+        if isinstance(value, ParamRef) and value.param not in circuit.parameters:
+            problems.append(Problem(file, json_pointer(path), f"unknown circuit parameter {value.param!r}{did_you_mean(value.param, circuit.parameters)}", "Declare it under /parameters of the circuit"))
+    sensors, actuators = list(body.sensor_names), list(body.actuator_names)
+    for name, aff in binding.afferents.items():
+        if aff.population not in circuit.populations:
+            problems.append(Problem(file, json_pointer(["afferents", name, "population"]), f"unknown population {aff.population!r}{did_you_mean(aff.population, circuit.populations)}"))
+        if aff.sensor not in sensors:
+            problems.append(Problem(file, json_pointer(["afferents", name, "sensor"]), f"body {body.name!r} has no sensor {aff.sensor!r}{_near(aff.sensor, sensors)}", f"Its sensors: {', '.join(sensors)}"))
+    seen: dict[str, str] = {}
+    for name, motor in binding.motors.items():
+        pointer = json_pointer(["motors", name])
+        if motor.actuator not in actuators:
+            problems.append(Problem(file, pointer + "/actuator", f"body {body.name!r} has no actuator {motor.actuator!r}{_near(motor.actuator, actuators)}", f"Its actuators: {', '.join(actuators)}"))
+        elif motor.actuator in seen:
+            problems.append(Problem(file, pointer + "/actuator", f"actuator {motor.actuator!r} is already driven by motor {seen[motor.actuator]!r}", "Put all its readouts in one motor's terms"))
+        else:
+            seen[motor.actuator] = name
+            index = body.actuator_index(motor.actuator)
+            lo, hi = body.action_low[index], body.action_high[index]
+            if (motor.low is not None and motor.low < lo) or (motor.high is not None and motor.high > hi):
+                problems.append(Problem(file, pointer, f"clip [{motor.low}, {motor.high}] is wider than the actuator's range [{lo}, {hi}]", "Stay within the range"))
+        for i, term in enumerate(motor.terms):
+            if term.readout not in circuit.readouts:
+                problems.append(Problem(file, json_pointer(["motors", name, "terms", i, "readout"]), f"unknown readout {term.readout!r}{did_you_mean(term.readout, circuit.readouts)}"))
+    if problems:
+        raise BodyError("\n".join(str(p) for p in problems))
+
+
+def _near(name: str, known: list[str]) -> str:
+    """'; did you mean X?' when one name is close, else nothing (the full list follows)."""
+    hint = did_you_mean(name, known)
+    return hint if hint.startswith("; did you mean") else ""
+
+
+def make_bound_body(binding: Binding, base_dir: str | os.PathLike | None = None):
+    """The body a binding names, freshly built (an MJCF path is relative to ``base_dir``)."""
+    from .adapters import make_body
+
+    spec = binding.body
+    if isinstance(spec, MjcfBody):
+        xml = Path(base_dir or ".") / spec.file
+        return make_body(
+            "mjcf", xml_path=xml, frame_skip=spec.frame_skip, root=spec.root, max_steps=spec.max_steps,
+            reset_noise=spec.reset_noise, min_height=spec.min_height,
+        )
+    return make_body(spec.kind, max_steps=spec.max_steps)

@@ -1,0 +1,75 @@
+"""The ``walk`` calibration objective: distance, survival, posture and effort of closed-loop episodes.
+
+Registered with :func:`encephagen.objectives.register_objective` when this module is
+imported (``encephagen.body.objective`` belongs in ``OBJECTIVE_PROVIDERS``), so that
+``encephagen calibrate walker2d_cpg --objective walk --body walker2d`` tunes the circuit's
+free parameters -- binding gains included, since a binding's gains and offsets name circuit
+parameters -- with every candidate and seed run as one lane of one closed loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ..errors import BodyError
+from ..objectives import Loss, register_objective
+from .loop import WALK_TARGETS, walk_objective_terms
+
+WALK_OPTIONS: dict[str, Any] = {"body": "walker2d", "binding": "", "dt": 0.1, "max_steps": 1000, "posture_weight": 0.5, "effort_weight": 0.1}
+"""``binding`` '' means ``<circuit name>.binding.json`` in the circuit's folder; the weights
+scale the upright and effort terms against distance and survival (each about [0, 1])."""
+
+
+class WalkEvaluator:
+    """Scores parameter sets on seeds by running each pair as a lane of a closed loop (picklable)."""
+
+    def __init__(self, circuit, targets: Mapping[str, float], options: Mapping[str, Any], base_dir: str | Path | None):
+        from .binding import binding_path_for, load_binding
+
+        self.circuit, self.targets, self.options = circuit, dict(targets), dict(options)
+        if options["binding"]:
+            path = Path(options["binding"])
+        elif getattr(circuit, "source_path", None):
+            path = binding_path_for(circuit.source_path)
+        else:
+            path = binding_path_for(Path(base_dir or ".") / f"{circuit.name}.json")
+        if not path.exists():
+            raise BodyError(f"{path}: no binding file for circuit {circuit.name!r}; pass --option binding=FILE")
+        self.binding = load_binding(path)
+        self.base_dir = path.parent
+        if self.binding.body.kind != options["body"]:
+            raise BodyError(f"{path}:/body/kind: the binding drives {self.binding.body.kind!r}, not {options['body']!r}")
+        self._network = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_network": None}  # compiled arrays are rebuilt in each worker
+
+    def __call__(self, parameter_sets: Sequence[Mapping[str, float]], seeds: Sequence[int]) -> list[list[Loss]]:
+        from ..compile import compile_circuit
+        from .loop import evaluate_walk
+
+        if self._network is None:
+            self._network = compile_circuit(self.circuit, dt=float(self.options["dt"]))
+        results = evaluate_walk(self.circuit, self.binding, seeds, parameters=list(parameter_sets), dt=float(self.options["dt"]),
+                                max_steps=int(self.options["max_steps"]), base_dir=self.base_dir, network=self._network)
+        weights = {"distance": 1.0, "survival": 1.0, "upright": float(self.options["posture_weight"]), "effort": float(self.options["effort_weight"])}
+        losses: list[list[Loss]] = [[] for _ in parameter_sets]
+        for episode in results:
+            terms = walk_objective_terms([episode], self.targets)
+            losses[episode["set"]].append(Loss(sum(weights[k] * v for k, v in terms.items()), terms))
+        return losses
+
+
+def make_walk_evaluator(circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None) -> WalkEvaluator:
+    """The objective registry's factory for ``walk``."""
+    return WalkEvaluator(circuit, targets, options, base_dir)
+
+
+register_objective(
+    "walk",
+    make_walk_evaluator,
+    targets=WALK_TARGETS,
+    options=WALK_OPTIONS,
+    description="Closed-loop walking: forward distance and survival (plus posture and effort) over seeded episodes.",
+)

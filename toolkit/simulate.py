@@ -1,0 +1,544 @@
+"""Simulate a compiled network: B lanes (parameter sets and/or seeds) in one generic kernel.
+
+:func:`simulate` runs a fixed duration; :class:`Simulator` advances step chunks for closed
+loops (a body in the loop) and gives the same spikes as one long run. The model, the
+exact integration and the order of operations within a step are documented in
+:mod:`encephagen._kernel`, the only hot loop.
+
+Time stamps follow Brian2: step t integrates from ``t*dt`` to ``(t+1)*dt`` and a spike
+detected in it is stamped ``t*dt``; a synapse with delay d steps acts from step ``t+d`` on,
+i.e. ``d*dt`` after the stamped spike time. Trace sample t is the state after step t, at
+``(t+1)*dt``.
+
+Determinism: all randomness (initial v, noise, Poisson input) is counter-based on (seed,
+step, neuron), so a lane is bit-identical whether it runs alone or in a batch, in one call
+or in chunks, on one thread or several.
+
+>>> from encephagen import load_circuit
+>>> from encephagen.compile import compile_circuit
+>>> net = compile_circuit(load_circuit("half_centre"))
+>>> a = simulate(net, 200.0, seeds=[1, 2])
+>>> b = simulate(net, 200.0, seeds=2)
+>>> bool(np.array_equal(a.lane(1).spike_times_ms[0], b.spike_times_ms[0]))
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import time
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from . import _kernel
+from .errors import SimulationError, UnknownNameError
+from .results import SimulationResult, provenance
+
+log = logging.getLogger(__name__)
+
+MEMORY_LIMIT_ENV = "ENCEPHAGEN_MEMORY_LIMIT"
+"""Environment variable overriding the memory limit (bytes, or with a K/M/G suffix)."""
+SPIKE_BYTES = 12
+"""Bytes per recorded spike (int64 step + int32 neuron)."""
+_TRACE_SPEC = re.compile(r"^(?P<var>[A-Za-z_]+)(?::(?P<pop>[^\[\]]+)(?:\[(?P<index>\d+)\])?)?$")
+
+
+def simulate(network, duration_ms: float, *, seeds: int | Sequence[int] = 0,
+             parameters: Sequence[Mapping[str, float]] | None = None, record_spikes: bool = True,
+             traces: Sequence[str] = (), bin_ms: float | None = None, progress: bool = False,
+             memory_limit: int | None = None) -> "SimulationResult":
+    """Simulate ``duration_ms`` of a compiled network, for one or several lanes.
+
+    Parameters
+    ----------
+    network
+        A :class:`encephagen.compile.CompiledNetwork`.
+    duration_ms
+        Biological time to simulate (ms); rounded to whole steps of ``network.dt``.
+    seeds
+        One seed, or one per lane. With B parameter sets and a single seed every lane uses
+        that seed (common random numbers, what a calibration wants).
+    parameters
+        B mappings of named parameter values (see ``network.batch``); None runs the
+        compiled values.
+    record_spikes
+        Keep every spike (step, neuron); population counts are always kept.
+    traces
+        State variables to record at every step: ``"v"``, ``"I_exc"``, ``"I_inh"`` or
+        ``"w"``, optionally restricted to ``":population"`` or ``":population[i]"``.
+    bin_ms
+        Width of the population-count bins (ms, a multiple of dt); default dt.
+    progress
+        Show a progress bar on stderr.
+    memory_limit
+        Refuse runs whose arrays would exceed this many bytes; default: the environment
+        variable ``ENCEPHAGEN_MEMORY_LIMIT`` or else the system's available memory.
+
+    Returns
+    -------
+    SimulationResult
+        Batched over lanes; ``result.lane(i)`` is the single-lane result.
+
+    Examples
+    --------
+    >>> from encephagen import load_circuit
+    >>> from encephagen.compile import compile_circuit
+    >>> result = simulate(compile_circuit(load_circuit("half_centre")), 500.0, seeds=7)
+    >>> result.population_rates_hz().shape
+    (1, 2)
+    """
+    n_steps = steps_for(duration_ms, network.dt)
+    sim = Simulator(network, seeds=seeds, parameters=parameters, record_spikes=record_spikes,
+                    traces=traces, bin_ms=bin_ms, memory_limit=memory_limit, planned_steps=n_steps)
+    chunk = max(1000, n_steps // 100)
+    started = time.perf_counter()
+    if progress:
+        import click
+
+        with click.progressbar(length=n_steps, label="simulating", file=None, show_eta=True) as bar:
+            done = 0
+            while done < n_steps:
+                step = min(chunk, n_steps - done)
+                sim.advance(step)
+                done += step
+                bar.update(step)
+    else:
+        sim.advance(n_steps)
+    return sim.result(wall_seconds=time.perf_counter() - started)
+
+
+def steps_for(duration_ms: float, dt: float) -> int:
+    """Number of whole steps in ``duration_ms`` (refuses negative or non-finite durations)."""
+    if not (math.isfinite(duration_ms) and duration_ms >= 0):
+        raise SimulationError(f"duration must be a non-negative number of ms; got {duration_ms}")
+    steps = int(round(duration_ms / dt))
+    if abs(steps * dt - duration_ms) > 1e-9 * max(1.0, duration_ms):
+        log.info("duration %s ms rounded to %d steps of %s ms", duration_ms, steps, dt)
+    return steps
+
+
+class Simulator:
+    """A network in the middle of a run: advance it chunk by chunk, read it, resume.
+
+    Chunking never changes the result: ``advance(a)`` then ``advance(b)`` gives bit for bit
+    what ``advance(a + b)`` gives (with the same extra current and Poisson rate).
+
+    Parameters
+    ----------
+    network, seeds, parameters, record_spikes, traces, bin_ms, memory_limit
+        As for :func:`simulate`.
+    planned_steps
+        Steps the caller intends to run, so that the memory check can count the recorded
+        traces and bins up front; optional.
+    """
+
+    def __init__(self, network, *, seeds: int | Sequence[int] = (0,),
+                 parameters: Sequence[Mapping[str, float]] | None = None, record_spikes: bool = True,
+                 traces: Sequence[str] = (), bin_ms: float | None = None, memory_limit: int | None = None,
+                 planned_steps: int = 0):
+        self.network = network
+        self.dt = float(network.dt)
+        self.seeds, self.parameters, weights_data, neuron = _lanes(network, seeds, parameters)
+        n_lanes, n = len(self.seeds), network.n_neurons
+        self.record_spikes = record_spikes
+        if bin_ms is None:
+            bin_ms = self.dt
+            log.info("bin_ms = %s ms (default: one step)", bin_ms)
+        self.steps_per_bin = int(round(bin_ms / self.dt))
+        if self.steps_per_bin < 1 or abs(self.steps_per_bin * self.dt - bin_ms) > 1e-9 * bin_ms:
+            raise SimulationError(f"bin_ms must be a positive multiple of dt = {self.dt} ms; got {bin_ms}")
+        self.bin_ms = self.steps_per_bin * self.dt
+        self.trace_labels, self.trace_variables, self.trace_neurons = _parse_traces(network, traces)
+        self.population_sizes = np.array([s.stop - s.start for s in network.population_slices.values()], dtype=np.int64)
+        self._check_memory(n_lanes, planned_steps, memory_limit)
+
+        self._coef, self._kind = coefficients(network, neuron, self.dt)
+        self._indptr, self._post, order, self._delay = csc_view(network)
+        self._weight = np.ascontiguousarray(weights_data[:, order])
+        depth = int(self._delay.max()) + 1 if self._delay.size else 2
+        self._keys = _kernel.stream_keys(np.asarray(self.seeds, dtype=np.uint64))
+        self._v = _kernel.initial_v(self._keys, neuron["initial_v_low"], neuron["initial_v_high"])
+        self._i_exc = np.zeros((n_lanes, n))
+        self._i_inh = np.zeros((n_lanes, n))
+        self._w = np.zeros((n_lanes, n))
+        self._refractory = np.zeros((n_lanes, n), dtype=np.int64)
+        self._ring = np.zeros((n_lanes, 2, depth, n))
+        self._zeros = np.zeros((n_lanes, n))
+        self._population_index = np.ascontiguousarray(network.population_index, dtype=np.int64)
+        self._capacity = max(4 * n, 1024)
+        self._spike_step = np.zeros((n_lanes, self._capacity), dtype=np.int64)
+        self._spike_neuron = np.zeros((n_lanes, self._capacity), dtype=np.int32)
+        self._spike_count = np.zeros(n_lanes, dtype=np.int64)
+        self._status = np.zeros((n_lanes, 3), dtype=np.int64)
+        self._kept_steps: list[list[np.ndarray]] = [[] for _ in range(n_lanes)]
+        self._kept_neurons: list[list[np.ndarray]] = [[] for _ in range(n_lanes)]
+        self._counts: list[np.ndarray] = []
+        self._traces: list[np.ndarray] = []
+        self.step = 0
+        """Steps simulated so far."""
+        self._readout_state = {name: np.zeros(n_lanes) for name in network.readouts}
+        self._readout_bins = 0
+
+    @property
+    def n_lanes(self) -> int:
+        return len(self.seeds)
+
+    def advance(self, n_steps: int, *, current: np.ndarray | None = None,
+                poisson_rate: np.ndarray | None = None) -> np.ndarray:
+        """Simulate ``n_steps`` more steps; returns the spike count per population, (B, P).
+
+        ``current`` (B, N) mV is added to every neuron's drive and ``poisson_rate`` (B, N)
+        Hz to its Poisson input (weight ``poisson_weight``, or +1 mV where that is 0), both
+        held constant over the chunk.
+        """
+        n_lanes, n = self._v.shape
+        if n_steps < 0:
+            raise SimulationError(f"n_steps must be >= 0; got {n_steps}")
+        extra_current = self._zeros if current is None else _lane_array(current, (n_lanes, n), "current")
+        extra_rate = self._zeros if poisson_rate is None else _lane_array(poisson_rate, (n_lanes, n), "poisson_rate")
+        if poisson_rate is not None and np.any(extra_rate < 0):
+            raise SimulationError("poisson_rate must be >= 0 Hz everywhere")
+        t_begin, t_end = self.step, self.step + n_steps
+        n_populations = len(self.population_sizes)
+        bin_first = t_begin // self.steps_per_bin
+        n_bins = (-(-t_end // self.steps_per_bin) - bin_first) if n_steps else 0
+        counts = np.zeros((n_lanes, n_bins, n_populations), dtype=np.int32)
+        traces = np.zeros((n_lanes, n_steps, len(self.trace_neurons)))
+        next_step = np.full(n_lanes, t_begin, dtype=np.int64)
+        while True:
+            _kernel.advance(
+                next_step, t_end, self.dt, self._v, self._i_exc, self._i_inh, self._w, self._refractory,
+                self._ring, self._coef, self._kind, extra_current, current is not None, extra_rate, poisson_rate is not None,
+                self._indptr, self._post, self._weight, self._delay, self._keys, self._population_index,
+                self._spike_step, self._spike_neuron, self._spike_count, counts, bin_first, self.steps_per_bin,
+                self.trace_neurons, self.trace_variables, traces, t_begin, self._status,
+            )
+            self._collect_spikes()
+            faulty = np.flatnonzero(self._status[:, 0] == _kernel.NOT_FINITE)
+            if faulty.size:
+                raise self._fault(int(faulty[0]))
+            if not np.any(self._status[:, 0] == _kernel.BUFFER_FULL):
+                break
+        self.step = t_end
+        if n_bins:
+            if self._counts and bin_first * self.steps_per_bin < t_begin:
+                self._counts[-1][:, -1] += counts[:, 0]  # the previous chunk ended inside this bin
+                counts_new = counts[:, 1:]
+            else:
+                counts_new = counts
+            if counts_new.shape[1]:
+                self._counts.append(counts_new)
+        if n_steps:
+            self._traces.append(traces)
+        return counts.sum(axis=1)
+
+    def _collect_spikes(self) -> None:
+        """Move the spike buffer into the per-lane lists (or drop it) and grow it if it was full."""
+        if self.record_spikes:
+            for b, count in enumerate(self._spike_count):
+                if count:
+                    self._kept_steps[b].append(self._spike_step[b, :count].copy())
+                    self._kept_neurons[b].append(self._spike_neuron[b, :count].copy())
+        self._spike_count[:] = 0
+        if np.any(self._status[:, 0] == _kernel.BUFFER_FULL):
+            self._capacity = max(2 * self._capacity, self.network.n_neurons)
+            self._spike_step = np.zeros((self.n_lanes, self._capacity), dtype=np.int64)
+            self._spike_neuron = np.zeros((self.n_lanes, self._capacity), dtype=np.int32)
+
+    def _fault(self, lane: int) -> SimulationError:
+        _, step, neuron = (int(x) for x in self._status[lane])
+        names = self.network.population_names
+        population = names[int(self.network.population_index[neuron])]
+        offset = neuron - self.network.population_slices[population].start
+        state = {k: float(a[lane, neuron]) for k, a in (("I_exc", self._i_exc), ("I_inh", self._i_inh), ("w", self._w))}
+        return SimulationError(
+            f"the state became non-finite at t = {step * self.dt:g} ms (step {step}) in lane {lane} "
+            f"(seed {self.seeds[lane]}): neuron {neuron} ({population}[{offset}]) has v = {float(self._v[lane, neuron]):g} "
+            f"(I_exc = {state['I_exc']:g}, I_inh = {state['I_inh']:g}, w = {state['w']:g} mV). "
+            "Check for huge weights, drives or noise in that population's inputs"
+        )
+
+    def population_counts(self) -> np.ndarray:
+        """Spikes per bin and population so far, (B, n_bins, P) (the last bin may be partial)."""
+        if not self._counts:
+            return np.zeros((self.n_lanes, 0, len(self.population_sizes)), dtype=np.int32)
+        return np.concatenate(self._counts, axis=1)
+
+    def readout_values(self) -> dict[str, np.ndarray]:
+        """Current value of each low-pass-filtered readout, (B,) each, in Hz (completed bins only)."""
+        counts = self.population_counts()
+        complete = self.step // self.steps_per_bin
+        new = counts[:, self._readout_bins:complete]
+        if new.shape[1]:
+            for name, readout in self.network.readouts.items():
+                _, self._readout_state[name] = filter_readout(readout, new, self.network.population_names,
+                                                              self.population_sizes, self.bin_ms, self._readout_state[name])
+            self._readout_bins = complete
+        return {name: state.copy() for name, state in self._readout_state.items()}
+
+    def result(self, *, wall_seconds: float | None = None) -> SimulationResult:
+        """Everything recorded so far as a :class:`SimulationResult`."""
+        spike_steps = [np.concatenate(k) if k else np.zeros(0, np.int64) for k in self._kept_steps]
+        spike_neurons = [np.concatenate(k) if k else np.zeros(0, np.int32) for k in self._kept_neurons]
+        traces = (np.concatenate(self._traces, axis=1) if self._traces
+                  else np.zeros((self.n_lanes, 0, len(self.trace_neurons))))
+        net = self.network
+        return SimulationResult(
+            dt=self.dt,
+            duration_ms=self.step * self.dt,
+            seeds=list(self.seeds),
+            population_names=list(net.population_names),
+            population_sizes=self.population_sizes.copy(),
+            bin_ms=self.bin_ms,
+            spike_steps=spike_steps if self.record_spikes else None,
+            spike_neurons=spike_neurons if self.record_spikes else None,
+            population_counts=self.population_counts(),
+            traces=traces,
+            trace_labels=list(self.trace_labels),
+            readouts={name: r for name, r in net.readouts.items()},
+            parameters=[dict(p) for p in self.parameters],
+            provenance=provenance(net, wall_seconds=wall_seconds, n_steps=self.step, n_lanes=self.n_lanes),
+        )
+
+    # ------------------------------------------------------------------ memory
+
+    def _check_memory(self, n_lanes: int, planned_steps: int, limit: int | None) -> None:
+        estimate, parts = memory_estimate(self.network, n_lanes, planned_steps, self.steps_per_bin,
+                                          len(self.trace_neurons), self.record_spikes)
+        if limit is None:
+            limit, source = memory_limit_bytes()
+        else:
+            source = "memory_limit argument"
+        if limit is not None and estimate > limit:
+            detail = ", ".join(f"{k} {_gib(v)}" for k, v in parts.items() if v)
+            raise SimulationError(
+                f"this run needs about {_gib(estimate)} ({detail}) but the limit is {_gib(limit)} ({source}); "
+                f"run fewer lanes ({n_lanes} now), record fewer traces or bins, shorten the longest delay, "
+                f"or raise the limit with {MEMORY_LIMIT_ENV}=<bytes> if the memory really is there"
+            )
+        log.debug("memory estimate %s (limit %s from %s)", _gib(estimate), limit and _gib(limit), source)
+
+
+def memory_estimate(network, n_lanes: int, n_steps: int, steps_per_bin: int, n_traces: int,
+                    record_spikes: bool) -> tuple[int, dict[str, int]]:
+    """Bytes a run will allocate, by part (ring buffers dominate for long delays).
+
+    Spikes are counted at one per neuron per 10 ms of biological time (100 Hz), a generous
+    guess for the buffer that grows as needed.
+    """
+    n, nnz = network.n_neurons, network.n_synapses
+    depth = int(network.delays.max()) + 1 if nnz else 2
+    n_populations = len(network.population_names)
+    parts = {
+        "ring buffers": n_lanes * 2 * depth * n * 8,
+        "neuron state and coefficients": n_lanes * n * (5 * 8 + _kernel.N_COEF * 8 + 4 + 2 * 8),
+        "weights": n_lanes * nnz * 8 + nnz * (4 + 4) + (n + 1) * 8,
+        "population bins": n_lanes * (-(-n_steps // steps_per_bin)) * n_populations * 4 * 2,
+        "traces": n_lanes * n_steps * n_traces * 8 * 2,
+        "spikes": (n_lanes * int(n * n_steps * network.dt / 10.0) * SPIKE_BYTES * 2) if record_spikes else 0,
+    }
+    return sum(parts.values()), parts
+
+
+def memory_limit_bytes() -> tuple[int | None, str]:
+    """(limit, where it comes from): ENCEPHAGEN_MEMORY_LIMIT, else MemAvailable of /proc/meminfo."""
+    text = os.environ.get(MEMORY_LIMIT_ENV)
+    if text:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)i?[bB]?\s*", text)
+        if not match:
+            raise SimulationError(f"{MEMORY_LIMIT_ENV} must be a number of bytes, optionally with K/M/G/T; got {text!r}")
+        scale = 1024 ** " KMGT".index(match.group(2).upper() or " ")
+        return int(float(match.group(1)) * scale), MEMORY_LIMIT_ENV
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024, "MemAvailable in /proc/meminfo"
+    except OSError:
+        pass
+    return None, "no limit known"
+
+
+def _gib(n: float) -> str:
+    return f"{n / 1024**3:.2f} GiB" if n >= 1024**3 / 10 else f"{n / 1024**2:.1f} MiB"
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+def _lanes(network, seeds, parameters):
+    """(seeds, parameter dicts, weights (B, nnz), neuron vectors (B, N)) for the requested lanes."""
+    seed_list = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
+    if not seed_list:
+        raise SimulationError("seeds must name at least one seed")
+    for s in seed_list:
+        if not isinstance(s, (int, np.integer)) or not 0 <= int(s) < 2**64:
+            raise SimulationError(f"seeds must be non-negative integers below 2**64; got {s!r}")
+    seed_list = [int(s) for s in seed_list]
+    if parameters is None:
+        n_lanes = len(seed_list)
+        weights = np.broadcast_to(network.weights.data, (n_lanes, network.n_synapses))
+        neuron = {k: np.tile(np.asarray(v, dtype=float), (n_lanes, 1)) for k, v in network.neuron.items()}
+        return seed_list, [{} for _ in seed_list], weights, neuron
+    parameters = [dict(p) for p in parameters]
+    if len(seed_list) == 1:
+        seed_list = seed_list * len(parameters)
+    elif len(seed_list) != len(parameters):
+        raise SimulationError(f"got {len(seed_list)} seeds for {len(parameters)} parameter sets; give one seed or one per set")
+    batch = network.batch(parameters)
+    neuron = {k: np.array(v, dtype=float) for k, v in batch.neuron.items()}
+    return seed_list, parameters, batch.weights_data, neuron
+
+
+def coefficients(network, neuron: Mapping[str, np.ndarray], dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Propagator table: (coef (K, 16), kind (B, N)); neuron i of lane b uses row ``kind[b, i]``.
+
+    Neurons with identical parameters share a row, so the kernel reads a few cached rows
+    instead of a table as large as the network. Checks that every time constant is positive and every rate and noise level non-negative,
+    naming the first offending population.
+    """
+    for name, low in (("tau_m", 0.0), ("tau_syn_exc", 0.0), ("tau_syn_inh", 0.0), ("tau_adaptation", 0.0)):
+        _require(network, neuron[name], lambda x: x > low, name, "must be > 0 ms")
+    _require(network, neuron["t_ref"], lambda x: x >= 0, "t_ref", "must be >= 0 ms")
+    _require(network, neuron["noise_sigma"], lambda x: x >= 0, "noise_sigma", "must be >= 0 mV")
+    _require(network, neuron["poisson_rate"], lambda x: x >= 0, "poisson_rate", "must be >= 0 Hz")
+    tau_m = neuron["tau_m"]
+    p_v = np.exp(-dt / tau_m)
+    coef = np.empty(tau_m.shape + (_kernel.N_COEF,))
+    coef[..., _kernel.P_V] = p_v
+    coef[..., _kernel.V_BASE] = neuron["v_rest"] + neuron["drive"]
+    coef[..., _kernel.C_EXC] = exponential_input_gain(neuron["tau_syn_exc"], tau_m, dt)
+    coef[..., _kernel.C_INH] = exponential_input_gain(neuron["tau_syn_inh"], tau_m, dt)
+    coef[..., _kernel.C_W] = exponential_input_gain(neuron["tau_adaptation"], tau_m, dt)
+    coef[..., _kernel.P_EXC] = np.exp(-dt / neuron["tau_syn_exc"])
+    coef[..., _kernel.P_INH] = np.exp(-dt / neuron["tau_syn_inh"])
+    coef[..., _kernel.P_W] = np.exp(-dt / neuron["tau_adaptation"])
+    coef[..., _kernel.NOISE_AMP] = neuron["noise_sigma"] * np.sqrt(-np.expm1(-2.0 * dt / tau_m))
+    coef[..., _kernel.V_THRESHOLD] = neuron["v_threshold"]
+    coef[..., _kernel.V_RESET] = neuron["v_reset"]
+    coef[..., _kernel.ADAPTATION] = neuron["adaptation"]
+    mean = neuron["poisson_rate"] * dt / 1000.0
+    coef[..., _kernel.POISSON_MEAN] = mean
+    coef[..., _kernel.POISSON_EXP] = np.exp(-mean)
+    coef[..., _kernel.POISSON_WEIGHT] = np.where(neuron["poisson_weight"] != 0, neuron["poisson_weight"], 1.0)
+    coef[..., _kernel.N_REFRACTORY] = np.rint(neuron["t_ref"] / dt)
+    table, kind = np.unique(coef.reshape(-1, _kernel.N_COEF), axis=0, return_inverse=True)
+    return np.ascontiguousarray(table), np.ascontiguousarray(kind.reshape(tau_m.shape).astype(np.int32))
+
+
+TAU_EQUAL_TOLERANCE = 1e-12
+"""Relative difference below which tau_x and tau_m are treated as equal (the limit formula)."""
+
+
+def exponential_input_gain(tau_x: np.ndarray, tau_m: np.ndarray, dt: float) -> np.ndarray:
+    """v reached after one step from unit input decaying with tau_x, starting at v = 0.
+
+    ``tau_x/(tau_x - tau_m) * (exp(-dt/tau_x) - exp(-dt/tau_m))``, written as
+    ``tau_x/(tau_x - tau_m) * exp(-dt/tau_m) * expm1(dt (tau_x - tau_m)/(tau_m tau_x))`` so
+    that it stays exact as tau_x approaches tau_m, where it tends to ``dt/tau_m exp(-dt/tau_m)``.
+
+    >>> float(exponential_input_gain(np.array(5.0), np.array(5.0), 0.1))
+    0.0196039734...
+    >>> float(exponential_input_gain(np.array(5.0 + 1e-9), np.array(5.0), 0.1))
+    0.0196039734...
+    """
+    tau_x, tau_m = np.broadcast_arrays(np.asarray(tau_x, float), np.asarray(tau_m, float))
+    delta = tau_x - tau_m
+    equal = np.abs(delta) <= TAU_EQUAL_TOLERANCE * tau_m
+    safe = np.where(equal, 1.0, delta)
+    general = tau_x / safe * np.exp(-dt / tau_m) * np.expm1(dt * delta / (tau_m * tau_x))
+    return np.where(equal, dt / tau_m * np.exp(-dt / tau_m), general)
+
+
+def _require(network, values: np.ndarray, ok, name: str, what: str) -> None:
+    bad = ~ok(values)
+    if np.any(bad):
+        lane, neuron = np.argwhere(np.atleast_2d(bad))[0]
+        population = network.population_names[int(network.population_index[neuron])]
+        raise SimulationError(f"population {population!r}: {name} {what}; got {np.atleast_2d(values)[lane, neuron]:g} (lane {lane})")
+
+
+def csc_view(network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Column (presynaptic) view of W[post, pre]: (indptr, post, order, delays in column order).
+
+    ``order`` maps column order to CSR order, so per-lane CSR weights become
+    ``weights_data[:, order]``. Duplicate (post, pre) entries are kept, not summed.
+    """
+    w = network.weights
+    n = network.n_neurons
+    rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(w.indptr))
+    order = np.argsort(w.indices, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(w.indices, minlength=n), out=indptr[1:])
+    delays = np.ascontiguousarray(np.asarray(network.delays, dtype=np.int64)[order])
+    if delays.size and delays.min() < 1:
+        raise SimulationError(f"delays must be at least one step; got {int(delays.min())}")
+    return indptr, np.ascontiguousarray(rows[order].astype(np.int64)), order, delays
+
+
+def _parse_traces(network, specs: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Trace specs -> (labels, variable codes, neuron indices), one entry per recorded column."""
+    labels, variables, neurons = [], [], []
+    slices = network.population_slices
+    for spec in specs:
+        match = _TRACE_SPEC.match(spec.strip())
+        if not match:
+            raise SimulationError(f"trace {spec!r}: expected VARIABLE, VARIABLE:POPULATION or VARIABLE:POPULATION[i], e.g. 'v:flex_rg[0]'")
+        var, pop, index = match.group("var"), match.group("pop"), match.group("index")
+        if var not in _kernel.TRACE_VARIABLES:
+            raise UnknownNameError("trace variable", var, _kernel.TRACE_VARIABLES)
+        if pop is None:
+            chosen = [(name, i) for name, sl in slices.items() for i in range(sl.stop - sl.start)]
+        elif pop not in slices:
+            raise UnknownNameError("population", pop, slices)
+        elif index is None:
+            chosen = [(pop, i) for i in range(slices[pop].stop - slices[pop].start)]
+        else:
+            size = slices[pop].stop - slices[pop].start
+            if int(index) >= size:
+                raise SimulationError(f"trace {spec!r}: population {pop!r} has {size} neurons (indices 0..{size - 1})")
+            chosen = [(pop, int(index))]
+        for name, i in chosen:
+            labels.append(f"{var}:{name}[{i}]")
+            variables.append(_kernel.TRACE_VARIABLES.index(var))
+            neurons.append(slices[name].start + i)
+    return labels, np.asarray(variables, dtype=np.int64), np.asarray(neurons, dtype=np.int64)
+
+
+def _lane_array(values, shape: tuple[int, int], name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 1:
+        array = array[None, :]
+    try:
+        array = np.array(np.broadcast_to(array, shape))  # a writable copy: numba compiles read-only arrays apart
+    except ValueError:
+        raise SimulationError(f"{name} must have shape (lanes, neurons) = {shape}; got {np.shape(values)}") from None
+    if not np.all(np.isfinite(array)):
+        raise SimulationError(f"{name} must be finite")
+    return array
+
+
+def filter_readout(readout, counts: np.ndarray, population_names: Sequence[str], sizes: np.ndarray,
+                   bin_ms: float, state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Low-pass-filtered readout over bins: (values (B, n_bins), final state (B,)), in Hz.
+
+    ``x = sum(coefficient * rate of population)`` per bin and ``y[k] = a y[k-1] + (1 - a) x[k]``
+    with ``a = exp(-bin_ms / tau)``, starting from ``state`` (default 0).
+    """
+    from scipy.signal import lfilter
+
+    index = {name: i for i, name in enumerate(population_names)}
+    rates = counts / (sizes[None, None, :] * bin_ms / 1000.0)
+    signal = np.zeros(counts.shape[:2])
+    for term in readout.terms:
+        signal += term.coefficient * rates[:, :, index[term.population]]
+    a = math.exp(-bin_ms / readout.tau)
+    initial = np.zeros(counts.shape[0]) if state is None else np.asarray(state, float)
+    if signal.shape[1] == 0:
+        return signal, initial
+    values, _ = lfilter([1.0 - a], [1.0, -a], signal, axis=1, zi=(a * initial)[:, None])
+    return values, values[:, -1].copy()
