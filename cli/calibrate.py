@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -28,7 +29,9 @@ def _floats(pairs: dict[str, str], what: str) -> dict[str, float]:
         try:
             out[key] = float(value)
         except ValueError:
-            raise CalibrationError(f"--{what} {key}={value}: not a number") from None
+            out[key] = math.nan
+        if not math.isfinite(out[key]):
+            raise CalibrationError(f"--{what} {key}={value}: not a finite number")
     return out
 
 

@@ -78,11 +78,14 @@ def fc(circuit: str, duration_s: float, seed: int, dt: float, sets: tuple[str, .
     click.echo(f"{loaded.name}: {duration_s:g} s simulated (dt {dt:g} ms, seed {seed}) in {wall:.0f} s wall ({wall / duration_s:.1f} s per biological second)")
     click.echo(f"rates: mean {terms['mean_rate_hz']:.2f} Hz over all neurons; excitatory regions {terms['min_region_rate_hz']:.2f}-{terms['max_region_rate_hz']:.2f} Hz")
     click.echo(f"FC against the empirical group FC of {report.target}, Pearson over upper-triangle pairs:")
-    rows = [("simulated BOLD FC (this run)", report.r, f"mean simulated FC {terms['fc_mean']:.3f}")]
+    rows = [("simulated BOLD FC (this run)", report.r, f"mean simulated FC {terms['fc_mean']:.3f}"),
+            ("simulated rate FC, 100-ms bins (screen)", terms["rate_fc_r"], f"mean {terms['rate_fc_mean']:.3f}; no haemodynamics")]
     rows += [(b.name, b.r, b.detail) for b in report.baselines]
     rows.append(("split-half ceiling (all subjects)", report.ceiling[0], f"sd {report.ceiling[1]:.3f} over {report.ceiling[2]} splits"))
     for name, r, detail in rows:
-        click.echo(f"  {name:<40} {r:6.3f}  {detail}")
+        click.echo(f"  {name:<42} {r:6.3f}  {detail}")
+    beyond = ", ".join(f"{name} {r:.3f}" for name, r in report.beyond_hubs.items())
+    click.echo(f"after regressing the strength product out of both FCs (more than hubs?): {beyond}")
 
 
 def _plot(report, path: Path) -> None:

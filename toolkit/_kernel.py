@@ -38,7 +38,7 @@ Random numbers are counter-based: every draw is a hash of (lane key, step, neuro
 the lane key comes from the seed and the stream (initial v, noise, Poisson). A lane's
 numbers therefore depend only on its seed, never on the other lanes or on how a run is
 chunked, which is what makes batched and chunked runs bit-identical to single runs and
-lets lanes run on parallel threads. The hash is the splitmix64 finaliser applied twice;
+lets lanes run on parallel threads. The hash is splitmix64 at a counter-given position;
 normals come from a ziggurat (one hash per draw almost always), Poisson counts from the
 inverted CDF with one uniform (PTRS rejection for means >= 10).
 """
@@ -48,13 +48,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange, uint64
+from numba import int64, njit, prange, uint64
 
 # columns of the coefficient table coef[kind, :]; neuron i of lane b has the row kind[b, i], so
 # the 16,000 neurons of a cortex with four cell types share four rows that stay in L1 cache
 (P_V, V_BASE, C_EXC, C_INH, C_W, P_EXC, P_INH, P_W, NOISE_AMP, V_THRESHOLD, V_RESET, ADAPTATION, POISSON_MEAN,
- POISSON_EXP, POISSON_WEIGHT, N_REFRACTORY) = range(16)
-N_COEF = 16
+ POISSON_WEIGHT, N_REFRACTORY, POISSON_CDF) = range(16)
+POISSON_TABLE = 4
+"""Poisson CDF values P(k <= 0..3) kept per row, so most counts need no division or loop."""
+N_COEF = POISSON_CDF + POISSON_TABLE
 
 # random streams of a lane
 STREAM_INITIAL_V, STREAM_NOISE_A, STREAM_NOISE_B, STREAM_POISSON, STREAM_POISSON_EXTRA = range(5)
@@ -80,14 +82,22 @@ def mix64(z):
 
 @njit(cache=True, inline="always")
 def random_u64(key, step, index):
-    """64 random bits for (key, step, index); index < 2**32."""
-    return mix64(key ^ mix64((uint64(step) << uint64(32)) | uint64(index)))
+    """64 random bits for (key, step, index), index < 2**32: splitmix64 of the stream ``key`` at
+    position ``step * 2**32 + index`` (two keys' streams overlap only at a random offset, far
+    beyond any run's counters)."""
+    return mix64(key + ((uint64(step) << uint64(32)) | uint64(index)) * _GOLDEN)
+
+
+@njit(cache=True, inline="always")
+def _unit(bits):
+    """The high 53 bits as a double in [0, 1) (through int64, which converts faster than uint64)."""
+    return float(int64(bits >> uint64(11))) * _INV_2_53
 
 
 @njit(cache=True, inline="always")
 def uniform(key, step, index):
     """Uniform double in [0, 1) with 53 random bits."""
-    return float(random_u64(key, step, index) >> uint64(11)) * _INV_2_53
+    return _unit(random_u64(key, step, index))
 
 
 @njit(cache=True)
@@ -136,7 +146,7 @@ def normal(key, key_extra, step, index):
     """
     bits = random_u64(key, step, index)
     layer = bits & uint64(127)
-    u = 2.0 * (float(bits >> uint64(11)) * _INV_2_53) - 1.0
+    u = 2.0 * _unit(bits) - 1.0
     if abs(u) < _ZIG_RATIO[layer]:
         return u * _ZIG_X[layer]
     return _normal_rejected(key_extra, step, index, int(layer), u)
@@ -161,9 +171,19 @@ def _normal_rejected(key_extra, step, index, layer, u):
         bits = random_u64(key_extra + uint64(draw + 1) * _GOLDEN, step, index)
         draw += 2
         layer = int(bits & uint64(127))
-        u = 2.0 * (float(bits >> uint64(11)) * _INV_2_53) - 1.0
+        u = 2.0 * _unit(bits) - 1.0
         if abs(u) < _ZIG_RATIO[layer]:
             return u * _ZIG_X[layer]
+
+
+@njit(cache=True, inline="always")
+def _poisson_inverse(u, mean, k, p, cdf):
+    """Smallest count >= k whose CDF reaches u, continuing from P(k) = p and CDF(k) = cdf."""
+    while u > cdf and p > 0.0:
+        k += 1
+        p *= mean / k
+        cdf += p
+    return k
 
 
 @njit(cache=True)
@@ -175,15 +195,7 @@ def poisson_count(key_first, key_extra, step, index, mean, exp_minus_mean):
     extra uniforms come from a second stream indexed by the attempt number.
     """
     if mean < 10.0:
-        u = uniform(key_first, step, index)
-        k = 0
-        p = exp_minus_mean
-        cdf = p
-        while u > cdf and p > 0.0:
-            k += 1
-            p *= mean / k
-            cdf += p
-        return k
+        return _poisson_inverse(uniform(key_first, step, index), mean, 0, exp_minus_mean, exp_minus_mean)
     slam = math.sqrt(mean)
     loglam = math.log(mean)
     b = 0.931 + 2.53 * slam
@@ -234,15 +246,25 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
             ring[b, 1, slot, i] = 0.0
             c = kind[b, i]
             mean = coef[c, POISSON_MEAN]
-            exp_mean = coef[c, POISSON_EXP]
+            tabulated = True
             if has_extra_rate:
                 extra = extra_rate[b, i]
                 if extra > 0.0:
                     mean += extra * rate_to_mean
-                    exp_mean = math.exp(-mean)
-            # most steps bring no Poisson kick: decide that inline, count the kicks only when there are some
-            if mean > 0.0 and (mean >= 10.0 or uniform(key_p, t, i) > exp_mean):
-                kicks = poisson_count(key_p, key_x, t, i, mean, exp_mean)
+                    tabulated = False
+            if mean > 0.0:
+                if mean >= 10.0:
+                    kicks = poisson_count(key_p, key_x, t, i, mean, 0.0)
+                elif tabulated:  # the inverted CDF, branch-free up to 3 kicks
+                    u = uniform(key_p, t, i)
+                    kicks = (int(u > coef[c, POISSON_CDF]) + int(u > coef[c, POISSON_CDF + 1])
+                             + int(u > coef[c, POISSON_CDF + 2]) + int(u > coef[c, POISSON_CDF + 3]))
+                    if kicks == POISSON_TABLE:
+                        last = coef[c, POISSON_CDF + 3]
+                        kicks = _poisson_inverse(u, mean, 3, last - coef[c, POISSON_CDF + 2], last)
+                else:
+                    p0 = math.exp(-mean)
+                    kicks = _poisson_inverse(uniform(key_p, t, i), mean, 0, p0, p0)
                 jump = kicks * coef[c, POISSON_WEIGHT]
                 if jump >= 0.0:
                     ie += jump
@@ -311,14 +333,15 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
     next_step[b] = t_end
 
 
-@njit(cache=True, parallel=True)
-def advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef, kind,
+def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef, kind,
             extra_current, has_extra_current, extra_rate, has_extra_rate, indptr, post, weight, delay, keys, population_index,
             spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
             trace_neuron, trace_variable, traces, trace_first, status):
-    """Advance every lane from ``next_step[lane]`` to ``t_end`` (lanes in parallel threads).
+    """Advance every lane from ``next_step[lane]`` to ``t_end``.
 
-    A lane stops early when its spike buffer might overflow (status BUFFER_FULL; the caller
+    Compiled twice: :data:`advance_parallel` runs lanes on parallel threads, :data:`advance`
+    one after the other (a parallel launch costs from tens of microseconds to milliseconds on
+    a busy machine, too much for the short chunks of a closed loop). A lane stops early when its spike buffer might overflow (status BUFFER_FULL; the caller
     grows the buffer and calls again) or when its state is not finite (NOT_FINITE with the
     step and neuron). ``next_step`` is updated in place.
     """
@@ -330,3 +353,7 @@ def advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ri
                           steps_per_bin, trace_neuron, trace_variable, traces, trace_first, status, next_step)
         else:
             status[b, 0] = DONE
+
+
+advance = njit(cache=True)(_advance)
+advance_parallel = njit(cache=True, parallel=True)(_advance)

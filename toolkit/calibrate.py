@@ -629,6 +629,7 @@ def convergence(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     losses = np.array([FAILED_LOSS if r["loss"] is None else r["loss"] for r in evaluations], dtype=float)
     generations = sorted({r["generation"] for r in evaluations})
     per_gen = {g: [l for r, l in zip(evaluations, losses) if r["generation"] == g] for g in generations}
+    position = {g: float(np.mean([r["index"] + 1 for r in evaluations if r["generation"] == g])) for g in generations}
     test = next((r for r in records if r["type"] == "test"), None)
     return {
         "config": records[0]["config"],
@@ -636,7 +637,9 @@ def convergence(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "generations": len(generations),
         "loss": losses.tolist(),
         "running_best": np.minimum.accumulate(losses).tolist() if len(losses) else [],
+        "generation_position": [position[g] for g in generations],
         "generation_median": [float(np.median(per_gen[g])) for g in generations],
+        "restart_starts": [r["index"] + 1 for prev, r in zip([None, *evaluations], evaluations) if prev is not None and r.get("restart") != prev.get("restart")],
         "generation_best": [float(np.min(per_gen[g])) for g in generations],
         "best": float(losses.min()) if len(losses) else None,
         "test": test,
@@ -652,13 +655,13 @@ def plot_convergence(summary: Mapping[str, Any], path: str | os.PathLike) -> Pat
 
     path = Path(path)
     config = summary["config"]
-    popsize = config["popsize"]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     loss = np.asarray(summary["loss"], dtype=float)
     ax.scatter(np.arange(1, len(loss) + 1), loss, s=6, alpha=0.35, color="0.4", label="candidate (mean over training seeds)")
     ax.plot(np.arange(1, len(loss) + 1), summary["running_best"], color="C0", label="best so far (training)")
-    centres = [popsize * (g + 0.5) for g in range(len(summary["generation_median"]))]
-    ax.plot(centres, summary["generation_median"], color="C1", marker=".", label="generation median")
+    ax.plot(summary["generation_position"], summary["generation_median"], color="C1", marker=".", label="generation median")
+    for i, start in enumerate(summary["restart_starts"]):
+        ax.axvline(start - 0.5, color="0.7", lw=0.8, label="restart" if i == 0 else None)
     test = summary["test"]
     if test is not None:
         ax.axhline(test["before"]["total"], color="C3", ls=":", label=f"held-out, start: {test['before']['total']:.3g}")

@@ -41,6 +41,21 @@ def fc_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(upper_triangle(a), upper_triangle(b))[0, 1])
 
 
+def fc_correlation_beyond(a: np.ndarray, b: np.ndarray, nuisance: np.ndarray) -> float:
+    """Pearson r of two FCs after regressing a third pattern out of both (upper triangles).
+
+    With ``nuisance`` = the strength product s_i s_j this asks whether a model predicts more
+    than which regions are hubs.
+    """
+    design = np.column_stack([np.ones(upper_triangle(a).size), upper_triangle(nuisance)])
+
+    def residual(matrix: np.ndarray) -> np.ndarray:
+        y = upper_triangle(matrix)
+        return y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+
+    return float(np.corrcoef(residual(a), residual(b))[0, 1])
+
+
 def sar_correlation(sc: np.ndarray, gain: float) -> np.ndarray:
     """Correlation matrix of the stationary spatial autoregression x = g A x + noise, A = SC / rho(SC)."""
     a = sc / np.max(np.abs(np.linalg.eigvals(sc)))
@@ -170,6 +185,22 @@ def region_rates(result, regions: Sequence[str], *, lane: int = 0) -> np.ndarray
     return traces[:, [index[f"{r}.E"] for r in regions]]
 
 
+RATE_FC_BIN_MS = 100.0
+"""Bin of the rate-FC screen: longer than the network's delays and time constants, so the
+zero-lag correlation captures the coupling, and short enough for many samples per minute."""
+
+
+def binned_rate_fc(rates_hz: np.ndarray, bin_ms: float, *, rate_bin_ms: float = RATE_FC_BIN_MS, discard_ms: float = 1000.0) -> np.ndarray:
+    """Pearson FC of region rates re-binned to ``rate_bin_ms`` after ``discard_ms`` of settling."""
+    per_bin = max(1, int(round(rate_bin_ms / bin_ms)))
+    rates = np.asarray(rates_hz)[int(round(discard_ms / bin_ms)):]
+    n = rates.shape[0] // per_bin
+    if n < 10:
+        raise EncephagenError(f"only {n} rate bins of {rate_bin_ms:g} ms; simulate longer")
+    coarse = rates[: n * per_bin].reshape(n, per_bin, -1).mean(axis=1)
+    return np.nan_to_num(np.corrcoef(coarse.T))
+
+
 def simulated_fc(result, regions: Sequence[str] | None = None, *, tr_s: float = 0.72, discard_s: float = 10.0) -> BoldFC:
     """BOLD FC of a cortex run (lane 0), from each region's excitatory rate."""
     from .hcp import AAL2_CORTICAL_80
@@ -185,16 +216,24 @@ def fc_objective_terms(result, empirical_fc: np.ndarray, *, regions: Sequence[st
     maximised); ``mean_rate_hz`` and ``max_region_rate_hz`` let an objective keep the network
     in the asynchronous-irregular range (1-30 Hz); ``fc_mean`` is the mean simulated
     off-diagonal FC (empirical hcp: about 0.3), which exposes a globally synchronised state.
-    ``simulated`` skips recomputing the BOLD FC when the caller has it.
+    ``rate_fc_r`` and ``rate_fc_mean`` are the same for the FC of rates in 100-ms bins
+    (:func:`binned_rate_fc`): no haemodynamics, but a far less noisy estimate from a short
+    run, useful to screen parameters before minutes-long BOLD runs. Lane 0 of ``result`` is
+    scored (pass ``result.lane(i)`` for the others); ``simulated`` skips recomputing the
+    BOLD FC when the caller has it.
     """
     from .hcp import AAL2_CORTICAL_80
 
     regions = list(regions or AAL2_CORTICAL_80)
     simulated = simulated or simulated_fc(result, regions, tr_s=tr_s)
-    region_mean = region_rates(result, regions).mean(axis=0)
+    rates = region_rates(result, regions)
+    region_mean = rates.mean(axis=0)
+    rate_fc = binned_rate_fc(rates, result.bin_ms)
     return {
         "fc_r": fc_correlation(simulated.fc, empirical_fc),
         "fc_mean": float(upper_triangle(simulated.fc).mean()),
+        "rate_fc_r": fc_correlation(rate_fc, empirical_fc),
+        "rate_fc_mean": float(upper_triangle(rate_fc).mean()),
         "mean_rate_hz": float(result.population_rates_hz()[0].mean()),
         "max_region_rate_hz": float(region_mean.max()),
         "min_region_rate_hz": float(region_mean.min()),
@@ -247,6 +286,8 @@ class FCReport:
     ceiling: tuple[float, float, int]
     """Split-half reliability of the empirical FC over all subjects: mean, sd, number of splits."""
     terms: dict[str, float]
+    beyond_hubs: dict[str, float]
+    """r after regressing the strength product out of both FCs: the simulation and the best SAR."""
     simulated_fc: np.ndarray
     empirical_fc: np.ndarray
 
@@ -257,6 +298,7 @@ class FCReport:
             "terms": self.terms,
             "baselines": [{"name": b.name, "r": b.r, "detail": b.detail} for b in self.baselines],
             "split_half_ceiling": {"mean": self.ceiling[0], "sd": self.ceiling[1], "splits": self.ceiling[2]},
+            "beyond_strength_product": self.beyond_hubs,
         }
 
 
@@ -267,5 +309,12 @@ def fc_report(result, connectome, *, heldout_only: bool = True, tr_s: float = 0.
     simulated = simulated_fc(result, connectome.regions, tr_s=tr_s, discard_s=discard_s)
     terms = fc_objective_terms(result, empirical, regions=connectome.regions, simulated=simulated)
     target = f"held-out subjects ({', '.join(subjects)})" if subjects != connectome.subjects else f"all {len(subjects)} subjects"
-    return FCReport(terms["fc_r"], target, baseline_predictors(connectome.sc, empirical),
-                    split_half_reliability(connectome.subject_fc), terms, simulated.fc, empirical)
+    strength = connectome.sc.sum(axis=1)
+    hubs = np.outer(strength, strength)
+    baselines = baseline_predictors(connectome.sc, empirical)
+    sar_gain = max((fc_correlation(sar_correlation(connectome.sc, g), empirical), g) for g in SAR_GAINS)[1]
+    beyond = {
+        "simulated": fc_correlation_beyond(simulated.fc, empirical, hubs),
+        f"linear SAR, A = SC/rho, g = {sar_gain:g}": fc_correlation_beyond(sar_correlation(connectome.sc, sar_gain), empirical, hubs),
+    }
+    return FCReport(terms["fc_r"], target, baselines, split_half_reliability(connectome.subject_fc), terms, beyond, simulated.fc, empirical)

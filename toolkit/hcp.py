@@ -25,14 +25,18 @@ import hashlib
 import io
 import logging
 import re
-import zipfile
 import tarfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import CircuitFileError, EncephagenError, UnknownNameError
+
+if TYPE_CHECKING:
+    from .schema import Circuit
 
 log = logging.getLogger(__name__)
 
@@ -271,8 +275,8 @@ GROUP_DATASETS = {"sc": "sc", "tract_length": "tract_length", "fc": "fc"}
 def write_connectome(connectome: Connectome, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write a connectome as gzip-compressed HDF5, atomically.
 
-    Layout: ``/regions`` (names), ``/group/{sc, tract_length, fc, input_scaling, fc_calibration, fc_heldout}``
-    (``input_scaling``: see :func:`input_scaling`),
+    Layout: ``/regions`` (names), ``/group/{sc, tract_length, fc, connected, fc_calibration, fc_heldout}``
+    (``connected`` is 1 where the group has a tract: the pattern of uniform long-range weights),
     ``/subjects/{ids, sc, tract_length, fc}``, ``/subjects/bold/<id>``; provenance as root
     attributes. The same connectome always gives the same bytes in the datasets.
     """
@@ -295,7 +299,7 @@ def write_connectome(connectome: Connectome, path: str | Path, *, overwrite: boo
             group = h5.create_group("group")
             for attribute, name in GROUP_DATASETS.items():
                 group.create_dataset(name, data=getattr(connectome, attribute), **options)
-            group.create_dataset("input_scaling", data=input_scaling(connectome.sc), **options)
+            group.create_dataset("connected", data=(connectome.sc > 0).astype(np.float64), **options)
             group.create_dataset("fc_calibration", data=connectome.group_fc(connectome.calibration), **options)
             group.create_dataset("fc_heldout", data=connectome.group_fc(connectome.heldout), **options)
             subjects = h5.create_group("subjects")
@@ -314,20 +318,6 @@ def write_connectome(connectome: Connectome, path: str | Path, *, overwrite: boo
             os.unlink(tmp)
         raise
     return path
-
-
-def input_scaling(sc: np.ndarray) -> np.ndarray:
-    """Per-pair weight factor sqrt(mean strength / target strength), as an [target, source] matrix.
-
-    Connection probabilities follow SC, so a hub region receives ~30x more long-range
-    synapses than the least connected one and would fire far faster. Scaling each target's
-    long-range weights by the inverse square root of its strength narrows that range to ~5x,
-    and the linear (SAR) prediction of FC from the resulting effective coupling
-    diag(s^-1/2) SC is as good as from SC itself (hcp held-out: 0.627 vs 0.623).
-    """
-    strength = sc.sum(axis=1)
-    factor = np.sqrt(strength.mean() / np.maximum(strength, np.finfo(float).tiny))
-    return np.repeat(factor[:, None], len(sc), axis=1)
 
 
 def default_data_path(dataset: str = "hcp") -> Path:
@@ -381,7 +371,7 @@ def build_hcp_cortex_circuit(
     n_exc: int = 160,
     n_inh: int = 40,
     name: str = "hcp_cortex",
-) -> "Circuit":
+) -> Circuit:
     """The 80-region spiking cortex: E and I populations per region, long-range E->E and E->I from SC.
 
     Each region is a Brunel (2000) sparse E/I network of current-based LIF neurons driven by
@@ -430,10 +420,10 @@ def build_hcp_cortex_circuit(
         "p_local": param(0.1, "", "Connection probability within a region, every E/I pair of populations (Brunel 2000: epsilon 0.1)"),
         "w_exc": param(2.0, "mV", "Local excitatory synaptic current jump (PSP peak about 0.16 x this)"),
         "w_inh": param(-10.0, "mV", "Local inhibitory synaptic current jump; sets the E/I balance (Brunel's g = -w_inh / w_exc)", [-20.0, -4.0]),
-        "drive_rate": param(2000.0, "Hz", "Rate of the external Poisson input onto every neuron", [1000.0, 4000.0], "log"),
+        "drive_rate": param(1700.0, "Hz", "Rate of the external Poisson input onto every neuron", [1000.0, 4000.0], "log"),
         "w_drive": param(2.0, "mV", "Synaptic current jump per external input spike"),
-        "coupling": param(2.0, "mV", "Global coupling: long-range E->E synaptic current jump onto a region of mean SC strength (scaled per target by /group/input_scaling)", [0.0, 8.0]),
-        "coupling_inh": param(2.0, "mV", "Long-range E->I synaptic current jump (feed-forward inhibition)", [0.0, 8.0]),
+        "coupling": param(2.0, "mV", "Global coupling: long-range E->E synaptic current jump", [0.0, 8.0]),
+        "coupling_inh": param(3.0, "mV", "Long-range E->I synaptic current jump (feed-forward inhibition)", [0.0, 8.0]),
         "p_long_range": param(0.15, "", "Connection probability between neurons of the most strongly connected region pair; others scale with SC"),
         "conduction_velocity": param(5.0, "mm/ms", "Axonal conduction velocity turning tract length into delay (Deco et al. 2009 explore 1-20 m/s)"),
         "synaptic_delay": param(1.5, "ms", "Synaptic delay, added to every conduction delay (Brunel 2000: D = 1.5 ms)"),
@@ -471,7 +461,7 @@ def build_hcp_cortex_circuit(
     matrix_projections = {
         f"long_range.E->{kind}": {
             "sources": excitatory, "targets": targets, "probability": probability,
-            "weight": {"array": array("/group/input_scaling"), "scale": {"param": coupling}},
+            "weight": {"array": array("/group/connected"), "scale": {"param": coupling}},
             "delay": delay, "seed": seed + k,
             "description": f"Long-range excitation onto {kind} cells: probability follows SC, delay follows tract length",
         }  # fmt: skip

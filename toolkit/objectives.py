@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
-from .errors import CalibrationError, UnknownNameError, did_you_mean
+from .errors import CalibrationError, SimulationError, UnknownNameError, did_you_mean
 from .schema import Circuit
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,8 @@ class GaitEvaluator:
         from .compile import compile_circuit
         from .gait import pools_from_circuit
 
+        if not targets["frequency_hz"] > 0 or not 0 < targets["rhythmic_fraction"] <= 1 or targets["period_cv"] < 0:
+            raise CalibrationError(f"gait targets need frequency_hz > 0, 0 < rhythmic_fraction <= 1 and period_cv >= 0; got {dict(targets)}")
         self.network = compile_circuit(circuit, dt=float(options["dt"]), base_dir=base_dir)
         self.pools = {role: members for role, members in pools_from_circuit(circuit).items() if set(members) <= set(circuit.populations)}
         if not self.pools:
@@ -241,7 +243,6 @@ class GaitEvaluator:
         return any(a in self.pools and b in self.pools for a, b in _PAIRS[metric])
 
     def __call__(self, parameter_sets: Sequence[Mapping[str, float]], seeds: Sequence[int]) -> list[list[Loss]]:
-        from .errors import SimulationError
         from .gait import gait_from_rates
         from .simulate import simulate
 

@@ -95,7 +95,7 @@ def plot_rates(ax, times_ms: np.ndarray, traces: Mapping[str, np.ndarray], *,
         colour, line = (styles or {}).get(label, (None, "-"))
         ax.plot(times_ms, trace, color=colour, linestyle=line, linewidth=1.0, label=label.replace("_", " "))
     ax.set_ylabel(ylabel)
-    ax.legend(loc="upper right", fontsize=7, ncol=max(1, len(traces) // 2), frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
 
 
 def plot_phase_histogram(ax, phases: Mapping[str, np.ndarray], *, bins: int = 24) -> None:

@@ -29,6 +29,7 @@ import logging
 import math
 import os
 import re
+import sys
 import time
 from typing import Mapping, Sequence
 
@@ -44,6 +45,8 @@ MEMORY_LIMIT_ENV = "ENCEPHAGEN_MEMORY_LIMIT"
 """Environment variable overriding the memory limit (bytes, or with a K/M/G suffix)."""
 SPIKE_BYTES = 12
 """Bytes per recorded spike (int64 step + int32 neuron)."""
+PARALLEL_WORK = 2_000_000
+"""Neuron-steps in one advance() from which lanes run on parallel threads (below, the launch costs more)."""
 _TRACE_SPEC = re.compile(r"^(?P<var>[A-Za-z_]+)(?::(?P<pop>[^\[\]]+)(?:\[(?P<index>\d+)\])?)?$")
 
 
@@ -99,7 +102,7 @@ def simulate(network, duration_ms: float, *, seeds: int | Sequence[int] = 0,
     if progress:
         import click
 
-        with click.progressbar(length=n_steps, label="simulating", file=None, show_eta=True) as bar:
+        with click.progressbar(length=n_steps, label="simulating", file=sys.stderr, show_eta=True) as bar:
             done = 0
             while done < n_steps:
                 step = min(chunk, n_steps - done)
@@ -177,6 +180,7 @@ class Simulator:
         self._kept_steps: list[list[np.ndarray]] = [[] for _ in range(n_lanes)]
         self._kept_neurons: list[list[np.ndarray]] = [[] for _ in range(n_lanes)]
         self._counts: list[np.ndarray] = []
+        self._count_first_bin: list[int] = []
         self._traces: list[np.ndarray] = []
         self.step = 0
         """Steps simulated so far."""
@@ -209,8 +213,9 @@ class Simulator:
         counts = np.zeros((n_lanes, n_bins, n_populations), dtype=np.int32)
         traces = np.zeros((n_lanes, n_steps, len(self.trace_neurons)))
         next_step = np.full(n_lanes, t_begin, dtype=np.int64)
+        kernel = _kernel.advance_parallel if n_lanes > 1 and n_lanes * n * n_steps >= PARALLEL_WORK else _kernel.advance
         while True:
-            _kernel.advance(
+            kernel(
                 next_step, t_end, self.dt, self._v, self._i_exc, self._i_inh, self._w, self._refractory,
                 self._ring, self._coef, self._kind, extra_current, current is not None, extra_rate, poisson_rate is not None,
                 self._indptr, self._post, self._weight, self._delay, self._keys, self._population_index,
@@ -225,13 +230,12 @@ class Simulator:
                 break
         self.step = t_end
         if n_bins:
-            if self._counts and bin_first * self.steps_per_bin < t_begin:
+            merged = bool(self._counts) and bin_first * self.steps_per_bin < t_begin
+            if merged:
                 self._counts[-1][:, -1] += counts[:, 0]  # the previous chunk ended inside this bin
-                counts_new = counts[:, 1:]
-            else:
-                counts_new = counts
-            if counts_new.shape[1]:
-                self._counts.append(counts_new)
+            if counts.shape[1] > merged:
+                self._counts.append(counts[:, int(merged):])
+                self._count_first_bin.append(bin_first + int(merged))
         if n_steps:
             self._traces.append(traces)
         return counts.sum(axis=1)
@@ -270,10 +274,16 @@ class Simulator:
 
     def readout_values(self) -> dict[str, np.ndarray]:
         """Current value of each low-pass-filtered readout, (B,) each, in Hz (completed bins only)."""
-        counts = self.population_counts()
         complete = self.step // self.steps_per_bin
-        new = counts[:, self._readout_bins:complete]
-        if new.shape[1]:
+        pieces = []  # only the chunks holding bins not filtered yet: a closed loop calls this every chunk
+        for first, chunk in zip(reversed(self._count_first_bin), reversed(self._counts)):
+            low, high = max(self._readout_bins - first, 0), min(complete - first, chunk.shape[1])
+            if high > low:
+                pieces.append(chunk[:, low:high])
+            if first <= self._readout_bins:
+                break
+        if pieces:
+            new = np.concatenate(pieces[::-1], axis=1)
             for name, readout in self.network.readouts.items():
                 _, self._readout_state[name] = filter_readout(readout, new, self.network.population_names,
                                                               self.population_sizes, self.bin_ms, self._readout_state[name])
@@ -395,7 +405,7 @@ def _lanes(network, seeds, parameters):
 
 
 def coefficients(network, neuron: Mapping[str, np.ndarray], dt: float) -> tuple[np.ndarray, np.ndarray]:
-    """Propagator table: (coef (K, 16), kind (B, N)); neuron i of lane b uses row ``kind[b, i]``.
+    """Propagator table: (coef (K, 20), kind (B, N)); neuron i of lane b uses row ``kind[b, i]``.
 
     Neurons with identical parameters share a row, so the kernel reads a few cached rows
     instead of a table as large as the network. Checks that every time constant is positive and every rate and noise level non-negative,
@@ -423,7 +433,9 @@ def coefficients(network, neuron: Mapping[str, np.ndarray], dt: float) -> tuple[
     coef[..., _kernel.ADAPTATION] = neuron["adaptation"]
     mean = neuron["poisson_rate"] * dt / 1000.0
     coef[..., _kernel.POISSON_MEAN] = mean
-    coef[..., _kernel.POISSON_EXP] = np.exp(-mean)
+    pmf = np.exp(-mean)[..., None] * np.cumprod(np.concatenate(
+        [np.ones(mean.shape + (1,)), mean[..., None] / np.arange(1, _kernel.POISSON_TABLE)], axis=-1), axis=-1)
+    coef[..., _kernel.POISSON_CDF:_kernel.POISSON_CDF + _kernel.POISSON_TABLE] = np.cumsum(pmf, axis=-1)
     coef[..., _kernel.POISSON_WEIGHT] = np.where(neuron["poisson_weight"] != 0, neuron["poisson_weight"], 1.0)
     coef[..., _kernel.N_REFRACTORY] = np.rint(neuron["t_ref"] / dt)
     table, kind = np.unique(coef.reshape(-1, _kernel.N_COEF), axis=0, return_inverse=True)

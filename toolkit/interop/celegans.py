@@ -240,7 +240,7 @@ def _cell_class(transmitters: frozenset[str]) -> tuple[str, dict[str, Any]]:
 def celegans_circuit(connectivity: ConnectomeData, transmitters: ConnectomeData, neuron_table: dict[str, str],
                      *, source_note: str = "", version: str = "1.0.0"):
     """Build the neuron-level circuit (see the module docstring for every modelling choice)."""
-    from ..schema import Circuit
+    from ..schema import SCHEMA_FILENAME, Circuit
 
     neurons = [n for n in connectivity.nodes if n in neuron_table]
     if not neurons:
@@ -313,6 +313,7 @@ def celegans_circuit(connectivity: ConnectomeData, transmitters: ConnectomeData,
     for pop in populations.values():
         pop["poisson_input"] = {"rate": {"param": "background_rate"}, "weight": {"param": "background_weight"}}
     tree = {
+        "$schema": SCHEMA_FILENAME,
         "schema_version": "1",
         "name": "celegans",
         "version": version,

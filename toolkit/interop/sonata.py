@@ -616,7 +616,7 @@ def import_sonata(directory: str | os.PathLike, *, name: str | None = None):
         "history": [{
             "version": version,
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "author": "encephagen import --format sonata",
+            "author": "encephagen import sonata",
             "action": "imported",
             "description": f"Read from the SONATA circuit {directory}; {net.node_type.size} nodes, {net.source.size} edges.",
             "details": {"skipped": net.skipped, "source_circuit_sha256": meta.get("circuit_sha256")},
@@ -842,6 +842,7 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
         hl_api_sonata.have_hdf5 = True
         sonata = nest.SonataNetwork(directory / "circuit_config.json", sim_config=directory / NEST_SIMULATION_CONFIG)
         collections = sonata.Create()
+        sonata._create_graph_specs()  # NEST's own parsing of the edge types, to fail as BuildNetwork would
         nodes = sum((collections[p] for p in net.population_offset), start=nest.NodeCollection())
         if net.source.size:
             ids = np.asarray(nodes.tolist())
