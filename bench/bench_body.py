@@ -5,8 +5,9 @@ Prints (1) Walker2d body steps per second for the physics alone (our adapter and
 dt 0.1 ms, one lane and several; (2) the zero, best-constant, sine and sine_pitch walkers
 (baselines.md section 1) and the circuit on held-out seeds 0-9, in one table.
 
-    python bench/bench_body.py                  # speed + walkers with the stored tuned numbers
-    python bench/bench_body.py --tune sine_pitch --budget 1920   # re-tune a baseline (minutes)
+    python bench/bench_body.py                  # speed + zero, constant, circuit and its lesions
+    python bench/bench_body.py --tune sine_pitch --budget 1920 --workers 2   # tune the sine_pitch walker (~40 CPU-min)
+    python bench/bench_body.py --skip-speed --sine-pitch F O1 O2 O3 A1 A2 A3 P1 P2 P3 KP KD
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import json
 import time
 
 import numpy as np
-
-from encephagen.body.baselines import TUNED_SINE_PITCH
 
 def _rates(run) -> tuple[float, float]:
     """(steps per wall second, steps per CPU second) of ``run()``, which returns its step count.
@@ -114,7 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--circuit", default="walker2d_cpg")
     parser.add_argument("--lanes", type=int, default=8)
-    parser.add_argument("--sine-pitch", type=float, nargs=12, default=None, help="12 sine_pitch numbers (default: the stored tuned ones).")
+    parser.add_argument("--sine-pitch", type=float, nargs=12, default=None, help="12 sine_pitch numbers, as --tune prints them.")
     parser.add_argument("--tune", choices=["constant", "sine", "sine_pitch"], default=None)
     parser.add_argument("--budget", type=int, default=1920)
     parser.add_argument("--weight", type=float, default=100.0)
@@ -135,7 +134,9 @@ def main() -> None:
         for lanes in (1, args.lanes):
             wall, cpu = loop_rate(args.circuit, lanes)
             print(f"  closed loop, {args.circuit} dt 0.1 ms, {lanes:2d} lane(s) {wall:7.0f} / {cpu:7.0f}")
-    table = walkers(args.circuit, args.sine_pitch or list(TUNED_SINE_PITCH), list(range(10)))
+    if args.sine_pitch is None:
+        print("\nsine_pitch: no numbers given; tune them with --tune sine_pitch (1920 evaluations) and pass --sine-pitch")
+    table = walkers(args.circuit, args.sine_pitch, list(range(10)))
     print(f"\nWalker2d-v5, held-out seeds 0-9 (mean ± sd)\n{'controller':16} {'steps':>16} {'full':>6} {'distance m':>15} {'reward':>16}")
     for name, a in table.items():
         print(f"{name:16} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<6.1f} {a['full']:>3}/10 {a['distance_mean']:>6.2f} ± {a['distance_sd']:<6.2f} {a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}")

@@ -30,7 +30,7 @@ def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_
     \b
     Examples:
       encephagen simulate half_centre --duration-ms 2000 --seed 1 --plot raster.png
-      encephagen simulate spinal_cpg --duration-ms 3000 --out run.h5 --trace v:L_flex_rg[0]
+      encephagen simulate spinal_cpg --duration-ms 3000 --out run.h5 --trace "v:L_RG_F[0]"
       encephagen simulate hcp_cortex --duration-ms 1000 --json
     """
     from encephagen.compile import compile_circuit

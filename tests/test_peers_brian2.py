@@ -17,8 +17,8 @@ from encephagen.simulate import simulate
 try:
     import brian2
 except Exception as exc:  # brian2 2.9 fails with AttributeError under numpy >= 2.4, not ImportError
-    pytest.skip(f"brian2 is not usable here ({type(exc).__name__}: {exc}); install it with pip install 'encephagen[peers]'",
-                allow_module_level=True)
+    pytest.skip(f"brian2 is not usable here ({type(exc).__name__}: {exc}); install it with pip install 'encephagen[peers]' "
+                "(Brian2 2.9 imports only with numpy < 2.4: see bench/README.md)", allow_module_level=True)
 
 from encephagen.interop.brian2 import build_brian2_network, export_brian2  # noqa: E402
 

@@ -132,6 +132,14 @@ def test_each_batched_lane_is_bit_identical_to_the_same_run_alone(noisy_network)
     assert not np.array_equal(batched.spike_steps[0], batched.spike_steps[1])
 
 
+@pytest.mark.slow  # compiles the parallel kernel on a machine's first run
+def test_lanes_on_parallel_threads_are_bit_identical_to_serial_lanes(noisy_network, monkeypatch):
+    serial = simulate(noisy_network, 300.0, seeds=[1, 2, 3], traces=["v:ext[0]"])
+    monkeypatch.setattr("encephagen.simulate.PARALLEL_WORK", 0)
+    parallel = simulate(noisy_network, 300.0, seeds=[1, 2, 3], traces=["v:ext[0]"])
+    assert_same_run(parallel, serial)
+
+
 def test_chunked_run_is_bit_identical_to_one_long_run(noisy_network):
     whole = simulate(noisy_network, 500.0, seeds=[11, 12], bin_ms=1.0, traces=["v:kicked[0]", "w:ext[2]"])
     sim = Simulator(noisy_network, seeds=[11, 12], bin_ms=1.0, traces=["v:kicked[0]", "w:ext[2]"])

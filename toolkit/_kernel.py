@@ -89,6 +89,13 @@ def random_u64(key, step, index):
 
 
 @njit(cache=True, inline="always")
+def subkey(key, draw):
+    """The key of the draw-th extra stream (rejection samplers): hashed, so that its positions do
+    not line up with the neighbouring neurons' positions of ``key``."""
+    return mix64(key ^ (uint64(draw + 1) * uint64(0xD1B54A32D192ED03)))
+
+
+@njit(cache=True, inline="always")
 def _unit(bits):
     """The high 53 bits as a double in [0, 1) (through int64, which converts faster than uint64)."""
     return float(int64(bits >> uint64(11))) * _INV_2_53
@@ -158,17 +165,17 @@ def _normal_rejected(key_extra, step, index, layer, u):
     while True:
         if layer == 0:  # the base strip: sample the tail beyond R
             while True:
-                x = math.log(1.0 - uniform(key_extra + uint64(draw) * _GOLDEN, step, index)) / _ZIG_R
-                y = math.log(1.0 - uniform(key_extra + uint64(draw + 1) * _GOLDEN, step, index))
+                x = math.log(1.0 - uniform(subkey(key_extra, draw), step, index)) / _ZIG_R
+                y = math.log(1.0 - uniform(subkey(key_extra, draw + 1), step, index))
                 draw += 2
                 if -2.0 * y >= x * x:
                     return x - _ZIG_R if u < 0 else _ZIG_R - x
         x = u * _ZIG_X[layer]
         f0 = math.exp(-0.5 * (_ZIG_X[layer] * _ZIG_X[layer] - x * x))
         f1 = math.exp(-0.5 * (_ZIG_X[layer + 1] * _ZIG_X[layer + 1] - x * x))
-        if f1 + uniform(key_extra + uint64(draw) * _GOLDEN, step, index) * (f0 - f1) < 1.0:
+        if f1 + uniform(subkey(key_extra, draw), step, index) * (f0 - f1) < 1.0:
             return x
-        bits = random_u64(key_extra + uint64(draw + 1) * _GOLDEN, step, index)
+        bits = random_u64(subkey(key_extra, draw + 1), step, index)
         draw += 2
         layer = int(bits & uint64(127))
         u = 2.0 * _unit(bits) - 1.0
@@ -204,8 +211,8 @@ def poisson_count(key_first, key_extra, step, index, mean, exp_minus_mean):
     vr = 0.9277 - 3.6224 / (b - 2.0)
     attempt = 0
     while True:
-        key_u = key_extra + uint64(2 * attempt) * _GOLDEN
-        key_v = key_extra + uint64(2 * attempt + 1) * _GOLDEN
+        key_u = subkey(key_extra, 2 * attempt)
+        key_v = subkey(key_extra, 2 * attempt + 1)
         attempt += 1
         u = uniform(key_u, step, index) - 0.5
         v = uniform(key_v, step, index)
@@ -221,7 +228,7 @@ def poisson_count(key_first, key_extra, step, index, mean, exp_minus_mean):
 
 @njit(cache=True)
 def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef, kind,
-                  extra_current, has_extra_current, extra_rate, has_extra_rate, indptr, post, weight, delay, keys, population_index,
+                  extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise, indptr, post, weight, delay, keys, population_index,
                   spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
                   trace_neuron, trace_variable, traces, trace_first, status, next_step):
     n = v_state.shape[1]
@@ -233,12 +240,24 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
     key_p = keys[b, STREAM_POISSON]
     key_x = keys[b, STREAM_POISSON_EXTRA]
     rate_to_mean = dt / 1000.0
+    poisson_uniforms = np.empty(n if has_poisson else 0)
+    normals = np.empty(n if has_noise else 0)
+    recorded = spike_count[b]  # kept local: lanes on other threads write the neighbouring counters
     for t in range(t_begin, t_end):
-        if spike_count[b] + n > capacity:
+        if recorded + n > capacity:
+            spike_count[b] = recorded
             status[b, 0] = BUFFER_FULL
             next_step[b] = t
             return
         slot = t % depth
+        # the step's Poisson uniforms in a loop of its own, which the compiler vectorises
+        for i in range(poisson_uniforms.shape[0]):
+            poisson_uniforms[i] = uniform(key_p, t, i)
+        for i in range(normals.shape[0]):  # the ziggurat's common case, vectorised; NaN marks the ~1 % rejected
+            bits = random_u64(key_a, t, i)
+            layer = bits & uint64(127)
+            u = 2.0 * _unit(bits) - 1.0
+            normals[i] = u * _ZIG_X[layer] if abs(u) < _ZIG_RATIO[layer] else np.nan
         for i in range(n):
             ie = i_exc[b, i] + ring[b, 0, slot, i]
             ii = i_inh[b, i] + ring[b, 1, slot, i]
@@ -256,7 +275,7 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
                 if mean >= 10.0:
                     kicks = poisson_count(key_p, key_x, t, i, mean, 0.0)
                 elif tabulated:  # the inverted CDF, branch-free up to 3 kicks
-                    u = uniform(key_p, t, i)
+                    u = poisson_uniforms[i]
                     kicks = (int(u > coef[c, POISSON_CDF]) + int(u > coef[c, POISSON_CDF + 1])
                              + int(u > coef[c, POISSON_CDF + 2]) + int(u > coef[c, POISSON_CDF + 3]))
                     if kicks == POISSON_TABLE:
@@ -264,7 +283,7 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
                         kicks = _poisson_inverse(u, mean, 3, last - coef[c, POISSON_CDF + 2], last)
                 else:
                     p0 = math.exp(-mean)
-                    kicks = _poisson_inverse(uniform(key_p, t, i), mean, 0, p0, p0)
+                    kicks = _poisson_inverse(poisson_uniforms[i], mean, 0, p0, p0)
                 jump = kicks * coef[c, POISSON_WEIGHT]
                 if jump >= 0.0:
                     ie += jump
@@ -280,11 +299,13 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
                 v = v_inf + (v - v_inf) * coef[c, P_V] + coef[c, C_EXC] * ie + coef[c, C_INH] * ii - coef[c, C_W] * w
                 amp = coef[c, NOISE_AMP]
                 if amp != 0.0:
-                    v += amp * normal(key_a, key_b, t, i)
+                    z = normals[i]
+                    v += amp * (z if z == z else normal(key_a, key_b, t, i))
                 if not math.isfinite(v):
                     v_state[b, i] = v
                     i_exc[b, i] = ie
                     i_inh[b, i] = ii
+                    spike_count[b] = recorded
                     status[b, 0] = NOT_FINITE
                     status[b, 1] = t
                     status[b, 2] = i
@@ -296,10 +317,9 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
             ii *= coef[c, P_INH]
             w *= coef[c, P_W]
             if propagated and v >= coef[c, V_THRESHOLD]:
-                recorded = spike_count[b]
                 spike_step[b, recorded] = t
                 spike_neuron[b, recorded] = i
-                spike_count[b] = recorded + 1
+                recorded += 1
                 counts[b, t // steps_per_bin - bin_first, population_index[i]] += 1
                 v = coef[c, V_RESET]
                 refractory[b, i] = int(coef[c, N_REFRACTORY])
@@ -329,12 +349,13 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
             else:
                 value = w_state[b, j]
             traces[b, t - trace_first, k] = value
+    spike_count[b] = recorded
     status[b, 0] = DONE
     next_step[b] = t_end
 
 
 def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef, kind,
-            extra_current, has_extra_current, extra_rate, has_extra_rate, indptr, post, weight, delay, keys, population_index,
+            extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise, indptr, post, weight, delay, keys, population_index,
             spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
             trace_neuron, trace_variable, traces, trace_first, status):
     """Advance every lane from ``next_step[lane]`` to ``t_end``.
@@ -348,7 +369,7 @@ def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, r
     for b in prange(v_state.shape[0]):
         if next_step[b] < t_end:
             _advance_lane(b, next_step[b], t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef,
-                          kind, extra_current, has_extra_current, extra_rate, has_extra_rate, indptr, post, weight, delay,
+                          kind, extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise, indptr, post, weight, delay,
                           keys, population_index, spike_step, spike_neuron, spike_count, counts, bin_first,
                           steps_per_bin, trace_neuron, trace_variable, traces, trace_first, status, next_step)
         else:

@@ -381,6 +381,12 @@ def build_hcp_cortex_circuit(
     Weights, drive and the inhibitory weight are named free parameters, so the calibration
     changes them without recompiling.
 
+    At the default values the network is asynchronous and irregular (measured over 1.5 s,
+    seed 3, dt 0.1 ms: excitatory 8.7 Hz, regions 2.3-21 Hz, inhibitory 34 Hz, median CV of
+    the inter-spike intervals 0.63, population-count fluctuations at the Poisson level).
+    Stronger long-range excitation (coupling >= 2.5 mV) tips it into a saturated state
+    (> 100 Hz), weaker coupling lowers the FC match.
+
     Parameters
     ----------
     data_file

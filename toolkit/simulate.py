@@ -91,8 +91,8 @@ def simulate(network, duration_ms: float, *, seeds: int | Sequence[int] = 0,
     >>> from encephagen import load_circuit
     >>> from encephagen.compile import compile_circuit
     >>> result = simulate(compile_circuit(load_circuit("half_centre")), 500.0, seeds=7)
-    >>> result.population_rates_hz().shape
-    (1, 2)
+    >>> result.population_rates_hz().shape == (1, len(result.population_names))
+    True
     """
     n_steps = steps_for(duration_ms, network.dt)
     sim = Simulator(network, seeds=seeds, parameters=parameters, record_spikes=record_spikes,
@@ -160,6 +160,8 @@ class Simulator:
         self._check_memory(n_lanes, planned_steps, memory_limit)
 
         self._coef, self._kind = coefficients(network, neuron, self.dt)
+        self._has_poisson = bool(np.any(self._coef[:, _kernel.POISSON_MEAN] > 0))
+        self._has_noise = bool(np.any(self._coef[:, _kernel.NOISE_AMP] > 0))
         self._indptr, self._post, order, self._delay = csc_view(network)
         self._weight = np.ascontiguousarray(weights_data[:, order])
         depth = int(self._delay.max()) + 1 if self._delay.size else 2
@@ -172,7 +174,8 @@ class Simulator:
         self._ring = np.zeros((n_lanes, 2, depth, n))
         self._zeros = np.zeros((n_lanes, n))
         self._population_index = np.ascontiguousarray(network.population_index, dtype=np.int64)
-        self._capacity = max(4 * n, 1024)
+        # room for 50 Hz on average, so that most runs never stop to grow the buffer
+        self._capacity = int(min(max(4 * n, 1024, n * planned_steps * self.dt / 1000.0 * 50.0), 2**26))
         self._spike_step = np.zeros((n_lanes, self._capacity), dtype=np.int64)
         self._spike_neuron = np.zeros((n_lanes, self._capacity), dtype=np.int32)
         self._spike_count = np.zeros(n_lanes, dtype=np.int64)
@@ -218,6 +221,7 @@ class Simulator:
             kernel(
                 next_step, t_end, self.dt, self._v, self._i_exc, self._i_inh, self._w, self._refractory,
                 self._ring, self._coef, self._kind, extra_current, current is not None, extra_rate, poisson_rate is not None,
+                poisson_rate is not None or self._has_poisson, self._has_noise,
                 self._indptr, self._post, self._weight, self._delay, self._keys, self._population_index,
                 self._spike_step, self._spike_neuron, self._spike_count, counts, bin_first, self.steps_per_bin,
                 self.trace_neurons, self.trace_variables, traces, t_begin, self._status,
