@@ -40,7 +40,10 @@ numbers therefore depend only on its seed, never on the other lanes or on how a 
 chunked, which is what makes batched and chunked runs bit-identical to single runs and
 lets lanes run on parallel threads. The hash is splitmix64 at a counter-given position;
 normals come from a ziggurat (one hash per draw almost always), Poisson counts from the
-inverted CDF with one uniform (PTRS rejection for means >= 10).
+inverted CDF with one uniform (PTRS rejection for means >= 10). Each step first draws the
+Poisson uniforms and the ziggurat's common-case normals of all neurons in loops of their own,
+which the compiler vectorises (the 64-bit multiplies of the hash map to AVX-512 where present);
+the neuron loop then reads them and redraws the ~1 % rejected normals one by one.
 """
 
 from __future__ import annotations
@@ -362,9 +365,10 @@ def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, r
 
     Compiled twice: :data:`advance_parallel` runs lanes on parallel threads, :data:`advance`
     one after the other (a parallel launch costs from tens of microseconds to milliseconds on
-    a busy machine, too much for the short chunks of a closed loop). A lane stops early when its spike buffer might overflow (status BUFFER_FULL; the caller
-    grows the buffer and calls again) or when its state is not finite (NOT_FINITE with the
-    step and neuron). ``next_step`` is updated in place.
+    a busy machine, too much for the short chunks of a closed loop). A lane stops early when
+    its spike buffer might overflow (status BUFFER_FULL; the caller grows the buffer and calls
+    again) or when its state is not finite (NOT_FINITE with the step and neuron).
+    ``next_step`` is updated in place.
     """
     for b in prange(v_state.shape[0]):
         if next_step[b] < t_end:

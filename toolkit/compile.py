@@ -20,17 +20,13 @@ driven, A -> B -> C, and B and C fire; reversing the projections silences them.
 array([[ 0.,  0.,  0.],
        [30.,  0.,  0.],
        [ 0., 30.,  0.]])
->>> def spikes_per_neuron(net, steps=2000):
-...     v, i_syn, fired = np.zeros(3), np.zeros(3), np.zeros(3)
-...     for _ in range(steps):  # a plain Euler reference loop, only for this example
-...         spikes = (v >= net.neuron["v_threshold"]).astype(float)
-...         v = np.where(spikes > 0, 0.0, v + 0.1 * (-v + i_syn + net.neuron["drive"]) / 10.0)
-...         i_syn = i_syn * np.exp(-0.1 / 5.0) + net.weights @ spikes
-...         fired += spikes
-...     return fired
->>> [bool(n > 0) for n in spikes_per_neuron(net)]
+>>> from encephagen.simulate import simulate
+>>> def fires(net):
+...     counts = simulate(net, 200.0, seeds=0).population_counts.sum(axis=1)[0]
+...     return [bool(n > 0) for n in counts]
+>>> fires(net)
 [True, True, True]
->>> [bool(n > 0) for n in spikes_per_neuron(compile_circuit(chain([("B", "A"), ("C", "B")])))]
+>>> fires(compile_circuit(chain([("B", "A"), ("C", "B")])))
 [True, False, False]
 
 Named parameters enter the arrays linearly (``entry = constant + sum(value * coefficient)``),
