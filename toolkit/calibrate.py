@@ -46,6 +46,7 @@ import numpy as np
 from .errors import CalibrationError, MissingDependencyError, UnknownNameError
 from .objectives import BatchEvaluator, Loss, Objective, get_objective
 from .schema import Circuit, HistoryEntry, bump_version
+from .plots import save_figure
 from .storage import atomic_write_bytes, circuit_from_tree, circuit_tree, dumps_canonical
 
 log = logging.getLogger(__name__)
@@ -673,8 +674,5 @@ def plot_convergence(summary: Mapping[str, Any], path: str | os.PathLike) -> Pat
         ax.set_yscale("log")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
     return path

@@ -39,7 +39,6 @@ marked structural: changing them needs a new :func:`compile_circuit`.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence

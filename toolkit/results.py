@@ -32,6 +32,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import SimulationError, UnknownNameError
+from .storage import atomic_output
 
 FORMAT = "encephagen.simulation"
 FORMAT_VERSION = 1
@@ -138,40 +139,33 @@ class SimulationResult:
         import h5py
 
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with h5py.File(tmp, "w") as h5:
-                h5.attrs.update({
-                    "format": FORMAT, "format_version": FORMAT_VERSION, "dt": self.dt, "duration_ms": self.duration_ms,
-                    "bin_ms": self.bin_ms, "provenance": json.dumps(self.provenance, sort_keys=True),
-                })
-                for key, unit in (("dt", "ms"), ("duration_ms", "ms"), ("bin_ms", "ms")):
-                    h5.attrs[f"{key}_unit"] = unit
-                h5.create_dataset("seeds", data=np.asarray(self.seeds, dtype=np.uint64))
-                h5.attrs["parameters"] = json.dumps(self.parameters, sort_keys=True)
-                pops = h5.create_group("populations")
-                pops.create_dataset("names", data=np.asarray(self.population_names, dtype=object), dtype=h5py.string_dtype())
-                pops.create_dataset("sizes", data=self.population_sizes)
-                if self.spike_steps is not None:
-                    spikes = h5.create_group("spikes")
-                    starts = np.concatenate([[0], np.cumsum([s.size for s in self.spike_steps])]).astype(np.int64)
-                    step = spikes.create_dataset("step", data=_cat(self.spike_steps, np.int64), compression="gzip")
-                    step.attrs["unit"] = "steps of dt (time = step * dt ms)"
-                    spikes.create_dataset("neuron", data=_cat(self.spike_neurons, np.int32), compression="gzip").attrs["unit"] = "neuron index"
-                    spikes.create_dataset("lane_start", data=starts)
-                counts = h5.create_dataset("population_counts", data=self.population_counts, compression="gzip")
-                counts.attrs["unit"] = "spikes per bin"
-                counts.attrs["dims"] = "lane, bin, population"
-                traces = h5.create_dataset("traces", data=self.traces)
-                traces.attrs["labels"] = np.asarray(self.trace_labels, dtype=object) if self.trace_labels else np.zeros(0, "S1")
-                traces.attrs["unit"] = "mV"
-                traces.attrs["dims"] = "lane, step, trace"
-                h5.attrs["readouts"] = json.dumps({k: _readout_dict(r) for k, r in self.readouts.items()}, sort_keys=True)
-            os.replace(tmp, path)
-        except BaseException:
-            if tmp.exists():
-                tmp.unlink()
-            raise
+        with atomic_output(path) as tmp, h5py.File(tmp, "w") as h5:
+            h5.attrs.update({
+                "format": FORMAT, "format_version": FORMAT_VERSION, "dt": self.dt, "duration_ms": self.duration_ms,
+                "bin_ms": self.bin_ms, "provenance": json.dumps(self.provenance, sort_keys=True),
+            })
+            for key, unit in (("dt", "ms"), ("duration_ms", "ms"), ("bin_ms", "ms")):
+                h5.attrs[f"{key}_unit"] = unit
+            h5.create_dataset("seeds", data=np.asarray(self.seeds, dtype=np.uint64))
+            h5.attrs["parameters"] = json.dumps(self.parameters, sort_keys=True)
+            pops = h5.create_group("populations")
+            pops.create_dataset("names", data=np.asarray(self.population_names, dtype=object), dtype=h5py.string_dtype())
+            pops.create_dataset("sizes", data=self.population_sizes)
+            if self.spike_steps is not None:
+                spikes = h5.create_group("spikes")
+                starts = np.concatenate([[0], np.cumsum([s.size for s in self.spike_steps])]).astype(np.int64)
+                step = spikes.create_dataset("step", data=_cat(self.spike_steps, np.int64), compression="gzip")
+                step.attrs["unit"] = "steps of dt (time = step * dt ms)"
+                spikes.create_dataset("neuron", data=_cat(self.spike_neurons, np.int32), compression="gzip").attrs["unit"] = "neuron index"
+                spikes.create_dataset("lane_start", data=starts)
+            counts = h5.create_dataset("population_counts", data=self.population_counts, compression="gzip")
+            counts.attrs["unit"] = "spikes per bin"
+            counts.attrs["dims"] = "lane, bin, population"
+            traces = h5.create_dataset("traces", data=self.traces)
+            traces.attrs["labels"] = np.asarray(self.trace_labels, dtype=object) if self.trace_labels else np.zeros(0, "S1")
+            traces.attrs["unit"] = "mV"
+            traces.attrs["dims"] = "lane, step, trace"
+            h5.attrs["readouts"] = json.dumps({k: _readout_dict(r) for k, r in self.readouts.items()}, sort_keys=True)
         return path
 
     @classmethod

@@ -162,7 +162,7 @@ class _Checker:
         if rule.kind == "fixed_probability":
             span = self.value_range(rule.probability, path)
             if span and not (0 <= span[0] and span[1] <= 1):
-                self.add(path + ["probability"], f"probability must lie in [0, 1]" + (" over its whole calibration range" if isinstance(rule.probability, ParamRef) else "") + f"; got {_span(span)}")
+                self.add(path + ["probability"], "probability must lie in [0, 1]" + (" over its whole calibration range" if isinstance(rule.probability, ParamRef) else "") + f"; got {_span(span)}")
         if rule.kind == "fixed_indegree":
             available = n_source - (1 if proj.source == proj.target and not rule.autapses else 0)
             if rule.indegree > available:

@@ -16,6 +16,7 @@ problem a file has is reported at once as ``file:/json/pointer: what is wrong; g
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -596,20 +597,43 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write via a temporary file in the same folder and an atomic rename."""
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
+
+    The temporary file gets the permissions a new file would (0666 minus the umask, not
+    mkstemp's 0600); on any failure it is removed and ``path`` is left as it was.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     target = Path(folder) / "out.txt"
+    ...     with atomic_output(target) as tmp:
+    ...         _ = tmp.write_text("done")
+    ...     target.read_text()
+    'done'
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent if str(path.parent) else ".")
+    os.close(fd)
+    tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` via a temporary file in the same folder and an atomic rename."""
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_circuit(circuit: Circuit, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -709,17 +733,9 @@ DATASET_MIN = 64
 def _write_hdf5_tree(tree: dict[str, Any], path: Path) -> None:
     import h5py
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as h5:
-            h5.attrs[_FORMAT] = f"encephagen circuit (schema_version {tree.get('schema_version', SCHEMA_VERSION)}, HDF5 tree form)"
-            _write_node(h5, tree)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as h5:
+        h5.attrs[_FORMAT] = f"encephagen circuit (schema_version {tree.get('schema_version', SCHEMA_VERSION)}, HDF5 tree form)"
+        _write_node(h5, tree)
 
 
 def _numeric_array(value: list[Any]):
