@@ -76,7 +76,7 @@ def fc(circuit: str, duration_s: float, seed: int, dt: float, sets: tuple[str, .
         return
     terms = report.terms
     click.echo(f"{loaded.name}: {duration_s:g} s simulated (dt {dt:g} ms, seed {seed}) in {wall:.0f} s wall ({wall / duration_s:.1f} s per biological second)")
-    click.echo(f"rates: mean {terms['mean_rate_hz']:.2f} Hz over all neurons; excitatory regions {terms['min_region_rate_hz']:.2f}-{terms['max_region_rate_hz']:.2f} Hz")
+    click.echo(f"rates: mean {terms['mean_rate_hz']:.2f} Hz per neuron; excitatory populations of the regions {terms['min_region_rate_hz']:.2f}-{terms['max_region_rate_hz']:.2f} Hz")
     click.echo(f"FC against the empirical group FC of {report.target}, Pearson over upper-triangle pairs:")
     rows = [("simulated BOLD FC (this run)", report.r, f"mean simulated FC {terms['fc_mean']:.3f}"),
             ("simulated rate FC, 100-ms bins (screen)", terms["rate_fc_r"], f"mean {terms['rate_fc_mean']:.3f}; no haemodynamics")]

@@ -234,7 +234,7 @@ def fc_objective_terms(result, empirical_fc: np.ndarray, *, regions: Sequence[st
         "fc_mean": float(upper_triangle(simulated.fc).mean()),
         "rate_fc_r": fc_correlation(rate_fc, empirical_fc),
         "rate_fc_mean": float(upper_triangle(rate_fc).mean()),
-        "mean_rate_hz": float(result.population_rates_hz()[0].mean()),
+        "mean_rate_hz": float(np.average(result.population_rates_hz()[0], weights=result.population_sizes)),
         "max_region_rate_hz": float(region_mean.max()),
         "min_region_rate_hz": float(region_mean.min()),
     }
