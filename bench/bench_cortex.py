@@ -56,7 +56,10 @@ def run_encephagen(network, duration_ms: float) -> dict:
 def run_nest(network, delays, duration_ms: float) -> dict:
     import nest
 
-    nest.set_verbosity("M_ERROR")
+    if hasattr(nest, "VerbosityLevel"):  # NEST >= 3.9
+        nest.verbosity = nest.VerbosityLevel.ERROR
+    else:
+        nest.set_verbosity("M_ERROR")
     nest.ResetKernel()
     nest.SetKernelStatus({"resolution": network.dt, "local_num_threads": 1, "rng_seed": 1})
     p = network.neuron

@@ -203,6 +203,36 @@ def test_gait_loss_terms():
     assert gait_loss({"lr_phase": 0.02}, GAIT_TARGETS).terms["lr_phase"] == pytest.approx(gait_loss({"lr_phase": 0.98}, GAIT_TARGETS).terms["lr_phase"])
 
 
+def test_gait_drive_sweep_scores_every_value_against_the_interpolated_frequency():
+    """The swept objective keeps the candidate's own terms and adds, as sweep_ terms, the mean of
+    the plain objective's terms at each sweep value with the frequency target interpolated there."""
+    half_centre = load_circuit("half_centre")
+    gait = get_objective("gait")
+    options = {"duration_ms": 1500.0, "warmup_ms": 300.0}
+    plain = gait.factory(half_centre, gait.resolve_targets({}), gait.resolve_options(options))
+    swept = gait.factory(half_centre, gait.resolve_targets({"frequency_low_hz": 1.0, "frequency_high_hz": 3.0}),
+                         gait.resolve_options({**options, "sweep_param": "drive_flex", "sweep_values": "12,16,20"}))
+    candidates, seeds = [{"w_mutual": -12.0}, {"w_mutual": -20.0}], [5, 6]
+    rows = swept(candidates, seeds)
+    own = plain(candidates, seeds)
+    for i, p in enumerate(candidates):
+        at_values = [plain.__class__(half_centre, gait.resolve_targets({"frequency_hz": f}), gait.resolve_options(options))([{**p, "drive_flex": v}], seeds)[0]
+                     for v, f in ((12.0, 1.0), (16.0, 2.0), (20.0, 3.0))]
+        for j in range(len(seeds)):
+            terms = rows[i][j].terms
+            assert {k: v for k, v in terms.items() if not k.startswith("sweep_")} == own[i][j].terms
+            expected = Loss.mean([losses[j] for losses in at_values]).terms
+            assert {k.removeprefix("sweep_"): v for k, v in terms.items() if k.startswith("sweep_")} == pytest.approx(expected)
+            assert rows[i][j].total == pytest.approx(own[i][j].total + sum(expected.values()))
+    assert len({round(r.total, 9) for row in rows for r in row}) > 1
+    with pytest.raises(CalibrationError, match="apply to a sweep"):
+        gait.factory(half_centre, gait.resolve_targets({"frequency_high_hz": 3.0}), gait.resolve_options({}))
+    with pytest.raises(CalibrationError, match="needs targets frequency_low_hz > 0"):
+        gait.factory(half_centre, gait.resolve_targets({}), gait.resolve_options({"sweep_param": "drive_flex", "sweep_values": "12,20"}))
+    with pytest.raises(EncephagenError, match="did you mean 'drive_flex'"):
+        gait.factory(half_centre, gait.resolve_targets({"frequency_low_hz": 1.0, "frequency_high_hz": 3.0}), gait.resolve_options({"sweep_param": "drive_flx", "sweep_values": "12,20"}))
+
+
 # --------------------------------------------------------------------------- executors
 
 

@@ -175,13 +175,20 @@ GAIT_TARGETS: dict[str, float] = {
     "fe_phase": 0.5,
     "period_cv": 0.1,
     "rhythmic_fraction": 0.95,
+    "frequency_low_hz": 0.0,
+    "frequency_high_hz": 0.0,
 }
 """Defaults from the spinal-circuit issue: alternation 0.5, period CV <= 0.10, rhythmic >= 95 %.
 The frequency (a slow mouse walk, Danner et al. 2017) is the one a user most often sets.
-Names are those of :func:`encephagen.gait.gait_metrics`."""
+Names are those of :func:`encephagen.gait.gait_metrics`, except ``frequency_low_hz`` and
+``frequency_high_hz``: the frequencies wanted at the first and last value of a drive sweep
+(0 = no sweep), linear in between."""
 
-GAIT_OPTIONS: dict[str, Any] = {"duration_ms": 3000.0, "warmup_ms": 500.0, "bin_ms": 1.0, "dt": 0.1}
-"""Biological time per evaluation, the transient left out, the rate-bin width and the step (ms)."""
+GAIT_OPTIONS: dict[str, Any] = {"duration_ms": 3000.0, "warmup_ms": 500.0, "bin_ms": 1.0, "dt": 0.1, "sweep_param": "", "sweep_values": ""}
+"""Biological time per evaluation, the transient left out, the rate-bin width and the step (ms);
+the parameter to sweep (e.g. ``drive``) and its values (``"16,22,28,34"``), empty for no sweep."""
+
+_SWEEP_TARGETS = ("frequency_low_hz", "frequency_high_hz")
 
 _PAIRS = {"lr_phase": (("left_flexor", "right_flexor"), ("left_extensor", "right_extensor")), "fe_phase": (("left_flexor", "left_extensor"), ("right_flexor", "right_extensor"))}
 
@@ -220,8 +227,46 @@ def gait_loss(metrics: Mapping[str, float], targets: Mapping[str, float]) -> Los
     return Loss.from_terms(terms)
 
 
+@dataclass(frozen=True)
+class DriveSweep:
+    """Values of one parameter at which every candidate is also scored, and the frequency wanted at each."""
+
+    parameter: str
+    values: tuple[float, ...]
+    frequencies_hz: tuple[float, ...]
+
+    @classmethod
+    def from_request(cls, circuit: Circuit, targets: Mapping[str, float], options: Mapping[str, Any]) -> "DriveSweep | None":
+        """The sweep the options and targets ask for, None without ``sweep_param``; a half-given sweep is refused."""
+        name, raw = str(options["sweep_param"]).strip(), options["sweep_values"]
+        low, high = (float(targets[key]) for key in _SWEEP_TARGETS)
+        if not name and not raw:
+            if low or high:
+                raise CalibrationError("gait targets frequency_low_hz and frequency_high_hz apply to a sweep; add --option sweep_param=NAME --option sweep_values=A,B,...")
+            return None
+        if name not in circuit.parameters:
+            raise UnknownNameError("parameter", name, circuit.parameters)
+        try:
+            values = tuple(float(v) for v in (raw.split(",") if isinstance(raw, str) else raw))
+        except (TypeError, ValueError):
+            raise CalibrationError(f"option sweep_values of objective 'gait' must be comma-separated numbers, e.g. 16,22,28,34; got {raw!r}") from None
+        if len(values) < 2 or values[0] == values[-1] or not all(map(math.isfinite, values)):
+            raise CalibrationError(f"option sweep_values of objective 'gait' needs at least two finite values, the first and last different; got {raw!r}")
+        if not (low > 0 and high > 0):
+            raise CalibrationError(f"a sweep of {name!r} needs targets frequency_low_hz > 0 and frequency_high_hz > 0 (the frequencies at {values[0]:g} and {values[-1]:g}); got {low:g} and {high:g}")
+        span = values[-1] - values[0]
+        return cls(name, values, tuple(low + (high - low) * (v - values[0]) / span for v in values))
+
+
 class GaitEvaluator:
-    """Simulates every (candidate, seed) pair as one lane of one batched run, then scores its gait."""
+    """Simulates every (candidate, seed) pair as one lane of one batched run, then scores its gait.
+
+    With a drive sweep, each pair also runs as one lane per sweep value, and its loss adds, to
+    the terms of the candidate's own setting, the ``sweep_``-prefixed terms averaged over the
+    sweep values (frequency against the interpolated target there). The candidate's own
+    setting stays scored because the swept parameter is often free: the value written to the
+    calibrated file must itself walk at ``frequency_hz``.
+    """
 
     def __init__(self, circuit: Circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None):
         from .compile import compile_circuit
@@ -234,7 +279,10 @@ class GaitEvaluator:
         if not self.pools:
             raise CalibrationError(f"circuit {circuit.name!r} declares no motor pools for gait analysis; add readouts named flexor/extensor or left_flexor, right_extensor, ...")
         self.network.apply({name: p.value for name, p in circuit.free_parameters.items()})  # structural free parameters fail here, before any run
-        self.targets = {name: value for name, value in targets.items() if self._measurable(name)}
+        self.sweep = DriveSweep.from_request(circuit, targets, options)
+        for value in self.sweep.values if self.sweep else ():
+            self.network.apply({self.sweep.parameter: value})  # a structural swept parameter fails here too
+        self.targets = {name: value for name, value in targets.items() if self._measurable(name) and name not in _SWEEP_TARGETS}
         self.options = dict(options)
 
     def _measurable(self, metric: str) -> bool:
@@ -246,7 +294,10 @@ class GaitEvaluator:
         from .gait import gait_from_rates
         from .simulate import simulate
 
-        lanes = [(dict(p), int(s)) for p in parameter_sets for s in seeds]
+        points: list[tuple[dict[str, float], Mapping[str, float]]] = [({}, self.targets)]
+        if self.sweep is not None:
+            points += [({self.sweep.parameter: v}, {**self.targets, "frequency_hz": f}) for v, f in zip(self.sweep.values, self.sweep.frequencies_hz)]
+        lanes = [({**p, **setting}, int(s)) for p in parameter_sets for s in seeds for setting, _ in points]
         try:
             result = simulate(self.network, float(self.options["duration_ms"]), seeds=[s for _, s in lanes], parameters=[p for p, _ in lanes], record_spikes=False, bin_ms=float(self.options["bin_ms"]))
         except SimulationError:
@@ -255,9 +306,12 @@ class GaitEvaluator:
             return [row for p in parameter_sets for row in self([p], seeds)]  # isolate the candidate that diverged
         rates = result.rate_traces_hz()
         losses = []
-        for lane in range(len(lanes)):
-            metrics = gait_from_rates(rates[lane], float(result.bin_ms), list(result.population_names), self.pools, warmup_ms=float(self.options["warmup_ms"]))
-            losses.append(gait_loss(metrics, self.targets))
+        for lane in range(0, len(lanes), len(points)):
+            own, *swept = (
+                gait_loss(gait_from_rates(rates[lane + k], float(result.bin_ms), list(result.population_names), self.pools, warmup_ms=float(self.options["warmup_ms"])), targets)
+                for k, (_, targets) in enumerate(points)
+            )
+            losses.append(Loss.from_terms({**own.terms, **{f"sweep_{name}": v for name, v in Loss.mean(swept).terms.items()}}) if swept else own)
         return [losses[i * len(seeds) : (i + 1) * len(seeds)] for i in range(len(parameter_sets))]
 
 
