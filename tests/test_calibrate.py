@@ -216,7 +216,7 @@ def test_gait_drive_sweep_scores_every_value_against_the_interpolated_frequency(
     rows = swept(candidates, seeds)
     own = plain(candidates, seeds)
     for i, p in enumerate(candidates):
-        at_values = [plain.__class__(half_centre, gait.resolve_targets({"frequency_hz": f}), gait.resolve_options(options))([{**p, "drive_flex": v}], seeds)[0]
+        at_values = [gait.factory(half_centre, gait.resolve_targets({"frequency_hz": f}), gait.resolve_options(options))([{**p, "drive_flex": v}], seeds)[0]
                      for v, f in ((12.0, 1.0), (16.0, 2.0), (20.0, 3.0))]
         for j in range(len(seeds)):
             terms = rows[i][j].terms

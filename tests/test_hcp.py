@@ -192,3 +192,16 @@ def test_fc_command_reports_fc_beside_the_baselines(tmp_path):
     assert baselines["log1p(1000 SC)"] == pytest.approx(fc_correlation(np.log1p(1000 * connectome.sc), heldout))
     assert report["split_half_ceiling"]["mean"] == pytest.approx(BASELINES["hcp"]["split-half"], abs=0.005)
     assert -1 <= report["fc_r"] <= 1 and 0 < report["terms"]["mean_rate_hz"] < 1000
+
+
+def test_fc_objective_is_registered_and_penalises_rates_outside_the_ai_band():
+    from encephagen.fc import FCEvaluator
+    from encephagen.objectives import get_objective
+
+    objective = get_objective("fc")
+    evaluator = FCEvaluator(None, objective.targets, {**objective.options, "measure": "rate"})
+    inside = evaluator._terms({"rate_fc_r": 0.7, "min_region_rate_hz": 2.0, "max_region_rate_hz": 20.0})
+    saturated = evaluator._terms({"rate_fc_r": 0.7, "min_region_rate_hz": 2.0, "max_region_rate_hz": 400.0})
+    assert inside == {"fc": 0.0, "rate": 0.0}
+    assert saturated["rate"] > 1.0
+    assert evaluator._terms({"rate_fc_r": 0.35, "min_region_rate_hz": 2.0, "max_region_rate_hz": 20.0})["fc"] == pytest.approx(0.5)

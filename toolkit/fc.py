@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -318,3 +318,85 @@ def fc_report(result, connectome, *, heldout_only: bool = True, tr_s: float = 0.
         f"linear SAR, A = SC/rho, g = {sar_gain:g}": fc_correlation_beyond(sar_correlation(connectome.sc, sar_gain), empirical, hubs),
     }
     return FCReport(terms["fc_r"], target, baselines, split_half_reliability(connectome.subject_fc), terms, beyond, simulated.fc, empirical)
+
+
+# --------------------------------------------------------------------------- calibration objective
+
+FC_TARGETS: dict[str, float] = {"fc_r": 0.7, "min_rate_hz": 1.0, "max_rate_hz": 30.0}
+"""Target FC correlation and the asynchronous-irregular rate band every region must stay in."""
+FC_OPTIONS: dict[str, Any] = {"dataset": "", "duration_s": 60.0, "dt": 0.5, "measure": "bold"}
+"""``dataset`` '' = the shipped hcp80.h5; ``measure`` 'bold' (BOLD FC) or 'rate' (100-ms rate
+FC, a cheaper screen for short runs). Only the connectome's calibration subjects are used."""
+
+
+class FCEvaluator:
+    """Scores cortex parameter sets on seeds against the calibration subjects' group FC (picklable).
+
+    Loss terms, each about [0, 1]: ``fc`` = max(0, target - r) / target for the chosen measure,
+    and ``rate`` = how far the slowest and fastest regions leave the [min, max] Hz band,
+    relative to it, so that no FC is bought with a saturated or silent network.
+    """
+
+    def __init__(self, circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None):
+        from .errors import CalibrationError
+        from .hcp import load_connectome
+
+        if options["measure"] not in ("bold", "rate"):
+            raise CalibrationError(f"fc objective: option measure must be 'bold' or 'rate'; got {options['measure']!r}")
+        self.circuit, self.targets, self.options, self.base_dir = circuit, dict(targets), dict(options), base_dir
+        connectome = load_connectome(options["dataset"] or None)
+        calibration = [s for s in connectome.subjects if s not in connectome.heldout] or list(connectome.subjects)
+        self.regions = list(connectome.regions)
+        self.empirical = connectome.group_fc(tuple(calibration))
+        self._network = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_network": None}
+
+    def __call__(self, parameter_sets: Sequence[Mapping[str, float]], seeds: Sequence[int]):
+        from .compile import compile_circuit
+        from .objectives import Loss
+
+        if self._network is None:
+            self._network = compile_circuit(self.circuit, dt=float(self.options["dt"]), base_dir=self.base_dir)
+        losses = []
+        for values in parameter_sets:
+            row = []
+            for seed in seeds:
+                result = run_cortex(self._network, 1000.0 * float(self.options["duration_s"]), seed=int(seed), parameters=dict(values))
+                row.append(Loss.from_terms(self._terms(self._measure(result))))
+            losses.append(row)
+        return losses
+
+    def _measure(self, result) -> dict[str, float]:
+        if self.options["measure"] == "bold":
+            return fc_objective_terms(result, self.empirical, regions=self.regions)
+        rates = region_rates(result, self.regions)  # the cheap screen: no BOLD frames needed
+        region_mean = rates.mean(axis=0)
+        return {"rate_fc_r": fc_correlation(binned_rate_fc(rates, result.bin_ms), self.empirical),
+                "min_region_rate_hz": float(region_mean.min()), "max_region_rate_hz": float(region_mean.max())}
+
+    def _terms(self, measured: Mapping[str, float]) -> dict[str, float]:
+        r = measured["fc_r" if self.options["measure"] == "bold" else "rate_fc_r"]
+        target = float(self.targets["fc_r"])
+        low, high = float(self.targets["min_rate_hz"]), float(self.targets["max_rate_hz"])
+        r = r if np.isfinite(r) else -1.0
+        outside = max(0.0, low - measured["min_region_rate_hz"]) / low + max(0.0, measured["max_region_rate_hz"] - high) / high
+        return {"fc": max(0.0, target - r) / target, "rate": min(outside, 10.0)}
+
+
+def fc_evaluator(circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None) -> FCEvaluator:
+    """Factory of the ``fc`` objective."""
+    return FCEvaluator(circuit, targets, options, base_dir=base_dir)
+
+
+def _register() -> None:
+    from .objectives import register_objective
+
+    register_objective(
+        "fc", fc_evaluator, targets=FC_TARGETS, options=FC_OPTIONS,
+        description="Simulated BOLD (or rate) FC of the cortex against the calibration subjects' group FC, with every region kept at 1-30 Hz.",
+    )
+
+
+_register()

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .schema import SCHEMA_FILENAME
 from .errors import CircuitFileError, EncephagenError, UnknownNameError
 
 if TYPE_CHECKING:
@@ -475,6 +476,7 @@ def build_hcp_cortex_circuit(
     }
     info = connectome.provenance
     tree = {
+        "$schema": SCHEMA_FILENAME,
         "schema_version": "1",
         "name": name,
         "version": "0.1.0",

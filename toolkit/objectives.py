@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 OBJECTIVE_PROVIDERS: tuple[str, ...] = (
     "encephagen.body.objective",
+    "encephagen.fc",
 )
 """Modules that register objectives when imported (one line each: body, cortex)."""
 
