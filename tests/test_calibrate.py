@@ -233,6 +233,25 @@ def test_gait_drive_sweep_scores_every_value_against_the_interpolated_frequency(
         gait.factory(half_centre, gait.resolve_targets({"frequency_low_hz": 1.0, "frequency_high_hz": 3.0}), gait.resolve_options({"sweep_param": "drive_flx", "sweep_values": "12,20"}))
 
 
+def test_gait_lesion_lane_penalises_a_rhythm_that_survives_the_lesion():
+    """lesion_zero adds a control lane with those parameters at zero; its rhythmic fraction
+    above lesion_rhythmic_max is the lesion_rhythm term, scaled to [0, 1]."""
+    from encephagen.gait import gait_from_rates, pools_from_circuit
+    from encephagen.compile import compile_circuit
+    from encephagen.simulate import simulate
+
+    half_centre = load_circuit("half_centre")
+    gait = get_objective("gait")
+    options = {"duration_ms": 1500.0, "warmup_ms": 300.0, "lesion_zero": "w_recurrent", "lesion_rhythmic_max": 0.2}
+    evaluator = gait.factory(half_centre, gait.resolve_targets({}), gait.resolve_options(options))
+    loss = evaluator([{}], [5])[0][0]
+    control = simulate(compile_circuit(half_centre), 1500.0, seeds=5, parameters=[{"w_recurrent": 0.0}], record_spikes=False, bin_ms=1.0)
+    survived = gait_from_rates(control.rate_traces_hz()[0], 1.0, list(control.population_names), pools_from_circuit(half_centre), warmup_ms=300.0)["rhythmic_fraction"]
+    assert loss.terms["lesion_rhythm"] == pytest.approx(max(0.0, survived - 0.2) / 0.8)
+    with pytest.raises(EncephagenError, match="did you mean 'w_mutual'"):
+        gait.factory(half_centre, gait.resolve_targets({}), gait.resolve_options({**options, "lesion_zero": "w_mutal"}))
+
+
 # --------------------------------------------------------------------------- executors
 
 

@@ -185,9 +185,11 @@ Names are those of :func:`encephagen.gait.gait_metrics`, except ``frequency_low_
 ``frequency_high_hz``: the frequencies wanted at the first and last value of a drive sweep
 (0 = no sweep), linear in between."""
 
-GAIT_OPTIONS: dict[str, Any] = {"duration_ms": 3000.0, "warmup_ms": 500.0, "bin_ms": 1.0, "dt": 0.1, "sweep_param": "", "sweep_values": ""}
+GAIT_OPTIONS: dict[str, Any] = {"duration_ms": 3000.0, "warmup_ms": 500.0, "bin_ms": 1.0, "dt": 0.1, "sweep_param": "", "sweep_values": "", "lesion_zero": "", "lesion_rhythmic_max": 0.3}
 """Biological time per evaluation, the transient left out, the rate-bin width and the step (ms);
-the parameter to sweep (e.g. ``drive``) and its values (``"16,22,28,34"``), empty for no sweep."""
+the parameter to sweep (e.g. ``drive``) and its values (``"16,22,28,34"``), empty for no sweep;
+parameters set to zero in a control lane whose rhythm must *not* survive (``"w_inf,w_ine"``:
+the half-centre inhibition), and the rhythmic fraction that control lane may keep."""
 
 _SWEEP_TARGETS = ("frequency_low_hz", "frequency_high_hz")
 
@@ -285,6 +287,12 @@ class GaitEvaluator:
             self.network.apply({self.sweep.parameter: value})  # a structural swept parameter fails here too
         self.targets = {name: value for name, value in targets.items() if self._measurable(name) and name not in _SWEEP_TARGETS}
         self.options = dict(options)
+        self.lesion = {name.strip(): 0.0 for name in str(options["lesion_zero"]).split(",") if name.strip()}
+        for name in self.lesion:
+            if name not in circuit.parameters:
+                raise UnknownNameError("parameter", name, circuit.parameters)
+        if self.lesion:
+            self.network.apply(self.lesion)  # a structural parameter fails here
 
     def _measurable(self, metric: str) -> bool:
         if metric not in _PAIRS:
@@ -298,6 +306,8 @@ class GaitEvaluator:
         points: list[tuple[dict[str, float], Mapping[str, float]]] = [({}, self.targets)]
         if self.sweep is not None:
             points += [({self.sweep.parameter: v}, {**self.targets, "frequency_hz": f}) for v, f in zip(self.sweep.values, self.sweep.frequencies_hz)]
+        if self.lesion:
+            points.append((self.lesion, None))  # the control lane: its rhythm must not survive
         lanes = [({**p, **setting}, int(s)) for p in parameter_sets for s in seeds for setting, _ in points]
         try:
             result = simulate(self.network, float(self.options["duration_ms"]), seeds=[s for _, s in lanes], parameters=[p for p, _ in lanes], record_spikes=False, bin_ms=float(self.options["bin_ms"]))
@@ -308,11 +318,15 @@ class GaitEvaluator:
         rates = result.rate_traces_hz()
         losses = []
         for lane in range(0, len(lanes), len(points)):
-            own, *swept = (
-                gait_loss(gait_from_rates(rates[lane + k], float(result.bin_ms), list(result.population_names), self.pools, warmup_ms=float(self.options["warmup_ms"])), targets)
-                for k, (_, targets) in enumerate(points)
-            )
-            losses.append(Loss.from_terms({**own.terms, **{f"sweep_{name}": v for name, v in Loss.mean(swept).terms.items()}}) if swept else own)
+            metrics = [gait_from_rates(rates[lane + k], float(result.bin_ms), list(result.population_names), self.pools, warmup_ms=float(self.options["warmup_ms"]))
+                       for k in range(len(points))]
+            own, *swept = (gait_loss(m, targets) for m, (_, targets) in zip(metrics, points) if targets is not None)
+            terms = {**own.terms, **{f"sweep_{name}": v for name, v in Loss.mean(swept).terms.items()}} if swept else dict(own.terms)
+            if self.lesion:
+                allowed = float(self.options["lesion_rhythmic_max"])
+                survived = metrics[-1].get("rhythmic_fraction", 0.0)
+                terms["lesion_rhythm"] = max(0.0, (survived if math.isfinite(survived) else 0.0) - allowed) / max(1.0 - allowed, 1e-9)
+            losses.append(Loss.from_terms(terms))
         return [losses[i * len(seeds) : (i + 1) * len(seeds)] for i in range(len(parameter_sets))]
 
 
