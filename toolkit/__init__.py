@@ -1,4 +1,13 @@
-"""encephagen: circuits as data, compiled to sparse LIF networks, calibrated against behaviour."""
+"""encephagen: circuits as data, compiled to sparse LIF networks, calibrated against behaviour.
+
+The stages, each a module: :mod:`~encephagen.schema` (the file format), :mod:`~encephagen.storage`
+(JSON/HDF5), :mod:`~encephagen.rules` (validation), :mod:`~encephagen.compile`,
+:mod:`~encephagen.simulate`, :mod:`~encephagen.gait` / :mod:`~encephagen.fc` (measures),
+:mod:`~encephagen.objectives` and :mod:`~encephagen.calibrate`, :mod:`~encephagen.body`.
+The names below are the short path through them; the simulator's names load numba on first use.
+"""
+
+from importlib import import_module
 
 from .errors import CircuitError, EncephagenError
 from .schema import Circuit
@@ -6,11 +15,28 @@ from .storage import load_circuit, save_circuit
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "compile_circuit": "encephagen.compile",
+    "simulate": "encephagen.simulate",
+    "Simulator": "encephagen.simulate",
+    "SimulationResult": "encephagen.results",
+}
+
 __all__ = [
     "Circuit",
     "CircuitError",
     "EncephagenError",
+    "SimulationResult",
+    "Simulator",
+    "compile_circuit",
     "load_circuit",
     "save_circuit",
+    "simulate",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'encephagen' has no attribute {name!r}")
