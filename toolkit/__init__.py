@@ -4,7 +4,8 @@ The stages, each a module: :mod:`~encephagen.schema` (the file format), :mod:`~e
 (JSON/HDF5), :mod:`~encephagen.rules` (validation), :mod:`~encephagen.compile`,
 :mod:`~encephagen.simulate`, :mod:`~encephagen.gait` / :mod:`~encephagen.fc` (measures),
 :mod:`~encephagen.objectives` and :mod:`~encephagen.calibrate`, :mod:`~encephagen.body`.
-The names below are the short path through them; the simulator's names load numba on first use.
+The names below are the short path through them; the simulator's names load numba on first use
+(the function ``simulate`` lives in :mod:`encephagen.simulate`, whose name it shares).
 """
 
 from importlib import import_module
@@ -17,7 +18,6 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "compile_circuit": "encephagen.compile",
-    "simulate": "encephagen.simulate",
     "Simulator": "encephagen.simulate",
     "SimulationResult": "encephagen.results",
 }
@@ -31,7 +31,6 @@ __all__ = [
     "compile_circuit",
     "load_circuit",
     "save_circuit",
-    "simulate",
     "__version__",
 ]
 

@@ -49,6 +49,7 @@ the neuron loop then reads them and redraws the ~1 % rejected normals one by one
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 from numba import int64, njit, prange, uint64
@@ -380,5 +381,20 @@ def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, r
             status[b, 0] = DONE
 
 
-advance = njit(cache=True)(_advance)
-advance_parallel = njit(cache=True, parallel=True)(_advance)
+def _named(function, name: str):
+    """A copy of ``function`` under another name.
+
+    numba's on-disk cache keys a compiled function by its qualified name and signature, not by
+    its compile flags: the serial and the parallel build of one Python function would overwrite
+    each other's cache entries (and a process would then load the wrong one), so each build
+    gets a function of its own name.
+    """
+    clone = types.FunctionType(function.__code__.replace(co_name=name), function.__globals__, name,
+                               function.__defaults__, function.__closure__)
+    clone.__qualname__ = name
+    clone.__doc__ = function.__doc__
+    return clone
+
+
+advance = njit(cache=True)(_named(_advance, "advance_serial"))
+advance_parallel = njit(cache=True, parallel=True)(_named(_advance, "advance_parallel"))
