@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from encephagen.body.adapters import Humanoid, MujocoBody, Walker2d, make_body, quaternion_pitch_roll
 from encephagen.body.baselines import BEST_CONSTANT, SineGait, constant_controller, run_episode
-from encephagen.body.binding import Binding, binding_from_tree, check_binding, load_binding, save_binding
+from encephagen.body.binding import binding_from_tree, check_binding, load_binding, save_binding
 from encephagen.body.conformance import check_body
 from encephagen.body.loop import ClosedLoop, evaluate_walk, neural_steps_per_body_step, walk_objective_terms
 from encephagen.errors import BodyError, CircuitError, UnknownNameError

@@ -376,7 +376,7 @@ class MujocoBody:
             # free-joint angular velocity is in the body frame: pitch rate = q cos(roll) - r sin(roll)
             pitch_rate = qvel[dof + 4] * math.cos(roll) - qvel[dof + 5] * math.sin(roll)
             return [float(qpos[self._root_qpos + 2]), pitch, float(pitch_rate), roll, float(qvel[dof]), float(qvel[dof + 2])]
-        (x, z, pitch), (vx, vz, pitch_rate) = qpos[self._planar_qpos], qvel[self._planar_dof]
+        (_, z, pitch), (vx, vz, pitch_rate) = qpos[self._planar_qpos], qvel[self._planar_dof]
         return [z, pitch, pitch_rate, 0.0, vx, vz]
 
     def _contact_values(self) -> np.ndarray:
