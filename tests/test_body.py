@@ -211,7 +211,7 @@ def test_binding_round_trips_through_its_file(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     ({"afferents": {"pitch": {"sensor": "torso_pitch", "population": "flex_rg", "gian": 1.0}}},
-     "b.json:/afferents/pitch: unknown field 'gian'. Did you mean 'gain'?"),
+     "b.json:/afferents/pitch/gian: unknown field 'gian'; did you mean 'gain'?"),
     ({"body": {"kind": "walker3d"}}, "b.json:/body"),
     ({"motors": {}}, "b.json:/motors"),
     ({"afferents": {"pitch": {"sensor": "torso_pitch", "population": "flex_rg", "gain": float("nan")}}}, "b.json:/afferents/pitch/gain"),

@@ -281,43 +281,33 @@ def write_connectome(connectome: Connectome, path: str | Path, *, overwrite: boo
     ``/subjects/{ids, sc, tract_length, fc}``, ``/subjects/bold/<id>``; provenance as root
     attributes. The same connectome always gives the same bytes in the datasets.
     """
-    import os
-    import tempfile
-
     import h5py
+
+    from .storage import atomic_output
 
     path = Path(path)
     if path.exists() and not overwrite:
         raise CircuitFileError(f"{path}: already exists; pass --force to replace it")
     options = {"compression": "gzip", "compression_opts": 9, "shuffle": True, "track_times": False}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w", track_order=True) as h5:
-            for key, value in connectome.provenance.items():
-                h5.attrs[key] = value
-            h5.create_dataset("regions", data=np.array(connectome.regions, dtype=h5py.string_dtype()), track_times=False)
-            group = h5.create_group("group")
-            for attribute, name in GROUP_DATASETS.items():
-                group.create_dataset(name, data=getattr(connectome, attribute), **options)
-            group.create_dataset("connected", data=(connectome.sc > 0).astype(np.float64), **options)
-            group.create_dataset("fc_calibration", data=connectome.group_fc(connectome.calibration), **options)
-            group.create_dataset("fc_heldout", data=connectome.group_fc(connectome.heldout), **options)
-            subjects = h5.create_group("subjects")
-            subjects.create_dataset("ids", data=np.array(connectome.subjects, dtype=h5py.string_dtype()), track_times=False)
-            subjects.create_dataset("heldout", data=np.array(connectome.heldout, dtype=h5py.string_dtype()), track_times=False)
-            subjects.create_dataset("sc", data=connectome.subject_sc, **options)
-            subjects.create_dataset("tract_length", data=connectome.subject_tract_length, **options)
-            subjects.create_dataset("fc", data=connectome.subject_fc, **options)
-            bold = subjects.create_group("bold")
-            for subject, tc in zip(connectome.subjects, connectome.subject_bold):
-                bold.create_dataset(subject, data=tc, **options)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a data file is for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
+        for key, value in connectome.provenance.items():
+            h5.attrs[key] = value
+        h5.create_dataset("regions", data=np.array(connectome.regions, dtype=h5py.string_dtype()), track_times=False)
+        group = h5.create_group("group")
+        for attribute, name in GROUP_DATASETS.items():
+            group.create_dataset(name, data=getattr(connectome, attribute), **options)
+        group.create_dataset("connected", data=(connectome.sc > 0).astype(np.float64), **options)
+        group.create_dataset("fc_calibration", data=connectome.group_fc(connectome.calibration), **options)
+        group.create_dataset("fc_heldout", data=connectome.group_fc(connectome.heldout), **options)
+        subjects = h5.create_group("subjects")
+        subjects.create_dataset("ids", data=np.array(connectome.subjects, dtype=h5py.string_dtype()), track_times=False)
+        subjects.create_dataset("heldout", data=np.array(connectome.heldout, dtype=h5py.string_dtype()), track_times=False)
+        subjects.create_dataset("sc", data=connectome.subject_sc, **options)
+        subjects.create_dataset("tract_length", data=connectome.subject_tract_length, **options)
+        subjects.create_dataset("fc", data=connectome.subject_fc, **options)
+        bold = subjects.create_group("bold")
+        for subject, tc in zip(connectome.subjects, connectome.subject_bold):
+            bold.create_dataset(subject, data=tc, **options)
     return path
 
 

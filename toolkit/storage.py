@@ -122,7 +122,7 @@ def read_tree(path: str | os.PathLike) -> Any:
     mislabelled file is read for what it is; a ``.h5`` file without the signature is refused.
     """
     path = Path(path)
-    _check_readable(path)
+    check_readable(path)
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
@@ -132,10 +132,10 @@ def read_tree(path: str | os.PathLike) -> Any:
         return _read_hdf5_tree(path)
     if path.suffix.lower() in HDF5_SUFFIXES:
         raise CircuitFileError(f"{path}: not an HDF5 file (it does not start with the HDF5 signature); is it truncated or mislabelled?")
-    return _read_json_tree(path)
+    return read_json_tree(path)
 
 
-def _check_readable(path: Path) -> None:
+def check_readable(path: Path) -> None:
     if not path.exists():
         raise CircuitFileError(f"{path}: no such file")
     if path.is_dir():
@@ -183,7 +183,7 @@ def _parse_int(text: str) -> int | _BadNumber:
         return _BadNumber(text)
 
 
-def _read_json_tree(path: Path) -> Any:
+def read_json_tree(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -286,11 +286,14 @@ _TYPE_ERRORS = _CONSTRAINT_ERRORS | {"float_type", "float_parsing", "int_type", 
 """Errors that say 'this member of the union does not take this value' (folded into one line)."""
 
 
-def problems_from_validation(exc: ValidationError, tree: Any, file: str) -> list[Problem]:
-    """Turn pydantic errors into located problems, one per thing the author has to fix."""
+def problems_from_validation(exc: ValidationError, tree: Any, file: str, *, root: type = Circuit) -> list[Problem]:
+    """Turn pydantic errors into located problems, one per thing the author has to fix.
+
+    ``root`` is the model the whole tree was validated against (a circuit, a body binding...).
+    """
     groups: dict[str, list[_Located]] = {}
     for error in exc.errors(include_url=False):
-        located = _locate(tree, error)
+        located = _locate(tree, error, root)
         groups.setdefault(located.pointer, []).append(located)
     problems: list[Problem] = []
     for pointer, errors in groups.items():
@@ -313,12 +316,12 @@ class _Located:
         self.type: str = error["type"]
 
 
-def _locate(tree: Any, error: dict[str, Any]) -> _Located:
+def _locate(tree: Any, error: dict[str, Any], root: type) -> _Located:
     """Follow an error location through the tree: the real keys and indices become the
     path, the rest (union member names, missing or unknown keys) are kept as tags."""
     path: list[Any] = []
     tags: list[Any] = []
-    node, annotation, owner = tree, Circuit, Circuit
+    node, annotation, owner = tree, root, root
     for item in error["loc"]:
         present = (isinstance(node, dict) and item in node) or (isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node))
         if not present:
@@ -703,7 +706,7 @@ def textconv_text(path: str | os.PathLike) -> str:
     dataset with shape, dtype and SHA-256, so ``*.h5 diff=encephagen`` suits a whole repository.
     """
     path = Path(path)
-    _check_readable(path)
+    check_readable(path)
     if _is_foreign_hdf5(path):
         return _hdf5_listing(path)
     return dumps_canonical(read_tree(path))

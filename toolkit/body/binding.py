@@ -161,11 +161,11 @@ def binding_path_for(circuit_path: str | os.PathLike, body: str | None = None) -
 
 def load_binding(path: str | os.PathLike) -> Binding:
     """Read and validate a binding file (structure only; see :func:`check_binding` for names)."""
-    from ..storage import _read_json_tree, _check_readable
+    from ..storage import check_readable, read_json_tree
 
     path = Path(path)
-    _check_readable(path)
-    tree = _read_json_tree(path)
+    check_readable(path)
+    tree = read_json_tree(path)
     return binding_from_tree(tree, str(path))
 
 
@@ -176,7 +176,9 @@ def binding_from_tree(tree: Any, file: str) -> Binding:
     try:
         binding = Binding.model_validate(tree, strict=True)
     except ValidationError as exc:
-        raise CircuitError([_problem(error, file, tree) for error in exc.errors(include_url=False)]) from None
+        from ..storage import problems_from_validation
+
+        raise CircuitError(problems_from_validation(exc, tree, file, root=Binding)) from None
     return binding
 
 
@@ -190,43 +192,6 @@ def save_binding(binding: Binding, path: str | os.PathLike, *, overwrite: bool =
     tree = binding.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     atomic_write_bytes(path, dumps_canonical(tree).encode())
     return path
-
-
-def _problem(error: dict[str, Any], file: str, tree: dict[str, Any]) -> Problem:
-    """One pydantic error as a located problem, with 'did you mean' for unknown fields."""
-    loc = list(error["loc"])
-    if loc[:1] == ["body"] and len(loc) > 1 and loc[1] in ("walker2d", "humanoid", "mjcf"):
-        del loc[1]  # the union tag pydantic inserts, not a key of the file
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        field = str(loc[-1])
-        owner = _owner(loc[:-1], tree)
-        known = [f.alias or n for n, f in owner.model_fields.items()] if owner else []
-        hint = did_you_mean(field, known).lstrip("; ")
-        return Problem(file, json_pointer(loc[:-1]), f"unknown field {field!r}", hint[:1].upper() + hint[1:] if hint else "Remove it")
-    if kind == "missing":
-        return Problem(file, json_pointer(loc[:-1]), f"missing required field {loc[-1]!r}")
-    message = error["msg"].removeprefix("Value error, ").replace("Input should be", "expected").replace("Input tag", "kind")
-    return Problem(file, json_pointer(loc), f"{message}; got {error.get('input')!r}")
-
-
-_BODY_KINDS = {"walker2d": Walker2dBody, "humanoid": HumanoidBody, "mjcf": MjcfBody}
-
-
-def _owner(loc: list[Any], tree: dict[str, Any]) -> type | None:
-    """The model class at a location of a binding tree (for listing its fields)."""
-    if not loc:
-        return Binding
-    if loc == ["body"]:
-        body = tree.get("body")
-        return _BODY_KINDS.get(body.get("kind")) if isinstance(body, dict) else None
-    if loc[0] == "afferents" and len(loc) == 2:
-        return Afferent
-    if loc[0] == "motors" and len(loc) == 2:
-        return Motor
-    if loc[0] == "motors" and len(loc) == 4:
-        return MotorTerm
-    return None
 
 
 # --------------------------------------------------------------------------- checks against circuit and body

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ..errors import BodyError, MissingDependencyError
+from ..storage import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -81,37 +81,32 @@ def write_video(
     frames = range(0, len(qpos), stride)
     fps = 1000.0 / (stride * body.dt_ms)
     total_width = width + (panel.width if panel else 0)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".mp4", dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
     camera = body.camera()
     try:
-        writer = ffmpeg.write_frames(tmp, (total_width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1, quality=6)
-        writer.send(None)
+        with atomic_output(path) as tmp:
+            writer = ffmpeg.write_frames(tmp, (total_width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1, quality=6)
+            writer.send(None)
 
-        def frame(t: int) -> np.ndarray:
-            body.data.qpos[:] = qpos[t]
-            body.data.qvel[:] = qvel[t]
-            mujoco.mj_forward(body.model, body.data)
-            renderer.update_scene(body.data, camera=camera)
-            image = renderer.render()
-            return np.ascontiguousarray(np.hstack([image, panel.draw(t)]) if panel else image)
+            def frame(t: int) -> np.ndarray:
+                body.data.qpos[:] = qpos[t]
+                body.data.qvel[:] = qvel[t]
+                mujoco.mj_forward(body.model, body.data)
+                renderer.update_scene(body.data, camera=camera)
+                image = renderer.render()
+                return np.ascontiguousarray(np.hstack([image, panel.draw(t)]) if panel else image)
 
-        if progress:
-            import click
+            if progress:
+                import click
 
-            with click.progressbar(frames, label=f"rendering {path.name}") as bar:
-                for t in bar:
+                with click.progressbar(frames, label=f"rendering {path.name}") as bar:
+                    for t in bar:
+                        writer.send(frame(t))
+            else:
+                for t in frames:
                     writer.send(frame(t))
-        else:
-            for t in frames:
-                writer.send(frame(t))
-        writer.close()
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+            writer.close()
     finally:
         renderer.close()
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     log.info("wrote %s (%d frames, %.1f fps)", path, len(frames), fps)
     return path
 
