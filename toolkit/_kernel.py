@@ -31,8 +31,18 @@ Exact order of one step t, for every neuron i of every lane:
    ``v = v_reset``, the refractory counter is set to ``round(t_ref/dt)`` (so v is held for
    that many steps after the spike step), ``w += adaptation``, and the neuron's column of
    ``W[post, pre]`` is pushed into ring slot ``(t + delay) % D`` of each synapse (exc. or
-   inh. ring by the sign of the weight). Delays are >= 1 step, so a spike of step t acts on
-   its targets from step t + delay on.
+   inh. ring by the sign of the weight), neurons in increasing order. Delays are >= 1 step,
+   so a spike of step t acts on its targets from step t + delay on.
+
+How a step is laid out for speed (the order above is what it computes, bit for bit): the
+random numbers of all neurons are drawn first, in loops the compiler vectorises; the rare
+draws those loops cannot make (ziggurat rejections, Poisson counts beyond the table, means
+>= 10, a closed loop's extra rate) are flagged and made one by one; then steps 1-3 run as
+one branch-free loop over each run of consecutive neurons that share a coefficient row (the
+row's coefficients are then constants, and the loop vectorises: AVX2/AVX-512 where present);
+then the neurons flagged as fired are handled in index order (step 4). A population is one
+such run, so a cortex of 160-neuron populations vectorises well; circuits of 3-neuron
+populations gain little.
 
 Random numbers are counter-based: every draw is a hash of (lane key, step, neuron) where
 the lane key comes from the seed and the stream (initial v, noise, Poisson). A lane's
@@ -40,10 +50,8 @@ numbers therefore depend only on its seed, never on the other lanes or on how a 
 chunked, which is what makes batched and chunked runs bit-identical to single runs and
 lets lanes run on parallel threads. The hash is splitmix64 at a counter-given position;
 normals come from a ziggurat (one hash per draw almost always), Poisson counts from the
-inverted CDF with one uniform (PTRS rejection for means >= 10). Each step first draws the
-Poisson uniforms and the ziggurat's common-case normals of all neurons in loops of their own,
-which the compiler vectorises (the 64-bit multiplies of the hash map to AVX-512 where present);
-the neuron loop then reads them and redraws the ~1 % rejected normals one by one.
+inverted CDF with one uniform (an 8-entry table per coefficient row, continued exactly where
+it ends; PTRS rejection for means >= 10).
 """
 
 from __future__ import annotations
@@ -57,9 +65,9 @@ from numba import int64, njit, prange, uint64
 # columns of the coefficient table coef[kind, :]; neuron i of lane b has the row kind[b, i], so
 # the 16,000 neurons of a cortex with four cell types share four rows that stay in L1 cache
 (P_V, V_BASE, C_EXC, C_INH, C_W, P_EXC, P_INH, P_W, NOISE_AMP, V_THRESHOLD, V_RESET, ADAPTATION, POISSON_MEAN,
- POISSON_WEIGHT, N_REFRACTORY, POISSON_CDF) = range(16)
-POISSON_TABLE = 4
-"""Poisson CDF values P(k <= 0..3) kept per row, so most counts need no division or loop."""
+ POISSON_WEIGHT, N_REFRACTORY, POISSON_LAST_P, POISSON_CDF) = range(17)
+POISSON_TABLE = 8
+"""Poisson CDF values P(k <= 0..7) kept per row, so most counts need no division or loop."""
 N_COEF = POISSON_CDF + POISSON_TABLE
 
 # random streams of a lane
@@ -244,8 +252,15 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
     key_p = keys[b, STREAM_POISSON]
     key_x = keys[b, STREAM_POISSON_EXTRA]
     rate_to_mean = dt / 1000.0
-    poisson_uniforms = np.empty(n if has_poisson else 0)
-    normals = np.empty(n if has_noise else 0)
+    words = (n + 7) // 8
+    kicks = np.zeros(n)
+    uniforms = np.zeros(n)
+    normals = np.zeros(n)
+    special = np.zeros(8 * words, dtype=np.uint8)  # Poisson counts and normals the vectorised passes could not draw
+    fired = np.zeros(8 * words, dtype=np.uint8)  # both padded to whole 64-bit words, which the scans test at once
+    special_words = special.view(np.uint64)
+    fired_words = fired.view(np.uint64)
+    runs = _runs_of_kind(kind[b])
     recorded = spike_count[b]  # kept local: lanes on other threads write the neighbouring counters
     for t in range(t_begin, t_end):
         if recorded + n > capacity:
@@ -254,93 +269,115 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
             next_step[b] = t
             return
         slot = t % depth
-        # the step's Poisson uniforms in a loop of its own, which the compiler vectorises
-        for i in range(poisson_uniforms.shape[0]):
-            poisson_uniforms[i] = uniform(key_p, t, i)
-        for i in range(normals.shape[0]):  # the ziggurat's common case, vectorised; NaN marks the ~1 % rejected
-            bits = random_u64(key_a, t, i)
-            layer = bits & uint64(127)
-            u = 2.0 * _unit(bits) - 1.0
-            normals[i] = u * _ZIG_X[layer] if abs(u) < _ZIG_RATIO[layer] else np.nan
-        for i in range(n):
-            ie = i_exc[b, i] + ring[b, 0, slot, i]
-            ii = i_inh[b, i] + ring[b, 1, slot, i]
-            ring[b, 0, slot, i] = 0.0
-            ring[b, 1, slot, i] = 0.0
-            c = kind[b, i]
-            mean = coef[c, POISSON_MEAN]
-            tabulated = True
-            if has_extra_rate:
-                extra = extra_rate[b, i]
-                if extra > 0.0:
-                    mean += extra * rate_to_mean
-                    tabulated = False
-            if mean > 0.0:
-                if mean >= 10.0:
-                    kicks = poisson_count(key_p, key_x, t, i, mean, 0.0)
-                elif tabulated:  # the inverted CDF, branch-free up to 3 kicks
-                    u = poisson_uniforms[i]
-                    kicks = (int(u > coef[c, POISSON_CDF]) + int(u > coef[c, POISSON_CDF + 1])
-                             + int(u > coef[c, POISSON_CDF + 2]) + int(u > coef[c, POISSON_CDF + 3]))
-                    if kicks == POISSON_TABLE:
-                        last = coef[c, POISSON_CDF + 3]
-                        kicks = _poisson_inverse(u, mean, 3, last - coef[c, POISSON_CDF + 2], last)
-                else:
-                    p0 = math.exp(-mean)
-                    kicks = _poisson_inverse(poisson_uniforms[i], mean, 0, p0, p0)
-                jump = kicks * coef[c, POISSON_WEIGHT]
-                if jump >= 0.0:
-                    ie += jump
-                else:
-                    ii += jump
-            w = w_state[b, i]
-            v = v_state[b, i]
-            propagated = refractory[b, i] == 0
-            if propagated:
-                v_inf = coef[c, V_BASE]
-                if has_extra_current:
-                    v_inf += extra_current[b, i]
-                v = v_inf + (v - v_inf) * coef[c, P_V] + coef[c, C_EXC] * ie + coef[c, C_INH] * ii - coef[c, C_W] * w
-                amp = coef[c, NOISE_AMP]
-                if amp != 0.0:
-                    z = normals[i]
-                    v += amp * (z if z == z else normal(key_a, key_b, t, i))
-                if not math.isfinite(v):
-                    v_state[b, i] = v
-                    i_exc[b, i] = ie
-                    i_inh[b, i] = ii
+        n_special = 0
+        if has_poisson:  # the inverted CDF from the table, branch-free; the rest is flagged
+            for run in range(runs.shape[0]):
+                c = runs[run, 2]
+                cdf0, cdf1, cdf2, cdf3 = coef[c, POISSON_CDF], coef[c, POISSON_CDF + 1], coef[c, POISSON_CDF + 2], coef[c, POISSON_CDF + 3]
+                cdf4, cdf5, cdf6, cdf7 = coef[c, POISSON_CDF + 4], coef[c, POISSON_CDF + 5], coef[c, POISSON_CDF + 6], coef[c, POISSON_CDF + 7]
+                untabulated = coef[c, POISSON_MEAN] >= 10.0
+                for j in range(runs[run, 0], runs[run, 1]):
+                    i = uint64(j)
+                    u = uniform(key_p, t, i)
+                    k = ((u > cdf0) + (u > cdf1) + (u > cdf2) + (u > cdf3)
+                         + (u > cdf4) + (u > cdf5) + (u > cdf6) + (u > cdf7))
+                    flag = (k == POISSON_TABLE) | untabulated
+                    if has_extra_rate:
+                        flag = flag | (extra_rate[b, i] > 0.0)
+                    uniforms[i] = u
+                    kicks[i] = k
+                    special[i] = flag
+                    n_special += flag
+        if has_noise:  # the ziggurat's common case; NaN marks the ~1 % rejected
+            for j in range(n):
+                i = uint64(j)
+                bits = random_u64(key_a, t, i)
+                layer = bits & uint64(127)
+                u = 2.0 * _unit(bits) - 1.0
+                rejected = abs(u) >= _ZIG_RATIO[layer]
+                normals[i] = np.nan if rejected else u * _ZIG_X[layer]
+                special[i] |= rejected
+                n_special += rejected
+        if n_special:
+            for word in range(words):
+                if special_words[word] == 0:
+                    continue
+                for i in range(8 * word, min(8 * word + 8, n)):
+                    if special[i] == 0:
+                        continue
+                    special[i] = 0
+                    if has_noise and normals[i] != normals[i]:
+                        normals[i] = normal(key_a, key_b, t, i)
+                    if has_poisson:
+                        kicks[i] = _kicks_exact(uniforms[i], coef, kind[b, i], extra_rate[b, i] if has_extra_rate else 0.0,
+                                                rate_to_mean, key_p, key_x, t, i)
+        n_fired = 0
+        n_not_finite = 0
+        for run in range(runs.shape[0]):  # neurons of one coefficient row at a time, so that the update vectorises
+            c = runs[run, 2]
+            p_v, v_base, c_exc, c_inh, c_w = coef[c, P_V], coef[c, V_BASE], coef[c, C_EXC], coef[c, C_INH], coef[c, C_W]
+            p_exc, p_inh, p_w, amp = coef[c, P_EXC], coef[c, P_INH], coef[c, P_W], coef[c, NOISE_AMP]
+            threshold, poisson_weight = coef[c, V_THRESHOLD], coef[c, POISSON_WEIGHT]
+            for j in range(runs[run, 0], runs[run, 1]):
+                i = uint64(j)  # an unsigned index needs no negative-index wraparound, which blocks vectorising
+                ie = i_exc[b, i] + ring[b, 0, slot, i]
+                ii = i_inh[b, i] + ring[b, 1, slot, i]
+                ring[b, 0, slot, i] = 0.0
+                ring[b, 1, slot, i] = 0.0
+                jump = kicks[i] * poisson_weight  # kicks stay 0 without Poisson input
+                excitatory = jump >= 0.0
+                ie = ie + jump if excitatory else ie
+                ii = ii if excitatory else ii + jump
+                w = w_state[b, i]
+                v = v_state[b, i]
+                r = refractory[b, i]
+                v_inf = v_base + extra_current[b, i] if has_extra_current else v_base
+                v_new = v_inf + (v - v_inf) * p_v + c_exc * ie + c_inh * ii - c_w * w
+                v_new = v_new + amp * normals[i] if amp != 0.0 else v_new  # normals stay 0 without noise
+                propagated = r == 0
+                v = v_new if propagated else v
+                refractory[b, i] = r if propagated else r - 1
+                n_not_finite += propagated > (abs(v_new) < math.inf)
+                spike = propagated & (v >= threshold)
+                fired[i] = spike
+                n_fired += spike
+                v_state[b, i] = v
+                i_exc[b, i] = ie * p_exc
+                i_inh[b, i] = ii * p_inh
+                w_state[b, i] = w * p_w
+        if n_not_finite:
+            for i in range(n):
+                if not math.isfinite(v_state[b, i]):
                     spike_count[b] = recorded
                     status[b, 0] = NOT_FINITE
                     status[b, 1] = t
                     status[b, 2] = i
                     next_step[b] = t
                     return
-            else:
-                refractory[b, i] -= 1
-            ie *= coef[c, P_EXC]
-            ii *= coef[c, P_INH]
-            w *= coef[c, P_W]
-            if propagated and v >= coef[c, V_THRESHOLD]:
-                spike_step[b, recorded] = t
-                spike_neuron[b, recorded] = i
-                recorded += 1
-                counts[b, t // steps_per_bin - bin_first, population_index[i]] += 1
-                v = coef[c, V_RESET]
-                refractory[b, i] = int(coef[c, N_REFRACTORY])
-                w += coef[c, ADAPTATION]
-                for k in range(indptr[i], indptr[i + 1]):
-                    s = slot + delay[k]
-                    if s >= depth:
-                        s -= depth
-                    wk = weight[b, k]
-                    if wk >= 0.0:
-                        ring[b, 0, s, post[k]] += wk
-                    else:
-                        ring[b, 1, s, post[k]] += wk
-            v_state[b, i] = v
-            i_exc[b, i] = ie
-            i_inh[b, i] = ii
-            w_state[b, i] = w
+        if n_fired:
+            for word in range(words):
+                if fired_words[word] == 0:
+                    continue
+                for i in range(8 * word, min(8 * word + 8, n)):
+                    if fired[i] == 0:
+                        continue
+                    c = kind[b, i]
+                    spike_step[b, recorded] = t
+                    spike_neuron[b, recorded] = i
+                    recorded += 1
+                    counts[b, t // steps_per_bin - bin_first, population_index[i]] += 1
+                    v_state[b, i] = coef[c, V_RESET]
+                    refractory[b, i] = int(coef[c, N_REFRACTORY])
+                    w_state[b, i] += coef[c, ADAPTATION]
+                    for k in range(indptr[i], indptr[i + 1]):
+                        s = slot + delay[k]
+                        if s >= depth:
+                            s -= depth
+                        wk = weight[b, k]
+                        if wk >= 0.0:
+                            ring[b, 0, s, post[k]] += wk
+                        else:
+                            ring[b, 1, s, post[k]] += wk
         for k in range(n_traces):
             j = trace_neuron[k]
             var = trace_variable[k]
@@ -356,6 +393,44 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
     spike_count[b] = recorded
     status[b, 0] = DONE
     next_step[b] = t_end
+
+
+@njit(cache=True)
+def _runs_of_kind(kind):
+    """(start, stop, kind) of each run of consecutive neurons that share a coefficient row."""
+    n = kind.shape[0]
+    n_runs = 1 if n else 0
+    for i in range(1, n):
+        n_runs += kind[i] != kind[i - 1]
+    runs = np.empty((n_runs, 3), dtype=np.int64)
+    r = -1
+    for i in range(n):
+        if i == 0 or kind[i] != kind[i - 1]:
+            r += 1
+            runs[r, 0] = i
+            runs[r, 2] = kind[i]
+        runs[r, 1] = i + 1
+    return runs
+
+
+@njit(cache=True)
+def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
+    """The Poisson count where the table does not reach: beyond its last entry, means >= 10, or a
+    closed loop's extra rate (a mean with no table)."""
+    mean = coef[c, POISSON_MEAN]
+    tabulated = True
+    if extra_rate > 0.0:
+        mean += extra_rate * rate_to_mean
+        tabulated = False
+    if mean <= 0.0:
+        return 0.0
+    if mean >= 10.0:
+        return float(poisson_count(key_p, key_x, t, i, mean, 0.0))
+    if tabulated:
+        last = coef[c, POISSON_CDF + POISSON_TABLE - 1]
+        return float(_poisson_inverse(u, mean, POISSON_TABLE - 1, coef[c, POISSON_LAST_P], last))
+    p0 = math.exp(-mean)
+    return float(_poisson_inverse(u, mean, 0, p0, p0))
 
 
 def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef, kind,

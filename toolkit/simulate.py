@@ -409,7 +409,7 @@ def _lanes(network, seeds, parameters):
 
 
 def coefficients(network, neuron: Mapping[str, np.ndarray], dt: float) -> tuple[np.ndarray, np.ndarray]:
-    """Propagator table: (coef (K, 20), kind (B, N)); neuron i of lane b uses row ``kind[b, i]``.
+    """Propagator table: (coef (K, N_COEF), kind (B, N)); neuron i of lane b uses row ``kind[b, i]``.
 
     Neurons with identical parameters share a row, so the kernel reads a few cached rows
     instead of a table as large as the network. Checks that every time constant is positive and every rate and noise level non-negative,
@@ -437,13 +437,30 @@ def coefficients(network, neuron: Mapping[str, np.ndarray], dt: float) -> tuple[
     coef[..., _kernel.ADAPTATION] = neuron["adaptation"]
     mean = neuron["poisson_rate"] * dt / 1000.0
     coef[..., _kernel.POISSON_MEAN] = mean
-    pmf = np.exp(-mean)[..., None] * np.cumprod(np.concatenate(
-        [np.ones(mean.shape + (1,)), mean[..., None] / np.arange(1, _kernel.POISSON_TABLE)], axis=-1), axis=-1)
-    coef[..., _kernel.POISSON_CDF:_kernel.POISSON_CDF + _kernel.POISSON_TABLE] = np.cumsum(pmf, axis=-1)
+    cdf, coef[..., _kernel.POISSON_LAST_P] = poisson_cdf_table(mean)
+    coef[..., _kernel.POISSON_CDF:_kernel.POISSON_CDF + _kernel.POISSON_TABLE] = cdf
     coef[..., _kernel.POISSON_WEIGHT] = np.where(neuron["poisson_weight"] != 0, neuron["poisson_weight"], 1.0)
     coef[..., _kernel.N_REFRACTORY] = np.rint(neuron["t_ref"] / dt)
     table, kind = np.unique(coef.reshape(-1, _kernel.N_COEF), axis=0, return_inverse=True)
     return np.ascontiguousarray(table), np.ascontiguousarray(kind.reshape(tau_m.shape).astype(np.int32))
+
+
+def poisson_cdf_table(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(k <= 0 .. POISSON_TABLE - 1) for each mean, and the last P(k) (the kernel goes on from it).
+
+    The first four entries are exp(-m) m^k / k! summed; the later ones continue with
+    ``p *= m / k; cdf += p`` from ``p = cdf[3] - cdf[2]``, the very arithmetic by which the
+    kernel's exact inversion continues a table, so a count is the same whichever path draws
+    it. Where p has underflowed to 0 the inversion stops, so those entries are +inf.
+    """
+    first = np.exp(-mean)[..., None] * np.cumprod(np.concatenate(
+        [np.ones(mean.shape + (1,)), mean[..., None] / np.arange(1, 4)], axis=-1), axis=-1)
+    cdf = list(np.moveaxis(np.cumsum(first, axis=-1), -1, 0))
+    p = cdf[3] - cdf[2]
+    for k in range(4, _kernel.POISSON_TABLE):
+        p = p * (mean / k)
+        cdf.append(np.where(p > 0.0, cdf[-1] + p, np.inf))
+    return np.stack(cdf, axis=-1), p
 
 
 TAU_EQUAL_TOLERANCE = 1e-12
