@@ -384,6 +384,12 @@ class Circuit(Strict):
         """The file this circuit was loaded from (None when built in code); arrays resolve next to it."""
         return self._source_path
 
+    def __eq__(self, other) -> bool:
+        """Same content, wherever each copy was loaded from (pydantic would compare the source path too)."""
+        if not isinstance(other, Circuit):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
     def to_networkx(self):
         """Population-level directed multigraph: nodes carry population attributes, edges the projection.
 
