@@ -42,16 +42,24 @@ def parse_assignments(pairs: tuple[str, ...]) -> dict[str, float]:
 @click.option("--lesion", default=None, help="Comma-separated populations, projections or cell classes to remove, e.g. V0d,V0v.")
 @click.option("--shuffle", "shuffle_seed", type=click.IntRange(min=0), default=None, help="Send every synapse to a random target first (same counts and weights), with this seed.")
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="Override a named parameter (repeatable).")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="Also run the same seeds with no wiring (every projection removed: drive alone) and with shuffled "
+                   "wiring, and print their means beside the circuit's (intact circuits only).")
 @click.option("--json", "as_json", is_flag=True, help="Print per-seed metrics and the summary as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the gait figure of the first seed (rates, raster, phase histogram).")
 def gait(circuit: str, seeds: int, first_seed: int, duration_ms: float, warmup_ms: float, lesion: str | None,
-         shuffle_seed: int | None, assignments: tuple[str, ...], as_json: bool, plot: Path | None) -> None:
+         shuffle_seed: int | None, assignments: tuple[str, ...], baselines: bool, as_json: bool, plot: Path | None) -> None:
     """Measure the gait of CIRCUIT: bursts of its motor pools, cycle frequency, period CV,
     left-right and flexor-extensor phase (0.5 = alternation), duty cycle, burst amplitude and
     the fraction of the run that is rhythmic, per seed and over seeds.
 
     Motor pools are the circuit's readouts named left_flexor, left_extensor, right_flexor,
     right_extensor (or flexor, extensor for one side).
+
+    Beside an intact circuit the same seeds are run twice more, as baselines that a gait
+    must beat to come from the wiring: with every projection removed (each population fed by
+    its drive alone) and with the projections shuffled (same counts and weights, random
+    targets).
 
     \b
     Examples:
@@ -65,9 +73,14 @@ def gait(circuit: str, seeds: int, first_seed: int, duration_ms: float, warmup_m
 
     loaded = load_circuit(circuit)
     lesions = parse_names(lesion)
-    run = run_gait(loaded, seeds=range(first_seed, first_seed + seeds), duration_ms=duration_ms,
-                   parameters=parse_assignments(assignments), lesions=lesions, shuffle_seed=shuffle_seed,
-                   record_spikes=plot is not None, progress=not as_json, warmup_ms=warmup_ms)
+    common = dict(seeds=range(first_seed, first_seed + seeds), duration_ms=duration_ms,
+                  parameters=parse_assignments(assignments), progress=not as_json, warmup_ms=warmup_ms)
+    run = run_gait(loaded, lesions=lesions, shuffle_seed=shuffle_seed, record_spikes=plot is not None, **common)
+    baseline_runs = {}
+    wiring = [*loaded.projections, *loaded.matrix_projections]
+    if baselines and wiring and not lesions and shuffle_seed is None:
+        baseline_runs["drive only (no projections)"] = run_gait(loaded, lesions=wiring, pools=run.pools, **common).summary
+        baseline_runs["shuffled wiring (seed 0)"] = run_gait(loaded, shuffle_seed=0, pools=run.pools, **common).summary
     if plot is not None:
         from encephagen.gait import analyse_result
         from encephagen.plots import gait_figure, save_figure
@@ -78,7 +91,7 @@ def gait(circuit: str, seeds: int, first_seed: int, duration_ms: float, warmup_m
         "circuit": run.circuit.name, "version": loaded.version, "lesions": lesions, "shuffle_seed": shuffle_seed,
         "parameters": parse_assignments(assignments), "duration_ms": duration_ms, "warmup_ms": warmup_ms,
         "seeds": run.seeds, "pools": run.pools, "per_seed": run.per_seed, "summary": run.summary,
-        "plot": str(plot) if plot else None,
+        "baselines": baseline_runs, "plot": str(plot) if plot else None,
     }
     if as_json:
         click.echo(json.dumps(_finite(report), indent=2))
@@ -112,6 +125,9 @@ def render_table(report: dict) -> str:
     lines.append(f"{'sd':>6} " + " ".join(f"{summary[key]['sd']:>9.3f}" for key, _ in TABLE_COLUMNS))
     lines.append(f"{'min':>6} " + " ".join(f"{summary[key]['min']:>9.3f}" for key, _ in TABLE_COLUMNS))
     lines.append(f"{'max':>6} " + " ".join(f"{summary[key]['max']:>9.3f}" for key, _ in TABLE_COLUMNS))
+    for label, baseline in report.get("baselines", {}).items():
+        lines.append(f"baseline, same seeds: {label}")
+        lines.append(f"{'mean':>6} " + " ".join(f"{baseline[key]['mean']:>9.3f}" for key, _ in TABLE_COLUMNS))
     if report.get("plot"):
         lines.append(f"figure: {report['plot']}")
     return "\n".join(lines)
