@@ -69,7 +69,7 @@ def circuit_overview(circuit: Any, file: str) -> dict[str, Any]:
         for name, p in circuit.projections.items()
     ]
     matrix_projections = [
-        {"name": name, "sources": len(m.sources), "targets": len(m.targets), "synapses_at_most": estimate.per_projection.get(name)}
+        {"name": name, "sources": len(m.sources), "targets": len(m.targets), "synapses": estimate.per_projection.get(name)}
         for name, m in circuit.matrix_projections.items()
     ]
     parameters = [
@@ -92,7 +92,7 @@ def render_overview(o: dict[str, Any]) -> str:
     """The overview as aligned text tables."""
     lines = [
         f"{o['name']} {o['version']} (schema {o['schema_version']}) — {o['file']}",
-        f"{o['neurons']:,} neurons in {len(o['populations'])} populations; {'at most' if o['matrix_projections'] else 'about'} {o['synapses']:,.0f} synapses "
+        f"{o['neurons']:,} neurons in {len(o['populations'])} populations; about {o['synapses']:,.0f} synapses "
         f"in {len(o['projections']) + len(o['matrix_projections'])} projections; ~{_bytes(o['compiled_bytes'])} compiled",
     ]
     if o["description"]:
@@ -104,8 +104,8 @@ def render_overview(o: dict[str, Any]) -> str:
         [p["name"], f"{p['source']} → {p['target']}", p["rule"], _value(p["weight"]), p["weight_mode"], _value(p["delay"]), f"{p['synapses']:,.0f}"]
         for p in o["projections"]
     ])
-    lines += _table("matrix projections", ["name", "sources", "targets", "synapses (at most)"], [
-        [m["name"], m["sources"], m["targets"], f"{m['synapses_at_most']:,.0f}"] for m in o["matrix_projections"]
+    lines += _table("matrix projections", ["name", "sources", "targets", "synapses (expected)"], [
+        [m["name"], m["sources"], m["targets"], f"{m['synapses']:,.0f}"] for m in o["matrix_projections"]
     ])
     lines += _table("free parameters", ["name", "value", "unit", "bounds", "scale"], [
         [p["name"], f"{p['value']:g}", p["unit"], f"[{p['bounds'][0]:g}, {p['bounds'][1]:g}]", p["scale"]] for p in o["parameters"] if p["free"]

@@ -43,7 +43,7 @@ def test_every_command_has_help_with_an_example(command):
 def test_validate_valid_files_and_shipped_names():
     result = run("validate", SMALL, *shipped_circuit_names())
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == f"{SMALL}: valid (3 populations, 11 neurons, at most 86 synapses)"
+    assert result.stdout.splitlines()[0] == f"{SMALL}: valid (3 populations, 11 neurons, about 46 synapses)"
     assert len(result.stdout.splitlines()) == 1 + len(shipped_circuit_names())
 
 
@@ -53,7 +53,7 @@ def test_validate_reports_every_problem_of_every_file(tmp_path):
     assert result.stdout.splitlines() == [
         f"{FIXTURES / 'invalid_dale.json'}:/projections/exc->out/weight: weight from 'exc' must be ≥ 0: its cell class 'V2a' is excitatory (Dale's law); got -1.5. Excitatory sources act through positive weights; to inhibit, route the projection through an inhibitory population",
         f"{FIXTURES / 'invalid_dale.json'}:/projections/inh->out/weight: weight from 'inh' must be ≤ 0: its cell class 'V1' is inhibitory (Dale's law); got 0.75. Inhibitory weights are negative",
-        f"{SMALL}: valid (3 populations, 11 neurons, at most 86 synapses)",
+        f"{SMALL}: valid (3 populations, 11 neurons, about 46 synapses)",
         f"{tmp_path / 'none.json'}: no such file",
         f"{FIXTURES / 'invalid_rule_kind.json'}:/projections/inh->exc/rule: unknown rule kind 'fixed_probabilty'; did you mean 'fixed_probability'?",
     ]
@@ -77,7 +77,7 @@ def test_show_tables():
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == f"fixture_small 1.1.0 (schema 1) — {SMALL}"
-    assert lines[1] == "11 neurons in 3 populations; at most 86 synapses in 6 projections; ~3.1 KiB compiled"
+    assert lines[1] == "11 neurons in 3 populations; about 46 synapses in 6 projections; ~2.4 KiB compiled"
     assert "inh      4  V1          inhibitory  lif           6 (0.5×drive)" in lines
     assert "inh->out  inh → out        edge_list          -0.75        per_synapse         0.1         3" in lines
     assert "w_exc    0.5  mV    [0.1, 2]     log" in lines

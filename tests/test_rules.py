@@ -20,7 +20,7 @@ SMALL = FIXTURES / "small.json"
 # every tests/fixtures/invalid_*.json with the exact lines `validate` prints, after the file name
 EXPECTED = {
     'invalid_absurd_size.json': [
-        ':/: circuit too large (limits 50,000,000 neurons, 2,000,000,000 synapses, 32 GiB compiled); got about 1.00e+12 neurons, 1.00e+24 synapses, 1.49e+16 GiB. Split the circuit, lower sizes or probabilities, or export to NEST for a cluster',
+        ':/: circuit too large (limits 50,000,000 neurons, 2,000,000,000 synapses, 32 GiB compiled); got about 1.00e+12 neurons, 5.00e+12 synapses, 223,517 GiB. Split the circuit, lower sizes or probabilities, or export to NEST for a cluster',
     ],
     'invalid_bounds.json': [
         ':/parameters/w_exc/value: value lies outside its bounds [0.1, 2]; got 3. Move the value inside the bounds or widen them',
@@ -129,9 +129,17 @@ def test_dale_over_the_calibration_range():
 
 def test_size_estimate_per_projection():
     estimate = estimate_size(load_circuit(SMALL))
-    # one_to_one 4; p=0.5 of 4x4; all_to_all 4x4; indegree 2 onto 3; 3 edges; matrix bound (4+3)x(4+3)
-    assert estimate.per_projection == {"exc->inh": 4.0, "inh->exc": 8.0, "exc->exc": 16.0, "exc->out": 6.0, "inh->out": 3.0, "exc<->out": 49.0}
-    assert (estimate.neurons, estimate.synapses, estimate.compiled_bytes) == (11, 86.0, 86 * 16 + 11 * 160)
+    # one_to_one 4; p=0.5 of 4x4; all_to_all 4x4; indegree 2 onto 3; 3 edges; matrix 0.25 of out->exc (3x4) + 0.5 of exc->out
+    assert estimate.per_projection == {"exc->inh": 4.0, "inh->exc": 8.0, "exc->exc": 16.0, "exc->out": 6.0, "inh->out": 3.0, "exc<->out": 9.0}
+    assert (estimate.neurons, estimate.synapses, estimate.compiled_bytes) == (11, 46.0, 46 * 16 + 11 * 160)
+
+
+def test_size_estimate_falls_back_to_the_bound_when_an_array_cannot_be_read(tmp_path):
+    tree = _small()
+    tree["matrix_projections"]["exc<->out"]["probability"]["array"] = {
+        "file": "missing.h5", "dataset": "/sc", "sha256": "0" * 64, "shape": [2, 2]}
+    circuit = circuit_from_tree(tree, str(tmp_path / "c.json"))
+    assert estimate_size(circuit).per_projection["exc<->out"] == 49.0  # every pair of (4 + 3) x (4 + 3)
 
 
 def _array_tree(tmp_path: Path, data: np.ndarray, **ref) -> dict:
@@ -181,7 +189,7 @@ def test_random_valid_circuits_pass_the_rules(tree):
 
 def test_validate_file_report(tmp_path):
     report = validate_file(str(SMALL))
-    assert report.valid and report.render() == f"{SMALL}: valid (3 populations, 11 neurons, at most 86 synapses)\n"
+    assert report.valid and report.render() == f"{SMALL}: valid (3 populations, 11 neurons, about 46 synapses)\n"
     bad = validate_file(str(tmp_path / "missing.json"))
     assert not bad.valid and bad.to_json()["error"] == f"{tmp_path / 'missing.json'}: no such file"
     invalid = validate_file(str(FIXTURES / "invalid_dale.json")).to_json()

@@ -289,47 +289,18 @@ class _Builder:
         self.add_synapses(name, pre + src.start, post + tgt.start, np.broadcast_to(value, pre.shape), delay, proj.weight, np.broadcast_to(coefficient, pre.shape))
 
     def matrix(self, value: MatrixValue, shape: tuple[int, int], where: str) -> tuple[np.ndarray, np.ndarray, object | None]:
-        """(constant part, linear part, parameter of the linear part) of offset + scale*T(A)/divisor."""
-        array = self.load_array(value.array, shape, where)
-        if value.transform == "log1p":
-            array = np.log1p(value.gain * array)
-        elif value.gain != 1.0:
-            array = value.gain * array
-        if value.normalize == "max":
-            peak = float(np.max(array))
-            array = array / peak if peak > 0 else array
-        divisor = self.c.resolve(value.divisor)
+        """:func:`matrix_parts`, recording the parameters that change its structure."""
         self.structural(f"{where} divisor", [value.divisor])
-        offset = self.c.resolve(value.offset)
         self.structural(f"{where} offset", [value.offset])
-        base = array / divisor
-        if isinstance(value.scale, ParamRef):
-            return np.full(shape, offset), base * value.scale.factor, value.scale.param
-        return offset + float(value.scale) * base, np.zeros(shape), None
-
-    def load_array(self, array: list[list[float]] | ArrayFile, shape: tuple[int, int], where: str) -> np.ndarray:
-        if not isinstance(array, ArrayFile):
-            return np.asarray(array, dtype=float)
-        import h5py
-
-        path = (self.base_dir / array.file).resolve()
-        try:
-            with h5py.File(path, "r") as h5:
-                data = np.asarray(h5[array.dataset][()], dtype=float)
-        except (OSError, KeyError) as exc:
-            raise CompileError([Problem(str(self.c.source_path or self.c.name), where, f"cannot read array {array.file}:{array.dataset}: {exc}", "Validate the circuit (encephagen validate) to locate the problem")]) from None
-        if data.shape != shape:
-            raise CompileError([Problem(str(self.c.source_path or self.c.name), where, f"array {array.dataset} has shape {list(data.shape)}, expected {list(shape)}")])
-        return data
+        return matrix_parts(self.c, value, shape, where, self.base_dir)
 
     def matrix_projection(self, name: str, mproj) -> None:
         c, shape = self.c, (len(mproj.targets), len(mproj.sources))
         base = f"/matrix_projections/{name}"
-        p_const, p_lin, p_param = self.matrix(mproj.probability, shape, f"{base}/probability")
-        if p_param is not None:
-            p_const = p_const + p_lin * c.parameters[p_param].value
-            self.structural(f"matrix projection {name} probability", [mproj.probability.scale])
-        probability = np.clip(p_const, 0.0, 1.0)
+        self.structural(f"{base}/probability divisor", [mproj.probability.divisor])
+        self.structural(f"{base}/probability offset", [mproj.probability.offset])
+        self.structural(f"matrix projection {name} probability", [mproj.probability.scale])
+        probability = matrix_probability(c, name, self.base_dir)
         w_const, w_lin, w_param = self.matrix(mproj.weight, shape, f"{base}/weight")
         if isinstance(mproj.delay, MatrixValue):
             d_const, d_lin, d_param = self.matrix(mproj.delay, shape, f"{base}/delay")
@@ -405,6 +376,53 @@ class _Builder:
 
 
 # --------------------------------------------------------------------------- connection rules
+
+
+def matrix_probability(circuit: Circuit, name: str, base_dir: Path) -> np.ndarray:
+    """Connection probability of each (target, source) population pair of a matrix projection, in [0, 1]."""
+    mproj = circuit.matrix_projections[name]
+    shape = (len(mproj.targets), len(mproj.sources))
+    const, linear, param = matrix_parts(circuit, mproj.probability, shape, f"/matrix_projections/{name}/probability", base_dir)
+    if param is not None:
+        const = const + linear * circuit.parameters[param].value
+    return np.clip(const, 0.0, 1.0)
+
+
+def matrix_parts(circuit: Circuit, value: MatrixValue, shape: tuple[int, int], where: str,
+                 base_dir: Path) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """(constant part, linear part, parameter of the linear part) of offset + scale*T(A)/divisor."""
+    array = load_matrix_array(circuit, value.array, shape, where, base_dir)
+    if value.transform == "log1p":
+        array = np.log1p(value.gain * array)
+    elif value.gain != 1.0:
+        array = value.gain * array
+    if value.normalize == "max":
+        peak = float(np.max(array))
+        array = array / peak if peak > 0 else array
+    divisor = circuit.resolve(value.divisor)
+    offset = circuit.resolve(value.offset)
+    base = array / divisor
+    if isinstance(value.scale, ParamRef):
+        return np.full(shape, offset), base * value.scale.factor, value.scale.param
+    return offset + float(value.scale) * base, np.zeros(shape), None
+
+
+def load_matrix_array(circuit: Circuit, array: list[list[float]] | ArrayFile, shape: tuple[int, int], where: str,
+                      base_dir: Path) -> np.ndarray:
+    """An inline array, or a dataset of an HDF5 file next to the circuit, checked against its [targets, sources] shape."""
+    if not isinstance(array, ArrayFile):
+        return np.asarray(array, dtype=float)
+    import h5py
+
+    path = (base_dir / array.file).resolve()
+    try:
+        with h5py.File(path, "r") as h5:
+            data = np.asarray(h5[array.dataset][()], dtype=float)
+    except (OSError, KeyError) as exc:
+        raise CompileError([Problem(str(circuit.source_path or circuit.name), where, f"cannot read array {array.file}:{array.dataset}: {exc}", "Validate the circuit (encephagen validate) to locate the problem")]) from None
+    if data.shape != shape:
+        raise CompileError([Problem(str(circuit.source_path or circuit.name), where, f"array {array.dataset} has shape {list(data.shape)}, expected {list(shape)}")])
+    return data
 
 
 def connect(rule, n_src: int, n_tgt: int, *, same: bool, resolve) -> tuple[np.ndarray, np.ndarray, np.ndarray | float]:

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import Problem, did_you_mean, json_pointer
+from .errors import EncephagenError, Problem, did_you_mean, json_pointer
 from .schema import ArrayFile, Circuit, MatrixValue, ParamRef
 from .storage import find_instances
 
@@ -310,21 +310,43 @@ class SizeEstimate:
 
 
 def estimate_size(circuit: Circuit) -> SizeEstimate:
-    """Expected neuron and synapse counts from sizes, rules and probabilities (no arrays read).
+    """Expected neuron and synapse counts from sizes, rules and probabilities.
 
-    Matrix projections count every pair at the probability scale (an upper bound, since
-    the arrays are not opened); a free probability counts at its current value.
+    A matrix projection's probability array is read to sum its expected synapses; where it
+    cannot be read (a missing file: reported by the other checks) every pair counts at the
+    probability scale, an upper bound. A free probability counts at its current value.
     """
     sizes = {name: n for name in circuit.populations if (n := _size(circuit, name)) is not None}
     per_projection: dict[str, float] = {}
     for name, proj in circuit.projections.items():
         if proj.source in sizes and proj.target in sizes:
             per_projection[name] = _expected_synapses(circuit, proj.rule, sizes[proj.source], sizes[proj.target])
-    for name, mproj in circuit.matrix_projections.items():
-        n_s = sum(sizes.get(s, 0) for s in mproj.sources)
-        n_t = sum(sizes.get(t, 0) for t in mproj.targets)
-        per_projection[name] = min(abs(_known(circuit, mproj.probability.scale, 1.0)), 1.0) * n_s * n_t
+    for name in circuit.matrix_projections:
+        per_projection[name] = _expected_matrix_synapses(circuit, name, sizes)
     return SizeEstimate(sum(sizes.values()), float(sum(per_projection.values())), per_projection)
+
+
+def _expected_matrix_synapses(circuit: Circuit, name: str, sizes: dict[str, int]) -> float:
+    import numpy as np
+
+    from .compile import matrix_probability
+
+    mproj = circuit.matrix_projections[name]
+    n_source = np.array([sizes.get(s, 0) for s in mproj.sources], dtype=float)
+    n_target = np.array([sizes.get(t, 0) for t in mproj.targets], dtype=float)
+    base_dir = Path(circuit.source_path).parent if circuit.source_path else Path.cwd()
+    try:
+        probability = matrix_probability(circuit, name, base_dir)
+    except (EncephagenError, ValueError, ZeroDivisionError, KeyError):
+        return min(abs(_known(circuit, mproj.probability.scale, 1.0)), 1.0) * n_source.sum() * n_target.sum()
+    pairs = np.outer(n_target, n_source)
+    for t, target in enumerate(mproj.targets):  # no autapses within one population; the diagonal may be skipped
+        for s, source in enumerate(mproj.sources):
+            if mproj.skip_diagonal and s == t:
+                pairs[t, s] = 0.0
+            elif source == target:
+                pairs[t, s] -= n_target[t]
+    return float((probability * pairs).sum())
 
 
 def _expected_synapses(circuit: Circuit, rule, n_source: int, n_target: int) -> float:
@@ -394,6 +416,5 @@ def validate_file(name_or_path: str) -> ValidationReport:
     except EncephagenError as exc:
         return ValidationReport(str(name_or_path), error=str(exc))
     estimate = estimate_size(circuit)
-    about = "at most" if circuit.matrix_projections else "about"
-    summary = f"{len(circuit.populations)} populations, {estimate.neurons:,} neurons, {about} {estimate.synapses:,.0f} synapses"
+    summary = f"{len(circuit.populations)} populations, {estimate.neurons:,} neurons, about {estimate.synapses:,.0f} synapses"
     return ValidationReport(path, summary=summary)
