@@ -237,3 +237,22 @@ def test_sweep_command_varies_one_parameter(tmp_path):
 def test_missing_pools_are_named():
     with pytest.raises(UnknownNameError, match="motor pool population 'L_MN_F'"):
         gait_from_rates(np.zeros((3000, 1)), BIN_MS, ["A"], {"left_flexor": ["L_MN_F"]})
+
+
+def test_a_drive_sweep_can_judge_flexor_extensor_alternation_by_co_bursting():
+    """With sweep_fe_overlap the sweep values are scored on flexor-extensor co-bursting (a ceiling)
+    instead of phase 0.5, since speed moves the extensor's onset phase; the candidate's own setting
+    keeps its phase target."""
+    from encephagen.objectives import gait_loss, get_objective
+
+    assert gait_loss({"fe_overlap": 0.35}, {"fe_overlap": 0.1}).terms == pytest.approx({"fe_overlap": 0.5})
+    assert gait_loss({"fe_overlap": 0.05}, {"fe_overlap": 0.1}).terms == {"fe_overlap": 0.0}
+    gait = get_objective("gait")
+    options = {"duration_ms": 1500.0, "warmup_ms": 300.0, "sweep_param": "drive_flex", "sweep_values": "12,16"}
+    targets = gait.resolve_targets({"frequency_low_hz": 1.0, "frequency_high_hz": 3.0})
+    circuit = load_circuit("half_centre")
+    by_phase = gait.factory(circuit, targets, gait.resolve_options(options))([{}], [3])[0][0].terms
+    by_overlap = gait.factory(circuit, targets, gait.resolve_options({**options, "sweep_fe_overlap": 0.1}))([{}], [3])[0][0].terms
+    assert "sweep_fe_phase" in by_phase and "sweep_fe_overlap" not in by_phase
+    assert "sweep_fe_overlap" in by_overlap and "sweep_fe_phase" not in by_overlap
+    assert by_overlap["fe_phase"] == by_phase["fe_phase"] and by_overlap["sweep_frequency_hz"] == by_phase["sweep_frequency_hz"]

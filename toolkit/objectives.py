@@ -185,11 +185,16 @@ Names are those of :func:`encephagen.gait.gait_metrics`, except ``frequency_low_
 ``frequency_high_hz``: the frequencies wanted at the first and last value of a drive sweep
 (0 = no sweep), linear in between."""
 
-GAIT_OPTIONS: dict[str, Any] = {"duration_ms": 3000.0, "warmup_ms": 500.0, "bin_ms": 1.0, "dt": 0.1, "sweep_param": "", "sweep_values": "", "lesion_zero": "", "lesion_rhythmic_max": 0.3}
+GAIT_OPTIONS: dict[str, Any] = {"duration_ms": 3000.0, "warmup_ms": 500.0, "bin_ms": 1.0, "dt": 0.1, "sweep_param": "", "sweep_values": "",
+                                "sweep_fe_overlap": 0.0, "lesion_zero": "", "lesion_rhythmic_max": 0.3}
 """Biological time per evaluation, the transient left out, the rate-bin width and the step (ms);
 the parameter to sweep (e.g. ``drive``) and its values (``"16,22,28,34"``), empty for no sweep;
-parameters set to zero in a control lane whose rhythm must *not* survive (``"w_inf,w_ine"``:
-the half-centre inhibition), and the rhythmic fraction that control lane may keep."""
+``sweep_fe_overlap`` > 0: at the sweep values, score flexor-extensor alternation by the share of
+co-bursting time (``fe_overlap``, this value a ceiling) instead of by phase 0.5, because the
+extensor's onset phase follows the flexor burst's share of the cycle, which speed legitimately
+moves (flexion stays, extension shortens: Danner et al. 2016); parameters set to zero in a control lane whose
+rhythm must *not* survive (``"w_inf,w_ine"``: the half-centre inhibition), and the rhythmic
+fraction that control lane may keep."""
 
 _SWEEP_TARGETS = ("frequency_low_hz", "frequency_high_hz")
 
@@ -202,7 +207,7 @@ def gait_loss(metrics: Mapping[str, float], targets: Mapping[str, float]) -> Los
     * ``frequency_hz``: ``|log2(f / target)| / 3``, capped at 1 (a factor of two off costs
       1/3, of eight or more 1: graded far from the target, where searches start);
     * phases (cycles, circular): twice the circular distance to the target;
-    * ``period_cv`` (a ceiling): the excess over the target, per 0.5 of CV;
+    * ``period_cv`` and ``fe_overlap`` (ceilings): the excess over the target, per 0.5;
     * ``rhythmic_fraction`` (a floor): the shortfall, relative to the target.
 
     A metric the circuit cannot have (absent from ``metrics``, e.g. left-right phase of a
@@ -223,7 +228,7 @@ def gait_loss(metrics: Mapping[str, float], targets: Mapping[str, float]) -> Los
             terms[name] = min(1.0, abs(math.log2(value / target)) / 3.0) if value > 0 else 1.0
         elif name.endswith("_phase"):
             terms[name] = 2.0 * abs((value - target + 0.5) % 1.0 - 0.5)
-        elif name == "period_cv":
+        elif name in ("period_cv", "fe_overlap"):
             terms[name] = min(1.0, max(0.0, value - target) / 0.5)
         elif name == "rhythmic_fraction":
             terms[name] = min(1.0, max(0.0, target - value) / target)
@@ -266,7 +271,8 @@ class GaitEvaluator:
 
     With a drive sweep, each pair also runs as one lane per sweep value, and its loss adds, to
     the terms of the candidate's own setting, the ``sweep_``-prefixed terms averaged over the
-    sweep values (frequency against the interpolated target there). The candidate's own
+    sweep values (frequency against the interpolated target there; with ``sweep_fe_overlap``,
+    flexor-extensor co-bursting instead of phase 0.5). The candidate's own
     setting stays scored because the swept parameter is often free: the value written to the
     calibrated file must itself walk at ``frequency_hz``.
     """
@@ -305,7 +311,10 @@ class GaitEvaluator:
 
         points: list[tuple[dict[str, float], Mapping[str, float]]] = [({}, self.targets)]
         if self.sweep is not None:
-            points += [({self.sweep.parameter: v}, {**self.targets, "frequency_hz": f}) for v, f in zip(self.sweep.values, self.sweep.frequencies_hz)]
+            at_values = dict(self.targets)
+            if float(self.options["sweep_fe_overlap"]) > 0 and at_values.pop("fe_phase", None) is not None:
+                at_values["fe_overlap"] = float(self.options["sweep_fe_overlap"])
+            points += [({self.sweep.parameter: v}, {**at_values, "frequency_hz": f}) for v, f in zip(self.sweep.values, self.sweep.frequencies_hz)]
         if self.lesion:
             points.append((self.lesion, None))  # the control lane: its rhythm must not survive
         lanes = [({**p, **setting}, int(s)) for p in parameter_sets for s in seeds for setting, _ in points]
