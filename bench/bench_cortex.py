@@ -11,18 +11,30 @@ builds them — so the real-time factors compare like with like:
 
 Usage::
 
-    python bench/bench_cortex.py                          # 1 s biological, every engine found
+    NUMBA_NUM_THREADS=1 python bench/bench_cortex.py --peer-python /tmp/peers/bin/python
     python bench/bench_cortex.py --duration-ms 2000 --dt 0.5 --engines encephagen --json
 
-Prints wall seconds per biological second (real-time factor, lower is faster) and the mean
-rate each engine produced, as a check that they simulate the same thing. A peer that is
-not installed (or does not import) is reported as skipped with the reason.
+Prints wall seconds per biological second (real-time factor, lower is faster), the CPU
+seconds of the process per biological second (what the factor would be on an idle core: on
+a shared machine the wall figure also counts the time other jobs held the core), the load
+average, and the mean rate each engine produced, as a check that they simulate the same thing. A peer that is
+not installed (or does not import) is reported as skipped with the reason; ``--peer-python``
+runs the peers that do not import here with another interpreter (Brian2 2.9 needs
+numpy < 2.4: bench/README.md).
+
+Time step: encephagen runs at every ``--dt`` (default 0.1 and 0.5 ms), the peers at the
+first. 0.1 ms is the usual step for LIF networks; ``encephagen fc`` and the fc calibration
+use 0.5 ms, which the exact (exponential) propagators of the kernel allow: it changes
+only the grid spike times and delays are rounded to, and the mean rate printed beside each
+dt shows the network stays in the same state (the BOLD and FC are averages over seconds).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -46,11 +58,11 @@ def run_encephagen(network, duration_ms: float) -> dict:
     from encephagen.simulate import simulate
 
     simulate(network, 10 * network.dt, bin_ms=10 * network.dt, record_spikes=False)  # compile the kernel first
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = run_cortex(network, duration_ms)
     activity_to_bold_fc(region_rates(result, AAL2_CORTICAL_80), result.bin_ms, discard_s=0.0, tr_s=duration_ms / 1000 / 20)
-    wall = time.perf_counter() - start
-    return {"wall_s": wall, "mean_rate_hz": float(result.population_counts.sum() / network.n_neurons / (duration_ms / 1000))}
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"wall_s": wall, "cpu_s": cpu, "mean_rate_hz": float(result.population_counts.sum() / network.n_neurons / (duration_ms / 1000))}
 
 
 def run_nest(network, delays, duration_ms: float) -> dict:
@@ -78,10 +90,10 @@ def run_nest(network, delays, duration_ms: float) -> dict:
         nest.Connect(drive, nest.NodeCollection(list(np.asarray(cells)[members])), syn_spec={"weight": weight, "delay": network.dt})
     recorder = nest.Create("spike_recorder")
     nest.Connect(cells, recorder)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     nest.Simulate(duration_ms)
-    wall = time.perf_counter() - start
-    return {"wall_s": wall, "mean_rate_hz": recorder.n_events / network.n_neurons / (duration_ms / 1000)}
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"wall_s": wall, "cpu_s": cpu, "mean_rate_hz": recorder.n_events / network.n_neurons / (duration_ms / 1000)}
 
 
 def run_brian2(network, delays, duration_ms: float) -> dict:
@@ -122,48 +134,75 @@ def run_brian2(network, delays, duration_ms: float) -> dict:
     monitor = b2.SpikeMonitor(group)
     net = b2.Network(*objects, monitor)
     net.run(10 * network.dt * b2.ms)  # code generation and compilation happen here, outside the timing
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     net.run(duration_ms * b2.ms)
-    wall = time.perf_counter() - start
-    return {"wall_s": wall, "mean_rate_hz": monitor.num_spikes / network.n_neurons / (duration_ms / 1000)}
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"wall_s": wall, "cpu_s": cpu, "mean_rate_hz": monitor.num_spikes / network.n_neurons / (duration_ms / 1000)}
+
+
+def run_engine(engine: str, network, delays, duration_ms: float) -> dict:
+    """One engine's timing row, or ``{"skipped": reason}`` when it cannot run here."""
+    runners = {"encephagen": lambda: run_encephagen(network, duration_ms), "nest": lambda: run_nest(network, delays, duration_ms),
+               "brian2": lambda: run_brian2(network, delays, duration_ms)}
+    if engine not in runners:
+        return {"skipped": "unknown engine"}
+    try:
+        row = runners[engine]()
+    except ImportError as exc:  # also numpy/brian2 version clashes that surface on import
+        return {"skipped": f"{type(exc).__name__}: {exc}"}
+    except AttributeError as exc:
+        return {"skipped": f"does not import with this numpy ({exc})"}
+    return {**row, "real_time_factor": row["wall_s"] / (duration_ms / 1000), "cpu_time_factor": row["cpu_s"] / (duration_ms / 1000)}
+
+
+def run_elsewhere(python: str, engine: str, args) -> dict:
+    """Run one peer with another interpreter (one thread) and return its row."""
+    command = [python, __file__, "--engines", engine, "--dt", str(args.dt[0]), "--duration-ms", str(args.duration_ms), "--json"]
+    if args.no_delays:
+        command.append("--no-delays")
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
+    if done.returncode != 0:
+        return {"skipped": f"{python} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"}
+    report = done.stdout[done.stdout.find("{"):]  # NEST prints a banner first
+    return {**json.loads(report)["engines"][engine], "python": python}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration-ms", type=float, default=1000.0)
-    parser.add_argument("--dt", type=float, default=0.1)
+    parser.add_argument("--dt", type=lambda text: [float(x) for x in text.split(",")], default=[0.1, 0.5],
+                        help="comma-separated steps (ms) for encephagen; the peers use the first (default 0.1,0.5)")
     parser.add_argument("--no-delays", action="store_true", help="one-step delays for the peers (the shape of peer-speed.md)")
     parser.add_argument("--engines", default="encephagen,nest,brian2")
+    parser.add_argument("--peer-python", default=None, help="interpreter for the peers that do not import here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    network, delays = load_network(args.dt, args.no_delays)
-    rows = {}
+    import numba
+
+    numba.set_num_threads(1)  # the target is one thread; one lane runs the serial kernel anyway
+    rows, shapes = {}, {}
+    load0 = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     for engine in args.engines.split(","):
-        try:
-            if engine == "encephagen":
-                rows[engine] = run_encephagen(network, args.duration_ms)
-            elif engine == "nest":
-                rows[engine] = run_nest(network, delays, args.duration_ms)
-            elif engine == "brian2":
-                rows[engine] = run_brian2(network, delays, args.duration_ms)
-            else:
-                rows[engine] = {"skipped": "unknown engine"}
-        except ImportError as exc:  # also numpy/brian2 version clashes that surface on import
-            rows[engine] = {"skipped": f"{type(exc).__name__}: {exc}"}
-        except AttributeError as exc:
-            rows[engine] = {"skipped": f"does not import with this numpy ({exc})"}
-        if "wall_s" in rows[engine]:
-            rows[engine]["real_time_factor"] = rows[engine]["wall_s"] / (args.duration_ms / 1000)
+        for dt in args.dt if engine == "encephagen" else args.dt[:1]:
+            network, delays = load_network(dt, args.no_delays)
+            shapes = {"n_neurons": network.n_neurons, "n_synapses": network.n_synapses}
+            key = f"{engine} dt {dt:g}" if engine == "encephagen" and len(args.dt) > 1 else engine
+            rows[key] = {"dt_ms": dt, **run_engine(engine, network, delays, args.duration_ms)}
+            if "skipped" in rows[key] and args.peer_python and engine != "encephagen":
+                rows[key] = {"dt_ms": dt, **run_elsewhere(args.peer_python, engine, args)}
     if args.json:
-        print(json.dumps({"n_neurons": network.n_neurons, "n_synapses": network.n_synapses, "dt_ms": args.dt,
-                          "duration_ms": args.duration_ms, "peer_delays": not args.no_delays, "engines": rows}, indent=2))
+        print(json.dumps({**shapes, "load_average_before": load0, "duration_ms": args.duration_ms, "peer_delays": not args.no_delays, "engines": rows}, indent=2))
         return
-    print(f"cortex: {network.n_neurons} neurons, {network.n_synapses} synapses, dt {args.dt} ms, {args.duration_ms:g} ms biological; peers {'without' if args.no_delays else 'with'} delays")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average before the run: {load0}; after: {load}")
+    print(f"cortex: {shapes['n_neurons']} neurons, {shapes['n_synapses']} synapses, {args.duration_ms:g} ms biological, one thread; "
+          f"encephagen with delays and BOLD, peers {'without' if args.no_delays else 'with'} delays")
     for engine, row in rows.items():
         if "skipped" in row:
             print(f"  {engine:<11} skipped: {row['skipped']}")
         else:
-            print(f"  {engine:<11} {row['real_time_factor']:7.1f} x slower than real time   mean rate {row['mean_rate_hz']:.2f} Hz")
+            print(f"  {engine.split(' dt ')[0]:<11} dt {row['dt_ms']:g} ms  {row['real_time_factor']:6.1f} x slower than real time "
+                  f"(CPU {row['cpu_time_factor']:5.1f} x)   mean rate {row['mean_rate_hz']:.2f} Hz")
 
 
 if __name__ == "__main__":
