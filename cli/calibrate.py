@@ -78,6 +78,8 @@ def _progress_line(progress) -> str:
 @click.option("--restarts", type=int, default=1, show_default=True, help="Independent optimizer runs sharing the budget.")
 @click.option("--train-seeds", type=int, default=3, show_default=True, help="Noise seeds each candidate is scored on.")
 @click.option("--validation-seeds", type=int, default=5, show_default=True, help="Seeds the finalists are compared on.")
+@click.option("--finalists", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Best candidates of the search compared on the validation seeds (with the start values and each restart's pick).")
 @click.option("--test-seeds", type=int, default=10, show_default=True, help="Held-out seeds the reported losses come from.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")
 @click.option("--executor", "address", default=None, metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
@@ -86,7 +88,7 @@ def _progress_line(progress) -> str:
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="LOG", help="Summarise a calibration log instead of calibrating.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="With --report: write the convergence curve (PNG).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_place, optimizer, popsize, restarts, train_seeds, validation_seeds, test_seeds, workers, address, run_dir, resume, report, plot, as_json) -> None:
+def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_place, optimizer, popsize, restarts, train_seeds, validation_seeds, finalists, test_seeds, workers, address, run_dir, resume, report, plot, as_json) -> None:
     """Calibrate CIRCUIT's free parameters against an objective; write a new circuit version.
 
     Every candidate is scored on several noise seeds; the best are compared on validation
@@ -135,6 +137,7 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
         restarts=restarts,
         train_seeds=train_seeds,
         validation_seeds=validation_seeds,
+        finalists=finalists,
         test_seeds=test_seeds,
     )
     loaded = load_circuit(path)

@@ -296,6 +296,19 @@ def test_cli_writes_a_new_version_and_never_the_input(tmp_path, fake_file):
     assert "calibrated by encephagen calibrate" in diff
 
 
+def test_cli_finalists_sets_how_many_candidates_reach_validation(tmp_path, fake_file):
+    compared = {}
+    for finalists in (1, 4):
+        out = tmp_path / f"cal{finalists}.json"
+        result = invoke("calibrate", fake_file, "--objective", "quadratic", "--budget", 24, "--seed", 1, "--popsize", 6,
+                        "--finalists", finalists, "--out", out, "--json")
+        assert result.exit_code == 0, result.output
+        log = (tmp_path / f"cal{finalists}.calibration" / "log.jsonl").read_text().splitlines()
+        compared[finalists] = sum(json.loads(line).get("type") == "validation" for line in log)
+    # the start values, the best `finalists` of the search and the optimizer's recommendation (when new)
+    assert 2 <= compared[1] <= 3 and 5 <= compared[4] <= 6, compared
+
+
 def test_cli_report_and_plot(tmp_path, fake_file):
     out = tmp_path / "cal.json"
     assert invoke("calibrate", fake_file, "--objective", "quadratic", "--budget", 18, "--popsize", 6, "--out", out).exit_code == 0
