@@ -1,8 +1,8 @@
 """Body benchmarks: physics-only vs closed-loop speed, and the circuit beside the baseline walkers.
 
 Prints (1) Walker2d body steps per second for the physics alone (our adapter and
-``gymnasium.make``) and for the closed loop with the 80-neuron ``walker2d_cpg`` circuit at
-dt 0.1 ms, one lane and several; (2) the zero, best-constant, sine and sine_pitch walkers
+``gymnasium.make``) and for the closed loop with the 112-neuron ``walker2d_cpg`` circuit at
+dt 0.1 ms (80 circuit steps per body step), one lane and several; (2) the zero, best-constant, sine and sine_pitch walkers
 (baselines.md section 1) and the circuit on held-out seeds 0-9, in one table.
 
     python bench/bench_body.py                  # speed + zero, constant, circuit and its lesions
@@ -57,7 +57,7 @@ def physics_rate(steps: int = 3000) -> dict[str, tuple[float, float]]:
     return {"adapter": _rates(ours), "gymnasium": _rates(theirs)}
 
 
-def loop_rate(circuit_name: str, lanes: int, steps: int = 300) -> tuple[float, float]:
+def loop_rate(circuit_name: str, lanes: int, steps: int = 1000) -> tuple[float, float]:
     from encephagen.body.binding import binding_path_for, load_binding
     from encephagen.body.loop import ClosedLoop
     from encephagen.compile import compile_circuit

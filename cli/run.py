@@ -71,10 +71,10 @@ def _table(summary: dict) -> str:
     names = list(controllers)
     lines = [f"{summary['circuit']} {summary['version']} on {summary['body']} "
              f"(dt {summary['dt_ms']} ms, {summary['neural_steps_per_body_step']} circuit steps per body step)",
-             "seed  " + "  ".join(f"{n + ' steps':>14} {'dist m':>7}" for n in names)]
+             "seed  " + "  ".join(f"{n + ' steps':>14} {'dist m':>7}" for n in names) + "  circuit episode ended"]
     for i, seed in enumerate(summary["seeds"]):
         cells = [f"{controllers[n]['episodes'][i]['steps']:>14d} {controllers[n]['episodes'][i]['distance']:>7.2f}" for n in names]
-        lines.append(f"{seed:>4}  " + "  ".join(cells))
+        lines.append(f"{seed:>4}  " + "  ".join(cells) + "  " + _ending(controllers["circuit"]["episodes"][i]))
     lines.append("")
     lines.append(f"{'':10} {'steps':>16} {'full':>6} {'distance m':>14} {'speed m/s':>14} {'reward':>16}")
     for n in names:
@@ -85,3 +85,12 @@ def _table(summary: dict) -> str:
     if summary["video"]:
         lines.append(f"wrote {summary['video']}")
     return "\n".join(lines)
+
+
+def _ending(episode: dict) -> str:
+    """How an episode ended: the time limit, or a fall told apart by the torso's last pitch and height."""
+    if not episode["fell"]:
+        return "time limit"
+    pitch, height = episode.get("end_pitch", 0.0), episode.get("end_height", 0.0)
+    way = "forward" if pitch >= 0.9 else "backward" if pitch <= -0.9 else "down"
+    return f"fell {way} (pitch {pitch:+.2f} rad, height {height:.2f} m)"

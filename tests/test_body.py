@@ -269,6 +269,23 @@ def test_closed_loop_is_deterministic_and_lanes_are_independent(half_centre_loop
     assert rates.shape == (first[0].metrics["steps"], len(half_centre_loop.network.population_names)) and rates.sum() > 0
 
 
+def test_a_fall_is_not_counted_as_walking():
+    from encephagen.compile import compile_circuit
+
+    limp = {"right_hip": {"actuator": "right_hip", "terms": [{"readout": "flexor_minus_extensor", "gain": 0.0}]}}
+    binding = binding_from_tree(_binding_tree(body={"kind": "walker2d", "max_steps": 400}, motors=limp), "b.json")
+    loop = ClosedLoop(compile_circuit(load_circuit("half_centre"), dt=0.1), binding)
+    episode = loop.run([0], record=True)[0]
+    metrics, x = episode.metrics, episode.trajectory["qpos"][:, 0]
+    steps = int(metrics["steps"])
+    assert metrics["fell"] == 1.0 and loop.fall_steps < steps < 400  # zero action: falls after ~1 s
+    assert metrics["end_height"] < 0.8 or abs(metrics["end_pitch"]) >= 1.0
+    assert metrics["distance"] == pytest.approx(x[steps] - x[0])
+    assert metrics["distance_upright"] == pytest.approx(x[steps - loop.fall_steps] - x[0])
+    fell_forward = {**metrics, "distance_upright": metrics["distance_upright"] - 1.0}  # the objective uses the upright part
+    assert walk_objective_terms([fell_forward])["distance"] > walk_objective_terms([metrics])["distance"]
+
+
 def test_closed_loop_readouts_reach_the_actuators(half_centre_loop):
     episode = half_centre_loop.run([0], record=True, max_steps=20)[0]
     readout, action = episode.trajectory["readouts"][:, 0], episode.trajectory["action"]
@@ -365,3 +382,27 @@ def test_walk_objective_scores_candidates_on_seeds(tmp_path):
     assert all(loss.terms["survival"] == pytest.approx(1 - 8 / 1000) for row in losses for loss in row)
     with pytest.raises(BodyError, match="not 'humanoid'"):
         make_walk_evaluator(load_circuit("half_centre"), {}, {**options, "body": "humanoid"})
+
+
+@pytest.mark.slow
+def test_walker2d_cpg_needs_its_rhythm_generator_and_commissural_wiring():
+    """The calibrated circuit's balance comes from the CPG's wiring, not from its offsets alone.
+
+    Without the half-centres' mutual inhibition (In-F, In-E: the rhythm generator) or the
+    commissural interneurons (V0d, V0v, V3: left-right coordination), the same binding,
+    gains and seeds stay up for less than half as long.
+    """
+    from encephagen.compile import compile_circuit, lesion
+    from encephagen.storage import shipped_circuits_dir
+
+    circuit = load_circuit("walker2d_cpg")
+    binding = load_binding(shipped_circuits_dir() / "walker2d_cpg.binding.json")
+    seeds = [0, 1, 2, 3, 4]
+
+    def steps(variant) -> float:
+        loop = ClosedLoop(compile_circuit(variant, dt=0.1), binding, base_dir=shipped_circuits_dir())
+        return float(np.mean([e.metrics["steps"] for e in loop.run(seeds)]))
+
+    intact = steps(circuit)
+    assert steps(lesion(circuit, ["L_InF", "L_InE", "R_InF", "R_InE"])) < 0.5 * intact
+    assert steps(lesion(circuit, ["V0d", "V0v", "V3"])) < 0.5 * intact

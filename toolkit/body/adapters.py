@@ -173,6 +173,7 @@ class MujocoBody:
             self._root_qpos = int(model.jnt_qposadr[joint])
             self._root_dof = int(model.jnt_dofadr[joint])
             self._root_joints = {joint}
+            self._x_qpos = self._root_qpos
         elif root == "planar":
             ids = []
             for joint_name in planar_joints:
@@ -184,6 +185,7 @@ class MujocoBody:
             self._planar_qpos = [int(model.jnt_qposadr[j]) for j in ids]
             self._planar_dof = [int(model.jnt_dofadr[j]) for j in ids]
             self._root_joints = set(ids)
+            self._x_qpos = self._planar_qpos[0]
         else:
             raise BodyError(f"root must be 'free' or 'planar'; got {root!r}")
         self._root_sensors = [
@@ -298,7 +300,7 @@ class MujocoBody:
         action = np.asarray(action, dtype=np.float64)
         if action.shape != (self.model.nu,):
             raise BodyError(f"{self.name}: action must have shape ({self.model.nu},) in the order {list(self.actuator_names)}; got shape {action.shape}")
-        if not np.all(np.isfinite(action)):
+        if not np.isfinite(action).all():
             raise BodyError(f"{self.name}: action contains NaN or inf: {action}")
         before = self._progress_position()
         self.data.ctrl[:] = action
@@ -312,7 +314,8 @@ class MujocoBody:
         terminated = not healthy
         truncated = self._steps >= self.max_steps and not terminated
         self._done = terminated or truncated
-        info = {"x_position": self.x_position, "x_velocity": velocity, "distance": self.distance, **terms}
+        x = self.x_position
+        info = {"x_position": x, "x_velocity": velocity, "distance": x - self._x_start, **terms}
         return StepResult(observation, float(reward), terminated, truncated, info)
 
     @property
@@ -323,9 +326,7 @@ class MujocoBody:
     @property
     def x_position(self) -> float:
         """Forward position of the root (m)."""
-        if self._root == "free":
-            return float(self.data.qpos[self._root_qpos])
-        return float(self.data.qpos[self._planar_qpos[0]])
+        return float(self.data.qpos[self._x_qpos])
 
     @property
     def distance(self) -> float:
@@ -376,8 +377,8 @@ class MujocoBody:
             # free-joint angular velocity is in the body frame: pitch rate = q cos(roll) - r sin(roll)
             pitch_rate = qvel[dof + 4] * math.cos(roll) - qvel[dof + 5] * math.sin(roll)
             return [float(qpos[self._root_qpos + 2]), pitch, float(pitch_rate), roll, float(qvel[dof]), float(qvel[dof + 2])]
-        (_, z, pitch), (vx, vz, pitch_rate) = qpos[self._planar_qpos], qvel[self._planar_dof]
-        return [z, pitch, pitch_rate, 0.0, vx, vz]
+        (_, z, pitch), (vx, vz, pitch_rate) = self._planar_qpos, self._planar_dof  # addresses
+        return [float(qpos[z]), float(qpos[pitch]), float(qvel[pitch_rate]), 0.0, float(qvel[vx]), float(qvel[vz])]
 
     def _contact_values(self) -> np.ndarray:
         n_groups = len(self._contact_groups)

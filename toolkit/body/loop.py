@@ -30,6 +30,12 @@ from .binding import Binding, check_binding, make_bound_body, resolve
 log = logging.getLogger(__name__)
 
 
+FALL_MS = 500.0
+"""How long a fall lasts (ms): ``distance_upright`` of an episode that fell is its distance this
+long before the end, so that the ~0.9 m a Walker2d covers by toppling forward is not counted
+as walking (a calibration otherwise learns to stand, then lunge)."""
+
+
 def neural_steps_per_body_step(body_dt_ms: float, network_dt_ms: float) -> int:
     """Whole circuit steps per body step; refuses a ratio that is not an integer.
 
@@ -81,10 +87,12 @@ class ClosedLoop:
         afferents = list(binding.afferents.values())
         self._sensor = np.array([probe.sensor_index(a.sensor) for a in afferents], dtype=np.intp)
         n = network.n_neurons
-        self._fanout = np.zeros((len(afferents), n))  # afferent -> neurons of its population
+        fanout = np.zeros((len(afferents), n))  # afferent -> neurons of its population
         for i, aff in enumerate(afferents):
-            self._fanout[i, network.population_slices[aff.population]] = 1.0
+            fanout[i, network.population_slices[aff.population]] = 1.0
         self._is_rate = np.array([a.input == "rate" for a in afferents], dtype=bool)
+        self._current_fanout = fanout[~self._is_rate] if (~self._is_rate).any() else None
+        self._rate_fanout = fanout[self._is_rate] if self._is_rate.any() else None
         self._aff_low = np.array([_bound(a.low, a.input == "rate", -np.inf) for a in afferents])
         self._aff_high = np.array([np.inf if a.high is None else a.high for a in afferents])
         self.readout_names = sorted({t.readout for m in binding.motors.values() for t in m.terms})
@@ -97,6 +105,8 @@ class ClosedLoop:
         if unbound:
             log.info("actuators without a motor get 0: %s", unbound)
         self._pitch = probe.sensor_index("torso_pitch")
+        self._height = probe.sensor_index("torso_height")
+        self.fall_steps = int(round(FALL_MS / probe.dt_ms))
 
     # ------------------------------------------------------------------ per-lane numbers
 
@@ -186,35 +196,44 @@ class ClosedLoop:
         observations = np.stack([body.reset(seed)[0] for body, seed in zip(bodies, seeds)])
         active = np.ones(lanes, dtype=bool)
         totals, tilt, effort = np.zeros(lanes), np.zeros(lanes), np.zeros(lanes)
+        travelled = np.zeros((lanes, limit + 1))  # forward distance after each body step
         terminated = np.zeros(lanes, dtype=bool)
         recorder = _Recorder(bodies, record)
 
+        columns = [simulator.readout_names.index(name) for name in self.readout_names]
         if self.warmup_steps:
             simulator.advance(self.warmup_steps, **self._inputs(observations, gain, offset))
         action = np.zeros((lanes, self.n_actuators))
+        running = list(range(lanes))
         for _ in range(limit):
             counts = simulator.advance(self.steps_per_body_step, **self._inputs(observations, gain, offset))
-            readouts = simulator.readout_values()
-            rates = np.stack([readouts[name] for name in self.readout_names], axis=1) if self.readout_names else np.zeros((lanes, 0))
-            command = motor_offset + np.einsum("bmr,br->bm", motor_gain, rates)
+            rates = simulator.readout_array()[:, columns]
+            command = motor_offset + (motor_gain @ rates[:, :, None])[:, :, 0]
             action[:, self._motor_actuator] = np.clip(command, self._motor_low, self._motor_high)
-            for b in np.flatnonzero(active):
+            for b in running:
                 result = bodies[b].step(action[b])
                 observations[b] = result.observation
                 totals[b] += result.reward
-                tilt[b] += abs(result.observation[self._pitch])
-                effort[b] += float(np.mean(np.square(action[b])))
+                travelled[b, bodies[b].steps] = result.info["distance"]
                 if result.terminated or result.truncated:
                     active[b] = False
                     terminated[b] = result.terminated
+            tilt[running] += np.abs(observations[running, self._pitch])
+            effort[running] += np.mean(np.square(action[running]), axis=1)
             recorder.add(action, rates, counts, observations, self.body_dt_ms)
-            if not active.any():
+            running = [b for b in running if active[b]]
+            if not running:
                 break
         episodes = []
         for b, (body, seed) in enumerate(zip(bodies, seeds)):
             metrics = episode_metrics(body.steps, body.distance, totals[b], body.dt_ms, body.max_steps, bool(terminated[b]))
             metrics["pitch_abs_mean"] = tilt[b] / max(body.steps, 1)
             metrics["effort"] = effort[b] / max(body.steps, 1)
+            # where the episode ended, so that a fall can be told apart: pitched forward or back, or sank
+            metrics["end_pitch"] = float(observations[b, self._pitch])
+            metrics["end_height"] = float(observations[b, self._height])
+            before_fall = max(body.steps - self.fall_steps, 0) if terminated[b] else body.steps
+            metrics["distance_upright"] = float(travelled[b, before_fall])
             episodes.append(Episode(seed, metrics, sets[b], recorder.lane(b)))
         return episodes
 
@@ -223,8 +242,8 @@ class ClosedLoop:
         if not self._sensor.size:
             return {"current": None, "poisson_rate": None}
         value = np.clip(offset + gain * observations[:, self._sensor], self._aff_low, self._aff_high)
-        current = value[:, ~self._is_rate] @ self._fanout[~self._is_rate] if (~self._is_rate).any() else None
-        rate = value[:, self._is_rate] @ self._fanout[self._is_rate] if self._is_rate.any() else None
+        current = value[:, ~self._is_rate] @ self._current_fanout if self._current_fanout is not None else None
+        rate = value[:, self._is_rate] @ self._rate_fanout if self._rate_fanout is not None else None
         return {"current": current, "poisson_rate": rate}
 
 
@@ -340,7 +359,9 @@ def walk_objective_terms(episodes_metrics: Sequence[Mapping[str, float]], target
     """Dimensionless loss terms (about [0, 1] each, 0 is perfect) of a set of walking episodes.
 
     * ``distance``: shortfall of the mean forward distance from its target, relative
-      (walking backwards costs more than 1);
+      (walking backwards costs more than 1); the distance covered upright
+      (``distance_upright``, which :class:`ClosedLoop` measures: a fall's last
+      :data:`FALL_MS` left out) when every episode has it;
     * ``survival``: fraction of the target steps lost, averaged over episodes (a fall is
       what ends an episode early, so survival alone cannot reward a constant stance: it
       is paired with distance);
@@ -351,7 +372,8 @@ def walk_objective_terms(episodes_metrics: Sequence[Mapping[str, float]], target
     >>> walk_objective_terms([{"distance": 2.0, "steps": 500}, {"distance": 4.0, "steps": 1000}])
     {'distance': 0.25, 'survival': 0.25}
     """
-    distance = float(np.mean([e["distance"] for e in episodes_metrics]))
+    key = "distance_upright" if all("distance_upright" in e for e in episodes_metrics) else "distance"
+    distance = float(np.mean([e[key] for e in episodes_metrics]))
     steps = np.array([e["steps"] for e in episodes_metrics], dtype=float)
     terms = {
         "distance": max(0.0, (targets["distance_m"] - distance) / targets["distance_m"]),

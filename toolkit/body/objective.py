@@ -16,9 +16,13 @@ from ..errors import BodyError
 from ..objectives import Loss, register_objective
 from .loop import WALK_TARGETS, walk_objective_terms
 
-WALK_OPTIONS: dict[str, Any] = {"body": "walker2d", "binding": "", "dt": 0.1, "max_steps": 1000, "posture_weight": 0.5, "effort_weight": 0.1}
+WALK_OPTIONS: dict[str, Any] = {"body": "walker2d", "binding": "", "dt": 0.1, "max_steps": 1000,
+                                "distance_weight": 1.0, "posture_weight": 0.5, "effort_weight": 0.1}
 """``binding`` '' means ``<circuit name>.binding.json`` in the circuit's folder; the weights
-scale the upright and effort terms against distance and survival (each about [0, 1])."""
+scale the distance, upright and effort terms against survival (each about [0, 1]). The
+distance term stops rewarding at the distance target, so a target above the distance
+wanted, with a larger weight, keeps the search pushing (e.g. ``--target distance_m=6
+--option distance_weight=1.5``: 0.25 per m up to 6 m, one full episode = 1 m)."""
 
 
 class WalkEvaluator:
@@ -27,7 +31,8 @@ class WalkEvaluator:
     def __init__(self, circuit, targets: Mapping[str, float], options: Mapping[str, Any], base_dir: str | Path | None):
         from .binding import binding_path_for, load_binding
 
-        self.circuit, self.targets, self.options = circuit, dict(targets), dict(options)
+        options = {**WALK_OPTIONS, **options}
+        self.circuit, self.targets, self.options = circuit, dict(targets), options
         if options["binding"]:
             path = Path(options["binding"])
         elif getattr(circuit, "source_path", None):
@@ -53,7 +58,7 @@ class WalkEvaluator:
             self._network = compile_circuit(self.circuit, dt=float(self.options["dt"]))
         results = evaluate_walk(self.circuit, self.binding, seeds, parameters=list(parameter_sets), dt=float(self.options["dt"]),
                                 max_steps=int(self.options["max_steps"]), base_dir=self.base_dir, network=self._network)
-        weights = {"distance": 1.0, "survival": 1.0, "upright": float(self.options["posture_weight"]), "effort": float(self.options["effort_weight"])}
+        weights = {"distance": float(self.options["distance_weight"]), "survival": 1.0, "upright": float(self.options["posture_weight"]), "effort": float(self.options["effort_weight"])}
         losses: list[list[Loss]] = [[] for _ in parameter_sets]
         for episode in results:
             terms = walk_objective_terms([episode], self.targets)
