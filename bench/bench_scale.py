@@ -16,6 +16,7 @@ Usage::
 
     python bench/bench_scale.py                         # 1 M neurons, 100 M synapses (~12 GB peak)
     python bench/bench_scale.py --neurons 100000 --synapses 10000000 --nest --json
+    PREFIX/bin/python bench/bench_scale.py --neurons 100000 --synapses 10000000 --nest --nest-builder sonata  # PREFIX: bench/build_nest_hdf5.sh
     python bench/bench_scale.py --skip-export --duration-ms 50
 
 Prints one line per stage (or one JSON object with ``--json``). Figures measured on the
@@ -95,6 +96,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=None, help="Folder for the SONATA export (default: a temporary one, removed after).")
     parser.add_argument("--skip-export", action="store_true")
     parser.add_argument("--nest", action="store_true", help="Also build and run the export in NEST (child process; peak memory of children reported).")
+    parser.add_argument("--nest-builder", choices=["auto", "sonata", "python"], default="auto",
+                        help="How NEST builds the network: 'sonata' is nest.SonataNetwork.BuildNetwork (needs NEST with HDF5, "
+                             "see bench/build_nest_hdf5.sh), 'python' connects edges read with h5py; 'auto' picks 'sonata' when it can.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -161,7 +165,7 @@ def main(argv: list[str] | None = None) -> dict:
                 from encephagen.interop.sonata import run_nest
 
                 started = time.perf_counter()
-                nest_run = run_nest(out, duration_ms=args.duration_ms, seed=args.seed)
+                nest_run = run_nest(out, duration_ms=args.duration_ms, seed=args.seed, builder=args.nest_builder)
                 children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
                 stage("nest", started, builder=nest_run.builder, child_peak_rss_gb=round(children, 2),
                       mean_rate_hz=round(float(nest_run.population_rates_hz().mean()), 2))

@@ -438,8 +438,8 @@ def _local_path(value: str, base: Path) -> Path:
     return path if path.is_absolute() else (base / path).resolve()
 
 
-def read_sonata(directory: str | os.PathLike) -> _Network:
-    """Read nodes, node types, NEST parameters and edges of a SONATA circuit into arrays."""
+def read_sonata(directory: str | os.PathLike, *, edges: bool = True) -> _Network:
+    """Read nodes, node types, NEST parameters and (unless ``edges=False``) edges of a SONATA circuit into arrays."""
     import h5py
 
     directory = Path(directory)
@@ -479,7 +479,7 @@ def read_sonata(directory: str | os.PathLike) -> _Network:
                 types_of_node.append(index)
     net.node_type = np.concatenate(types_of_node) if types_of_node else np.empty(0, np.int64)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("source", "target", "weight", "delay", "nest_delay", "edge_type")}
-    for f, entry in enumerate(networks.get("edges", [])):
+    for f, entry in enumerate(networks.get("edges", []) if edges else []):
         rows = _read_csv(_local_path(entry["edge_types_file"], base))
         table = {int(r["edge_type_id"]): r for r in rows}
         for type_id, row in table.items():
@@ -759,7 +759,11 @@ def import_nest():
 
 
 def nest_has_sonata() -> bool:
-    """Whether this NEST was built with HDF5, which ``nest.SonataNetwork`` needs (the PyPI wheel is not)."""
+    """Whether this NEST was built with HDF5, which ``nest.SonataNetwork`` needs to read edges.
+
+    The PyPI wheel is not; ``bench/build_nest_hdf5.sh PREFIX`` builds one that is (with h5py
+    compiled against the same libhdf5, or ``import nest`` fails inside h5py).
+    """
     return bool(import_nest().GetKernelStatus("build_info")["have_hdf5"])
 
 
@@ -827,12 +831,13 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
     nest.ResetKernel()
     nest.verbosity = nest.VerbosityLevel.ERROR
     nest.SetKernelStatus({"resolution": dt, "local_num_threads": threads, "rng_seed": int(seed) + 1})
-    net = read_sonata(directory)
+    # NEST's own reader streams the edges in slabs; holding them here too costs ~45 B per synapse
+    net = read_sonata(directory, edges=builder == "python")
     if builder == "sonata":
         sonata = nest.SonataNetwork(directory / "circuit_config.json", sim_config=directory / NEST_SIMULATION_CONFIG)
         collections = sonata.BuildNetwork()
         nodes = sum((collections[p] for p in net.population_offset), start=nest.NodeCollection())
-        label = "nest.SonataNetwork"
+        label = "nest.SonataNetwork.BuildNetwork"
     elif builder == "python":
         # Only NEST's C++ edge reader needs NEST built with HDF5 (the PyPI wheel is not); its
         # Python node reader needs h5py and pandas. So NEST reads the nodes itself and we
@@ -848,7 +853,7 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
             ids = np.asarray(nodes.tolist())
             nest.Connect(ids[net.source], ids[net.target], "one_to_one",
                          {"synapse_model": "static_synapse", "weight": net.weight, "delay": net.nest_delay})
-        label = "nest.SonataNetwork.Create + nest.Connect (this NEST lacks HDF5)"
+        label = "nest.SonataNetwork.Create + nest.Connect"
     else:
         raise ValueError(f"builder must be 'auto', 'sonata' or 'python'; got {builder!r}")
     _restore_extras(nest, net, nodes, dt, seed, _kernel)
