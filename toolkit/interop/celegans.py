@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from ..archives import PackageArchive
 from ..errors import EncephagenError, did_you_mean
 
 log = logging.getLogger(__name__)
@@ -111,9 +112,7 @@ def _member(archive, suffix: str) -> str:
 
 def read_cect_dataset(source: str | Path, reader: str) -> ConnectomeData:
     """Read and check one of cect's cached datasets (``cache/<reader>.json``)."""
-    from ..hcp import _Archive
-
-    archive = _Archive(Path(source))
+    archive = PackageArchive(Path(source), "cect")
     member = _member(archive, f"cache/{reader}.json")
     raw = archive.read(member)
     try:
@@ -172,9 +171,7 @@ def parse_dataset(tree: Any, where: str, *, name: str = "dataset", sha256: str =
 
 def read_neuron_table(source: str | Path) -> dict[str, str]:
     """Neuron name -> WormAtlas description, from cect's ``data/IndividualNeurons.csv``."""
-    from ..hcp import _Archive
-
-    archive = _Archive(Path(source))
+    archive = PackageArchive(Path(source), "cect")
     member = _member(archive, NEURON_TABLE)
     return parse_neuron_table(archive.read(member).decode("utf-8", errors="replace"), f"{source}:{member}")
 
@@ -366,13 +363,11 @@ def import_celegans(source: str | Path | None = None, *, connectivity: str = DEF
     Raises :class:`ConnectomeDataError` naming the file and place of the first defect when
     the source data are malformed.
     """
-    from ..hcp import _Archive
-
     source = Path(source) if source is not None else find_cect_source()
     wiring = read_cect_dataset(source, connectivity)
     atlas = read_cect_dataset(source, transmitters)
     table = read_neuron_table(source)
-    version = _Archive(source).version()
+    version = PackageArchive(source, "cect").version()
     note = f"cect {version} ({source.name})"
     log.info("C. elegans: connectivity %s, transmitters %s, from %s", connectivity, transmitters, note)
     return celegans_circuit(wiring, atlas, table, source_note=note)
