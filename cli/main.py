@@ -16,7 +16,7 @@ import sys
 import click
 
 from encephagen import __version__
-from encephagen.errors import EncephagenError
+from encephagen.errors import EncephagenError, UnknownNameError
 
 COMMANDS: dict[str, str] = {
     "validate": "encephagen.cli.validate:validate",
@@ -38,14 +38,24 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
+    """A group whose subcommands are ``'module:attribute'`` strings in :attr:`registry`, imported
+    only when run; a subcommand whose module is absent is not listed."""
+
+    registry: dict[str, str] = COMMANDS
+    unknown_kind: str | None = None
+    """Set to name the kind (e.g. "import format") to answer an unknown name with "did you mean"
+    instead of click's usage error."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name, target in COMMANDS.items() if importlib.util.find_spec(target.split(":")[0]) is not None]
+        return [name for name, target in self.registry.items() if importlib.util.find_spec(target.split(":")[0]) is not None]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None or importlib.util.find_spec(target.split(":")[0]) is None:
+        available = self.list_commands(ctx)
+        if name not in available:
+            if self.unknown_kind is not None:
+                raise UnknownNameError(self.unknown_kind, name, available)
             return None
-        module, attribute = target.split(":")
+        module, attribute = self.registry[name].split(":")
         return getattr(importlib.import_module(module), attribute)
 
     def invoke(self, ctx: click.Context):
