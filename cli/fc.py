@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from encephagen.errors import EncephagenError
+from encephagen.fc import DEFAULT_OBSERVABLE, OBSERVABLES
 
 
 def _connectome_file(circuit, circuit_path: Path) -> Path:
@@ -28,7 +29,7 @@ def _connectome_file(circuit, circuit_path: Path) -> Path:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run's noise and Poisson input (the first, with --lanes).")
 @click.option("--lanes", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent runs (seeds SEED, SEED+1, ...) batched in one simulation; their BOLD FCs are averaged.")
-@click.option("--observable", type=click.Choice(["rate", "synaptic", "excitatory_rate"]), default="rate", show_default=True,
+@click.option("--observable", type=click.Choice(OBSERVABLES), default=DEFAULT_OBSERVABLE, show_default=True,
               help="What drives each region's BOLD: the firing rate of all its neurons, their excitatory synaptic input, or the rate of its E cells.")
 @click.option("--dt", type=click.FloatRange(min=0.01, max=1.0), default=0.5, show_default=True,
               help="Integration step (ms). The FC figures of hcp_cortex were measured at 0.5 (same mean rates as 0.1 within 1 %, "
