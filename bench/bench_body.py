@@ -2,12 +2,13 @@
 
 Prints (1) Walker2d body steps per second for the physics alone (our adapter and
 ``gymnasium.make``) and for the closed loop with the 112-neuron ``walker2d_cpg`` circuit at
-dt 0.1 ms (80 circuit steps per body step), one lane and several; (2) the zero, best-constant, sine and sine_pitch walkers
-(baselines.md section 1) and the circuit on held-out seeds 0-9, in one table.
+dt 0.1 ms (80 circuit steps per body step), one lane and several; (2) the zero-action, best-constant
+and sine_pitch walkers (baselines.md section 1; sine_pitch = ``encephagen.body.baselines.SINE_PITCH``)
+and the circuit with its lesions on held-out seeds 0-9, in one table.
 
-    python bench/bench_body.py                  # speed + zero, constant, circuit and its lesions
-    python bench/bench_body.py --tune sine_pitch --budget 1920 --workers 2   # tune the sine_pitch walker (~40 CPU-min)
-    python bench/bench_body.py --skip-speed --sine-pitch F O1 O2 O3 A1 A2 A3 P1 P2 P3 KP KD
+    python bench/bench_body.py                  # speed + zero, constant, sine_pitch, circuit and its lesions
+    python bench/bench_body.py --tune sine_pitch --budget 1920 --workers 2   # baselines.md's protocol (~13 CPU-min)
+    python bench/bench_body.py --skip-speed --sine-pitch F O1 O2 O3 A1 A2 A3 P1 P2 P3 KP KD   # another walker
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def loop_rate(circuit_name: str, lanes: int, steps: int = 1000) -> tuple[float, 
     return _rates(lambda: sum(e.metrics["steps"] for e in loop.run(list(range(lanes)), max_steps=steps)))
 
 
-def walkers(circuit_name: str, sine_pitch: list[float] | None, seeds: list[int]) -> dict[str, dict[str, float]]:
+def walkers(circuit_name: str, sine_pitch: list[float], seeds: list[int]) -> dict[str, dict[str, float]]:
     from encephagen.body.adapters import Walker2d
     from encephagen.body.baselines import BEST_CONSTANT, aggregate, baseline_controller, constant_controller, run_episode
     from encephagen.body.binding import binding_path_for, load_binding
@@ -82,9 +83,8 @@ def walkers(circuit_name: str, sine_pitch: list[float] | None, seeds: list[int])
         "zero": aggregate([run_episode(body, constant_controller(np.zeros(6)), s) for s in seeds]),
         "constant": aggregate([run_episode(body, constant_controller(BEST_CONSTANT), s) for s in seeds]),
     }
-    if sine_pitch is not None:
-        controller = baseline_controller("sine_pitch", sine_pitch, body)
-        table["sine_pitch"] = aggregate([run_episode(body, controller, s) for s in seeds])
+    controller = baseline_controller("sine_pitch", sine_pitch, body)
+    table["sine_pitch"] = aggregate([run_episode(body, controller, s) for s in seeds])
     from encephagen.compile import lesion
 
     path = resolve_circuit_path(circuit_name)
@@ -113,18 +113,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--circuit", default="walker2d_cpg")
     parser.add_argument("--lanes", type=int, default=8)
-    parser.add_argument("--sine-pitch", type=float, nargs=12, default=None, help="12 sine_pitch numbers, as --tune prints them.")
+    parser.add_argument("--sine-pitch", type=float, nargs=12, default=None, help="12 sine_pitch numbers, as --tune prints them [default: SINE_PITCH].")
     parser.add_argument("--tune", choices=["constant", "sine", "sine_pitch"], default=None)
     parser.add_argument("--budget", type=int, default=1920)
     parser.add_argument("--weight", type=float, default=100.0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--restarts", type=int, default=4, help="With --tune: CMA runs sharing the budget.")
+    parser.add_argument("--first-seed", type=int, default=0, help="With --tune: CMA seed of the first restart.")
+    parser.add_argument("--start", type=float, nargs="+", default=None, help="With --tune: the controller's numbers to start from.")
+    parser.add_argument("--sigma", type=float, default=None, help="With --tune and --start: CMA step in box units ([-1, 1] per number).")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
 
-    from encephagen.body.baselines import tune_baseline
+    from encephagen.body.baselines import SINE_PITCH, tune_baseline
 
     if args.tune:
-        for pick in tune_baseline(args.tune, budget=args.budget, weight=args.weight, workers=args.workers):
+        for pick in tune_baseline(args.tune, budget=args.budget, weight=args.weight, workers=args.workers, restarts=args.restarts,
+                                  first_seed=args.first_seed, start=args.start, sigma=args.sigma):
             print(json.dumps({"kind": pick.kind, "pick": pick.pick, "train": pick.train_score, "validation": pick.validation_score, "params": pick.params}))
         return
     if not args.skip_speed:
@@ -134,9 +139,7 @@ def main() -> None:
         for lanes in (1, args.lanes):
             wall, cpu = loop_rate(args.circuit, lanes)
             print(f"  closed loop, {args.circuit} dt 0.1 ms, {lanes:2d} lane(s) {wall:7.0f} / {cpu:7.0f}")
-    if args.sine_pitch is None:
-        print("\nsine_pitch: no numbers given; tune them with --tune sine_pitch (1920 evaluations) and pass --sine-pitch")
-    table = walkers(args.circuit, args.sine_pitch, list(range(10)))
+    table = walkers(args.circuit, args.sine_pitch or list(SINE_PITCH), list(range(10)))
     print(f"\nWalker2d-v5, held-out seeds 0-9 (mean ± sd)\n{'controller':16} {'steps':>16} {'full':>6} {'distance m':>15} {'reward':>16}")
     for name, a in table.items():
         print(f"{name:16} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<6.1f} {a['full']:>3}/10 {a['distance_mean']:>6.2f} ± {a['distance_sd']:<6.2f} {a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}")

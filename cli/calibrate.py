@@ -94,7 +94,9 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
     Every candidate is scored on several noise seeds; the best are compared on validation
     seeds, and the losses reported and recorded in the file's history come from held-out
     test seeds the search never saw. A run killed at any point continues with --resume and
-    ends exactly where an uninterrupted run with the same seed ends.
+    ends exactly where an uninterrupted run with the same seed ends. The circuit's bindings
+    (NAME.binding.json, NAME.BODY.binding.json) are copied next to --out, so the new file
+    drives the same bodies.
 
     \b
     Examples:
@@ -102,6 +104,8 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
           --budget 300 --seed 1 --out half_centre_cal.json --workers 2
       encephagen diff half_centre half_centre_cal.json
       encephagen calibrate --report half_centre_cal.calibration/log.jsonl --plot curve.png
+      encephagen calibrate walker2d_cpg --objective walk --body walker2d --budget 360 \\
+          --seed 1 --workers 2 --out walker.json && encephagen run walker.json --episodes 10
     """
     if report is not None:
         _report(report, plot, as_json)
@@ -159,10 +163,15 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
             result = run_calibration(loaded, settings, run_dir, base_dir=path.parent, resume=resume, executor=executor, chunks=chunks,
                                      progress=lambda p: click.echo(_progress_line(p), err=True), file=str(path))
     save_circuit(result.circuit, out, overwrite=in_place)
+    from encephagen.body.binding import copy_bindings
+
+    bindings = [str(p) for p in copy_bindings(path, out)]
     if as_json:
-        click.echo(json.dumps({**result.summary(), "out": str(out)}, indent=1))
+        click.echo(json.dumps({**result.summary(), "out": str(out), "bindings": bindings}, indent=1))
         return
     _print_result(result, path, out)
+    for binding in bindings:
+        click.echo(f"copied its binding to {binding}")
 
 
 def _print_result(result, path: Path, out: Path) -> None:

@@ -240,6 +240,22 @@ def test_binding_names_are_checked_against_circuit_and_body():
     assert "unknown circuit parameter 'drive_flx'; did you mean 'drive_flex'?" in text
 
 
+def test_a_new_circuit_version_gets_copies_of_its_bindings(tmp_path):
+    from encephagen.body.binding import copy_bindings
+
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "a.binding.json").write_text("walker")
+    (tmp_path / "a.humanoid.binding.json").write_text("humanoid")
+    (tmp_path / "ab.binding.json").write_text("another circuit's")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "b.humanoid.binding.json").write_text("kept")
+    written = copy_bindings(tmp_path / "a.json", tmp_path / "out" / "b.json")
+    assert written == [tmp_path / "out" / "b.binding.json"]
+    assert (tmp_path / "out" / "b.binding.json").read_text() == "walker"
+    assert (tmp_path / "out" / "b.humanoid.binding.json").read_text() == "kept"  # never replaced
+    assert copy_bindings(tmp_path / "a.json", tmp_path / "a.json") == []
+
+
 def test_neural_steps_per_body_step_must_be_whole():
     assert neural_steps_per_body_step(8.0, 0.1) == 80
     assert neural_steps_per_body_step(15.0, 0.25) == 60
@@ -333,7 +349,7 @@ def test_run_command_reports_circuit_and_baselines_on_the_same_seeds(half_centre
     result = CliRunner().invoke(cli, ["run", str(half_centre_files), "--episodes", "2", "--seed", "3", "--max-steps", "12", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert list(report["controllers"]) == ["circuit", "offsets", "zero", "constant"]
+    assert list(report["controllers"]) == ["circuit", "offsets", "zero", "constant", "sine_pitch"]
     for controller in report["controllers"].values():
         assert [e["seed"] for e in controller["episodes"]] == [3, 4]
         assert {"steps_mean", "distance_mean", "speed_mean", "reward_mean", "full"} <= set(controller["aggregate"])
@@ -384,25 +400,42 @@ def test_walk_objective_scores_candidates_on_seeds(tmp_path):
         make_walk_evaluator(load_circuit("half_centre"), {}, {**options, "body": "humanoid"})
 
 
-@pytest.mark.slow
-def test_walker2d_cpg_needs_its_rhythm_generator_and_commissural_wiring():
-    """The calibrated circuit's balance comes from the CPG's wiring, not from its offsets alone.
-
-    Without the half-centres' mutual inhibition (In-F, In-E: the rhythm generator) or the
-    commissural interneurons (V0d, V0v, V3: left-right coordination), the same binding,
-    gains and seeds stay up for less than half as long.
-    """
+@pytest.fixture(scope="module")
+def walker2d_cpg_steps_and_distance():
+    """Mean steps and distance of the shipped walker2d_cpg, intact and lesioned, on held-out seeds 0-9."""
     from encephagen.compile import compile_circuit, lesion
     from encephagen.storage import shipped_circuits_dir
 
     circuit = load_circuit("walker2d_cpg")
     binding = load_binding(shipped_circuits_dir() / "walker2d_cpg.binding.json")
-    seeds = [0, 1, 2, 3, 4]
-
-    def steps(variant) -> float:
+    variants = {"intact": circuit, "no RG inhibition": lesion(circuit, ["L_InF", "L_InE", "R_InF", "R_InE"]),
+                "no commissurals": lesion(circuit, ["V0d", "V0v", "V3"])}
+    out = {}
+    for name, variant in variants.items():
         loop = ClosedLoop(compile_circuit(variant, dt=0.1), binding, base_dir=shipped_circuits_dir())
-        return float(np.mean([e.metrics["steps"] for e in loop.run(seeds)]))
+        episodes = [e.metrics for e in loop.run(list(range(10)) if name == "intact" else [0, 1, 2, 3, 4])]
+        out[name] = (int(sum(e["full"] for e in episodes)), float(np.mean([e["steps"] for e in episodes])),
+                     float(np.mean([e["distance"] for e in episodes])))
+    return out
 
-    intact = steps(circuit)
-    assert steps(lesion(circuit, ["L_InF", "L_InE", "R_InF", "R_InE"])) < 0.5 * intact
-    assert steps(lesion(circuit, ["V0d", "V0v", "V3"])) < 0.5 * intact
+
+@pytest.mark.slow
+def test_walker2d_cpg_walks_on_held_out_seeds(walker2d_cpg_steps_and_distance):
+    """The issue's bar: full 1000-step episodes on at least 8 of 10 held-out seeds and at least
+    4 m mean forward distance (baselines.md's tuned sine gait with pitch feedback: 7/10, 3.56 m)."""
+    full, _, distance = walker2d_cpg_steps_and_distance["intact"]
+    assert full >= 8 and distance >= 4.0, walker2d_cpg_steps_and_distance
+
+
+@pytest.mark.slow
+def test_walker2d_cpg_needs_its_rhythm_generator_and_commissural_wiring(walker2d_cpg_steps_and_distance):
+    """The gait comes from the CPG's wiring, not from the binding's offsets and gains alone.
+
+    Without the half-centres' mutual inhibition (In-F, In-E: the rhythm generator) or the
+    commissural interneurons (V0d, V0v, V3: left-right coordination), the same binding,
+    gains and seeds neither walk a quarter of the distance nor keep every episode up.
+    """
+    _, _, intact_distance = walker2d_cpg_steps_and_distance["intact"]
+    for name in ("no RG inhibition", "no commissurals"):
+        full, steps, distance = walker2d_cpg_steps_and_distance[name]
+        assert distance < 0.25 * intact_distance and full < 5, (name, walker2d_cpg_steps_and_distance)

@@ -159,6 +159,29 @@ def binding_path_for(circuit_path: str | os.PathLike, body: str | None = None) -
     return path.with_name(stem + BINDING_SUFFIX)
 
 
+def copy_bindings(circuit_path: str | os.PathLike, new_circuit_path: str | os.PathLike) -> list[Path]:
+    """Give a new version of a circuit file the bindings of the old one, so the pair stays usable.
+
+    ``walker2d_cpg.binding.json`` and ``walker2d_cpg.humanoid.binding.json`` next to
+    ``circuit_path`` are copied (atomically, byte for byte) next to ``new_circuit_path`` under
+    its stem. A binding's gains name circuit parameters, so the copy reads the new values. An
+    existing file is never replaced. Returns the files written.
+    """
+    from ..storage import atomic_write_bytes
+
+    old, new = Path(circuit_path), Path(new_circuit_path)
+    old_stem, new_stem = old.name.split(".")[0], new.name.split(".")[0]
+    if old.parent.resolve() == new.parent.resolve() and old_stem == new_stem:
+        return []
+    written = []
+    for source in sorted(old.parent.glob(f"{old_stem}.*{BINDING_SUFFIX}")) + sorted(old.parent.glob(f"{old_stem}{BINDING_SUFFIX}")):
+        target = new.with_name(new_stem + source.name[len(old_stem):])
+        if not target.exists():
+            atomic_write_bytes(target, source.read_bytes())
+            written.append(target)
+    return written
+
+
 def load_binding(path: str | os.PathLike) -> Binding:
     """Read and validate a binding file (structure only; see :func:`check_binding` for names)."""
     from ..storage import check_readable, read_json_tree
