@@ -2,10 +2,10 @@
 
 The figures checked here are those of issue 4: over held-out noise seeds the shipped
 ``spinal_cpg`` alternates left-right and flexor-extensor on every seed with a regular
-period; lesioning the commissural interneurons destroys left-right alternation, lesioning
-the half-centres' mutual inhibition destroys the rhythm, shuffling the projections destroys
-the gait, and the descending drive raises the frequency over at least a twofold range while
-left-right alternation holds.
+period; lesioning the commissural interneurons destroys left-right alternation (V0d alone at
+low speed, V0v alone at high speed), lesioning the half-centres' mutual inhibition destroys the
+rhythm, shuffling the projections destroys the gait, and the descending drive raises the
+frequency over at least a twofold range while left-right alternation holds.
 """
 
 from __future__ import annotations
@@ -126,6 +126,22 @@ def test_commissural_lesion_destroys_left_right_alternation(cpg):
     assert phase_error(slow.summary["lr_phase"]["mean"]) > 0.25, slow.summary["lr_phase"]
 
 
+def loses_coupling(m: dict[str, float]) -> bool:
+    """Left-right antiphase gone or loosened (the intact circuit holds phase error ~0, concentration ~0.99)."""
+    return phase_error(m["lr_phase"]) > 0.05 or m["lr_concentration"] < 0.95
+
+
+@pytest.mark.slow
+def test_v0d_alternate_the_sides_at_low_speed_and_v0v_at_high_speed(cpg):
+    # Talpalar et al. 2013: without V0d alternation fails at low frequencies only, without V0v at high
+    # frequencies only; the descending drive silences V0d as speed rises (Danner et al. 2016/2017)
+    for drive, needed, spare in ((12.0, "V0d", "V0v"), (40.0, "V0v", "V0d")):  # ~2.7 and ~6.2 Hz
+        without_needed = run_gait(cpg, seeds=HELD_OUT_SEEDS[:3], duration_ms=8000.0, lesions=[needed], parameters={"drive": drive})
+        without_spare = run_gait(cpg, seeds=HELD_OUT_SEEDS[:3], duration_ms=8000.0, lesions=[spare], parameters={"drive": drive})
+        assert all(map(loses_coupling, without_needed.per_seed)), (drive, needed, without_needed.per_seed)
+        assert not any(map(loses_coupling, without_spare.per_seed)), (drive, spare, without_spare.per_seed)
+
+
 @pytest.mark.slow
 def test_removing_the_half_centres_mutual_inhibition_destroys_the_rhythm(cpg):
     # without In-F/In-E the extensor half-centres fire tonically; the flexor half-centres may keep
@@ -161,14 +177,14 @@ def longest_alternating_rise(rows) -> float:
 def drive_sweep(cpg):
     low, high = cpg.parameters["drive"].bounds
     values = list(np.linspace(low, high, 13))
-    return values, sweep_gait(cpg, "drive", values, seeds=HELD_OUT_SEEDS[:2], duration_ms=8000.0)
+    return values, sweep_gait(cpg, "drive", values, seeds=HELD_OUT_SEEDS[:3], duration_ms=8000.0)
 
 
 @pytest.mark.slow
 def test_descending_drive_raises_frequency_while_alternation_holds(drive_sweep):
-    """The issue asks for 2x; over 10 held-out seeds x 20 s the shipped circuit holds alternation
-    over 1.71x (2.94 -> 5.03 Hz; below ~2.5 Hz the sides drift). These two seeds happen to read
-    2.1x, so the test asserts the range that holds on every seed, not the luck of two."""
+    """Issue 4 asks for at least twofold. The drive's bounds are the range over which the circuit walks;
+    over 10 held-out seeds x 20 s the rise with alternation on every seed spans 2.5x there (2.29 -> 5.76 Hz).
+    Three seeds, not two: 0.3.0, whose V0d never fell silent, read 2.1x on two seeds by luck, 1.5x on three."""
     values, rows = drive_sweep
-    assert longest_alternating_rise(rows) >= 1.6, [(v, r["frequency_hz"]["mean"], r["lr_phase"]["min"], r["lr_phase"]["max"], r["fe_overlap"]["max"])
+    assert longest_alternating_rise(rows) >= 2.0, [(v, r["frequency_hz"]["mean"], r["lr_phase"]["min"], r["lr_phase"]["max"], r["fe_overlap"]["max"])
                                                     for v, r in zip(values, rows)]
