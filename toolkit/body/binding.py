@@ -174,7 +174,7 @@ def copy_bindings(circuit_path: str | os.PathLike, new_circuit_path: str | os.Pa
     if old.parent.resolve() == new.parent.resolve() and old_stem == new_stem:
         return []
     written = []
-    for source in sorted(old.parent.glob(f"{old_stem}.*{BINDING_SUFFIX}")) + sorted(old.parent.glob(f"{old_stem}{BINDING_SUFFIX}")):
+    for source in sorted(old.parent.glob(f"{old_stem}{BINDING_SUFFIX}")) + sorted(old.parent.glob(f"{old_stem}.*{BINDING_SUFFIX}")):
         target = new.with_name(new_stem + source.name[len(old_stem):])
         if not target.exists():
             atomic_write_bytes(target, source.read_bytes())

@@ -219,7 +219,7 @@ class ClosedLoop:
                     active[b] = False
                     terminated[b] = result.terminated
             tilt[running] += np.abs(observations[running, self._pitch])
-            effort[running] += np.mean(np.square(action[running]), axis=1)
+            effort[running] += np.square(action[running]).sum(axis=1) / self.n_actuators  # = np.mean, without its ~20 us of overhead
             recorder.add(action, rates, counts, observations, self.body_dt_ms)
             running = [b for b in running if active[b]]
             if not running:
