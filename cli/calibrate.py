@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -153,7 +154,7 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
         raise CalibrationError(f"{run_dir}: holds an earlier run's log; pass --resume to continue it, or choose another --run-dir")
     evaluation_job(loaded, *resolved, path.parent)  # a circuit the objective cannot score fails here
 
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     with open_executor(workers, address) as (executor, chunks):
         if err.isatty():
             with click.progressbar(length=budget, label="calibrating", show_eta=True, show_pos=True, item_show_func=_describe, file=err) as bar:

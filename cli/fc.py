@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def fc(circuit: str, duration_s: float, seed: int, lanes: int, observable: str, 
     duration_ms = duration_s * 1000.0
     seeds = list(range(seed, seed + lanes))
     label = f"simulating {duration_s:g} s" + (f" x {lanes} lanes" if lanes > 1 else "")
-    with click.progressbar(length=int(duration_ms), label=label, file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=int(duration_ms), label=label, file=sys.stderr) as bar:
         result = run_cortex(network, duration_ms, seeds=seeds, on_chunk=lambda ms: bar.update(int(round(ms))))
     wall = time.perf_counter() - start
     if save_result is not None:

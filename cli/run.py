@@ -21,11 +21,13 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes: int, seed: int, dt: float,
         max_steps: int | None, video: Path | None, as_json: bool) -> None:
-    """Run CIRCUIT in closed loop with a body; report it beside zero and constant actions.
+    """Run CIRCUIT in closed loop with a body; report it beside the baselines it must beat.
 
     Every episode reports steps survived, forward distance (m), mean speed (m/s) and
-    reward; the zero-action and best-constant-action baselines run on the same seeds,
-    because surviving alone proves nothing (a constant action stands for 1000 steps).
+    reward. On the same seeds run the binding's offsets alone, zero action and, on
+    Walker2d, the best constant action and a tuned sine walker with torso-pitch feedback:
+    surviving alone proves nothing (a constant action stands for 1000 steps), and a
+    12-number controller is the bar for distance.
 
     \b
     Examples:

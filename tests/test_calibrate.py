@@ -201,6 +201,10 @@ def test_gait_loss_terms():
     assert off.terms == pytest.approx({"frequency_hz": 1 / 3, "lr_phase": 1.0, "fe_phase": 0.8, "period_cv": 0.5, "rhythmic_fraction": 0.5})
     assert gait_loss({"frequency_hz": math.nan}, GAIT_TARGETS).terms == {"frequency_hz": 1.0}  # no rhythm: full cost
     assert gait_loss({"lr_phase": 0.02}, GAIT_TARGETS).terms["lr_phase"] == pytest.approx(gait_loss({"lr_phase": 0.98}, GAIT_TARGETS).terms["lr_phase"])
+    assert "duty_flexor" not in gait_loss({**perfect, "duty_flexor": 0.1}, GAIT_TARGETS).terms  # no duty target by default
+    long_bursts = {**GAIT_TARGETS, "duty_flexor": 0.45, "duty_extensor": 0.45}
+    assert gait_loss({**perfect, "duty_flexor": 0.1, "duty_extensor": 0.45}, long_bursts).terms["duty_flexor"] == pytest.approx(0.7)
+    assert gait_loss({**perfect, "duty_flexor": 0.1, "duty_extensor": 0.45}, long_bursts).terms["duty_extensor"] == 0.0
 
 
 def test_gait_drive_sweep_scores_every_value_against_the_interpolated_frequency():

@@ -178,12 +178,15 @@ GAIT_TARGETS: dict[str, float] = {
     "rhythmic_fraction": 0.95,
     "frequency_low_hz": 0.0,
     "frequency_high_hz": 0.0,
+    "duty_flexor": 0.0,
+    "duty_extensor": 0.0,
 }
 """Defaults from the spinal-circuit issue: alternation 0.5, period CV <= 0.10, rhythmic >= 95 %.
 The frequency (a slow mouse walk, Danner et al. 2017) is the one a user most often sets.
 Names are those of :func:`encephagen.gait.gait_metrics`, except ``frequency_low_hz`` and
 ``frequency_high_hz``: the frequencies wanted at the first and last value of a drive sweep
-(0 = no sweep), linear in between."""
+(0 = no sweep), linear in between. Duty cycles (burst share of the cycle) are scored only when
+set above 0: a body that needs long bursts (a walking leg) asks for them, a mouse rhythm need not."""
 
 GAIT_OPTIONS: dict[str, Any] = {"duration_ms": 3000.0, "warmup_ms": 500.0, "bin_ms": 1.0, "dt": 0.1, "sweep_param": "", "sweep_values": "",
                                 "sweep_fe_overlap": 0.0, "lesion_zero": "", "lesion_rhythmic_max": 0.3}
@@ -208,7 +211,9 @@ def gait_loss(metrics: Mapping[str, float], targets: Mapping[str, float]) -> Los
       1/3, of eight or more 1: graded far from the target, where searches start);
     * phases (cycles, circular): twice the circular distance to the target;
     * ``period_cv`` and ``fe_overlap`` (ceilings): the excess over the target, per 0.5;
-    * ``rhythmic_fraction`` (a floor): the shortfall, relative to the target.
+    * ``rhythmic_fraction`` (a floor): the shortfall, relative to the target;
+    * ``duty_flexor``/``duty_extensor``: twice the distance to the target (a target of 0 is
+      no target).
 
     A metric the circuit cannot have (absent from ``metrics``, e.g. left-right phase of a
     one-sided half-centre) adds no term; one that could not be measured (NaN, no rhythm)
@@ -219,7 +224,7 @@ def gait_loss(metrics: Mapping[str, float], targets: Mapping[str, float]) -> Los
     """
     terms: dict[str, float] = {}
     for name, target in targets.items():
-        if name not in metrics:
+        if name not in metrics or (name.startswith("duty_") and target <= 0):
             continue
         value = float(metrics[name])
         if not math.isfinite(value):
@@ -232,6 +237,8 @@ def gait_loss(metrics: Mapping[str, float], targets: Mapping[str, float]) -> Los
             terms[name] = min(1.0, max(0.0, value - target) / 0.5)
         elif name == "rhythmic_fraction":
             terms[name] = min(1.0, max(0.0, target - value) / target)
+        elif name.startswith("duty_"):
+            terms[name] = min(1.0, 2.0 * abs(value - target))
     return Loss.from_terms(terms)
 
 
