@@ -439,3 +439,55 @@ def test_walker2d_cpg_needs_its_rhythm_generator_and_commissural_wiring(walker2d
     for name in ("no RG inhibition", "no commissurals"):
         full, steps, distance = walker2d_cpg_steps_and_distance[name]
         assert distance < 0.25 * intact_distance and full < 5, (name, walker2d_cpg_steps_and_distance)
+
+
+@pytest.fixture(scope="module")
+def walker2d_cpg_loop():
+    from encephagen.compile import compile_circuit
+    from encephagen.storage import shipped_circuits_dir
+
+    return ClosedLoop(compile_circuit(load_circuit("walker2d_cpg"), dt=0.1), load_binding(shipped_circuits_dir() / "walker2d_cpg.binding.json"),
+                      base_dir=shipped_circuits_dir())
+
+
+JOINT_GAINS = [f"k_{joint}_{speed}" for joint in ("hip", "knee", "ankle") for speed in ("fast", "slow")] + ["o_hip", "o_knee", "o_ankle"]
+
+
+def test_imitation_fits_the_circuits_commands_to_a_sine_walker(walker2d_cpg_loop):
+    from encephagen.body.baselines import SINE_PITCH, SineGait
+    from encephagen.body.imitate import fit_to_rhythm
+
+    x = SINE_PITCH
+    walker = SineGait(x[0], x[1:4], x[4:7], x[7:10], x[10], x[11])
+    fit = fit_to_rhythm(walker2d_cpg_loop, walker, JOINT_GAINS, phase_readout="right_fe_fast", steps=500)
+    assert set(fit.values) == set(JOINT_GAINS)
+    assert min(fit.r2.values()) > 0.9 and fit.rms < 0.1, fit  # two filtered readouts per leg carry the gait's phases
+
+    standing = SineGait(1.0, (0.1, -0.2, 0.3), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))  # no rhythm: offsets alone, gains 0
+    fit = fit_to_rhythm(walker2d_cpg_loop, standing, JOINT_GAINS, phase_readout="right_fe_fast", steps=500, shifts=2)
+    # knee and ankle commands are offset + gains only: the fit is exact; the hips also carry the
+    # vestibulospinal term (not fitted), whose small open-loop activity the hip offset absorbs
+    assert [fit.values["o_knee"], fit.values["o_ankle"]] == pytest.approx([-0.2, 0.3], abs=1e-9)
+    assert all(abs(fit.values[f"k_{j}_{s}"]) < 1e-9 for j in ("knee", "ankle") for s in ("fast", "slow"))
+    assert fit.values["o_hip"] == pytest.approx(0.1, abs=0.01)
+
+
+def test_imitation_needs_known_parameters_and_a_rhythm(walker2d_cpg_loop):
+    from encephagen.body.baselines import SineGait
+    from encephagen.body.imitate import fit_to_rhythm
+
+    walker = SineGait(1.0, (0.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.0, 0.0, 0.0))
+    with pytest.raises(UnknownNameError, match="k_hip_fast"):
+        fit_to_rhythm(walker2d_cpg_loop, walker, ["k_hip_fats"], phase_readout="right_fe_fast", steps=50)
+    with pytest.raises(BodyError, match="completes no cycle"):
+        fit_to_rhythm(walker2d_cpg_loop, walker, JOINT_GAINS, phase_readout="right_fe_fast", steps=60, skip=0)  # < 1 cycle
+
+
+def test_body_docstring_examples_run():
+    import doctest
+
+    from encephagen.body import imitate, loop
+
+    for module in (imitate, loop):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

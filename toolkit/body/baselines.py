@@ -106,6 +106,14 @@ class SineGait:
     kp: float = 0.0
     kd: float = 0.0
 
+    def actions_at_phase(self, cycles: np.ndarray) -> np.ndarray:
+        """Open-loop actions (T, 6: right hip, knee, ankle, left hip, knee, ankle) at phase
+        ``cycles`` of the gait (1 = one period), without pitch feedback or clipping; what
+        :mod:`encephagen.body.imitate` fits a circuit to."""
+        o, a, p = (np.array(v, dtype=np.float64) for v in (self.offsets, self.amplitudes, self.phases))
+        angle = 2.0 * math.pi * np.asarray(cycles, dtype=np.float64)[:, None] + p
+        return np.concatenate([o + a * np.sin(angle), o + a * np.sin(angle + math.pi)], axis=1)
+
     def controller(self, body) -> Controller:
         dt_s = body.dt_ms / 1000.0
         o, a, p = (np.array(v, dtype=np.float64) for v in (self.offsets, self.amplitudes, self.phases))

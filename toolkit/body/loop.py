@@ -97,10 +97,11 @@ class ClosedLoop:
         self._aff_high = np.array([np.inf if a.high is None else a.high for a in afferents])
         self.readout_names = sorted({t.readout for m in binding.motors.values() for t in m.terms})
         motors = list(binding.motors.values())
-        self._motor_actuator = np.array([probe.actuator_index(m.actuator) for m in motors], dtype=np.intp)
-        self._motor_low = np.array([probe.action_low[i] if m.low is None else m.low for m, i in zip(motors, self._motor_actuator)])
-        self._motor_high = np.array([probe.action_high[i] if m.high is None else m.high for m, i in zip(motors, self._motor_actuator)])
+        self.motor_actuators = np.array([probe.actuator_index(m.actuator) for m in motors], dtype=np.intp)
+        self.motor_low = np.array([probe.action_low[i] if m.low is None else m.low for m, i in zip(motors, self.motor_actuators)])
+        self.motor_high = np.array([probe.action_high[i] if m.high is None else m.high for m, i in zip(motors, self.motor_actuators)])
         self.n_actuators = len(probe.actuator_names)
+        self.n_sensors = len(probe.sensor_names)
         unbound = sorted(set(probe.actuator_names) - {m.actuator for m in motors})
         if unbound:
             log.info("actuators without a motor get 0: %s", unbound)
@@ -131,8 +132,30 @@ class ClosedLoop:
         """
         _, _, motor_offset, _ = self._lane_arrays(self.network.parameter_values())
         action = np.zeros(self.n_actuators)
-        action[self._motor_actuator] = np.clip(motor_offset, self._motor_low, self._motor_high)
+        action[self.motor_actuators] = np.clip(motor_offset, self.motor_low, self.motor_high)
         return action
+
+    def readouts_at_rest(self, seeds: Sequence[int], steps: int, *, parameters: Mapping[str, float] | None = None) -> np.ndarray:
+        """Readouts with every sensor at 0 and no body moving, (lanes, steps, R) in :attr:`readout_names` order.
+
+        One row per body step after the warm-up, as the closed loop reads them; lane i runs
+        noise seed ``seeds[i]``. What the circuit commands on its own: the open-loop rhythm
+        that :mod:`encephagen.body.imitate` fits a binding to.
+        """
+        from ..simulate import Simulator
+
+        gain, offset, _, _ = self._lane_arrays({**self.network.parameter_values(), **(parameters or {})})
+        lanes = len(seeds)
+        simulator = Simulator(self.network, seeds=[int(s) for s in seeds], parameters=[dict(parameters or {}) for _ in seeds],
+                              record_spikes=False, bin_ms=self.body_dt_ms)
+        inputs = self._inputs(np.zeros((lanes, self.n_sensors)), np.tile(gain, (lanes, 1)), np.tile(offset, (lanes, 1)))
+        columns = [simulator.readout_names.index(name) for name in self.readout_names]
+        simulator.advance(self.warmup_steps, **inputs)
+        out = np.empty((lanes, steps, len(columns)))
+        for t in range(steps):
+            simulator.advance(self.steps_per_body_step, **inputs)
+            out[:, t] = simulator.readout_array()[:, columns]
+        return out
 
     # ------------------------------------------------------------------ running
 
@@ -209,7 +232,7 @@ class ClosedLoop:
             counts = simulator.advance(self.steps_per_body_step, **self._inputs(observations, gain, offset))
             rates = simulator.readout_array()[:, columns]
             command = motor_offset + (motor_gain @ rates[:, :, None])[:, :, 0]
-            action[:, self._motor_actuator] = np.clip(command, self._motor_low, self._motor_high)
+            action[:, self.motor_actuators] = np.clip(command, self.motor_low, self.motor_high)
             for b in running:
                 result = bodies[b].step(action[b])
                 observations[b] = result.observation

@@ -1,0 +1,140 @@
+"""Start a body calibration where the circuit already imitates a reference controller.
+
+Calibrating a walker from arbitrary binding gains ends, as a rule, in a stance: standing
+still is a wide, easy optimum, and walking a narrow one. A low-dimensional controller that
+walks (a tuned sine gait, :class:`~encephagen.body.baselines.SineGait`) shows where the
+narrow one is. Here the circuit runs open loop (sensors held at 0, the body at rest), its
+readouts are recorded, and the binding parameters named by the caller are fitted by linear
+least squares so that the motor commands reproduce the controller's actions at the circuit's
+own phase of the cycle. The fit is a starting point for ``encephagen calibrate --objective
+walk``, which then tunes the circuit and the binding in the closed loop.
+
+A motor command is linear in its gains and offset (``offset + sum(gain * readout)``), so
+every parameter a binding names is one column of a design matrix: the sum, over the motors
+and terms that use it, of its factor times the readout (or times 1 for an offset). Terms
+whose gains are not fitted keep their values and are subtracted from the target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import BodyError, UnknownNameError
+from ..schema import ParamRef
+from .binding import resolve
+
+
+def rhythm_phase(signal: np.ndarray, hysteresis: float = 0.2) -> np.ndarray:
+    """Cycle phase in [0, 1) of each sample, from the signal's upward crossings of its mean.
+
+    A crossing counts once the signal has been below ``mean - hysteresis * sd`` and rises
+    above ``mean + hysteresis * sd`` (wobbles within that band make no cycles); the phase grows linearly
+    from one crossing to the next. Samples outside complete cycles are NaN.
+
+    >>> t = np.arange(400)
+    >>> phase = rhythm_phase(np.sin(2 * np.pi * t / 100))
+    >>> bool(np.isnan(phase[:20]).all()), round(float(phase[150]), 2), round(float(phase[199]), 2)
+    (True, 0.47, 0.96)
+    """
+    signal = np.asarray(signal, dtype=float)
+    mean, band = signal.mean(), hysteresis * signal.std()
+    onsets, armed = [], False
+    for t, value in enumerate(signal):
+        if value < mean - band:
+            armed = True
+        elif armed and value > mean + band:
+            onsets.append(t)
+            armed = False
+    phase = np.full(len(signal), np.nan)
+    for first, last in zip(onsets, onsets[1:]):
+        phase[first:last] = (np.arange(first, last) - first) / (last - first)
+    return phase
+
+
+@dataclass(frozen=True)
+class Imitation:
+    """A least-squares fit of binding parameters to a reference controller."""
+
+    values: dict[str, float]
+    """The fitted parameters, ready for ``circuit.parameters[name].value``."""
+    r2: dict[str, float]
+    """Per motor: the share of the target's variance the fitted command explains."""
+    shift: float
+    """Cycles by which the reference is shifted against the circuit's phase (best of the grid)."""
+    rms: float
+    """Root-mean-square difference between fitted commands and targets (action units)."""
+
+
+def fit_to_rhythm(loop, gait, names: Sequence[str], *, phase_readout: str, seeds: Sequence[int] = (11, 12, 13),
+                  steps: int = 1200, skip: int = 100, shifts: int = 72) -> Imitation:
+    """Fit the binding parameters ``names`` so that the circuit's commands imitate ``gait``.
+
+    Parameters
+    ----------
+    loop
+        The :class:`~encephagen.body.loop.ClosedLoop` of the circuit and binding.
+    gait
+        A rhythmic reference with ``actions_at_phase(cycles) -> (T, n_actuators)``, e.g.
+        :class:`~encephagen.body.baselines.SineGait` (its pitch feedback is not imitated here:
+        feedback gains are set, or calibrated, separately).
+    names
+        Circuit parameters used as gains or offsets in the binding's motors.
+    phase_readout
+        The readout whose cycle defines the circuit's phase (:func:`rhythm_phase`).
+    seeds, steps, skip
+        Open-loop runs: noise seeds, body steps each, and steps left out at the start.
+    shifts
+        Phase shifts of the reference tried (a grid over one cycle); the best fit is kept.
+    """
+    names = list(names)
+    known = set(loop.network.parameter_values())
+    for name in names:
+        if name not in known:
+            raise UnknownNameError("parameter", name, sorted(known))
+    if phase_readout not in loop.readout_names:
+        raise UnknownNameError("readout", phase_readout, loop.readout_names)
+    readouts = loop.readouts_at_rest(seeds, steps)[:, skip:]
+    phases = [rhythm_phase(lane[:, loop.readout_names.index(phase_readout)]) for lane in readouts]
+    if not all(np.isfinite(p).sum() > 0 for p in phases):
+        raise BodyError(f"readout {phase_readout!r} completes no cycle in {steps - skip} body steps of open loop; the circuit must be rhythmic to imitate a gait")
+    samples = np.concatenate([lane[np.isfinite(p)] for lane, p in zip(readouts, phases)])  # (S, R)
+    phase = np.concatenate([p[np.isfinite(p)] for p in phases])
+    design, fixed, actuators = _design(loop, samples, names)
+    low, high = loop.motor_low, loop.motor_high
+    best = None
+    for shift in np.arange(shifts) / shifts:
+        target = np.clip(gait.actions_at_phase(phase + shift)[:, actuators], low, high) - fixed  # (S, M)
+        coef, *_ = np.linalg.lstsq(design.reshape(-1, len(names)), target.T.reshape(-1), rcond=None)
+        error = float(np.mean((design.reshape(-1, len(names)) @ coef - target.T.reshape(-1)) ** 2))
+        if best is None or error < best[0]:
+            best = (error, shift, coef, target)
+    error, shift, coef, target = best
+    fitted = np.einsum("msp,p->ms", design, coef)
+    motors = list(loop.binding.motors)
+    r2 = {m: 1.0 - float(np.mean((fitted[i] - target[:, i]) ** 2) / max(np.var(target[:, i]), 1e-12)) for i, m in enumerate(motors)}
+    return Imitation({n: float(v) for n, v in zip(names, coef)}, r2, float(shift), math.sqrt(error))
+
+
+def _design(loop, samples: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Design matrix (M, S, P) of the fitted parameters, the fixed part of each command (S, M),
+    and each motor's actuator index."""
+    values = loop.network.parameter_values()
+    motors = list(loop.binding.motors.values())
+    design = np.zeros((len(motors), len(samples), len(names)))
+    fixed = np.zeros((len(samples), len(motors)))
+
+    def add(m: int, value, signal) -> None:
+        if isinstance(value, ParamRef) and value.param in names:
+            design[m, :, names.index(value.param)] += value.factor * signal
+        else:
+            fixed[:, m] += resolve(value, values) * signal
+
+    for m, motor in enumerate(motors):
+        add(m, motor.offset, np.ones(len(samples)))
+        for term in motor.terms:
+            add(m, term.gain, samples[:, loop.readout_names.index(term.readout)])
+    return design, fixed, loop.motor_actuators
