@@ -72,19 +72,15 @@ def loop_rate(circuit_name: str, lanes: int, steps: int = 1000) -> tuple[float, 
 
 def walkers(circuit_name: str, sine_pitch: list[float], seeds: list[int]) -> dict[str, dict[str, float]]:
     from encephagen.body.adapters import Walker2d
-    from encephagen.body.baselines import BEST_CONSTANT, aggregate, baseline_controller, constant_controller, run_episode
+    from encephagen.body.baselines import aggregate, reference_controllers, run_episode
     from encephagen.body.binding import binding_path_for, load_binding
     from encephagen.body.loop import ClosedLoop
     from encephagen.compile import compile_circuit
     from encephagen.storage import load_circuit, resolve_circuit_path
 
     body = Walker2d()
-    table = {
-        "zero": aggregate([run_episode(body, constant_controller(np.zeros(6)), s) for s in seeds]),
-        "constant": aggregate([run_episode(body, constant_controller(BEST_CONSTANT), s) for s in seeds]),
-    }
-    controller = baseline_controller("sine_pitch", sine_pitch, body)
-    table["sine_pitch"] = aggregate([run_episode(body, controller, s) for s in seeds])
+    table = {name: aggregate([run_episode(body, controller, s) for s in seeds])
+             for name, controller in reference_controllers(body, sine_pitch).items()}
     from encephagen.compile import lesion
 
     path = resolve_circuit_path(circuit_name)

@@ -189,7 +189,8 @@ class Simulator:
         """Steps simulated so far."""
         self.readout_names: list[str] = list(network.readouts)
         """Readouts in the column order of :meth:`readout_array`."""
-        self._readout_mix, self._readout_decay = readout_filters(network, self.population_sizes, self.bin_ms)
+        self._readout_mix, self._readout_decay = readout_filters(list(network.readouts.values()), network.population_names,
+                                                                 self.population_sizes, self.bin_ms)
         self._readout_state = np.zeros((n_lanes, len(self.readout_names)))
         self._readout_bins = 0
 
@@ -578,15 +579,15 @@ def _lane_array(values, shape: tuple[int, int], name: str) -> np.ndarray:
     return array
 
 
-def readout_filters(network, sizes: np.ndarray, bin_ms: float) -> tuple[np.ndarray, np.ndarray]:
-    """(mix (P, R), decay (R,)): bin counts @ mix is each readout's unfiltered signal in Hz,
-    ``decay = exp(-bin_ms / tau)`` its filter's pole (see :func:`filter_readout`)."""
-    index = {name: i for i, name in enumerate(network.population_names)}
-    mix = np.zeros((len(index), len(network.readouts)))
-    for r, readout in enumerate(network.readouts.values()):
+def readout_filters(readouts: Sequence, population_names: Sequence[str], sizes: np.ndarray, bin_ms: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mix (P, R), decay (R,)) of ``readouts``: bin counts @ mix is each readout's unfiltered
+    signal in Hz, ``decay = exp(-bin_ms / tau)`` its filter's pole (see :func:`filter_readout`)."""
+    index = {name: i for i, name in enumerate(population_names)}
+    mix = np.zeros((len(index), len(readouts)))
+    for r, readout in enumerate(readouts):
         for term in readout.terms:
             mix[index[term.population], r] += term.coefficient / (sizes[index[term.population]] * bin_ms / 1000.0)
-    decay = np.array([math.exp(-bin_ms / readout.tau) for readout in network.readouts.values()])
+    decay = np.array([math.exp(-bin_ms / readout.tau) for readout in readouts])
     return mix, decay
 
 
@@ -599,12 +600,8 @@ def filter_readout(readout, counts: np.ndarray, population_names: Sequence[str],
     """
     from scipy.signal import lfilter
 
-    index = {name: i for i, name in enumerate(population_names)}
-    rates = counts / (sizes[None, None, :] * bin_ms / 1000.0)
-    signal = np.zeros(counts.shape[:2])
-    for term in readout.terms:
-        signal += term.coefficient * rates[:, :, index[term.population]]
-    a = math.exp(-bin_ms / readout.tau)
+    mix, decay = readout_filters([readout], population_names, sizes, bin_ms)
+    signal, a = counts @ mix[:, 0], float(decay[0])
     initial = np.zeros(counts.shape[0]) if state is None else np.asarray(state, float)
     if signal.shape[1] == 0:
         return signal, initial

@@ -110,21 +110,22 @@ class SineGait:
         """Open-loop actions (T, 6: right hip, knee, ankle, left hip, knee, ankle) at phase
         ``cycles`` of the gait (1 = one period), without pitch feedback or clipping; what
         :mod:`encephagen.body.imitate` fits a circuit to."""
+        return self._legs(2.0 * math.pi * np.asarray(cycles, dtype=np.float64)[:, None])
+
+    def _legs(self, angle: np.ndarray) -> np.ndarray:
+        """Both legs' open-loop actions at the right leg's angle(s) ``angle`` (rad, before the joint phases)."""
         o, a, p = (np.array(v, dtype=np.float64) for v in (self.offsets, self.amplitudes, self.phases))
-        angle = 2.0 * math.pi * np.asarray(cycles, dtype=np.float64)[:, None] + p
-        return np.concatenate([o + a * np.sin(angle), o + a * np.sin(angle + math.pi)], axis=1)
+        return np.concatenate([o + a * np.sin(angle + p), o + a * np.sin(angle + p + math.pi)], axis=-1)
 
     def controller(self, body) -> Controller:
         dt_s = body.dt_ms / 1000.0
-        o, a, p = (np.array(v, dtype=np.float64) for v in (self.offsets, self.amplitudes, self.phases))
         pitch, rate = body.sensor_index("torso_pitch"), body.sensor_index("torso_pitch_rate")
         hips = [body.actuator_index("right_hip"), body.actuator_index("left_hip")]
         low, high = body.action_low, body.action_high
         omega = 2.0 * math.pi * self.frequency
 
         def act(step: int, observation: np.ndarray) -> np.ndarray:
-            angle = omega * step * dt_s + p
-            action = np.concatenate([o + a * np.sin(angle), o + a * np.sin(angle + math.pi)])
+            action = self._legs(np.float64(omega * step * dt_s))
             action[hips] += self.kp * observation[pitch] + self.kd * observation[rate]
             return np.clip(action, low, high)
 
@@ -151,6 +152,16 @@ def baseline_controller(kind: str, params: Sequence[float], body) -> Controller:
         return constant_controller(x)
     gait = SineGait(x[0], tuple(x[1:4]), tuple(x[4:7]), tuple(x[7:10]), *(x[10:12] if kind == "sine_pitch" else ()))
     return gait.controller(body)
+
+
+def reference_controllers(body, sine_pitch: Sequence[float] = SINE_PITCH) -> dict[str, Controller]:
+    """The baselines a circuit on ``body`` is reported beside: zero action everywhere; on
+    Walker2d also the best constant action and the tuned sine walker (``sine_pitch``)."""
+    controllers = {"zero": constant_controller(np.zeros(len(body.actuator_names)))}
+    if body.name == "walker2d":
+        controllers["constant"] = constant_controller(BEST_CONSTANT)
+        controllers["sine_pitch"] = baseline_controller("sine_pitch", sine_pitch, body)
+    return controllers
 
 
 def score(kind: str, params: Sequence[float], seeds: Iterable[int], weight: float, body_name: str = "walker2d") -> float:

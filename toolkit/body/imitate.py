@@ -105,18 +105,18 @@ def fit_to_rhythm(loop, gait, names: Sequence[str], *, phase_readout: str, seeds
     phase = np.concatenate([p[np.isfinite(p)] for p in phases])
     design, fixed, actuators = _design(loop, samples, names)
     low, high = loop.motor_low, loop.motor_high
-    best = None
-    for shift in np.arange(shifts) / shifts:
-        target = np.clip(gait.actions_at_phase(phase + shift)[:, actuators], low, high) - fixed  # (S, M)
-        coef, *_ = np.linalg.lstsq(design.reshape(-1, len(names)), target.T.reshape(-1), rcond=None)
-        error = float(np.mean((design.reshape(-1, len(names)) @ coef - target.T.reshape(-1)) ** 2))
-        if best is None or error < best[0]:
-            best = (error, shift, coef, target)
-    error, shift, coef, target = best
+    grid = np.arange(shifts) / shifts
+    # one target column per shift, motor-major like the design's rows: every shift is solved in one factorisation
+    targets = np.stack([(np.clip(gait.actions_at_phase(phase + shift)[:, actuators], low, high) - fixed).T for shift in grid])  # (K, M, S)
+    matrix = design.reshape(-1, len(names))
+    coefs, *_ = np.linalg.lstsq(matrix, targets.reshape(len(grid), -1).T, rcond=None)  # (P, K)
+    errors = np.mean((matrix @ coefs - targets.reshape(len(grid), -1).T) ** 2, axis=0)
+    best = int(np.argmin(errors))
+    coef, target = coefs[:, best], targets[best]
     fitted = np.einsum("msp,p->ms", design, coef)
     motors = list(loop.binding.motors)
-    r2 = {m: 1.0 - float(np.mean((fitted[i] - target[:, i]) ** 2) / max(np.var(target[:, i]), 1e-12)) for i, m in enumerate(motors)}
-    return Imitation({n: float(v) for n, v in zip(names, coef)}, r2, float(shift), math.sqrt(error))
+    r2 = {m: 1.0 - float(np.mean((fitted[i] - target[i]) ** 2) / max(np.var(target[i]), 1e-12)) for i, m in enumerate(motors)}
+    return Imitation({n: float(v) for n, v in zip(names, coef)}, r2, float(grid[best]), math.sqrt(float(errors[best])))
 
 
 def _design(loop, samples: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

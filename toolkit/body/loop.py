@@ -24,7 +24,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import BodyError
-from .baselines import BEST_CONSTANT, SINE_PITCH, aggregate, baseline_controller, constant_controller, episode_metrics, run_episode
+from .baselines import aggregate, constant_controller, episode_metrics, reference_controllers, run_episode
 from .binding import Binding, check_binding, make_bound_body, resolve
 
 log = logging.getLogger(__name__)
@@ -353,10 +353,9 @@ def run_with_baselines(loop: ClosedLoop, seeds: Sequence[int], *, max_steps: int
 
     Also run: the binding's own offsets as a constant action ("offsets"), which tells how
     much of the result the circuit's activity adds. Returns ``{"controllers": {name: {"episodes": [...], "aggregate": {...}}}, "trajectory":
-    first circuit episode's trajectory or None}``. Walker2d also gets its best constant action
-    (:data:`~encephagen.body.baselines.BEST_CONSTANT`) and the tuned 12-number sine gait with
-    torso-pitch feedback (:data:`~encephagen.body.baselines.SINE_PITCH`), the walker a circuit
-    has to beat; other bodies get the zero baseline only.
+    first circuit episode's trajectory or None}``. The others are the body's
+    :func:`~encephagen.body.baselines.reference_controllers` (on Walker2d: zero, best constant,
+    tuned sine walker; elsewhere zero).
     """
     seeds = [int(s) for s in seeds]
     episodes = loop.run(seeds, max_steps=max_steps, record=record_first)
@@ -364,10 +363,7 @@ def run_with_baselines(loop: ClosedLoop, seeds: Sequence[int], *, max_steps: int
     if max_steps is not None:
         body.max_steps = min(body.max_steps, max_steps)
     controllers: dict[str, list[dict[str, float]]] = {"circuit": [{"seed": e.seed, **e.metrics} for e in episodes]}
-    baselines = {"offsets": constant_controller(loop.offset_action()), "zero": constant_controller(np.zeros(len(body.actuator_names)))}
-    if body.name == "walker2d":
-        baselines["constant"] = constant_controller(BEST_CONSTANT)
-        baselines["sine_pitch"] = baseline_controller("sine_pitch", SINE_PITCH, body)
+    baselines = {"offsets": constant_controller(loop.offset_action()), **reference_controllers(body)}
     for name, controller in baselines.items():
         controllers[name] = [{"seed": s, **run_episode(body, controller, s)} for s in seeds]
     return {
