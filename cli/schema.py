@@ -7,20 +7,24 @@ import click
 
 @click.command()
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the schema to this file (replacing it) instead of printing it.")
-def schema(out: str | None) -> None:
+@click.option("--version", "version", default=None, help="Schema version (default: the current one; '1' for the old format).")
+def schema(out: str | None, version: str | None) -> None:
     """Print (or write) the JSON Schema that circuit files follow.
 
     Editors validate a circuit while you type when its "$schema" field points at this
-    file; the copy shipped as circuits/circuit.schema.json is regenerated with --out.
+    file; the copy shipped as circuits/circuit.schema.json is regenerated with --out, and
+    circuits/circuit.v1.schema.json with --version 1.
 
     \b
     Examples:
       encephagen schema > circuit.schema.json
       encephagen schema --out circuits/circuit.schema.json
+      encephagen schema --version 1 --out circuits/circuit.v1.schema.json
     """
+    from encephagen.schema import SCHEMA_VERSION
     from encephagen.storage import atomic_write_bytes, json_schema_text
 
-    text = json_schema_text()
+    text = json_schema_text(version or SCHEMA_VERSION)
     if out is None:
         click.echo(text, nl=False)
     else:

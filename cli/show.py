@@ -52,6 +52,8 @@ def circuit_overview(circuit: Any, file: str) -> dict[str, Any]:
     estimate = estimate_size(circuit)
 
     def value(v: Any) -> dict[str, Any]:
+        if isinstance(v, list):
+            return {"value": circuit.resolve(v), "terms": [value(term) for term in v]}
         if isinstance(v, ParamRef):
             return {"value": circuit.resolve(v), "param": v.param, "factor": v.factor}
         return {"value": v}
@@ -73,7 +75,8 @@ def circuit_overview(circuit: Any, file: str) -> dict[str, Any]:
         for name, m in circuit.matrix_projections.items()
     ]
     parameters = [
-        {"name": name, "value": p.value, "unit": p.unit, "free": p.free, "bounds": p.bounds, "scale": p.scale}
+        {"name": name, "value": p.value, "unit": p.unit, "free": p.free, "bounds": p.bounds, "scale": p.scale,
+         "source": p.source.kind if p.source else None}
         for name, p in circuit.parameters.items()
     ]
     readouts = [
@@ -85,6 +88,7 @@ def circuit_overview(circuit: Any, file: str) -> dict[str, Any]:
         "description": circuit.description, "neurons": estimate.neurons, "synapses": estimate.synapses,
         "compiled_bytes": estimate.compiled_bytes, "populations": populations, "projections": projections,
         "matrix_projections": matrix_projections, "parameters": parameters, "readouts": readouts,
+        "sources": circuit.source_counts(),
     }
 
 
@@ -95,6 +99,10 @@ def render_overview(o: dict[str, Any]) -> str:
         f"{o['neurons']:,} neurons in {len(o['populations'])} populations; about {o['synapses']:,.0f} synapses "
         f"in {len(o['projections']) + len(o['matrix_projections'])} projections; ~{_bytes(o['compiled_bytes'])} compiled",
     ]
+    sources = o["sources"]
+    lines.append(f"value sources: {sources['literature']} literature, {sources['calibrated']} calibrated, "
+                 f"{sources['hand-set']} hand-set, {sources['unsourced']} unsourced "
+                 "(each named parameter, and each number a neuron model sets, counts once)")
     if o["description"]:
         lines.append(o["description"])
     lines += _table("populations", ["name", "size", "cell class", "sign", "neuron model", "drive (mV)", "side"], [
@@ -107,8 +115,8 @@ def render_overview(o: dict[str, Any]) -> str:
     lines += _table("matrix projections", ["name", "sources", "targets", "synapses (expected)"], [
         [m["name"], m["sources"], m["targets"], f"{m['synapses']:,.0f}"] for m in o["matrix_projections"]
     ])
-    lines += _table("free parameters", ["name", "value", "unit", "bounds", "scale"], [
-        [p["name"], f"{p['value']:g}", p["unit"], f"[{p['bounds'][0]:g}, {p['bounds'][1]:g}]", p["scale"]] for p in o["parameters"] if p["free"]
+    lines += _table("free parameters", ["name", "value", "unit", "bounds", "scale", "source"], [
+        [p["name"], f"{p['value']:g}", p["unit"], f"[{p['bounds'][0]:g}, {p['bounds'][1]:g}]", p["scale"], p["source"] or ""] for p in o["parameters"] if p["free"]
     ])
     lines += _table("readouts", ["name", "signal", "tau (ms)", "unit"], [
         [r["name"], " ".join(f"{t['coefficient']:+g}·{t['population']}" for t in r["terms"]), f"{r['tau']:g}", r["unit"]] for r in o["readouts"]
@@ -118,6 +126,8 @@ def render_overview(o: dict[str, Any]) -> str:
 
 def _value(v: dict[str, Any]) -> str:
     text = f"{v['value']:g}"
+    if "terms" in v:
+        return text + " (" + " + ".join(_value(t) for t in v["terms"]) + ")"
     if "param" in v:
         factor = f"{v['factor']:g}×" if v["factor"] != 1 else ""
         text += f" ({factor}{v['param']})"

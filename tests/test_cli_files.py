@@ -17,6 +17,7 @@ from encephagen.storage import json_schema_text, load_circuit, read_tree, save_t
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL = FIXTURES / "small.json"
+SMALL_V2 = FIXTURES / "small_v2.json"
 COMMANDS = ["validate", "show", "diff", "convert", "schema", "migrate"]
 
 
@@ -76,8 +77,9 @@ def test_show_tables():
     result = run("show", SMALL)
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == f"fixture_small 1.1.0 (schema 1) — {SMALL}"
+    assert lines[0] == f"fixture_small 1.1.0 (schema 2) — {SMALL}"
     assert lines[1] == "11 neurons in 3 populations; about 46 synapses in 6 projections; ~2.4 KiB compiled"
+    assert lines[2].startswith("value sources: 0 literature, 0 calibrated, 0 hand-set, 8 unsourced")
     assert "inh      4  V1          inhibitory  lif           6 (0.5×drive)" in lines
     assert "inh->out  inh → out        edge_list          -0.75        per_synapse         0.1         3" in lines
     assert "w_exc    0.5  mV    [0.1, 2]     log" in lines
@@ -98,7 +100,7 @@ def test_show_json_and_shipped_name():
 def test_show_textconv_of_hdf5_is_the_canonical_json(tmp_path):
     assert run("convert", SMALL, tmp_path / "small.h5").exit_code == 0
     result = run("show", "--textconv", tmp_path / "small.h5")
-    assert result.exit_code == 0 and result.stdout == SMALL.read_text(encoding="utf-8")
+    assert result.exit_code == 0 and result.stdout == SMALL_V2.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- diff
@@ -181,14 +183,14 @@ def test_diff_bad_input(tmp_path):
 def test_convert_round_trip_is_byte_identical_and_refuses_to_overwrite(tmp_path):
     assert run("convert", SMALL, tmp_path / "c.h5").stdout == f"wrote {tmp_path / 'c.h5'}\n"
     assert run("convert", tmp_path / "c.h5", tmp_path / "c.json").exit_code == 0
-    assert (tmp_path / "c.json").read_bytes() == SMALL.read_bytes()
+    assert (tmp_path / "c.json").read_bytes() == SMALL_V2.read_bytes()
     (tmp_path / "c.json").write_text("keep me")
     result = run("convert", tmp_path / "c.h5", tmp_path / "c.json")
     assert result.exit_code == 1
     assert result.stderr == f"error: {tmp_path / 'c.json'}: already exists; choose another output path or pass overwrite (--force / --in-place)\n"
     assert (tmp_path / "c.json").read_text() == "keep me"
     assert run("convert", tmp_path / "c.h5", tmp_path / "c.json", "--force").exit_code == 0
-    assert (tmp_path / "c.json").read_bytes() == SMALL.read_bytes()
+    assert (tmp_path / "c.json").read_bytes() == SMALL_V2.read_bytes()
 
 
 def test_convert_rewrites_array_paths_for_the_new_folder(tmp_path):
@@ -236,10 +238,10 @@ def test_schema_prints_and_writes(tmp_path):
 
 
 def test_migrate_leaves_a_current_file_alone(tmp_path):
-    shutil.copy(SMALL, tmp_path / "c.json")
+    shutil.copy(SMALL_V2, tmp_path / "c.json")
     result = run("migrate", tmp_path / "c.json", "--in-place")
-    assert (result.exit_code, result.stderr) == (0, f"{tmp_path / 'c.json'}: already at schema_version 1; nothing to migrate\n")
-    assert (tmp_path / "c.json").read_bytes() == SMALL.read_bytes()
+    assert (result.exit_code, result.stderr) == (0, f"{tmp_path / 'c.json'}: already at schema_version 2; nothing to migrate\n")
+    assert (tmp_path / "c.json").read_bytes() == SMALL_V2.read_bytes()
 
 
 def test_migrate_applies_converters_and_records_history(tmp_path, monkeypatch):
@@ -256,18 +258,18 @@ def test_migrate_applies_converters_and_records_history(tmp_path, monkeypatch):
     migrated = load_circuit(tmp_path / "new.h5")
     entry = migrated.history[-1]
     assert (migrated.version, entry.version, entry.parent_version, entry.action) == ("1.1.1", "1.1.1", "1.1.0", "migrated")
-    assert entry.details == {"from_schema_version": "0", "to_schema_version": "1"}
+    assert entry.details == {"from_schema_version": "0", "to_schema_version": "2"}
     assert list(migrated.populations) == ["exc", "inh", "out"]
     printed = run("migrate", tmp_path / "old.json")
     assert json.loads(printed.stdout)["version"] == "1.1.1"
     assert run("migrate", tmp_path / "old.json", "--in-place").exit_code == 0
-    assert read_tree(tmp_path / "old.json")["schema_version"] == "1"
+    assert read_tree(tmp_path / "old.json")["schema_version"] == "2"
 
 
 def test_unsupported_schema_version(tmp_path):
     path = _edited(tmp_path, lambda t: t.update(schema_version="9"))
     result = run("migrate", path)
-    assert (result.exit_code, result.stderr) == (1, f"error: {path}:/schema_version: unsupported schema_version '9'. This encephagen reads schema versions 1; upgrade encephagen or fix the field\n")
+    assert (result.exit_code, result.stderr) == (1, f"error: {path}:/schema_version: unsupported schema_version '9'. This encephagen reads schema versions 1, 2; upgrade encephagen or fix the field\n")
 
 
 # --------------------------------------------------------------------------- bad input never crashes

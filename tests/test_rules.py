@@ -109,6 +109,8 @@ def test_structural_rules():
         "c.json:/populations/inh/size: size refers to free parameter 'w_exc'. Population sizes are structural; calibrate weights, drives and time constants instead",
         "c.json:/projections/exc->inh/rule: one_to_one needs equal sizes; got 4 neurons in 'exc' and 3 in 'out'. Use all_to_all or fixed_probability, or make the sizes equal",
         "c.json:/projections/exc->out/rule/indegree: indegree exceeds the 4 distinct sources available; got 5. Lower the indegree or enlarge the source population",
+        "c.json:/parameters/w_inh/unit: parameter 'w_inh' is used as tau_m at /neuron_models/lif/tau_m, which is in ms; got unit 'mV'. Give the value in ms and set \"unit\": \"ms\"",
+        "c.json:/parameters/w_exc/unit: parameter 'w_exc' is used as size at /populations/inh/size, which is in 1; got unit 'mV'. Give the value in 1 and set \"unit\": \"1\"",
         "c.json:/history/1/version: last history entry must have the circuit's version 1.1.0; got 1.0.1. Each new version appends a history entry with its version",
     ]
 
@@ -196,3 +198,14 @@ def test_validate_file_report(tmp_path):
     assert [p["pointer"] for p in invalid["problems"]] == ["/projections/exc->out/weight", "/projections/inh->out/weight"]
     save_tree(read_tree(SMALL), tmp_path / "small.h5")
     assert validate_file(str(tmp_path / "small.h5")).valid
+
+
+def test_validate_reports_schema_and_rule_problems_in_one_pass(tmp_path):
+    """A schema error in one projection does not hide a Dale violation in another (one run, both)."""
+    tree = read_tree(SMALL)
+    tree["projections"]["exc->inh"]["weight"] = "strong"  # schema
+    tree["projections"]["exc->out"]["weight"] = -1.0  # rule: excitatory source, negative weight
+    path = tmp_path / "both.json"
+    save_tree(tree, path)
+    pointers = [p.pointer for p in validate_file(str(path)).problems]
+    assert pointers == ["/projections/exc->inh/weight", "/projections/exc->out/weight"]

@@ -8,16 +8,24 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from encephagen.schema import SCHEMA_FILENAME, CellClass, Circuit, Parameter, bump_version, generated_json_schema
-from encephagen.storage import json_schema_text, load_circuit, read_tree, resolve_circuit_path, shipped_circuit_names, shipped_circuits_dir
+from encephagen.schema import SCHEMA_FILENAME, SCHEMA_VERSIONS, CellClass, Circuit, Parameter, Source, bump_version, generated_json_schema, v1
+from encephagen.storage import (circuit_tree, json_schema_text, load_circuit, read_tree, resolve_circuit_path, shipped_circuit_names,
+                                shipped_circuits_dir)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def test_committed_json_schema_is_current():
-    committed = (shipped_circuits_dir() / SCHEMA_FILENAME).read_text(encoding="utf-8")
-    assert json.loads(committed) == generated_json_schema(), "stale schema: run 'encephagen schema --out circuits/circuit.schema.json'"
-    assert committed == json_schema_text()
+@pytest.mark.parametrize("version", sorted(SCHEMA_VERSIONS))
+def test_committed_json_schema_is_current(version):
+    module = SCHEMA_VERSIONS[version]
+    committed = (shipped_circuits_dir() / module.SCHEMA_FILENAME).read_text(encoding="utf-8")
+    assert json.loads(committed) == module.generated_json_schema(), f"stale schema: run 'encephagen schema --version {version} --out circuits/{module.SCHEMA_FILENAME}'"
+    assert committed == json_schema_text(version)
+
+
+def test_current_version_is_aliased():
+    assert Circuit is SCHEMA_VERSIONS["2"].Circuit and SCHEMA_FILENAME == "circuit.schema.json"
+    assert v1.SCHEMA_FILENAME == "circuit.v1.schema.json"
 
 
 @pytest.mark.parametrize("name", shipped_circuit_names())
@@ -32,9 +40,13 @@ def test_shipped_circuit_satisfies_the_json_schema(name):
 def test_json_schema_rejects_what_the_models_reject():
     jsonschema = pytest.importorskip("jsonschema", reason="the JSON Schema cross-check needs the jsonschema package")
     validator = jsonschema.Draft202012Validator(generated_json_schema())
+    old = jsonschema.Draft202012Validator(v1.generated_json_schema())
     for name in ("invalid_unknown_field.json", "invalid_rule_kind.json", "invalid_value_type.json", "invalid_missing.json"):
-        assert not validator.is_valid(read_tree(FIXTURES / name)), name
-    assert validator.is_valid(read_tree(FIXTURES / "small.json"))
+        assert not old.is_valid(read_tree(FIXTURES / name)), name
+    assert old.is_valid(read_tree(FIXTURES / "small.json"))
+    migrated = circuit_tree(load_circuit(FIXTURES / "small.json"))
+    assert validator.is_valid(migrated) and not validator.is_valid({**migrated, "schema_version": "1"})
+    assert not validator.is_valid({**migrated, "parameters": {"w": {"value": 1.0, "unit": "V"}}})
 
 
 @pytest.mark.parametrize("name", [n for n in shipped_circuit_names() if (shipped_circuits_dir() / f"{n}.json").exists()])
@@ -98,3 +110,43 @@ def test_with_parameter_values_makes_a_new_circuit():
 
 def test_bump_version():
     assert [bump_version("1.2.3", part) for part in ("major", "minor", "patch")] == ["2.0.0", "1.3.0", "1.2.4"]
+
+
+def test_units_come_from_a_vocabulary_checked_against_each_field(tmp_path):
+    """A mV drive given in volts is refused by the schema; a parameter in ms used as a weight by the rules."""
+    with pytest.raises(ValidationError, match="'mV'"):
+        Parameter.model_validate({"value": 0.02, "unit": "V"})
+    tree = circuit_tree(load_circuit(FIXTURES / "small.json"))
+    tree["parameters"]["w_exc"]["unit"] = "ms"
+    (tmp_path / "c.json").write_text(json.dumps(tree))
+    from encephagen.rules import validate_file
+
+    messages = [str(p) for p in validate_file(str(tmp_path / "c.json")).problems]
+    assert messages == [f"{tmp_path / 'c.json'}:/parameters/w_exc/unit: parameter 'w_exc' is used as weight at "
+                        "/projections/exc->inh/weight, which is in mV; got unit 'ms'. Give the value in mV and set \"unit\": \"mV\""]
+
+
+def test_sources_need_their_particulars():
+    assert Source(kind="calibrated", history="1.1.0").history == "1.1.0"
+    for spec, missing in (({"kind": "literature"}, "ref"), ({"kind": "calibrated"}, "history"), ({"kind": "hand-set"}, "reason")):
+        with pytest.raises(ValidationError, match=f"needs '{missing}'"):
+            Source.model_validate(spec)
+
+
+def test_notebook_representations_are_short():
+    circuit = load_circuit("celegans")
+    assert len(repr(circuit)) < 300 and repr(circuit).startswith("<Circuit celegans")
+    html = circuit._repr_html_()
+    assert html.startswith("<table>") and html.count("<tr>") <= 10
+
+
+def test_source_counts_of_spinal_cpg():
+    counts = load_circuit("spinal_cpg").source_counts()
+    assert counts["unsourced"] == 0 and counts["calibrated"] > 0 and counts["hand-set"] > 0
+
+
+def test_no_shipped_resting_potential_is_above_threshold():
+    for name in shipped_circuit_names():
+        circuit = load_circuit(name)
+        for model_name, model in circuit.neuron_models.items():
+            assert circuit.resolve(model.v_rest) < circuit.resolve(model.v_threshold), (name, model_name)

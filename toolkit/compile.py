@@ -8,7 +8,7 @@ driven, A -> B -> C, and B and C fire; reversing the projections silences them.
 >>> from encephagen.schema import Circuit
 >>> def chain(edges):
 ...     return Circuit.model_validate({
-...         "schema_version": "1", "name": "chain", "version": "1.0.0",
+...         "schema_version": "2", "name": "chain", "version": "1.0.0",
 ...         "neuron_models": {"lif": {"tau_m": 10.0, "v_threshold": 10.0}},
 ...         "cell_classes": {"exc": {"transmitter": "glutamate"}},
 ...         "populations": {p: {"cell_class": "exc", "size": 1, "neuron_model": "lif",
@@ -219,6 +219,10 @@ class _Builder:
                 self.pmap.setdefault(value.param, []).append(ParamTarget("structural", np.empty(0, np.int64), np.empty(0), where=where))
 
     def set_field(self, fieldname: str, indices: np.ndarray, value: object, scale: float = 1.0) -> None:
+        if isinstance(value, list):  # a sum of Values (a drive with several terms)
+            for term in value:
+                self.set_field(fieldname, indices, term, scale)
+            return
         if isinstance(value, ParamRef):
             self.pmap.setdefault(value.param, []).append(ParamTarget("neuron", indices, np.full(indices.size, value.factor * scale), field=fieldname))
         else:
@@ -280,7 +284,12 @@ class _Builder:
         pre, post, factor = connect(proj.rule, n_src, n_tgt, same=proj.source == proj.target, resolve=c.resolve)
         self.structural(f"projection {name} rule", [getattr(proj.rule, "probability", None)])
         self.structural(f"projection {name} delay", [proj.delay])
-        scale = factor / n_src if proj.weight_mode == "total" else factor
+        if proj.weight_mode == "total":  # each target receives exactly `weight` from the synapses it has
+            factors = np.broadcast_to(np.asarray(factor, float), pre.shape)
+            received = np.bincount(post, weights=factors, minlength=n_tgt)[post]
+            scale = np.divide(factors, received, out=np.zeros(pre.shape), where=received != 0)
+        else:
+            scale = factor / n_src if proj.weight_mode == "source_size" else factor
         if isinstance(proj.weight, ParamRef):
             value, coefficient = np.zeros(pre.size), scale
         else:

@@ -1,8 +1,11 @@
-"""Schema versions: explicit converters from each older ``schema_version`` to the next.
+"""Schema versions: reading any supported ``schema_version`` and writing the current one.
 
-Version 1 is the first published format, so the registry holds no converter yet; the
-machinery is here from day one so that the first change of format arrives with its
-converter and ``encephagen migrate`` writes the upgraded file.
+Each released version has its models in :mod:`encephagen.schema` (``v1``, ``v2``) and an
+explicit, pure converter from the one before (:func:`encephagen.schema.v2.convert_from_v1`),
+applied to a *validated* model. :data:`CONVERTERS` holds tree-level converters for formats
+older than any model module (none ship; the hook is tested). ``encephagen migrate`` loads a
+file through all of them and writes the current version, whose writer declares left/right
+twins once, builds the references table and groups connectome edges.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from .errors import CircuitError, Problem
-from .schema import SCHEMA_VERSION, Circuit, HistoryEntry, bump_version
+from .schema import SCHEMA_VERSION, SCHEMA_VERSIONS, Circuit, HistoryEntry, bump_version
 
 Converter = Callable[[dict[str, Any]], dict[str, Any]]
 CONVERTERS: dict[str, tuple[str, Converter]] = {}
@@ -28,11 +31,11 @@ def register_converter(from_version: str, to_version: str, convert: Converter) -
 
 
 def upgrade_tree(tree: dict[str, Any], file: str) -> dict[str, Any]:
-    """Apply converters until the tree has the current schema version."""
+    """Apply tree converters until the tree has a version that has its own models."""
     seen = set()
-    while (version := str(tree.get("schema_version"))) != SCHEMA_VERSION:
+    while (version := str(tree.get("schema_version"))) not in SCHEMA_VERSIONS:
         if version in seen or version not in CONVERTERS:
-            known = sorted({*CONVERTERS, SCHEMA_VERSION})
+            known = sorted({*CONVERTERS, *SCHEMA_VERSIONS})
             raise CircuitError([Problem(file, "/schema_version", f"unsupported schema_version {version!r}", f"This encephagen reads schema versions {', '.join(known)}; upgrade encephagen or fix the field")])
         seen.add(version)
         to_version, convert = CONVERTERS[version]
@@ -64,7 +67,9 @@ def migrate_file(name_or_path: str | os.PathLike) -> tuple[Circuit, str | None, 
     circuit._source_path = path.resolve()
     problems = check_circuit(circuit, str(path), base_dir=path.parent)
     if problems:
-        raise CircuitError(problems)
+        from .storage import relocate
+
+        raise CircuitError(relocate(problems, circuit))
     if from_version == SCHEMA_VERSION:
         return circuit, None, path
     upgraded = append_history(

@@ -63,10 +63,12 @@ def shuffle_projections(circuit: Circuit, seed: int) -> Circuit:
     for name, proj in circuit.projections.items():
         n_src = int(sizes[names.index(proj.source)])
         n_tgt = int(sizes[names.index(proj.target)])
-        pre, _, factor = connect(proj.rule, n_src, n_tgt, same=proj.source == proj.target, resolve=circuit.resolve)
+        pre, post, factor = connect(proj.rule, n_src, n_tgt, same=proj.source == proj.target, resolve=circuit.resolve)
         factor = np.broadcast_to(np.asarray(factor, float), pre.shape)
-        if proj.weight_mode == "total":
+        if proj.weight_mode == "source_size":
             factor = factor / n_src
+        elif proj.weight_mode == "total":
+            factor = factor / np.bincount(post, weights=factor, minlength=n_tgt)[post]
         source_global = starts[names.index(proj.source)] + pre
         target = rng.integers(0, n_total - 1, size=pre.size)
         target = target + (target >= source_global)  # skip the source neuron itself

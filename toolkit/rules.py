@@ -1,7 +1,8 @@
 """Circuit rules: the second validation layer, after the schema's structure.
 
 Everything that needs more than one field to judge lives here, in one place: references
-resolve, names are unique, projections obey Dale's law, probabilities are probabilities,
+resolve (parameters, citations, sources), names are unique, projections obey Dale's law,
+probabilities are probabilities, a parameter's unit is the unit of every field it is used in,
 free parameters contain their value, referenced arrays exist with the declared shape and
 checksum, and the circuit is small enough to build. All problems are returned at once.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import EncephagenError, Problem, did_you_mean, json_pointer
-from .schema import ArrayFile, Circuit, MatrixValue, ParamRef
+from .schema import FIELD_UNITS, ArrayFile, Circuit, Cite, MatrixValue, ParamRef, Source
 from .storage import find_instances
 
 MAX_NEURONS = 50_000_000
@@ -54,6 +55,8 @@ class _Checker:
             for i, term in enumerate(readout.terms):
                 self.ref("population", term.population, c.populations, ["readouts", name, "terms", i, "population"])
         self.references_to_parameters()
+        self.citations()
+        self.units()
         self.unique_names()
         self.history()
         self.size()
@@ -68,7 +71,12 @@ class _Checker:
         return False
 
     def value_range(self, value: object, path: list[object]) -> tuple[float, float] | None:
-        """Smallest and largest value a Value can take (bounds of a free parameter)."""
+        """Smallest and largest value a Value (or a sum of Values) can take (bounds of a free parameter)."""
+        if isinstance(value, list):
+            spans = [self.value_range(v, path) for v in value]
+            if any(span is None for span in spans):
+                return None
+            return sum(span[0] for span in spans), sum(span[1] for span in spans)  # type: ignore[index]
         if isinstance(value, ParamRef):
             param = self.circuit.parameters.get(value.param)
             if param is None:
@@ -230,6 +238,34 @@ class _Checker:
     def references_to_parameters(self) -> None:
         for path, ref in find_instances(self.circuit, ParamRef):
             self.ref("parameter", ref.param, self.circuit.parameters, path + ["param"])
+
+    def citations(self) -> None:
+        """Every citation and literature source names an entry of the references table; a
+        calibrated source names a history entry."""
+        table = self.circuit.references
+        for path, cite in find_instances(self.circuit, Cite):
+            self.ref("reference", cite.ref, table, path + ["ref"])
+        versions = [h.version for h in self.circuit.history]
+        for path, source in find_instances(self.circuit, Source):
+            if source.ref is not None:
+                self.ref("reference", source.ref, table, path + ["ref"])
+            if source.history is not None and source.history not in versions:
+                self.add(path + ["history"], f"no history entry has version {source.history!r}{did_you_mean(source.history, versions)}", "A calibrated value names the history entry (version) of the calibration that set it")
+
+    def units(self) -> None:
+        """A parameter's unit must be the unit of every field that uses it (mV for potentials,
+        currents and weights, ms for times, Hz for rates, 1 for ratios and counts)."""
+        seen: set[tuple[str, str]] = set()
+        for path, ref in find_instances(self.circuit, ParamRef):
+            param = self.circuit.parameters.get(ref.param)
+            field = next((str(p) for p in reversed(path) if str(p) in FIELD_UNITS), None)
+            if param is None or field is None or path[0] == "matrix_projections":
+                continue
+            expected = FIELD_UNITS[field]
+            if param.unit != expected and (ref.param, expected) not in seen:
+                seen.add((ref.param, expected))
+                where = json_pointer(path)
+                self.add(["parameters", ref.param, "unit"], f"parameter {ref.param!r} is used as {field} at {where}, which is in {expected}; got unit {param.unit!r}", f"Give the value in {expected} and set \"unit\": \"{expected}\"")
 
     def unique_names(self) -> None:
         """Populations, projections and matrix projections share one namespace (lesions, compiled maps)."""
@@ -412,9 +448,63 @@ def validate_file(name_or_path: str) -> ValidationReport:
         path = str(resolve_circuit_path(name_or_path))
         circuit = load_circuit(path)
     except CircuitError as exc:
-        return ValidationReport(exc.problems[0].file if exc.problems else str(name_or_path), exc.problems)
+        problems = list(exc.problems)
+        problems += rules_despite_schema_errors(Path(path), problems)
+        return ValidationReport(exc.problems[0].file if exc.problems else str(name_or_path), problems)
     except EncephagenError as exc:
         return ValidationReport(str(name_or_path), error=str(exc))
     estimate = estimate_size(circuit)
     summary = f"{len(circuit.populations)} populations, {estimate.neurons:,} neurons, about {estimate.synapses:,.0f} synapses"
     return ValidationReport(path, summary=summary)
+
+
+NAMED_SECTIONS = ("references", "parameters", "neuron_models", "cell_classes", "populations", "projections", "matrix_projections", "readouts")
+PLACEHOLDERS = {"name": "circuit", "version": "0.0.0", "description": "", "authors": [], "license": None}
+
+
+def rules_despite_schema_errors(path: Path, problems: list[Problem]) -> list[Problem]:
+    """The rule problems of the rest of a file whose schema check failed, so one run reports both.
+
+    Every named item (population, projection, parameter...) or history entry with a schema
+    problem is left out, and the rules run on what remains; rule problems that mention a
+    left-out name are dropped (they would only repeat the schema problem). Nothing is added
+    when the remaining tree still fails the schema or the file cannot be parsed.
+    """
+    from .errors import CircuitError, EncephagenError
+    from .storage import circuit_from_tree, read_tree, relocate
+
+    if not problems or any(p.pointer in ("", "/", "/schema_version") for p in problems):
+        return []
+    try:
+        tree = read_tree(path)
+    except EncephagenError:
+        return []
+    if not isinstance(tree, dict):
+        return []
+    removed: set[str] = set()
+    history_gone: set[int] = set()
+    for problem in problems:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in problem.pointer.split("/")[1:]]
+        if len(parts) >= 2 and parts[0] in NAMED_SECTIONS and isinstance(tree.get(parts[0]), dict):
+            if tree[parts[0]].pop(parts[1], None) is not None or parts[1] in removed:
+                removed.add(parts[1])
+        elif len(parts) >= 2 and parts[0] == "history" and parts[1].isdigit():
+            history_gone.add(int(parts[1]))
+        elif len(parts) >= 1 and parts[0] in PLACEHOLDERS:
+            tree[parts[0]] = PLACEHOLDERS[parts[0]]
+        else:
+            return []
+    if history_gone and isinstance(tree.get("history"), list):
+        tree["history"] = [h for i, h in enumerate(tree["history"]) if i not in history_gone]
+    for section in ("neuron_models", "cell_classes", "populations"):
+        if isinstance(tree.get(section), dict) and not tree[section]:
+            return []
+    try:
+        circuit = circuit_from_tree(tree, str(path))
+    except (CircuitError, ValueError):
+        return []
+    circuit._source_path = path.resolve()
+    found = relocate(check_circuit(circuit, str(path), base_dir=path.parent), circuit)
+    return [p for p in found if not any(repr(name)[1:-1] in p.message or f"/{name}" in p.pointer for name in removed)
+            and not p.pointer.startswith("/history")]
+

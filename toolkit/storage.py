@@ -111,7 +111,7 @@ def load_circuit(name_or_path: str | os.PathLike, *, check_rules: bool = True, c
 
         problems = check_circuit(circuit, str(path), base_dir=path.parent, check_arrays=check_arrays)
         if problems:
-            raise CircuitError(problems)
+            raise CircuitError(relocate(problems, circuit))
     return circuit
 
 
@@ -238,18 +238,61 @@ def _bad_number_problem(file: str, path: list[Any], bad: _BadNumber) -> Problem:
 
 
 def circuit_from_tree(tree: Any, file: str) -> Circuit:
-    """Validate a raw tree against the schema, reporting every problem with its pointer."""
+    """Validate a raw tree against its schema version, reporting every problem with its pointer.
+
+    A version-1 tree is validated by the version-1 models (so its problems point into that
+    file) and converted; a version-2 tree is validated as written (:class:`CircuitFile`) and
+    expanded. Either way the result is the current, expanded :class:`Circuit`.
+    """
+    from .schema import v1, v2
+
     if not isinstance(tree, dict):
         raise CircuitError([Problem(file, "", f"a circuit file holds one JSON object; got {_shown(tree)}", "Wrap the content in { ... }")])
     version = tree.get("schema_version")
-    if isinstance(version, str) and version != SCHEMA_VERSION:
+    if isinstance(version, str) and version not in ("1", SCHEMA_VERSION):
         from .migrate import upgrade_tree
 
         tree = upgrade_tree(tree, file)
+        version = tree.get("schema_version")
+    if version == "1":
+        try:
+            old = v1.Circuit.model_validate(tree, strict=True)
+        except ValidationError as exc:
+            raise CircuitError(problems_from_validation(exc, tree, file, root=v1.Circuit)) from None
+        try:
+            return v2.convert_from_v1(old)
+        except ValidationError as exc:
+            raise CircuitError([Problem(file, "", f"cannot convert from schema_version 1: {_first_error(exc)}", "Fix the value (version 2 checks units and references)")]) from None
     try:
-        return Circuit.model_validate(tree, strict=True)
+        written = v2.CircuitFile.model_validate(tree, strict=True)
     except ValidationError as exc:
-        raise CircuitError(problems_from_validation(exc, tree, file)) from None
+        raise CircuitError(problems_from_validation(exc, tree, file, root=v2.CircuitFile)) from None
+    try:
+        return v2.expand(written)
+    except ValueError as exc:
+        raise CircuitError([Problem(file, "/projections", str(exc) if not isinstance(exc, ValidationError) else _first_error(exc))]) from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    return f"{'/'.join(map(str, error['loc']))}: {error['msg']}"
+
+
+def relocate(problems: list[Problem], circuit: Circuit) -> list[Problem]:
+    """Point problems found on the expanded circuit at the declarations written in the file."""
+    origins = circuit.origins
+    if not origins:
+        return problems
+    out = []
+    for p in problems:
+        parts = p.pointer.split("/")
+        for n in range(len(parts), 2, -1):
+            head = "/".join(parts[:n])
+            if head in origins:
+                p = Problem(p.file, origins[head] + "/".join([""] + parts[n:]), p.message, p.hint)
+                break
+        out.append(p)
+    return out
 
 
 # --------------------------------------------------------------------------- pydantic errors -> problems
@@ -557,30 +600,50 @@ def _clip(text: str, limit: int = 60) -> str:
 
 
 def circuit_tree(circuit: Circuit) -> dict[str, Any]:
-    """The JSON-ready tree of a circuit: fields at their defaults are left out."""
-    return circuit.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    """The JSON-ready tree of a circuit in its file form (:func:`encephagen.schema.v2.compact`):
+    left/right twins declared once, connectome edges grouped, fields at their defaults left out."""
+    from .schema import compact
+
+    return compact(circuit).model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+
+ONE_LINE_WIDTH = 120
+"""An object or list whose one-line form, indented, fits this many characters is written on one line
+(``{"param": "drive", "factor": -1.5}``, ``"references": [{"ref": "rybak2015"}]``); lists of scalars always are."""
 
 
 def dumps_canonical(tree: Any) -> str:
-    """Canonical JSON text: 2-space indent, numeric arrays on one line, trailing newline.
+    """Canonical JSON text: 2-space indent, numeric arrays and small flat objects on one line, trailing newline.
 
-    >>> print(dumps_canonical({"b": [1, 2.5], "a": {"x": 1e-07}}), end="")
+    >>> print(dumps_canonical({"b": [1, 2.5], "a": {"x": 1e-07}, "c": {"y": {"z": [1], "w": "long " * 30}}}), end="")
     {
       "b": [1, 2.5],
-      "a": {
-        "x": 1e-07
+      "a": {"x": 1e-07},
+      "c": {
+        "y": {
+          "z": [1],
+          "w": "long long long long long long long long long long long long long long long long long long long long long long long long long long long long long long "
+        }
       }
     }
     """
     return _encode(tree, 0) + "\n"
 
 
-def _encode(node: Any, depth: int) -> str:
+def _encode(node: Any, depth: int, key: str = "") -> str:
     pad = "  " * (depth + 1)
+    if key == "details" and depth == 3 and isinstance(node, dict) and node and _one_line(node) is None:
+        # a history entry's machine-readable particulars: appended once, never edited, one line per item
+        items = [f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in node.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
+    if isinstance(node, (dict, list)) and node and (depth > 0 or isinstance(node, list)):
+        line = _one_line(node)
+        if line is not None and len(line) + 2 * depth <= ONE_LINE_WIDTH:
+            return line
     if isinstance(node, dict):
         if not node:
             return "{}"
-        items = [f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_encode(v, depth + 1)}" for k, v in node.items()]
+        items = [f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_encode(v, depth + 1, str(k))}" for k, v in node.items()]
         return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
     if isinstance(node, list):
         if not node:
@@ -594,6 +657,26 @@ def _encode(node: Any, depth: int) -> str:
             raise ValueError(f"refusing to write a non-finite number {node!r}")
         return repr(node)
     return json.dumps(node, ensure_ascii=False)
+
+
+def _one_line(node: Any) -> str | None:
+    """``node`` as one line of JSON (", " and ": " separators), or None when it is long."""
+    if isinstance(node, dict):
+        parts = []
+        for k, v in node.items():
+            text = _one_line(v)
+            if text is None:
+                return None
+            parts.append(f"{json.dumps(str(k), ensure_ascii=False)}: {text}")
+        text = "{" + ", ".join(parts) + "}"
+    elif isinstance(node, list):
+        parts = [_one_line(x) for x in node]
+        if any(p is None for p in parts):
+            return None
+        text = "[" + ", ".join(parts) + "]"  # type: ignore[arg-type]
+    else:
+        text = _encode(node, 0)
+    return text if len(text) <= ONE_LINE_WIDTH else None
 
 
 def _is_scalar(value: Any) -> bool:
@@ -690,11 +773,17 @@ def save_tree(tree: dict[str, Any], path: Path) -> None:
         atomic_write_bytes(path, dumps_canonical(tree).encode("utf-8"))
 
 
-def json_schema_text() -> str:
-    """The generated JSON Schema as canonical text: what circuits/circuit.schema.json holds."""
-    from .schema import generated_json_schema
+def json_schema_text(version: str = SCHEMA_VERSION) -> str:
+    """The generated JSON Schema of a schema version as canonical text.
 
-    return dumps_canonical(generated_json_schema())
+    The current version's is circuits/circuit.schema.json; older ones are committed as
+    circuits/circuit.v<N>.schema.json.
+    """
+    from .schema import SCHEMA_VERSIONS
+
+    if version not in SCHEMA_VERSIONS:
+        raise UnknownNameError("schema version", version, SCHEMA_VERSIONS)
+    return dumps_canonical(SCHEMA_VERSIONS[version].generated_json_schema())
 
 
 def textconv_text(path: str | os.PathLike) -> str:

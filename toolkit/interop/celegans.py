@@ -32,7 +32,10 @@ Synapses onto muscles and other non-neuronal cells are likewise left out and cou
 
 Every neuron is its own population of size 1 named as in WormAtlas (``AVAL``, ``DA1``...),
 and every connected pair one ``all_to_all`` projection whose weight is the per-contact
-weight parameter times the contact count. The neurons are leaky integrate-and-fire cells
+weight parameter times the contact count. The file writer groups these projections into edge
+lists per (source cell class, target cell class, channel) — ``"acetylcholine->GABAergic":
+{"weight": {"param": "w_exc"}, "edges": [["AVAL", "DD1", 3.0], ...]}`` — one line per
+connected pair, each still addressable by its name ``AVAL->DD1``. The neurons are leaky integrate-and-fire cells
 driven by independent Poisson background input: C. elegans neurons are mostly graded, so
 the dynamics are a placeholder to calibrate, while the structure is the data.
 """
@@ -311,7 +314,7 @@ def celegans_circuit(connectivity: ConnectomeData, transmitters: ConnectomeData,
         pop["poisson_input"] = {"rate": {"param": "background_rate"}, "weight": {"param": "background_weight"}}
     tree = {
         "$schema": SCHEMA_FILENAME,
-        "schema_version": "1",
+        "schema_version": "2",
         "name": "celegans",
         "version": version,
         "description": (
@@ -325,13 +328,14 @@ def celegans_circuit(connectivity: ConnectomeData, transmitters: ConnectomeData,
         ),
         "authors": ["encephagen developers"],
         "license": "CC-BY-4.0",
-        "references": [
-            {"citation": "Cook SJ et al. (2019) Whole-animal connectomes of both Caenorhabditis elegans sexes. Nature 571:63-71",
-             "doi": "10.1038/s41586-019-1352-7", "note": "chemical synapse and gap junction contact counts (hermaphrodite)"},
-            {"citation": "Wang C et al. (2024) A neurotransmitter atlas of C. elegans males and hermaphrodites. eLife 13:RP95402",
-             "doi": "10.7554/eLife.95402", "note": "fast transmitter of each neuron"},
-            {"citation": "OpenWorm ConnectomeToolbox (cect), PyPI package cect", "note": f"datasets {connectivity.name} and {transmitters.name}; neuron names and descriptions after WormAtlas"},
-        ],
+        "references": {
+            "cook2019": {"citation": "Cook SJ et al. (2019) Whole-animal connectomes of both Caenorhabditis elegans sexes. Nature 571:63-71",
+                         "doi": "10.1038/s41586-019-1352-7", "note": "chemical synapse and gap junction contact counts (hermaphrodite)"},
+            "wang2024": {"citation": "Wang C et al. (2024) A neurotransmitter atlas of C. elegans males and hermaphrodites. eLife 13:RP95402",
+                         "doi": "10.7554/eLife.95402", "note": "fast transmitter of each neuron"},
+            "openworm": {"citation": "OpenWorm ConnectomeToolbox (cect), PyPI package cect",
+                         "note": f"datasets {connectivity.name} and {transmitters.name}; neuron names and descriptions after WormAtlas"},
+        },
         "parameters": parameters,
         "neuron_models": {"neuron": {"tau_m": 10.0, "v_threshold": 10.0, "v_reset": 0.0, "t_ref": 2.0,
                                      "tau_syn_exc": 5.0, "tau_syn_inh": 10.0}},

@@ -1,4 +1,7 @@
-"""The circuit file format, schema version 1: these pydantic models *are* the format.
+"""The circuit file format, schema version 1 (superseded by :mod:`encephagen.schema.v2`).
+
+Kept unchanged so that version-1 files validate exactly as they did; they are then
+converted by :func:`encephagen.schema.v2.convert_from_v1`. These pydantic models *are* the format.
 
 A circuit is data: populations of identified cells, projections between them with a
 connection rule, neuron models as named parameter sets, and named parameters that
@@ -27,7 +30,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 SCHEMA_VERSION = "1"
-SCHEMA_FILENAME = "circuit.schema.json"
+SCHEMA_FILENAME = "circuit.v1.schema.json"
 
 Name = Annotated[
     str,
@@ -441,7 +444,7 @@ class Circuit(Strict):
 
     def with_parameter_values(self, values: dict[str, float]) -> "Circuit":
         """A new circuit with some parameter values replaced (names must exist)."""
-        from .errors import UnknownNameError
+        from ..errors import UnknownNameError
 
         for name in values:
             if name not in self.parameters:
@@ -454,11 +457,11 @@ class Circuit(Strict):
 
 
 def generated_json_schema() -> dict[str, Any]:
-    """The JSON Schema of the circuit file, as committed in circuits/circuit.schema.json."""
+    """The JSON Schema of the circuit file, as committed in circuits/circuit.v1.schema.json."""
     schema = Circuit.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://encephagen.org/schema/{SCHEMA_VERSION}/{SCHEMA_FILENAME}"
-    schema["title"] = "encephagen circuit"
+    schema["title"] = "encephagen circuit (schema version 1)"
     return schema
 
 
