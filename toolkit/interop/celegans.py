@@ -310,6 +310,9 @@ def celegans_circuit(connectivity: ConnectomeData, transmitters: ConnectomeData,
         "background_weight": {"value": 2.5, "unit": "mV", "free": True, "bounds": [0.0, 10.0],
                               "description": "Synaptic current per background input spike"},
     }
+    placeholder = {"kind": "hand-set", "reason": "a placeholder for calibration: the connectome gives no weights or rates"}
+    for parameter in parameters.values():
+        parameter["source"] = placeholder
     for pop in populations.values():
         pop["poisson_input"] = {"rate": {"param": "background_rate"}, "weight": {"param": "background_weight"}}
     tree = {
@@ -338,7 +341,8 @@ def celegans_circuit(connectivity: ConnectomeData, transmitters: ConnectomeData,
         },
         "parameters": parameters,
         "neuron_models": {"neuron": {"tau_m": 10.0, "v_threshold": 10.0, "v_reset": 0.0, "t_ref": 2.0,
-                                     "tau_syn_exc": 5.0, "tau_syn_inh": 10.0}},
+                                     "tau_syn_exc": 5.0, "tau_syn_inh": 10.0,
+                                     "source": {"kind": "hand-set", "reason": "generic LIF placeholder: C. elegans neurons are mostly graded"}}},
         "cell_classes": dict(sorted(cell_classes.items())),
         "populations": populations,
         "projections": projections,
