@@ -256,12 +256,20 @@ class _Checker:
         """A parameter's unit must be the unit of every field that uses it (mV for potentials,
         currents and weights, ms for times, Hz for rates, 1 for ratios and counts)."""
         seen: set[tuple[str, str]] = set()
+        implied: dict[str, tuple[str, str, str]] = {}
         for path, ref in find_instances(self.circuit, ParamRef):
             param = self.circuit.parameters.get(ref.param)
             field = next((str(p) for p in reversed(path) if str(p) in FIELD_UNITS), None)
             if param is None or field is None or path[0] == "matrix_projections":
                 continue
             expected = FIELD_UNITS[field]
+            if param.unit is None:
+                first = implied.setdefault(ref.param, (expected, field, json_pointer(path)))
+                if first[0] != expected and (ref.param, expected) not in seen:
+                    seen.add((ref.param, expected))
+                    self.add(["parameters", ref.param], f"parameter {ref.param!r} has no unit and is used as {first[1]} ({first[0]}) at {first[2]} "
+                             f"and as {field} ({expected}) at {json_pointer(path)}", "Use one parameter per quantity, each with its unit")
+                continue
             if param.unit != expected and (ref.param, expected) not in seen:
                 seen.add((ref.param, expected))
                 where = json_pointer(path)

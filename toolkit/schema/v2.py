@@ -141,8 +141,9 @@ class Parameter(Strict):
 
     value: float
     """Current value, in `unit`."""
-    unit: Unit = "1"
-    """Unit of the value, from a closed vocabulary; it must match every field the parameter is used in."""
+    unit: Unit | None = None
+    """Unit of the value, from a closed vocabulary; it must match every field the parameter is used in.
+    Left out, the parameter takes the unit of the fields it is used in (which must then agree)."""
     description: str = ""
     free: bool = False
     """Whether calibration may change this value (within `bounds`)."""
@@ -868,7 +869,7 @@ def convert_from_v1(old: v1.Circuit) -> Circuit:
 
     Repeated citations become one references-table entry each (cited with the old note),
     ``'total'`` weights become ``'source_size'`` (what version 1 computed), a parameter
-    without a unit gets the unit of the fields it is used in (else '1').
+    without a unit gets the unit of the fields it is used in (none when it is used in none).
     """
     table: dict[str, Reference] = {}
     keys: dict[tuple[str, str | None], str] = {}
@@ -905,7 +906,10 @@ def convert_from_v1(old: v1.Circuit) -> Circuit:
     parameters = {}
     for name, p in old.parameters.items():
         data = {n: getattr(p, n) for n in p.model_fields_set}
-        data["unit"] = V1_UNIT_SPELLINGS.get(p.unit, p.unit) or units.get(name, "1")
+        unit = V1_UNIT_SPELLINGS.get(p.unit, p.unit) or units.get(name)
+        data.pop("unit", None)
+        if unit:
+            data["unit"] = unit
         if "references" in data:
             data["references"] = cites(data["references"])
         parameters[name] = Parameter.model_validate(data)
