@@ -11,10 +11,13 @@ import click
 @click.option("--in-place", is_flag=True, help="Replace FILE with the upgraded circuit (same format).")
 @click.option("--force", is_flag=True, help="With --out: replace an existing file.")
 def migrate(file: str, out: str | None, in_place: bool, force: bool) -> None:
-    """Upgrade a circuit written for an older schema_version.
+    """Upgrade a circuit written for an older schema_version (1 -> 2).
 
-    The explicit converters of each older version are applied in turn, the result is
-    validated, and a 'migrated' history entry (patch version bump) records the step.
+    The file is validated by its own version's models, converted by the explicit
+    converters, checked by the rules, and written in the current format: left/right twins
+    (L_X/R_X) declared once with "sides", their projections with "to", citations gathered
+    in a references table, connectome edges grouped by cell-class pair. The compiled
+    network is unchanged. A 'migrated' history entry (patch version bump) records the step.
     Without --out or --in-place the upgraded circuit is printed as canonical JSON. A file
     already at the current version is left alone.
 

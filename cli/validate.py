@@ -14,8 +14,10 @@ import click
 def validate(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
     """Check circuit files against the schema and the circuit rules.
 
-    FILES are paths to JSON or HDF5 circuits, or names of shipped circuits. Every problem
-    of every file is printed as ``file:/json/pointer: what is wrong; got X. hint``. Exit
+    FILES are paths to JSON or HDF5 circuits (schema version 1 or 2), or names of shipped
+    circuits. Every problem of every file is printed as ``file:/json/pointer: what is wrong;
+    got X. hint``: schema problems and rule problems (Dale's law, units, unknown names...)
+    in one run, the rules checked on everything the schema problems leave intact. Exit
     status is 0 when every file is valid and 1 otherwise.
 
     \b

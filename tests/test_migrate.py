@@ -186,3 +186,23 @@ def test_migrate_command_writes_version_2(tmp_path):
     migrated = json.loads((tmp_path / "new.json").read_text(encoding="utf-8"))
     assert migrated["schema_version"] == "2" and migrated["history"][-1]["action"] == "migrated"
     assert "references" in migrated and all(isinstance(k, str) for k in migrated["references"])
+
+
+def test_a_v1_unit_outside_the_vocabulary_is_located(tmp_path):
+    tree = json.loads((REPO / "tests" / "fixtures" / "small.json").read_text(encoding="utf-8"))
+    tree["parameters"]["drive"]["unit"] = "V"  # version 1 took any text
+    (tmp_path / "old.json").write_text(json.dumps(tree), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["migrate", str(tmp_path / "old.json")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {tmp_path / 'old.json'}:/parameters/drive/unit: unit 'V' is not in the unit vocabulary; did you mean 'mV'?")
+
+
+def test_rule_problems_point_at_the_bilateral_declaration(tmp_path):
+    """A Dale violation in a per-side projection is reported where the file declares it, once per side."""
+    from encephagen.rules import validate_file
+
+    tree = json.loads((shipped_circuits_dir() / "spinal_cpg.json").read_text(encoding="utf-8"))
+    tree["projections"]["V0d->RG_F"]["weight"] = 1.0  # V0d are inhibitory
+    (tmp_path / "c.json").write_text(json.dumps(tree), encoding="utf-8")
+    pointers = [p.pointer for p in validate_file(str(tmp_path / "c.json")).problems]
+    assert pointers == ["/projections/V0d->RG_F/weight", "/projections/V0d->RG_F/weight"]

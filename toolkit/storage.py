@@ -261,6 +261,8 @@ def circuit_from_tree(tree: Any, file: str) -> Circuit:
             raise CircuitError(problems_from_validation(exc, tree, file, root=v1.Circuit)) from None
         try:
             return v2.convert_from_v1(old)
+        except v2.ConversionError as exc:
+            raise CircuitError([Problem(file, exc.pointer, exc.message, exc.hint)]) from None
         except ValidationError as exc:
             raise CircuitError([Problem(file, "", f"cannot convert from schema_version 1: {_first_error(exc)}", "Fix the value (version 2 checks units and references)")]) from None
     try:

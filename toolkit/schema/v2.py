@@ -860,6 +860,27 @@ def _reference_key(ref: v1.Reference, taken: set[str]) -> str:
     return key
 
 
+class ConversionError(ValueError):
+    """A version-1 value that version 2 cannot express; ``pointer`` locates it in the version-1 file."""
+
+    def __init__(self, pointer: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.pointer, self.message, self.hint = pointer, message, hint
+
+
+def _v2_unit(unit: str, pointer: str) -> str:
+    import typing
+
+    from ..errors import did_you_mean
+
+    unit = V1_UNIT_SPELLINGS.get(unit, unit)
+    known = typing.get_args(Unit)
+    if unit and unit not in known:
+        raise ConversionError(pointer, f"unit {unit!r} is not in the unit vocabulary{did_you_mean(unit, known)}",
+                              f"Give the value in one of {', '.join(known)} (mV for potentials, currents and weights; ms for times; Hz for rates)")
+    return unit
+
+
 V1_UNIT_SPELLINGS = {"mV s/rad": "mV/(rad/s)", "dimensionless": "1", "mV*s/rad": "mV/(rad/s)"}
 """Free-text units of version-1 files that name a unit of the vocabulary another way."""
 
@@ -906,7 +927,7 @@ def convert_from_v1(old: v1.Circuit) -> Circuit:
     parameters = {}
     for name, p in old.parameters.items():
         data = {n: getattr(p, n) for n in p.model_fields_set}
-        unit = V1_UNIT_SPELLINGS.get(p.unit, p.unit) or units.get(name)
+        unit = _v2_unit(p.unit, f"/parameters/{name}/unit") or units.get(name)
         data.pop("unit", None)
         if unit:
             data["unit"] = unit
@@ -924,7 +945,8 @@ def convert_from_v1(old: v1.Circuit) -> Circuit:
         extra = {"weight_mode": "source_size"} if "weight_mode" in p.model_fields_set and p.weight_mode == "total" else {}
         projections[n] = convert(p, Projection, **extra)
     matrix_projections = {n: convert(m, MatrixProjection) for n, m in old.matrix_projections.items()}
-    readouts = {n: convert(r, Readout) for n, r in old.readouts.items()}
+    readouts = {n: convert(r, Readout, **({"unit": _v2_unit(r.unit, f"/readouts/{n}/unit")} if "unit" in r.model_fields_set else {}))
+                for n, r in old.readouts.items()}
     data = {name: getattr(old, name) for name in old.model_fields_set}
     data.update(
         schema_version=SCHEMA_VERSION, parameters=parameters, neuron_models=neuron_models, cell_classes=cell_classes,
