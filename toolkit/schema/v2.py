@@ -968,11 +968,21 @@ def convert_from_v1(old: v1.Circuit) -> Circuit:
 
 def _used_units(old: v1.Circuit) -> dict[str, str]:
     """Parameter -> the unit of the first typed field it is used in (v1 units were free text)."""
-    from ..storage import find_instances
-
     units: dict[str, str] = {}
-    for path, ref in find_instances(old, ParamRef):
-        field = next((str(p) for p in reversed(path) if str(p) in FIELD_UNITS), None)
-        if field is not None:
-            units.setdefault(ref.param, FIELD_UNITS[field])
+
+    def walk(node: Any, field: str | None) -> None:
+        if isinstance(node, ParamRef):
+            if field is not None:
+                units.setdefault(node.param, FIELD_UNITS[field])
+        elif isinstance(node, Strict):
+            for name in type(node).model_fields:
+                walk(getattr(node, name), name if name in FIELD_UNITS else field)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value, field)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, field)
+
+    walk(old, None)
     return units
