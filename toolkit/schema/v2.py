@@ -889,6 +889,7 @@ def convert_from_v1(old: v1.Circuit) -> Circuit:
     """The version-2 circuit equal to a version-1 circuit (a pure function; nothing is lost).
 
     Repeated citations become one references-table entry each (cited with the old note),
+    a free parameter the last history entry (a calibration) changed gets a 'calibrated' source,
     ``'total'`` weights become ``'source_size'`` (what version 1 computed), a parameter
     without a unit gets the unit of the fields it is used in (none when it is used in none).
     """
@@ -924,9 +925,12 @@ def convert_from_v1(old: v1.Circuit) -> Circuit:
         return cls.model_validate(data)
 
     units = _used_units(old)
+    calibrated = _calibrated_by_last_entry(old)
     parameters = {}
     for name, p in old.parameters.items():
         data = {n: getattr(p, n) for n in p.model_fields_set}
+        if name in calibrated:
+            data["source"] = Source(kind="calibrated", history=calibrated[name])
         unit = _v2_unit(p.unit, f"/parameters/{name}/unit") or units.get(name)
         data.pop("unit", None)
         if unit:
@@ -964,6 +968,19 @@ def convert_from_v1(old: v1.Circuit) -> Circuit:
     circuit = Circuit.model_validate(data)
     circuit._source_path = old.source_path
     return circuit
+
+
+def _calibrated_by_last_entry(old: v1.Circuit) -> dict[str, str]:
+    """Parameters the history proves calibrated: free, and changed by the last history entry,
+    a calibration that recorded the values it started from (``details.values_before``)."""
+    if not old.history or old.history[-1].action != "calibrated":
+        return {}
+    entry = old.history[-1]
+    before = entry.details.get("values_before")
+    if not isinstance(before, dict):
+        return {}
+    return {name: entry.version for name, p in old.parameters.items()
+            if p.free and isinstance(before.get(name), (int, float)) and before[name] != p.value}
 
 
 def _used_units(old: v1.Circuit) -> dict[str, str]:
