@@ -9,9 +9,11 @@ What changed from version 1 (:mod:`encephagen.schema.v1`), and why:
   populations with ``"to": "same"`` or ``"opposite"`` stands for one projection per side, named
   ``L_A->L_B`` / ``R_A->R_B`` (or ``L_A->R_B`` / ``R_A->L_B``) when it is named ``A->B``,
   else ``L_<name>`` / ``R_<name>``. The expanded names are the ones lesions, readouts and body
-  bindings address. Consecutive bilateral declarations of the same region form a run that
-  expands left side first (``L_A, L_B, R_A, R_B``), so neuron order — and so the random draws
-  of a seed — is the order of a hand-written left-then-right file;
+  bindings address. What differs between the sides (initial conditions that break the
+  symmetry) is written under ``"per_side": {"L": {...}, "R": {...}}``. Consecutive bilateral
+  declarations of the same region form a run that expands left side first (``L_A, L_B, R_A,
+  R_B``), so neuron order — and so the random draws of a seed — is the order of a
+  hand-written left-then-right file;
 * **edge groups** for connectomes: ``{"weight": {"param": "w_exc"}, "edges": [[pre, post, n], ...]}``
   stands for one all-to-all projection ``pre->post`` (plus ``suffix``) per edge, of weight
   ``n × weight``;
@@ -593,6 +595,20 @@ def expand(file: CircuitFile) -> Circuit:
 
     Raises ``ValueError`` for a per-side projection between populations that are not both
     bilateral, or for two declarations expanding to one name.
+
+    >>> pop = {"cell_class": "e", "size": 2, "neuron_model": "m", "sides": ["L", "R"]}
+    >>> file = CircuitFile.model_validate({
+    ...     "schema_version": "2", "name": "pair", "version": "1.0.0",
+    ...     "neuron_models": {"m": {"tau_m": 10.0, "v_threshold": 10.0}}, "cell_classes": {"e": {"transmitter": "glutamate"}},
+    ...     "populations": {"A": pop, "B": pop},
+    ...     "projections": {"A->B": {"source": "A", "target": "B", "rule": {"kind": "all_to_all"}, "weight": 1.0, "to": "opposite"}}})
+    >>> circuit = expand(file)
+    >>> list(circuit.populations), circuit.populations["R_A"].side
+    (['L_A', 'L_B', 'R_A', 'R_B'], 'right')
+    >>> [(name, p.source, p.target) for name, p in circuit.projections.items()]
+    [('L_A->R_B', 'L_A', 'R_B'), ('R_A->L_B', 'R_A', 'L_B')]
+    >>> expand(compact(circuit)) == circuit
+    True
     """
     populations: dict[str, Population] = {}
     origins: dict[str, str] = {}
