@@ -8,7 +8,7 @@ driven, A -> B -> C, and B and C fire; reversing the projections silences them.
 >>> from encephagen.schema import Circuit
 >>> def chain(edges):
 ...     return Circuit.model_validate({
-...         "schema_version": "2", "name": "chain", "version": "1.0.0",
+...         "schema_version": "1", "name": "chain", "version": "1.0.0",
 ...         "neuron_models": {"lif": {"tau_m": 10.0, "v_threshold": 10.0}},
 ...         "cell_classes": {"exc": {"transmitter": "glutamate"}},
 ...         "populations": {p: {"cell_class": "exc", "size": 1, "neuron_model": "lif",
