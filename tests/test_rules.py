@@ -209,3 +209,16 @@ def test_validate_reports_schema_and_rule_problems_in_one_pass(tmp_path):
     save_tree(tree, path)
     pointers = [p.pointer for p in validate_file(str(path)).problems]
     assert pointers == ["/projections/exc->inh/weight", "/projections/exc->out/weight"]
+
+
+def test_one_pass_drops_only_rule_problems_about_what_the_schema_rejected(tmp_path):
+    """A population with a schema problem is left out; projections from it are not reported again,
+    but a Dale violation elsewhere (whose message says 'excitatory') still is."""
+    tree = read_tree(SMALL)
+    tree["populations"]["inh"]["neuron_model"] = 3  # schema
+    tree["projections"]["exc->out"]["weight"] = -1.0  # rule
+    path = tmp_path / "both.json"
+    save_tree(tree, path)
+    problems = validate_file(str(path)).problems
+    assert [p.pointer for p in problems] == ["/populations/inh/neuron_model", "/projections/exc->out/weight"]
+    assert "excitatory" in problems[1].message

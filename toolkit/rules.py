@@ -513,6 +513,9 @@ def rules_despite_schema_errors(path: Path, problems: list[Problem]) -> list[Pro
         return []
     circuit._source_path = path.resolve()
     found = relocate(check_circuit(circuit, str(path), base_dir=path.parent), circuit)
-    return [p for p in found if not any(repr(name)[1:-1] in p.message or f"/{name}" in p.pointer for name in removed)
+    import re
+
+    mentions = [re.compile(rf"'(?:[LR]_)?{re.escape(name)}(?:->[^']*)?'|/{re.escape(name)}(?:/|$)") for name in removed]
+    return [p for p in found if not any(m.search(p.message) or m.search(p.pointer) for m in mentions)
             and not p.pointer.startswith("/history")]
 
