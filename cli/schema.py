@@ -6,8 +6,9 @@ import click
 
 
 @click.command()
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the schema to this file (replacing it) instead of printing it.")
-def schema(out: str | None) -> None:
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the schema to this file instead of printing it.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def schema(out: str | None, force: bool) -> None:
     """Print (or write) the JSON Schema that circuit files follow.
 
     Editors validate a circuit while you type when its "$schema" field points at this
@@ -16,9 +17,12 @@ def schema(out: str | None) -> None:
     \b
     Examples:
       encephagen schema > circuit.schema.json
-      encephagen schema --out circuits/circuit.schema.json
+      encephagen schema --out circuits/circuit.schema.json --force
     """
-    from encephagen.storage import atomic_write_bytes, json_schema_text
+    from encephagen.storage import atomic_write_bytes, check_output_file, json_schema_text
+
+    if out is not None:
+        check_output_file(out, overwrite=force)
 
     text = json_schema_text()
     if out is None:

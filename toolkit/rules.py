@@ -290,8 +290,8 @@ class _Checker:
     def plausible_values(self) -> None:
         c = self.circuit
         for name, model in c.neuron_models.items():
-            for field in ("tau_m", "tau_syn_exc", "tau_syn_inh", "tau_adaptation", "t_ref", "v_threshold", "v_reset", "v_rest", "noise_sigma", "adaptation"):
-                self.plausible_value(getattr(model, field), ["neuron_models", name, field], field)
+            for key in ("tau_m", "tau_syn_exc", "tau_syn_inh", "tau_adaptation", "t_ref", "v_threshold", "v_reset", "v_rest", "noise_sigma", "adaptation"):
+                self.plausible_value(getattr(model, key), ["neuron_models", name, key], key)
         for name, pop in c.populations.items():
             self.plausible_value(pop.drive, ["populations", name, "drive"], "drive")
             if isinstance(pop.initial_v, UniformRange):

@@ -24,7 +24,6 @@ import math
 import os
 import stat
 import tempfile
-import time
 import typing
 from importlib import resources
 from pathlib import Path
@@ -898,6 +897,9 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Ite
     path = Path(path)
     check_output_dir(path, overwrite=overwrite)
     staging = Path(tempfile.mkdtemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent if str(path.parent) else "."))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # what mkdir would give, not mkdtemp's 0700
     try:
         yield staging
         if path.exists() or path.is_symlink():
@@ -929,9 +931,7 @@ def _exchange(a: Path, b: Path) -> bool:
     except (OSError, AttributeError):
         return False
     at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    return False
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def _remove_tree(path: Path) -> None:

@@ -49,7 +49,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -139,25 +138,16 @@ def export_sonata(network, outdir: str | os.PathLike, *, duration_ms: float = 10
     started = time.perf_counter()
     if not hasattr(network, "weights"):  # a Circuit: compile it
         network = compile_circuit(network)
+    from ..storage import atomic_directory
+
     outdir = Path(outdir)
     if outdir.exists() and not overwrite:
         raise CircuitFileError(f"{outdir}: already exists; choose another directory or pass --force")
     if not outdir.parent.exists():
         raise CircuitFileError(f"{outdir}: folder {outdir.parent} does not exist")
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-    try:
+    with atomic_directory(outdir, overwrite=overwrite) as staging:  # old or new, whole, whenever it dies
         counts = _write_directory(network, staging, duration_ms=duration_ms, seed=seed, progress=progress)
         written = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
-        if outdir.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.old.", dir=outdir.parent))
-            os.replace(outdir, retired / outdir.name)
-            os.replace(staging, outdir)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, outdir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("wrote SONATA %s: %d nodes, %d edges, %.1f MB", outdir, counts[0], counts[1], written / 1e6)
     return SonataExport(outdir, outdir / "circuit_config.json", outdir / "simulation_config.json",
                         counts[0], counts[1], counts[2], counts[3], written, time.perf_counter() - started)
