@@ -287,7 +287,7 @@ def data_roots(extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
     return [Path(os.path.realpath(p)) for p in [*extra, *listed]]
 
 
-def contained_path(base_dir: Path, value: str, *, roots: Iterable[Path] = ()) -> tuple[Path, str]:
+def contained_path(base_dir: Path, value: str, *, roots: Iterable[Path] = (), sibling_data: bool = True) -> tuple[Path, str]:
     """``value`` resolved against ``base_dir`` (symlinks followed) and why it may not be read, if so.
 
     A path may be read when its real location lies inside ``base_dir``, inside the ``data``
@@ -298,12 +298,12 @@ def contained_path(base_dir: Path, value: str, *, roots: Iterable[Path] = ()) ->
     """
     base = Path(os.path.realpath(base_dir))
     target = Path(os.path.realpath(base / value))
-    allowed = [base, base.parent / "data", *roots]
+    allowed = [base, *([base.parent / "data"] if sibling_data else []), *roots]
     if any(target == root or root in target.parents for root in allowed):
         return target, ""
-    return target, (f"resolves to {target}, outside the folder {base}; data must lie under the referring file's folder "
-                     f"(or {base.parent / 'data'}), unless you allow another root with --allow-data-root DIR "
-                     f"(or {DATA_ROOTS_ENV})")
+    beside = f" (or {base.parent / 'data'})" if sibling_data else ""
+    return target, (f"resolves to {target}, outside the folder {base}; data must lie under the referring file's folder{beside}, "
+                    f"unless you allow another root with --allow-data-root DIR (or {DATA_ROOTS_ENV})")
 
 
 def open_regular(path: str | os.PathLike, mode: str = "rb"):
@@ -1242,6 +1242,24 @@ def _check_hdf5_budget(h5: Any, path: Path) -> None:
                                     f"(limit {limit / 1024**2:,.1f} MiB: {HDF5_EXPANSION_LIMIT}x the file plus {HDF5_DECODED_FLOOR // 1024**2} MiB); "
                                     f"the largest is here, {largest / 1024**2:,.1f} MiB",
                                     "encephagen writes HDF5 circuits uncompressed; re-create the file with 'encephagen convert'")])
+
+
+def check_hdf5_expansion(h5: Any, path: Path) -> None:
+    """Refuse an HDF5 file (of any kind) whose datasets would decode to more than
+    HDF5_DECODED_FLOOR + HDF5_EXPANSION_LIMIT x its size: judged from metadata, nothing read."""
+    import numpy as np
+
+    file_size = path.stat().st_size
+    limit = HDF5_DECODED_FLOOR + HDF5_EXPANSION_LIMIT * file_size
+    sizes: dict[str, float] = {}
+    h5.visititems(lambda name, obj: sizes.__setitem__("/" + name, float(np.prod(obj.shape, dtype=np.float64)) * max(obj.dtype.itemsize, 8))
+                  if hasattr(obj, "shape") else None)
+    total = sum(sizes.values())
+    if total > limit:
+        where = max(sizes, key=sizes.__getitem__)
+        raise CircuitFileError(f"{path}:{where}: datasets would decode to {total / 1024**2:,.1f} MiB from a {file_size / 1024:,.0f} KiB file "
+                               f"(limit {limit / 1024**2:,.1f} MiB: {HDF5_EXPANSION_LIMIT}x the file plus {HDF5_DECODED_FLOOR // 1024**2} MiB); "
+                               f"the largest is this one ({sizes[where] / 1024**2:,.1f} MiB). Write it uncompressed (or less compressed) to import it")
 
 
 def _verify_digest(h5: Any, path: Path) -> None:
