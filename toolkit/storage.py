@@ -81,7 +81,10 @@ def resolve_circuit_path(name_or_path: str | os.PathLike) -> Path:
     'half_centre.json'
     """
     path = Path(name_or_path)
-    if path.exists():
+    try:
+        if path.exists():
+            return path
+    except OSError:  # a folder on the way that cannot be entered: check_readable says so in one line
         return path
     if os.sep not in str(name_or_path) and path.suffix.lower() in JSON_SUFFIXES + HDF5_SUFFIXES and path.name != SCHEMA_FILENAME:
         shipped = shipped_circuits_dir() / path.name
