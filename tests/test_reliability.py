@@ -426,11 +426,12 @@ def test_every_hdf5_circuit_carries_a_hash_that_a_one_digit_edit_breaks(tmp_path
     with h5py.File(path, "r") as h5:
         assert len(h5.attrs["encephagen_sha256"]) == 64
     with h5py.File(path, "a") as h5:
-        h5["parameters"].attrs["drive"] = h5["parameters"].attrs["drive"].replace("1", "2", 1) if "1" in h5["parameters"].attrs["drive"] else h5["parameters"].attrs["drive"]
-        text = h5.attrs["version"]
-        h5.attrs["version"] = text.replace("0", "9", 1)
+        text = h5.attrs["parameters"]
+        assert '"value": 12.0' in text
+        h5.attrs["parameters"] = text.replace('"value": 12.0', '"value": 13.0')  # drive 12 -> 13 mV: still a valid circuit
     with pytest.raises(Exception, match="content hash mismatch"):
         load_circuit(path)
+    assert load_circuit(path, verify=False).parameters["drive"].value == 13.0
 
 
 def test_allow_data_root_lets_a_circuit_read_outside_its_folder(tmp_path):
@@ -510,9 +511,14 @@ def _fingerprint(path: Path) -> object:
     if path.suffix in (".h5", ".hdf5") and path.read_bytes()[:4] == b"\x89HDF":
         with h5py.File(path, "r") as h5:  # HDF5 stamps object times into the file: compare the datasets
             items = {}
-            h5.visititems(lambda n, o: items.__setitem__(n, hashlib.sha256(np.asarray(o[()]).tobytes()).hexdigest()) if hasattr(o, "shape") else None)
+            h5.visititems(lambda n, o: items.__setitem__(n, _array_digest(np.asarray(o[()]))) if hasattr(o, "shape") else None)
             return items
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _array_digest(data: np.ndarray) -> str:
+    raw = repr(data.tolist()).encode() if data.dtype.kind == "O" else np.ascontiguousarray(data).tobytes()
+    return hashlib.sha256(raw).hexdigest()
 
 
 def _litter(folder: Path, name: str) -> list[Path]:
@@ -525,10 +531,10 @@ WRITERS = {
                       ["numpy.savez_compressed:before", "pathlib.Path.write_text:after", "encephagen.storage._remove_tree:before"]),
     "export-sonata": (["export", "half_centre", "{out}", "--format", "sonata", "--force"], "sonata",
                       ["encephagen.interop.sonata._write_edges:before", "encephagen.interop.sonata._write_indices:after", "encephagen.storage._remove_tree:before"]),
-    "convert-h5": (["convert", str(SMALL), "{out}", "--force"], "c.h5", ["encephagen.storage.hdf5_content_digest:before", "os.replace:before:c.h5", "os.replace:after:c.h5"]),
-    "convert-json": (["convert", str(SMALL), "{out}", "--force"], "c.json", ["os.fsync:before", "os.replace:before:c.json", "os.replace:after:c.json"]),
-    "schema": (["schema", "--out", "{out}", "--force"], "schema.json", ["os.fsync:before", "os.replace:after:schema.json"]),
-    "simulate-out": (["simulate", "half_centre", "--duration-ms", "20", "--out", "{out}", "--force"], "run.h5", ["os.replace:before:run.h5", "os.replace:after:run.h5"]),
+    "convert-h5": (["convert", str(SMALL), "{out}", "--force"], "c.h5", ["os.replace:after:c.h5", "os.replace:before:c.h5", "encephagen.storage.hdf5_content_digest:before"]),
+    "convert-json": (["convert", str(SMALL), "{out}", "--force"], "c.json", ["os.replace:after:c.json", "os.fsync:before", "os.replace:before:c.json"]),
+    "schema": (["schema", "--out", "{out}", "--force"], "schema.json", ["os.replace:after:schema.json", "os.fsync:before"]),
+    "simulate-out": (["simulate", "half_centre", "--duration-ms", "20", "--out", "{out}", "--force"], "run.h5", ["os.replace:after:run.h5", "os.replace:before:run.h5"]),
 }
 
 
@@ -565,12 +571,15 @@ def test_a_killed_writer_leaves_the_old_output_or_the_new_one_and_the_next_run_c
     code, _, stderr, _ = encephagen(wrapper, *argv, cwd=tmp_path)
     assert code == 0, stderr
     new = _fingerprint(out)
+    left: list[Path] = []
     for point in points:
         shutil.rmtree(out) if out.is_dir() else out.unlink()
         old = _fingerprint(_old_output(tmp_path, name))
         _kill_at(wrapper, argv, tmp_path, point)
         assert _fingerprint(out) in (old, new), f"{writer} killed at {point}: {out} is neither the old output nor the new one"
-    assert _litter(tmp_path, name), "the kill points should leave temporaries behind (else this test proves nothing about cleaning)"
+        assert not set(left) & set(_litter(tmp_path, name)), "a run must remove what the killed runs before it left"
+        left = _litter(tmp_path, name)
+    assert left, "the last kill point leaves temporaries behind (else this test proves nothing about cleaning)"
     live = tmp_path / f".{name}.{os.getpid()}.live.tmp"  # a live writer's temporary (this process): never touched
     live.write_text("in progress")
     code, _, stderr, _ = encephagen(wrapper, *argv, cwd=tmp_path)
