@@ -283,11 +283,16 @@ def _missing_hint(path: Path) -> str:
 def data_roots(extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
     """Folders the user allowed data to be read from, beyond a file's own folder.
 
-    From ``extra`` and the environment variable :data:`DATA_ROOTS_ENV` (what the CLI's
-    ``--allow-data-root`` sets); each resolved, symlinks followed.
+    From ``extra``, the environment variable :data:`DATA_ROOTS_ENV` (what the CLI's
+    ``--allow-data-root`` sets) and the shipped data folder; each resolved, symlinks followed.
     """
     listed = [p for p in os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep) if p]
-    return [Path(os.path.realpath(p)) for p in [*extra, *listed]]
+    return [Path(os.path.realpath(p)) for p in [*extra, *listed, shipped_data_dir()]]
+
+
+def shipped_data_dir() -> Path:
+    """Folder of the data that ships with encephagen (``data/``): public, always readable by circuits."""
+    return Path(str(resources.files("encephagen.data")))
 
 
 def contained_path(base_dir: Path, value: str, *, roots: Iterable[Path] = (), sibling_data: bool = True) -> tuple[Path, str]:
