@@ -25,7 +25,6 @@ import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from encephagen.cli.main import cli
 from encephagen.rules import array_checksum
 from encephagen.storage import (
@@ -101,7 +100,7 @@ def encephagen(wrapper: Path, *args: object, cwd: Path, timeout: float = 120, en
     """Run the CLI in a fresh process: (exit code, stdout, stderr, peak memory in MB)."""
     rss = cwd / f".maxrss.{os.getpid()}.{time.monotonic_ns()}"
     full_env = {**os.environ, "MAXRSS_FILE": str(rss), "NUMBA_NUM_THREADS": "1", **(env or {})}
-    done = subprocess.run([sys.executable, str(wrapper), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    done = subprocess.run([sys.executable, str(wrapper), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env, check=False)
     peak = int(rss.read_text()) / 1024 if rss.exists() else float("nan")
     rss.unlink(missing_ok=True)
     return done.returncode, done.stdout, done.stderr, peak
