@@ -38,6 +38,8 @@ def _floats(pairs: dict[str, str], what: str) -> dict[str, float]:
 
 def _check_output(path: Path, *, in_place: bool) -> None:
     """Refuse an output that cannot or must not be written, before any work."""
+    from encephagen.storage import check_output_file
+
     if path.exists() and not in_place:
         raise CircuitFileError(f"{path}: already exists; choose a new --out path (or --in-place to replace the input)")
     folder = path.parent if str(path.parent) else Path(".")
@@ -47,6 +49,7 @@ def _check_output(path: Path, *, in_place: bool) -> None:
         raise CircuitFileError(f"{path}: folder {folder} is not writable")
     if path.suffix.lower() not in (".json", ".h5", ".hdf5"):
         raise CircuitFileError(f"{path}: the output must end in .json or .h5")
+    check_output_file(path, overwrite=True)  # tries the folder for real: read-only mounts refuse even root
 
 
 def _describe(progress) -> str:
@@ -88,8 +91,9 @@ def _progress_line(progress) -> str:
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir (same settings).")
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="LOG", help="Summarise a calibration log instead of calibrating.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="With --report: write the convergence curve (PNG).")
+@click.option("--force", is_flag=True, help="With --report --plot: replace the figure if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_place, optimizer, popsize, restarts, train_seeds, validation_seeds, finalists, test_seeds, workers, address, run_dir, resume, report, plot, as_json) -> None:
+def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_place, optimizer, popsize, restarts, train_seeds, validation_seeds, finalists, test_seeds, workers, address, run_dir, resume, report, plot, force, as_json) -> None:
     """Calibrate CIRCUIT's free parameters against an objective; write a new circuit version.
 
     Every candidate is scored on several noise seeds; the best are compared on validation
@@ -109,7 +113,7 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
           --seed 1 --workers 2 --out walker.json && encephagen run walker.json --episodes 10
     """
     if report is not None:
-        _report(report, plot, as_json)
+        _report(report, plot, as_json, force)
         return
     from encephagen.calibrate import LOG_NAME, CalibrationSettings, calibrate as run_calibration, check_request, evaluation_job, open_executor
     from encephagen.storage import load_circuit, resolve_circuit_path, save_circuit
@@ -193,8 +197,12 @@ def _print_result(result, path: Path, out: Path) -> None:
     click.echo(f"wrote {out} (log {result.log_path})")
 
 
-def _report(log_path: Path, plot: Path | None, as_json: bool) -> None:
+def _report(log_path: Path, plot: Path | None, as_json: bool, force: bool = False) -> None:
     from encephagen.calibrate import convergence, plot_convergence, read_log
+    from encephagen.storage import check_output_file
+
+    if plot is not None:
+        check_output_file(plot, overwrite=force)
 
     summary = convergence(read_log(log_path))
     if plot is not None:

@@ -33,8 +33,9 @@ def export(circuit: str, outdir: Path, fmt: str, dt: float | None, duration_ms: 
       encephagen export half_centre hc_brian2 --format brian2
     """
     from encephagen.compile import compile_circuit
-    from encephagen.storage import load_circuit
+    from encephagen.storage import check_output_dir, load_circuit
 
+    check_output_dir(outdir, overwrite=force)
     network = compile_circuit(load_circuit(circuit), dt=dt)
     if fmt == "sonata":
         from encephagen.interop.sonata import export_sonata

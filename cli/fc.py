@@ -42,8 +42,9 @@ def _connectome_file(circuit, circuit_path: Path) -> Path:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Save simulated vs empirical FC matrices and their scatter (PNG).")
 @click.option("--save-result", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Save the binned population rates (HDF5) to re-analyse without re-running.")
+@click.option("--force", is_flag=True, help="Replace --plot / --save-result files that exist.")
 def fc(circuit: str, duration_s: float, seed: int, lanes: int, observable: str, dt: float, sets: tuple[str, ...], data: Path | None, discard_s: float, all_subjects: bool,
-       as_json: bool, plot: Path | None, save_result: Path | None) -> None:
+       as_json: bool, plot: Path | None, save_result: Path | None, force: bool) -> None:
     """Simulate a cortex circuit, turn region activity into BOLD, and score its FC.
 
     The simulated FC is compared (Pearson, upper triangle) with the empirical group FC of the
@@ -61,8 +62,11 @@ def fc(circuit: str, duration_s: float, seed: int, lanes: int, observable: str, 
     from encephagen.compile import compile_circuit
     from encephagen.fc import fc_report, run_cortex
     from encephagen.hcp import load_connectome
-    from encephagen.storage import load_circuit, resolve_circuit_path
+    from encephagen.storage import check_output_file, load_circuit, resolve_circuit_path
 
+    for output in (plot, save_result):
+        if output is not None:
+            check_output_file(output, overwrite=force)
     path = resolve_circuit_path(circuit)
     loaded = load_circuit(path)
     values = parse_assignments(sets)
@@ -122,5 +126,6 @@ def _plot(report, path: Path) -> None:
     axes[2].set_ylabel("simulated FC")
     axes[2].set_title(f"r = {report.r:.3f}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    from encephagen.plots import save_figure
+
+    save_figure(fig, path)

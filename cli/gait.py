@@ -47,8 +47,9 @@ def parse_assignments(pairs: tuple[str, ...]) -> dict[str, float]:
                    "wiring, and print their means beside the circuit's (intact circuits only).")
 @click.option("--json", "as_json", is_flag=True, help="Print per-seed metrics and the summary as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the gait figure of the first seed (rates, raster, phase histogram).")
+@click.option("--force", is_flag=True, help="Replace --plot if it exists.")
 def gait(circuit: str, seeds: int, first_seed: int, duration_ms: float, warmup_ms: float, lesion: str | None,
-         shuffle_seed: int | None, assignments: tuple[str, ...], baselines: bool, as_json: bool, plot: Path | None) -> None:
+         shuffle_seed: int | None, assignments: tuple[str, ...], baselines: bool, as_json: bool, plot: Path | None, force: bool) -> None:
     """Measure the gait of CIRCUIT: bursts of its motor pools, cycle frequency, period CV,
     left-right and flexor-extensor phase (0.5 = alternation), duty cycle, burst amplitude and
     the fraction of the run that is rhythmic, per seed and over seeds.
@@ -69,8 +70,11 @@ def gait(circuit: str, seeds: int, first_seed: int, duration_ms: float, warmup_m
       encephagen gait spinal_cpg --set drive=30 --plot gait.png
     """
     from encephagen.gait import run_gait
-    from encephagen.storage import load_circuit
+    from encephagen.storage import check_output_file, load_circuit
 
+    check_duration(duration_ms, warmup_ms)
+    if plot is not None:
+        check_output_file(plot, overwrite=force)
     loaded = load_circuit(circuit)
     lesions = parse_names(lesion)
     common = dict(seeds=range(first_seed, first_seed + seeds), duration_ms=duration_ms,
@@ -97,6 +101,19 @@ def gait(circuit: str, seeds: int, first_seed: int, duration_ms: float, warmup_m
         click.echo(json.dumps(_finite(report), indent=2))
         return
     click.echo(render_table(report))
+
+
+MIN_ANALYSED_MS = 100.0
+"""Gait metrics need at least this much run after the warm-up (ms)."""
+
+
+def check_duration(duration_ms: float, warmup_ms: float) -> None:
+    """Refuse, before simulating, a run that leaves too little after the warm-up to analyse."""
+    from encephagen.errors import OptionError
+
+    if duration_ms - warmup_ms < MIN_ANALYSED_MS:
+        raise OptionError(f"--duration-ms {duration_ms:g} leaves {max(duration_ms - warmup_ms, 0):g} ms after the {warmup_ms:g} ms warm-up; "
+                          f"the gait analysis needs at least {MIN_ANALYSED_MS:g} ms: raise --duration-ms or lower --warmup-ms")
 
 
 def _finite(node):

@@ -30,8 +30,9 @@ def import_celegans(source: Path | None, connectivity: str, transmitters: str, o
     from encephagen.errors import CircuitError
     from encephagen.interop.celegans import import_celegans as build
     from encephagen.rules import check_circuit
-    from encephagen.storage import save_circuit
+    from encephagen.storage import check_output_file, save_circuit
 
+    check_output_file(out, overwrite=force)
     circuit = build(source, connectivity=connectivity, transmitters=transmitters)
     problems = check_circuit(circuit, str(out), base_dir=out.parent)
     if problems:

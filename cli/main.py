@@ -8,9 +8,11 @@ one exit path: one line on stderr and exit code 1 (2 for usage errors, as click 
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import logging
+import os
 import sys
 
 import click
@@ -64,12 +66,25 @@ class LazyGroup(click.Group):
         except EncephagenError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
+        except OSError as exc:  # the machine's answer about a named file (disk full, read-only): the user's to fix
+            if exc.errno not in USER_ERRNOS or exc.filename is None:
+                raise
+            click.echo(f"error: {exc.filename}: {exc.strerror}", err=True)
+            ctx.exit(1)
+
+
+USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG}
+"""OS errors about a named path that are said in one line instead of a traceback."""
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="encephagen")
 @click.option("-v", "--verbose", count=True, help="Log what the library decides (defaults it picks, files it writes). -vv for debug.")
-def cli(verbose: int) -> None:
+@click.option("--allow-data-root", "data_roots", multiple=True, type=click.Path(file_okay=False, exists=True), metavar="DIR",
+              help="Also let circuits and SONATA configs read data under DIR (repeatable); by default only under the referring file's folder.")
+@click.option("--no-verify", is_flag=True, help="Load HDF5 circuits whose content hash does not match (edited outside encephagen).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, data_roots: tuple[str, ...], no_verify: bool) -> None:
     """encephagen: spiking circuits as data.
 
     \b
@@ -78,6 +93,14 @@ def cli(verbose: int) -> None:
       encephagen simulate half_centre --duration-ms 2000 --plot raster.png
       encephagen calibrate spinal_cpg --objective gait --budget 600 --out my_cpg.json
     """
+    from encephagen.storage import DATA_ROOTS_ENV, NO_VERIFY_ENV
+
+    saved = {name: os.environ.get(name) for name in (DATA_ROOTS_ENV, NO_VERIFY_ENV)}
+    ctx.call_on_close(lambda: [os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v) for k, v in saved.items()])
+    if data_roots:  # environment variables: worker processes inherit them
+        os.environ[DATA_ROOTS_ENV] = os.pathsep.join([*data_roots, *filter(None, os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep))])
+    if no_verify:
+        os.environ[NO_VERIFY_ENV] = "1"
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 

@@ -32,6 +32,10 @@ def migrate(file: str, out: str | None, in_place: bool, force: bool) -> None:
 
     if out and in_place:
         raise click.UsageError("give --out or --in-place, not both")
+    if out and str(out) != str(file):
+        from encephagen.storage import check_output_file
+
+        check_output_file(out, overwrite=force)
     circuit, from_version, path = migrate_file(file)
     if from_version is None:
         click.echo(f"{path}: already at schema_version {circuit.schema_version}; nothing to migrate", err=True)

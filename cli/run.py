@@ -18,9 +18,10 @@ import click
 @click.option("--dt", type=float, default=0.1, show_default=True, help="Circuit time step (ms); must divide the body step.")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Cut episodes shorter than the body's limit (1000).")
 @click.option("--video", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the first episode as an mp4 (side view + population activity).")
+@click.option("--force", is_flag=True, help="Replace --video if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes: int, seed: int, dt: float,
-        max_steps: int | None, video: Path | None, as_json: bool) -> None:
+        max_steps: int | None, video: Path | None, force: bool, as_json: bool) -> None:
     """Run CIRCUIT in closed loop with a body; report it beside the baselines it must beat.
 
     Every episode reports steps survived, forward distance (m), mean speed (m/s) and
@@ -40,8 +41,10 @@ def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes
     from encephagen.body.loop import ClosedLoop, run_with_baselines
     from encephagen.compile import compile_circuit
     from encephagen.errors import BodyError
-    from encephagen.storage import load_circuit, resolve_circuit_path
+    from encephagen.storage import check_output_file, load_circuit, resolve_circuit_path
 
+    if video is not None:
+        check_output_file(video, overwrite=force)
     circuit_path = resolve_circuit_path(circuit)
     loaded = load_circuit(circuit_path)
     binding_file = binding_file or binding_path_for(circuit_path, body_name)

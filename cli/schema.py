@@ -6,9 +6,10 @@ import click
 
 
 @click.command()
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the schema to this file (replacing it) instead of printing it.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the schema to this file instead of printing it.")
 @click.option("--version", "version", default=None, help="Schema version (default: the current one; '1' for the old format).")
-def schema(out: str | None, version: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def schema(out: str | None, version: str | None, force: bool) -> None:
     """Print (or write) the JSON Schema that circuit files follow.
 
     Editors validate a circuit while you type when its "$schema" field points at this
@@ -18,11 +19,14 @@ def schema(out: str | None, version: str | None) -> None:
     \b
     Examples:
       encephagen schema > circuit.schema.json
-      encephagen schema --out circuits/circuit.schema.json
-      encephagen schema --version 1 --out circuits/circuit.v1.schema.json
+      encephagen schema --out circuits/circuit.schema.json --force
+      encephagen schema --version 1 --out circuits/circuit.v1.schema.json --force
     """
     from encephagen.schema import SCHEMA_VERSION
-    from encephagen.storage import atomic_write_bytes, json_schema_text
+    from encephagen.storage import atomic_write_bytes, check_output_file, json_schema_text
+
+    if out is not None:
+        check_output_file(out, overwrite=force)
 
     text = json_schema_text(version or SCHEMA_VERSION)
     if out is None:

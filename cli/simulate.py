@@ -36,11 +36,13 @@ def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_
     from encephagen.compile import compile_circuit
     from encephagen.errors import SimulationError
     from encephagen.simulate import simulate as run
-    from encephagen.storage import load_circuit
+    from encephagen.storage import check_output_file, load_circuit
 
     for path in (out, plot):
         if path is not None and path.exists() and not force:
             raise SimulationError(f"{path}: already exists; choose another name or pass --force to replace it")
+        if path is not None:
+            check_output_file(path, overwrite=True)  # folder exists and is writable, before the run
     network = compile_circuit(load_circuit(circuit), dt=dt)
     started = time.perf_counter()
     run(network, network.dt, seeds=seed)  # loads the compiled kernel (compiles it on a machine's first run)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from encephagen.cli.gait import TABLE_COLUMNS, _finite, parse_assignments, parse_names
+from encephagen.cli.gait import TABLE_COLUMNS, _finite, check_duration, parse_assignments, parse_names
 
 
 def parse_values(text: str) -> list[float]:
@@ -39,8 +39,9 @@ def parse_values(text: str) -> list[float]:
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="Override another parameter (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write frequency, phases and regularity against the parameter.")
+@click.option("--force", is_flag=True, help="Replace --plot if it exists.")
 def sweep(circuit: str, parameter: str, values_text: str, seeds: int, first_seed: int, duration_ms: float, warmup_ms: float,
-          lesion: str | None, assignments: tuple[str, ...], as_json: bool, plot: Path | None) -> None:
+          lesion: str | None, assignments: tuple[str, ...], as_json: bool, plot: Path | None, force: bool) -> None:
     """Sweep one named parameter of CIRCUIT and measure the gait at each value.
 
     Every value x seed is one lane of a single batched simulation. The experiments by
@@ -53,8 +54,11 @@ def sweep(circuit: str, parameter: str, values_text: str, seeds: int, first_seed
       encephagen sweep spinal_cpg --param drive --values 15,25,35 --lesion V0v --json
     """
     from encephagen.gait import sweep_gait
-    from encephagen.storage import load_circuit
+    from encephagen.storage import check_output_file, load_circuit
 
+    check_duration(duration_ms, warmup_ms)
+    if plot is not None:
+        check_output_file(plot, overwrite=force)
     loaded = load_circuit(circuit)
     values = parse_values(values_text)
     lesions = parse_names(lesion)

@@ -193,7 +193,7 @@ def test_convert_round_trip_is_byte_identical_and_refuses_to_overwrite(tmp_path)
     assert (tmp_path / "c.json").read_bytes() == SMALL_V2.read_bytes()
 
 
-def test_convert_rewrites_array_paths_for_the_new_folder(tmp_path):
+def test_convert_rewrites_array_paths_for_the_new_folder(tmp_path, monkeypatch):
     import h5py
     import numpy as np
 
@@ -207,6 +207,7 @@ def test_convert_rewrites_array_paths_for_the_new_folder(tmp_path):
     array = {"file": "arrays.h5", "dataset": "/p", "sha256": array_checksum(data), "shape": [2, 2]}
     _edited(tmp_path / "a", lambda t: t["matrix_projections"]["exc<->out"]["probability"].update(array=array), "c.json")
     assert run("convert", tmp_path / "a" / "c.json", tmp_path / "b" / "c.h5").exit_code == 0
+    monkeypatch.setenv("ENCEPHAGEN_DATA_ROOTS", str(tmp_path / "a"))  # b/c.h5 reads ../a: outside its tree unless allowed
     assert load_circuit(tmp_path / "b" / "c.h5").matrix_projections["exc<->out"].probability.array.file == "../a/arrays.h5"
 
 

@@ -421,17 +421,12 @@ def load_matrix_array(circuit: Circuit, array: list[list[float]] | ArrayFile, sh
     """An inline array, or a dataset of an HDF5 file next to the circuit, checked against its [targets, sources] shape."""
     if not isinstance(array, ArrayFile):
         return np.asarray(array, dtype=float)
-    import h5py
+    from .storage import read_array_file
 
-    path = (base_dir / array.file).resolve()
-    try:
-        with h5py.File(path, "r") as h5:
-            data = np.asarray(h5[array.dataset][()], dtype=float)
-    except (OSError, KeyError) as exc:
-        raise CompileError([Problem(str(circuit.source_path or circuit.name), where, f"cannot read array {array.file}:{array.dataset}: {exc}", "Validate the circuit (encephagen validate) to locate the problem")]) from None
-    if data.shape != shape:
-        raise CompileError([Problem(str(circuit.source_path or circuit.name), where, f"array {array.dataset} has shape {list(data.shape)}, expected {list(shape)}")])
-    return data
+    try:  # shape, dtype, path and file kind are checked from metadata before anything is read
+        return read_array_file(array, base_dir, file=str(circuit.source_path or circuit.name), pointer=f"{where}/array", shape=list(shape), check_sha256=False)
+    except CircuitError as exc:
+        raise CompileError(exc.problems) from None
 
 
 def connect(rule, n_src: int, n_tgt: int, *, same: bool, resolve) -> tuple[np.ndarray, np.ndarray, np.ndarray | float]:

@@ -45,6 +45,10 @@ class SimulationError(EncephagenError, RuntimeError):
     """A run cannot start (too large) or became invalid (NaN/inf state)."""
 
 
+class OptionError(EncephagenError, ValueError):
+    """An argument whose value cannot work (a run shorter than its warm-up), refused before any work."""
+
+
 class CalibrationError(EncephagenError, ValueError):
     """A calibration request that cannot be carried out as asked."""
 

@@ -10,11 +10,12 @@ checksum, and the circuit is small enough to build. All problems are returned at
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import EncephagenError, Problem, did_you_mean, json_pointer
-from .schema import FIELD_UNITS, ArrayFile, Circuit, Cite, MatrixValue, ParamRef, Source
+from .schema import FIELD_UNITS, ArrayFile, Circuit, Cite, MatrixValue, ParamRef, Source, UniformRange
 from .storage import find_instances
 
 MAX_NEURONS = 50_000_000
@@ -22,6 +23,17 @@ MAX_SYNAPSES = 2_000_000_000
 MAX_COMPILED_BYTES = 32 * 1024**3
 """Circuits estimated beyond these sizes (neurons, synapses, bytes of the compiled network)
 are refused before anything is allocated."""
+
+PLAUSIBLE = {
+    "tau_m": (1e-3, 1e7, "ms"), "tau_syn_exc": (1e-3, 1e7, "ms"), "tau_syn_inh": (1e-3, 1e7, "ms"),
+    "tau_adaptation": (1e-3, 1e7, "ms"), "t_ref": (0.0, 1e6, "ms"), "delay": (0.0, 1e5, "ms"),
+    "v_threshold": (0.0, 1e4, "mV"), "v_reset": (0.0, 1e4, "mV"), "v_rest": (0.0, 1e4, "mV"), "initial_v": (0.0, 1e4, "mV"),
+    "noise_sigma": (0.0, 1e4, "mV"), "drive": (0.0, 1e6, "mV"), "adaptation": (0.0, 1e6, "mV"), "weight": (0.0, 1e6, "mV"),
+    "weight_factor": (0.0, 1e6, ""), "rate": (0.0, 1e6, "Hz"),
+}
+"""Field -> (smallest non-zero magnitude, largest magnitude, unit) a physical circuit can have.
+A tau_m of 1e-300 ms or a weight of 1e308 mV passes the schema (finite numbers) but makes a
+run overflow or divide by nothing; they are refused at validation, with the pointer."""
 
 
 def check_circuit(circuit: Circuit, file: str, *, base_dir: Path | None = None, check_arrays: bool = True) -> list[Problem]:
@@ -54,6 +66,7 @@ class _Checker:
         for name, readout in c.readouts.items():
             for i, term in enumerate(readout.terms):
                 self.ref("population", term.population, c.populations, ["readouts", name, "terms", i, "population"])
+        self.plausible_values()
         self.references_to_parameters()
         self.citations()
         self.units()
@@ -195,45 +208,115 @@ class _Checker:
                 self.matrix_value(value, shape, base + [field], base_dir)
 
     def matrix_value(self, value: MatrixValue, shape: list[int], path: list[object], base_dir: Path | None) -> None:
+        import numpy as np
+
+        data = None
         if isinstance(value.array, ArrayFile):
             ref = value.array
             if ref.shape != shape:
                 self.add(path + ["array", "shape"], f"declared shape must be [targets, sources] = {shape}; got {ref.shape}")
-            if base_dir is not None:
-                self.array_file(ref, base_dir, path + ["array"])
+            elif base_dir is not None:
+                data = self.array_file(ref, base_dir, path + ["array"])
         else:
             rows = value.array
             if len(rows) != shape[0] or any(len(r) != shape[1] for r in rows):
                 got = [len(rows), len(rows[0]) if rows else 0]
                 self.add(path + ["array"], f"inline array must be [targets][sources] = {shape}; got {got}")
-            if value.transform == "log1p" and any(x * value.gain <= -1 for r in rows for x in r):
-                self.add(path + ["array"], "log1p needs gain * x > -1 for every entry")
+            else:
+                data = np.asarray(rows, dtype=float)
+        if data is not None:
+            self.matrix_range(value, data, path)
 
-    def array_file(self, ref: ArrayFile, base_dir: Path, path: list[object]) -> None:
-        import h5py
+    def matrix_range(self, value: MatrixValue, data, path: list[object]) -> None:
+        """The values a matrix entry takes (offset + scale * T(array) / divisor over the scale's
+        range) must be finite and in range: probabilities in [0, 1], delays and weights plausible."""
         import numpy as np
 
-        file = (base_dir / ref.file).resolve()
-        if not file.is_file():
-            self.add(path + ["file"], f"array file {ref.file!r} not found (looked at {file})", "Paths are relative to the circuit file")
+        field = str(path[-1])
+        where = path + ["array"] if isinstance(value.array, list) else path + ["array", "dataset"]
+        if field == "probability" and data.size and float(data.min()) < 0:
+            at = np.unravel_index(int(np.argmin(data)), data.shape)
+            self.add(where, f"probability array holds negative entries (the first smallest at [{at[0]}, {at[1]}]); got {float(data.min()):g}",
+                     "Probabilities are ≥ 0; compiling would clip them to 0 silently")
             return
+        if value.transform == "log1p" and data.size and float((value.gain * data).min()) <= -1:
+            self.add(where, "log1p needs gain * x > -1 for every entry")
+            return
+        with np.errstate(all="ignore"):
+            transformed = np.log1p(value.gain * data) if value.transform == "log1p" else value.gain * data
+            if value.normalize == "max" and transformed.size:
+                peak = float(np.max(transformed))
+                transformed = transformed / peak if peak > 0 else transformed
+            spans = [self.value_range(getattr(value, name), path + [name]) for name in ("scale", "offset", "divisor")]
+            if any(span is None for span in spans) or not transformed.size:
+                return
+            (s_lo, s_hi), (o_lo, o_hi), (d_lo, d_hi) = spans
+            if d_lo <= 0 <= d_hi:
+                self.add(path + ["divisor"], f"divisor must not be 0; got {_span((d_lo, d_hi))}")
+                return
+            t_lo, t_hi = float(np.min(transformed)), float(np.max(transformed))
+            ends = [o + s * t / d for o in (o_lo, o_hi) for s in (s_lo, s_hi) for t in (t_lo, t_hi) for d in (d_lo, d_hi)]
+        low, high = min(ends), max(ends)
+        if not all(math.isfinite(x) for x in ends):
+            self.add(path, f"{field} values overflow (offset + scale * T(array) / divisor is not finite); got {low:g} to {high:g}")
+        elif field == "probability" and not (0 <= low and high <= 1):
+            self.add(path, f"probability must lie in [0, 1] for every entry; got {_span((low, high))}", "Compiling would clip the values outside silently; lower scale or offset")
+        elif field in PLAUSIBLE:
+            self.plausible((low, high), path, field)
+
+    def array_file(self, ref: ArrayFile, base_dir: Path, path: list[object]):
+        """The referenced dataset as float64 (checked by :func:`encephagen.storage.read_array_file`), or None after adding its problems."""
+        from .errors import CircuitError
+        from .storage import read_array_file
+
         try:
-            with h5py.File(file, "r") as h5:
-                node = h5.get(ref.dataset)
-                if node is None or not hasattr(node, "shape"):
-                    self.add(path + ["dataset"], f"dataset {ref.dataset!r} not in {ref.file}{did_you_mean(ref.dataset, _datasets(h5))}")
-                    return
-                if node.dtype.kind not in "iuf":
-                    self.add(path + ["dataset"], f"dataset {ref.dataset!r} in {ref.file} holds {node.dtype}, not numbers")
-                    return
-                data = np.asarray(node[()], dtype="<f8")
-        except (OSError, ValueError) as exc:
-            self.add(path + ["file"], f"cannot read {ref.file} as HDF5: {exc}")
+            return read_array_file(ref, base_dir, file=self.file, pointer=json_pointer(path))
+        except CircuitError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    # ------------------------------------------------------------------ plausible magnitudes
+
+    def plausible(self, span: tuple[float, float], path: list[object], field: str) -> None:
+        smallest, largest, unit = PLAUSIBLE[field]
+        low, high = span
+        unit = f" {unit}" if unit else ""
+        if not (math.isfinite(low) and math.isfinite(high)):
+            self.add(path, f"{field} is not finite; got {_span(span)}")
+        elif max(abs(low), abs(high)) > largest:
+            self.add(path, f"implausible {field}: magnitude above {largest:g}{unit}; got {_span(span)}{unit}", "A value this large overflows a run; check the unit and the exponent")
+        elif smallest and 0 < min(abs(low), abs(high)) < smallest:
+            self.add(path, f"implausible {field}: below {smallest:g}{unit}; got {_span(span)}{unit}", "A time constant this small makes a run divide by almost nothing; check the unit and the exponent")
+
+    def plausible_value(self, value: object, path: list[object], field: str) -> None:
+        if isinstance(value, (MatrixValue, UniformRange)) or value is None:
             return
-        if list(data.shape) != ref.shape:
-            self.add(path + ["shape"], f"dataset {ref.dataset!r} does not have the declared shape {ref.shape}; got {list(data.shape)}")
-        elif array_checksum(data) != ref.sha256:
-            self.add(path + ["sha256"], f"checksum mismatch for {ref.file}:{ref.dataset}; got {array_checksum(data)}", "The data changed since the circuit was written; re-import it or update the checksum deliberately")
+        span = self.value_range(value, path)
+        if span is not None:
+            self.plausible(span, path, field)
+
+    def plausible_values(self) -> None:
+        c = self.circuit
+        for name, model in c.neuron_models.items():
+            for key in ("tau_m", "tau_syn_exc", "tau_syn_inh", "tau_adaptation", "t_ref", "v_threshold", "v_reset", "v_rest", "noise_sigma", "adaptation"):
+                self.plausible_value(getattr(model, key), ["neuron_models", name, key], key)
+        for name, pop in c.populations.items():
+            self.plausible_value(pop.drive, ["populations", name, "drive"], "drive")
+            if isinstance(pop.initial_v, UniformRange):
+                self.plausible((min(pop.initial_v.uniform), max(pop.initial_v.uniform)), ["populations", name, "initial_v", "uniform"], "initial_v")
+            else:
+                self.plausible_value(pop.initial_v, ["populations", name, "initial_v"], "initial_v")
+            if pop.poisson_input is not None:
+                self.plausible_value(pop.poisson_input.rate, ["populations", name, "poisson_input", "rate"], "rate")
+                self.plausible_value(pop.poisson_input.weight, ["populations", name, "poisson_input", "weight"], "weight")
+        for name, proj in c.projections.items():
+            self.plausible_value(proj.weight, ["projections", name, "weight"], "weight")
+            self.plausible_value(proj.delay, ["projections", name, "delay"], "delay")
+            factors = getattr(proj.rule, "weight_factor", None)
+            if factors:
+                self.plausible((min(factors), max(factors)), ["projections", name, "rule", "weight_factor"], "weight_factor")
+        for name, mproj in c.matrix_projections.items():
+            self.plausible_value(mproj.delay, ["matrix_projections", name, "delay"], "delay")
 
     def references_to_parameters(self) -> None:
         for path, ref in find_instances(self.circuit, ParamRef):

@@ -17,9 +17,12 @@ problem a file has is reported at once as ``file:/json/pointer: what is wrong; g
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import logging
 import math
 import os
+import stat
 import tempfile
 import typing
 from importlib import resources
@@ -36,6 +39,18 @@ MAX_FILE_BYTES = 2 * 1024**3
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 JSON_SUFFIXES = (".json",)
 HDF5_SUFFIXES = (".h5", ".hdf5")
+HDF5_EXPANSION_LIMIT = 16
+"""An HDF5 circuit may decode to at most this many times its file size (plus HDF5_DECODED_FLOOR):
+our writer does not compress, so only a crafted file (a tiny gzip-chunked dataset of 30
+million zeros) exceeds it, and the loader refuses it from the metadata before reading."""
+HDF5_DECODED_FLOOR = 8 * 1024**2
+"""Bytes of decoded datasets any HDF5 circuit may hold whatever its size (8 MiB)."""
+DATA_ROOTS_ENV = "ENCEPHAGEN_DATA_ROOTS"
+"""Extra folders (separated by os.pathsep) that circuits and SONATA configs may read data from."""
+NO_VERIFY_ENV = "ENCEPHAGEN_NO_VERIFY"
+"""Set to 1 to load HDF5 circuits whose content hash does not match (``--no-verify``)."""
+
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- locating files
@@ -66,7 +81,10 @@ def resolve_circuit_path(name_or_path: str | os.PathLike) -> Path:
     'half_centre.json'
     """
     path = Path(name_or_path)
-    if path.exists():
+    try:
+        if path.exists():
+            return path
+    except OSError:  # a folder on the way that cannot be entered: check_readable says so in one line
         return path
     if os.sep not in str(name_or_path) and path.suffix.lower() in JSON_SUFFIXES + HDF5_SUFFIXES and path.name != SCHEMA_FILENAME:
         shipped = shipped_circuits_dir() / path.name
@@ -80,10 +98,77 @@ def resolve_circuit_path(name_or_path: str | os.PathLike) -> Path:
     raise UnknownNameError("circuit (not a file, not a shipped circuit)", str(name_or_path), shipped_circuit_names())
 
 
+def read_array_file(ref: Any, base_dir: str | os.PathLike, *, file: str, pointer: str, shape: list[int] | None = None,
+                    check_sha256: bool = True):
+    """The dataset an :class:`~encephagen.schema.ArrayFile` names, as float64, after every check
+    that needs no data: the path stays in the circuit's tree (:func:`contained_path`), names a
+    regular file, and a dataset (not a group, not a link to another file) of numbers whose
+    shape is the declared one (and ``shape``, when given). Only then is it read: a 281 KB file
+    declaring [80, 80] over a gzip-chunked 16000 x 16000 dataset is refused without decoding it.
+    Then the checksum (``check_sha256``) and finiteness are checked.
+
+    Raises
+    ------
+    CircuitError
+        Located at ``pointer`` + ``/file``, ``/dataset``, ``/shape`` or ``/sha256``.
+    """
+    import h5py
+    import numpy as np
+
+    def fail(part: str, message: str, hint: str = "") -> CircuitError:
+        return CircuitError([Problem(file, f"{pointer}/{part}", message, hint)])
+
+    path, outside = contained_path(Path(base_dir), ref.file, roots=data_roots())
+    if outside:
+        raise fail("file", f"array file {ref.file!r} {outside}")
+    try:
+        info = path.stat()
+    except FileNotFoundError:  # inside the circuit's tree: saying so tells nothing about the rest of the machine
+        raise fail("file", f"array file {ref.file!r} not found (looked at {path})", "Paths are relative to the circuit file") from None
+    except OSError as exc:
+        raise fail("file", f"array file {ref.file!r} cannot be read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise fail("file", f"array file {ref.file!r} is {_file_kind(info.st_mode)}, not a regular file")
+    try:
+        with h5py.File(path, "r") as h5:
+            link = h5.get(ref.dataset, getlink=True)
+            if link is not None and type(link).__name__ != "HardLink":
+                raise fail("dataset", f"dataset {ref.dataset!r} in {ref.file} is a soft or external link", "Refer to the dataset itself")
+            node = h5.get(ref.dataset) if link is not None else None
+            if node is None or not hasattr(node, "shape"):
+                what = "is a group, not a dataset" if node is not None else "not in " + ref.file
+                names: list[str] = []
+                h5.visititems(lambda name, obj: names.append("/" + name) if hasattr(obj, "shape") else None)
+                raise fail("dataset", f"dataset {ref.dataset!r} {what}{did_you_mean(ref.dataset, names)}")
+            if node.dtype.kind not in "iuf":
+                raise fail("dataset", f"dataset {ref.dataset!r} in {ref.file} holds {node.dtype}, not numbers")
+            if list(node.shape) != list(ref.shape):
+                raise fail("shape", f"dataset {ref.dataset!r} does not have the declared shape {list(ref.shape)}; got {list(node.shape)}")
+            if shape is not None and list(node.shape) != list(shape):
+                raise fail("shape", f"declared shape must be [targets, sources] = {list(shape)}; got {list(ref.shape)}")
+            data = np.asarray(node[()], dtype="<f8")
+    except CircuitError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise fail("file", f"cannot read {ref.file} as HDF5: {exc}") from None
+    if check_sha256:
+        digest = hashlib.sha256(np.ascontiguousarray(data, dtype="<f8").tobytes()).hexdigest()
+        if digest != ref.sha256:
+            raise fail("sha256", f"checksum mismatch for {ref.file}:{ref.dataset}; got {digest}",
+                       "The data changed since the circuit was written; re-import it or update the checksum deliberately")
+    bad = ~np.isfinite(data)
+    if bad.any():
+        at = np.argwhere(bad)[0].tolist()
+        raise fail("dataset", f"dataset {ref.dataset!r} in {ref.file} holds {int(bad.sum())} non-finite values (the first at {at}: {data[tuple(at)]!r})",
+                   "A circuit holds finite numbers only")
+    return data
+
+
 # --------------------------------------------------------------------------- loading
 
 
-def load_circuit(name_or_path: str | os.PathLike, *, check_rules: bool = True, check_arrays: bool = True) -> Circuit:
+def load_circuit(name_or_path: str | os.PathLike, *, check_rules: bool = True, check_arrays: bool = True,
+                 verify: bool | None = None) -> Circuit:
     """Read, parse and validate a circuit file (JSON or HDF5) or a shipped circuit by name.
 
     Parameters
@@ -94,6 +179,9 @@ def load_circuit(name_or_path: str | os.PathLike, *, check_rules: bool = True, c
         Apply the circuit rules (:mod:`encephagen.rules`) after the schema.
     check_arrays
         Open the HDF5 datasets that matrix projections refer to and check shape and checksum.
+    verify
+        Check an HDF5 circuit's content hash; ``None`` (default): unless the environment
+        variable ENCEPHAGEN_NO_VERIFY is set (what ``--no-verify`` does).
 
     Raises
     ------
@@ -112,7 +200,14 @@ def load_circuit(name_or_path: str | os.PathLike, *, check_rules: bool = True, c
         problems = check_circuit(circuit, str(path), base_dir=path.parent, check_arrays=check_arrays)
         if problems:
             raise CircuitError(relocate(problems, circuit))
+    if (verify if verify is not None else not os.environ.get(NO_VERIFY_ENV)) and _has_hdf5_signature(path):
+        verify_hdf5_circuit(path)  # after validation, so that a damaged file is told where, not only that
     return circuit
+
+
+def _has_hdf5_signature(path: Path) -> bool:
+    with open_regular(path) as handle:
+        return handle.read(8) == HDF5_SIGNATURE
 
 
 def read_tree(path: str | os.PathLike) -> Any:
@@ -124,9 +219,11 @@ def read_tree(path: str | os.PathLike) -> Any:
     path = Path(path)
     check_readable(path)
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             head = handle.read(8)
     except OSError as exc:
+        if isinstance(exc, CircuitFileError):
+            raise
         raise CircuitFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if head == HDF5_SIGNATURE:
         return _read_hdf5_tree(path)
@@ -136,17 +233,122 @@ def read_tree(path: str | os.PathLike) -> Any:
 
 
 def check_readable(path: Path) -> None:
-    if not path.exists():
-        raise CircuitFileError(f"{path}: no such file")
-    if path.is_dir():
+    """Refuse, with one line, a path that is not a readable regular file of sane size.
+
+    A FIFO, a device (/dev/zero) or a socket is refused before it is opened, so nothing
+    blocks or streams forever; an unreadable folder on the way is said as such.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise CircuitFileError(f"{path}: no such file{_missing_hint(path)}") from None
+    except PermissionError:
+        raise CircuitFileError(f"{path}: permission denied (a folder on the way is not readable by this user)") from None
+    except OSError as exc:
+        raise CircuitFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
         raise CircuitFileError(f"{path}: is a directory, not a circuit file")
+    if not stat.S_ISREG(info.st_mode):
+        raise CircuitFileError(f"{path}: is {_file_kind(info.st_mode)}, not a regular file; give a circuit file")
     if not os.access(path, os.R_OK):
         raise CircuitFileError(f"{path}: permission denied (not readable by this user)")
-    size = path.stat().st_size
+    size = info.st_size
     if size > MAX_FILE_BYTES:
         raise CircuitFileError(f"{path}: file is {size / 1024**3:.1f} GiB, over the {MAX_FILE_BYTES / 1024**3:.0f} GiB limit for circuit files")
     if size == 0:
         raise CircuitFileError(f"{path}: file is empty")
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _missing_hint(path: Path) -> str:
+    """Which part of a missing path exists, so 'not found' says where the trail ends."""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent == path.parent:
+        return ""
+    return f" (folder {path.parent} does not exist either; {parent} is the deepest folder that does)"
+
+
+# --------------------------------------------------------------------------- data paths
+
+
+def data_roots(extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """Folders the user allowed data to be read from, beyond a file's own folder.
+
+    From ``extra``, the environment variable :data:`DATA_ROOTS_ENV` (what the CLI's
+    ``--allow-data-root`` sets) and the shipped data folder; each resolved, symlinks followed.
+    """
+    listed = [p for p in os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep) if p]
+    return [Path(os.path.realpath(p)) for p in [*extra, *listed, shipped_data_dir()]]
+
+
+def shipped_data_dir() -> Path:
+    """Folder of the data that ships with encephagen (``data/``): public, always readable by circuits."""
+    return Path(str(resources.files("encephagen.data")))
+
+
+def contained_path(base_dir: Path, value: str, *, roots: Iterable[Path] = (), sibling_data: bool = True) -> tuple[Path, str]:
+    """``value`` resolved against ``base_dir`` (symlinks followed) and why it may not be read, if so.
+
+    A path may be read when its real location lies inside ``base_dir``, inside the ``data``
+    folder beside ``base_dir`` (``circuits/x.json`` reading ``../data/y.h5``: the project layout
+    the shipped cortex circuit uses) or inside one of ``roots``. Absolute paths, ``../`` and
+    symlinks that lead anywhere else are refused: a file from the internet must not make the
+    loader read (and echo values of) files elsewhere on the machine.
+    """
+    base = Path(os.path.realpath(base_dir))
+    target = Path(os.path.realpath(base / value))
+    allowed = [base, *([base.parent / "data"] if sibling_data else []), *roots]
+    if any(target == root or root in target.parents for root in allowed):
+        return target, ""
+    beside = f" (or {base.parent / 'data'})" if sibling_data else ""
+    return target, (f"resolves to {target}, outside the folder {base}; data must lie under the referring file's folder{beside}, "
+                    f"unless you allow another root with --allow-data-root DIR (or {DATA_ROOTS_ENV})")
+
+
+def open_regular(path: str | os.PathLike, mode: str = "rb"):
+    """Open a regular file for reading, refusing FIFOs and devices without blocking on them.
+
+    The file is opened non-blocking and checked through its descriptor (no race between the
+    check and the open): a FIFO would wait forever for a writer, /dev/zero never ends.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise CircuitFileError(f"{path}: no such file{_missing_hint(path)}") from None
+    except IsADirectoryError:
+        raise CircuitFileError(f"{path}: is a directory, not a file") from None
+    except PermissionError:
+        raise CircuitFileError(f"{path}: permission denied (not readable by this user, or a folder on the way is not)") from None
+    except OSError as exc:
+        raise CircuitFileError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise CircuitFileError(f"{path}: is {_file_kind(info.st_mode)}, not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, mode)
+
+
+def read_regular_text(path: str | os.PathLike, *, limit: int = 64 * 1024**2) -> str:
+    """UTF-8 text of a regular file of at most ``limit`` bytes (configs and tables, not data)."""
+    with open_regular(path) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise CircuitFileError(f"{path}: over {limit // 1024**2} MiB; a config or table this large is not plausible")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CircuitFileError(f"{path}: not UTF-8 text (byte {exc.start}); is it a binary file?") from None
 
 
 class _DuplicateKey(ValueError):
@@ -185,7 +387,10 @@ def _parse_int(text: str) -> int | _BadNumber:
 
 def read_json_tree(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open_regular(path) as handle:
+            text = handle.read().decode("utf-8")
+    except CircuitFileError:
+        raise
     except UnicodeDecodeError as exc:
         raise CircuitFileError(f"{path}: not UTF-8 text (byte {exc.start}); is it a binary file?") from None
     except OSError as exc:
@@ -685,12 +890,69 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
 
+def _temporary_prefix(path: Path) -> str:
+    """Hidden temporaries of ``path`` are ``.NAME.PID.RANDOM.tmp...``: the PID tells a live
+    writer's file from one a killed writer left behind."""
+    return f".{path.name}.{os.getpid()}."
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove what killed writers of ``path`` left beside it; returns what was removed.
+
+    Only ``.NAME.PID.*.tmp*`` entries whose PID is no longer running are removed (files or
+    staging folders): they belong to this writer and to no live process. A writer of another
+    file, or one still running, is never touched.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    removed: list[Path] = []
+    try:
+        entries = list(folder.glob(f".{glob_escape(path.name)}.*.tmp*"))
+    except OSError:
+        return removed
+    for entry in entries:
+        pid_text = entry.name[len(path.name) + 2:].split(".", 1)[0]
+        if not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                import shutil
+
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError:
+            continue
+        removed.append(entry)
+        log.info("removed %s, left by a writer of %s that was killed (PID %s)", entry, path, pid_text)
+    return removed
+
+
+def glob_escape(text: str) -> str:
+    import glob
+
+    return glob.escape(text)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
 
     The temporary file gets the permissions a new file would (0666 minus the umask, not
-    mkstemp's 0600); on any failure it is removed and ``path`` is left as it was.
+    mkstemp's 0600); on any failure it is removed and ``path`` is left as it was. What a
+    killed earlier writer of ``path`` left behind is removed first.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -701,7 +963,8 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     'done'
     """
     path = Path(path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent if str(path.parent) else ".")
+    remove_stale_temporaries(path)
+    fd, name = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp" + path.suffix, dir=path.parent if str(path.parent) else ".")
     os.close(fd)
     tmp = Path(name)
     umask = os.umask(0)
@@ -713,6 +976,105 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a staging folder beside ``path``; on success it takes ``path``'s place in one step.
+
+    An existing ``path`` (allowed by ``overwrite``) is swapped with the staging folder by one
+    atomic exchange (Linux renameat2), then removed: whenever the process dies, ``path`` is
+    either the old folder, whole, or the new one, whole. Where the exchange is not available
+    the old folder is renamed aside first (a window of two renames).
+    """
+    path = Path(path)
+    check_output_dir(path, overwrite=overwrite)
+    staging = Path(tempfile.mkdtemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent if str(path.parent) else "."))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # what mkdir would give, not mkdtemp's 0700
+    try:
+        yield staging
+        if path.exists() or path.is_symlink():
+            if not overwrite:
+                raise CircuitFileError(f"{path}: already exists; choose another directory or pass overwrite=True (--force)")
+            if not _exchange(staging, path):
+                aside = Path(tempfile.mkdtemp(prefix=_temporary_prefix(path), suffix=".old.tmp", dir=staging.parent))
+                os.replace(path, aside / path.name)
+                os.replace(staging, path)
+                staging = aside
+            _remove_tree(staging)
+        else:
+            os.replace(staging, path)
+    except BaseException:
+        _remove_tree(staging)
+        raise
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def check_output_file(path: str | os.PathLike, *, overwrite: bool = False, flag: str = "--force") -> Path:
+    """Refuse, before any work, an output file that must not or cannot be written.
+
+    Raises :class:`CircuitFileError` when ``path`` exists and ``overwrite`` is false (the CLI
+    names ``flag``), is a folder, or its folder is missing or not writable (tried by creating
+    and removing a hidden file there: read-only mounts fail even for root). Removes what
+    killed earlier writers of ``path`` left behind.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise CircuitFileError(f"{path}: is a directory; give a file name")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise CircuitFileError(f"{path}: already exists; choose another name or pass overwrite=True ({flag}) to replace it")
+    _check_folder_writable(path, folder)
+    remove_stale_temporaries(path)
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, *, overwrite: bool = False, flag: str = "--force") -> Path:
+    """:func:`check_output_file` for an output folder (an export)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise CircuitFileError(f"{path}: already exists; choose another directory or pass overwrite=True ({flag}) to replace it")
+    _check_folder_writable(path, folder)
+    remove_stale_temporaries(path)
+    return path
+
+
+def _check_folder_writable(path: Path, folder: Path) -> None:
+    if not folder.is_dir():
+        raise CircuitFileError(f"{path}: folder {folder} does not exist{_missing_hint(folder / 'x') if not folder.exists() else ''}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise CircuitFileError(f"{path}: folder {folder} is not writable ({exc.strerror or exc}); choose another output folder") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -740,8 +1102,7 @@ def _check_output(path: Path, overwrite: bool) -> None:
         raise CircuitFileError(f"{path}: is a directory; give a file name ending in .json or .h5")
     if path.exists() and not overwrite:
         raise CircuitFileError(f"{path}: already exists; choose another output path or pass overwrite (--force / --in-place)")
-    if not path.parent.exists():
-        raise CircuitFileError(f"{path}: folder {path.parent} does not exist")
+    check_output_file(path, overwrite=True)
 
 
 def convert_circuit(source: str | os.PathLike, out: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -819,6 +1180,7 @@ _KIND = _PREFIX + "kind"  # attribute on every group: "object" or "list"
 _ORDER = _PREFIX + "order"  # attribute on object groups: the keys in order (JSON)
 _NAMES = _PREFIX + "names"  # attribute on object groups whose keys needed renaming (JSON)
 _FORMAT = _PREFIX + "format"
+_DIGEST = _PREFIX + "sha256"  # attribute on the root: hdf5_content_digest of everything else
 _INT64 = (-(2**63), 2**63 - 1)
 DATASET_MIN = 64
 """Numeric arrays with at least this many entries are stored as datasets."""
@@ -827,9 +1189,66 @@ DATASET_MIN = 64
 def _write_hdf5_tree(tree: dict[str, Any], path: Path) -> None:
     import h5py
 
-    with atomic_output(path) as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs[_FORMAT] = f"encephagen circuit (schema_version {tree.get('schema_version', SCHEMA_VERSION)}, HDF5 tree form)"
-        _write_node(h5, tree)
+    with atomic_output(path) as tmp:
+        with h5py.File(tmp, "w") as h5:
+            h5.attrs[_FORMAT] = f"encephagen circuit (schema_version {tree.get('schema_version', SCHEMA_VERSION)}, HDF5 tree form)"
+            _write_node(h5, tree)
+            h5.flush()
+            h5.attrs[_DIGEST] = hdf5_content_digest(h5)
+
+
+def hdf5_content_digest(h5: Any) -> str:
+    """SHA-256 over every group, attribute and dataset of an HDF5 circuit (names sorted).
+
+    What is hashed is what the loader reads: attribute names and values, dataset names,
+    dtypes, shapes and bytes; the digest attribute itself is left out. A one-digit edit of
+    an attribute or one changed array entry changes it.
+    """
+    import numpy as np
+
+    digest = hashlib.sha256()
+
+    def feed(tag: bytes, *parts: bytes) -> None:
+        for part in (tag, *parts):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+
+    def visit(group: Any, where: str) -> None:
+        feed(b"group", where.encode())
+        for key in sorted(group.attrs):
+            if where == "/" and key == _DIGEST:
+                continue
+            value = group.attrs[key]
+            if isinstance(value, str):
+                raw = b"s" + value.encode("utf-8", "surrogatepass")
+            elif isinstance(value, bytes):
+                raw = b"b" + value
+            else:
+                array = np.asarray(value)
+                raw = array.dtype.str.encode() + str(array.shape).encode() + (array.tobytes() if array.dtype.kind != "O" else repr(array.tolist()).encode())
+            feed(b"attr", key.encode(), raw)
+        for key in sorted(group):
+            here = f"{where.rstrip('/')}/{key}"
+            link = group.get(key, getlink=True)
+            if type(link).__name__ != "HardLink":
+                feed(b"link", here.encode(), repr(vars(link) if hasattr(link, "__dict__") else link).encode())
+                continue
+            child = group[key]
+            if hasattr(child, "shape"):
+                feed(b"dataset", here.encode(), child.dtype.str.encode(), str(child.shape).encode())
+                rows = max(1, (1 << 22) // max(1, child.dtype.itemsize * int(np.prod(child.shape[1:], dtype=np.int64))))
+                if child.ndim == 0:
+                    digest.update(np.asarray(child[()]).tobytes())
+                else:
+                    for start in range(0, child.shape[0], rows):
+                        digest.update(np.ascontiguousarray(child[start:start + rows]).tobytes())
+            elif hasattr(child, "keys"):
+                visit(child, here)
+            else:
+                feed(b"other", here.encode())
+
+    visit(h5, "/")
+    return digest.hexdigest()
 
 
 def _numeric_array(value: list[Any]):
@@ -891,6 +1310,77 @@ def _holds_dataset(node: Any) -> bool:
     return any(_holds_dataset(child) for child in children)
 
 
+def _check_hdf5_budget(h5: Any, path: Path) -> None:
+    """Refuse, from metadata alone, datasets the loader would have to decode into too much memory.
+
+    Every dataset must be a numeric array; together they may decode to at most
+    HDF5_DECODED_FLOOR + HDF5_EXPANSION_LIMIT x the file's size. A gzip-chunked dataset of
+    30 million zeros in an 11 KB file is refused here, before a byte of it is read.
+    """
+    import numpy as np
+
+    file_size = path.stat().st_size
+    limit = HDF5_DECODED_FLOOR + HDF5_EXPANSION_LIMIT * file_size
+    total, largest, where = 0, 0, "/"
+
+    def visit(name: str, obj: Any) -> None:
+        nonlocal total, largest, where
+        if not hasattr(obj, "shape"):
+            return
+        here = "/" + name
+        if obj.dtype.kind not in "iuf" or obj.ndim < 1:
+            raise _damaged(str(path), here, f"dataset of dtype {obj.dtype} and shape {obj.shape}; expected an array of numbers")
+        count = int(np.prod(obj.shape, dtype=np.float64))
+        total += count * 8
+        if count * 8 > largest:
+            largest, where = count * 8, here
+
+    h5.visititems(visit)
+    if total > limit:
+        raise CircuitError([Problem(str(path), where, f"datasets would decode to {total / 1024**2:,.1f} MiB from a {file_size / 1024:,.0f} KiB file "
+                                    f"(limit {limit / 1024**2:,.1f} MiB: {HDF5_EXPANSION_LIMIT}x the file plus {HDF5_DECODED_FLOOR // 1024**2} MiB); "
+                                    f"the largest is here, {largest / 1024**2:,.1f} MiB",
+                                    "encephagen writes HDF5 circuits uncompressed; re-create the file with 'encephagen convert'")])
+
+
+def check_hdf5_expansion(h5: Any, path: Path) -> None:
+    """Refuse an HDF5 file (of any kind) whose datasets would decode to more than
+    HDF5_DECODED_FLOOR + HDF5_EXPANSION_LIMIT x its size: judged from metadata, nothing read."""
+    import numpy as np
+
+    file_size = path.stat().st_size
+    limit = HDF5_DECODED_FLOOR + HDF5_EXPANSION_LIMIT * file_size
+    sizes: dict[str, float] = {}
+    h5.visititems(lambda name, obj: sizes.__setitem__("/" + name, float(np.prod(obj.shape, dtype=np.float64)) * max(obj.dtype.itemsize, 8))
+                  if hasattr(obj, "shape") else None)
+    total = sum(sizes.values())
+    if total > limit:
+        where = max(sizes, key=sizes.__getitem__)
+        raise CircuitFileError(f"{path}:{where}: datasets would decode to {total / 1024**2:,.1f} MiB from a {file_size / 1024:,.0f} KiB file "
+                               f"(limit {limit / 1024**2:,.1f} MiB: {HDF5_EXPANSION_LIMIT}x the file plus {HDF5_DECODED_FLOOR // 1024**2} MiB); "
+                               f"the largest is this one ({sizes[where] / 1024**2:,.1f} MiB). Write it uncompressed (or less compressed) to import it")
+
+
+def _verify_digest(h5: Any, path: Path) -> None:
+    stored = h5.attrs.get(_DIGEST)
+    if stored is None:
+        log.warning("%s: HDF5 circuit without a content hash (written by an older encephagen); re-write it with 'encephagen convert' to add one", path)
+        return
+    computed = hdf5_content_digest(h5)
+    if _attr_str(stored) != computed:
+        raise CircuitError([Problem(str(path), f"/@{_DIGEST}", f"content hash mismatch: the file changed after encephagen wrote it; stored {_clip(_attr_str(stored), 20)}, computed {computed[:17]}...",
+                                    "Re-create it with 'encephagen convert' from its source; to load it as it is, pass --no-verify (ENCEPHAGEN_NO_VERIFY=1)")])
+
+
+def verify_hdf5_circuit(path: str | os.PathLike) -> None:
+    """Check an HDF5 circuit's stored content hash; raises :class:`CircuitError` on a mismatch."""
+    import h5py
+
+    path = Path(path)
+    with h5py.File(path, "r") as h5:
+        _verify_digest(h5, path)
+
+
 def _read_hdf5_tree(path: Path) -> Any:
     import h5py
 
@@ -902,6 +1392,7 @@ def _read_hdf5_tree(path: Path) -> Any:
         try:
             if _KIND not in h5.attrs:
                 raise CircuitError([Problem(str(path), "/", "not an encephagen circuit (no encephagen_kind attribute)", "Write HDF5 circuits with 'encephagen convert'")])
+            _check_hdf5_budget(h5, path)
             return _read_node(h5, str(path))
         except CircuitError:
             raise
@@ -942,7 +1433,9 @@ def _read_node(group: Any, file: str) -> Any:
             except CircuitError:
                 raise _damaged(file, here, f"attribute is not a JSON value; got {_clip(repr(text))}") from None
             values.append(value)
-        elif name in group:
+        elif name in group or group.get(name, getlink=True) is not None:
+            if type(group.get(name, getlink=True)).__name__ != "HardLink":
+                raise _damaged(file, here, "a soft or external link; a circuit file holds its own data (links could read other files)")
             child = group[name]
             if hasattr(child, "shape"):
                 if child.dtype.kind not in "iuf" or child.ndim < 1:
@@ -985,8 +1478,16 @@ def _hdf5_listing(path: Path) -> str:
         for key, value in obj.attrs.items():
             lines.append(f"/{name}@{key} = {_clip(repr(value.tolist() if hasattr(value, 'tolist') else value), 200)}")
         if hasattr(obj, "shape"):
-            data = np.ascontiguousarray(obj[()])
-            digest = hashlib.sha256(data.tobytes()).hexdigest() if data.dtype.kind in "biuf" else "-"
+            digest = "-"
+            if obj.dtype.kind in "biuf":  # slab by slab: a small compressed file may hold gigabytes
+                sha = hashlib.sha256()
+                if obj.ndim == 0:
+                    sha.update(np.ascontiguousarray(obj[()]).tobytes())
+                else:
+                    rows = max(1, (1 << 22) // max(1, obj.dtype.itemsize * int(np.prod(obj.shape[1:], dtype=np.int64))))
+                    for start in range(0, obj.shape[0], rows):
+                        sha.update(np.ascontiguousarray(obj[start:start + rows]).tobytes())
+                digest = sha.hexdigest()
             lines.append(f"/{name}: shape {list(obj.shape)} {obj.dtype} sha256 {digest}")
 
     with h5py.File(path, "r") as h5:

@@ -22,7 +22,6 @@ import inspect
 import json
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import Mapping
 
@@ -188,17 +187,17 @@ def export_brian2(network, outdir: str | os.PathLike, *, duration_ms: float = 10
     """Write ``outdir/run_brian2.py`` and ``outdir/network.npz``; returns the script's path.
 
     The script is self-contained: it holds the same builder as :func:`build_from_arrays`.
+    The folder is written in a hidden staging sibling and swapped into place in one step
+    (:func:`encephagen.storage.atomic_directory`): killed at any moment, ``outdir`` is the old
+    export, whole, or the new one, whole.
     """
     from .. import __version__
+    from ..storage import atomic_directory
 
     outdir = Path(outdir)
-    if outdir.exists():
-        if not overwrite:
-            raise SimulationError(f"{outdir}: already exists; choose another directory or pass --force")
-        shutil.rmtree(outdir) if outdir.is_dir() else outdir.unlink()
-    tmp = outdir.with_name(f".{outdir.name}.{os.getpid()}.tmp")
-    tmp.mkdir(parents=True)
-    try:
+    if outdir.exists() and not overwrite:
+        raise SimulationError(f"{outdir}: already exists; choose another directory or pass --force")
+    with atomic_directory(outdir, overwrite=overwrite) as tmp:
         np.savez_compressed(tmp / "network.npz", **network_arrays(network, seed=seed))
         script = _SCRIPT.format(name=network.circuit.name, version=network.circuit.version, encephagen=__version__,
                                 duration_ms=float(duration_ms), seed=int(seed), builder=inspect.getsource(build_from_arrays))
@@ -206,10 +205,6 @@ def export_brian2(network, outdir: str | os.PathLike, *, duration_ms: float = 10
         (tmp / "README.json").write_text(json.dumps({"circuit": network.circuit.name, "version": network.circuit.version,
                                                      "neurons": network.n_neurons, "synapses": network.n_synapses,
                                                      "dt_ms": network.dt}, indent=2) + "\n")
-        os.replace(tmp, outdir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("wrote Brian2 export to %s", outdir)
     return outdir / "run_brian2.py"
 

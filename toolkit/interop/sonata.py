@@ -49,7 +49,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -139,25 +138,16 @@ def export_sonata(network, outdir: str | os.PathLike, *, duration_ms: float = 10
     started = time.perf_counter()
     if not hasattr(network, "weights"):  # a Circuit: compile it
         network = compile_circuit(network)
+    from ..storage import atomic_directory
+
     outdir = Path(outdir)
     if outdir.exists() and not overwrite:
         raise CircuitFileError(f"{outdir}: already exists; choose another directory or pass --force")
     if not outdir.parent.exists():
         raise CircuitFileError(f"{outdir}: folder {outdir.parent} does not exist")
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-    try:
+    with atomic_directory(outdir, overwrite=overwrite) as staging:  # old or new, whole, whenever it dies
         counts = _write_directory(network, staging, duration_ms=duration_ms, seed=seed, progress=progress)
         written = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
-        if outdir.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.old.", dir=outdir.parent))
-            os.replace(outdir, retired / outdir.name)
-            os.replace(staging, outdir)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, outdir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("wrote SONATA %s: %d nodes, %d edges, %.1f MB", outdir, counts[0], counts[1], written / 1e6)
     return SonataExport(outdir, outdir / "circuit_config.json", outdir / "simulation_config.json",
                         counts[0], counts[1], counts[2], counts[3], written, time.perf_counter() - started)
@@ -379,14 +369,20 @@ class _Network:
 
 def read_config(path: Path) -> dict[str, Any]:
     """A SONATA config with its manifest applied: every ``$NAME`` replaced by an absolute path."""
+    from ..storage import read_regular_text
+
+    if not path.exists() and path.parent.is_dir():
+        raise CircuitFileError(f"{path}: no such file; a SONATA directory holds circuit_config.json")
     try:
-        tree = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CircuitFileError(f"{path}: no such file; a SONATA directory holds circuit_config.json") from None
+        tree = json.loads(read_regular_text(path))
     except json.JSONDecodeError as exc:
         raise SonataError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise SonataError(f"{path}: JSON nested too deeply") from None
     if not isinstance(tree, dict):
         raise SonataError(f"{path}: a SONATA config is a JSON object; got {type(tree).__name__}")
+    if not isinstance(tree.get("manifest", {}), dict):
+        raise SonataError(f"{path}:/manifest: expected an object of \"$NAME\": path; got {type(tree['manifest']).__name__}")
     manifest = {k.lstrip("$"): str(v) for k, v in tree.get("manifest", {}).items()}
     resolved: dict[str, str] = {}
 
@@ -418,10 +414,11 @@ def read_config(path: Path) -> dict[str, Any]:
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
     """A SONATA types table: space separated, one header line."""
-    try:
-        lines = [line.split() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except FileNotFoundError:
-        raise CircuitFileError(f"{path}: no such file (named in the circuit config)") from None
+    from ..storage import read_regular_text
+
+    if not path.exists() and path.parent.is_dir():
+        raise CircuitFileError(f"{path}: no such file (named in the circuit config)")
+    lines = [line.split() for line in read_regular_text(path).splitlines() if line.strip()]
     if not lines:
         raise SonataError(f"{path}: empty types table; it needs a header line")
     header = lines[0]
@@ -433,30 +430,76 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
     return rows
 
 
-def _local_path(value: str, base: Path) -> Path:
-    path = Path(value)
-    return path if path.is_absolute() else (base / path).resolve()
+class _Paths:
+    """Resolves the paths a SONATA config names: inside the config's folder (symlinks followed)
+    or a root the user allowed, else a :class:`SonataError` naming the config and the key."""
+
+    def __init__(self, config_path: Path, roots: list[Path]):
+        self.config_path, self.base, self.roots = config_path, config_path.parent, roots
+
+    def __call__(self, value: object, where: str, *, folder: bool = False) -> Path:
+        from ..storage import contained_path
+
+        if not isinstance(value, str) or not value:
+            raise SonataError(f"{self.config_path}:{where}: expected a path; got {value!r}")
+        path, outside = contained_path(self.base, value, roots=self.roots, sibling_data=False)
+        if outside:
+            raise SonataError(f"{self.config_path}:{where}: {value!r} {outside}")
+        if not folder and path.exists() and not path.is_file():
+            raise SonataError(f"{self.config_path}:{where}: {path} is not a regular file")
+        return path
 
 
-def read_sonata(directory: str | os.PathLike, *, edges: bool = True) -> _Network:
-    """Read nodes, node types, NEST parameters and (unless ``edges=False``) edges of a SONATA circuit into arrays."""
+def _open_hdf5(path: Path, where: str):
+    """An HDF5 file named by the config: a regular file whose datasets decode to a bounded size."""
     import h5py
+
+    from ..storage import check_hdf5_expansion, open_regular
+
+    open_regular(path).close()  # refuses FIFOs and devices without blocking
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as exc:
+        raise SonataError(f"{path}: cannot open as HDF5 ({exc}); named at {where}") from None
+    try:
+        check_hdf5_expansion(h5, path)
+    except BaseException:
+        h5.close()
+        raise
+    return h5
+
+
+def read_sonata(directory: str | os.PathLike, *, edges: bool = True, allow_roots: tuple[str | os.PathLike, ...] = ()) -> _Network:
+    """Read nodes, node types, NEST parameters and (unless ``edges=False``) edges of a SONATA circuit into arrays.
+
+    Every path the config names must resolve inside the config's folder or one of
+    ``allow_roots`` (or the roots in ENCEPHAGEN_DATA_ROOTS); files must be regular files.
+    """
+    from ..storage import data_roots
 
     directory = Path(directory)
     config_path = directory / "circuit_config.json" if directory.is_dir() else directory
     config = read_config(config_path)
-    base = config_path.parent
+    try:
+        return _read_network(config, config_path, _Paths(config_path, data_roots(allow_roots)), edges)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:
+        if isinstance(exc, EncephagenError):
+            raise
+        raise SonataError(f"{config_path}: malformed SONATA circuit ({type(exc).__name__}: {exc})") from None
+
+
+def _read_network(config: dict[str, Any], config_path: Path, local: _Paths, edges: bool) -> _Network:
     networks = config.get("networks")
     if not isinstance(networks, dict) or not networks.get("nodes"):
         raise SonataError(f"{config_path}:/networks/nodes: no node files listed")
-    models_dir = _local_path(config.get("components", {}).get("point_neuron_models_dir", "."), base)
+    models_dir = local(config.get("components", {}).get("point_neuron_models_dir", "."), "/components/point_neuron_models_dir", folder=True)
     net = _Network(metadata=config.get("encephagen", {}))
     types_of_node: list[np.ndarray] = []
     offset = 0
     for f, entry in enumerate(networks["nodes"]):
-        rows = _read_csv(_local_path(entry["node_types_file"], base))
+        rows = _read_csv(local(entry["node_types_file"], f"/networks/nodes/{f}/node_types_file"))
         table = {int(r["node_type_id"]): r for r in rows}
-        with h5py.File(_local_path(entry["nodes_file"], base), "r") as h5:
+        with _open_hdf5(local(entry["nodes_file"], f"/networks/nodes/{f}/nodes_file"), f"/networks/nodes/{f}/nodes_file") as h5:
             for pop_name, group in h5["nodes"].items():
                 ids = np.asarray(group["node_type_id"][()], dtype=np.int64)
                 unknown = sorted(set(np.unique(ids).tolist()) - set(table))
@@ -473,18 +516,18 @@ def read_sonata(directory: str | os.PathLike, *, edges: bool = True) -> _Network
                 for t in np.unique(ids).tolist():
                     key = (f, t)
                     if key not in net.node_types:
-                        net.node_types[key] = _node_type(table[t], models_dir, pop_name)
+                        net.node_types[key] = _node_type(table[t], models_dir, pop_name, [local.base, *local.roots])
                         net.node_type_keys.append(key)
                     index[ids == t] = net.node_type_keys.index(key)
                 types_of_node.append(index)
     net.node_type = np.concatenate(types_of_node) if types_of_node else np.empty(0, np.int64)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("source", "target", "weight", "delay", "nest_delay", "edge_type")}
     for f, entry in enumerate(networks.get("edges", []) if edges else []):
-        rows = _read_csv(_local_path(entry["edge_types_file"], base))
+        rows = _read_csv(local(entry["edge_types_file"], f"/networks/edges/{f}/edge_types_file"))
         table = {int(r["edge_type_id"]): r for r in rows}
         for type_id, row in table.items():
             net.edge_type_names[f * 1_000_000 + type_id] = row.get("projection", f"edge_type_{type_id}")
-        with h5py.File(_local_path(entry["edges_file"], base), "r") as h5:
+        with _open_hdf5(local(entry["edges_file"], f"/networks/edges/{f}/edges_file"), f"/networks/edges/{f}/edges_file") as h5:
             for edge_pop, group in h5["edges"].items():
                 source_pop = _attr(group["source_node_id"], "node_population")
                 target_pop = _attr(group["target_node_id"], "node_population")
@@ -528,16 +571,22 @@ def _edge_values(group, table: dict[int, dict[str, str]], types: np.ndarray, col
     return values
 
 
-def _node_type(row: dict[str, str], models_dir: Path, sonata_population: str) -> _NodeType:
+def _node_type(row: dict[str, str], models_dir: Path, sonata_population: str, roots: list[Path] = ()) -> _NodeType:
     model = row.get("model_template", "").replace("nest:", "")
     if model not in ("aeif_psc_exp", "iaf_psc_exp"):
         raise SonataError(f"node type {row.get('node_type_id')}: model_template {row.get('model_template')!r} is not supported; "
                           "encephagen imports nest:aeif_psc_exp (with a = 0, Delta_T = 0) and nest:iaf_psc_exp")
-    path = models_dir / row.get("dynamics_params", "")
+    from ..storage import contained_path, read_regular_text
+
+    path, outside = contained_path(models_dir, row.get("dynamics_params", ""), roots=roots, sibling_data=False)
+    if outside:
+        raise SonataError(f"node type {row.get('node_type_id')}: dynamics_params {row.get('dynamics_params')!r} {outside}")
     try:
-        params = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        params = json.loads(read_regular_text(path))
+    except (OSError, json.JSONDecodeError, RecursionError) as exc:
         raise SonataError(f"{path}: cannot read the dynamics parameters of node type {row.get('node_type_id')}: {exc}") from None
+    if not isinstance(params, dict):
+        raise SonataError(f"{path}: the dynamics parameters of node type {row.get('node_type_id')} are a JSON object; got {type(params).__name__}")
     return _NodeType(row.get("pop_name", f"{sonata_population}_type{row.get('node_type_id')}"), model, params, row)
 
 
@@ -566,7 +615,7 @@ def neuron_values(node_type: _NodeType) -> dict[str, float]:
     }
 
 
-def import_sonata(directory: str | os.PathLike, *, name: str | None = None):
+def import_sonata(directory: str | os.PathLike, *, name: str | None = None, allow_roots: tuple[str | os.PathLike, ...] = ()):
     """Read a SONATA directory (or its circuit_config.json) back into a circuit.
 
     Populations come from the node types' ``pop_name`` (else one per node type); currents
@@ -581,6 +630,9 @@ def import_sonata(directory: str | os.PathLike, *, name: str | None = None):
         The exported directory or the path of its circuit config.
     name
         Circuit name; default: the one stored by our export, else the directory's name.
+    allow_roots
+        Folders beyond the config's own that its paths may lead to (``$BASE_DIR`` set to
+        another place, ``../``, absolute paths, symlinks); everything else is refused.
 
     Returns
     -------
@@ -591,7 +643,7 @@ def import_sonata(directory: str | os.PathLike, *, name: str | None = None):
     from ..schema import Circuit
 
     directory = Path(directory)
-    net = read_sonata(directory)
+    net = read_sonata(directory, allow_roots=allow_roots)
     meta = net.metadata
     values = [neuron_values(net.node_types[k]) for k in net.node_type_keys]
     pop_of_type, populations, neuron_models = _populations(net, values)
