@@ -276,7 +276,7 @@ def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
     return float(_poisson_inverse(u, mean, 0, p0, p0))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _queue_spikes(b, t, pending, pending_count, group_ptr, group_rank, rank_count, pool, pool_rank, blocks, pool_pos, status):
     """Queue the spikes of step t - 1 as block t - 1 of the pool: one entry per (spike, delay group),
     ordered by delay, then by neuron (the order in which they fired). False when the pool is too small
@@ -329,7 +329,7 @@ def _queue_spikes(b, t, pending, pending_count, group_ptr, group_rank, rank_coun
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _arrivals(b, t, delay_values, pool_rank, blocks, arrivals):
     """Pool ranges [start, end) arriving at step t, oldest spikes (longest delay) first; advances the
     blocks' cursors past them. Returns how many ranges."""
@@ -366,7 +366,7 @@ def _first_at_least(post, low, high, value):
     return low
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, group_syn, post, weight, acc):
     """Add the arriving weights to acc[b, 0 (exc) or 1 (inh), target] for targets in [lo, hi), in
     arrival order: a target sums its inputs in the same order whatever the split."""
@@ -387,7 +387,7 @@ def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, group_syn, post, weight
                     acc[b, 1, post[k]] += wk
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _step_range(b, t, lo, hi, rate_to_mean, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind, runs,
                 extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise, keys,
                 kicks, uniforms, normals, special, special_words, fired):
