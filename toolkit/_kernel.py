@@ -276,7 +276,7 @@ def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
     return float(_poisson_inverse(u, mean, 0, p0, p0))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _queue_spikes(b, t, pending, pending_count, group_ptr, group_rank, rank_count, pool, pool_rank, blocks, pool_pos, status):
     """Queue the spikes of step t - 1 as block t - 1 of the pool: one entry per (spike, delay group),
     ordered by delay, then by neuron (the order in which they fired). False when the pool is too small
@@ -329,7 +329,7 @@ def _queue_spikes(b, t, pending, pending_count, group_ptr, group_rank, rank_coun
     return True
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _arrivals(b, t, delay_values, pool_rank, blocks, arrivals):
     """Pool ranges [start, end) arriving at step t, oldest spikes (longest delay) first; advances the
     blocks' cursors past them. Returns how many ranges."""
@@ -366,7 +366,7 @@ def _first_at_least(post, low, high, value):
     return low
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, group_syn, post, weight, acc):
     """Add the arriving weights to acc[b, 0 (exc) or 1 (inh), target] for targets in [lo, hi), in
     arrival order: a target sums its inputs in the same order whatever the split."""
@@ -580,8 +580,186 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
     next_step[b] = t_end
 
 
-_advance_lane_serial = njit(cache=True)(_advance_lane)
-"""One lane, one thread (``bounds`` = [0, n])."""
+@njit(cache=True)
+def _advance_lane_serial(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind,
+                         extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise,
+                         group_ptr, group_syn, group_rank, delay_values, post, weight,
+                         pending, pending_count, pool, pool_rank, blocks, pool_pos, keys, population_index,
+                         spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
+                         trace_neuron, trace_variable, traces, trace_first, status, next_step, bounds):
+    """Lane b from t_begin to t_end on one thread: :func:`_advance_lane` with a single target range,
+    written out as one loop nest (small circuits step ~1 µs apart, where every call counts)."""
+    n = v_state.shape[1]
+    capacity = spike_step.shape[1]
+    n_traces = trace_neuron.shape[0]
+    key_a = keys[b, STREAM_NOISE_A]
+    key_b = keys[b, STREAM_NOISE_B]
+    key_p = keys[b, STREAM_POISSON]
+    key_x = keys[b, STREAM_POISSON_EXTRA]
+    rate_to_mean = dt / 1000.0
+    words = (n + 7) // 8
+    kicks = np.zeros(n)
+    uniforms = np.zeros(n)
+    normals = np.zeros(n)
+    special = np.zeros(8 * words, dtype=np.uint8)  # Poisson counts and normals the vectorised passes could not draw
+    fired = np.zeros(8 * words, dtype=np.uint8)  # both padded to whole 64-bit words, which the scans test at once
+    special_words = special.view(np.uint64)
+    fired_words = fired.view(np.uint64)
+    runs = _runs_of_kind(kind[b])
+    rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
+    arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
+    depth = blocks.shape[1]
+    in_flight = 0  # queued entries not delivered yet: none, and a step needs not look at the queue
+    for slot in range(blocks.shape[1]):
+        in_flight += blocks[b, slot, 1] - blocks[b, slot, 2]
+    recorded = spike_count[b]  # kept local: lanes on other threads write the neighbouring counters
+    for t in range(t_begin, t_end):
+        if recorded + n > capacity:
+            spike_count[b] = recorded
+            status[b, 0] = BUFFER_FULL
+            status[b, 1] = 0
+            next_step[b] = t
+            return
+        if t > 0 and pending_count[b] == 0:  # nothing fired: an empty block, without a call
+            slot = (t - 1) % depth
+            blocks[b, slot, 0] = pool_pos[b]
+            blocks[b, slot, 1] = pool_pos[b]
+            blocks[b, slot, 2] = pool_pos[b]
+        elif t > 0:
+            queued = pool_pos[b]
+            if not _queue_spikes(b, t, pending, pending_count, group_ptr, group_rank, rank_count,
+                                 pool, pool_rank, blocks, pool_pos, status):
+                spike_count[b] = recorded
+                next_step[b] = t
+                return
+            in_flight += pool_pos[b] - queued
+        if in_flight:
+            n_ranges = _arrivals(b, t, delay_values, pool_rank, blocks, arrivals)
+            if n_ranges:
+                for a in range(n_ranges):
+                    in_flight -= arrivals[a, 1] - arrivals[a, 0]
+                _deliver(b, 0, n, True, arrivals, n_ranges, pool, group_syn, post, weight, acc)
+        n_special = 0
+        if has_poisson:  # the inverted CDF from the table, branch-free; the rest is flagged
+            for run in range(runs.shape[0]):
+                c = runs[run, 2]
+                cdf0, cdf1, cdf2, cdf3 = coef[c, POISSON_CDF], coef[c, POISSON_CDF + 1], coef[c, POISSON_CDF + 2], coef[c, POISSON_CDF + 3]
+                cdf4, cdf5, cdf6, cdf7 = coef[c, POISSON_CDF + 4], coef[c, POISSON_CDF + 5], coef[c, POISSON_CDF + 6], coef[c, POISSON_CDF + 7]
+                untabulated = coef[c, POISSON_MEAN] >= 10.0
+                for j in range(runs[run, 0], runs[run, 1]):
+                    i = uint64(j)
+                    u = uniform(key_p, t, i)
+                    k = ((u > cdf0) + (u > cdf1) + (u > cdf2) + (u > cdf3)
+                         + (u > cdf4) + (u > cdf5) + (u > cdf6) + (u > cdf7))
+                    flag = (k == POISSON_TABLE) | untabulated
+                    if has_extra_rate:
+                        flag = flag | (extra_rate[b, i] > 0.0)
+                    uniforms[i] = u
+                    kicks[i] = k
+                    special[i] = flag
+                    n_special += flag
+        if has_noise:  # the ziggurat's common case; NaN marks the ~1 % rejected
+            for j in range(n):
+                i = uint64(j)
+                bits = random_u64(key_a, t, i)
+                layer = bits & uint64(127)
+                u = 2.0 * _unit(bits) - 1.0
+                rejected = abs(u) >= _ZIG_RATIO[layer]
+                normals[i] = np.nan if rejected else u * _ZIG_X[layer]
+                special[i] |= rejected
+                n_special += rejected
+        if n_special:
+            for word in range(words):
+                if special_words[word] == 0:
+                    continue
+                for i in range(8 * word, min(8 * word + 8, n)):
+                    if special[i] == 0:
+                        continue
+                    special[i] = 0
+                    if has_noise and normals[i] != normals[i]:
+                        normals[i] = normal(key_a, key_b, t, i)
+                    if has_poisson:
+                        kicks[i] = _kicks_exact(uniforms[i], coef, kind[b, i], extra_rate[b, i] if has_extra_rate else 0.0,
+                                                rate_to_mean, key_p, key_x, t, i)
+        n_fired = 0
+        n_not_finite = 0
+        for run in range(runs.shape[0]):  # neurons of one coefficient row at a time, so that the update vectorises
+            c = runs[run, 2]
+            p_v, v_base, c_exc, c_inh, c_w = coef[c, P_V], coef[c, V_BASE], coef[c, C_EXC], coef[c, C_INH], coef[c, C_W]
+            p_exc, p_inh, p_w, amp = coef[c, P_EXC], coef[c, P_INH], coef[c, P_W], coef[c, NOISE_AMP]
+            threshold, poisson_weight = coef[c, V_THRESHOLD], coef[c, POISSON_WEIGHT]
+            for j in range(runs[run, 0], runs[run, 1]):
+                i = uint64(j)  # an unsigned index needs no negative-index wraparound, which blocks vectorising
+                ie = i_exc[b, i] + acc[b, 0, i]
+                ii = i_inh[b, i] + acc[b, 1, i]
+                acc[b, 0, i] = 0.0
+                acc[b, 1, i] = 0.0
+                jump = kicks[i] * poisson_weight  # kicks stay 0 without Poisson input
+                excitatory = jump >= 0.0
+                ie = ie + jump if excitatory else ie
+                ii = ii if excitatory else ii + jump
+                w = w_state[b, i]
+                v = v_state[b, i]
+                r = refractory[b, i]
+                v_inf = v_base + extra_current[b, i] if has_extra_current else v_base
+                v_new = v_inf + (v - v_inf) * p_v + c_exc * ie + c_inh * ii - c_w * w
+                v_new = v_new + amp * normals[i] if amp != 0.0 else v_new  # normals stay 0 without noise
+                propagated = r == 0
+                v = v_new if propagated else v
+                refractory[b, i] = r if propagated else r - 1
+                n_not_finite += propagated > (abs(v_new) < math.inf)
+                spike = propagated & (v >= threshold)
+                fired[i] = spike
+                n_fired += spike
+                v_state[b, i] = v
+                i_exc[b, i] = ie * p_exc
+                i_inh[b, i] = ii * p_inh
+                w_state[b, i] = w * p_w
+        if n_not_finite:
+            for i in range(n):
+                if not math.isfinite(v_state[b, i]):
+                    spike_count[b] = recorded
+                    status[b, 0] = NOT_FINITE
+                    status[b, 1] = t
+                    status[b, 2] = i
+                    next_step[b] = t
+                    return
+        if n_fired:
+            m = 0
+            for word in range(words):
+                if fired_words[word] == 0:
+                    continue
+                for i in range(8 * word, min(8 * word + 8, n)):
+                    if fired[i] == 0:
+                        continue
+                    c = kind[b, i]
+                    spike_step[b, recorded] = t
+                    spike_neuron[b, recorded] = i
+                    recorded += 1
+                    counts[b, t // steps_per_bin - bin_first, population_index[i]] += 1
+                    v_state[b, i] = coef[c, V_RESET]
+                    refractory[b, i] = int(coef[c, N_REFRACTORY])
+                    w_state[b, i] += coef[c, ADAPTATION]
+                    pending[b, m] = i
+                    m += 1
+            pending_count[b] = m
+        for k in range(n_traces):
+            j = trace_neuron[k]
+            var = trace_variable[k]
+            if var == 0:
+                value = v_state[b, j]
+            elif var == 1:
+                value = i_exc[b, j]
+            elif var == 2:
+                value = i_inh[b, j]
+            else:
+                value = w_state[b, j]
+            traces[b, t - trace_first, k] = value
+    spike_count[b] = recorded
+    status[b, 0] = DONE
+    next_step[b] = t_end
+
+
 
 def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind,
              extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise,

@@ -421,7 +421,7 @@ class _Builder:
                 mask[rank[a:b]] = True
             out = np.empty(np.count_nonzero(mask), dtype=np.int32 if total < 2**31 else np.int64)
             projection_synapses[name] = _positions(mask, out)
-        del rank, mask
+        mask = rank = None
         constant_neuron = {k: v.copy() for k, v in self.neuron.items()}
         population_index = np.zeros(self.n, dtype=np.int32)
         for i, sl in enumerate(self.slices.values()):
