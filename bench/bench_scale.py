@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
     from encephagen import _kernel
     from encephagen.compile import compile_circuit
     from encephagen.rules import estimate_size
+    from encephagen import simulate as simulate_module
     from encephagen.simulate import Simulator
 
     report: dict = {"neurons_requested": args.neurons, "synapses_requested": args.synapses, "regions": args.regions}
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
     stage("setup_again", started, what="a second Simulator of the same network (delivery view cached)")
     threads = numba.get_num_threads()
     counts = {}
+    simulate_module.WIDE_NEURONS = 50_000  # measure the split over threads (off by default: bench/README.md)
     for n_threads in sorted({1, threads}):
         numba.set_num_threads(n_threads)
         sim = Simulator(network, seeds=args.seed, record_spikes=False, bin_ms=1.0, planned_steps=steps + 1)

@@ -832,44 +832,51 @@ def delivery_view(n, indptr, indices, delays, rank_of_delay):
     for d in range(n_delays):
         start[d + 1] += start[d]
     by_delay = np.empty(nnz, dtype=np.int64)
+    fill_delay = start[:n_delays].copy()
     for k in range(nnz):
         d = delays[k]
-        by_delay[start[d]] = k
-        start[d] += 1
+        by_delay[fill_delay[d]] = k
+        fill_delay[d] += 1
     column_ptr = np.zeros(n + 1, dtype=np.int64)
     for k in range(nnz):
         column_ptr[indices[k] + 1] += 1
     for j in range(n):
         column_ptr[j + 1] += column_ptr[j]
-    fill = column_ptr[:n].copy()
-    order = np.empty(nnz, dtype=np.int64)
-    for q in range(nnz):
-        k = by_delay[q]
-        j = indices[k]
-        order[fill[j]] = k
-        fill[j] += 1
-    by_delay = np.empty(0, dtype=np.int64)  # free it before the next allocations
     row = np.empty(nnz, dtype=np.int32)
     for i in range(n):
         for k in range(indptr[i], indptr[i + 1]):
             row[k] = i
+    # second pass, bucket by bucket (so the delay is known and the reads of row and indices run
+    # forward within a bucket): place each synapse in its column, with its target and delay
+    fill = column_ptr[:n].copy()
+    order = np.empty(nnz, dtype=np.int64)
     post = np.empty(nnz, dtype=np.int32)
+    delay_of = np.empty(nnz, dtype=np.int32)
+    for d in range(n_delays):
+        for q in range(start[d], start[d + 1]):
+            k = by_delay[q]
+            j = indices[k]
+            position = fill[j]
+            fill[j] = position + 1
+            order[position] = k
+            post[position] = row[k]
+            delay_of[position] = d
+    by_delay = np.empty(0, dtype=np.int64)  # free them before the next allocations
+    row = np.empty(0, dtype=np.int32)
     n_groups = 0
     for j in range(n):
         for q in range(column_ptr[j], column_ptr[j + 1]):
-            post[q] = row[order[q]]
-            if q == column_ptr[j] or delays[order[q]] != delays[order[q - 1]]:
+            if q == column_ptr[j] or delay_of[q] != delay_of[q - 1]:
                 n_groups += 1
-    row = np.empty(0, dtype=np.int32)
     group_ptr = np.zeros(n + 1, dtype=np.int64)
     group_syn = np.zeros(n_groups + 1, dtype=np.int64)
     group_rank = np.zeros(n_groups, dtype=np.int32)
     g = 0
     for j in range(n):
         for q in range(column_ptr[j], column_ptr[j + 1]):
-            if q == column_ptr[j] or delays[order[q]] != delays[order[q - 1]]:
+            if q == column_ptr[j] or delay_of[q] != delay_of[q - 1]:
                 group_syn[g] = q
-                group_rank[g] = rank_of_delay[delays[order[q]]]
+                group_rank[g] = rank_of_delay[delay_of[q]]
                 g += 1
         group_ptr[j + 1] = g
     group_syn[n_groups] = nnz

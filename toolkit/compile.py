@@ -396,6 +396,7 @@ class _Builder:
             first += self.pre[c].size
             self.pre[c] = self.post[c] = None  # free each chunk as soon as it is placed
         del fill
+        _release_free_memory()
         _sort_rows(indptr, indices, source)
         rank = np.empty(total, dtype=np.int64)  # insertion index -> CSR position
         _invert(source, rank)
@@ -450,6 +451,17 @@ class _Builder:
                 elif target.kind == "neuron":
                     np.add.at(network.neuron[target.field], target.indices, settings[name] * target.coefficients)
         return network
+
+
+def _release_free_memory() -> None:
+    """Give the pages of freed small arrays back to the system: glibc keeps them in the heap, where
+    the chunks of a large circuit (~8 bytes per synapse) would stay resident through the packing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 @njit(cache=True)

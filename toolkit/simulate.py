@@ -50,9 +50,12 @@ SPIKE_BYTES = 12
 """Bytes per recorded spike (int64 step + int32 neuron)."""
 PARALLEL_WORK = 2_000_000
 """Neuron-steps in one advance() from which lanes run on parallel threads (below, the launch costs more)."""
-WIDE_NEURONS = 50_000
-"""Neurons from which one lane's steps are split over threads by target range (below, a parallel
-launch per step costs more than it saves)."""
+WIDE_NEURONS: int | None = None
+"""Neurons from which one lane's steps are split over threads by target range; None: never, the
+default, because on this project's shared 2-core machine the per-step thread barrier cost more
+than it saved (0.16-0.27x one thread at 100 k-1 M neurons, load 3-4). Set
+``ENCEPHAGEN_WIDE_NEURONS=50000`` (or this attribute) where the cores are idle."""
+WIDE_NEURONS_ENV = "ENCEPHAGEN_WIDE_NEURONS"
 QUEUE_SPIKE_RATE_HZ = 50.0
 """Firing rate for which the spike queue is sized up front (it grows when a run needs more)."""
 _TRACE_SPEC = re.compile(r"^(?P<var>[A-Za-z_]+)(?::(?P<pop>[^\[\]]+)(?:\[(?P<index>\d+)\])?)?$")
@@ -273,7 +276,8 @@ class Simulator:
         threads for a large network, else serial (the same numbers whichever is chosen)."""
         n_lanes, n = self._v.shape
         threads = numba.get_num_threads()
-        if threads > 1 and n >= WIDE_NEURONS and n_lanes < threads:
+        wide = os.environ.get(WIDE_NEURONS_ENV) or WIDE_NEURONS
+        if wide is not None and threads > 1 and n >= int(wide) and n_lanes < threads:
             bounds = np.unique(np.minimum(np.arange(threads + 1, dtype=np.int64) * (-(-n // (64 * threads)) * 64), n))
             if bounds.size > 2:
                 return _kernel.advance_wide, bounds
