@@ -107,11 +107,10 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     import numba
-
     from encephagen import _kernel
+    from encephagen import simulate as simulate_module
     from encephagen.compile import compile_circuit
     from encephagen.rules import estimate_size
-    from encephagen import simulate as simulate_module
     from encephagen.simulate import Simulator
 
     report: dict = {"neurons_requested": args.neurons, "synapses_requested": args.synapses, "regions": args.regions}
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
           bytes_per_synapse=round((network.weights.data.nbytes + network.weights.indices.nbytes + network.delays.nbytes) / network.n_synapses, 1),
           peak_bytes_per_synapse=round((peak_rss_gb() - rss_before) * 1024**3 / network.n_synapses, 1))
 
-    steps = int(round(args.duration_ms / network.dt))
+    steps = round(args.duration_ms / network.dt)
     started = time.perf_counter()
     sim = Simulator(network, seeds=args.seed, record_spikes=False, bin_ms=1.0, planned_steps=steps)
     stage("setup", started, what="Simulator(): delivery view (built once per network), lane weights, state")

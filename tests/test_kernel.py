@@ -6,7 +6,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
-
 from conftest import make_circuit
 from encephagen import simulate as simulate_module
 from encephagen.compile import compile_circuit
@@ -19,7 +18,7 @@ def delayed_circuit():
     pops = {"E": {"size": 40, "drive": 10.5, "initial_v": {"uniform": [0.0, 9.5]}},
             "I": {"size": 17, "cell_class": "inh", "drive": 9.0, "initial_v": {"uniform": [0.0, 9.0]}},
             "X": {"size": 11, "drive": 12.0, "initial_v": {"uniform": [0.0, 9.9]}}}
-    rule = lambda p, seed, autapses=True: {"kind": "fixed_probability", "probability": p, "seed": seed, "autapses": autapses}  # noqa: E731
+    rule = lambda p, seed, autapses=True: {"kind": "fixed_probability", "probability": p, "seed": seed, "autapses": autapses}
     projections = {
         "E->E": {"source": "E", "target": "E", "rule": rule(0.2, 1), "weight": 0.7, "delay": 1.5},
         "E->E_slow": {"source": "E", "target": "E", "rule": rule(0.2, 2), "weight": 0.3, "delay": 4.2},

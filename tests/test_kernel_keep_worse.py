@@ -4,11 +4,11 @@ seeds than its parent, unless asked to (issue 19 point 4: bench_calibrate's loss
 from __future__ import annotations
 
 import pytest
-
 from encephagen.calibrate import SeedSplit, calibrate
 from encephagen.errors import CalibrationError
 from encephagen.objectives import Loss
-from test_calibrate import fake_circuit, fake_file, invoke, quadratic, settings  # noqa: F401 (fake_file is a fixture)
+from encephagen.storage import save_circuit
+from test_calibrate import fake_circuit, invoke, quadratic, settings
 
 
 def deceptive(test_seeds):
@@ -29,7 +29,12 @@ def test_a_pick_worse_on_the_held_out_seeds_is_refused_unless_keep_worse(tmp_pat
     assert kept.loss_after.total > kept.loss_before.total and kept.circuit.version == "0.2.0"
 
 
-def test_cli_has_keep_worse(tmp_path, fake_file):  # noqa: F811
+@pytest.fixture
+def fake_file(tmp_path):
+    return save_circuit(fake_circuit(), tmp_path / "fake.json")
+
+
+def test_cli_has_keep_worse(tmp_path, fake_file):
     result = invoke("calibrate", fake_file, "--objective", "quadratic", "--budget", "12", "--popsize", "6", "--out", tmp_path / "new.json", "--keep-worse")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "new.json").exists()

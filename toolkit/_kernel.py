@@ -761,6 +761,10 @@ def _advance_lane_serial(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, 
 
 
 
+LANE = _advance_lane_serial
+"""The lane function :func:`_advance` calls; each build of it names its own (see the builds below)."""
+
+
 def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind,
              extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise,
              group_ptr, group_syn, group_rank, delay_values, post, weight,

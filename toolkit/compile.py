@@ -181,7 +181,7 @@ def compile_memory_estimate(circuit: Circuit) -> tuple[int, float]:
 
     size = estimate_size(circuit)
     synapses = size.synapses + 6.0 * size.synapses**0.5
-    largest = max((int(round(circuit.resolve(pop.size))) for pop in circuit.populations.values()), default=0)
+    largest = max((round(circuit.resolve(pop.size)) for pop in circuit.populations.values()), default=0)
     draw = 16 * min(largest * largest, CHOICE_PAIRS)  # numpy's choice shuffles every candidate pair of one draw
     return int(COMPILE_BYTES_PER_SYNAPSE * synapses + COMPILE_BYTES_PER_NEURON * size.neurons + draw), synapses
 
@@ -225,7 +225,9 @@ def _check_compile_memory(circuit: Circuit, limit: int | None) -> None:
         return
     needed, synapses = compile_memory_estimate(circuit)
     if needed > limit:
-        gib = lambda b: f"{b / 1024**3:.2f} GiB"  # noqa: E731
+        def gib(b: float) -> str:
+            return f"{b / 1024**3:.2f} GiB"
+
         raise CompileError([Problem(
             str(circuit.source_path or circuit.name), "/populations",
             f"compiling needs about {gib(needed)} (~{synapses:,.0f} synapses at {COMPILE_BYTES_PER_SYNAPSE} bytes each) "
