@@ -18,8 +18,9 @@ coefficients are prepared once per lane by :mod:`encephagen.simulate`.
 
 Exact order of one step t, for every neuron i of every lane:
 
-1. ``I_exc += ring_exc[t % D, i]``, ``I_inh += ring_inh[t % D, i]`` (synaptic arrivals for
-   this step; the slot is cleared), then Poisson input: ``k ~ Poisson(rate * dt)`` input
+1. ``I_exc += arriving_exc[i]``, ``I_inh += arriving_inh[i]`` (the synaptic input arriving this
+   step, summed in the order of a dense delay ring: oldest spike first, then source neuron,
+   then synapse; the buffer is cleared), then Poisson input: ``k ~ Poisson(rate * dt)`` input
    spikes add ``k * poisson_weight`` to I_exc (weight >= 0) or I_inh (weight < 0).
 2. If the neuron is refractory (counter > 0), the counter drops by one and v is held;
    otherwise v is propagated exactly with the current I_exc, I_inh, w, drive, and
@@ -29,10 +30,16 @@ Exact order of one step t, for every neuron i of every lane:
 3. I_exc, I_inh and w decay by their exact factors (also during refractoriness).
 4. If v was propagated this step and ``v >= v_threshold``: the spike (t, i) is recorded,
    ``v = v_reset``, the refractory counter is set to ``round(t_ref/dt)`` (so v is held for
-   that many steps after the spike step), ``w += adaptation``, and the neuron's column of
-   ``W[post, pre]`` is pushed into ring slot ``(t + delay) % D`` of each synapse (exc. or
-   inh. ring by the sign of the weight), neurons in increasing order. Delays are >= 1 step,
-   so a spike of step t acts on its targets from step t + delay on.
+   that many steps after the spike step), ``w += adaptation``, and the neuron is queued
+   (neurons in increasing order). Delays are >= 1 step, so a spike of step t acts on its
+   targets from step t + delay on.
+
+Delivery at arrival: at the start of step t the neurons that fired at t - 1 are queued as one
+block of (neuron, delay group) entries, ordered by delay then neuron (each neuron's synapses are
+grouped by delay once per network: :func:`delivery_view`); then, for every delay d from the
+longest down, the entries of block t - d with delay d add their weights into the one
+neuron-sized arrival buffer (exc. or inh. by the sign of the weight). No ``[delays x neurons]``
+ring: a lane holds two neuron-sized buffers and a queue of the spikes still in flight.
 
 How a step is laid out for speed (the order above is what it computes, bit for bit): the
 random numbers of all neurons are drawn first, in loops the compiler vectorises; the rare
