@@ -203,6 +203,11 @@ def main() -> None:
         else:
             print(f"  {engine.split(' dt ')[0]:<11} dt {row['dt_ms']:g} ms  {row['real_time_factor']:6.1f} x slower than real time "
                   f"(CPU {row['cpu_time_factor']:5.1f} x)   mean rate {row['mean_rate_hz']:.2f} Hz")
+    ours = next((row for engine, row in rows.items() if engine.startswith("encephagen") and row.get("dt_ms") == args.dt[0] and "skipped" not in row), None)
+    for engine, row in rows.items():
+        if ours is not None and not engine.startswith("encephagen") and "skipped" not in row:
+            print(f"  encephagen (dt {args.dt[0]:g} ms) is {row['real_time_factor'] / ours['real_time_factor']:.1f}x faster than {engine} "
+                  f"(CPU time: {row['cpu_time_factor'] / ours['cpu_time_factor']:.1f}x), measured in this run")
 
 
 if __name__ == "__main__":

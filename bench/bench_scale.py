@@ -7,7 +7,10 @@ delays come from a distance matrix (1-5 ms). Every neuron gets Poisson backgroun
 Then it measures, stage by stage, wall time and the process's peak resident memory:
 
 1. compile (``encephagen.compile.compile_circuit``);
-2. simulate ``--duration-ms`` without keeping spikes (steps/s and real-time factor);
+2. set-up (``Simulator()``: the delivery view, built once per network and cached, then a
+   second set-up that reuses it) and stepping ``--duration-ms`` without keeping spikes, timed
+   apart: steps/s of stepping alone, on one thread and on all of numba's threads (a large
+   network splits each step over threads by target range; the spikes must be identical);
 3. SONATA export (``encephagen.interop.sonata.export_sonata``): seconds, bytes on disk;
 4. opening the export with libsonata and reading one slab of edges (when installed);
 5. with ``--nest``: building and running the export in NEST (wall time includes the build).
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import sys
@@ -102,9 +106,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
+    import numba
+    from encephagen import _kernel
+    from encephagen import simulate as simulate_module
     from encephagen.compile import compile_circuit
     from encephagen.rules import estimate_size
-    from encephagen.simulate import simulate
+    from encephagen.simulate import Simulator
 
     report: dict = {"neurons_requested": args.neurons, "synapses_requested": args.synapses, "regions": args.regions}
 
@@ -119,21 +126,44 @@ def main(argv: list[str] | None = None) -> dict:
     estimate = estimate_size(circuit)
     stage("describe", started, estimated_compiled_gb=round(estimate.compiled_bytes / 1e9, 2))
 
+    rss_before = current_rss_gb()
     started = time.perf_counter()
     network = compile_circuit(circuit)
     stage("compile", started, neurons=network.n_neurons, synapses=network.n_synapses,
-          bytes_per_synapse=round((network.weights.data.nbytes + network.weights.indices.nbytes + network.delays.nbytes) / network.n_synapses, 1))
+          bytes_per_synapse=round((network.weights.data.nbytes + network.weights.indices.nbytes + network.delays.nbytes) / network.n_synapses, 1),
+          peak_bytes_per_synapse=round((peak_rss_gb() - rss_before) * 1024**3 / network.n_synapses, 1))
 
+    steps = round(args.duration_ms / network.dt)
     started = time.perf_counter()
-    result = simulate(network, args.duration_ms, seeds=args.seed, record_spikes=False, bin_ms=1.0)
-    seconds = time.perf_counter() - started
-    steps = int(round(args.duration_ms / network.dt))
-    spikes = int(result.population_counts.sum())
-    stage("simulate", started, steps=steps, steps_per_second=round(steps / seconds, 1),
-          wall_per_biological_second=round(seconds / (args.duration_ms / 1000.0), 1),
-          mean_rate_hz=round(spikes / network.n_neurons / (args.duration_ms / 1000.0), 2),
-          synaptic_events_per_second=round(spikes * network.n_synapses / network.n_neurons / seconds))
-    del result
+    sim = Simulator(network, seeds=args.seed, record_spikes=False, bin_ms=1.0, planned_steps=steps)
+    stage("setup", started, what="Simulator(): delivery view (built once per network), lane weights, state")
+    started = time.perf_counter()
+    Simulator(network, seeds=args.seed, record_spikes=False, bin_ms=1.0, planned_steps=steps)
+    stage("setup_again", started, what="a second Simulator of the same network (delivery view cached)")
+    threads = numba.get_num_threads()
+    counts = {}
+    simulate_module.WIDE_NEURONS = 50_000  # measure the split over threads (off by default: bench/README.md)
+    for n_threads in sorted({1, threads}):
+        numba.set_num_threads(n_threads)
+        sim = Simulator(network, seeds=args.seed, record_spikes=False, bin_ms=1.0, planned_steps=steps + 1)
+        sim.advance(1)  # loads (or compiles) the kernel outside the timing
+        started = time.perf_counter()
+        sim.advance(steps)
+        seconds = time.perf_counter() - started
+        counts[n_threads] = sim.population_counts()
+        spikes = int(counts[n_threads].sum())
+        stage(f"step_{n_threads}_thread{'s' if n_threads > 1 else ''}", started, steps=steps, steps_per_second=round(steps / seconds, 1),
+              kernel="wide (target ranges on threads)" if sim._kernel_for(steps)[0] is _kernel.advance_wide else "serial",
+              wall_per_biological_second=round(seconds / (args.duration_ms / 1000.0), 2),
+              mean_rate_hz=round(spikes / network.n_neurons / ((steps + 1) * network.dt / 1000.0), 2),
+              synaptic_events_per_second=round(spikes * network.n_synapses / network.n_neurons / seconds), load_average=round(os.getloadavg()[0], 1))
+    numba.set_num_threads(threads)
+    if len(counts) > 1:
+        report["threads_bit_identical"] = bool(np.array_equal(counts[1], counts[threads]))
+        report["speedup_threads"] = round(report[f"step_{threads}_threads"]["steps_per_second"] / report["step_1_thread"]["steps_per_second"], 2)
+        if not args.json:
+            print(f"{threads} threads: {report['speedup_threads']}x one thread, spikes identical: {report['threads_bit_identical']}")
+    del sim
 
     if not args.skip_export:
         from encephagen.interop.sonata import export_sonata

@@ -93,7 +93,8 @@ def _progress_line(progress) -> str:
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="With --report: write the convergence curve (PNG).")
 @click.option("--force", is_flag=True, help="With --report --plot: replace the figure if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_place, optimizer, popsize, restarts, train_seeds, validation_seeds, finalists, test_seeds, workers, address, run_dir, resume, report, plot, force, as_json) -> None:
+@click.option("--keep-worse", is_flag=True, help="Write the new version even if its held-out loss is worse than the input's (refused by default).")
+def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_place, optimizer, popsize, restarts, train_seeds, validation_seeds, finalists, test_seeds, workers, address, run_dir, resume, report, plot, force, as_json, keep_worse) -> None:
     """Calibrate CIRCUIT's free parameters against an objective; write a new circuit version.
 
     Every candidate is scored on several noise seeds; the best are compared on validation
@@ -163,10 +164,10 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
         if err.isatty():
             with click.progressbar(length=budget, label="calibrating", show_eta=True, show_pos=True, item_show_func=_describe, file=err) as bar:
                 result = run_calibration(loaded, settings, run_dir, base_dir=path.parent, resume=resume, executor=executor, chunks=chunks,
-                                         progress=lambda p: bar.update(p.evaluations - bar.pos, p), file=str(path))
+                                         progress=lambda p: bar.update(p.evaluations - bar.pos, p), file=str(path), keep_worse=keep_worse)
         else:  # logs and pipes get one line per generation instead of a bar
             result = run_calibration(loaded, settings, run_dir, base_dir=path.parent, resume=resume, executor=executor, chunks=chunks,
-                                     progress=lambda p: click.echo(_progress_line(p), err=True), file=str(path))
+                                     progress=lambda p: click.echo(_progress_line(p), err=True), file=str(path), keep_worse=keep_worse)
     save_circuit(result.circuit, out, overwrite=in_place)
     from encephagen.body.binding import copy_bindings
 

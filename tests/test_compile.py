@@ -188,3 +188,54 @@ def test_random_circuits_apply_equals_recompile(sizes, weights, new_w, seed):
     circuit = make_circuit(pops, projections, parameters={"w": {"value": 1.0}})
     net = compile_circuit(circuit)
     assert np.array_equal(net.apply({"w": new_w}).weights_data, compile_circuit(circuit.with_parameter_values({"w": new_w})).weights.data)
+
+
+def test_large_bernoulli_draws_use_geometric_gaps_with_the_law_of_a_coin_per_pair(monkeypatch):
+    import encephagen.compile as compile_module
+
+    monkeypatch.setattr(compile_module, "CHOICE_PAIRS", 0)
+    n, p = 300, 0.05
+    pre, post = compile_module.bernoulli_pairs(np.random.default_rng(5), n, n, p, exclude_diagonal=True)
+    assert pre.size == pytest.approx(n * (n - 1) * p, abs=4 * (n * (n - 1) * p) ** 0.5)
+    assert not np.any(pre == post) and pre.min() >= 0 and max(pre.max(), post.max()) < n
+    flat = pre * n + post
+    assert np.all(np.diff(flat) > 0)  # distinct pairs, in order
+    per_source = np.bincount(pre, minlength=n)  # uniform over sources: a chi-square well inside its 5 sigma range
+    chi2 = float((((per_source - per_source.mean()) ** 2) / per_source.mean()).sum())
+    assert abs(chi2 - (n - 1)) < 5 * (2 * (n - 1)) ** 0.5
+    again = compile_module.bernoulli_pairs(np.random.default_rng(5), n, n, p, exclude_diagonal=True)
+    assert np.array_equal(again[0], pre) and np.array_equal(again[1], post)
+
+
+def test_a_circuit_too_large_to_compile_is_refused_before_anything_is_allocated():
+    import time
+
+    circuit = make_circuit({"big": {"size": 60000}},
+                           {"rec": {"source": "big", "target": "big", "rule": {"kind": "fixed_probability", "probability": 0.07, "seed": 1},
+                                    "weight": 0.1}})
+    started = time.perf_counter()
+    with pytest.raises(CompileError, match=r"compiling needs about 9\.\d+ GiB \(~25[12],\d{3},\d+ synapses.*limit is 1\.00 GiB.*ENCEPHAGEN_MEMORY_LIMIT"):
+        compile_circuit(circuit, memory_limit=1024**3)
+    assert time.perf_counter() - started < 5.0
+
+
+def test_compiling_peaks_below_forty_bytes_per_synapse(monkeypatch):
+    import tracemalloc
+
+    import encephagen.compile as compile_module
+
+    monkeypatch.setattr(compile_module, "CHOICE_PAIRS", 0)  # the O(synapses) draw of large populations
+    rule = {"kind": "fixed_probability", "probability": 0.05, "seed": 3}
+    circuit = make_circuit({"E": {"size": 2000}, "I": {"size": 500, "cell_class": "inh"}},
+                           {"E->E": {"source": "E", "target": "E", "rule": rule, "weight": 0.1, "delay": 1.5},
+                            "E->I": {"source": "E", "target": "I", "rule": rule, "weight": 0.2},
+                            "I->E": {"source": "I", "target": "E", "rule": rule, "weight": -0.4, "delay": 0.7}})
+    compile_circuit(circuit)  # the builder's compiled helpers are loaded before measuring
+    tracemalloc.start()
+    try:
+        net = compile_circuit(circuit)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert net.n_synapses > 200_000
+    assert peak <= compile_module.COMPILE_BYTES_PER_SYNAPSE * net.n_synapses + compile_module.COMPILE_BYTES_PER_NEURON * net.n_neurons

@@ -18,8 +18,9 @@ coefficients are prepared once per lane by :mod:`encephagen.simulate`.
 
 Exact order of one step t, for every neuron i of every lane:
 
-1. ``I_exc += ring_exc[t % D, i]``, ``I_inh += ring_inh[t % D, i]`` (synaptic arrivals for
-   this step; the slot is cleared), then Poisson input: ``k ~ Poisson(rate * dt)`` input
+1. ``I_exc += arriving_exc[i]``, ``I_inh += arriving_inh[i]`` (the synaptic input arriving this
+   step, summed in the order of a dense delay ring: oldest spike first, then source neuron,
+   then synapse; the buffer is cleared), then Poisson input: ``k ~ Poisson(rate * dt)`` input
    spikes add ``k * poisson_weight`` to I_exc (weight >= 0) or I_inh (weight < 0).
 2. If the neuron is refractory (counter > 0), the counter drops by one and v is held;
    otherwise v is propagated exactly with the current I_exc, I_inh, w, drive, and
@@ -29,10 +30,16 @@ Exact order of one step t, for every neuron i of every lane:
 3. I_exc, I_inh and w decay by their exact factors (also during refractoriness).
 4. If v was propagated this step and ``v >= v_threshold``: the spike (t, i) is recorded,
    ``v = v_reset``, the refractory counter is set to ``round(t_ref/dt)`` (so v is held for
-   that many steps after the spike step), ``w += adaptation``, and the neuron's column of
-   ``W[post, pre]`` is pushed into ring slot ``(t + delay) % D`` of each synapse (exc. or
-   inh. ring by the sign of the weight), neurons in increasing order. Delays are >= 1 step,
-   so a spike of step t acts on its targets from step t + delay on.
+   that many steps after the spike step), ``w += adaptation``, and the neuron is queued
+   (neurons in increasing order). Delays are >= 1 step, so a spike of step t acts on its
+   targets from step t + delay on.
+
+Delivery at arrival: at the start of step t the neurons that fired at t - 1 are queued as one
+block of (neuron, delay group) entries, ordered by delay then neuron (each neuron's synapses are
+grouped by delay once per network: :func:`delivery_view`); then, for every delay d from the
+longest down, the entries of block t - d with delay d add their weights into the one
+neuron-sized arrival buffer (exc. or inh. by the sign of the weight). No ``[delays x neurons]``
+ring: a lane holds two neuron-sized buffers and a queue of the spikes still in flight.
 
 How a step is laid out for speed (the order above is what it computes, bit for bit): the
 random numbers of all neurons are drawn first, in loops the compiler vectorises; the rare
@@ -78,7 +85,7 @@ N_STREAMS = 5
 TRACE_VARIABLES = ("v", "I_exc", "I_inh", "w")
 
 # lane status codes (status[lane, 0]); status[lane, 1:3] = (step, neuron) of a fault
-DONE, BUFFER_FULL, NOT_FINITE = 0, 1, 2
+DONE, BUFFER_FULL, NOT_FINITE, QUEUE_FULL = 0, 1, 2, 3
 
 _GOLDEN = uint64(0x9E3779B97F4A7C15)
 _INV_2_53 = 1.0 / 9007199254740992.0
@@ -239,12 +246,357 @@ def poisson_count(key_first, key_extra, step, index, mean, exp_minus_mean):
 
 
 @njit(cache=True)
-def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef, kind,
-                  extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise, indptr, post, weight, delay, keys, population_index,
+def _runs_of_kind(kind):
+    """(start, stop, kind) of each run of consecutive neurons that share a coefficient row."""
+    n = kind.shape[0]
+    n_runs = 1 if n else 0
+    for i in range(1, n):
+        n_runs += kind[i] != kind[i - 1]
+    runs = np.empty((n_runs, 3), dtype=np.int64)
+    r = -1
+    for i in range(n):
+        if i == 0 or kind[i] != kind[i - 1]:
+            r += 1
+            runs[r, 0] = i
+            runs[r, 2] = kind[i]
+        runs[r, 1] = i + 1
+    return runs
+
+
+@njit(cache=True)
+def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
+    """The Poisson count where the table does not reach: beyond its last entry, means >= 10, or a
+    closed loop's extra rate (a mean with no table)."""
+    mean = coef[c, POISSON_MEAN]
+    tabulated = True
+    if extra_rate > 0.0:
+        mean += extra_rate * rate_to_mean
+        tabulated = False
+    if mean <= 0.0:
+        return 0.0
+    if mean >= 10.0:
+        return float(poisson_count(key_p, key_x, t, i, mean, 0.0))
+    if tabulated:
+        last = coef[c, POISSON_CDF + POISSON_TABLE - 1]
+        return float(_poisson_inverse(u, mean, POISSON_TABLE - 1, coef[c, POISSON_LAST_P], last))
+    p0 = math.exp(-mean)
+    return float(_poisson_inverse(u, mean, 0, p0, p0))
+
+
+@njit(cache=True)
+def _queue_spikes(b, t, pending, pending_count, group_ptr, group_rank, rank_count, pool, pool_rank, blocks, pool_pos, status):
+    """Queue the spikes of step t - 1 as block t - 1 of the pool: one entry per (spike, delay group),
+    ordered by delay, then by neuron (the order in which they fired). False when the pool is too small
+    (status QUEUE_FULL, status[b, 1] the size it needs); nothing has changed then."""
+    depth = blocks.shape[1]
+    cap = pool.shape[1]
+    pos = pool_pos[b]
+    slot = (t - 1) % depth
+    m = pending_count[b]
+    if m == 0:
+        blocks[b, slot, 0] = pos
+        blocks[b, slot, 1] = pos
+        blocks[b, slot, 2] = pos
+        return True
+    total = 0
+    for q in range(m):
+        j = pending[b, q]
+        total += group_ptr[j + 1] - group_ptr[j]
+    oldest = t - (depth - 1)  # the oldest block still queued: its longest delay arrives at step t
+    if oldest > t - 2:
+        live_start = pos
+    elif oldest >= 0:
+        live_start = blocks[b, oldest % depth, 0]
+    else:
+        live_start = 0
+    if pos + total - live_start > cap:
+        status[b, 0] = QUEUE_FULL
+        status[b, 1] = pos + total - live_start
+        return False
+    rank_count[:] = 0
+    for q in range(m):
+        j = pending[b, q]
+        for g in range(group_ptr[j], group_ptr[j + 1]):
+            rank_count[group_rank[g] + 1] += 1
+    for r in range(rank_count.shape[0] - 1):
+        rank_count[r + 1] += rank_count[r]
+    for q in range(m):
+        j = pending[b, q]
+        for g in range(group_ptr[j], group_ptr[j + 1]):
+            r = group_rank[g]
+            p = (pos + rank_count[r]) % cap
+            rank_count[r] += 1
+            pool[b, p] = g
+            pool_rank[b, p] = r
+    blocks[b, slot, 0] = pos
+    blocks[b, slot, 1] = pos + total
+    blocks[b, slot, 2] = pos
+    pool_pos[b] = pos + total
+    pending_count[b] = 0
+    return True
+
+
+@njit(cache=True)
+def _arrivals(b, t, delay_values, pool_rank, blocks, arrivals):
+    """Pool ranges [start, end) arriving at step t, oldest spikes (longest delay) first; advances the
+    blocks' cursors past them. Returns how many ranges."""
+    depth = blocks.shape[1]
+    cap = pool_rank.shape[1]
+    n_ranges = 0
+    for r in range(delay_values.shape[0] - 1, -1, -1):
+        s = t - delay_values[r]
+        if s < 0:
+            continue
+        slot = s % depth
+        first = blocks[b, slot, 2]
+        end = blocks[b, slot, 1]
+        last = first
+        while last < end and pool_rank[b, last % cap] == r:
+            last += 1
+        if last > first:
+            arrivals[n_ranges, 0] = first
+            arrivals[n_ranges, 1] = last
+            n_ranges += 1
+            blocks[b, slot, 2] = last
+    return n_ranges
+
+
+@njit(cache=True, inline="always")
+def _first_at_least(post, low, high, value):
+    """First k in [low, high) with post[k] >= value (post is sorted there)."""
+    while low < high:
+        mid = (low + high) >> 1
+        if post[mid] < value:
+            low = mid + 1
+        else:
+            high = mid
+    return low
+
+
+@njit(cache=True)
+def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, group_syn, post, weight, acc):
+    """Add the arriving weights to acc[b, 0 (exc) or 1 (inh), target] for targets in [lo, hi), in
+    arrival order: a target sums its inputs in the same order whatever the split."""
+    cap = pool.shape[1]
+    for a in range(n_ranges):
+        for p in range(arrivals[a, 0], arrivals[a, 1]):
+            g = pool[b, p % cap]
+            k0 = group_syn[g]
+            k1 = group_syn[g + 1]
+            if not whole:
+                k0 = _first_at_least(post, k0, k1, lo)
+                k1 = _first_at_least(post, k0, k1, hi)
+            for k in range(k0, k1):
+                wk = weight[b, k]
+                if wk >= 0.0:
+                    acc[b, 0, post[k]] += wk
+                else:
+                    acc[b, 1, post[k]] += wk
+
+
+@njit(cache=True, inline="always")
+def _step_range(b, t, lo, hi, rate_to_mean, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind, runs,
+                extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise, keys,
+                kicks, uniforms, normals, special, special_words, fired):
+    """Steps 1-3 of the module docstring for neurons [lo, hi) (lo and hi multiples of 8, or hi = n):
+    random draws, arrivals, exact propagation, decay. Returns (fired, non-finite) counts."""
+    key_a = keys[b, STREAM_NOISE_A]
+    key_b = keys[b, STREAM_NOISE_B]
+    key_p = keys[b, STREAM_POISSON]
+    key_x = keys[b, STREAM_POISSON_EXTRA]
+    n_special = 0
+    if has_poisson:  # the inverted CDF from the table, branch-free; the rest is flagged
+        for run in range(runs.shape[0]):
+            first = max(runs[run, 0], lo)
+            last = min(runs[run, 1], hi)
+            if first >= last:
+                continue
+            c = runs[run, 2]
+            cdf0, cdf1, cdf2, cdf3 = coef[c, POISSON_CDF], coef[c, POISSON_CDF + 1], coef[c, POISSON_CDF + 2], coef[c, POISSON_CDF + 3]
+            cdf4, cdf5, cdf6, cdf7 = coef[c, POISSON_CDF + 4], coef[c, POISSON_CDF + 5], coef[c, POISSON_CDF + 6], coef[c, POISSON_CDF + 7]
+            untabulated = coef[c, POISSON_MEAN] >= 10.0
+            for j in range(first, last):
+                i = uint64(j)
+                u = uniform(key_p, t, i)
+                k = ((u > cdf0) + (u > cdf1) + (u > cdf2) + (u > cdf3)
+                     + (u > cdf4) + (u > cdf5) + (u > cdf6) + (u > cdf7))
+                flag = (k == POISSON_TABLE) | untabulated
+                if has_extra_rate:
+                    flag = flag | (extra_rate[b, i] > 0.0)
+                uniforms[i] = u
+                kicks[i] = k
+                special[i] = flag
+                n_special += flag
+    if has_noise:  # the ziggurat's common case; NaN marks the ~1 % rejected
+        for j in range(lo, hi):
+            i = uint64(j)
+            bits = random_u64(key_a, t, i)
+            layer = bits & uint64(127)
+            u = 2.0 * _unit(bits) - 1.0
+            rejected = abs(u) >= _ZIG_RATIO[layer]
+            normals[i] = np.nan if rejected else u * _ZIG_X[layer]
+            special[i] |= rejected
+            n_special += rejected
+    if n_special:
+        for word in range(lo // 8, (hi + 7) // 8):
+            if special_words[word] == 0:
+                continue
+            for i in range(8 * word, min(8 * word + 8, hi)):
+                if special[i] == 0:
+                    continue
+                special[i] = 0
+                if has_noise and normals[i] != normals[i]:
+                    normals[i] = normal(key_a, key_b, t, i)
+                if has_poisson:
+                    kicks[i] = _kicks_exact(uniforms[i], coef, kind[b, i], extra_rate[b, i] if has_extra_rate else 0.0,
+                                            rate_to_mean, key_p, key_x, t, i)
+    n_fired = 0
+    n_not_finite = 0
+    for run in range(runs.shape[0]):  # neurons of one coefficient row at a time, so that the update vectorises
+        first = max(runs[run, 0], lo)
+        last = min(runs[run, 1], hi)
+        if first >= last:
+            continue
+        c = runs[run, 2]
+        p_v, v_base, c_exc, c_inh, c_w = coef[c, P_V], coef[c, V_BASE], coef[c, C_EXC], coef[c, C_INH], coef[c, C_W]
+        p_exc, p_inh, p_w, amp = coef[c, P_EXC], coef[c, P_INH], coef[c, P_W], coef[c, NOISE_AMP]
+        threshold, poisson_weight = coef[c, V_THRESHOLD], coef[c, POISSON_WEIGHT]
+        for j in range(first, last):
+            i = uint64(j)  # an unsigned index needs no negative-index wraparound, which blocks vectorising
+            ie = i_exc[b, i] + acc[b, 0, i]
+            ii = i_inh[b, i] + acc[b, 1, i]
+            acc[b, 0, i] = 0.0
+            acc[b, 1, i] = 0.0
+            jump = kicks[i] * poisson_weight  # kicks stay 0 without Poisson input
+            excitatory = jump >= 0.0
+            ie = ie + jump if excitatory else ie
+            ii = ii if excitatory else ii + jump
+            w = w_state[b, i]
+            v = v_state[b, i]
+            r = refractory[b, i]
+            v_inf = v_base + extra_current[b, i] if has_extra_current else v_base
+            v_new = v_inf + (v - v_inf) * p_v + c_exc * ie + c_inh * ii - c_w * w
+            v_new = v_new + amp * normals[i] if amp != 0.0 else v_new  # normals stay 0 without noise
+            propagated = r == 0
+            v = v_new if propagated else v
+            refractory[b, i] = r if propagated else r - 1
+            n_not_finite += propagated > (abs(v_new) < math.inf)
+            spike = propagated & (v >= threshold)
+            fired[i] = spike
+            n_fired += spike
+            v_state[b, i] = v
+            i_exc[b, i] = ie * p_exc
+            i_inh[b, i] = ii * p_inh
+            w_state[b, i] = w * p_w
+    return n_fired, n_not_finite
+
+
+def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind,
+                  extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise,
+                  group_ptr, group_syn, group_rank, delay_values, post, weight,
+                  pending, pending_count, pool, pool_rank, blocks, pool_pos, keys, population_index,
                   spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
-                  trace_neuron, trace_variable, traces, trace_first, status, next_step):
+                  trace_neuron, trace_variable, traces, trace_first, status, next_step, bounds):
+    """Advance lane b from t_begin to t_end. ``bounds`` splits the neurons into target ranges
+    (multiples of 8): one range in the serial build, one per thread in the wide build, whose
+    ranges run in parallel and give the same numbers bit for bit."""
     n = v_state.shape[1]
-    depth = ring.shape[2]
+    capacity = spike_step.shape[1]
+    n_traces = trace_neuron.shape[0]
+    rate_to_mean = dt / 1000.0
+    words = (n + 7) // 8
+    kicks = np.zeros(n)
+    uniforms = np.zeros(n)
+    normals = np.zeros(n)
+    special = np.zeros(8 * words, dtype=np.uint8)  # Poisson counts and normals the vectorised passes could not draw
+    fired = np.zeros(8 * words, dtype=np.uint8)  # both padded to whole 64-bit words, which the scans test at once
+    special_words = special.view(np.uint64)
+    fired_words = fired.view(np.uint64)
+    runs = _runs_of_kind(kind[b])
+    rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
+    arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
+    n_chunks = bounds.shape[0] - 1
+    whole = n_chunks == 1
+    chunk_fired = np.zeros(n_chunks, dtype=np.int64)
+    chunk_bad = np.zeros(n_chunks, dtype=np.int64)
+    recorded = spike_count[b]  # kept local: lanes on other threads write the neighbouring counters
+    for t in range(t_begin, t_end):
+        if recorded + n > capacity:
+            spike_count[b] = recorded
+            status[b, 0] = BUFFER_FULL
+            status[b, 1] = 0
+            next_step[b] = t
+            return
+        if t > 0 and not _queue_spikes(b, t, pending, pending_count, group_ptr, group_rank, rank_count,
+                                       pool, pool_rank, blocks, pool_pos, status):
+            spike_count[b] = recorded
+            next_step[b] = t
+            return
+        n_ranges = _arrivals(b, t, delay_values, pool_rank, blocks, arrivals)
+        for chunk in prange(n_chunks):
+            lo = bounds[chunk]
+            hi = bounds[chunk + 1]
+            if n_ranges:
+                _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, group_syn, post, weight, acc)
+            chunk_fired[chunk], chunk_bad[chunk] = _step_range(
+                b, t, lo, hi, rate_to_mean, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind, runs,
+                extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise, keys,
+                kicks, uniforms, normals, special, special_words, fired)
+        if chunk_bad.sum():
+            for i in range(n):
+                if not math.isfinite(v_state[b, i]):
+                    spike_count[b] = recorded
+                    status[b, 0] = NOT_FINITE
+                    status[b, 1] = t
+                    status[b, 2] = i
+                    next_step[b] = t
+                    return
+        if chunk_fired.sum():
+            m = 0
+            for word in range(words):
+                if fired_words[word] == 0:
+                    continue
+                for i in range(8 * word, min(8 * word + 8, n)):
+                    if fired[i] == 0:
+                        continue
+                    c = kind[b, i]
+                    spike_step[b, recorded] = t
+                    spike_neuron[b, recorded] = i
+                    recorded += 1
+                    counts[b, t // steps_per_bin - bin_first, population_index[i]] += 1
+                    v_state[b, i] = coef[c, V_RESET]
+                    refractory[b, i] = int(coef[c, N_REFRACTORY])
+                    w_state[b, i] += coef[c, ADAPTATION]
+                    pending[b, m] = i
+                    m += 1
+            pending_count[b] = m
+        for k in range(n_traces):
+            j = trace_neuron[k]
+            var = trace_variable[k]
+            if var == 0:
+                value = v_state[b, j]
+            elif var == 1:
+                value = i_exc[b, j]
+            elif var == 2:
+                value = i_inh[b, j]
+            else:
+                value = w_state[b, j]
+            traces[b, t - trace_first, k] = value
+    spike_count[b] = recorded
+    status[b, 0] = DONE
+    next_step[b] = t_end
+
+
+@njit(cache=True)
+def _advance_lane_serial(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind,
+                         extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise,
+                         group_ptr, group_syn, group_rank, delay_values, post, weight,
+                         pending, pending_count, pool, pool_rank, blocks, pool_pos, keys, population_index,
+                         spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
+                         trace_neuron, trace_variable, traces, trace_first, status, next_step, bounds):
+    """Lane b from t_begin to t_end on one thread: :func:`_advance_lane` with a single target range,
+    written out as one loop nest (small circuits step ~1 µs apart, where every call counts)."""
+    n = v_state.shape[1]
     capacity = spike_step.shape[1]
     n_traces = trace_neuron.shape[0]
     key_a = keys[b, STREAM_NOISE_A]
@@ -261,14 +613,39 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
     special_words = special.view(np.uint64)
     fired_words = fired.view(np.uint64)
     runs = _runs_of_kind(kind[b])
+    rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
+    arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
+    depth = blocks.shape[1]
+    in_flight = 0  # queued entries not delivered yet: none, and a step needs not look at the queue
+    for slot in range(blocks.shape[1]):
+        in_flight += blocks[b, slot, 1] - blocks[b, slot, 2]
     recorded = spike_count[b]  # kept local: lanes on other threads write the neighbouring counters
     for t in range(t_begin, t_end):
         if recorded + n > capacity:
             spike_count[b] = recorded
             status[b, 0] = BUFFER_FULL
+            status[b, 1] = 0
             next_step[b] = t
             return
-        slot = t % depth
+        if t > 0 and pending_count[b] == 0:  # nothing fired: an empty block, without a call
+            slot = (t - 1) % depth
+            blocks[b, slot, 0] = pool_pos[b]
+            blocks[b, slot, 1] = pool_pos[b]
+            blocks[b, slot, 2] = pool_pos[b]
+        elif t > 0:
+            queued = pool_pos[b]
+            if not _queue_spikes(b, t, pending, pending_count, group_ptr, group_rank, rank_count,
+                                 pool, pool_rank, blocks, pool_pos, status):
+                spike_count[b] = recorded
+                next_step[b] = t
+                return
+            in_flight += pool_pos[b] - queued
+        if in_flight:
+            n_ranges = _arrivals(b, t, delay_values, pool_rank, blocks, arrivals)
+            if n_ranges:
+                for a in range(n_ranges):
+                    in_flight -= arrivals[a, 1] - arrivals[a, 0]
+                _deliver(b, 0, n, True, arrivals, n_ranges, pool, group_syn, post, weight, acc)
         n_special = 0
         if has_poisson:  # the inverted CDF from the table, branch-free; the rest is flagged
             for run in range(runs.shape[0]):
@@ -320,10 +697,10 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
             threshold, poisson_weight = coef[c, V_THRESHOLD], coef[c, POISSON_WEIGHT]
             for j in range(runs[run, 0], runs[run, 1]):
                 i = uint64(j)  # an unsigned index needs no negative-index wraparound, which blocks vectorising
-                ie = i_exc[b, i] + ring[b, 0, slot, i]
-                ii = i_inh[b, i] + ring[b, 1, slot, i]
-                ring[b, 0, slot, i] = 0.0
-                ring[b, 1, slot, i] = 0.0
+                ie = i_exc[b, i] + acc[b, 0, i]
+                ii = i_inh[b, i] + acc[b, 1, i]
+                acc[b, 0, i] = 0.0
+                acc[b, 1, i] = 0.0
                 jump = kicks[i] * poisson_weight  # kicks stay 0 without Poisson input
                 excitatory = jump >= 0.0
                 ie = ie + jump if excitatory else ie
@@ -355,6 +732,7 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
                     next_step[b] = t
                     return
         if n_fired:
+            m = 0
             for word in range(words):
                 if fired_words[word] == 0:
                     continue
@@ -369,15 +747,9 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
                     v_state[b, i] = coef[c, V_RESET]
                     refractory[b, i] = int(coef[c, N_REFRACTORY])
                     w_state[b, i] += coef[c, ADAPTATION]
-                    for k in range(indptr[i], indptr[i + 1]):
-                        s = slot + delay[k]
-                        if s >= depth:
-                            s -= depth
-                        wk = weight[b, k]
-                        if wk >= 0.0:
-                            ring[b, 0, s, post[k]] += wk
-                        else:
-                            ring[b, 1, s, post[k]] += wk
+                    pending[b, m] = i
+                    m += 1
+            pending_count[b] = m
         for k in range(n_traces):
             j = trace_neuron[k]
             var = trace_variable[k]
@@ -395,81 +767,128 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
     next_step[b] = t_end
 
 
-@njit(cache=True)
-def _runs_of_kind(kind):
-    """(start, stop, kind) of each run of consecutive neurons that share a coefficient row."""
-    n = kind.shape[0]
-    n_runs = 1 if n else 0
-    for i in range(1, n):
-        n_runs += kind[i] != kind[i - 1]
-    runs = np.empty((n_runs, 3), dtype=np.int64)
-    r = -1
-    for i in range(n):
-        if i == 0 or kind[i] != kind[i - 1]:
-            r += 1
-            runs[r, 0] = i
-            runs[r, 2] = kind[i]
-        runs[r, 1] = i + 1
-    return runs
+
+LANE = _advance_lane_serial
+"""The lane function :func:`_advance` calls; each build of it names its own (see the builds below)."""
 
 
-@njit(cache=True)
-def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
-    """The Poisson count where the table does not reach: beyond its last entry, means >= 10, or a
-    closed loop's extra rate (a mean with no table)."""
-    mean = coef[c, POISSON_MEAN]
-    tabulated = True
-    if extra_rate > 0.0:
-        mean += extra_rate * rate_to_mean
-        tabulated = False
-    if mean <= 0.0:
-        return 0.0
-    if mean >= 10.0:
-        return float(poisson_count(key_p, key_x, t, i, mean, 0.0))
-    if tabulated:
-        last = coef[c, POISSON_CDF + POISSON_TABLE - 1]
-        return float(_poisson_inverse(u, mean, POISSON_TABLE - 1, coef[c, POISSON_LAST_P], last))
-    p0 = math.exp(-mean)
-    return float(_poisson_inverse(u, mean, 0, p0, p0))
-
-
-def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef, kind,
-            extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise, indptr, post, weight, delay, keys, population_index,
-            spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
-            trace_neuron, trace_variable, traces, trace_first, status):
+def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind,
+             extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise,
+             group_ptr, group_syn, group_rank, delay_values, post, weight,
+             pending, pending_count, pool, pool_rank, blocks, pool_pos, keys, population_index,
+             spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
+             trace_neuron, trace_variable, traces, trace_first, status, bounds):
     """Advance every lane from ``next_step[lane]`` to ``t_end``.
 
-    Compiled twice: :data:`advance_parallel` runs lanes on parallel threads, :data:`advance`
+    Compiled three times: :data:`advance_parallel` runs lanes on parallel threads, :data:`advance`
     one after the other (a parallel launch costs from tens of microseconds to milliseconds on
-    a busy machine, too much for the short chunks of a closed loop). A lane stops early when
-    its spike buffer might overflow (status BUFFER_FULL; the caller grows the buffer and calls
-    again) or when its state is not finite (NOT_FINITE with the step and neuron).
-    ``next_step`` is updated in place.
+    a busy machine, too much for the short chunks of a closed loop), and :data:`advance_wide`
+    runs lanes one after the other with each step's neurons split over threads by ``bounds``
+    (one large network). A lane stops early when its spike buffer might overflow (status
+    BUFFER_FULL) or its spike queue is full (QUEUE_FULL, with the size it needs in
+    ``status[lane, 1]``); the caller grows the buffer and calls again. It also stops when its
+    state is not finite (NOT_FINITE with the step and neuron). ``next_step`` is updated in place.
     """
     for b in prange(v_state.shape[0]):
         if next_step[b] < t_end:
-            _advance_lane(b, next_step[b], t_end, dt, v_state, i_exc, i_inh, w_state, refractory, ring, coef,
-                          kind, extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise, indptr, post, weight, delay,
-                          keys, population_index, spike_step, spike_neuron, spike_count, counts, bin_first,
-                          steps_per_bin, trace_neuron, trace_variable, traces, trace_first, status, next_step)
+            LANE(b, next_step[b], t_end, dt, v_state, i_exc, i_inh, w_state, refractory, acc, coef,
+                 kind, extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise,
+                 group_ptr, group_syn, group_rank, delay_values, post, weight,
+                 pending, pending_count, pool, pool_rank, blocks, pool_pos, keys, population_index,
+                 spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
+                 trace_neuron, trace_variable, traces, trace_first, status, next_step, bounds)
         else:
             status[b, 0] = DONE
 
 
-def _named(function, name: str):
-    """A copy of ``function`` under another name.
+def _named(function, name: str, **globals_):
+    """A copy of ``function`` under another name (with some globals replaced).
 
     numba's on-disk cache keys a compiled function by its qualified name and signature, not by
     its compile flags: the serial and the parallel build of one Python function would overwrite
     each other's cache entries (and a process would then load the wrong one), so each build
     gets a function of its own name.
     """
-    clone = types.FunctionType(function.__code__.replace(co_name=name), function.__globals__, name,
+    namespace = function.__globals__ if not globals_ else {**function.__globals__, **globals_}
+    clone = types.FunctionType(function.__code__.replace(co_name=name), namespace, name,
                                function.__defaults__, function.__closure__)
     clone.__qualname__ = name
     clone.__doc__ = function.__doc__
     return clone
 
 
-advance = njit(cache=True)(_named(_advance, "advance_serial"))
-advance_parallel = njit(cache=True, parallel=True)(_named(_advance, "advance_parallel"))
+_advance_lane_wide = njit(cache=True, parallel=True)(_named(_advance_lane, "advance_lane_wide"))
+"""One lane, its neuron ranges on parallel threads."""
+advance = njit(cache=True)(_named(_advance, "advance_serial", LANE=_advance_lane_serial))
+advance_parallel = njit(cache=True, parallel=True)(_named(_advance, "advance_parallel", LANE=_advance_lane_serial))
+advance_wide = njit(cache=True)(_named(_advance, "advance_wide", LANE=_advance_lane_wide))
+
+
+@njit(cache=True)
+def delivery_view(n, indptr, indices, delays, rank_of_delay):
+    """Synapses grouped for delivery at arrival, from W[post, pre] in CSR form.
+
+    Returns (order, post, group_ptr, group_syn, group_rank): synapse q of the view is CSR entry
+    ``order[q]``, sorted by presynaptic neuron, then delay, then CSR position (so by target
+    within a group); ``post[q]`` its target. Neuron j's delay groups are
+    ``group_ptr[j]:group_ptr[j + 1]``; group g holds synapses ``group_syn[g]:group_syn[g + 1]``,
+    all of delay ``delay_values[group_rank[g]]``. Two stable counting sorts (by delay, then by
+    presynaptic neuron): O(synapses + neurons + delays), no comparison sort.
+    """
+    nnz = indices.shape[0]
+    n_delays = rank_of_delay.shape[0]
+    start = np.zeros(n_delays + 1, dtype=np.int64)
+    for k in range(nnz):
+        start[delays[k] + 1] += 1
+    for d in range(n_delays):
+        start[d + 1] += start[d]
+    by_delay = np.empty(nnz, dtype=np.int64)
+    fill_delay = start[:n_delays].copy()
+    for k in range(nnz):
+        d = delays[k]
+        by_delay[fill_delay[d]] = k
+        fill_delay[d] += 1
+    column_ptr = np.zeros(n + 1, dtype=np.int64)
+    for k in range(nnz):
+        column_ptr[indices[k] + 1] += 1
+    for j in range(n):
+        column_ptr[j + 1] += column_ptr[j]
+    row = np.empty(nnz, dtype=np.int32)
+    for i in range(n):
+        for k in range(indptr[i], indptr[i + 1]):
+            row[k] = i
+    # second pass, bucket by bucket (so the delay is known and the reads of row and indices run
+    # forward within a bucket): place each synapse in its column, with its target and delay
+    fill = column_ptr[:n].copy()
+    order = np.empty(nnz, dtype=np.int64)
+    post = np.empty(nnz, dtype=np.int32)
+    delay_of = np.empty(nnz, dtype=np.int32)
+    for d in range(n_delays):
+        for q in range(start[d], start[d + 1]):
+            k = by_delay[q]
+            j = indices[k]
+            position = fill[j]
+            fill[j] = position + 1
+            order[position] = k
+            post[position] = row[k]
+            delay_of[position] = d
+    by_delay = np.empty(0, dtype=np.int64)  # free them before the next allocations
+    row = np.empty(0, dtype=np.int32)
+    n_groups = 0
+    for j in range(n):
+        for q in range(column_ptr[j], column_ptr[j + 1]):
+            if q == column_ptr[j] or delay_of[q] != delay_of[q - 1]:
+                n_groups += 1
+    group_ptr = np.zeros(n + 1, dtype=np.int64)
+    group_syn = np.zeros(n_groups + 1, dtype=np.int64)
+    group_rank = np.zeros(n_groups, dtype=np.int32)
+    g = 0
+    for j in range(n):
+        for q in range(column_ptr[j], column_ptr[j + 1]):
+            if q == column_ptr[j] or delay_of[q] != delay_of[q - 1]:
+                group_syn[g] = q
+                group_rank[g] = rank_of_delay[delay_of[q]]
+                g += 1
+        group_ptr[j + 1] = g
+    group_syn[n_groups] = nnz
+    return order, post, group_ptr, group_syn, group_rank

@@ -426,6 +426,7 @@ def calibrate(
     chunks: int = 1,
     progress: Callable[[Progress], None] | None = None,
     file: str = "",
+    keep_worse: bool = False,
 ) -> CalibrationResult:
     """Search the circuit's free parameters for the lowest objective loss.
 
@@ -448,6 +449,9 @@ def calibrate(
         submitted to ``executor`` (see :func:`open_executor`); None evaluates in-process.
     progress
         Called with a :class:`Progress` after every generation and final stage.
+    keep_worse
+        Return a new version even when its held-out loss is worse than the starting values';
+        by default that raises :class:`CalibrationError` (the log keeps every figure).
 
     Returns
     -------
@@ -507,6 +511,11 @@ def calibrate(
     loss_before, loss_after = Loss.mean(final[0]), Loss.mean(final[1])
     train_best = min((m for _, m in history), key=lambda m: _finite(m.total))
     run_log.append([{"type": "test", "seeds": seeds.test, "before": {"values": start_values, **loss_before.as_dict()}, "after": {"values": picked, **loss_after.as_dict()}}])
+    if _finite(loss_after.total) > _finite(loss_before.total) and not keep_worse:
+        raise CalibrationError(
+            f"the calibrated values are worse than the starting ones on the {len(seeds.test)} held-out test seeds "
+            f"(loss {loss_before.total:.4g} -> {loss_after.total:.4g}), so no new version was made (log {run_log.path}); "
+            "raise --budget, --train-seeds or --validation-seeds, or pass --keep-worse to keep it anyway")
 
     entry = HistoryEntry(
         version=bump_version(circuit.version, "minor"),

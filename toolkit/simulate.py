@@ -31,8 +31,11 @@ import os
 import re
 import sys
 import time
+import weakref
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+import numba
 import numpy as np
 
 from . import _kernel
@@ -47,6 +50,14 @@ SPIKE_BYTES = 12
 """Bytes per recorded spike (int64 step + int32 neuron)."""
 PARALLEL_WORK = 2_000_000
 """Neuron-steps in one advance() from which lanes run on parallel threads (below, the launch costs more)."""
+WIDE_NEURONS: int | None = None
+"""Neurons from which one lane's steps are split over threads by target range; None: never, the
+default, because on this project's shared 2-core machine the per-step thread barrier cost more
+than it saved (0.16-0.27x one thread at 100 k-1 M neurons, load 3-4). Set
+``ENCEPHAGEN_WIDE_NEURONS=50000`` (or this attribute) where the cores are idle."""
+WIDE_NEURONS_ENV = "ENCEPHAGEN_WIDE_NEURONS"
+QUEUE_SPIKE_RATE_HZ = 50.0
+"""Firing rate for which the spike queue is sized up front (it grows when a run needs more)."""
 _TRACE_SPEC = re.compile(r"^(?P<var>[A-Za-z_]+)(?::(?P<pop>[^\[\]]+)(?:\[(?P<index>\d+)\])?)?$")
 
 
@@ -162,16 +173,22 @@ class Simulator:
         self._coef, self._kind = coefficients(network, neuron, self.dt)
         self._has_poisson = bool(np.any(self._coef[:, _kernel.POISSON_MEAN] > 0))
         self._has_noise = bool(np.any(self._coef[:, _kernel.NOISE_AMP] > 0))
-        self._indptr, self._post, order, self._delay = csc_view(network)
-        self._weight = np.ascontiguousarray(weights_data[:, order])
-        depth = int(self._delay.max()) + 1 if self._delay.size else 2
+        self._view = delivery_view(network)
+        self._weight = np.ascontiguousarray(weights_data[:, self._view.order])
+        depth = self._view.max_delay + 1
         self._keys = _kernel.stream_keys(np.asarray(self.seeds, dtype=np.uint64))
         self._v = _kernel.initial_v(self._keys, neuron["initial_v_low"], neuron["initial_v_high"])
         self._i_exc = np.zeros((n_lanes, n))
         self._i_inh = np.zeros((n_lanes, n))
         self._w = np.zeros((n_lanes, n))
         self._refractory = np.zeros((n_lanes, n), dtype=np.int64)
-        self._ring = np.zeros((n_lanes, 2, depth, n))
+        self._acc = np.zeros((n_lanes, 2, n))  # this step's arriving input, one buffer that stays in cache
+        self._pending = np.zeros((n_lanes, n), dtype=np.int32)  # the neurons that fired in the last step
+        self._pending_count = np.zeros(n_lanes, dtype=np.int64)
+        self._pool = np.zeros((n_lanes, queue_capacity(network, self._view)), dtype=np.int64)
+        self._pool_rank = np.zeros(self._pool.shape, dtype=np.int32)
+        self._blocks = np.zeros((n_lanes, depth, 3), dtype=np.int64)
+        self._pool_pos = np.zeros(n_lanes, dtype=np.int64)
         self._zeros = np.zeros((n_lanes, n))
         self._population_index = np.ascontiguousarray(network.population_index, dtype=np.int64)
         # room for 50 Hz on average, so that most runs never stop to grow the buffer
@@ -220,21 +237,27 @@ class Simulator:
         counts = np.zeros((n_lanes, n_bins, n_populations), dtype=np.int32)
         traces = np.zeros((n_lanes, n_steps, len(self.trace_neurons)))
         next_step = np.full(n_lanes, t_begin, dtype=np.int64)
-        kernel = _kernel.advance_parallel if n_lanes > 1 and n_lanes * n * n_steps >= PARALLEL_WORK else _kernel.advance
+        kernel, bounds = self._kernel_for(n_steps)
+        view = self._view
         while True:
             kernel(
                 next_step, t_end, self.dt, self._v, self._i_exc, self._i_inh, self._w, self._refractory,
-                self._ring, self._coef, self._kind, extra_current, current is not None, extra_rate, poisson_rate is not None,
+                self._acc, self._coef, self._kind, extra_current, current is not None, extra_rate, poisson_rate is not None,
                 poisson_rate is not None or self._has_poisson, self._has_noise,
-                self._indptr, self._post, self._weight, self._delay, self._keys, self._population_index,
+                view.group_ptr, view.group_syn, view.group_rank, view.delay_values, view.post, self._weight,
+                self._pending, self._pending_count, self._pool, self._pool_rank, self._blocks, self._pool_pos,
+                self._keys, self._population_index,
                 self._spike_step, self._spike_neuron, self._spike_count, counts, bin_first, self.steps_per_bin,
-                self.trace_neurons, self.trace_variables, traces, t_begin, self._status,
+                self.trace_neurons, self.trace_variables, traces, t_begin, self._status, bounds,
             )
             self._collect_spikes()
             faulty = np.flatnonzero(self._status[:, 0] == _kernel.NOT_FINITE)
             if faulty.size:
                 raise self._fault(int(faulty[0]))
-            if not np.any(self._status[:, 0] == _kernel.BUFFER_FULL):
+            queue_full = self._status[:, 0] == _kernel.QUEUE_FULL
+            if np.any(queue_full):
+                self._grow_queue(int(self._status[queue_full, 1].max()))
+            elif not np.any(self._status[:, 0] == _kernel.BUFFER_FULL):
                 break
         self.step = t_end
         if n_bins:
@@ -247,6 +270,34 @@ class Simulator:
         if n_steps:
             self._traces.append(traces)
         return counts.sum(axis=1)
+
+    def _kernel_for(self, n_steps: int):
+        """(kernel, target-range bounds): lanes on threads for large batches, one lane's neurons on
+        threads for a large network, else serial (the same numbers whichever is chosen)."""
+        n_lanes, n = self._v.shape
+        threads = numba.get_num_threads()
+        wide = os.environ.get(WIDE_NEURONS_ENV) or WIDE_NEURONS
+        if wide is not None and threads > 1 and n >= int(wide) and n_lanes < threads:
+            bounds = np.unique(np.minimum(np.arange(threads + 1, dtype=np.int64) * (-(-n // (64 * threads)) * 64), n))
+            if bounds.size > 2:
+                return _kernel.advance_wide, bounds
+        whole = np.array([0, n], dtype=np.int64)
+        if n_lanes > 1 and n_lanes * n * n_steps >= PARALLEL_WORK:
+            return _kernel.advance_parallel, whole
+        return _kernel.advance, whole
+
+    def _grow_queue(self, needed: int) -> None:
+        """Enlarge every lane's spike queue to hold ``needed`` entries, keeping its queued spikes in place."""
+        old = self._pool.shape[1]
+        size = max(2 * old, needed + needed // 2)
+        pool = np.zeros((self.n_lanes, size), dtype=np.int64)
+        rank = np.zeros((self.n_lanes, size), dtype=np.int32)
+        for b, end in enumerate(self._pool_pos):
+            positions = np.arange(max(0, int(end) - old), int(end))
+            pool[b, positions % size] = self._pool[b, positions % old]
+            rank[b, positions % size] = self._pool_rank[b, positions % old]
+        self._pool, self._pool_rank = pool, rank
+        log.debug("spike queue grown to %d entries per lane", size)
 
     def _collect_spikes(self) -> None:
         """Move the spike buffer into the per-lane lists (or drop it) and grow it if it was full."""
@@ -367,9 +418,9 @@ def memory_estimate(network, n_lanes: int, n_steps: int, steps_per_bin: int, n_t
     depth = int(network.delays.max()) + 1 if nnz else 2
     n_populations = len(network.population_names)
     parts = {
-        "ring buffers": n_lanes * 2 * depth * n * 8,
+        "spike queues": n_lanes * (2 * n * 8 + n * 4 + depth * 24 + min(nnz, max(1024, n * depth)) * 12 // 8),
         "neuron state and coefficients": n_lanes * n * (5 * 8 + _kernel.N_COEF * 8 + 4 + 2 * 8),
-        "weights": n_lanes * nnz * 8 + nnz * (4 + 4) + (n + 1) * 8,
+        "weights": n_lanes * nnz * 8 + nnz * (8 + 4 + 4 + 12) + (n + 1) * 8,  # lane weights; delivery view and its build
         "population bins": n_lanes * (-(-n_steps // steps_per_bin)) * n_populations * 4 * 2,
         "traces": n_lanes * n_steps * n_traces * 8 * 2,
         "spikes": (n_lanes * int(n * n_steps * network.dt / 10.0) * SPIKE_BYTES * 2) if record_spikes else 0,
@@ -439,6 +490,28 @@ def coefficients(network, neuron: Mapping[str, np.ndarray], dt: float) -> tuple[
     _require(network, neuron["t_ref"], lambda x: x >= 0, "t_ref", "must be >= 0 ms")
     _require(network, neuron["noise_sigma"], lambda x: x >= 0, "noise_sigma", "must be >= 0 mV")
     _require(network, neuron["poisson_rate"], lambda x: x >= 0, "poisson_rate", "must be >= 0 Hz")
+    shape = np.shape(neuron["tau_m"])
+    # neurons of a population share their parameters: compute rows only where the parameters change
+    # from the previous neuron, then merge equal rows (no sort over every neuron's row)
+    change = np.zeros(int(np.prod(shape)), dtype=bool)
+    if change.size:
+        change[0] = True
+    for name in _COEFFICIENT_FIELDS:
+        values = np.asarray(neuron[name], dtype=float).reshape(-1)
+        change[1:] |= values[1:] != values[:-1]
+    first = np.flatnonzero(change)
+    rows = _coefficient_rows({name: np.asarray(neuron[name], dtype=float).reshape(-1)[first] for name in _COEFFICIENT_FIELDS}, dt)
+    table, inverse = np.unique(rows, axis=0, return_inverse=True)
+    kind = inverse.reshape(-1)[np.cumsum(change) - 1] if change.size else np.zeros(0, dtype=np.int64)
+    return np.ascontiguousarray(table), np.ascontiguousarray(kind.reshape(shape).astype(np.int32))
+
+
+_COEFFICIENT_FIELDS = ("tau_m", "v_rest", "drive", "tau_syn_exc", "tau_syn_inh", "tau_adaptation", "noise_sigma",
+                       "v_threshold", "v_reset", "adaptation", "poisson_rate", "poisson_weight", "t_ref")
+
+
+def _coefficient_rows(neuron: Mapping[str, np.ndarray], dt: float) -> np.ndarray:
+    """The coefficient row (N_COEF values) of each neuron of ``neuron`` (1-D vectors)."""
     tau_m = neuron["tau_m"]
     p_v = np.exp(-dt / tau_m)
     coef = np.empty(tau_m.shape + (_kernel.N_COEF,))
@@ -460,8 +533,7 @@ def coefficients(network, neuron: Mapping[str, np.ndarray], dt: float) -> tuple[
     coef[..., _kernel.POISSON_CDF:_kernel.POISSON_CDF + _kernel.POISSON_TABLE] = cdf
     coef[..., _kernel.POISSON_WEIGHT] = np.where(neuron["poisson_weight"] != 0, neuron["poisson_weight"], 1.0)
     coef[..., _kernel.N_REFRACTORY] = np.rint(neuron["t_ref"] / dt)
-    table, kind = np.unique(coef.reshape(-1, _kernel.N_COEF), axis=0, return_inverse=True)
-    return np.ascontiguousarray(table), np.ascontiguousarray(kind.reshape(tau_m.shape).astype(np.int32))
+    return coef
 
 
 def poisson_cdf_table(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -512,6 +584,55 @@ def _require(network, values: np.ndarray, ok, name: str, what: str) -> None:
         lane, neuron = np.argwhere(np.atleast_2d(bad))[0]
         population = network.population_names[int(network.population_index[neuron])]
         raise SimulationError(f"population {population!r}: {name} {what}; got {np.atleast_2d(values)[lane, neuron]:g} (lane {lane})")
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """A network's synapses laid out for delivery at arrival (see :func:`encephagen._kernel.delivery_view`)."""
+
+    order: np.ndarray
+    post: np.ndarray
+    group_ptr: np.ndarray
+    group_syn: np.ndarray
+    group_rank: np.ndarray
+    delay_values: np.ndarray
+    """The distinct delays (steps), ascending; group_rank indexes it."""
+    max_delay: int
+
+
+_VIEWS: dict[int, tuple[weakref.ref, DeliveryView]] = {}
+
+
+def delivery_view(network) -> DeliveryView:
+    """The delivery layout of ``network``, built once per compiled network (later simulators reuse it)."""
+    key = id(network)
+    cached = _VIEWS.get(key)
+    if cached is not None and cached[0]() is network:
+        return cached[1]
+    w = network.weights
+    delays = np.asarray(network.delays)
+    if delays.size and delays.min() < 1:
+        raise SimulationError(f"delays must be at least one step; got {int(delays.min())}")
+    max_delay = int(delays.max()) if delays.size else 1
+    delay_values = np.flatnonzero(np.bincount(delays, minlength=max_delay + 1)) if delays.size else np.zeros(0, np.int64)
+    rank = np.full(max_delay + 1, -1, dtype=np.int32)
+    rank[delay_values] = np.arange(delay_values.size, dtype=np.int32)
+    order, post, group_ptr, group_syn, group_rank = _kernel.delivery_view(
+        network.n_neurons, np.asarray(w.indptr, dtype=np.int64), np.asarray(w.indices, dtype=np.int32),
+        np.asarray(delays, dtype=np.int32), rank)
+    view = DeliveryView(order, post, group_ptr, group_syn, group_rank, delay_values.astype(np.int64), max_delay)
+    _VIEWS[key] = (weakref.ref(network, lambda _, key=key: _VIEWS.pop(key, None)), view)
+    return view
+
+
+def queue_capacity(network, view: DeliveryView) -> int:
+    """Initial spike-queue entries per lane: the (spike, delay group) pairs of ``QUEUE_SPIKE_RATE_HZ``
+    over the longest delay, plus one step in which every neuron fires; the queue grows if needed."""
+    n = network.n_neurons
+    groups = int(view.group_syn.size - 1)
+    window_s = (view.max_delay + 1) * network.dt / 1000.0
+    expected = groups * QUEUE_SPIKE_RATE_HZ * window_s
+    return int(max(1024, min(groups * (view.max_delay + 1), 2 * expected + groups / max(n, 1) * 64)))
 
 
 def csc_view(network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -1,0 +1,135 @@
+"""Delivery at arrival: the kernel sums each neuron's inputs in exactly the order of a dense delay
+ring (oldest spike first, then source, then synapse), whatever the queue size or thread split."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+from conftest import make_circuit
+from encephagen import simulate as simulate_module
+from encephagen.compile import compile_circuit
+from encephagen.simulate import Simulator, coefficients, delivery_view
+
+
+def delayed_circuit():
+    """Recurrent excitation and inhibition with several delays per neuron, repeated pairs and
+    autapses: every ordering question of delivery arises."""
+    pops = {"E": {"size": 40, "drive": 10.5, "initial_v": {"uniform": [0.0, 9.5]}},
+            "I": {"size": 17, "cell_class": "inh", "drive": 9.0, "initial_v": {"uniform": [0.0, 9.0]}},
+            "X": {"size": 11, "drive": 12.0, "initial_v": {"uniform": [0.0, 9.9]}}}
+    rule = lambda p, seed, autapses=True: {"kind": "fixed_probability", "probability": p, "seed": seed, "autapses": autapses}
+    projections = {
+        "E->E": {"source": "E", "target": "E", "rule": rule(0.2, 1), "weight": 0.7, "delay": 1.5},
+        "E->E_slow": {"source": "E", "target": "E", "rule": rule(0.2, 2), "weight": 0.3, "delay": 4.2},
+        "E->I": {"source": "E", "target": "I", "rule": rule(0.3, 3), "weight": 0.9, "delay": 0.1},
+        "I->E": {"source": "I", "target": "E", "rule": rule(0.4, 4), "weight": -1.3, "delay": 0.8},
+        "I->E_again": {"source": "I", "target": "E", "rule": rule(0.4, 4), "weight": -0.1, "delay": 0.8},
+        "X->E": {"source": "X", "target": "E", "rule": {"kind": "all_to_all"}, "weight": 0.11, "delay": 2.0},
+        "X->I": {"source": "X", "target": "I", "rule": rule(0.5, 5), "weight": 0.2, "delay": 6.0},
+    }
+    models = {"lif": {"tau_m": 10.0, "v_threshold": 10.0, "t_ref": 1.0, "tau_syn_exc": 3.0, "tau_syn_inh": 6.0,
+                      "adaptation": 0.05, "tau_adaptation": 80.0}}
+    return make_circuit(pops, projections, neuron_models=models)
+
+
+def dense_ring_reference(net, seed: int, n_steps: int):
+    """Today's arithmetic written plainly: a [2, delay slots, neurons] ring filled at emission in
+    spike order; returns (spike steps, spike neurons, v, I_exc, I_inh, w)."""
+    sim = Simulator(net, seeds=seed)
+    v = sim._v[0].copy()
+    n = v.size
+    coef, kind = coefficients(net, {k: np.asarray(x, float)[None, :] for k, x in net.neuron.items()}, net.dt)
+    c = coef[kind[0]].T
+    p_v, v_base, c_exc, c_inh, c_w, p_exc, p_inh, p_w = (c[k] for k in range(8))
+    threshold, reset, adaptation, n_ref = c[9], c[10], c[11], c[14].astype(int)
+    w_csr = net.weights
+    order = np.argsort(w_csr.indices, kind="stable")
+    rows = np.repeat(np.arange(n), np.diff(w_csr.indptr))[order]
+    pre, weight, delay = w_csr.indices[order], w_csr.data[order], np.asarray(net.delays)[order]
+    depth = int(delay.max()) + 1
+    ring = np.zeros((2, depth, n))
+    i_exc, i_inh, w, refractory = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, int)
+    steps, neurons = [], []
+    for t in range(n_steps):
+        slot = t % depth
+        ie, ii = i_exc + ring[0, slot], i_inh + ring[1, slot]
+        ring[:, slot] = 0.0
+        v_new = v_base + (v - v_base) * p_v + c_exc * ie + c_inh * ii - c_w * w
+        propagated = refractory == 0
+        v = np.where(propagated, v_new, v)
+        refractory = np.where(propagated, refractory, refractory - 1)
+        spike = propagated & (v >= threshold)
+        i_exc, i_inh, w = ie * p_exc, ii * p_inh, w * p_w
+        for i in np.flatnonzero(spike):
+            steps.append(t)
+            neurons.append(i)
+            v[i], refractory[i] = reset[i], n_ref[i]
+            w[i] += adaptation[i]
+            for k in np.flatnonzero(pre == i):
+                ring[0 if weight[k] >= 0 else 1, (slot + delay[k]) % depth, rows[k]] += weight[k]
+    return np.array(steps, dtype=np.int64), np.array(neurons, dtype=np.int32), v, i_exc, i_inh, w
+
+
+def run(net, seed, n_steps, chunks=(None,)):
+    sim = Simulator(net, seeds=seed)
+    done = 0
+    for chunk in chunks:
+        step = n_steps - done if chunk is None else chunk
+        sim.advance(step)
+        done += step
+    result = sim.result()
+    return result.spike_steps[0], result.spike_neurons[0], sim._v[0], sim._i_exc[0], sim._i_inh[0], sim._w[0]
+
+
+def assert_identical(a, b):
+    for x, y in zip(a, b):
+        assert x.shape == y.shape and np.array_equal(np.asarray(x).view(np.uint8), np.asarray(y).view(np.uint8))
+
+
+@pytest.fixture(scope="module")
+def network():
+    return compile_circuit(delayed_circuit(), dt=0.1)
+
+
+def test_delivery_at_arrival_is_bit_identical_to_a_dense_delay_ring(network):
+    assert np.unique(network.delays).size >= 5
+    reference = dense_ring_reference(network, 3, 3000)
+    assert reference[0].size > 300  # active: spikes of several delays arrive together
+    assert_identical(run(network, 3, 3000), reference)
+
+
+def test_a_queue_that_must_grow_and_uneven_chunks_change_nothing(network, monkeypatch):
+    reference = run(network, 4, 2000)
+    monkeypatch.setattr(simulate_module, "queue_capacity", lambda net, view: 1)
+    assert_identical(run(network, 4, 2000, chunks=(1, 7, 500, 3, None)), reference)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
+def test_splitting_a_lane_over_threads_by_target_range_changes_nothing(network, monkeypatch):
+    reference = run(network, 5, 2000)
+    monkeypatch.setattr(simulate_module, "WIDE_NEURONS", 1)
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        sim = Simulator(network, seeds=5)
+        assert sim._kernel_for(10)[0] is simulate_module._kernel.advance_wide
+        assert_identical(run(network, 5, 2000, chunks=(13, None)), reference)
+    finally:
+        numba.set_num_threads(previous)
+
+
+def test_the_delivery_view_is_built_once_per_network_and_groups_each_neurons_synapses_by_delay(network):
+    view = delivery_view(network)
+    assert delivery_view(network) is view
+    delays = np.asarray(network.delays)[view.order]
+    pre = network.weights.indices[view.order]
+    assert np.all(np.diff(pre) >= 0)
+    for j in range(network.n_neurons):
+        for g in range(view.group_ptr[j], view.group_ptr[j + 1]):
+            a, b = view.group_syn[g], view.group_syn[g + 1]
+            assert np.all(pre[a:b] == j) and np.all(delays[a:b] == view.delay_values[view.group_rank[g]])
+            assert np.all(np.diff(view.post[a:b]) >= 0)  # by target within a group: threads split it by range
+        if view.group_ptr[j + 1] > view.group_ptr[j]:
+            first, last = view.group_syn[view.group_ptr[j]], view.group_syn[view.group_ptr[j + 1]]
+            assert np.all(np.diff(delays[first:last]) >= 0)
