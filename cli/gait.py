@@ -51,7 +51,9 @@ def gait(circuit: str, seeds: int, first_seed: int, duration_ms: float, warmup_m
          shuffle_seed: int | None, assignments: tuple[str, ...], baselines: bool, as_json: bool, plot: Path | None) -> None:
     """Measure the gait of CIRCUIT: bursts of its motor pools, cycle frequency, period CV,
     left-right and flexor-extensor phase (0.5 = alternation), duty cycle, burst amplitude and
-    the fraction of the run that is rhythmic, per seed and over seeds.
+    the fraction of the run that is rhythmic, per seed and over seeds; then, per motor pool,
+    on how many seeds it is rhythmic, at what frequency and burst contrast. The lesion table
+    with the literature beside it is `encephagen lesions`.
 
     Motor pools are the circuit's readouts named left_flexor, left_extensor, right_flexor,
     right_extensor (or flexor, extensor for one side).
@@ -110,6 +112,22 @@ def _finite(node):
     return node
 
 
+def render_pools(report: dict) -> list[str]:
+    """Per motor pool: on how many seeds it is rhythmic, its mean rhythmic fraction, frequency and burst contrast."""
+    from encephagen.gait import RHYTHMIC_POOL_MIN
+
+    n = len(report["per_seed"])
+    lines = [f"per pool (rhythmic: regular cycles cover >= {RHYTHMIC_POOL_MIN:g} of the run)",
+             f"{'pool':>15} {'rhythmic':>9} {'fraction':>9} {'freq Hz':>9} {'contrast':>9}"]
+    for role in report["pools"]:
+        fractions = [m.get(f"{role}_rhythmic_fraction", 0.0) for m in report["per_seed"]]
+        summary = report["summary"]
+        count = sum(f >= RHYTHMIC_POOL_MIN for f in fractions)
+        lines.append(f"{role:>15} {f'{count}/{n}':>9} {summary[f'{role}_rhythmic_fraction']['mean']:>9.3f} "
+                     f"{summary[f'{role}_frequency_hz']['mean']:>9.3f} {summary[f'{role}_contrast']['mean']:>9.3f}")
+    return lines
+
+
 def render_table(report: dict) -> str:
     """Per-seed rows, then mean ± sd over seeds (phases: circular mean ± circular sd)."""
     extras = [f"lesion {','.join(report['lesions'])}" if report["lesions"] else "",
@@ -125,6 +143,7 @@ def render_table(report: dict) -> str:
     lines.append(f"{'sd':>6} " + " ".join(f"{summary[key]['sd']:>9.3f}" for key, _ in TABLE_COLUMNS))
     lines.append(f"{'min':>6} " + " ".join(f"{summary[key]['min']:>9.3f}" for key, _ in TABLE_COLUMNS))
     lines.append(f"{'max':>6} " + " ".join(f"{summary[key]['max']:>9.3f}" for key, _ in TABLE_COLUMNS))
+    lines += render_pools(report)
     for label, baseline in report.get("baselines", {}).items():
         lines.append(f"baseline, same seeds: {label}")
         lines.append(f"{'mean':>6} " + " ".join(f"{baseline[key]['mean']:>9.3f}" for key, _ in TABLE_COLUMNS))

@@ -34,6 +34,11 @@ Exact order of one step t, for every neuron i of every lane:
    inh. ring by the sign of the weight), neurons in increasing order. Delays are >= 1 step,
    so a spike of step t acts on its targets from step t + delay on.
 
+Steps 2 and 4 fix the two conventions a peer simulator must be given to fire the same
+spikes (stated, with the tests that check them, in :mod:`encephagen.simulate`): the
+refractory count starts after the spike step, and a delay of d steps is Brian2's or NEST's
+``(d - 1) * dt``.
+
 How a step is laid out for speed (the order above is what it computes, bit for bit): the
 random numbers of all neurons are drawn first, in loops the compiler vectorises; the rare
 draws those loops cannot make (ziggurat rejections, Poisson counts beyond the table, means
