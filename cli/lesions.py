@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import click
 
@@ -70,7 +69,9 @@ def lesions(
     all), whether left-right alternation and flexor-extensor alternation are kept, and what
     the literature reports for the same lesion, with a verdict: agrees, partly, differs.
 
-    The lesions name spinal_cpg's cell classes. Thresholds are documented in encephagen.lesions.
+    In-F/In-E is read twice: at the motor pools and at the half-centres (RG-F, RG-E), which is
+    what the cited models speak of. The lesions name spinal_cpg's cell classes. Thresholds are
+    documented in encephagen.lesions.
 
     \b
     Examples:
@@ -90,7 +91,7 @@ def lesions(
         for name in wanted:
             if name not in labels:
                 raise UnknownNameError("lesion", name, labels)
-        chosen = [labels["intact"]] + [labels[w] for w in wanted if w != "intact"]
+        chosen = [lesion for lesion in SPINAL_LESIONS if lesion.label == "intact" or lesion.label in wanted]
     seed_list = list(range(first_seed, first_seed + seeds))
     announce = None if as_json else (lambda lesion: click.echo(f"running {lesion.label}...", err=True))
     rows = lesion_table(
@@ -112,6 +113,7 @@ def lesions(
                     {
                         "lesion": cell.lesion.label,
                         "removed": list(cell.lesion.remove),
+                        "level": cell.lesion.level,
                         "speed": cell.speed,
                         parameter: cell.value,
                         "pools_rhythmic": cell.pools,
@@ -162,6 +164,7 @@ def render(circuit, rows, parameter: str, seeds: list[int], duration_ms: float) 
     for row in rows:
         lesion = row[0].lesion
         removed = f" (removes {', '.join(lesion.remove)})" if lesion.remove else ""
+        removed += f", read at the {lesion.level}" if lesion.pools is not None else ""
         lines += ["", f"{lesion.label}{removed}", header + "  L-R / F-E"]
         for cell in row:
             pools = " ".join(
@@ -181,4 +184,4 @@ def render(circuit, rows, parameter: str, seeds: list[int], duration_ms: float) 
             verdict, reasons = judge(cell, intact.get(cell.speed))
             if verdict:
                 lines.append(f"  {cell.speed}: {verdict}: {'; '.join(reasons)}")
-    return "\n".join(line if not isinstance(line, float) or math.isfinite(line) else "" for line in lines)
+    return "\n".join(lines)

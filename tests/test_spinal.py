@@ -174,17 +174,23 @@ def test_without_the_half_centre_inhibition_the_flexor_pools_keep_their_rhythm(c
 def test_lesion_table_reads_each_lesion_per_pool_beside_the_literature(cpg):
     """The verdicts `encephagen lesions spinal_cpg` prints, on three report seeds x 8 s: where the model
     agrees with the literature and where it does not (V3 has no effect; V1+V2b do not make flexors and
-    extensors co-burst, because the rhythm generator's own inhibition is a separate class, In-F/In-E)."""
+    extensors co-burst, because the rhythm generator's own inhibition is a separate class, In-F/In-E).
+    Without In-F/In-E the half-centres behave as Rybak et al. 2015 describe (RG-F bursting, RG-E tonic);
+    the extensor motor pool still dips because V1, driven by the flexor side, inhibits it during flexion."""
     chosen = [lesion for lesion in SPINAL_LESIONS if lesion.label in {"intact", "In-F/In-E", "V0v", "V3", "V1+V2b"}]
     rows = lesion_table(cpg, chosen, speeds={"slow": 12.0, "fast": 40.0}, seeds=REPORT_SEEDS, duration_ms=8000.0)
     intact = {cell.speed: cell for cell in rows[0]}
-    verdicts = {(cell.lesion.label, cell.speed): judge(cell, intact[cell.speed])[0] for row in rows for cell in row}
-    assert verdicts[("intact", "slow")] == verdicts[("intact", "fast")] == "agrees"
-    assert verdicts[("In-F/In-E", "slow")] == "agrees"          # flexors rhythmic, extensors tonic
-    assert verdicts[("In-F/In-E", "fast")] == "partly"          # extensors stay rhythmic at low contrast
-    assert verdicts[("V0v", "slow")] == verdicts[("V0v", "fast")] == "agrees"
-    assert verdicts[("V3", "slow")] == verdicts[("V3", "fast")] == "partly"  # rhythm kept, not less regular
-    assert verdicts[("V1+V2b", "slow")] == verdicts[("V1+V2b", "fast")] == "partly"  # L-R kept, F-E not co-bursting
+    verdicts = {(cell.lesion.label, cell.lesion.level, cell.speed): judge(cell, intact[cell.speed])[0] for row in rows for cell in row}
+    motor, half_centres = "motor pools", "half-centres RG-F / RG-E"
+    assert verdicts[("intact", motor, "slow")] == verdicts[("intact", motor, "fast")] == "agrees"
+    # the papers speak of the half-centres: RG-F keeps bursting, RG-E fires tonically, at every speed
+    assert verdicts[("In-F/In-E", half_centres, "slow")] == verdicts[("In-F/In-E", half_centres, "fast")] == "agrees"
+    assert verdicts[("In-F/In-E", motor, "slow")] == ""  # no claim about motor output to compare with
+    assert verdicts[("V0v", motor, "slow")] == verdicts[("V0v", motor, "fast")] == "agrees"
+    assert verdicts[("V3", motor, "slow")] == verdicts[("V3", motor, "fast")] == "partly"  # rhythm kept, not less regular
+    assert verdicts[("V1+V2b", motor, "slow")] == verdicts[("V1+V2b", motor, "fast")] == "partly"  # L-R kept, F-E not co-bursting
+    in_fe_fast = next(cell for row in rows for cell in row if cell.lesion.level == motor and cell.lesion.label == "In-F/In-E" and cell.speed == "fast")
+    assert in_fe_fast.pools["left_extensor"] == len(REPORT_SEEDS)  # the extensor motor pool still dips (V1 inhibits it in flexion)
     v0v_fast = next(cell for row in rows for cell in row if cell.lesion.label == "V0v" and cell.speed == "fast")
     assert v0v_fast.lr["alternating"] <= 1 and all(v == len(REPORT_SEEDS) for v in v0v_fast.pools.values())
 

@@ -67,16 +67,36 @@ class Lesion:
     """Speed label -> expected state of ``"pools"`` (``"all"`` or ``"flexor"``: only the flexor
     pools rhythmic), ``"lr"`` (``"kept"``, ``"lost"`` or ``"synchrony"``), ``"fe"`` (``"kept"`` or
     ``"co-bursting"``) or ``"cv"`` (``"higher"``: a less regular rhythm than the intact circuit's)."""
+    pools: Mapping[str, tuple[str, ...]] | None = None
+    """Role -> populations read instead of the circuit's motor pools (e.g. the half-centres, when
+    the papers speak of them rather than of motor output); None reads the motor pools."""
+    level: str = "motor pools"
+    """What ``pools`` are, for the table."""
 
+
+HALF_CENTRES: dict[str, tuple[str, ...]] = {
+    "left_flexor": ("L_RG_F",),
+    "left_extensor": ("L_RG_E",),
+    "right_flexor": ("R_RG_F",),
+    "right_extensor": ("R_RG_E",),
+}
+"""The rhythm generator's half-centres of ``spinal_cpg``, read like motor pools."""
 
 SPINAL_LESIONS: tuple[Lesion, ...] = (
     Lesion("intact", (), "", {s: {"pools": "all", "lr": "kept", "fe": "kept"} for s in ("slow", "fast")}),
     Lesion(
         "In-F/In-E",
         ("InRG",),
+        "Rybak et al. 2015, Danner et al. 2016 (models) speak of the half-centres: see the next row",
+    ),
+    Lesion(
+        "In-F/In-E",
+        ("InRG",),
         "Rybak et al. 2015, Danner et al. 2016 (models): the flexor half-centre is intrinsically rhythmic; "
         "without the inhibition between the half-centres it keeps bursting and the extensor half-centre fires tonically",
         {s: {"pools": "flexor"} for s in ("slow", "fast")},
+        pools=HALF_CENTRES,
+        level="half-centres RG-F / RG-E",
     ),
     Lesion(
         "V0d",
@@ -317,7 +337,7 @@ def lesion_table(
     from .simulate import simulate
 
     values = resolve_speeds(circuit, parameter, speeds)
-    pools = pools_from_circuit(circuit)
+    motor_pools = pools_from_circuit(circuit)
     seeds = [int(s) for s in seeds]
     rows: list[list[LesionCell]] = []
     for experiment in lesions:
@@ -333,6 +353,7 @@ def lesion_table(
             record_spikes=False,
             bin_ms=max(DEFAULT_BIN_MS, network.dt),
         )
+        pools = {k: list(v) for k, v in experiment.pools.items()} if experiment.pools is not None else motor_pools
         per_lane = gait_per_lane(result, pools=pools, **options)
         row = []
         for k, (label, value) in enumerate(values.items()):
