@@ -121,10 +121,9 @@ def render_pools(report: dict) -> list[str]:
              f"{'pool':>15} {'rhythmic':>9} {'fraction':>9} {'freq Hz':>9} {'contrast':>9}"]
     for role in report["pools"]:
         fractions = [m.get(f"{role}_rhythmic_fraction", 0.0) for m in report["per_seed"]]
-        summary = report["summary"]
         count = sum(f >= RHYTHMIC_POOL_MIN for f in fractions)
-        lines.append(f"{role:>15} {f'{count}/{n}':>9} {summary[f'{role}_rhythmic_fraction']['mean']:>9.3f} "
-                     f"{summary[f'{role}_frequency_hz']['mean']:>9.3f} {summary[f'{role}_contrast']['mean']:>9.3f}")
+        mean = {key: report["summary"].get(f"{role}_{key}", {}).get("mean", math.nan) for key in ("rhythmic_fraction", "frequency_hz", "contrast")}
+        lines.append(f"{role:>15} {f'{count}/{n}':>9} {mean['rhythmic_fraction']:>9.3f} {mean['frequency_hz']:>9.3f} {mean['contrast']:>9.3f}")
     return lines
 
 
