@@ -124,6 +124,13 @@ def render_pools(report: dict) -> list[str]:
         count = sum(f >= RHYTHMIC_POOL_MIN for f in fractions)
         mean = {key: report["summary"].get(f"{role}_{key}", {}).get("mean", math.nan) for key in ("rhythmic_fraction", "frequency_hz", "contrast")}
         lines.append(f"{role:>15} {f'{count}/{n}':>9} {mean['rhythmic_fraction']:>9.3f} {mean['frequency_hz']:>9.3f} {mean['contrast']:>9.3f}")
+    from collections import Counter
+
+    from encephagen.lesions import classify_fe, classify_lr
+
+    for label, classify in (("left-right", classify_lr), ("flexor-extensor", classify_fe)):
+        states = Counter(classify(m) for m in report["per_seed"])
+        lines.append(f"{label}: " + ", ".join(f"{state} {count}/{n}" for state, count in states.most_common()))
     return lines
 
 

@@ -258,6 +258,8 @@ def test_gait_command_reports_per_seed_and_summary(tmp_path):
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = invoke("gait", "half_centre", "--seeds", 1, "--duration-ms", 3000)
     assert table.exit_code == 0 and "freq Hz" in table.output and "mean" in table.output
+    assert "per pool" in table.output and "  left_extensor       1/1 " in table.output, table.output
+    assert "flexor-extensor: alternating 1/1" in table.output, table.output
 
 
 def test_gait_command_names_unknown_lesions():
