@@ -109,7 +109,9 @@ def fc(circuit: str, duration_s: float, seed: int, lanes: int, observable: str, 
 
 
 def _plot(report, path: Path) -> None:
-    import matplotlib
+    from encephagen.extras import require
+
+    matplotlib = require("matplotlib", "the FC figure")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

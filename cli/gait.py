@@ -52,7 +52,9 @@ def gait(circuit: str, seeds: int, first_seed: int, duration_ms: float, warmup_m
          shuffle_seed: int | None, assignments: tuple[str, ...], baselines: bool, as_json: bool, plot: Path | None, force: bool) -> None:
     """Measure the gait of CIRCUIT: bursts of its motor pools, cycle frequency, period CV,
     left-right and flexor-extensor phase (0.5 = alternation), duty cycle, burst amplitude and
-    the fraction of the run that is rhythmic, per seed and over seeds.
+    the fraction of the run that is rhythmic, per seed and over seeds; then, per motor pool,
+    on how many seeds it is rhythmic, at what frequency and burst contrast. The lesion table
+    with the literature beside it is `encephagen lesions`.
 
     Motor pools are the circuit's readouts named left_flexor, left_extensor, right_flexor,
     right_extensor (or flexor, extensor for one side).
@@ -127,6 +129,28 @@ def _finite(node):
     return node
 
 
+def render_pools(report: dict) -> list[str]:
+    """Per motor pool: on how many seeds it is rhythmic, its mean rhythmic fraction, frequency and burst contrast."""
+    from encephagen.gait import RHYTHMIC_POOL_MIN
+
+    n = len(report["per_seed"])
+    lines = [f"per pool (rhythmic: regular cycles cover >= {RHYTHMIC_POOL_MIN:g} of the run)",
+             f"{'pool':>15} {'rhythmic':>9} {'fraction':>9} {'freq Hz':>9} {'contrast':>9}"]
+    for role in report["pools"]:
+        fractions = [m.get(f"{role}_rhythmic_fraction", 0.0) for m in report["per_seed"]]
+        count = sum(f >= RHYTHMIC_POOL_MIN for f in fractions)
+        mean = {key: report["summary"].get(f"{role}_{key}", {}).get("mean", math.nan) for key in ("rhythmic_fraction", "frequency_hz", "contrast")}
+        lines.append(f"{role:>15} {f'{count}/{n}':>9} {mean['rhythmic_fraction']:>9.3f} {mean['frequency_hz']:>9.3f} {mean['contrast']:>9.3f}")
+    from collections import Counter
+
+    from encephagen.lesions import classify_fe, classify_lr
+
+    for label, classify in (("left-right", classify_lr), ("flexor-extensor", classify_fe)):
+        states = Counter(classify(m) for m in report["per_seed"])
+        lines.append(f"{label}: " + ", ".join(f"{state} {count}/{n}" for state, count in states.most_common()))
+    return lines
+
+
 def render_table(report: dict) -> str:
     """Per-seed rows, then mean ± sd over seeds (phases: circular mean ± circular sd)."""
     extras = [f"lesion {','.join(report['lesions'])}" if report["lesions"] else "",
@@ -142,6 +166,7 @@ def render_table(report: dict) -> str:
     lines.append(f"{'sd':>6} " + " ".join(f"{summary[key]['sd']:>9.3f}" for key, _ in TABLE_COLUMNS))
     lines.append(f"{'min':>6} " + " ".join(f"{summary[key]['min']:>9.3f}" for key, _ in TABLE_COLUMNS))
     lines.append(f"{'max':>6} " + " ".join(f"{summary[key]['max']:>9.3f}" for key, _ in TABLE_COLUMNS))
+    lines += render_pools(report)
     for label, baseline in report.get("baselines", {}).items():
         lines.append(f"baseline, same seeds: {label}")
         lines.append(f"{'mean':>6} " + " ".join(f"{baseline[key]['mean']:>9.3f}" for key, _ in TABLE_COLUMNS))

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "migrate": "encephagen.cli.migrate:migrate",
     "simulate": "encephagen.cli.simulate:simulate",
     "gait": "encephagen.cli.gait:gait",
+    "lesions": "encephagen.cli.lesions:lesions",
     "sweep": "encephagen.cli.sweep:sweep",
     "calibrate": "encephagen.cli.calibrate:calibrate",
     "run": "encephagen.cli.run:run",

@@ -17,7 +17,8 @@ from encephagen.cli.main import cli
 from encephagen.compile import compile_circuit
 from encephagen.errors import UnknownNameError
 from encephagen.gait import (
-    aggregate, analyse_gait, circular_mean, detect_bursts, gait_from_rates, onset_phases, pools_from_circuit,
+    MIN_CONTRAST, RHYTHMIC_POOL_MIN, aggregate, analyse_gait, circular_mean, detect_bursts, gait_from_rates, onset_phases,
+    pools_from_circuit, rhythmic_pools,
 )
 from encephagen.perturb import shuffle_projections
 
@@ -108,6 +109,49 @@ def test_tonic_firing_has_no_rhythm():
     assert m["rhythmic_fraction"] < 0.3
 
 
+def modulated(period_ms, low_hz, high_hz, shift, n_neurons, total_ms, seed):
+    """Poisson spike counts of a pool whose rate steps between low_hz and high_hz each half period."""
+    t = np.arange(0.0, total_ms, BIN_MS)
+    up = ((t / period_ms - shift) % 1.0) < 0.5
+    return poisson_rates(np.where(up, high_hz, low_hz), n_neurons, total_ms, seed)
+
+
+def test_a_pool_with_a_clear_rhythm_at_low_burst_contrast_is_rhythmic():
+    """The extensor pools of spinal_cpg without In-F/In-E: tonically active, dipping at 6 Hz
+    (in/out ~2.4 : 1, contrast ~0.41); the flexors burst from silence. Every pool is rhythmic;
+    the former 0.5 cut-off called the extensors, and so the gait, 0 % rhythmic."""
+    period = 1000.0 / 6.0
+    rates = np.stack([
+        modulated(period, 0.0, 100.0, 0.0, 20, 10_000.0, 1),   # LF: bursts from silence
+        modulated(period, 20.0, 100.0, 0.5, 20, 10_000.0, 2),  # LE: tonic with rhythmic dips
+        modulated(period, 0.0, 100.0, 0.5, 20, 10_000.0, 3),   # RF
+        modulated(period, 20.0, 100.0, 0.0, 20, 10_000.0, 4),  # RE
+    ], axis=1)
+    m = gait_from_rates(rates, BIN_MS, NAMES, POOLS)
+    assert MIN_CONTRAST < m["left_extensor_contrast"] < 0.5 and MIN_CONTRAST < m["right_extensor_contrast"] < 0.5
+    assert m["left_flexor_contrast"] > 0.5
+    assert m["rhythmic_pools"] == 4 and rhythmic_pools(m) == list(POOLS)
+    assert m["left_extensor_rhythmic_fraction"] > 0.9 and m["rhythmic_fraction"] > 0.9
+    assert m["left_extensor_frequency_hz"] == pytest.approx(6.0, rel=0.02)
+    assert m["frequency_hz"] == pytest.approx(6.0, rel=0.02) and abs(m["lr_phase"] - 0.5) < 0.05
+    strict = gait_from_rates(rates, BIN_MS, NAMES, POOLS, min_contrast=0.5)
+    assert strict["left_extensor_rhythmic_fraction"] < RHYTHMIC_POOL_MIN and strict["rhythmic_fraction"] < 0.05
+    assert rhythmic_pools(strict) == ["left_flexor", "right_flexor"]
+
+
+def test_a_tonic_pool_beside_rhythmic_ones_is_named_not_rhythmic():
+    """Flexors burst at 3 Hz, extensors fire tonically (Poisson, no modulation): two rhythmic pools of four."""
+    rates = np.stack([
+        modulated(333.0, 0.0, 80.0, 0.0, 5, 10_000.0, 5), poisson_rates(50.0, 5, 10_000.0, 6),
+        modulated(333.0, 0.0, 80.0, 0.5, 5, 10_000.0, 7), poisson_rates(50.0, 5, 10_000.0, 8),
+    ], axis=1)
+    m = gait_from_rates(rates, BIN_MS, NAMES, POOLS)
+    assert rhythmic_pools(m) == ["left_flexor", "right_flexor"] and m["rhythmic_pools"] == 2
+    assert m["left_flexor_frequency_hz"] == pytest.approx(3.0, rel=0.02)
+    assert math.isnan(m["left_extensor_frequency_hz"]) and m["left_extensor_rhythmic_fraction"] < 0.3
+    assert m["rhythmic_fraction"] == min(m[f"{role}_rhythmic_fraction"] for role in POOLS)
+
+
 def test_silent_or_missing_pools_give_nan_not_errors():
     rates = np.zeros((5000, 4))
     m = gait_from_rates(rates, BIN_MS, NAMES, POOLS)
@@ -164,7 +208,9 @@ def test_pools_come_from_readouts():
 
 
 def test_docstring_examples_run():
-    for module in (gait_module, perturb_module):
+    import encephagen.lesions as lesions_module
+
+    for module in (gait_module, perturb_module, lesions_module):
         assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
 
 
@@ -212,6 +258,8 @@ def test_gait_command_reports_per_seed_and_summary(tmp_path):
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = invoke("gait", "half_centre", "--seeds", 1, "--duration-ms", 3000)
     assert table.exit_code == 0 and "freq Hz" in table.output and "mean" in table.output
+    assert "per pool" in table.output and "  left_extensor       1/1 " in table.output, table.output
+    assert "flexor-extensor: alternating 1/1" in table.output, table.output
 
 
 def test_gait_command_names_unknown_lesions():

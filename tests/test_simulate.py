@@ -32,6 +32,24 @@ def test_constant_drive_rate_matches_the_analytic_lif_rate():
         assert measured == pytest.approx(analytic, rel=0.01), (drive, measured, analytic)
 
 
+def test_analytic_rate_range_at_the_default_step():
+    """The range the docs state (encephagen.simulate): at dt 0.1 ms the rate of a neuron under constant
+    drive is within 1 % of the analytic LIF rate up to 110 Hz, and above that within rate x dt (each
+    interval is rounded up to whole steps: a crossing is detected at the end of its step)."""
+    rates = np.arange(5.0, 300.0, 2.3)
+    drives = 10.0 / (1.0 - np.exp(-(1000.0 / rates - 2.0) / 10.0))  # inverse of the analytic rate
+    circuit = make_circuit({f"p{k}": {"drive": float(d)} for k, d in enumerate(drives)}, neuron_models=lif())
+    result = simulate(compile_circuit(circuit, dt=DT), 3000.0, seeds=0)
+    errors = []
+    for k, rate in enumerate(rates):
+        times = result.spike_times_ms[0][result.spike_neurons[0] == k]
+        errors.append(abs(1000.0 / np.mean(np.diff(times)) - rate) / rate)
+    errors = np.array(errors)
+    assert errors[rates <= 110.0].max() <= 0.01, errors[rates <= 110.0].max()
+    assert np.all(errors <= rates * DT / 1000.0 + 1e-9)
+    assert errors[rates >= 150.0].max() > 0.01  # the range is a real limit, not a loose statement
+
+
 def psp_circuit(weight: float, source: str = "exc"):
     return make_circuit(
         {"A": {"initial_v": 100.0, "cell_class": source}, "B": {}},

@@ -10,11 +10,10 @@ The names below are the short path through them; the simulator's names load numb
 
 from importlib import import_module
 
+from ._version import __version__
 from .errors import CircuitError, EncephagenError
 from .schema import Circuit
 from .storage import load_circuit, save_circuit
-
-__version__ = "0.1.0"
 
 _LAZY = {
     "compile_circuit": "encephagen.compile",

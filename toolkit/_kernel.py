@@ -41,6 +41,11 @@ longest down, the entries of block t - d with delay d add their weights into the
 neuron-sized arrival buffer (exc. or inh. by the sign of the weight). No ``[delays x neurons]``
 ring: a lane holds two neuron-sized buffers and a queue of the spikes still in flight.
 
+Steps 2 and 4 fix the two conventions a peer simulator must be given to fire the same
+spikes (stated, with the tests that check them, in :mod:`encephagen.simulate`): the
+refractory count starts after the spike step, and a delay of d steps is Brian2's or NEST's
+``(d - 1) * dt``.
+
 How a step is laid out for speed (the order above is what it computes, bit for bit): the
 random numbers of all neurons are drawn first, in loops the compiler vectorises; the rare
 draws those loops cannot make (ziggurat rejections, Poisson counts beyond the table, means

@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from .errors import CalibrationError, MissingDependencyError, UnknownNameError
+from .extras import require
 from .objectives import BatchEvaluator, Loss, Objective, get_objective
 from .schema import Circuit, HistoryEntry, bump_version
 from .plots import save_figure
@@ -169,7 +170,7 @@ def parameter_space(circuit: Circuit, file: str = ""):
     Each parameter starts at its current value and moves within its bounds, linearly or
     (``scale: "log"``) in log space, with a step of a sixth of its own range.
     """
-    import nevergrad as ng
+    ng = require("nevergrad", "calibration")
 
     free = circuit.free_parameters
     if not free:
@@ -188,7 +189,7 @@ def parameter_space(circuit: Circuit, file: str = ""):
 
 def make_optimizer(circuit: Circuit, name: str, seed: int, budget: int, popsize: int):
     """A seeded nevergrad optimizer over the free parameters, starting at their current values."""
-    import nevergrad as ng
+    ng = require("nevergrad", "calibration")
 
     space = parameter_space(circuit)
     space.random_state = np.random.RandomState(seed)
@@ -223,7 +224,7 @@ def check_request(circuit: Circuit, settings: CalibrationSettings, *, custom_eva
 
     Returns the objective (None with a custom evaluator) and the resolved targets and options.
     """
-    import nevergrad as ng
+    ng = require("nevergrad", "calibration")
 
     parameter_space(circuit, file)
     if settings.optimizer not in ng.optimizers.registry:
@@ -658,8 +659,7 @@ def convergence(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def plot_convergence(summary: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Loss of every evaluation, the running best and each generation's median, as a PNG."""
-    import matplotlib
-
+    matplotlib = require("matplotlib", "the convergence figure")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -56,7 +56,7 @@ def migrate_file(name_or_path: str | os.PathLike) -> tuple[Circuit, str | None, 
     path
         The file that was read.
     """
-    from . import __version__
+    from ._version import __version__
     from .rules import check_circuit
     from .storage import circuit_from_tree, read_tree, resolve_circuit_path
 

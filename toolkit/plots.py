@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .extras import require
 from .storage import atomic_write_bytes
 
 POOL_STYLE = {
@@ -27,7 +28,7 @@ POOL_STYLE = {
 
 
 def _pyplot():
-    import matplotlib
+    matplotlib = require("matplotlib", "drawing figures")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -223,7 +223,7 @@ def provenance(network, *, wall_seconds: float | None, n_steps: int, n_lanes: in
     import numba
     import scipy
 
-    from . import __version__
+    from ._version import __version__
 
     circuit = network.circuit
     digest = hashlib.sha256(circuit.model_dump_json(by_alias=True).encode()).hexdigest()

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import BodyError, UnknownNameError
+from ..extras import require
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,7 @@ class MujocoBody:
         max_height: float | None = None,
         max_abs_pitch: float | None = None,
     ):
-        import mujoco
-
+        mujoco = require("mujoco", "a MuJoCo body")
         path = Path(xml_path)
         if not path.is_file():
             raise BodyError(f"{path}: no such MJCF file")
@@ -419,12 +419,8 @@ class MujocoBody:
 
 def _gymnasium_asset(filename: str) -> Path:
     """Path of an XML file shipped with gymnasium (its MuJoCo assets folder)."""
-    try:
-        import gymnasium.envs.mujoco as gym_mujoco
-    except ImportError:
-        from ..errors import MissingDependencyError
-
-        raise MissingDependencyError("gymnasium[mujoco]", f"the body model {filename}") from None
+    require("mujoco", f"the body model {filename}")  # else gymnasium raises its own error, naming its own extra
+    gym_mujoco = require("gymnasium.envs.mujoco", f"the body model {filename}")
     return Path(gym_mujoco.__file__).parent / "assets" / filename
 
 

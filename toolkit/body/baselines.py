@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..errors import CalibrationError, UnknownNameError
+from ..extras import require
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def tune_baseline(
     picks: the best training score, and the best validation score among the ``finalists``
     best candidates of each restart.
     """
-    import nevergrad as ng
+    ng = require("nevergrad", "tuning a baseline controller")
 
     if kind not in _RANGES:
         raise UnknownNameError("baseline controller", kind, _RANGES)

@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import BodyError, MissingDependencyError
+from ..extras import require
 from ..storage import atomic_output
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def write_video(
         Time span shown by the activity panel.
     """
     ffmpeg = _ffmpeg_writer()
-    import mujoco
+    mujoco = require("mujoco", "filming a body")
 
     path = Path(path)
     if path.suffix.lower() != ".mp4":
@@ -115,8 +116,7 @@ class _ActivityPanel:
     """A matplotlib heat map of population rates (rows) over a sliding time window."""
 
     def __init__(self, names: list[str], rates: np.ndarray, dt_ms: float, window_ms: float, height: int):
-        import matplotlib
-
+        matplotlib = require("matplotlib", "the video's activity panel")
         matplotlib.use("Agg")
         from matplotlib.figure import Figure
         from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -11,6 +11,10 @@ ours adds arrivals at the start of a step. A spike of step t with our delay d (s
 from our step t+d on, which is Brian2's delay ``(d - 1) * dt`` (its synaptic effect lands
 after step t+d-1's update). Brian2 integrates again at step ``t + refractory/dt``, we after
 ``round(t_ref/dt)`` held steps, so Brian2's refractory is ``(round(t_ref/dt) + 1) * dt``.
+These are the two step conventions of :mod:`encephagen.simulate` (refractory steps counted
+after the spike step; a spike acts one step earlier than a nominal Brian2 delay);
+``tests/test_peers_brian2.py::test_brian2_fires_the_same_spikes`` runs both simulators on the
+same circuit and compares every neuron's spike count and spike steps.
 Noise (``noise_sigma``, the stationary sd of v, i.e. ``sigma*sqrt(2/tau_m)*xi``) and Poisson
 input (``poisson()`` in a ``run_regularly`` at the start of each step) are statistically the
 same but draw other numbers; with noise Brian2 has no exact integrator and uses 'euler'.
@@ -191,7 +195,7 @@ def export_brian2(network, outdir: str | os.PathLike, *, duration_ms: float = 10
     (:func:`encephagen.storage.atomic_directory`): killed at any moment, ``outdir`` is the old
     export, whole, or the new one, whole.
     """
-    from .. import __version__
+    from .._version import __version__
     from ..storage import atomic_directory
 
     outdir = Path(outdir)

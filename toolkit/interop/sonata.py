@@ -34,6 +34,11 @@ therefore holds ``(steps - 1) * dt``, which makes NEST act on exactly the step w
 one-step delay has no NEST equivalent (NEST's minimum delay is one step): it is written as
 ``dt`` and acts one step late in NEST; the export counts such synapses in its metadata. The
 exact delays travel in the extra edge column ``encephagen_delay_steps`` for the way back.
+This is the delay convention of :mod:`encephagen.simulate` (a spike acts one step earlier
+than a nominal NEST delay); the refractory period needs no translation because NEST, like
+us, counts its refractory steps after the spike step.
+``tests/test_sonata.py::test_nest_runs_the_export_like_encephagen`` checks both: the same
+spikes, neuron for neuron, each stamped one step later by NEST.
 
 Import (:func:`import_sonata`) reads such a directory (ours or another tool's, as long as its
 neurons are ``aeif_psc_exp`` or ``iaf_psc_exp``) back into a :class:`~encephagen.schema.Circuit`
