@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import BodyError, MissingDependencyError
+from ..progress import Progress, progress_callback
 from ..storage import atomic_output
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def write_video(
     stride: int = 4,
     size: tuple[int, int] = (320, 240),
     window_ms: float = 2000.0,
-    progress: bool = False,
+    progress: Progress = False,
 ) -> Path:
     """Render a recorded episode to an mp4 file (written atomically).
 
@@ -95,15 +96,11 @@ def write_video(
                 image = renderer.render()
                 return np.ascontiguousarray(np.hstack([image, panel.draw(t)]) if panel else image)
 
-            if progress:
-                import click
-
-                with click.progressbar(frames, label=f"rendering {path.name}") as bar:
-                    for t in bar:
-                        writer.send(frame(t))
-            else:
-                for t in frames:
-                    writer.send(frame(t))
+            report = progress_callback(progress, f"rendering {path.name}")
+            for k, t in enumerate(frames):
+                writer.send(frame(t))
+                if report is not None:
+                    report(k + 1, len(frames))
             writer.close()
     finally:
         renderer.close()
@@ -115,9 +112,6 @@ class _ActivityPanel:
     """A matplotlib heat map of population rates (rows) over a sliding time window."""
 
     def __init__(self, names: list[str], rates: np.ndarray, dt_ms: float, window_ms: float, height: int):
-        import matplotlib
-
-        matplotlib.use("Agg")
         from matplotlib.figure import Figure
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
