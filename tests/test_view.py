@@ -247,3 +247,22 @@ def test_diff_page_in_chromium(browser, tmp_path):
     assert "drive/value" in page.locator("#panel").inner_text()
     page.screenshot(path=str(ARTIFACTS / "view_spinal_cpg_diff.png"))
     assert errors == []
+
+
+def test_embedded_film_plays_in_chromium(browser, tmp_path):
+    ffmpeg = pytest.importorskip("imageio_ffmpeg", reason="writing the test film needs imageio-ffmpeg (the dev extra)")
+    film = tmp_path / "film.mp4"
+    writer = ffmpeg.write_frames(str(film), (64, 48), fps=10, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1)
+    writer.send(None)
+    for k in range(10):
+        writer.send(np.full((48, 64, 3), 25 * k, dtype=np.uint8))
+    writer.close()
+    out = tmp_path / "walk.html"
+    result = CliRunner().invoke(cli, ["view", "walker2d_cpg", "--video", str(film), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page, errors, seconds = _open(browser, out)
+    page.wait_for_function("document.querySelector('video#film').readyState >= 1", timeout=10_000)
+    assert page.evaluate("document.querySelector('video#film').duration") == pytest.approx(1.0, abs=0.15)
+    assert page.evaluate("document.querySelector('video#film').src").startswith("data:video/mp4;base64,")
+    page.screenshot(path=str(ARTIFACTS / "view_walker2d_cpg_film.png"), full_page=True)
+    assert errors == [] and seconds < 2.0

@@ -75,52 +75,62 @@
   const nodeEls = new Map(), edgeEls = new Map(), labelEls = new Map();
   const adjacency = new Map(data.nodes.map((n) => [n.id, []]));
 
-  function drawEdge(e, ghost) {
+  // Thousands of elements (celegans: 3,777 edges): built as one markup string each, with one delegated
+  // click handler, which is several times faster than creating and wiring elements one by one.
+  const esc = (t) => String(t).replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]);
+  function edgeMarkup(e, ghost) {
     const a = byId.get(e.source) || ghostNodes.get(e.source), b = byId.get(e.target) || ghostNodes.get(e.target);
-    if (!a || !b) return;
+    if (!a || !b) return "";
     let d;
     const rb = radius(b) + 2;
     if (a === b) {
       const r = radius(a);
-      d = `M${a.x + r * 0.7},${a.y - r * 0.7} a${r},${r} 0 1,1 ${-r * 1.4},0`;
+      d = `M${(a.x + r * 0.7).toFixed(1)},${(a.y - r * 0.7).toFixed(1)} a${r.toFixed(1)},${r.toFixed(1)} 0 1,1 ${(-r * 1.4).toFixed(1)},0`;
     } else {
       const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy) || 1;
       const bend = Math.min(0.18 * len, 40);
       const mx = (a.x + b.x) / 2 - (dy / len) * bend, my = (a.y + b.y) / 2 + (dx / len) * bend;
-      const ex = b.x - ((b.x - mx) / Math.hypot(b.x - mx, b.y - my)) * rb, ey = b.y - ((b.y - my) / Math.hypot(b.x - mx, b.y - my)) * rb;
-      d = `M${a.x.toFixed(1)},${a.y.toFixed(1)} Q${mx.toFixed(1)},${my.toFixed(1)} ${ex.toFixed(1)},${ey.toFixed(1)}`;
+      const k = rb / (Math.hypot(b.x - mx, b.y - my) || 1);
+      d = `M${a.x.toFixed(1)},${a.y.toFixed(1)} Q${mx.toFixed(1)},${my.toFixed(1)} ${(b.x - (b.x - mx) * k).toFixed(1)},${(b.y - (b.y - my) * k).toFixed(1)}`;
     }
     const width = (many ? 0.35 : 0.8) + (many ? 1.6 : 4) * (e.strength || 0);
-    const p = s("path", { d, class: `edge ${e.sign}`, "stroke-width": width.toFixed(2), "stroke-opacity": huge ? 0.18 : many ? 0.35 : 0.75, "data-id": e.id }, gEdges);
-    if (!many || e.kind !== "matrix") p.setAttribute("marker-end", `url(#arrow-${e.sign})`);
-    const t = s("title", {}, p); t.textContent = `${e.source} → ${e.target}  (${fmt(e.weight)} mV)`;
-    if (ghost) p.classList.add("ghost", "d-removed");
-    p.addEventListener("click", (ev) => { ev.stopPropagation(); selectEdge(e.id); });
-    edgeEls.set(e.id, p);
+    const marker = many ? "" : ` marker-end="url(#arrow-${e.sign})"`;  // large graphs: arrows on highlighted edges only (CSS)
+    const title = many ? "" : `<title>${esc(`${e.source} → ${e.target}  (${fmt(e.weight)} mV)`)}</title>`;
     for (const end of [e.source, e.target]) if (adjacency.has(end)) adjacency.get(end).push(e.id);
+    return `<path d="${d}" class="edge ${e.sign}${ghost ? " ghost d-removed" : ""}" stroke-width="${width.toFixed(2)}" ` +
+      `stroke-opacity="${huge ? 0.18 : many ? 0.35 : 0.75}" data-id="${esc(e.id)}"${marker}>${title}</path>`;
   }
-
-  function drawNode(n, ghost) {
-    const circle = s("circle", { cx: n.x, cy: n.y, r: radius(n).toFixed(2), fill: classColour(n), class: `node ${n.sign}` + (n.readout ? " readout" : ""), "data-id": n.id }, gNodes);
-    const t = s("title", {}, circle); t.textContent = `${n.id} · ${n.cell_class} · ${n.size} neuron${n.size === 1 ? "" : "s"}`;
-    if (n.afferent) s("rect", { x: n.x - radius(n) - 4, y: n.y - radius(n) - 4, width: 2 * radius(n) + 8, height: 2 * radius(n) + 8, class: "afferent-mark" }, gNodes);
-    const label = s("text", { x: n.x, y: n.y - radius(n) - 4, "text-anchor": "middle", class: "label" }, gLabels);
-    label.textContent = n.id;
-    if (ghost) circle.classList.add("ghost", "d-removed");
-    circle.addEventListener("click", (ev) => { ev.stopPropagation(); selectNode(n.id); });
-    nodeEls.set(n.id, circle); labelEls.set(n.id, label);
+  function nodeMarkup(n, ghost) {
+    const r = radius(n);
+    const title = `${n.id} · ${n.cell_class} · ${n.size} neuron${n.size === 1 ? "" : "s"}`;
+    return `<circle cx="${n.x}" cy="${n.y}" r="${r.toFixed(2)}" fill="${classColour(n)}" class="node ${n.sign}${n.readout ? " readout" : ""}` +
+      `${ghost ? " ghost d-removed" : ""}" data-id="${esc(n.id)}"><title>${esc(title)}</title></circle>` +
+      (n.afferent ? `<rect x="${(n.x - r - 4).toFixed(1)}" y="${(n.y - r - 4).toFixed(1)}" width="${(2 * r + 8).toFixed(1)}" height="${(2 * r + 8).toFixed(1)}" class="afferent-mark"/>` : "");
+  }
+  function labelMarkup(n) {
+    return `<text x="${n.x}" y="${(n.y - radius(n) - 4).toFixed(1)}" text-anchor="middle" class="label" data-id="${esc(n.id)}">${esc(n.id)}</text>`;
   }
 
   const ghostNodes = new Map(diff ? diff.ghosts.nodes.map((n) => [n.id, n]) : []);
-  for (const e of data.edges) drawEdge(e, false);
-  if (diff) for (const e of diff.ghosts.edges) { edgeById.set(e.id, e); drawEdge(e, true); }
-  for (const n of data.nodes) drawNode(n, false);
-  for (const n of ghostNodes.values()) { byId.set(n.id, n); adjacency.set(n.id, adjacency.get(n.id) || []); drawNode(n, true); }
+  if (diff) for (const e of diff.ghosts.edges) edgeById.set(e.id, e);
+  for (const n of ghostNodes.values()) { byId.set(n.id, n); adjacency.set(n.id, []); }
+  gEdges.innerHTML = data.edges.map((e) => edgeMarkup(e, false)).join("") + (diff ? diff.ghosts.edges.map((e) => edgeMarkup(e, true)).join("") : "");
+  const allNodes = data.nodes.concat([...ghostNodes.values()]);
+  gNodes.innerHTML = allNodes.map((n) => nodeMarkup(n, ghostNodes.has(n.id))).join("");
+  gLabels.innerHTML = allNodes.map(labelMarkup).join("");
+  for (const el of gEdges.children) edgeEls.set(el.dataset.id, el);
+  for (const el of gNodes.querySelectorAll("circle")) nodeEls.set(el.dataset.id, el);
+  for (const el of gLabels.children) labelEls.set(el.dataset.id, el);
   if (diff) {
     for (const [id, st] of Object.entries(diff.status.nodes)) { const el = nodeEls.get(id); if (el) { el.classList.add(`d-${st}`); labelEls.get(id).classList.add("show"); } }
     for (const [id, st] of Object.entries(diff.status.edges)) { const el = edgeEls.get(id); if (el) el.classList.add(`d-${st}`); }
   }
-  svg.addEventListener("click", () => clearSelection());
+  svg.addEventListener("click", (ev) => {
+    const id = ev.target.dataset ? ev.target.dataset.id : undefined;
+    if (id !== undefined && ev.target.classList.contains("node")) selectNode(id);
+    else if (id !== undefined && ev.target.classList.contains("edge")) selectEdge(id);
+    else clearSelection();
+  });
 
   // legend: cell classes in use, signs, marks
   const classes = [...new Map(data.nodes.map((n) => [n.cell_class, n])).values()];
@@ -165,21 +175,24 @@
   window.addEventListener("keydown", (ev) => { if (ev.key === "Escape") clearSelection(); });
 
   // ------------------------------------------------------------------ selection
+  let lit = [];  // the elements highlighted now, so that clearing does not search the whole graph
+  function light(el, ...names) { if (el) { el.classList.add(...names); lit.push(el); } }
   function clearHighlight() {
     svg.classList.remove("focus");
-    for (const el of svg.querySelectorAll(".hl, .sel")) el.classList.remove("hl", "sel");
+    for (const el of lit) el.classList.remove("hl", "sel");
+    lit = [];
   }
   function clearSelection() { clearHighlight(); selected = null; overview(); if (run) run.draw(); }
   function selectNode(id) {
     clearHighlight();
     selected = { kind: "node", id };
     svg.classList.add("focus");
-    nodeEls.get(id).classList.add("sel", "hl");
-    labelEls.get(id).classList.add("hl");
+    light(nodeEls.get(id), "sel", "hl");
+    light(labelEls.get(id), "hl");
     for (const eid of adjacency.get(id) || []) {
       const e = edgeById.get(eid);
-      edgeEls.get(eid).classList.add("hl");
-      for (const end of [e.source, e.target]) { nodeEls.get(end) && nodeEls.get(end).classList.add("hl"); labelEls.get(end) && labelEls.get(end).classList.add("hl"); }
+      light(edgeEls.get(eid), "hl");
+      for (const end of [e.source, e.target]) { light(nodeEls.get(end), "hl"); light(labelEls.get(end), "hl"); }
     }
     nodePanel(byId.get(id));
     if (run) run.draw();
@@ -189,8 +202,8 @@
     selected = { kind: "edge", id };
     const e = edgeById.get(id);
     svg.classList.add("focus");
-    edgeEls.get(id).classList.add("sel", "hl");
-    for (const end of [e.source, e.target]) { nodeEls.get(end) && nodeEls.get(end).classList.add("hl"); labelEls.get(end) && labelEls.get(end).classList.add("hl"); }
+    light(edgeEls.get(id), "sel", "hl");
+    for (const end of [e.source, e.target]) { light(nodeEls.get(end), "hl"); light(labelEls.get(end), "hl"); }
     edgePanel(e);
   }
 
@@ -299,6 +312,7 @@
   const run = data.run ? makeRun(data.run) : null;
   function makeRun(r) {
     const section = h("section", { id: "run" });
+    document.body.classList.add("has-run");
     const raster = h("canvas", { id: "raster", height: "220", "aria-label": "spike raster" });
     const rates = h("canvas", { id: "rates", height: "110", "aria-label": "population rates" });
     const info = h("div", { class: "muted", id: "run-info" });
@@ -366,6 +380,7 @@
   // ------------------------------------------------------------------ film
   if (data.video) {
     const holder = document.getElementById("run") || h("section", { id: "run" });
+    document.body.classList.add("has-run");
     holder.append(h("h3", {}, `Film: ${data.video.name}`), h("video", { controls: "", src: data.video.src, preload: "metadata", id: "film" }));
     if (!holder.parentNode) document.body.append(holder);
   }
