@@ -60,13 +60,14 @@ def test_left_populations_are_drawn_left_of_right_ones():
 
 def test_a_node_panel_has_units_bounds_and_free_flags_from_the_named_parameters():
     circuit = load_circuit("spinal_cpg")
-    node = next(n for n in view_data(circuit)["nodes"] if n["id"] == "L_RG_F")
+    data = view_data(circuit)
+    node = next(n for n in data["nodes"] if n["id"] == "L_RG_F")
     drive = next(r for r in node["parameters"] if r["field"] == "drive")
     p = circuit.parameters[drive["param"]]
     assert (drive["value"], drive["unit"], drive["free"], drive["bounds"]) == (p.value, "mV", p.free, p.bounds)
-    tau = next(r for r in node["model_parameters"] if r["field"] == "tau_m")
+    tau = next(r for r in data["neuron_models"][node["neuron_model"]]["parameters"] if r["field"] == "tau_m")
     assert tau["unit"] == "ms"
-    assert any(r["doi"] for r in node["class_info"]["references"])
+    assert any(r["doi"] for r in data["cell_classes"][node["cell_class"]]["references"])
 
 
 def test_the_cortex_matrix_projections_become_a_region_graph_of_their_strongest_pairs():
@@ -136,11 +137,16 @@ def test_run_data_keeps_exact_rates_and_gait_metrics_of_the_motor_pools():
     assert view_data(load_circuit("hcp_cortex"))["run"] is None
 
 
-def test_diff_pins_each_change_to_the_graph():
+def _edited_spinal_cpg():
+    """spinal_cpg 0.4.0, and a 0.5.0 with a higher drive and without L_V3 (and its projections)."""
     old = load_circuit("spinal_cpg")
     projections = {k: v for k, v in old.projections.items() if "L_V3" not in (v.source, v.target)}
     populations = {k: v for k, v in old.populations.items() if k != "L_V3"}
-    new = old.with_parameter_values({"drive": 30.0}).model_copy(update={"version": "0.5.0", "populations": populations, "projections": projections})
+    return old, old.with_parameter_values({"drive": 30.0}).model_copy(update={"version": "0.5.0", "populations": populations, "projections": projections})
+
+
+def test_diff_pins_each_change_to_the_graph():
+    old, new = _edited_spinal_cpg()
     diff = view_data(new, old=old)["diff"]
     assert diff["status"]["nodes"]["L_RG_F"] == "indirect"  # its drive is the parameter that changed
     assert [n["id"] for n in diff["ghosts"]["nodes"]] == ["L_V3"]
@@ -240,11 +246,13 @@ def test_edge_click_and_run_raster_are_linked_in_chromium(browser, tmp_path):
 
 
 def test_diff_page_in_chromium(browser, tmp_path):
-    old = load_circuit("spinal_cpg")
-    new = old.with_parameter_values({"drive": 30.0}).model_copy(update={"version": "0.5.0"})
+    old, new = _edited_spinal_cpg()
     page, errors, _ = _open(browser, write_view(new, tmp_path / "diff.html", old=old))
     assert page.locator("circle.node.d-indirect").count() > 0
     assert "drive/value" in page.locator("#panel").inner_text()
+    page.locator('circle.node.d-removed[data-id="L_V3"]').click()  # drawn where it was, with its old parameters
+    text = page.locator("#panel").inner_text()
+    assert "removed since spinal_cpg 0.4.0" in text and "Neuron model" in text and "tau_m" in text
     page.screenshot(path=str(ARTIFACTS / "view_spinal_cpg_diff.png"))
     assert errors == []
 
@@ -266,3 +274,12 @@ def test_embedded_film_plays_in_chromium(browser, tmp_path):
     assert page.evaluate("document.querySelector('video#film').src").startswith("data:video/mp4;base64,")
     page.screenshot(path=str(ARTIFACTS / "view_walker2d_cpg_film.png"), full_page=True)
     assert errors == [] and seconds < 2.0
+
+
+def test_docstring_examples():
+    import doctest
+
+    import encephagen.view as view_module
+
+    result = doctest.testmod(view_module)
+    assert result.attempted >= 2 and result.failed == 0

@@ -18,7 +18,7 @@ Examples
 >>> from encephagen import load_circuit
 >>> data = view_data(load_circuit("half_centre"))
 >>> sorted(data)[:4], len(data["nodes"])
-(['afferents', 'circuit', 'diff', 'edges'], 4)
+(['afferents', 'cell_classes', 'circuit', 'diff'], 4)
 """
 
 from __future__ import annotations
@@ -91,6 +91,10 @@ def view_data(circuit: Circuit, *, run=None, video: str | os.PathLike | None = N
         "nodes": nodes,
         "edges": edges,
         "parameters": _parameter_table(circuit),
+        "neuron_models": {name: {"parameters": _model_rows(circuit, model), "references": _refs(model.references)}
+                          for name, model in circuit.neuron_models.items()},
+        "cell_classes": {name: {"transmitter": cell.transmitter, "markers": cell.markers, "description": cell.description,
+                                "references": _refs(cell.references)} for name, cell in circuit.cell_classes.items()},
         "readouts": {name: {"terms": [[t.population, t.coefficient] for t in r.terms], "tau": r.tau, "unit": r.unit,
                             "description": r.description} for name, r in circuit.readouts.items()},
         "afferents": sorted(_afferents(circuit)),
@@ -180,8 +184,6 @@ def _nodes(circuit: Circuit, positions: dict[str, tuple[float, float]] | None = 
     afferents = _afferents(circuit)
     nodes = []
     for name, pop in circuit.populations.items():
-        model = circuit.neuron_models.get(pop.neuron_model)
-        cell = circuit.cell_classes.get(pop.cell_class)
         rows = [r for r in (
             _value(circuit, "size", pop.size), _value(circuit, "drive", pop.drive),
             _value(circuit, "initial_v", pop.initial_v),
@@ -190,20 +192,20 @@ def _nodes(circuit: Circuit, positions: dict[str, tuple[float, float]] | None = 
         ) if r is not None]
         for row in rows:
             row["unit"] = UNITS.get(row["field"].split(" ")[-1], row["unit"])
-        model_rows = [r for f in (type(model).model_fields if model else {}) if f not in ("kind", "references")
-                      for r in [_value(circuit, f, getattr(model, f))] if r is not None] if model else []
         x, y = positions[name]
         nodes.append({
             "id": name, "x": round(x, 2), "y": round(y, 2),
             "size": int(circuit.resolve(pop.size)), "cell_class": pop.cell_class, "class_index": classes.index(pop.cell_class) if pop.cell_class in classes else -1,
             "sign": _sign(circuit, pop.cell_class), "side": pop.side, "region": pop.region,
             "neuron_model": pop.neuron_model, "description": pop.description, "references": _refs(pop.references),
-            "parameters": rows, "model_parameters": model_rows, "model_references": _refs(model.references) if model else [],
-            "class_info": {"transmitter": cell.transmitter, "markers": cell.markers, "description": cell.description,
-                           "references": _refs(cell.references)} if cell else None,
-            "readout": name in readout_members, "afferent": name in afferents,
+            "parameters": rows, "readout": name in readout_members, "afferent": name in afferents,
         })
     return nodes, positions
+
+
+def _model_rows(circuit: Circuit, model) -> list[dict[str, Any]]:
+    """The neuron model's fields as parameter-table rows (stored once per model, not per population)."""
+    return [r for f in type(model).model_fields if f not in ("kind", "references") for r in [_value(circuit, f, getattr(model, f))] if r is not None]
 
 
 def _edges(circuit: Circuit) -> list[dict[str, Any]]:
@@ -483,7 +485,11 @@ def _diff(old: Circuit, new: Circuit, data: dict[str, Any]) -> dict[str, Any]:
                 pin("nodes", n, state, row)
             for e in edges:
                 pin("edges", e, state, row)
-    ghosts = {"nodes": [], "edges": []}
+    ghosts: dict[str, Any] = {"nodes": [], "edges": [],  # a removed population's model and class, as the old file had them
+                               "neuron_models": {name: {"parameters": _model_rows(old, m), "references": _refs(m.references)}
+                                                 for name, m in old.neuron_models.items()},
+                               "cell_classes": {name: {"transmitter": c.transmitter, "markers": c.markers, "description": c.description,
+                                                       "references": _refs(c.references)} for name, c in old.cell_classes.items()}}
     removed_nodes = [c.name for c in result.changes if c.section == "populations" and c.status == "removed"]
     removed_edges = [c.name for c in result.changes if c.section == "projections" and c.status == "removed"]
     if removed_nodes or removed_edges:

@@ -234,6 +234,8 @@
     const edgeRow = (e, other) => h("tr", {}, h("td", {}, nodeLink(other)), h("td", { class: "num" }, fmt(e.weight)),
       h("td", {}, h("span", { class: "linklike", onclick: () => selectEdge(e.id) }, e.rule)));
     const ghost = ghostNodes.has(n.id);
+    const models = ghost ? diff.ghosts.neuron_models : data.neuron_models, classes = ghost ? diff.ghosts.cell_classes : data.cell_classes;
+    const model = models[n.neuron_model], cell = classes[n.cell_class];
     setPanel(
       h("h2", {}, n.id),
       h("div", {}, h("span", { class: `badge ${n.sign}` }, n.sign), h("span", { class: "badge" }, `cell class ${n.cell_class}`),
@@ -243,10 +245,10 @@
       n.description ? h("p", {}, n.description) : null,
       diff && diff.notes[n.id] ? [h("h3", {}, "Changes"), changeList(diff.notes[n.id])] : null,
       h("h3", {}, "Population parameters"), paramTable(n.parameters),
-      h("h3", {}, `Neuron model ${n.neuron_model}`), paramTable(n.model_parameters), refs(n.model_references),
-      n.class_info ? [h("h3", {}, `Cell class ${n.cell_class}`),
-        h("p", {}, `transmitter ${n.class_info.transmitter}` + (n.class_info.markers.length ? ` · markers ${n.class_info.markers.join(", ")}` : "")),
-        n.class_info.description ? h("p", {}, n.class_info.description) : null, refs(n.class_info.references)] : null,
+      h("h3", {}, `Neuron model ${n.neuron_model}`), model ? [paramTable(model.parameters), refs(model.references)] : null,
+      cell ? [h("h3", {}, `Cell class ${n.cell_class}`),
+        h("p", {}, `transmitter ${cell.transmitter}` + (cell.markers.length ? ` · markers ${cell.markers.join(", ")}` : "")),
+        cell.description ? h("p", {}, cell.description) : null, refs(cell.references)] : null,
       n.references.length ? [h("h3", {}, "References"), refs(n.references)] : null,
       run ? [h("h3", {}, "Activity"), h("p", {}, `mean rate ${fmt(run.meanRate(n.id))} Hz over ${fmt(data.run.duration_ms)} ms (seed ${data.run.seed}); its spikes are highlighted in the raster below`)] : null,
       h("h3", {}, `Inputs (${incoming.length})`),
