@@ -288,7 +288,26 @@ def layout(circuit: Circuit) -> dict[str, tuple[float, float]]:
         return _region_circle(circuit)
     if len(circuit.populations) > 60:
         return _mirrored_force(circuit)
+    if not any(p.side in ("left", "right") for p in circuit.populations.values()):
+        return _spread(circuit)
     return _layered(circuit)
+
+
+def _spread(circuit: Circuit) -> dict[str, tuple[float, float]]:
+    """A small circuit with no sides: Kamada-Kawai (deterministic, no random start), scaled into the box."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(circuit.populations)
+    graph.add_edges_from((p.source, p.target) for p in circuit.projections.values() if p.source != p.target)
+    if graph.number_of_nodes() < 3:
+        return {name: (350.0 + 300.0 * k, 350.0) for k, name in enumerate(circuit.populations)}
+    pos = nx.kamada_kawai_layout(graph)
+    coords = np.array([pos[n] for n in circuit.populations])
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    unit = (coords - lo) / span
+    return {name: (float(250 + 500 * u), float(140 + 440 * v)) for name, (u, v) in zip(circuit.populations, unit)}
 
 
 def _side(pop) -> str:

@@ -85,7 +85,8 @@
     const rb = radius(b) + 2;
     if (a === b) {
       const r = radius(a);
-      d = `M${(a.x + r * 0.7).toFixed(1)},${(a.y - r * 0.7).toFixed(1)} a${r.toFixed(1)},${r.toFixed(1)} 0 1,1 ${(-r * 1.4).toFixed(1)},0`;
+      const f = (v) => v.toFixed(1);  // a loop above the node, from its top left back to its top right
+      d = `M${f(a.x - 0.5 * r)},${f(a.y - 0.87 * r)} C${f(a.x - 2.2 * r)},${f(a.y - 3.4 * r)} ${f(a.x + 2.2 * r)},${f(a.y - 3.4 * r)} ${f(a.x + 0.5 * r)},${f(a.y - 0.87 * r - 2)}`;
     } else {
       const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy) || 1;
       const bend = Math.min(0.18 * len, 40);
@@ -108,7 +109,7 @@
       (n.afferent ? `<rect x="${(n.x - r - 4).toFixed(1)}" y="${(n.y - r - 4).toFixed(1)}" width="${(2 * r + 8).toFixed(1)}" height="${(2 * r + 8).toFixed(1)}" class="afferent-mark"/>` : "");
   }
   function labelMarkup(n) {
-    return `<text x="${n.x}" y="${(n.y - radius(n) - 4).toFixed(1)}" text-anchor="middle" class="label" data-id="${esc(n.id)}">${esc(n.id)}</text>`;
+    return `<text x="${n.x}" y="${(n.y + radius(n) + 11).toFixed(1)}" text-anchor="middle" class="label" data-id="${esc(n.id)}">${esc(n.id)}</text>`;
   }
 
   const ghostNodes = new Map(diff ? diff.ghosts.nodes.map((n) => [n.id, n]) : []);
