@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from encephagen.calibrate import CalibrationResult, SeedSplit
 from encephagen.compile import compile_circuit
 from encephagen.objectives import Loss
@@ -84,7 +83,7 @@ def test_progress_is_a_callback():
 
 def test_no_library_module_draws_to_a_terminal_or_sets_matplotlib_back_end():
     sources = {p: p.read_text(encoding="utf-8") for p in (ROOT / "toolkit").rglob("*.py")}
-    assert [str(p) for p, text in sources.items() if re.search(r"^\s*import click|matplotlib\.use\(", text, flags=re.M)] == []
+    assert [str(p) for p, text in sources.items() if re.search(r"^\s*import click|matplotlib\.use\(", text, flags=re.MULTILINE)] == []
     script = """
 import matplotlib
 matplotlib.use("svg")

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from encephagen.cli.main import cli
 from encephagen.compile import compile_circuit
 from encephagen.errors import SimulationError

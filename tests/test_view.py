@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from encephagen.cli.main import cli
 from encephagen.compile import compile_circuit
 from encephagen.simulate import simulate
@@ -101,7 +100,7 @@ def test_a_description_cannot_close_the_script_element():
     circuit = circuit.model_copy(update={"description": "a </script><script>alert(1)</script> b"})
     page = render_html(view_data(circuit))
     assert page.count("</script>") == 2
-    raw = re.search(r'id="encephagen-data">(.*?)</script>', page, flags=re.S).group(1)
+    raw = re.search(r'id="encephagen-data">(.*?)</script>', page, flags=re.DOTALL).group(1)
     assert json.loads(raw)["circuit"]["description"] == circuit.description
 
 
@@ -283,3 +282,14 @@ def test_docstring_examples():
 
     result = doctest.testmod(view_module)
     assert result.attempted >= 2 and result.failed == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["nope", "--out", "{tmp}/v.html"], "unknown circuit (not a file, not a shipped circuit) 'nope'"),
+    (["spinal_cpg", "--out", "{tmp}/v.txt"], "the viewer writes one HTML file; give a path ending in .html"),
+    (["spinal_cpg", "--video", "{tmp}/missing.mp4", "--out", "{tmp}/v.html"], "no such video file"),
+])
+def test_bad_input_is_one_line_and_exit_1(tmp_path, args, message):
+    result = CliRunner().invoke(cli, ["view", *(a.format(tmp=tmp_path) for a in args)])
+    assert result.exit_code == 1 and message in result.output and result.output.count("\n") == 1
+    assert not list(tmp_path.iterdir())

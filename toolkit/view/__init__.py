@@ -84,7 +84,7 @@ def view_data(circuit: Circuit, *, run=None, video: str | os.PathLike | None = N
     positions = layout(circuit)
     if old is not None:  # keep the old places, so that a removed population's ghost sits where it was
         positions.update({k: v for k, v in layout(old).items() if k in positions})
-    nodes, _ = _nodes(circuit, positions)
+    nodes = _nodes(circuit, positions)
     edges = _edges(circuit)
     data: dict[str, Any] = {
         "circuit": _metadata(circuit),
@@ -177,7 +177,8 @@ def _sign(circuit: Circuit, cell_class: str) -> str:
     return cell.effective_sign if cell is not None else "mixed"
 
 
-def _nodes(circuit: Circuit, positions: dict[str, tuple[float, float]] | None = None) -> tuple[list[dict[str, Any]], dict[str, tuple[float, float]]]:
+def _nodes(circuit: Circuit, positions: dict[str, tuple[float, float]] | None = None) -> list[dict[str, Any]]:
+    """One node per population: where it is drawn, what marks it, and its own parameter rows."""
     positions = positions or layout(circuit)
     classes = list(circuit.cell_classes)
     readout_members = {t.population for r in circuit.readouts.values() for t in r.terms}
@@ -200,7 +201,7 @@ def _nodes(circuit: Circuit, positions: dict[str, tuple[float, float]] | None = 
             "neuron_model": pop.neuron_model, "description": pop.description, "references": _refs(pop.references),
             "parameters": rows, "readout": name in readout_members, "afferent": name in afferents,
         })
-    return nodes, positions
+    return nodes
 
 
 def _model_rows(circuit: Circuit, model) -> list[dict[str, Any]]:
@@ -512,7 +513,7 @@ def _diff(old: Circuit, new: Circuit, data: dict[str, Any]) -> dict[str, Any]:
     removed_nodes = [c.name for c in result.changes if c.section == "populations" and c.status == "removed"]
     removed_edges = [c.name for c in result.changes if c.section == "projections" and c.status == "removed"]
     if removed_nodes or removed_edges:
-        old_nodes, _ = _nodes(old)  # the old layout: where the ghosts were
+        old_nodes = _nodes(old)  # the old layout: where the ghosts were
         old_edges = {e["id"]: e for e in _edges(old)}
         for node in old_nodes:
             if node["id"] in removed_nodes:
