@@ -8,6 +8,7 @@ page's screenshots are left in ``tests/artifacts/``.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import time
@@ -293,3 +294,22 @@ def test_bad_input_is_one_line_and_exit_1(tmp_path, args, message):
     result = CliRunner().invoke(cli, ["view", *(a.format(tmp=tmp_path) for a in args)])
     assert result.exit_code == 1 and message in result.output and result.output.count("\n") == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_connectivity_matrix_in_chromium(browser, tmp_path):
+    circuit = load_circuit("celegans")
+    page, errors, _ = _open(browser, write_view(circuit, tmp_path / "celegans.html"))
+    page.locator("button", has_text="Matrix").click()
+    box = page.locator("#matrix").bounding_box()
+    names = list(circuit.populations)
+    projection = circuit.projections["AVAL->AVBL"] if "AVAL->AVBL" in circuit.projections else next(iter(circuit.projections.values()))
+    row, col = names.index(projection.target), names.index(projection.source)  # rows are targets, W[post, pre]
+    cell = box["width"] / len(names)  # > 1 px; mouse events land on whole pixels, so take the first whole pixel in the cell
+    x, y = math.ceil(box["x"] + col * cell + 0.01), math.ceil(box["y"] + row * cell + 0.01)
+    page.mouse.move(x, y)
+    assert page.locator("#matrix-info").inner_text().startswith(f"{projection.source} → {projection.target}: ")
+    page.screenshot(path=str(ARTIFACTS / "view_celegans_matrix.png"))
+    page.mouse.click(x, y)
+    assert page.locator("#panel h2").inner_text().startswith("projection ")
+    assert f"{projection.source} → {projection.target}" in page.locator("#panel").inner_text()
+    assert errors == []

@@ -52,6 +52,7 @@
       h("button", { onclick: () => clearSelection() }, "Overview"),
       h("button", { onclick: () => showParameters() }, "Parameters"),
       h("button", { onclick: () => showHistory() }, "History"),
+      h("button", { onclick: () => showMatrix() }, "Matrix"),
       h("button", { onclick: () => resetView() }, "Reset view")));
   const graphBox = h("div", { id: "graph" });
   const panel = h("aside", { id: "panel" });
@@ -311,6 +312,47 @@
     if (row) row.scrollIntoView({ block: "center" });
   }
 
+  // ------------------------------------------------------------------ connectivity matrix, W[post, pre] like the compiled network
+  function showMatrix() {
+    clearHighlight();
+    const ids = data.nodes.map((n) => n.id), index = new Map(ids.map((id, i) => [id, i])), n = ids.length;
+    const pairs = new Map();
+    for (const e of data.edges) {
+      const t = index.get(e.target), src = index.get(e.source);
+      if (t === undefined || src === undefined) continue;
+      const key = t * n + src, cell = pairs.get(key) || { weight: 0, ids: [] };
+      cell.weight += e.weight * (e.probability === undefined ? 1 : e.probability);
+      cell.ids.push(e.id);
+      pairs.set(key, cell);
+    }
+    const top = Math.max(1e-12, ...[...pairs.values()].map((c) => Math.abs(c.weight)));
+    const size = 360, step = size / n;
+    const canvas = h("canvas", { id: "matrix", width: String(size * 2), height: String(size * 2), style: `width:${size}px;height:${size}px;border:1px solid #dde1e4;cursor:crosshair` });
+    const ctx = canvas.getContext("2d");
+    ctx.scale(2, 2);
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, size, size);
+    for (const [key, cell] of pairs) {
+      const t = Math.floor(key / n), src = key % n, level = Math.log1p(Math.abs(cell.weight)) / Math.log1p(top);
+      ctx.fillStyle = cell.weight >= 0 ? `rgba(192,57,43,${0.15 + 0.85 * level})` : `rgba(36,113,163,${0.15 + 0.85 * level})`;
+      ctx.fillRect(src * step, t * step, Math.max(step, 1), Math.max(step, 1));
+    }
+    const info = h("p", { class: "muted", id: "matrix-info" }, "hover a cell; click it for the projection");
+    const at = (ev) => {
+      const box = canvas.getBoundingClientRect();
+      const src = Math.floor(((ev.clientX - box.left) / box.width) * n), t = Math.floor(((ev.clientY - box.top) / box.height) * n);
+      return [t, src, pairs.get(t * n + src)];
+    };
+    canvas.addEventListener("mousemove", (ev) => {
+      const [t, src, cell] = at(ev);
+      if (t >= 0 && t < n && src >= 0 && src < n) info.textContent = `${ids[src]} → ${ids[t]}: ` + (cell ? `${fmt(cell.weight)} mV (${cell.ids.length} projection${cell.ids.length > 1 ? "s" : ""})` : "no projection");
+    });
+    canvas.addEventListener("click", (ev) => { const [, , cell] = at(ev); if (cell) selectEdge(cell.ids[0]); });
+    setPanel(h("h2", {}, `${c.name}: connectivity`),
+      h("p", { class: "muted" }, `rows: target, columns: source (W[post, pre]), in population order; colour: summed weight per pair ` +
+        `(× probability for matrix projections), red excitatory, blue inhibitory, log scale; ${pairs.size} connected pairs of ${n * n}`),
+      canvas, info);
+  }
+
   // ------------------------------------------------------------------ run: raster and rates, linked to the graph
   const run = data.run ? makeRun(data.run) : null;
   function makeRun(r) {
@@ -391,7 +433,7 @@
   overview();
   if (run) run.draw();
   requestAnimationFrame(() => {
-    window.encephagenViewer = { ready: true, renderMs: performance.now() - started, loadedMs: performance.now(), nodes: data.nodes.length, edges: data.edges.length, selectNode, selectEdge };
+    window.encephagenViewer = { showMatrix, ready: true, renderMs: performance.now() - started, loadedMs: performance.now(), nodes: data.nodes.length, edges: data.edges.length, selectNode, selectEdge };
     document.body.dataset.ready = "1";
   });
 })();
