@@ -64,6 +64,9 @@ def write_video(
         (width, height) of the body view in pixels; the panel is as tall.
     window_ms
         Time span shown by the activity panel.
+    progress
+        A callback ``progress(frames_done, frames_total)``, or True for a ``tqdm.auto`` bar
+        (:mod:`encephagen.progress`).
     """
     ffmpeg = _ffmpeg_writer()
     import mujoco
