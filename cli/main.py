@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "fc": "encephagen.cli.fc:fc",
     "import": "encephagen.cli.import_data:import_data",
     "export": "encephagen.cli.export:export",
+    "view": "encephagen.cli.view:view",
 }
 """Command name -> 'module:attribute'. A command whose module is absent is not listed."""
 

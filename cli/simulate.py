@@ -19,12 +19,14 @@ RATE_BIN_MS = 10.0
 @click.option("--dt", type=float, default=None, help="Integration step (ms); default 0.1.")
 @click.option("--bin-ms", type=float, default=None, help="Population-count bin saved with --out (ms); default dt.")
 @click.option("--trace", "traces", multiple=True, help="Record a state variable: v, I_exc, I_inh or w, optionally ':population' or ':population[i]'. Repeatable.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the run (spikes, counts, traces, provenance) to this HDF5 file.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the run (spikes, counts, traces, provenance) to this file; see --format.")
+@click.option("--format", "out_format", type=click.Choice(["encephagen", "nwb", "sonata"]), default=None,
+              help="Format of --out: encephagen HDF5 (default; what `view --run` reads), NWB (default for .nwb: Units table + metadata) or a SONATA spike report.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write a raster + population-rate figure (.png, .pdf, .svg).")
 @click.option("--force", is_flag=True, help="Replace --out / --plot files that exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (no progress bar).")
 def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_ms: float | None, traces: tuple[str, ...],
-             out: Path | None, plot: Path | None, force: bool, as_json: bool) -> None:
+             out: Path | None, out_format: str | None, plot: Path | None, force: bool, as_json: bool) -> None:
     """Simulate CIRCUIT (a file or a shipped name) and report per-population firing rates.
 
     \b
@@ -32,7 +34,10 @@ def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_
       encephagen simulate half_centre --duration-ms 2000 --seed 1 --plot raster.png
       encephagen simulate spinal_cpg --duration-ms 3000 --out run.h5 --trace "v:L_RG_F[0]"
       encephagen simulate hcp_cortex --duration-ms 1000 --json
+      encephagen simulate celegans --duration-ms 1000 --out run.nwb
+      encephagen simulate spinal_cpg --duration-ms 1000 --out spikes.h5 --format sonata
     """
+    from encephagen.cli.progress import progress_bar
     from encephagen.compile import compile_circuit
     from encephagen.errors import SimulationError
     from encephagen.simulate import simulate as run
@@ -43,12 +48,14 @@ def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_
             raise SimulationError(f"{path}: already exists; choose another name or pass --force to replace it")
         if path is not None:
             check_output_file(path, overwrite=True)  # folder exists and is writable, before the run
+    if out_format is None:
+        out_format = "nwb" if out is not None and out.suffix.lower() == ".nwb" else "encephagen"
     network = compile_circuit(load_circuit(circuit), dt=dt)
     started = time.perf_counter()
     run(network, network.dt, seeds=seed)  # loads the compiled kernel (compiles it on a machine's first run)
     startup = time.perf_counter() - started
     started = time.perf_counter()
-    result = run(network, duration_ms, seeds=seed, traces=traces, bin_ms=bin_ms, progress=not as_json)
+    result = run(network, duration_ms, seeds=seed, traces=traces, bin_ms=bin_ms, progress=not as_json and progress_bar("simulating"))
     wall = time.perf_counter() - started
     steps = result.provenance["n_steps"]
     rates = dict(zip(result.population_names, (float(r) for r in result.population_rates_hz()[0])))
@@ -68,7 +75,7 @@ def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_
         "rates_hz": rates,
     }
     if out is not None:
-        report["out"] = str(result.save(out))
+        report["out"] = str(save_run(result, out, out_format, network.circuit))
     if plot is not None:
         report["plot"] = str(raster_figure(result, plot))
     if as_json:
@@ -85,14 +92,27 @@ def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_
             click.echo(f"wrote {report[key]}")
 
 
+def save_run(result, path: Path, out_format: str, circuit) -> Path:
+    """Write the run in the chosen format (the caller has checked --force)."""
+    if out_format == "nwb":
+        from encephagen.nwb import write_nwb
+
+        return write_nwb(result, path, circuit=circuit, overwrite=True)
+    if out_format == "sonata":
+        from encephagen.nwb import write_sonata_spikes
+
+        return write_sonata_spikes(result, path, overwrite=True)
+    return result.save(path)
+
+
 def raster_figure(result, path: Path) -> Path:
     """Raster (top) and population rates in RATE_BIN_MS bins (bottom) of lane 0."""
     import numpy as np
 
-    from encephagen.plots import _pyplot, plot_raster, plot_rates, save_figure
+    from encephagen.plots import new_figure, plot_raster, plot_rates, save_figure
 
-    plt = _pyplot()
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    fig = new_figure(figsize=(10, 6))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     plot_raster(top, result)
     top.set_xlabel("")
     top.set_title(f"{result.provenance.get('circuit', '')} seed {result.seeds[0]}")
@@ -104,7 +124,9 @@ def raster_figure(result, path: Path) -> Path:
         pick = (neurons >= starts[p]) & (neurons < starts[p + 1])
         counts, _ = np.histogram(times[pick], bins=edges)
         rates[name] = counts / (result.population_sizes[p] * RATE_BIN_MS / 1000.0)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    import matplotlib
+
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     last = len(rates) - 1  # plot_raster colours the populations from the bottom up
     styles = {name: (colours[(last - p) % len(colours)], "-") for p, name in enumerate(rates)}
     if len(rates) > 12:  # too many lines to tell apart: show the mean and the spread

@@ -143,6 +143,19 @@ class CalibrationResult:
     elapsed_s: float
     log_path: Path
 
+    def __repr__(self) -> str:
+        """One line: the new version and its held-out losses (the circuit itself is large)."""
+        return (f"<CalibrationResult {self.circuit.name} {self.circuit.version}: held-out loss {self.loss_before.total:.4g} -> "
+                f"{self.loss_after.total:.4g}, {self.evaluations} evaluations, {self.elapsed_s:.0f} s>")
+
+    def _repr_html_(self) -> str:
+        """The held-out losses and each free parameter's value before and after."""
+        import html
+
+        rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{self.values_before.get(k, float('nan')):.5g}</td><td>{v:.5g}</td></tr>"
+                       for k, v in self.values_after.items())
+        return (f"<p>{html.escape(repr(self))}</p><table><tr><th>parameter</th><th>before</th><th>after</th></tr>{rows}</table>")
+
     def summary(self) -> dict[str, Any]:
         """JSON-ready figures (what ``--json`` prints)."""
         return {
@@ -659,13 +672,12 @@ def convergence(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def plot_convergence(summary: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Loss of every evaluation, the running best and each generation's median, as a PNG."""
-    matplotlib = require("matplotlib", "the convergence figure")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plots import new_figure
 
     path = Path(path)
     config = summary["config"]
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    fig = new_figure(figsize=(7, 4), dpi=120)
+    ax = fig.subplots()
     loss = np.asarray(summary["loss"], dtype=float)
     ax.scatter(np.arange(1, len(loss) + 1), loss, s=6, alpha=0.35, color="0.4", label="candidate (mean over training seeds)")
     ax.plot(np.arange(1, len(loss) + 1), summary["running_best"], color="C0", label="best so far (training)")

@@ -166,6 +166,19 @@ class CompiledNetwork:
             {k: np.stack([a.neuron[k] for a in applied]) for k in NEURON_FIELDS},
         )
 
+    def __repr__(self) -> str:
+        """One line, not the arrays (the dataclass default prints every weight)."""
+        return (f"<CompiledNetwork {self.circuit.name} {self.circuit.version}: {self.n_neurons:,} neurons, "
+                f"{self.n_synapses:,} synapses, {len(self.population_names)} populations, dt {self.dt:g} ms>")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        free = sum(p.free for p in self.circuit.parameters.values())
+        return (f"<b>CompiledNetwork</b> {html.escape(self.circuit.name)} {html.escape(self.circuit.version)}: "
+                f"{self.n_neurons:,} neurons, {self.n_synapses:,} synapses, {len(self.population_names)} populations, "
+                f"max delay {self.max_delay} steps, dt {self.dt:g} ms, {free} free parameters")
+
 
 COMPILE_BYTES_PER_SYNAPSE = 40
 """Peak bytes per synapse of compiling (the builder's measured peak is ~37: int32 chunks, the CSR

@@ -2,14 +2,17 @@
 
 The panel helpers (:func:`plot_raster`, :func:`plot_rates`, :func:`plot_phase_histogram`)
 draw into a given matplotlib axes and know nothing about gaits, so every command can share
-them; :func:`gait_figure` and :func:`sweep_figure` compose them. Figures are rendered with
-the non-interactive Agg back end and written atomically (:func:`save_figure`); matplotlib is
+them; :func:`gait_figure` and :func:`sweep_figure` compose them. Figures are made with
+:func:`new_figure` (a ``matplotlib.figure.Figure``, not pyplot), so no module here touches
+matplotlib's global back end or pyplot's figure list: a notebook keeps its inline back end
+and shows a returned figure; :func:`save_figure` writes one atomically. matplotlib is
 imported inside the functions so that importing encephagen stays light.
 """
 
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -27,13 +30,18 @@ POOL_STYLE = {
 """Colour (flexor blue, extensor red) and line style (left solid, right dashed) of each pool."""
 
 
-def _pyplot():
+def new_figure(**kwargs):
+    """A ``matplotlib.figure.Figure`` not registered with pyplot, so no back end is chosen or changed (keyword arguments as Figure's)."""
+    require("matplotlib", "drawing figures")
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
+def _colours() -> list[str]:
     matplotlib = require("matplotlib", "drawing figures")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
 def save_figure(fig, path: str | Path, *, dpi: int = 120) -> Path:
@@ -41,7 +49,8 @@ def save_figure(fig, path: str | Path, *, dpi: int = 120) -> Path:
     path = Path(path)
     buffer = io.BytesIO()
     fig.savefig(buffer, format=(path.suffix.lstrip(".") or "png"), dpi=dpi, bbox_inches="tight")
-    _pyplot().close(fig)
+    if "matplotlib.pyplot" in sys.modules:  # a figure a caller made with pyplot: free it
+        sys.modules["matplotlib.pyplot"].close(fig)
     atomic_write_bytes(path, buffer.getvalue())
     return path
 
@@ -74,7 +83,7 @@ def plot_raster(ax, result, lane: int = 0, *, populations: Sequence[str] | None 
     if t_range_ms is not None:
         keep = (times >= t_range_ms[0]) & (times < t_range_ms[1])
         times, neurons = times[keep], neurons[keep]
-    colours = _pyplot().rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = _colours()
     row, ticks = 0, []
     for k, name in enumerate(reversed(shown)):
         p = names.index(name)
@@ -139,8 +148,7 @@ def gait_figure(result, analysis, *, lane: int = 0, title: str = "", window_ms: 
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
-    fig = plt.figure(figsize=(11, 7.5))
+    fig = new_figure(figsize=(11, 7.5))
     grid = fig.add_gridspec(3, 3, height_ratios=[1, 1.6, 1.3], hspace=0.45, wspace=0.35)
     n = max(len(s) for s in analysis.signals.values()) if analysis.signals else 0
     shown = min(n, int(window_ms / analysis.bin_ms))
@@ -172,8 +180,8 @@ def sweep_figure(parameter: str, values: Sequence[float], summaries: Sequence[Ma
 
     ``summaries`` are :func:`encephagen.gait.aggregate` outputs, one per value.
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig = new_figure(figsize=(12, 3.6))
+    axes = fig.subplots(1, 3)
     x = np.asarray(values, dtype=float)
 
     def series(key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -128,6 +128,24 @@ class SimulationResult:
             parameters=self.parameters[i:i + 1],
         )
 
+    def __repr__(self) -> str:
+        """One line, not the spike arrays."""
+        spikes = "counts only" if self.spike_steps is None else f"{sum(len(s) for s in self.spike_steps):,} spikes"
+        circuit = self.provenance.get("circuit", "?")
+        return (f"<SimulationResult {circuit} {self.provenance.get('circuit_version', '')}: {self.n_lanes} lane(s), "
+                f"{self.duration_ms:g} ms at dt {self.dt:g} ms, {len(self.population_names)} populations, {spikes}>")
+
+    def _repr_html_(self) -> str:
+        """A table of the mean rate of each population per lane (the first 20 populations)."""
+        import html
+
+        rates = self.population_rates_hz()
+        head = "".join(f"<th>seed {s}</th>" for s in self.seeds[:8])
+        rows = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{r:.2f}</td>" for r in rates[:8, p]) + "</tr>"
+                       for p, name in enumerate(self.population_names[:20]))
+        more = f"<p>… {len(self.population_names) - 20} more populations</p>" if len(self.population_names) > 20 else ""
+        return (f"<p>{html.escape(repr(self))}</p><table><tr><th>population (Hz)</th>{head}</tr>{rows}</table>{more}")
+
     def _need_spikes(self) -> None:
         if self.spike_steps is None:
             raise SimulationError("spikes were not recorded in this run (record_spikes=False); use population_counts")

@@ -49,7 +49,6 @@ import logging
 import math
 import os
 import re
-import sys
 import time
 import weakref
 from dataclasses import dataclass
@@ -60,6 +59,7 @@ import numpy as np
 
 from . import _kernel
 from .errors import SimulationError, UnknownNameError
+from .progress import Progress, progress_callback
 from .results import SimulationResult, provenance
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ _TRACE_SPEC = re.compile(r"^(?P<var>[A-Za-z_]+)(?::(?P<pop>[^\[\]]+)(?:\[(?P<ind
 
 def simulate(network, duration_ms: float, *, seeds: int | Sequence[int] = 0,
              parameters: Sequence[Mapping[str, float]] | None = None, record_spikes: bool = True,
-             traces: Sequence[str] = (), bin_ms: float | None = None, progress: bool = False,
+             traces: Sequence[str] = (), bin_ms: float | None = None, progress: "Progress" = False,
              memory_limit: int | None = None) -> "SimulationResult":
     """Simulate ``duration_ms`` of a compiled network, for one or several lanes.
 
@@ -107,7 +107,8 @@ def simulate(network, duration_ms: float, *, seeds: int | Sequence[int] = 0,
     bin_ms
         Width of the population-count bins (ms, a multiple of dt); default dt.
     progress
-        Show a progress bar on stderr.
+        A callback ``progress(done_steps, total_steps)``, or True for a ``tqdm.auto`` bar (a
+        widget in a notebook, stderr in a terminal); see :mod:`encephagen.progress`.
     memory_limit
         Refuse runs whose arrays would exceed this many bytes; default: the environment
         variable ``ENCEPHAGEN_MEMORY_LIMIT`` or else the system's available memory.
@@ -130,16 +131,15 @@ def simulate(network, duration_ms: float, *, seeds: int | Sequence[int] = 0,
                     traces=traces, bin_ms=bin_ms, memory_limit=memory_limit, planned_steps=n_steps)
     chunk = max(1000, n_steps // 100)
     started = time.perf_counter()
-    if progress:
-        import click
-
-        with click.progressbar(length=n_steps, label="simulating", file=sys.stderr, show_eta=True) as bar:
-            done = 0
-            while done < n_steps:
-                step = min(chunk, n_steps - done)
-                sim.advance(step)
-                done += step
-                bar.update(step)
+    report = progress_callback(progress, "simulating")
+    if report is not None:
+        done = 0
+        report(0, n_steps)
+        while done < n_steps:
+            step = min(chunk, n_steps - done)
+            sim.advance(step)
+            done += step
+            report(done, n_steps)
     else:
         sim.advance(n_steps)
     return sim.result(wall_seconds=time.perf_counter() - started)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import BodyError, MissingDependencyError
 from ..extras import require
+from ..progress import Progress, progress_callback
 from ..storage import atomic_output
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def write_video(
     stride: int = 4,
     size: tuple[int, int] = (320, 240),
     window_ms: float = 2000.0,
-    progress: bool = False,
+    progress: Progress = False,
 ) -> Path:
     """Render a recorded episode to an mp4 file (written atomically).
 
@@ -64,6 +65,9 @@ def write_video(
         (width, height) of the body view in pixels; the panel is as tall.
     window_ms
         Time span shown by the activity panel.
+    progress
+        A callback ``progress(frames_done, frames_total)``, or True for a ``tqdm.auto`` bar
+        (:mod:`encephagen.progress`).
     """
     ffmpeg = _ffmpeg_writer()
     mujoco = require("mujoco", "filming a body")
@@ -96,15 +100,11 @@ def write_video(
                 image = renderer.render()
                 return np.ascontiguousarray(np.hstack([image, panel.draw(t)]) if panel else image)
 
-            if progress:
-                import click
-
-                with click.progressbar(frames, label=f"rendering {path.name}") as bar:
-                    for t in bar:
-                        writer.send(frame(t))
-            else:
-                for t in frames:
-                    writer.send(frame(t))
+            report = progress_callback(progress, f"rendering {path.name}")
+            for k, t in enumerate(frames):
+                writer.send(frame(t))
+                if report is not None:
+                    report(k + 1, len(frames))
             writer.close()
     finally:
         renderer.close()
@@ -116,8 +116,7 @@ class _ActivityPanel:
     """A matplotlib heat map of population rates (rows) over a sliding time window."""
 
     def __init__(self, names: list[str], rates: np.ndarray, dt_ms: float, window_ms: float, height: int):
-        matplotlib = require("matplotlib", "the video's activity panel")
-        matplotlib.use("Agg")
+        require("matplotlib", "the video's activity panel")
         from matplotlib.figure import Figure
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 

@@ -119,7 +119,8 @@ def export_sonata(network, outdir: str | os.PathLike, *, duration_ms: float = 10
     overwrite
         Replace ``outdir`` if it exists (otherwise an existing ``outdir`` is an error).
     progress
-        Show a progress bar while writing synapses.
+        A callback ``progress(done_slabs, total_slabs)`` while writing synapses, or True for a
+        ``tqdm.auto`` bar (:mod:`encephagen.progress`).
 
     Returns
     -------
@@ -284,8 +285,9 @@ def _write_edge_types(path: Path, names: list[str]) -> None:
 
 def _write_edges(path: Path, population: str, network, edge_names: list[str], progress: bool) -> None:
     """Edges in CSR order (sorted by target, then source), streamed slab by slab."""
-    import click
     import h5py
+
+    from ..progress import reporting
 
     weights = network.weights
     nnz = weights.nnz
@@ -308,7 +310,7 @@ def _write_edges(path: Path, population: str, network, edge_names: list[str], pr
         delay = attributes.create_dataset("delay", (nnz,), dtype=np.float64)
         steps = attributes.create_dataset("encephagen_delay_steps", (nnz,), dtype=np.uint16 if network.max_delay < 1 << 16 else np.uint32)
         slabs = list(_slabs(nnz, CHUNK_SYNAPSES))
-        with click.progressbar(slabs, label="writing edges", file=None if progress else open(os.devnull, "w")) as bar:
+        with reporting(slabs, progress, "writing edges") as bar:
             for start, stop in bar:
                 first_row = int(np.searchsorted(weights.indptr, start, side="right")) - 1
                 last_row = int(np.searchsorted(weights.indptr, stop, side="left"))
