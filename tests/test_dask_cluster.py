@@ -154,8 +154,10 @@ def test_a_tls_cluster_with_self_signed_certificates_calibrates_the_same(tmp_pat
         assert address.startswith("tls://127.0.0.1:")
         _, result = _calibrate(tmp_path / "cal.json", "--executor", address, *tls)
         assert result == local[1]
-        # a client without a certificate the CA signed is not let in
-        stranger = distributed.Security(tls_ca_file=tls[1], require_encryption=True)
+        # a client whose certificate our CA did not sign is not let in
+        (tmp_path / "stranger").mkdir()
+        own = _self_signed(tmp_path / "stranger")
+        stranger = distributed.Security(tls_ca_file=tls[1], tls_client_cert=own[3], tls_client_key=own[5], require_encryption=True)
         with pytest.raises((OSError, TimeoutError)):
             distributed.Client(address, timeout="5s", security=stranger)
 
