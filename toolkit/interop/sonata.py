@@ -927,7 +927,7 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
     times = np.asarray(events["times"], float)
     neurons = np.asarray(events["senders"], np.int64) - first
     report = RankReport(rank=int(nest.Rank()), processes=int(nest.NumProcesses()),
-                        local_neurons=len(nest.GetLocalNodeCollection(nodes)), local_connections=local_edges,
+                        local_neurons=len(_local_nodes(nest, nodes)), local_connections=local_edges,
                         poisson_generators=generators[0], noise_generators=generators[1], local_spikes=int(times.size),
                         build_seconds=built - started, simulate_seconds=simulated - built,
                         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
@@ -941,6 +941,16 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
     order = np.lexsort((neurons, times))  # one order whatever the number of ranks: by time, then neuron
     names, sizes = _population_runs(net)
     return NestRun(names, sizes, times[order], neurons[order], duration, label, reports)
+
+
+def _local_nodes(nest, nodes):
+    """The neurons of ``nodes`` that live on this rank (NEST warns that code using them may
+    deadlock if ranks then diverge; here every rank only sets its own, with no communication)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="GetLocalNodeCollection", category=UserWarning)
+        return nest.GetLocalNodeCollection(nodes)
 
 
 def _mpi_communicator(nest):
@@ -999,7 +1009,13 @@ def _restore_extras(nest, net: _Network, nodes, dt: float, seed: int, kernel) ->
         high[mask] = float(columns.get("initial_v_high", v_m))
     keys = kernel.stream_keys(np.asarray([seed], dtype=np.uint64))
     v0 = kernel.initial_v(keys, low[None, :], high[None, :])[0]
-    nodes.set({"V_m": v0.tolist()} if ids.size > 1 else {"V_m": float(v0[0])})
+    # each rank sets its own neurons (under MPI a rank cannot set another's; NEST refuses the whole list)
+    local = _local_nodes(nest, nodes)
+    if len(local):
+        local_ids = np.asarray(local.tolist())
+        order = np.argsort(ids)
+        values = v0[order[np.searchsorted(ids, local_ids, sorter=order)]]
+        local.set({"V_m": values.tolist()} if values.size > 1 else {"V_m": float(values[0])})
     for t, key in enumerate(net.node_type_keys):
         node_type = net.node_types[key]
         columns = node_type.columns
