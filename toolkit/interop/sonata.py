@@ -183,6 +183,7 @@ def _write_directory(network, root: Path, *, duration_ms: float, seed: int, prog
         "neuron_model": f"nest:{NEST_MODEL} with a = 0, Delta_T = 0, g_L = 1 nS, C_m = tau_m pF: currents in pA equal encephagen's in mV",
         "delay_convention": "delay = (encephagen delay steps - 1) * dt, NEST's stamping convention; exact steps in encephagen_delay_steps",
         "synapses_one_step_late_in_nest": int(np.count_nonzero(network.delays == 1)),
+        "nest_min_delay_ms": float(max(int(network.delays.min()) - 1, 1) * network.dt) if network.n_synapses else float(network.dt),
         "readouts": {name: r.model_dump(mode="json") for name, r in network.readouts.items()},
         "circuit_sha256": hashlib.sha256(circuit.model_dump_json(by_alias=True).encode()).hexdigest(),
     }
@@ -949,7 +950,7 @@ def _local_nodes(nest, nodes):
     import warnings
 
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="GetLocalNodeCollection", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"\s*GetLocalNodeCollection", category=UserWarning)
         return nest.GetLocalNodeCollection(nodes)
 
 
@@ -1007,6 +1008,11 @@ def _restore_extras(nest, net: _Network, nodes, dt: float, seed: int, kernel) ->
         v_m = neuron_values(net.node_types[key])["v_m"]
         low[mask] = float(columns.get("initial_v_low", v_m))
         high[mask] = float(columns.get("initial_v_high", v_m))
+    # Generators reach their targets after the network's shortest delay, not after one step:
+    # NEST's ranks exchange spikes every min_delay over all connections, devices' included, so
+    # a one-step generator delay would make them talk every step. Stationary input shifted by
+    # a constant is the same input, except that the first min_delay ms get none.
+    input_delay = max(dt, float(net.metadata.get("nest_min_delay_ms", dt)))
     keys = kernel.stream_keys(np.asarray([seed], dtype=np.uint64))
     v0 = kernel.initial_v(keys, low[None, :], high[None, :])[0]
     # each rank sets its own neurons (under MPI a rank cannot set another's; NEST refuses the whole list)
@@ -1024,7 +1030,7 @@ def _restore_extras(nest, net: _Network, nodes, dt: float, seed: int, kernel) ->
         if rate > 0:
             weight = float(columns.get("poisson_weight", 0.0)) or 1.0
             generator = nest.Create("poisson_generator", params={"rate": rate})
-            nest.Connect(generator, members, syn_spec={"weight": weight, "delay": dt})
+            nest.Connect(generator, members, syn_spec={"weight": weight, "delay": input_delay})
             created[0] += 1
         sigma = float(columns.get("noise_sigma", 0.0))
         if sigma > 0:
@@ -1032,6 +1038,6 @@ def _restore_extras(nest, net: _Network, nodes, dt: float, seed: int, kernel) ->
             decay = np.exp(-dt / values["tau_m"])
             std = sigma * values["g"] * np.sqrt((1 + decay) / (1 - decay))
             generator = nest.Create("noise_generator", params={"mean": 0.0, "std": float(std), "dt": dt})
-            nest.Connect(generator, members, syn_spec={"delay": dt})
+            nest.Connect(generator, members, syn_spec={"delay": input_delay})
             created[1] += 1
     return created[0], created[1]
