@@ -845,7 +845,8 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
     values encephagen draws for ``seed`` (so a deterministic circuit starts identically),
     Poisson input becomes a ``poisson_generator`` (independent trains per target, weight in
     pA) and current noise a ``noise_generator`` whose amplitude gives the free membrane
-    potential the same stationary SD.
+    potential the same stationary SD. Generators act after the network's shortest delay
+    (``nest_min_delay_ms`` of the export), so that ranks need not exchange spikes every step.
 
     Under MPI (``mpirun -np N python -m encephagen.interop.nest_mpi DIR``, or any script that
     calls this function on every rank) every rank runs this same code: NEST deals the neurons
