@@ -5,7 +5,9 @@ gyri, both hemispheres), each an E/I Brunel network, coupled by the two matrix p
 (long-range E->E and E->I) with the SC, weights and tract lengths of those regions. Its
 Poisson drive is raised from 1700 to 2000 Hz so that every population fires enough for a
 10 % comparison (chosen on selection seeds 200001-200004: population rates then vary by
-0.2-1.4 % between seeds over 4 s).
+0.2-1.4 % between seeds over 4 s). A third case replaces the Poisson input by a tonic drive
+plus current noise (sd 1 mV; population rates 0-0.5 % apart between selection seeds
+200031-200033 over 2 s).
 
 Runs with a NEST built with MPI and HDF5 (``MPI=ON bench/build_nest_hdf5.sh PREFIX``, as
 .ci/run does) and ``PREFIX/bin/python -m pytest tests/test_mpi.py``; anywhere else it skips
@@ -62,6 +64,12 @@ def deterministic(circuit: Circuit, drive: float = 22.0) -> Circuit:
     return circuit.model_copy(update={"populations": populations})
 
 
+def noisy(circuit: Circuit, sigma: float = 1.0) -> Circuit:
+    """The same circuit with current noise on every neuron (sd of the free membrane potential, mV)."""
+    models = {k: m.model_copy(update={"noise_sigma": sigma}) for k, m in circuit.neuron_models.items()}
+    return circuit.model_copy(update={"neuron_models": models})
+
+
 @functools.cache
 def _mpi_nest() -> str | None:
     """Why this interpreter cannot run the test, or None when it can (asked in a child: NEST's kernel is global)."""
@@ -92,18 +100,22 @@ def mpirun(ranks: int, directory, out, *options: str) -> tuple[NestRun, list[str
 @pytest.mark.peers
 def test_two_mpi_ranks_run_the_export_like_encephagen(tmp_path, capsys):
     """Key check of the scale-out path: two ranks share the neurons and edges, re-create the
-    Poisson input on each rank, gather every spike, and give population rates within 10 % of
+    Poisson input and the noise on each rank, gather every spike, and give population rates within 10 % of
     ours; the deterministic variant gives identical spikes (NEST stamps them one step later)."""
     reason = _mpi_nest()
     if reason is not None:
         pytest.skip(reason)
-    for circuit, exact, duration in ((small_cortex(drive_rate=2000.0), False, 2000.0),
-                                     (deterministic(small_cortex()), True, 500.0)):
+    # Poisson input + current noise is not among the cases: encephagen's kernel overdrives that
+    # combination (see notes/mpi.md), which NEST does not
+    cases = {"Poisson-driven": (small_cortex(drive_rate=2000.0), 2000.0), "noise-driven": (noisy(deterministic(small_cortex())), 2000.0),
+             "deterministic": (deterministic(small_cortex()), 500.0)}
+    for case, (circuit, duration) in cases.items():
+        exact = case == "deterministic"
         network = compile_circuit(circuit)
-        export = export_sonata(network, tmp_path / f"cortex_{exact}", duration_ms=duration, seed=SEED)
-        run, lines = mpirun(2, export.directory, tmp_path / f"run_{exact}.npz")
+        export = export_sonata(network, tmp_path / case, duration_ms=duration, seed=SEED)
+        run, lines = mpirun(2, export.directory, tmp_path / f"{case}.npz")
         with capsys.disabled():
-            print(f"\n[test_mpi] {'deterministic' if exact else 'Poisson-driven'} small_cortex, {network.n_neurons} neurons, "
+            print(f"\n[test_mpi] {case} small_cortex, {network.n_neurons} neurons, "
                   f"{network.n_synapses} synapses, {duration:g} ms:\n  " + "\n  ".join(lines))
         assert [line.split(":")[0] for line in lines[:2]] == ["rank 0/2", "rank 1/2"]
         assert [r.rank for r in run.ranks] == [0, 1] and {r.processes for r in run.ranks} == {2}
@@ -118,8 +130,10 @@ def test_two_mpi_ranks_run_the_export_like_encephagen(tmp_path, capsys):
         assert run.population_names == network.population_names
         ours = simulate(network, duration, seeds=SEED).lane(0)
         counts = ours.population_counts.sum(axis=1)[0]
+        # every rank made its own generators, one per population, for its own neurons
+        poisson, noise = (len(network.population_names) if case == c else 0 for c in ("Poisson-driven", "noise-driven"))
+        assert [(r.poisson_generators, r.noise_generators) for r in run.ranks] == [(poisson, noise)] * 2
         if exact:
-            assert all(r.poisson_generators == 0 for r in run.ranks)
             assert counts.min() > 100, "too few spikes for a meaningful comparison"
             np.testing.assert_array_equal(run.population_counts(), counts)
             order = np.lexsort((ours.spike_times_ms[0], ours.spike_neurons[0]))
@@ -127,8 +141,6 @@ def test_two_mpi_ranks_run_the_export_like_encephagen(tmp_path, capsys):
             np.testing.assert_array_equal(run.spike_neurons[nest_order], ours.spike_neurons[0][order])
             np.testing.assert_allclose(run.spike_times_ms[nest_order], ours.spike_times_ms[0][order] + network.dt, atol=1e-9)
         else:
-            # every rank made its own Poisson generators, one per population, for its own neurons
-            assert all(r.poisson_generators == len(network.population_names) for r in run.ranks)
             assert counts.min() > 500, "too few spikes for a meaningful comparison"
             np.testing.assert_allclose(run.population_rates_hz(), ours.population_rates_hz()[0], rtol=0.10)
 
