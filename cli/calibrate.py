@@ -86,7 +86,11 @@ def _progress_line(progress) -> str:
               help="Best candidates of the search compared on the validation seeds (with the start values and each restart's pick).")
 @click.option("--test-seeds", type=int, default=10, show_default=True, help="Held-out seeds the reported losses come from.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")
-@click.option("--executor", "address", default=None, metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+@click.option("--executor", "address", default=None, metavar="ADDR",
+              help="Dask scheduler address: tls://HOST:PORT with --tls-* files, or tcp://127.0.0.1:PORT (plain tcp:// elsewhere is warned about).")
+@click.option("--tls-ca-file", type=click.Path(path_type=Path), default=None, help="With --executor tls://: the CA that signed the scheduler's and workers' certificates [default: Dask config].")
+@click.option("--tls-cert", type=click.Path(path_type=Path), default=None, help="With --executor tls://: this client's certificate (PEM) [default: Dask config].")
+@click.option("--tls-key", type=click.Path(path_type=Path), default=None, help="With --executor tls://: this client's private key, unless --tls-cert holds it.")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Log and checkpoint folder [default: OUT with suffix .calibration].")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir (same settings).")
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="LOG", help="Summarise a calibration log instead of calibrating.")
@@ -94,7 +98,7 @@ def _progress_line(progress) -> str:
 @click.option("--force", is_flag=True, help="With --report --plot: replace the figure if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--keep-worse", is_flag=True, help="Write the new version even if its held-out loss is worse than the input's (refused by default).")
-def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_place, optimizer, popsize, restarts, train_seeds, validation_seeds, finalists, test_seeds, workers, address, run_dir, resume, report, plot, force, as_json, keep_worse) -> None:
+def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_place, optimizer, popsize, restarts, train_seeds, validation_seeds, finalists, test_seeds, workers, address, tls_ca_file, tls_cert, tls_key, run_dir, resume, report, plot, force, as_json, keep_worse) -> None:
     """Calibrate CIRCUIT's free parameters against an objective; write a new circuit version.
 
     Every candidate is scored on several noise seeds; the best are compared on validation
@@ -136,6 +140,13 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
     _check_output(out, in_place=in_place)
     if workers < 1:
         raise CalibrationError(f"--workers must be at least 1; got {workers}")
+    security = None
+    if tls_ca_file or tls_cert or tls_key:
+        if address is None or not address.startswith("tls://"):
+            raise CalibrationError("--tls-ca-file, --tls-cert and --tls-key go with --executor tls://HOST:PORT")
+        from encephagen.calibrate import dask_security
+
+        security = dask_security(tls_ca_file, tls_cert, tls_key)
     settings = CalibrationSettings(
         objective=objective,
         budget=budget,
@@ -160,7 +171,7 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
     evaluation_job(loaded, *resolved, path.parent)  # a circuit the objective cannot score fails here
 
     err = sys.stderr
-    with open_executor(workers, address) as (executor, chunks):
+    with open_executor(workers, address, security=security) as (executor, chunks):
         if err.isatty():
             with click.progressbar(length=budget, label="calibrating", show_eta=True, show_pos=True, item_show_func=_describe, file=err) as bar:
                 result = run_calibration(loaded, settings, run_dir, base_dir=path.parent, resume=resume, executor=executor, chunks=chunks,

@@ -208,6 +208,9 @@ def test_nest_runs_the_export_like_encephagen(half_centre, tmp_path, builder):
         assert nest.builder == ("nest.SonataNetwork.BuildNetwork" if builder == "sonata" else
                                 "nest.SonataNetwork.Create + nest.Connect")
         assert nest.population_names == ours.population_names
+        (rank,) = nest.ranks  # one process: it built everything
+        assert (rank.processes, rank.local_neurons, rank.local_connections, rank.local_spikes) == (
+            1, network.n_neurons, network.n_synapses, nest.spike_times_ms.size)
         counts = ours.population_counts.sum(axis=1)[0]
         assert counts.min() > 50, "too few spikes for a meaningful comparison"
         if exact:
@@ -218,6 +221,20 @@ def test_nest_runs_the_export_like_encephagen(half_centre, tmp_path, builder):
             np.testing.assert_allclose(nest.spike_times_ms[order_nest], ours.spike_times_ms[0][order_ours] + network.dt, atol=1e-9)
         else:
             np.testing.assert_allclose(nest.population_rates_hz(), ours.population_rates_hz()[0], rtol=0.10, err_msg=nest.builder)
+
+
+def test_a_nest_run_saves_and_loads_without_pickle(tmp_path):
+    from encephagen.interop.sonata import NestRun, RankReport
+
+    ranks = tuple(RankReport(rank=r, processes=2, local_neurons=3, local_connections=4 + r, poisson_generators=1, noise_generators=0,
+                             local_spikes=2, build_seconds=0.5, simulate_seconds=1.5, peak_rss_mb=100.0) for r in range(2))
+    run = NestRun(["A", "B"], np.array([2, 4]), np.array([0.1, 0.2, 0.2, 0.3]), np.array([5, 0, 1, 3]), 10.0, "nest.SonataNetwork.BuildNetwork", ranks)
+    run.save(tmp_path / "run.npz")
+    again = NestRun.load(tmp_path / "run.npz")
+    assert again.ranks == ranks and again.population_names == ["A", "B"] and again.builder == run.builder
+    np.testing.assert_array_equal(again.population_counts(), [2, 2])
+    assert again.ranks[1].line().startswith("rank 1/2: 3 neurons, 5 connections, 1 poisson_generator + 0 noise_generator, 2 spikes")
+    np.load(tmp_path / "run.npz", allow_pickle=False)["ranks"]  # plain JSON text, no pickled objects
 
 
 def _nest_has_hdf5() -> bool:

@@ -324,20 +324,85 @@ def _one_thread_per_worker() -> None:
     numba.set_num_threads(1)
 
 
+def dask_security(ca_file: str | os.PathLike | None = None, cert: str | os.PathLike | None = None,
+                  key: str | os.PathLike | None = None) -> Any:
+    """A ``distributed.Security`` for a ``tls://`` scheduler: mutual TLS, as ``dask scheduler --tls-*`` expects.
+
+    Dask pickles every task, so whoever can talk to a scheduler can run code on its workers;
+    TLS with a private CA lets in only holders of a certificate it signed. Files left out
+    come from the Dask config (``distributed.comm.tls.ca-file``, ``.client.cert``,
+    ``.client.key``); ``key`` may be left out when ``cert`` holds the key too.
+    """
+    try:
+        from distributed.security import Security
+    except ImportError:
+        raise MissingDependencyError("dask[distributed]", "--executor tls://... (a Dask scheduler)", extra="dask") from None
+    for name, path, what in (("ca_file", ca_file, "CA certificate"), ("cert", cert, "certificate"), ("key", key, "private key")):
+        if path is not None and not Path(path).is_file():
+            raise CalibrationError(f"{path}: no such file (given as {name}=); give the PEM file of the TLS {what}")
+    security = Security(**{k: str(v) for k, v in (("tls_ca_file", ca_file), ("tls_client_cert", cert), ("tls_client_key", key)) if v is not None},
+                        require_encryption=True)
+    if security.tls_ca_file is None or security.tls_client_cert is None:
+        raise CalibrationError("a tls:// scheduler needs a CA file and a client certificate: give ca_file= and cert= "
+                               "(--tls-ca-file, --tls-cert, --tls-key) or set distributed.comm.tls.ca-file and .client.cert in the Dask config")
+    return security
+
+
+def open_address_warning(address: str) -> str | None:
+    """Why connecting to ``address`` is unsafe (plain ``tcp://`` beyond this machine), or None.
+
+    A Dask scheduler runs whatever pickled task it is sent, so a plain-TCP scheduler on a
+    network address is an open door to its workers; loopback addresses reach only this machine.
+    """
+    import ipaddress
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)  # no scheme means tcp
+        host = parse_host_port(location)[0]
+    except ValueError:
+        return None  # not a host:port address: Client reports it
+    if scheme not in ("tcp", "ws"):
+        return None
+    try:
+        loopback = all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in socket.getaddrinfo(host, None))
+    except (OSError, ValueError):
+        loopback = False
+    if loopback:
+        return None
+    return (f"--executor {address}: plain {scheme}:// beyond loopback is neither encrypted nor authenticated, and Dask "
+            "runs any pickled task it is sent: anyone who can reach the scheduler can run code on its workers. "
+            "Use tls:// with certificates (--tls-ca-file, --tls-cert, --tls-key), or a private network")
+
+
 @contextlib.contextmanager
-def open_executor(workers: int = 1, address: str | None = None) -> Iterator[tuple[concurrent.futures.Executor | None, int]]:
+def open_executor(workers: int = 1, address: str | None = None, *, security: Any = None
+                  ) -> Iterator[tuple[concurrent.futures.Executor | None, int]]:
     """An executor and the number of chunks to split each generation into.
 
-    ``address`` (``tcp://host:port``) connects to a Dask distributed scheduler; otherwise
-    ``workers > 1`` starts a local process pool; otherwise evaluation stays in this process.
+    ``address`` connects to a Dask distributed scheduler: ``tls://host:port`` with ``security``
+    (see :func:`dask_security`; None takes the TLS files from the Dask config), or plain
+    ``tcp://host:port``, which is logged as a warning unless the host is a loopback address
+    (see :func:`open_address_warning`). Otherwise ``workers > 1`` starts a local process pool;
+    otherwise evaluation stays in this process.
     """
     if address is not None:
         try:
             from dask.distributed import Client
         except ImportError:
             raise MissingDependencyError("dask[distributed]", "--executor (a Dask scheduler address)", extra="dask") from None
+        if address.startswith(("tls://", "wss://")):
+            security = security if security is not None else dask_security()
+        elif security is not None:
+            raise CalibrationError(f"--executor {address}: TLS files were given for a scheduler address that is not tls://; "
+                                   "start the scheduler with --protocol tls and give its tls:// address")
+        warning = open_address_warning(address)
+        if warning is not None:
+            log.warning("%s", warning)
         try:
-            client = Client(address, timeout="10s")
+            client = Client(address, timeout="10s", security=security)
         except (OSError, TimeoutError) as exc:
             raise CalibrationError(f"cannot reach the Dask scheduler at {address}: {exc}. Start one with 'dask scheduler' or check the address") from None
         with client:

@@ -179,6 +179,7 @@ def _write_directory(network, root: Path, *, duration_ms: float, seed: int, prog
         "neuron_model": f"nest:{NEST_MODEL} with a = 0, Delta_T = 0, g_L = 1 nS, C_m = tau_m pF: currents in pA equal encephagen's in mV",
         "delay_convention": "delay = (encephagen delay steps - 1) * dt, NEST's stamping convention; exact steps in encephagen_delay_steps",
         "synapses_one_step_late_in_nest": int(np.count_nonzero(network.delays == 1)),
+        "nest_min_delay_ms": float(max(int(network.delays.min()) - 1, 1) * network.dt) if network.n_synapses else float(network.dt),
         "readouts": {name: r.model_dump(mode="json") for name, r in network.readouts.items()},
         "circuit_sha256": hashlib.sha256(circuit.model_dump_json(by_alias=True).encode()).hexdigest(),
     }
@@ -827,6 +828,33 @@ def nest_has_sonata() -> bool:
 
 
 @dataclass(frozen=True)
+class RankReport:
+    """What one NEST process (MPI rank) built and did: the check that every rank got its share."""
+
+    rank: int
+    processes: int
+    local_neurons: int
+    """Neurons this rank owns (NEST deals them out round-robin over the virtual processes)."""
+    local_connections: int
+    """Connections whose target lives on this rank: its share of the edges plus its generators' ones."""
+    poisson_generators: int
+    """Poisson generators this rank created: each rank draws its own trains for its own targets."""
+    noise_generators: int
+    local_spikes: int
+    """Spikes of this rank's neurons, before the gather."""
+    build_seconds: float
+    simulate_seconds: float
+    peak_rss_mb: float
+    """Peak resident memory of this process (ru_maxrss)."""
+
+    def line(self) -> str:
+        return (f"rank {self.rank}/{self.processes}: {self.local_neurons} neurons, {self.local_connections} connections, "
+                f"{self.poisson_generators} poisson_generator + {self.noise_generators} noise_generator, "
+                f"{self.local_spikes} spikes; build {self.build_seconds:.2f} s, simulate {self.simulate_seconds:.2f} s, "
+                f"peak RSS {self.peak_rss_mb:.0f} MB")
+
+
+@dataclass(frozen=True)
 class NestRun:
     """Spikes of a NEST run of an exported circuit, in encephagen's neuron order."""
 
@@ -837,6 +865,8 @@ class NestRun:
     duration_ms: float
     builder: str
     """How NEST built the network (see :func:`run_nest`'s ``builder``)."""
+    ranks: tuple[RankReport, ...] = ()
+    """One report per NEST process (one without MPI), in rank order."""
 
     def population_counts(self) -> np.ndarray:
         population = np.repeat(np.arange(len(self.population_sizes)), self.population_sizes)
@@ -844,6 +874,24 @@ class NestRun:
 
     def population_rates_hz(self) -> np.ndarray:
         return self.population_counts() / (self.population_sizes * self.duration_ms / 1000.0)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the run as an .npz file (no pickle: :meth:`load` reads it back)."""
+        np.savez(path, names=np.array(self.population_names), sizes=self.population_sizes, times=self.spike_times_ms,
+                 neurons=self.spike_neurons, duration=self.duration_ms, builder=self.builder,
+                 ranks=json.dumps([vars(r) for r in self.ranks]))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> NestRun:
+        with np.load(path) as data:
+            return cls([str(n) for n in data["names"]], data["sizes"], data["times"], data["neurons"],
+                       float(data["duration"]), str(data["builder"]),
+                       tuple(RankReport(**r) for r in json.loads(str(data["ranks"]))))
+
+
+def launched_by_mpi() -> bool:
+    """Whether this process is one rank of an ``mpirun``/``mpiexec``/``srun`` launch (Open MPI, MPICH, PMIx, Slurm)."""
+    return any(os.environ.get(name) for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"))
 
 
 def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, seed: int = 0, threads: int = 1,
@@ -856,7 +904,15 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
     values encephagen draws for ``seed`` (so a deterministic circuit starts identically),
     Poisson input becomes a ``poisson_generator`` (independent trains per target, weight in
     pA) and current noise a ``noise_generator`` whose amplitude gives the free membrane
-    potential the same stationary SD.
+    potential the same stationary SD. Generators act after the network's shortest delay
+    (``nest_min_delay_ms`` of the export), so that ranks need not exchange spikes every step.
+
+    Under MPI (``mpirun -np N python -m encephagen.interop.nest_mpi DIR``, or any script that
+    calls this function on every rank) every rank runs this same code: NEST deals the neurons
+    out over the ranks, ``BuildNetwork`` reads the edges in slabs and each rank keeps those whose
+    target it owns, each rank creates its own generators, which feed only its own neurons
+    from its own random streams, and the spikes, recorded per rank, are gathered (with mpi4py)
+    so that every rank returns the whole run. ``ranks`` says what each rank built.
 
     Parameters
     ----------
@@ -867,26 +923,33 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
     seed
         Seed of encephagen's initial potentials and of NEST's random generator.
     threads
-        NEST local threads.
+        NEST local threads (per rank).
     builder
         'auto', 'sonata' (``SonataNetwork.BuildNetwork``) or 'python' (``SonataNetwork.Create`` for
         the nodes, ``nest.Connect`` for the edges read with h5py: NEST without HDF5).
     isolate
-        Run NEST in a fresh child process (default). NEST's kernel is global state, and in
+        Run NEST in a fresh child process (default; ignored in a process that ``mpirun``
+        launched, which must run NEST itself). NEST's kernel is global state, and in
         a process where numba's threads have run it can crash on the next build (seen with
         the 3.10 wheel: a segmentation fault on the second run).
     """
-    if isolate:
+    if isolate and not launched_by_mpi():
         return _run_nest_in_child(directory, duration_ms=duration_ms, seed=seed, threads=threads, builder=builder)
+    import resource
+
     from .. import _kernel
 
     nest = import_nest()
+    started = time.perf_counter()
     directory = Path(directory)
     simulation = read_config(directory / "simulation_config.json")
     dt = float(simulation["run"]["dt"])
     duration = float(duration_ms if duration_ms is not None else simulation["run"]["tstop"])
     if builder == "auto":
         builder = "sonata" if nest_has_sonata() else "python"
+    if builder not in ("sonata", "python"):
+        raise ValueError(f"builder must be 'auto', 'sonata' or 'python'; got {builder!r}")
+    comm = _mpi_communicator(nest)
     nest.ResetKernel()
     nest.verbosity = nest.VerbosityLevel.ERROR
     nest.SetKernelStatus({"resolution": dt, "local_num_threads": threads, "rng_seed": int(seed) + 1})
@@ -897,7 +960,7 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
         collections = sonata.BuildNetwork()
         nodes = sum((collections[p] for p in net.population_offset), start=nest.NodeCollection())
         label = "nest.SonataNetwork.BuildNetwork"
-    elif builder == "python":
+    else:
         # Only NEST's C++ edge reader needs NEST built with HDF5 (the PyPI wheel is not); its
         # Python node reader needs h5py and pandas. So NEST reads the nodes itself and we
         # connect the edges from the same files.
@@ -913,17 +976,56 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
             nest.Connect(ids[net.source], ids[net.target], "one_to_one",
                          {"synapse_model": "static_synapse", "weight": net.weight, "delay": net.nest_delay})
         label = "nest.SonataNetwork.Create + nest.Connect"
-    else:
-        raise ValueError(f"builder must be 'auto', 'sonata' or 'python'; got {builder!r}")
-    _restore_extras(nest, net, nodes, dt, seed, _kernel)
+    local_edges = int(nest.GetKernelStatus("num_connections"))
+    generators = _restore_extras(nest, net, nodes, dt, seed, _kernel)
     recorder = nest.Create("spike_recorder")
     nest.Connect(nodes, recorder)
+    built = time.perf_counter()
     nest.Simulate(duration)
+    simulated = time.perf_counter()
     events = recorder.get("events")
     first = int(nodes.tolist()[0]) if len(nodes) else 0
+    times = np.asarray(events["times"], float)
+    neurons = np.asarray(events["senders"], np.int64) - first
+    report = RankReport(rank=int(nest.Rank()), processes=int(nest.NumProcesses()),
+                        local_neurons=len(_local_nodes(nest, nodes)), local_connections=local_edges,
+                        poisson_generators=generators[0], noise_generators=generators[1], local_spikes=int(times.size),
+                        build_seconds=built - started, simulate_seconds=simulated - built,
+                        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+    if comm is not None:  # every rank gets every rank's spikes and reports
+        gathered = comm.allgather((times, neurons, report))
+        times = np.concatenate([g[0] for g in gathered])
+        neurons = np.concatenate([g[1] for g in gathered])
+        reports = tuple(g[2] for g in gathered)
+    else:
+        reports = (report,)
+    order = np.lexsort((neurons, times))  # one order whatever the number of ranks: by time, then neuron
     names, sizes = _population_runs(net)
-    return NestRun(names, sizes, np.asarray(events["times"], float), np.asarray(events["senders"], np.int64) - first,
-                   duration, label)
+    return NestRun(names, sizes, times[order], neurons[order], duration, label, reports)
+
+
+def _local_nodes(nest, nodes):
+    """The neurons of ``nodes`` that live on this rank (NEST warns that code using them may
+    deadlock if ranks then diverge; here every rank only sets its own, with no communication)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\s*GetLocalNodeCollection", category=UserWarning)
+        return nest.GetLocalNodeCollection(nodes)
+
+
+def _mpi_communicator(nest):
+    """mpi4py's COMM_WORLD when NEST runs on more than one process, else None."""
+    if nest.NumProcesses() == 1:
+        return None
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        raise MissingDependencyError("mpi4py", "gathering the spikes of a NEST run over MPI ranks", "nest") from None
+    if MPI.COMM_WORLD.Get_size() != nest.NumProcesses():
+        raise EncephagenError(f"mpi4py sees {MPI.COMM_WORLD.Get_size()} ranks but NEST {nest.NumProcesses()}: "
+                              "build mpi4py against the MPI library NEST uses (bench/build_nest_hdf5.sh with MPI=ON)")
+    return MPI.COMM_WORLD
 
 
 def _run_nest_in_child(directory, **options) -> NestRun:
@@ -934,21 +1036,16 @@ def _run_nest_in_child(directory, **options) -> NestRun:
     with tempfile.TemporaryDirectory(prefix="encephagen-nest-") as scratch:
         out = Path(scratch) / "run.npz"
         code = (
-            "import json, sys, numpy as np\n"
+            "import json, sys\n"
             "from encephagen.interop.sonata import run_nest\n"
-            "options = json.loads(sys.argv[3])\n"
-            "r = run_nest(sys.argv[1], isolate=False, **options)\n"
-            "np.savez(sys.argv[2], names=np.array(r.population_names), sizes=r.population_sizes, times=r.spike_times_ms,\n"
-            "         neurons=r.spike_neurons, duration=r.duration_ms, builder=r.builder)\n"
+            "run_nest(sys.argv[1], isolate=False, **json.loads(sys.argv[3])).save(sys.argv[2])\n"
         )
         child = subprocess.run([sys.executable, "-c", code, str(directory), str(out), json.dumps(options)],
-                               capture_output=True, text=True)
+                               check=False, capture_output=True, text=True)
         if child.returncode != 0:
             tail = (child.stderr or child.stdout).strip().splitlines()[-5:]
             raise EncephagenError(f"NEST run of {directory} failed (exit {child.returncode}): " + " | ".join(tail))
-        with np.load(out) as data:
-            return NestRun([str(n) for n in data["names"]], data["sizes"], data["times"], data["neurons"],
-                           float(data["duration"]), str(data["builder"]))
+        return NestRun.load(out)
 
 
 def _population_runs(net: _Network) -> tuple[list[str], np.ndarray]:
@@ -959,7 +1056,9 @@ def _population_runs(net: _Network) -> tuple[list[str], np.ndarray]:
     return unique, sizes
 
 
-def _restore_extras(nest, net: _Network, nodes, dt: float, seed: int, kernel) -> None:
+def _restore_extras(nest, net: _Network, nodes, dt: float, seed: int, kernel) -> tuple[int, int]:
+    """Initial potentials, Poisson input and noise; returns the generators created (Poisson, noise)."""
+    created = [0, 0]
     ids = np.asarray(nodes.tolist())
     low = np.empty(ids.size)
     high = np.empty(ids.size)
@@ -969,9 +1068,20 @@ def _restore_extras(nest, net: _Network, nodes, dt: float, seed: int, kernel) ->
         v_m = neuron_values(net.node_types[key])["v_m"]
         low[mask] = float(columns.get("initial_v_low", v_m))
         high[mask] = float(columns.get("initial_v_high", v_m))
+    # Generators reach their targets after the network's shortest delay, not after one step:
+    # NEST's ranks exchange spikes every min_delay over all connections, devices' included, so
+    # a one-step generator delay would make them talk every step. Stationary input shifted by
+    # a constant is the same input, except that the first min_delay ms get none.
+    input_delay = max(dt, float(net.metadata.get("nest_min_delay_ms", dt)))
     keys = kernel.stream_keys(np.asarray([seed], dtype=np.uint64))
     v0 = kernel.initial_v(keys, low[None, :], high[None, :])[0]
-    nodes.set({"V_m": v0.tolist()} if ids.size > 1 else {"V_m": float(v0[0])})
+    # each rank sets its own neurons (under MPI a rank cannot set another's; NEST refuses the whole list)
+    local = _local_nodes(nest, nodes)
+    if len(local):
+        local_ids = np.asarray(local.tolist())
+        order = np.argsort(ids)
+        values = v0[order[np.searchsorted(ids, local_ids, sorter=order)]]
+        local.set({"V_m": values.tolist()} if values.size > 1 else {"V_m": float(values[0])})
     for t, key in enumerate(net.node_type_keys):
         node_type = net.node_types[key]
         columns = node_type.columns
@@ -980,11 +1090,14 @@ def _restore_extras(nest, net: _Network, nodes, dt: float, seed: int, kernel) ->
         if rate > 0:
             weight = float(columns.get("poisson_weight", 0.0)) or 1.0
             generator = nest.Create("poisson_generator", params={"rate": rate})
-            nest.Connect(generator, members, syn_spec={"weight": weight, "delay": dt})
+            nest.Connect(generator, members, syn_spec={"weight": weight, "delay": input_delay})
+            created[0] += 1
         sigma = float(columns.get("noise_sigma", 0.0))
         if sigma > 0:
             values = neuron_values(node_type)
             decay = np.exp(-dt / values["tau_m"])
             std = sigma * values["g"] * np.sqrt((1 + decay) / (1 - decay))
             generator = nest.Create("noise_generator", params={"mean": 0.0, "std": float(std), "dt": dt})
-            nest.Connect(generator, members, syn_spec={"delay": dt})
+            nest.Connect(generator, members, syn_spec={"delay": input_delay})
+            created[1] += 1
+    return created[0], created[1]
