@@ -115,9 +115,9 @@ def render_table(report: dict) -> str:
     extras = [f"lesion {','.join(report['lesions'])}" if report["lesions"] else "",
               f"shuffled (seed {report['shuffle_seed']})" if report["shuffle_seed"] is not None else "",
               " ".join(f"{k}={v:g}" for k, v in report["parameters"].items())]
-    from encephagen.seeds import REPORT
+    from encephagen.seeds import describe_seeds
 
-    head = f"{report['circuit']} {report['version']}: {len(report['seeds'])} {REPORT.describe(report['seeds'])} x {report['duration_ms']:g} ms"
+    head = f"{report['circuit']} {report['version']}: {len(report['seeds'])} {describe_seeds(report['seeds'])} x {report['duration_ms']:g} ms"
     lines = [" ".join([head] + [e for e in extras if e])]
     lines.append(f"{'seed':>6} " + " ".join(f"{label:>9}" for _, label in TABLE_COLUMNS))
     for seed, metrics in zip(report["seeds"], report["per_seed"]):

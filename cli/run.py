@@ -58,7 +58,7 @@ def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes
     from encephagen.body.perturbations import Push, parse_perturbations
     from encephagen.compile import compile_circuit
     from encephagen.errors import BodyError
-    from encephagen.seeds import REPORT
+    from encephagen.seeds import describe_seeds
     from encephagen.storage import load_circuit, resolve_circuit_path
 
     circuit_path = resolve_circuit_path(circuit)
@@ -80,7 +80,7 @@ def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes
     loop = ClosedLoop(compile_circuit(loaded, dt=dt), binding, base_dir=binding_file.parent, file=str(binding_file))
     seeds = list(range(seed, seed + episodes))
     head = {"circuit": loaded.name, "version": loaded.version, "binding": str(binding_file), "body": binding.body.kind,
-            "dt_ms": dt, "neural_steps_per_body_step": loop.steps_per_body_step, "seeds": seeds, "seed_range": REPORT.describe(seeds),
+            "dt_ms": dt, "neural_steps_per_body_step": loop.steps_per_body_step, "seeds": seeds, "seed_range": describe_seeds(seeds),
             "perturbations": [str(p) for p in perturb]}
     if sweep:
         _sweep(loop, seeds, perturbations, head, as_json)
@@ -156,8 +156,10 @@ def _sweep(loop, seeds, perturbations, head, as_json) -> None:
     for name in ("sine_pitch", "no afferents"):
         if name in results:
             other = results[name].size
-            ratio = circuit / other if other > 0 else math.inf
-            click.echo(f"  circuit / {name}: {ratio:.2f}x")
+            if other > 0:
+                click.echo(f"  circuit / {name}: {circuit / other:.2f}x")
+            else:
+                click.echo(f"  circuit / {name}: {name} finishes fewer than half of its episodes even without pushes")
 
 
 def _drive(loop, seeds, values_text, parameter, perturbations, max_steps, plot, head, as_json) -> None:

@@ -72,9 +72,9 @@ def sweep(circuit: str, parameter: str, values_text: str, seeds: int, first_seed
                   "plot": str(plot) if plot else None}
         click.echo(json.dumps(_finite(report), indent=2))
         return
-    from encephagen.seeds import REPORT
+    from encephagen.seeds import describe_seeds
 
-    click.echo(f"{loaded.name} {loaded.version}: {parameter} sweep, {seeds} {REPORT.describe(seed_list)} x {duration_ms:g} ms" + (f", lesion {','.join(lesions)}" if lesions else ""))
+    click.echo(f"{loaded.name} {loaded.version}: {parameter} sweep, {seeds} {describe_seeds(seed_list)} x {duration_ms:g} ms" + (f", lesion {','.join(lesions)}" if lesions else ""))
     click.echo(f"{parameter:>12} " + " ".join(f"{label:>9}" for _, label in TABLE_COLUMNS))
     for value, summary in zip(values, summaries):
         click.echo(f"{value:>12g} " + " ".join(f"{summary[key]['mean']:>9.3f}" for key, _ in TABLE_COLUMNS))

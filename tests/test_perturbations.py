@@ -108,7 +108,10 @@ def test_half_survival_bisects_to_the_crossing():
     result = half_survival(lambda size: float(np.clip(1.5 - size / 10.0, 0, 1)), start=2.0, iterations=8)
     assert result.size == pytest.approx(10.0, abs=0.1) and result.low <= 10.0 <= result.high
     assert half_survival(lambda size: 1.0, start=1.0, ceiling=8.0).size == math.inf
-    assert half_survival(lambda size: 0.0, start=1.0, iterations=3).size == pytest.approx(1 / 16)
+    never = half_survival(lambda size: 0.0, start=1.0, iterations=3)
+    assert never.size == 0.0 and [size for size, _ in never.tried] == [1.0, 0.0]
+    fragile = half_survival(lambda size: 1.0 if size < 0.3 else 0.0, start=1.0, iterations=4)
+    assert fragile.low < 0.3 <= fragile.high and fragile.size == pytest.approx(0.3, abs=0.04)
 
 
 def test_drive_schedule_is_parsed_checked_and_changes_the_circuit(walker):
@@ -171,7 +174,7 @@ def test_run_prints_perturbed_runs_beside_the_baselines_and_refuses_bad_flags(tm
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert list(report["controllers"]) == ["circuit", "no afferents", "constant", "sine_pitch"]
-    assert report["perturbations"] == ["push=3", "noise"] and report["seed_range"] == "seeds (outside the report range 100000-199999) 200000-200001"
+    assert report["perturbations"] == ["push=3", "noise"] and report["seed_range"] == "selection seeds 200000-200001"
     bad = runner.invoke(cli, ["run", "walker2d_cpg", "--perturb", "wind=3"])
     assert bad.exit_code == 1 and "--perturb: unknown perturbation 'wind'" in bad.output
     assert "add --perturb push" in runner.invoke(cli, ["run", "walker2d_cpg", "--sweep"]).output

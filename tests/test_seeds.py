@@ -78,6 +78,8 @@ def test_describe_names_the_range_a_run_used():
     with pytest.raises(SeedRangeError):
         REPORT.consecutive(199_999, 2)
     assert seed_ranges.range_of(250_000) is SELECTION and seed_ranges.range_of(5) is None
+    assert seed_ranges.describe_seeds([3, 4]) == "seeds 3-4 (outside every range: report seeds start at 100000)"
+    assert seed_ranges.describe_seeds([100_000, 200_000]).startswith("seeds 100000-200000 (outside")
 
 
 def test_run_defaults_to_report_seeds_and_prints_the_range():

@@ -95,6 +95,20 @@ def range_of(seed: int) -> SeedRange | None:
     return next((r for r in RANGES if seed in r), None)
 
 
+def describe_seeds(seeds: Sequence[int]) -> str:
+    """'report seeds 100000-100099', 'selection seeds 200000-200019', or 'seeds 0-9 (outside every range)'.
+
+    >>> describe_seeds(range(200000, 200020))
+    'selection seeds 200000-200019'
+    """
+    seeds = [int(s) for s in seeds]
+    owner = next((r for r in RANGES if seeds and all(s in r for s in seeds)), None)
+    if owner is not None:
+        return owner.describe(seeds)
+    span = f"{min(seeds)}-{max(seeds)}" if len(seeds) > 1 else (str(seeds[0]) if seeds else "none")
+    return f"seeds {span} (outside every range: report seeds start at {REPORT.first})"
+
+
 def draw_calibration_seeds(seed: int, count: int) -> list[int]:
     """``count`` distinct calibration seeds drawn from ``seed``: same seed, same list.
 
@@ -127,4 +141,4 @@ def check_calibration_seeds(seeds: Sequence[int], what: str = "calibration seeds
 
 
 __all__ = ["CALIBRATION", "RANGES", "REPORT", "REPORT_FIRST", "SELECTION", "SeedRange", "SeedRangeError",
-           "check_calibration_seeds", "draw_calibration_seeds", "range_of"]
+           "check_calibration_seeds", "describe_seeds", "draw_calibration_seeds", "range_of"]

@@ -286,12 +286,13 @@ def half_survival(survival, *, start: float, iterations: int = 5, ceiling: float
 
     ``survival(size)`` returns the fraction of full episodes at that size. The size doubles
     from ``start`` until fewer than half finish (up to ``ceiling``), then the bracket
-    ``[low, high]`` is halved ``iterations`` times. Survival measured on finitely many
+    ``[low, high]`` is halved ``iterations`` times; if fewer than half finish at ``start``
+    and at size 0, the tolerance is 0. Survival measured on finitely many
     episodes need not fall monotonically with the size; the bracket is then the one
     bisection ends in, and ``tried`` shows every measurement.
 
     >>> half_survival(lambda size: 1.0 if size < 10 else 0.0, start=4, iterations=6).size
-    10.0625
+    9.9375
     """
     if not (start > 0 and iterations >= 0):
         raise BodyError(f"half_survival needs start > 0 and iterations >= 0; got start={start}, iterations={iterations}")
@@ -303,10 +304,15 @@ def half_survival(survival, *, start: float, iterations: int = 5, ceiling: float
         return fraction >= 0.5
 
     low, high = 0.0, float(start)
-    while measure(high):
-        low, high = high, high * 2.0
-        if high > ceiling:
-            return Tolerance(math.inf, low, math.inf, tuple(tried))
+    if measure(high):
+        while True:
+            low, high = high, high * 2.0
+            if high > ceiling:
+                return Tolerance(math.inf, low, math.inf, tuple(tried))
+            if not measure(high):
+                break
+    elif not measure(0.0):
+        return Tolerance(0.0, 0.0, 0.0, tuple(tried))  # fewer than half finish even unperturbed
     for _ in range(iterations):
         middle = (low + high) / 2.0
         if measure(middle):
