@@ -185,9 +185,13 @@ def _drive(loop, seeds, values_text, parameter, perturbations, max_steps, plot, 
     for r in rows:
         a = r["aggregate"]
         click.echo(f"{r['value']:>10g} {a['full']:>4}/{a['episodes']:<3} {a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f}")
-    speeds = [r["aggregate"]["speed_mean"] for r in rows]
+    walking = [r for r in rows if r["aggregate"]["full"] >= 0.9 * r["aggregate"]["episodes"]]  # the bar: >= 9/10 full
+    speeds = [r["aggregate"]["speed_mean"] for r in walking]
     if len(speeds) > 1 and min(speeds) > 0:
-        click.echo(f"fastest / slowest mean speed: {max(speeds) / min(speeds):.2f}x")
+        click.echo(f"speed span over the {len(walking)} values with >= 90 % full episodes: {max(speeds) / min(speeds):.2f}x "
+                   f"({min(speeds):.3f} -> {max(speeds):.3f} m/s)")
+    else:
+        click.echo(f"fewer than two {parameter} values finish >= 90 % of their episodes: no speed span to report")
     if plot is not None:
         click.echo(f"wrote {plot}")
 

@@ -182,7 +182,7 @@ def test_run_prints_perturbed_runs_beside_the_baselines_and_refuses_bad_flags(tm
     figure = tmp_path / "speed.png"
     drive = runner.invoke(cli, ["run", "walker2d_cpg", "--episodes", "1", "--seed", "200000", "--max-steps", "20", "--drive", "20,25", "--plot", str(figure)])
     assert drive.exit_code == 0, drive.output
-    assert "fastest / slowest" in drive.output or "speed m/s" in drive.output
+    assert "speed m/s" in drive.output and "no speed span to report" in drive.output  # 20-step episodes are never full
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     scheduled = runner.invoke(cli, ["run", "walker2d_cpg", "--episodes", "1", "--seed", "200000", "--max-steps", "50", "--drive-schedule", "0:20,0.2:25"])
     assert scheduled.exit_code == 0, scheduled.output
