@@ -22,7 +22,7 @@ from encephagen.seeds import REPORT_FIRST
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Cut episodes shorter than the body's limit (1000).")
 @click.option("--perturb", "perturb", multiple=True, metavar="KIND[=SIZE]",
               help="Perturb every episode (repeatable): push=N·s, mass=SCALE, friction=SCALE, slope=DEGREES, noise=SD, delay=STEPS.")
-@click.option("--sweep", is_flag=True, help="With --perturb push: bisect the push impulse at which half of the episodes finish (circuit, no afferents, sine walker).")
+@click.option("--sweep", is_flag=True, help="With --perturb push: bisect the push impulse at which half of the episodes finish (circuit, no afferents, sensors at rest, sine walker).")
 @click.option("--drive", "drive_values", default=None, metavar="V1,V2,...", help="Run at each value of the descending drive and print speed against drive.")
 @click.option("--drive-param", default="drive", show_default=True, help="The circuit parameter --drive and --drive-schedule command.")
 @click.option("--drive-schedule", default=None, metavar="S:V,S:V", help="Change the drive within each episode, seconds:value from 0 s (e.g. 0:21,4:25).")
@@ -42,7 +42,8 @@ def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes
     that no calibration draws from; the range used is printed.
 
     With --perturb every controller meets the same pushes and noise (drawn from each
-    episode's seed) and the circuit without its afferent populations runs beside it.
+    episode's seed); beside the circuit run the circuit without its afferent populations and
+    the circuit with its sensors read as 0 (afferents keep their tonic input, lose the body).
 
     \b
     Examples:
@@ -93,7 +94,7 @@ def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes
             raise BodyError(f"--drive-schedule: {exc}") from None
         _schedule(loop, seeds, schedule, perturbations, max_steps, head, as_json)
     else:
-        extra = {"no afferents": loop.without_afferents()} if perturbations else None
+        extra = {"no afferents": loop.without_afferents(), "sensors at rest": loop.with_sensors_at_rest()} if perturbations else None
         baselines = ("constant", "sine_pitch") if perturbations and binding.body.kind == "walker2d" else None
         report = run_with_baselines(loop, seeds, max_steps=max_steps, record_first=video is not None, perturbations=perturbations,
                                     baselines=baselines, extra=extra)
@@ -153,7 +154,7 @@ def _sweep(loop, seeds, perturbations, head, as_json) -> None:
     for name, t in results.items():
         click.echo(f"  {name:12} {t.size:7.2f} N·s   (finished >= 50 % at {t.low:.2f}, < 50 % at {t.high:.2f}; {len(t.tried)} sizes tried)")
     circuit = results["circuit"].size
-    for name in ("sine_pitch", "no afferents"):
+    for name in ("sine_pitch", "no afferents", "sensors at rest"):
         if name in results:
             other = results[name].size
             if other > 0:

@@ -154,6 +154,18 @@ def test_removing_the_afferents_lowers_survival_under_pushes(walker):
     assert np.mean([e.metrics["steps"] for e in intact]) > 2 * np.mean([e.metrics["steps"] for e in ablated])
 
 
+def test_sensors_at_rest_keep_the_tonic_input_and_lose_the_body(walker):
+    _, _, loop = walker
+    clamped = loop.with_sensors_at_rest()
+    assert clamped.sensors_at_rest and not loop.sensors_at_rest and clamped.network is loop.network
+    at_rest = clamped.run(SEEDS[:1], max_steps=60, record=True)[0]
+    intact = loop.run(SEEDS[:1], max_steps=60, record=True)[0]
+    assert not np.array_equal(at_rest.trajectory["action"], intact.trajectory["action"])
+    # open loop: the readouts equal those of the circuit with every sensor at 0 and no body (readouts_at_rest)
+    rest, lived = loop.readouts_at_rest(SEEDS[:1], 60)[0], len(at_rest.trajectory["readouts"])
+    assert lived > 10 and np.allclose(at_rest.trajectory["readouts"], rest[:lived])
+
+
 def test_walk_objective_trains_on_perturbed_episodes_and_history_records_them(tmp_path):
     from encephagen.calibrate import CalibrationSettings, calibrate
     from encephagen.objectives import get_objective
@@ -174,7 +186,7 @@ def test_run_prints_perturbed_runs_beside_the_baselines_and_refuses_bad_flags(tm
     result = runner.invoke(cli, ["run", "walker2d_cpg", "--episodes", "2", "--seed", "200000", "--max-steps", "20", "--perturb", "push=3", "--perturb", "noise", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert list(report["controllers"]) == ["circuit", "no afferents", "constant", "sine_pitch"]
+    assert list(report["controllers"]) == ["circuit", "no afferents", "sensors at rest", "constant", "sine_pitch"]
     assert report["perturbations"] == ["push=3", "noise"] and report["seed_range"] == "selection seeds 200000-200001"
     bad = runner.invoke(cli, ["run", "walker2d_cpg", "--perturb", "wind=3"])
     assert bad.exit_code == 1 and "--perturb: unknown perturbation 'wind'" in bad.output

@@ -146,6 +146,8 @@ class ClosedLoop:
         if unbound:
             log.info("actuators without a motor get 0: %s", unbound)
         self._drive_cache: dict[str, np.ndarray] = {}
+        self.sensors_at_rest = False
+        """True: afferents read every sensor as 0 (see :meth:`with_sensors_at_rest`)."""
         self._pitch = probe.sensor_index("torso_pitch")
         self._height = probe.sensor_index("torso_height")
         self.fall_steps = int(round(FALL_MS / probe.dt_ms))
@@ -221,6 +223,19 @@ class ClosedLoop:
 
         circuit, binding = without_afferents(self.network.circuit, self.binding)
         return ClosedLoop(compile_circuit(circuit, dt=self.network.dt), binding, base_dir=self.base_dir)
+
+    def with_sensors_at_rest(self) -> "ClosedLoop":
+        """The same loop with every afferent reading its sensor as 0: the afferent populations keep
+        their tonic input (the binding's offsets) but carry no information about the body.
+
+        The fairer deafferentation beside :meth:`without_afferents`, which also removes the tonic
+        input: what feedback adds to a rhythm that is otherwise unchanged.
+        """
+        import copy
+
+        clamped = copy.copy(self)
+        clamped.sensors_at_rest = True
+        return clamped
 
     # ------------------------------------------------------------------ running
 
@@ -303,12 +318,13 @@ class ClosedLoop:
             fanout = self.drive_fanout(schedule.parameter)
             own = np.array([s.get(schedule.parameter, defaults[schedule.parameter]) for s in sets])
             commanded = lambda step: ((schedule.value_at(step * self.body_dt_ms / 1000.0) - own)[:, None] * fanout)
+        sensed = np.zeros_like(observations) if self.sensors_at_rest else observations  # updated in place below
         if self.warmup_steps:
-            simulator.advance(self.warmup_steps, **self._inputs(observations, gain, offset, commanded and commanded(0)))
+            simulator.advance(self.warmup_steps, **self._inputs(sensed, gain, offset, commanded and commanded(0)))
         action = np.zeros((lanes, self.n_actuators))
         running = list(range(lanes))
         for step in range(limit):
-            counts = simulator.advance(self.steps_per_body_step, **self._inputs(observations, gain, offset, commanded and commanded(step)))
+            counts = simulator.advance(self.steps_per_body_step, **self._inputs(sensed, gain, offset, commanded and commanded(step)))
             rates = simulator.readout_array()[:, columns]
             command = motor_offset + (motor_gain @ rates[:, :, None])[:, :, 0]
             action[:, self.motor_actuators] = np.clip(command, self.motor_low, self.motor_high)
@@ -499,7 +515,8 @@ def without_afferents(circuit, binding: Binding):
 
 def push_sweep(loop: ClosedLoop, seeds: Sequence[int], *, push: Perturbation | None = None, others: Sequence[Perturbation | str] = (),
                iterations: int = 5, start: float = 4.0, progress=None) -> dict[str, Any]:
-    """Push impulse at which half of the episodes still finish: circuit, circuit without afferents, sine walker.
+    """Push impulse at which half of the episodes still finish: circuit, circuit without afferents
+    (populations removed), circuit with its sensors read as 0 (tonic afferent input kept), sine walker.
 
     Each controller's survival (fraction of full episodes on ``seeds``, the same push times
     and directions for all, drawn from each seed) is bisected by
@@ -514,10 +531,11 @@ def push_sweep(loop: ClosedLoop, seeds: Sequence[int], *, push: Perturbation | N
     seeds = [int(s) for s in seeds]
     body = make_bound_body(loop.binding, loop.base_dir)
     sine = reference_controllers(body).get("sine_pitch")
-    lesioned = loop.without_afferents()
+    lesioned, at_rest = loop.without_afferents(), loop.with_sensors_at_rest()
     runners: dict[str, Any] = {
         "circuit": lambda conditions: [e.metrics["full"] for e in loop.run(seeds, perturbations=conditions)],
         "no afferents": lambda conditions: [e.metrics["full"] for e in lesioned.run(seeds, perturbations=conditions)],
+        "sensors at rest": lambda conditions: [e.metrics["full"] for e in at_rest.run(seeds, perturbations=conditions)],
     }
     if sine is not None:
         runners["sine_pitch"] = lambda conditions: [run_episode(perturbed(body, conditions), sine, s)["full"] for s in seeds]
