@@ -124,10 +124,10 @@ def _table(summary: dict) -> str:
         cells = [f"{controllers[n]['episodes'][i]['steps']:>18d} {controllers[n]['episodes'][i]['distance']:>7.2f}" for n in names]
         lines.append(f"{seed:>6}  " + "  ".join(cells) + "  " + _ending(controllers["circuit"]["episodes"][i]))
     lines.append("")
-    lines.append(f"{'':12} {'steps':>16} {'full':>8} {'distance m':>14} {'speed m/s':>14} {'reward':>16}")
+    lines.append(f"{'':15} {'steps':>16} {'full':>8} {'distance m':>14} {'speed m/s':>14} {'reward':>16}")
     for n in names:
         a = controllers[n]["aggregate"]
-        lines.append(f"{n:12} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<5.1f} {a['full']:>4}/{a['episodes']:<3} "
+        lines.append(f"{n:15} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<5.1f} {a['full']:>4}/{a['episodes']:<3} "
                      f"{a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f} "
                      f"{a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}")
     if summary.get("video"):
@@ -141,7 +141,7 @@ def _sweep(loop, seeds, perturbations, head, as_json) -> None:
 
     push = next(p for p in perturbations if isinstance(p, Push))
     others = [p for p in perturbations if not isinstance(p, Push)]
-    progress = None if as_json else (lambda name, size, fraction: click.echo(f"  {name:12} push {size:7.3f} N·s: {fraction:.0%} full", err=True))
+    progress = None if as_json else (lambda name, size, fraction: click.echo(f"  {name:15} push {size:7.3f} N·s: {fraction:.0%} full", err=True))
     results = push_sweep(loop, seeds, push=push, others=others, start=push.impulse or 4.0, progress=progress)
     summary = {**head, "push_every_s": push.every_s, "push_duration_ms": push.duration_ms,
                "tolerance": {name: {"impulse": t.size, "low": t.low, "high": t.high, "tried": t.tried} for name, t in results.items()}}
@@ -152,7 +152,7 @@ def _sweep(loop, seeds, perturbations, head, as_json) -> None:
     click.echo(f"push impulse at which half of the episodes finish (one push per {push.every_s:g} s, {push.duration_ms:g} ms each, "
                f"forward or backward at random; same draws for every controller):")
     for name, t in results.items():
-        click.echo(f"  {name:12} {t.size:7.2f} N·s   (finished >= 50 % at {t.low:.2f}, < 50 % at {t.high:.2f}; {len(t.tried)} sizes tried)")
+        click.echo(f"  {name:15} {t.size:7.2f} N·s   (finished >= 50 % at {t.low:.2f}, < 50 % at {t.high:.2f}; {len(t.tried)} sizes tried)")
     circuit = results["circuit"].size
     for name in ("sine_pitch", "no afferents", "sensors at rest"):
         if name in results:
