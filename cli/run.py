@@ -146,7 +146,7 @@ def _sweep(loop, seeds, perturbations, head, as_json) -> None:
     summary = {**head, "push_every_s": push.every_s, "push_duration_ms": push.duration_ms,
                "tolerance": {name: {"impulse": t.size, "low": t.low, "high": t.high, "tried": t.tried} for name, t in results.items()}}
     if as_json:
-        click.echo(json.dumps(summary, indent=2, default=lambda v: None if isinstance(v, float) and not math.isfinite(v) else v))
+        click.echo(json.dumps(_finite(summary), indent=2))
         return
     click.echo(_title(summary))
     click.echo(f"push impulse at which half of the episodes finish (one push per {push.every_s:g} s, {push.duration_ms:g} ms each, "
@@ -221,7 +221,7 @@ def _schedule(loop, seeds, schedule, perturbations, max_steps, head, as_json) ->
     rows = [{"seed": e.seed, **e.metrics} for e in episodes]
     summary = {**head, "parameter": schedule.parameter, "schedule": [list(p) for p in schedule.points], "episodes": rows}
     if as_json:
-        click.echo(json.dumps(summary, indent=2, default=lambda v: None))
+        click.echo(json.dumps(_finite(summary), indent=2))
         return
     click.echo(_title(summary))
     click.echo(f"{schedule.parameter} schedule: " + ", ".join(f"{v:g} from {a:g} s" for a, _, v in pieces))
@@ -235,6 +235,17 @@ def _schedule(loop, seeds, schedule, perturbations, max_steps, head, as_json) ->
         values = [r[f"speed_segment_{i}"] for r in rows if math.isfinite(r[f"speed_segment_{i}"])]
         means.append(sum(values) / len(values) if values else math.nan)
     click.echo("mean    " + "  ".join(f"{m:>10.3f}" for m in means) + f"   full episodes {full}/{len(rows)}")
+
+
+def _finite(node):
+    """NaN and inf -> None, so that --json prints standard JSON (a tolerance beyond the ceiling is inf)."""
+    if isinstance(node, float) and not math.isfinite(node):
+        return None
+    if isinstance(node, dict):
+        return {k: _finite(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_finite(v) for v in node]
+    return node
 
 
 def _ending(episode: dict) -> str:

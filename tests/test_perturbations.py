@@ -199,5 +199,8 @@ def test_run_prints_perturbed_runs_beside_the_baselines_and_refuses_bad_flags(tm
     scheduled = runner.invoke(cli, ["run", "walker2d_cpg", "--episodes", "1", "--seed", "200000", "--max-steps", "50", "--drive-schedule", "0:20,0.2:25"])
     assert scheduled.exit_code == 0, scheduled.output
     assert "drive schedule: 20 from 0 s, 25 from 0.2 s" in scheduled.output
+    as_json = runner.invoke(cli, ["run", "walker2d_cpg", "--episodes", "1", "--seed", "200000", "--max-steps", "50", "--drive-schedule", "0:20,0.2:25", "--json"])
+    rows = json.loads(as_json.output)["episodes"]
+    assert rows[0]["speed_segment_0"] is not None and rows[0]["steps"] <= 50
     wrong = runner.invoke(cli, ["run", "walker2d_cpg", "--drive-schedule", "5:20"])
     assert wrong.exit_code == 1 and "--drive-schedule:" in wrong.output
