@@ -4,9 +4,10 @@ Prints (1) Walker2d body steps per second for the physics alone (our adapter and
 ``gymnasium.make``) and for the closed loop with the 112-neuron ``walker2d_cpg`` circuit at
 dt 0.1 ms (80 circuit steps per body step), one lane and several; (2) the zero-action, best-constant
 and sine_pitch walkers (baselines.md section 1; sine_pitch = ``encephagen.body.baselines.SINE_PITCH``)
-and the circuit with its lesions on held-out seeds 0-9, in one table.
+and the circuit with its lesions on report seeds 100000-100009 (encephagen.seeds), in one table.
 
     python bench/bench_body.py                  # speed + zero, constant, sine_pitch, circuit and its lesions
+    python bench/bench_body.py --skip-walkers   # speed only: physics alone beside the closed loop
     python bench/bench_body.py --tune sine_pitch --budget 1920 --workers 2   # baselines.md's protocol (~13 CPU-min)
     python bench/bench_body.py --skip-speed --sine-pitch F O1 O2 O3 A1 A2 A3 P1 P2 P3 KP KD   # another walker
 """
@@ -18,6 +19,8 @@ import json
 import time
 
 import numpy as np
+
+from encephagen.seeds import REPORT_FIRST
 
 def _rates(run) -> tuple[float, float]:
     """(steps per wall second, steps per CPU second) of ``run()``, which returns its step count.
@@ -67,7 +70,8 @@ def loop_rate(circuit_name: str, lanes: int, steps: int = 1000) -> tuple[float, 
     path = resolve_circuit_path(circuit_name)
     loop = ClosedLoop(compile_circuit(load_circuit(path), dt=0.1), load_binding(binding_path_for(path)), base_dir=path.parent)
     loop.run([0], max_steps=5)  # compile/load the kernel outside the timing
-    return _rates(lambda: sum(e.metrics["steps"] for e in loop.run(list(range(lanes)), max_steps=steps)))
+    seeds = list(range(REPORT_FIRST, REPORT_FIRST + lanes))
+    return _rates(lambda: sum(e.metrics["steps"] for e in loop.run(seeds, max_steps=steps)))
 
 
 def walkers(circuit_name: str, sine_pitch: list[float], seeds: list[int]) -> dict[str, dict[str, float]]:
@@ -92,6 +96,8 @@ def walkers(circuit_name: str, sine_pitch: list[float], seeds: list[int]) -> dic
     for label, variant in variants.items():
         loop = ClosedLoop(compile_circuit(variant, dt=0.1), binding, base_dir=path.parent)
         table[label] = aggregate([e.metrics for e in loop.run(seeds)])
+        if label == circuit_name and binding.afferents:
+            table["  - afferent populations"] = aggregate([e.metrics for e in loop.without_afferents().run(seeds)])
     return table
 
 
@@ -119,6 +125,7 @@ def main() -> None:
     parser.add_argument("--start", type=float, nargs="+", default=None, help="With --tune: the controller's numbers to start from.")
     parser.add_argument("--sigma", type=float, default=None, help="With --tune and --start: CMA step in box units ([-1, 1] per number).")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-walkers", action="store_true", help="Only the speed table.")
     args = parser.parse_args()
 
     from encephagen.body.baselines import SINE_PITCH, tune_baseline
@@ -135,10 +142,12 @@ def main() -> None:
         for lanes in (1, args.lanes):
             wall, cpu = loop_rate(args.circuit, lanes)
             print(f"  closed loop, {args.circuit} dt 0.1 ms, {lanes:2d} lane(s) {wall:7.0f} / {cpu:7.0f}")
-    table = walkers(args.circuit, args.sine_pitch or list(SINE_PITCH), list(range(10)))
-    print(f"\nWalker2d-v5, held-out seeds 0-9 (mean ± sd)\n{'controller':16} {'steps':>16} {'full':>6} {'distance m':>15} {'reward':>16}")
+    if args.skip_walkers:
+        return
+    table = walkers(args.circuit, args.sine_pitch or list(SINE_PITCH), list(range(REPORT_FIRST, REPORT_FIRST + 10)))
+    print(f"\nWalker2d-v5, report seeds {REPORT_FIRST}-{REPORT_FIRST + 9} (mean ± sd)\n{'controller':24} {'steps':>16} {'full':>6} {'distance m':>15} {'reward':>16}")
     for name, a in table.items():
-        print(f"{name:16} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<6.1f} {a['full']:>3}/10 {a['distance_mean']:>6.2f} ± {a['distance_sd']:<6.2f} {a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}")
+        print(f"{name:24} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<6.1f} {a['full']:>3}/10 {a['distance_mean']:>6.2f} ± {a['distance_sd']:<6.2f} {a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}")
 
 
 if __name__ == "__main__":

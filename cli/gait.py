@@ -36,7 +36,7 @@ def parse_assignments(pairs: tuple[str, ...]) -> dict[str, float]:
 @click.command("gait")
 @click.argument("circuit")
 @click.option("--seeds", type=click.IntRange(min=1), default=10, show_default=True, help="Number of noise seeds (lanes of one batched run).")
-@click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds run from this one upwards.")
+@click.option("--first-seed", type=click.IntRange(min=0), default=100_000, show_default=True, help="Seeds run from this one upwards (default: the first report seed, encephagen.seeds).")
 @click.option("--duration-ms", type=click.FloatRange(min=0, min_open=True), default=20_000.0, show_default=True, help="Biological time per seed (ms), warm-up included.")
 @click.option("--warmup-ms", type=click.FloatRange(min=0), default=1000.0, show_default=True, help="Initial transient left out of the analysis (ms).")
 @click.option("--lesion", default=None, help="Comma-separated populations, projections or cell classes to remove, e.g. V0d,V0v.")
@@ -156,7 +156,9 @@ def render_table(report: dict) -> str:
     extras = [f"lesion {','.join(report['lesions'])}" if report["lesions"] else "",
               f"shuffled (seed {report['shuffle_seed']})" if report["shuffle_seed"] is not None else "",
               " ".join(f"{k}={v:g}" for k, v in report["parameters"].items())]
-    head = f"{report['circuit']} {report['version']}: {len(report['seeds'])} seeds x {report['duration_ms']:g} ms"
+    from encephagen.seeds import describe_seeds
+
+    head = f"{report['circuit']} {report['version']}: {len(report['seeds'])} {describe_seeds(report['seeds'])} x {report['duration_ms']:g} ms"
     lines = [" ".join([head] + [e for e in extras if e])]
     lines.append(f"{'seed':>6} " + " ".join(f"{label:>9}" for _, label in TABLE_COLUMNS))
     for seed, metrics in zip(report["seeds"], report["per_seed"]):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
+from encephagen.seeds import REPORT_FIRST
 
 
 @click.command("run")
@@ -14,37 +16,56 @@ import click
 @click.option("--binding", "binding_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Binding file (default: next to CIRCUIT, NAME.BODY.binding.json if it exists, else NAME.binding.json).")
 @click.option("--episodes", type=click.IntRange(min=1), default=10, show_default=True, help="Episodes, on seeds S .. S+N-1.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="First seed (body reset noise and circuit noise).")
+@click.option("--seed", type=click.IntRange(min=0), default=REPORT_FIRST, show_default=True,
+              help="First seed (body reset, circuit noise, perturbation draws); the default starts the report seeds (encephagen.seeds).")
 @click.option("--dt", type=float, default=0.1, show_default=True, help="Circuit time step (ms); must divide the body step.")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Cut episodes shorter than the body's limit (1000).")
+@click.option("--perturb", "perturb", multiple=True, metavar="KIND[=SIZE]",
+              help="Perturb every episode (repeatable): push=N·s, mass=SCALE, friction=SCALE, slope=DEGREES, noise=SD, delay=STEPS.")
+@click.option("--sweep", is_flag=True, help="With --perturb push: bisect the push impulse at which half of the episodes finish (circuit, no afferents, sensors at rest, sine walker).")
+@click.option("--drive", "drive_values", default=None, metavar="V1,V2,...", help="Run at each value of the descending drive and print speed against drive.")
+@click.option("--drive-param", default="drive", show_default=True, help="The circuit parameter --drive and --drive-schedule command.")
+@click.option("--drive-schedule", default=None, metavar="S:V,S:V", help="Change the drive within each episode, seconds:value from 0 s (e.g. 0:21,4:25).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="With --drive: write speed against drive (PNG).")
 @click.option("--video", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the first episode as an mp4 (side view + population activity).")
-@click.option("--force", is_flag=True, help="Replace --video if it exists.")
+@click.option("--force", is_flag=True, help="Replace --video / --plot files that exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes: int, seed: int, dt: float,
-        max_steps: int | None, video: Path | None, force: bool, as_json: bool) -> None:
+        max_steps: int | None, perturb: tuple[str, ...], sweep: bool, drive_values: str | None, drive_param: str,
+        drive_schedule: str | None, plot: Path | None, video: Path | None, force: bool, as_json: bool) -> None:
     """Run CIRCUIT in closed loop with a body; report it beside the baselines it must beat.
 
     Every episode reports steps survived, forward distance (m), mean speed (m/s) and
     reward. On the same seeds run the binding's offsets alone, zero action and, on
     Walker2d, the best constant action and a tuned sine walker with torso-pitch feedback:
     surviving alone proves nothing (a constant action stands for 1000 steps), and a
-    12-number controller is the bar for distance.
+    12-number controller is the bar for distance. Seeds start at 100000, the report range
+    that no calibration draws from; the range used is printed.
+
+    With --perturb every controller meets the same pushes and noise (drawn from each
+    episode's seed); beside the circuit run the circuit without its afferent populations and
+    the circuit with its sensors read as 0 (afferents keep their tonic input, lose the body).
 
     \b
     Examples:
-      encephagen run walker2d_cpg --body walker2d --episodes 10 --seed 0
+      encephagen run walker2d_cpg --body walker2d --episodes 100
+      encephagen run walker2d_cpg --episodes 20 --perturb push=6 --perturb noise=0.05
+      encephagen run walker2d_cpg --episodes 20 --perturb push --sweep
+      encephagen run walker2d_cpg --episodes 10 --drive 20,22.5,25 --plot speed.png
+      encephagen run walker2d_cpg --episodes 10 --drive-schedule 0:20,4:25
       encephagen run walker2d_cpg --episodes 1 --video walk.mp4
-      encephagen run walker2d_cpg --body humanoid     # walker2d_cpg.humanoid.binding.json
-      encephagen run my_cpg.json --binding my_cpg.binding.json --json
     """
     from encephagen.body.binding import binding_path_for, load_binding
-    from encephagen.body.loop import ClosedLoop, run_with_baselines
+    from encephagen.body.loop import ClosedLoop, DriveSchedule, run_with_baselines
+    from encephagen.body.perturbations import Push, parse_perturbations
     from encephagen.compile import compile_circuit
     from encephagen.errors import BodyError
+    from encephagen.seeds import describe_seeds
     from encephagen.storage import check_output_file, load_circuit, resolve_circuit_path
 
-    if video is not None:
-        check_output_file(video, overwrite=force)
+    for path in (video, plot):
+        if path is not None:
+            check_output_file(path, overwrite=force)
     circuit_path = resolve_circuit_path(circuit)
     loaded = load_circuit(circuit_path)
     binding_file = binding_file or binding_path_for(circuit_path, body_name)
@@ -53,43 +74,182 @@ def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes
     binding = load_binding(binding_file)
     if body_name is not None and body_name != binding.body.kind:
         raise BodyError(f"{binding_file}:/body/kind: the binding drives {binding.body.kind!r}, not {body_name!r}; use a binding written for {body_name}")
+    try:
+        perturbations = parse_perturbations(perturb)
+    except BodyError as exc:
+        raise BodyError(f"--perturb: {exc}") from None
+    if sweep and not any(isinstance(p, Push) for p in perturbations):
+        raise BodyError("--sweep bisects the push impulse: add --perturb push (its size is where the bisection starts)")
+    if plot is not None and drive_values is None:
+        raise BodyError("--plot draws speed against drive: add --drive V1,V2,...")
     loop = ClosedLoop(compile_circuit(loaded, dt=dt), binding, base_dir=binding_file.parent, file=str(binding_file))
     seeds = list(range(seed, seed + episodes))
-    report = run_with_baselines(loop, seeds, max_steps=max_steps, record_first=video is not None)
-    if video is not None:
-        from encephagen.body.binding import make_bound_body
-        from encephagen.body.video import write_video
+    head = {"circuit": loaded.name, "version": loaded.version, "binding": str(binding_file), "body": binding.body.kind,
+            "dt_ms": dt, "neural_steps_per_body_step": loop.steps_per_body_step, "seeds": seeds, "seed_range": describe_seeds(seeds),
+            "perturbations": [str(p) for p in perturb]}
+    if sweep:
+        _sweep(loop, seeds, perturbations, head, as_json)
+    elif drive_values is not None:
+        _drive(loop, seeds, drive_values, drive_param, perturbations, max_steps, plot, head, as_json)
+    elif drive_schedule is not None:
+        try:
+            schedule = DriveSchedule.parse(drive_schedule, drive_param)
+        except BodyError as exc:
+            raise BodyError(f"--drive-schedule: {exc}") from None
+        _schedule(loop, seeds, schedule, perturbations, max_steps, head, as_json)
+    else:
+        extra = {"no afferents": loop.without_afferents(), "sensors at rest": loop.with_sensors_at_rest()} if perturbations else None
+        baselines = ("constant", "sine_pitch") if perturbations and binding.body.kind == "walker2d" else None
+        report = run_with_baselines(loop, seeds, max_steps=max_steps, record_first=video is not None, perturbations=perturbations,
+                                    baselines=baselines, extra=extra)
+        if video is not None:
+            from encephagen.body.binding import make_bound_body
+            from encephagen.body.video import write_video
 
-        write_video(make_bound_body(binding, binding_file.parent), report["trajectory"], video,
-                    population_names=loop.network.population_names, progress=not as_json)
-    summary = {"circuit": loaded.name, "version": loaded.version, "binding": str(binding_file), "body": binding.body.kind,
-               "dt_ms": dt, "neural_steps_per_body_step": loop.steps_per_body_step, "seeds": seeds,
-               "controllers": report["controllers"], "video": str(video) if video else None}
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
-        return
-    click.echo(_table(summary))
+            write_video(make_bound_body(binding, binding_file.parent), report["trajectory"], video,
+                        population_names=loop.network.population_names, progress=not as_json)
+        summary = {**head, "controllers": report["controllers"], "video": str(video) if video else None}
+        click.echo(json.dumps(summary, indent=2) if as_json else _table(summary))
+
+
+def _title(summary: dict) -> str:
+    perturbed = f", perturbed: {' '.join(summary['perturbations'])}" if summary["perturbations"] else ""
+    return (f"{summary['circuit']} {summary['version']} on {summary['body']} "
+            f"(dt {summary['dt_ms']} ms, {summary['neural_steps_per_body_step']} circuit steps per body step), "
+            f"{len(summary['seeds'])} episodes on {summary['seed_range']}{perturbed}")
 
 
 def _table(summary: dict) -> str:
     controllers = summary["controllers"]
     names = list(controllers)
-    lines = [f"{summary['circuit']} {summary['version']} on {summary['body']} "
-             f"(dt {summary['dt_ms']} ms, {summary['neural_steps_per_body_step']} circuit steps per body step)",
-             "seed  " + "  ".join(f"{n + ' steps':>14} {'dist m':>7}" for n in names) + "  circuit episode ended"]
+    lines = [_title(summary),
+             "seed    " + "  ".join(f"{n + ' steps':>18} {'dist m':>7}" for n in names) + "  circuit episode ended"]
     for i, seed in enumerate(summary["seeds"]):
-        cells = [f"{controllers[n]['episodes'][i]['steps']:>14d} {controllers[n]['episodes'][i]['distance']:>7.2f}" for n in names]
-        lines.append(f"{seed:>4}  " + "  ".join(cells) + "  " + _ending(controllers["circuit"]["episodes"][i]))
+        cells = [f"{controllers[n]['episodes'][i]['steps']:>18d} {controllers[n]['episodes'][i]['distance']:>7.2f}" for n in names]
+        lines.append(f"{seed:>6}  " + "  ".join(cells) + "  " + _ending(controllers["circuit"]["episodes"][i]))
     lines.append("")
-    lines.append(f"{'':10} {'steps':>16} {'full':>6} {'distance m':>14} {'speed m/s':>14} {'reward':>16}")
+    lines.append(f"{'':15} {'steps':>16} {'full':>8} {'distance m':>14} {'speed m/s':>14} {'reward':>16}")
     for n in names:
         a = controllers[n]["aggregate"]
-        lines.append(f"{n:10} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<5.1f} {a['full']:>3}/{a['episodes']:<2} "
+        lines.append(f"{n:15} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<5.1f} {a['full']:>4}/{a['episodes']:<3} "
                      f"{a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f} "
                      f"{a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}")
-    if summary["video"]:
+    if summary.get("video"):
         lines.append(f"wrote {summary['video']}")
     return "\n".join(lines)
+
+
+def _sweep(loop, seeds, perturbations, head, as_json) -> None:
+    from encephagen.body.loop import push_sweep
+    from encephagen.body.perturbations import Push
+
+    push = next(p for p in perturbations if isinstance(p, Push))
+    others = [p for p in perturbations if not isinstance(p, Push)]
+    progress = None if as_json else (lambda name, size, fraction: click.echo(f"  {name:15} push {size:7.3f} N·s: {fraction:.0%} full", err=True))
+    results = push_sweep(loop, seeds, push=push, others=others, start=push.impulse or 4.0, progress=progress)
+    summary = {**head, "push_every_s": push.every_s, "push_duration_ms": push.duration_ms,
+               "tolerance": {name: {"impulse": t.size, "low": t.low, "high": t.high, "tried": t.tried} for name, t in results.items()}}
+    if as_json:
+        click.echo(json.dumps(_finite(summary), indent=2))
+        return
+    click.echo(_title(summary))
+    click.echo(f"push impulse at which half of the episodes finish (one push per {push.every_s:g} s, {push.duration_ms:g} ms each, "
+               f"forward or backward at random; same draws for every controller):")
+    for name, t in results.items():
+        click.echo(f"  {name:15} {t.size:7.2f} N·s   (finished >= 50 % at {t.low:.2f}, < 50 % at {t.high:.2f}; {len(t.tried)} sizes tried)")
+    circuit = results["circuit"].size
+    for name in ("sine_pitch", "no afferents", "sensors at rest"):
+        if name in results:
+            other = results[name].size
+            if other > 0:
+                click.echo(f"  circuit / {name}: {circuit / other:.2f}x")
+            else:
+                click.echo(f"  circuit / {name}: {name} finishes fewer than half of its episodes even without pushes")
+
+
+def _drive(loop, seeds, values_text, parameter, perturbations, max_steps, plot, head, as_json) -> None:
+    from encephagen.body.loop import speed_by_drive
+    from encephagen.errors import BodyError
+
+    try:
+        values = [float(v) for v in values_text.split(",") if v.strip()]
+    except ValueError:
+        raise BodyError(f"--drive takes comma-separated numbers, e.g. 20,22.5,25; got {values_text!r}") from None
+    if not values:
+        raise BodyError("--drive takes at least one value, e.g. 20,22.5,25")
+    rows = speed_by_drive(loop, seeds, values, parameter=parameter, perturbations=perturbations, max_steps=max_steps)
+    summary = {**head, "parameter": parameter, "by_value": [{"value": r["value"], "aggregate": r["aggregate"]} for r in rows]}
+    if plot is not None:
+        _plot_speed(rows, parameter, f"{head['circuit']} {head['version']}: {head['seed_range']}", plot)
+        summary["plot"] = str(plot)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(_title(summary))
+    click.echo(f"{parameter:>10} {'full':>8} {'distance m':>14} {'speed m/s':>14}")
+    for r in rows:
+        a = r["aggregate"]
+        click.echo(f"{r['value']:>10g} {a['full']:>4}/{a['episodes']:<3} {a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f}")
+    walking = [r for r in rows if r["aggregate"]["full"] >= 0.9 * r["aggregate"]["episodes"]]  # the bar: >= 9/10 full
+    speeds = [r["aggregate"]["speed_mean"] for r in walking]
+    if len(speeds) > 1 and min(speeds) > 0:
+        click.echo(f"speed span over the {len(walking)} values with >= 90 % full episodes: {max(speeds) / min(speeds):.2f}x "
+                   f"({min(speeds):.3f} -> {max(speeds):.3f} m/s)")
+    else:
+        click.echo(f"fewer than two {parameter} values finish >= 90 % of their episodes: no speed span to report")
+    if plot is not None:
+        click.echo(f"wrote {plot}")
+
+
+def _plot_speed(rows, parameter, title, path) -> None:
+    from encephagen.plots import new_figure, save_figure
+
+    fig = new_figure(figsize=(5, 3.6))
+    ax = fig.subplots()
+    for r in rows:
+        speeds = [e["speed"] for e in r["episodes"]]
+        full = [bool(e["full"]) for e in r["episodes"]]
+        ax.scatter([r["value"]] * len(speeds), speeds, c=["tab:blue" if f else "tab:red" for f in full], s=10, alpha=0.5)
+    ax.plot([r["value"] for r in rows], [r["aggregate"]["speed_mean"] for r in rows], "k-o", label="mean")
+    ax.set_xlabel(f"{parameter} (mV)")
+    ax.set_ylabel("speed (m/s)")
+    ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=8, title="episodes: blue full, red fell", title_fontsize=7)
+    save_figure(fig, path)
+
+
+def _schedule(loop, seeds, schedule, perturbations, max_steps, head, as_json) -> None:
+    episodes = loop.run(seeds, perturbations=perturbations, max_steps=max_steps, drive_schedule=schedule)
+    duration = (max_steps or loop.binding.body.max_steps) * loop.body_dt_ms / 1000.0
+    pieces = schedule.segments(duration)
+    rows = [{"seed": e.seed, **e.metrics} for e in episodes]
+    summary = {**head, "parameter": schedule.parameter, "schedule": [list(p) for p in schedule.points], "episodes": rows}
+    if as_json:
+        click.echo(json.dumps(_finite(summary), indent=2))
+        return
+    click.echo(_title(summary))
+    click.echo(f"{schedule.parameter} schedule: " + ", ".join(f"{v:g} from {a:g} s" for a, _, v in pieces))
+    click.echo("seed    " + "  ".join(f"{f'{a:g}-{b:g} s':>10}" for a, b, _ in pieces) + "   steps  ended")
+    for r in rows:
+        cells = "  ".join(f"{r[f'speed_segment_{i}']:>10.3f}" for i in range(len(pieces)))
+        click.echo(f"{r['seed']:>6}  {cells}   {r['steps']:>5d}  {_ending(r)}")
+    full = sum(int(r["full"]) for r in rows)
+    means = []
+    for i in range(len(pieces)):
+        values = [r[f"speed_segment_{i}"] for r in rows if math.isfinite(r[f"speed_segment_{i}"])]
+        means.append(sum(values) / len(values) if values else math.nan)
+    click.echo("mean    " + "  ".join(f"{m:>10.3f}" for m in means) + f"   full episodes {full}/{len(rows)}")
+
+
+def _finite(node):
+    """NaN and inf -> None, so that --json prints standard JSON (a tolerance beyond the ceiling is inf)."""
+    if isinstance(node, float) and not math.isfinite(node):
+        return None
+    if isinstance(node, dict):
+        return {k: _finite(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_finite(v) for v in node]
+    return node
 
 
 def _ending(episode: dict) -> str:

@@ -32,7 +32,7 @@ def parse_values(text: str) -> list[float]:
 @click.option("--param", "parameter", required=True, help="Named parameter to vary (non-structural: weight, drive, time constant...).")
 @click.option("--values", "values_text", required=True, help="Values: a,b,c or start:stop:count.")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Noise seeds per value.")
-@click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--first-seed", type=click.IntRange(min=0), default=100_000, show_default=True, help="Seeds run from this one upwards (default: the first report seed, encephagen.seeds).")
 @click.option("--duration-ms", type=click.FloatRange(min=0, min_open=True), default=10_000.0, show_default=True, help="Biological time per run (ms).")
 @click.option("--warmup-ms", type=click.FloatRange(min=0), default=1000.0, show_default=True)
 @click.option("--lesion", default=None, help="Comma-separated populations, projections or cell classes to remove first.")
@@ -76,7 +76,9 @@ def sweep(circuit: str, parameter: str, values_text: str, seeds: int, first_seed
                   "plot": str(plot) if plot else None}
         click.echo(json.dumps(_finite(report), indent=2))
         return
-    click.echo(f"{loaded.name} {loaded.version}: {parameter} sweep, {seeds} seeds x {duration_ms:g} ms" + (f", lesion {','.join(lesions)}" if lesions else ""))
+    from encephagen.seeds import describe_seeds
+
+    click.echo(f"{loaded.name} {loaded.version}: {parameter} sweep, {seeds} {describe_seeds(seed_list)} x {duration_ms:g} ms" + (f", lesion {','.join(lesions)}" if lesions else ""))
     click.echo(f"{parameter:>12} " + " ".join(f"{label:>9}" for _, label in TABLE_COLUMNS))
     for value, summary in zip(values, summaries):
         click.echo(f"{value:>12g} " + " ".join(f"{summary[key]['mean']:>9.3f}" for key, _ in TABLE_COLUMNS))

@@ -253,7 +253,7 @@ def test_gait_command_reports_per_seed_and_summary(tmp_path):
     result = invoke("gait", "half_centre", "--seeds", 2, "--duration-ms", 4000, "--json", "--plot", figure)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["seeds"] == [0, 1] and len(report["per_seed"]) == 2
+    assert report["seeds"] == [100000, 100001] and len(report["per_seed"]) == 2
     assert set(report["summary"]) >= {"frequency_hz", "fe_phase", "rhythmic_fraction"}
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = invoke("gait", "half_centre", "--seeds", 1, "--duration-ms", 3000)

@@ -47,6 +47,7 @@ from .errors import CalibrationError, MissingDependencyError, UnknownNameError
 from .extras import require
 from .objectives import BatchEvaluator, Loss, Objective, get_objective
 from .schema import Circuit, HistoryEntry, bump_version
+from .seeds import check_calibration_seeds, draw_calibration_seeds
 from .plots import save_figure
 from .storage import atomic_write_bytes, circuit_from_tree, circuit_tree, dumps_canonical
 
@@ -96,11 +97,14 @@ class SeedSplit:
     validation: list[int]
     test: list[int]
 
+    def __post_init__(self) -> None:
+        for part in ("train", "validation", "test"):  # a report seed must never select (encephagen.seeds)
+            check_calibration_seeds(getattr(self, part), f"SeedSplit({part}=...)")
+
     @classmethod
     def from_seed(cls, seed: int, n_train: int, n_validation: int, n_test: int) -> "SeedSplit":
-        """Distinct seeds drawn from ``seed``: the same seed always gives the same split."""
-        drawn = np.random.default_rng(seed).choice(2**31 - 1, size=n_train + n_validation + n_test, replace=False)
-        seeds = [int(s) for s in drawn]
+        """Distinct seeds drawn from ``seed`` in the calibration range only: the same seed always gives the same split."""
+        seeds = draw_calibration_seeds(seed, n_train + n_validation + n_test)
         return cls(seeds[:n_train], seeds[n_train : n_train + n_validation], seeds[n_train + n_validation :])
 
 

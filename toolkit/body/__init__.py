@@ -2,7 +2,8 @@
 
 ``adapters`` (the bodies), ``binding`` (the declared binding file), ``conformance`` (the
 checker every body passes), ``loop`` (body -> afferents -> circuit -> readouts -> actuators),
-``baselines`` (zero, constant and sine walkers to beat), ``imitate`` (binding gains fitted so a
+``baselines`` (zero, constant and sine walkers to beat), ``perturbations`` (pushes, mass,
+friction, slope, sensor noise and motor delay, seeded per episode), ``imitate`` (binding gains fitted so a
 circuit starts where a reference walker is) and ``video``. Import the modules
 themselves; this package imports nothing heavy on its own.
 

@@ -23,9 +23,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import BodyError
+from ..errors import BodyError, UnknownNameError
 from .baselines import aggregate, constant_controller, episode_metrics, reference_controllers, run_episode
 from .binding import Binding, check_binding, make_bound_body, resolve
+from .perturbations import Perturbation, parse_perturbations, perturbed
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,45 @@ def neural_steps_per_body_step(body_dt_ms: float, network_dt_ms: float) -> int:
     if steps < 1 or abs(ratio - steps) > 1e-6 * max(1.0, ratio):
         raise BodyError(f"body step {body_dt_ms} ms is not a whole number of circuit steps of {network_dt_ms} ms (ratio {ratio:.6g}); choose a dt that divides it, e.g. {body_dt_ms / max(1, math.ceil(ratio)):g} ms")
     return int(steps)
+
+
+@dataclass(frozen=True)
+class DriveSchedule:
+    """A circuit parameter commanded over an episode: ``value`` from each time (s) on.
+
+    The descending command of the animal's mesencephalic locomotor region: the schedule
+    ``DriveSchedule("drive", ((0, 21), (4, 25)))`` holds ``drive`` at 21 mV for 4 s, then at
+    25 mV. The parameter must be a population drive (mV); the change reaches the neurons as
+    extra current on top of the lane's own value, so the rest of the circuit is untouched.
+
+    >>> DriveSchedule.parse("0:21,4:25").value_at(5.0)
+    25.0
+    """
+
+    parameter: str
+    points: tuple[tuple[float, float], ...]
+
+    def __post_init__(self) -> None:
+        times = [t for t, _ in self.points]
+        if not self.points or times[0] != 0.0 or any(b <= a for a, b in zip(times, times[1:])) or not all(map(math.isfinite, [v for p in self.points for v in p])):
+            raise BodyError(f"a drive schedule needs (seconds, value) points from 0 s on, times increasing, finite values; got {list(self.points)}")
+
+    @classmethod
+    def parse(cls, text: str, parameter: str = "drive") -> "DriveSchedule":
+        """``'0:21,4:25'`` (seconds:value, comma-separated) -> a schedule of ``parameter``."""
+        try:
+            points = tuple((float(t), float(v)) for t, v in (part.split(":") for part in text.split(",") if part.strip()))
+        except ValueError:
+            raise BodyError(f"drive schedule {text!r}: write SECONDS:VALUE pairs separated by commas, from 0 s, e.g. 0:21,4:25") from None
+        return cls(parameter, points)
+
+    def value_at(self, seconds: float) -> float:
+        return next(v for t, v in reversed(self.points) if seconds >= t)
+
+    def segments(self, duration_s: float) -> list[tuple[float, float, float]]:
+        """(start s, end s, value) of each piece within an episode of ``duration_s``."""
+        ends = [t for t, _ in self.points[1:]] + [duration_s]
+        return [(t, min(end, duration_s), v) for (t, v), end in zip(self.points, ends) if t < duration_s]
 
 
 @dataclass
@@ -105,6 +145,9 @@ class ClosedLoop:
         unbound = sorted(set(probe.actuator_names) - {m.actuator for m in motors})
         if unbound:
             log.info("actuators without a motor get 0: %s", unbound)
+        self._drive_cache: dict[str, np.ndarray] = {}
+        self.sensors_at_rest = False
+        """True: afferents read every sensor as 0 (see :meth:`with_sensors_at_rest`)."""
         self._pitch = probe.sensor_index("torso_pitch")
         self._height = probe.sensor_index("torso_height")
         self.fall_steps = int(round(FALL_MS / probe.dt_ms))
@@ -157,6 +200,43 @@ class ClosedLoop:
             out[:, t] = simulator.readout_array()[:, columns]
         return out
 
+    def drive_fanout(self, parameter: str) -> np.ndarray:
+        """Per neuron, how many mV its drive moves per unit of ``parameter`` (its ParamRef factor, else 0)."""
+        if parameter not in self._drive_cache:
+            circuit = self.network.circuit
+            if parameter not in circuit.parameters:
+                raise BodyError(f"drive schedule: unknown circuit parameter {parameter!r}; population drives here: "
+                                f"{sorted({p.drive.param for p in circuit.populations.values() if hasattr(p.drive, 'param')})}")
+            fanout = np.zeros(self.network.n_neurons)
+            for name, population in circuit.populations.items():
+                drive = population.drive
+                if getattr(drive, "param", None) == parameter and name in self.network.population_slices:
+                    fanout[self.network.population_slices[name]] = drive.factor
+            if not fanout.any():
+                raise BodyError(f"drive schedule: parameter {parameter!r} is no population's drive, so it cannot be commanded during an episode")
+            self._drive_cache[parameter] = fanout
+        return self._drive_cache[parameter]
+
+    def without_afferents(self) -> "ClosedLoop":
+        """The same loop with every population the binding feeds removed (see :func:`without_afferents`)."""
+        from ..compile import compile_circuit
+
+        circuit, binding = without_afferents(self.network.circuit, self.binding)
+        return ClosedLoop(compile_circuit(circuit, dt=self.network.dt), binding, base_dir=self.base_dir)
+
+    def with_sensors_at_rest(self) -> "ClosedLoop":
+        """The same loop with every afferent reading its sensor as 0: the afferent populations keep
+        their tonic input (the binding's offsets) but carry no information about the body.
+
+        The fairer deafferentation beside :meth:`without_afferents`, which also removes the tonic
+        input: what feedback adds to a rhythm that is otherwise unchanged.
+        """
+        import copy
+
+        clamped = copy.copy(self)
+        clamped.sensors_at_rest = True
+        return clamped
+
     # ------------------------------------------------------------------ running
 
     def run(
@@ -167,6 +247,8 @@ class ClosedLoop:
         max_steps: int | None = None,
         record: bool = False,
         threads: int = 1,
+        perturbations: Sequence[Perturbation | str] = (),
+        drive_schedule: DriveSchedule | None = None,
     ) -> list[Episode]:
         """One episode per lane: lane i resets its body with ``seeds[i]`` and seeds the circuit with it.
 
@@ -185,17 +267,24 @@ class ClosedLoop:
             Numba threads for the circuit. One by default: a body step advances the circuit
             by only ~80 steps, so starting a parallel region per body step costs more than
             it saves (measured: 19 ms vs 0.6 ms per body step on a loaded 2-core machine).
+        perturbations
+            Applied to every lane's body (:mod:`encephagen.body.perturbations`), drawn from
+            each lane's seed: the same seed gets the same pushes and noise as a baseline run on it.
+        drive_schedule
+            Commands a population-drive parameter during the episode (the warm-up runs at
+            its first value); each episode's metrics then include ``speed_segment_<i>``, its
+            mean speed over piece i of the schedule (m/s, NaN for a piece it did not reach).
         """
         import numba
 
         previous = numba.get_num_threads()
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
         try:
-            return self._run(seeds, parameters, max_steps, record)
+            return self._run(seeds, parameters, max_steps, record, parse_perturbations(perturbations), drive_schedule)
         finally:
             numba.set_num_threads(previous)
 
-    def _run(self, seeds, parameters, max_steps, record) -> list[Episode]:
+    def _run(self, seeds, parameters, max_steps, record, perturbations=(), schedule=None) -> list[Episode]:
         from ..simulate import Simulator
 
         seeds = [int(s) for s in seeds]
@@ -210,7 +299,7 @@ class ClosedLoop:
         gain, offset, motor_offset = (np.stack([lane[k] for lane in per_lane]) for k in range(3))
         motor_gain = np.stack([lane[3] for lane in per_lane])
 
-        bodies = [make_bound_body(self.binding, self.base_dir) for _ in seeds]
+        bodies = [perturbed(make_bound_body(self.binding, self.base_dir), perturbations) for _ in seeds]
         for body in bodies:
             body.max_steps = min(body.max_steps, max_steps or body.max_steps)
         simulator = Simulator(self.network, seeds=seeds, parameters=sets if parameters is not None else None,
@@ -224,12 +313,18 @@ class ClosedLoop:
         recorder = _Recorder(bodies, record)
 
         columns = [simulator.readout_names.index(name) for name in self.readout_names]
+        commanded = None
+        if schedule is not None:
+            fanout = self.drive_fanout(schedule.parameter)
+            own = np.array([s.get(schedule.parameter, defaults[schedule.parameter]) for s in sets])
+            commanded = lambda step: ((schedule.value_at(step * self.body_dt_ms / 1000.0) - own)[:, None] * fanout)
+        sensed = np.zeros_like(observations) if self.sensors_at_rest else observations  # updated in place below
         if self.warmup_steps:
-            simulator.advance(self.warmup_steps, **self._inputs(observations, gain, offset))
+            simulator.advance(self.warmup_steps, **self._inputs(sensed, gain, offset, commanded and commanded(0)))
         action = np.zeros((lanes, self.n_actuators))
         running = list(range(lanes))
-        for _ in range(limit):
-            counts = simulator.advance(self.steps_per_body_step, **self._inputs(observations, gain, offset))
+        for step in range(limit):
+            counts = simulator.advance(self.steps_per_body_step, **self._inputs(sensed, gain, offset, commanded and commanded(step)))
             rates = simulator.readout_array()[:, columns]
             command = motor_offset + (motor_gain @ rates[:, :, None])[:, :, 0]
             action[:, self.motor_actuators] = np.clip(command, self.motor_low, self.motor_high)
@@ -257,15 +352,22 @@ class ClosedLoop:
             metrics["end_height"] = float(observations[b, self._height])
             before_fall = max(body.steps - self.fall_steps, 0) if terminated[b] else body.steps
             metrics["distance_upright"] = float(travelled[b, before_fall])
+            if schedule is not None:
+                for i, (start, end, _) in enumerate(schedule.segments(limit * self.body_dt_ms / 1000.0)):
+                    first, last = (int(round(t * 1000.0 / self.body_dt_ms)) for t in (start, end))
+                    reached = body.steps >= last
+                    metrics[f"speed_segment_{i}"] = float((travelled[b, last] - travelled[b, first]) / (end - start)) if reached else math.nan
             episodes.append(Episode(seed, metrics, sets[b], recorder.lane(b)))
         return episodes
 
-    def _inputs(self, observations: np.ndarray, gain: np.ndarray, offset: np.ndarray) -> dict[str, np.ndarray | None]:
-        """Afferent currents and Poisson rates per neuron, (B, N) each, from the sensors."""
+    def _inputs(self, observations: np.ndarray, gain: np.ndarray, offset: np.ndarray, commanded: np.ndarray | None = None) -> dict[str, np.ndarray | None]:
+        """Afferent currents and Poisson rates per neuron, (B, N) each, from the sensors (plus a commanded drive, mV)."""
         if not self._sensor.size:
-            return {"current": None, "poisson_rate": None}
+            return {"current": commanded, "poisson_rate": None}
         value = np.clip(offset + gain * observations[:, self._sensor], self._aff_low, self._aff_high)
         current = value[:, ~self._is_rate] @ self._current_fanout if self._current_fanout is not None else None
+        if commanded is not None:
+            current = commanded if current is None else current + commanded
         rate = value[:, self._is_rate] @ self._rate_fanout if self._rate_fanout is not None else None
         return {"current": current, "poisson_rate": rate}
 
@@ -316,6 +418,8 @@ def evaluate_walk(
     max_steps: int | None = None,
     base_dir=None,
     network=None,
+    perturbations: Sequence[Perturbation | str] = (),
+    drive_schedule: DriveSchedule | None = None,
 ) -> list[dict[str, Any]]:
     """Episode metrics of every (parameter set, seed) pair, run as lanes of one closed loop.
 
@@ -336,6 +440,8 @@ def evaluate_walk(
         Circuit time step (ms); must divide the body step.
     network
         An already compiled network of ``circuit`` at ``dt`` (saves compiling per call).
+    perturbations, drive_schedule
+        As for :meth:`ClosedLoop.run`.
     """
     from ..compile import compile_circuit
 
@@ -344,12 +450,19 @@ def evaluate_walk(
     sets = list(parameters) if parameters is not None else [{}]
     lane_sets = [dict(s) for s in sets for _ in seeds]
     lane_seeds = [int(seed) for _ in sets for seed in seeds]
-    episodes = loop.run(lane_seeds, parameters=lane_sets if parameters is not None else None, max_steps=max_steps)
+    episodes = loop.run(lane_seeds, parameters=lane_sets if parameters is not None else None, max_steps=max_steps,
+                        perturbations=perturbations, drive_schedule=drive_schedule)
     return [{**e.metrics, "seed": e.seed, "set": i // len(seeds)} for i, e in enumerate(episodes)]
 
 
-def run_with_baselines(loop: ClosedLoop, seeds: Sequence[int], *, max_steps: int | None = None, record_first: bool = False) -> dict[str, Any]:
+def run_with_baselines(loop: ClosedLoop, seeds: Sequence[int], *, max_steps: int | None = None, record_first: bool = False,
+                       perturbations: Sequence[Perturbation | str] = (), baselines: Sequence[str] | None = None,
+                       extra: Mapping[str, "ClosedLoop"] | None = None) -> dict[str, Any]:
     """The circuit's episodes beside the zero-action and best-constant baselines, same seeds.
+
+    With ``perturbations`` every controller runs under the same perturbation draws (they
+    come from the episode seed). ``baselines`` keeps only the named baselines (default:
+    all); ``extra`` adds other closed loops (e.g. ``{"no afferents": ...}``) run on the same seeds.
 
     Also run: the binding's own offsets as a constant action ("offsets"), which tells how
     much of the result the circuit's activity adds. Returns ``{"controllers": {name: {"episodes": [...], "aggregate": {...}}}, "trajectory":
@@ -358,18 +471,102 @@ def run_with_baselines(loop: ClosedLoop, seeds: Sequence[int], *, max_steps: int
     tuned sine walker; elsewhere zero).
     """
     seeds = [int(s) for s in seeds]
-    episodes = loop.run(seeds, max_steps=max_steps, record=record_first)
-    body = make_bound_body(loop.binding, loop.base_dir)
+    perturbations = parse_perturbations(perturbations)
+    episodes = loop.run(seeds, max_steps=max_steps, record=record_first, perturbations=perturbations)
+    plain = make_bound_body(loop.binding, loop.base_dir)
     if max_steps is not None:
-        body.max_steps = min(body.max_steps, max_steps)
+        plain.max_steps = min(plain.max_steps, max_steps)
+    body = perturbed(plain, perturbations)
     controllers: dict[str, list[dict[str, float]]] = {"circuit": [{"seed": e.seed, **e.metrics} for e in episodes]}
-    baselines = {"offsets": constant_controller(loop.offset_action()), **reference_controllers(body)}
-    for name, controller in baselines.items():
-        controllers[name] = [{"seed": s, **run_episode(body, controller, s)} for s in seeds]
+    for name, other in (extra or {}).items():
+        controllers[name] = [{"seed": e.seed, **e.metrics} for e in other.run(seeds, max_steps=max_steps, perturbations=perturbations)]
+    available = {"offsets": constant_controller(loop.offset_action()), **reference_controllers(plain)}
+    if baselines is not None:
+        unknown = sorted(set(baselines) - set(available))
+        if unknown:
+            raise BodyError(f"baselines: unknown controller(s) {unknown}; this body has {sorted(available)}")
+    for name, controller in available.items():
+        if baselines is None or name in baselines:
+            controllers[name] = [{"seed": s, **run_episode(body, controller, s)} for s in seeds]
     return {
         "controllers": {name: {"episodes": eps, "aggregate": aggregate(eps)} for name, eps in controllers.items()},
         "trajectory": episodes[0].trajectory,
     }
+
+
+def without_afferents(circuit, binding: Binding):
+    """The circuit without every population its binding feeds, and the binding without them.
+
+    For walker2d_cpg: hip Ia, load Ib and vestibulospinal populations are removed by
+    :func:`encephagen.compile.lesion` (with their projections and readout terms); the
+    binding loses the afferents into them and motor terms whose readout vanished. What is
+    left is the spinal rhythm generator driving the legs open loop (a deafferented cord).
+    """
+    from ..compile import lesion
+
+    fed = sorted({a.population for a in binding.afferents.values()})
+    if not fed:
+        raise BodyError(f"binding for {binding.circuit!r} feeds no population: there are no afferents to remove")
+    lesioned = lesion(circuit, fed)
+    afferents = {name: a for name, a in binding.afferents.items() if a.population not in fed}
+    motors = {name: m.model_copy(update={"terms": [t for t in m.terms if t.readout in lesioned.readouts]}) for name, m in binding.motors.items()}
+    return lesioned, binding.model_copy(update={"afferents": afferents, "motors": motors})
+
+
+def push_sweep(loop: ClosedLoop, seeds: Sequence[int], *, push: Perturbation | None = None, others: Sequence[Perturbation | str] = (),
+               iterations: int = 5, start: float = 4.0, progress=None) -> dict[str, Any]:
+    """Push impulse at which half of the episodes still finish: circuit, circuit without afferents
+    (populations removed), circuit with its sensors read as 0 (tonic afferent input kept), sine walker.
+
+    Each controller's survival (fraction of full episodes on ``seeds``, the same push times
+    and directions for all, drawn from each seed) is bisected by
+    :func:`~encephagen.body.perturbations.half_survival`. ``push`` sets the push's timing
+    (its impulse is the variable); ``others`` are applied as well. ``progress(name, size,
+    fraction)`` is called after every measurement. Returns ``{name: Tolerance}``.
+    """
+    from .perturbations import Push, half_survival, with_size
+
+    push = push or Push(start)
+    others = parse_perturbations(others)
+    seeds = [int(s) for s in seeds]
+    body = make_bound_body(loop.binding, loop.base_dir)
+    sine = reference_controllers(body).get("sine_pitch")
+    lesioned, at_rest = loop.without_afferents(), loop.with_sensors_at_rest()
+    runners: dict[str, Any] = {
+        "circuit": lambda conditions: [e.metrics["full"] for e in loop.run(seeds, perturbations=conditions)],
+        "no afferents": lambda conditions: [e.metrics["full"] for e in lesioned.run(seeds, perturbations=conditions)],
+        "sensors at rest": lambda conditions: [e.metrics["full"] for e in at_rest.run(seeds, perturbations=conditions)],
+    }
+    if sine is not None:
+        runners["sine_pitch"] = lambda conditions: [run_episode(perturbed(body, conditions), sine, s)["full"] for s in seeds]
+    results = {}
+    for name, runner in runners.items():
+        def survival(size: float, name=name, runner=runner) -> float:
+            fraction = float(np.mean(runner((with_size(push, size), *others))))
+            if progress is not None:
+                progress(name, size, fraction)
+            return fraction
+
+        results[name] = half_survival(survival, start=start, iterations=iterations)
+    return results
+
+
+def speed_by_drive(loop: ClosedLoop, seeds: Sequence[int], values: Sequence[float], *, parameter: str = "drive",
+                   perturbations: Sequence[Perturbation | str] = (), max_steps: int | None = None) -> list[dict[str, Any]]:
+    """Episodes at each value of a descending drive parameter (all as lanes of one run), aggregated per value.
+
+    The circuit's speed on command: returns one ``{"value", "aggregate", "episodes"}`` per value.
+    """
+    if parameter not in loop.network.circuit.parameters:
+        raise UnknownNameError("parameter", parameter, loop.network.circuit.parameters)
+    seeds = [int(s) for s in seeds]
+    lanes = [(float(v), s) for v in values for s in seeds]
+    episodes = loop.run([s for _, s in lanes], parameters=[{parameter: v} for v, _ in lanes], perturbations=perturbations, max_steps=max_steps)
+    out = []
+    for i, value in enumerate(values):
+        rows = [{"seed": e.seed, **e.metrics} for e in episodes[i * len(seeds) : (i + 1) * len(seeds)]]
+        out.append({"value": float(value), "aggregate": aggregate(rows), "episodes": rows})
+    return out
 
 
 WALK_TARGETS: dict[str, float] = {"distance_m": 4.0, "steps": 1000.0}

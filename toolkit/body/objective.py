@@ -17,12 +17,46 @@ from ..objectives import Loss, register_objective
 from .loop import WALK_TARGETS, walk_objective_terms
 
 WALK_OPTIONS: dict[str, Any] = {"body": "walker2d", "binding": "", "dt": 0.1, "max_steps": 1000,
-                                "distance_weight": 1.0, "posture_weight": 0.5, "effort_weight": 0.1}
+                                "distance_weight": 1.0, "posture_weight": 0.5, "effort_weight": 0.1,
+                                "perturb": "", "drive_param": "drive", "drive_speeds": "", "speed_weight": 1.0}
 """``binding`` '' means ``<circuit name>.binding.json`` in the circuit's folder; the weights
 scale the distance, upright and effort terms against survival (each about [0, 1]). The
 distance term stops rewarding at the distance target, so a target above the distance
 wanted, with a larger weight, keeps the search pushing (e.g. ``--target distance_m=6
---option distance_weight=1.5``: 0.25 per m up to 6 m, one full episode = 1 m)."""
+--option distance_weight=1.5``: 0.25 per m up to 6 m, one full episode = 1 m).
+
+``perturb``: episode conditions to train on, separated by ``;``, each a comma-separated list
+of :mod:`encephagen.body.perturbations` (``"none;push=15;mass=0.8,friction=0.7"``: every
+candidate and seed runs once unperturbed, once pushed, once lighter on a slippery floor; the
+loss is the mean over conditions). ``drive_speeds``: speed on command,
+``"VALUE:SPEED,..."`` (``"21:0.4,25:0.8"``): every candidate and seed also runs with
+``drive_param`` at each value, and the loss adds ``speed_weight`` times the mean relative
+speed error there (capped at 1 per value) plus the survival lost there (term ``drive_survival``)."""
+
+
+def parse_drive_speeds(text: str) -> tuple[tuple[float, float], ...]:
+    """``'21:0.4,25:0.8'`` -> ((21.0, 0.4), (25.0, 0.8)); speeds must be > 0 m/s.
+
+    >>> parse_drive_speeds("21:0.4, 25:0.8")
+    ((21.0, 0.4), (25.0, 0.8))
+    """
+    try:
+        points = tuple((float(v), float(sp)) for v, sp in (part.split(":") for part in str(text).split(",") if part.strip()))
+    except ValueError:
+        raise BodyError(f"option drive_speeds of objective 'walk' takes VALUE:SPEED pairs, e.g. 21:0.4,25:0.8; got {text!r}") from None
+    if any(speed <= 0 for _, speed in points):
+        raise BodyError(f"option drive_speeds of objective 'walk': every speed must be > 0 m/s; got {text!r}")
+    return points
+
+
+def parse_conditions(text: str | Sequence[Any]) -> tuple[tuple[Any, ...], ...]:
+    """The ``perturb`` option -> one tuple of perturbations per condition (``()`` = unperturbed)."""
+    from .perturbations import parse_perturbations
+
+    if not isinstance(text, str):
+        return (parse_perturbations(text),)
+    parts = [part.strip() for part in text.split(";")] if text.strip() else [""]
+    return tuple(() if part in ("", "none") else parse_perturbations(part) for part in parts)
 
 
 class WalkEvaluator:
@@ -46,6 +80,10 @@ class WalkEvaluator:
         if self.binding.body.kind != options["body"]:
             raise BodyError(f"{path}:/body/kind: the binding drives {self.binding.body.kind!r}, not {options['body']!r}")
         self._network = None
+        self.conditions = parse_conditions(options["perturb"])
+        self.drive_speeds = parse_drive_speeds(options["drive_speeds"]) if str(options["drive_speeds"]).strip() else ()
+        if self.drive_speeds and options["drive_param"] not in circuit.parameters:
+            raise BodyError(f"option drive_param of objective 'walk': circuit {circuit.name!r} has no parameter {options['drive_param']!r}")
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_network": None}  # compiled arrays are rebuilt in each worker
@@ -56,13 +94,32 @@ class WalkEvaluator:
 
         if self._network is None:
             self._network = compile_circuit(self.circuit, dt=float(self.options["dt"]))
-        results = evaluate_walk(self.circuit, self.binding, seeds, parameters=list(parameter_sets), dt=float(self.options["dt"]),
-                                max_steps=int(self.options["max_steps"]), base_dir=self.base_dir, network=self._network)
-        weights = {"distance": float(self.options["distance_weight"]), "survival": 1.0, "upright": float(self.options["posture_weight"]), "effort": float(self.options["effort_weight"])}
-        losses: list[list[Loss]] = [[] for _ in parameter_sets]
-        for episode in results:
-            terms = walk_objective_terms([episode], self.targets)
-            losses[episode["set"]].append(Loss(sum(weights[k] * v for k, v in terms.items()), terms))
+        common = dict(dt=float(self.options["dt"]), max_steps=int(self.options["max_steps"]), base_dir=self.base_dir, network=self._network)
+        sets = [dict(p) for p in parameter_sets]
+        weights = {"distance": float(self.options["distance_weight"]), "survival": 1.0, "upright": float(self.options["posture_weight"]),
+                   "effort": float(self.options["effort_weight"]), "speed": float(self.options["speed_weight"]), "drive_survival": 1.0}
+        n, k = len(seeds), len(sets)
+        terms: list[dict[str, float]] = [{} for _ in range(k * n)]  # (set, seed) -> mean terms over conditions
+        for perturbations in self.conditions:
+            results = evaluate_walk(self.circuit, self.binding, seeds, parameters=sets, perturbations=perturbations, **common)
+            for i, episode in enumerate(results):
+                for name, value in walk_objective_terms([episode], self.targets).items():
+                    terms[i][name] = terms[i].get(name, 0.0) + value / len(self.conditions)
+            if self.drive_speeds:
+                name = str(self.options["drive_param"])
+                commanded = [{**p, name: value} for p in sets for value, _ in self.drive_speeds]
+                results = evaluate_walk(self.circuit, self.binding, seeds, parameters=commanded, perturbations=perturbations, **common)
+                points = len(self.drive_speeds)
+                for j, episode in enumerate(results):  # lane j: set j // n = candidate * points + drive point, seed j % n
+                    candidate, point = divmod(j // n, points)
+                    i = candidate * n + j % n
+                    wanted = self.drive_speeds[point][1]
+                    share = 1.0 / (points * len(self.conditions))
+                    terms[i]["speed"] = terms[i].get("speed", 0.0) + share * min(1.0, abs(episode["speed"] - wanted) / wanted)
+                    terms[i]["drive_survival"] = terms[i].get("drive_survival", 0.0) + share * max(0.0, 1.0 - episode["steps"] / self.targets["steps"])
+        losses: list[list[Loss]] = [[] for _ in sets]
+        for i, episode_terms in enumerate(terms):
+            losses[i // n].append(Loss(sum(weights[key] * value for key, value in episode_terms.items()), episode_terms))
         return losses
 
 
