@@ -501,6 +501,13 @@ class Humanoid(MujocoBody):
             max_height=2.0,
         )
         self._mass = np.expand_dims(self.model.body_mass, axis=1)
+        # roll rate, appended last so that every other sensor keeps its index
+        self.sensors += (Sensor("torso_roll_rate", "rad/s", "time derivative of torso_roll (body-frame x angular velocity)"),)
+        self.sensor_names = tuple(s.name for s in self.sensors)
+        self._sensor_index = {n: i for i, n in enumerate(self.sensor_names)}
+
+    def _observe(self) -> np.ndarray:
+        return np.append(super()._observe(), self.data.qvel[self._root_dof + 3])
 
     def _progress_position(self) -> float:  # Gymnasium's mass_center(), term for term
         return float((np.sum(self._mass * self.data.xipos, axis=0) / np.sum(self._mass))[0])
