@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-
 from encephagen.body.adapters import make_body
-from encephagen.body.baselines import JointPD, humanoid_references, reference_controllers, run_episode
+from encephagen.body.baselines import (
+    JointPD,
+    reference_controllers,
+    run_episode,
+)
 from encephagen.body.binding import binding_path_for, load_binding
 from encephagen.storage import load_circuit, shipped_circuits_dir
 
@@ -20,19 +21,20 @@ def humanoid():
     return make_body("humanoid")
 
 
-def test_humanoid_reports_its_roll_rate_last_and_keeps_every_other_index(humanoid):
-    assert humanoid.sensor_names[-1] == "torso_roll_rate"
-    assert humanoid.sensor_names.index("torso_height") == 0 and humanoid.sensor_names.index("left_foot_load") == len(humanoid.sensor_names) - 2
+def test_humanoid_reports_vestibular_rates_last_and_keeps_every_other_index(humanoid):
+    assert humanoid.sensor_names[-3:] == ("torso_roll_rate", "torso_yaw_rate", "lateral_velocity")
+    assert humanoid.sensor_names.index("torso_height") == 0 and humanoid.sensor_names.index("left_foot_load") == len(humanoid.sensor_names) - 4
     observation, _ = humanoid.reset(3)
-    rolls = [observation[humanoid.sensor_index("torso_roll")]]
-    rates = [observation[-1]]
+    roll, rate = humanoid.sensor_index("torso_roll"), humanoid.sensor_index("torso_roll_rate")
+    rolls, rates = [observation[roll]], [observation[rate]]
     for _ in range(5):
         observation = humanoid.step(np.zeros(17)).observation
-        rolls.append(observation[humanoid.sensor_index("torso_roll")])
-        rates.append(observation[-1])
+        rolls.append(observation[roll])
+        rates.append(observation[rate])
     # roll rate (body frame) agrees with the derivative of roll while the torso is near upright
     derivative = np.diff(rolls) / (humanoid.dt_ms / 1000.0)
     assert np.allclose(derivative, (np.array(rates[1:]) + rates[:-1]) / 2, atol=0.05)
+    assert observation[humanoid.sensor_index("lateral_velocity")] == humanoid.data.qvel[1]
 
 
 def test_lqr_stander_stands_where_zero_action_and_joint_pd_fall(humanoid):

@@ -195,7 +195,10 @@ def design_lqr(body, weights: LqrWeights = LqrWeights()) -> LqrStander:
     q_pos[6:, 6:] += weights.joints * np.eye(nv - 6)
     q = np.block([[q_pos, np.zeros((nv, nv))], [np.zeros((nv, nv)), weights.velocity * np.eye(nv)]])
     r = weights.effort * np.eye(nu)
-    p = solve_discrete_are(a, b, q, r)
+    try:
+        p = solve_discrete_are(a, b, q, r)
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise BodyError(f"no LQR solution for weights {weights}: {exc}; change the weights (e.g. a smaller effort weight)") from None
     gain = np.linalg.solve(r + b.T @ p @ b, b.T @ p @ a)
     return LqrStander(qpos0, ctrl0, gain)
 
