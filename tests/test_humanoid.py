@@ -39,13 +39,14 @@ def test_humanoid_reports_vestibular_rates_last_and_keeps_every_other_index(huma
 
 def test_lqr_stander_stands_where_zero_action_and_joint_pd_fall(humanoid):
     """The references the circuit is reported beside (held-out seeds): zero action falls in
-    ~40 steps, the joint PD holding the initial pose in < 200, the LQR stands 1000."""
+    ~40 steps, the joint PD holding the initial pose in < 200, the LQR stands 1000, also when it
+    reads only the named sensors a circuit reads."""
     controllers = reference_controllers(humanoid)
-    assert list(controllers) == ["zero", "constant", "pd", "lqr"]
+    assert list(controllers) == ["zero", "constant", "pd", "lqr", "lqr_sensors"]
     steps = {name: [run_episode(humanoid, c, s)["steps"] for s in REPORT_SEEDS] for name, c in controllers.items()}
     assert all(35 <= s <= 50 for s in steps["zero"]), steps
     assert all(s < 200 for s in steps["pd"] + steps["constant"]), steps
-    assert steps["lqr"] == [1000] * len(REPORT_SEEDS), steps
+    assert steps["lqr"] == steps["lqr_sensors"] == [1000] * len(REPORT_SEEDS), steps
 
 
 def test_lqr_stander_is_deterministic(humanoid):

@@ -157,7 +157,8 @@ def baseline_controller(kind: str, params: Sequence[float], body) -> Controller:
 def reference_controllers(body, sine_pitch: Sequence[float] = SINE_PITCH) -> dict[str, Controller]:
     """The baselines a circuit on ``body`` is reported beside: zero action everywhere; on
     Walker2d also the best constant action and the tuned sine walker (``sine_pitch``); on
-    Humanoid the best constant action, the joint PD holding the initial pose and the LQR stander."""
+    Humanoid the best constant action, the joint PD holding the initial pose and the LQR stander
+    (on the full state, and on the named sensors)."""
     controllers = {"zero": constant_controller(np.zeros(len(body.actuator_names)))}
     if body.name == "walker2d":
         controllers["constant"] = constant_controller(BEST_CONSTANT)
@@ -204,13 +205,16 @@ class JointPD:
 
 
 def humanoid_references(body) -> dict[str, Controller]:
-    """Humanoid-v5's references: best constant action, joint PD, LQR stander (full state)."""
+    """Humanoid-v5's references: best constant action, joint PD, the LQR stander on the full
+    MuJoCo state, and the same LQR on the named sensors only (what a circuit reads)."""
     from .lqr import lqr_stander
 
+    lqr = lqr_stander(body)
     return {
         "constant": constant_controller(HUMANOID_CONSTANT),
         "pd": JointPD(*HUMANOID_PD).controller(body),
-        "lqr": lqr_stander(body).controller(body),
+        "lqr": lqr.controller(body),
+        "lqr_sensors": lqr.sensor_controller(body),
     }
 
 

@@ -82,6 +82,41 @@ class LqrStander:
         return act
 
 
+    def on_sensors(self, body) -> tuple[np.ndarray, np.ndarray]:
+        """(G, s0): the same feedback on the body's named sensors, ``ctrl = clip(ctrl0 - G (s - s0))``.
+
+        Each column of K whose state the body reports as a sensor (height, pitch, roll, root
+        velocities and angular rates, joint angles and velocities) moves to that sensor's
+        column of G; the columns the body cannot sense (root x, y and yaw) are dropped. ``s0``
+        is the sensor vector at the standing pose. What a circuit reading the same sensors
+        would have to compute.
+        """
+        import mujoco
+
+        model, nv = body.model, body.model.nv
+        columns = {2: "torso_height", 3: "torso_roll", 4: "torso_pitch", nv: "forward_velocity", nv + 1: "lateral_velocity",
+                   nv + 2: "vertical_velocity", nv + 3: "torso_roll_rate", nv + 4: "torso_pitch_rate", nv + 5: "torso_yaw_rate"}
+        for joint in range(model.njnt):
+            if joint not in body._root_joints:
+                columns[int(model.jnt_dofadr[joint])] = f"{model.joint(joint).name}_angle"
+                columns[nv + int(model.jnt_dofadr[joint])] = f"{model.joint(joint).name}_velocity"
+        sensor_gain = np.zeros((model.nu, len(body.sensor_names)))
+        for column, sensor in columns.items():
+            sensor_gain[:, body.sensor_index(sensor)] = self.gain[:, column]
+        probe = type(body).__new__(type(body))
+        probe.__dict__.update(body.__dict__)
+        probe.data = mujoco.MjData(model)
+        probe.data.qpos[:] = self.qpos0
+        mujoco.mj_forward(model, probe.data)
+        return sensor_gain, probe._observe()
+
+    def sensor_controller(self, body):
+        """A controller that reads only ``observation`` (see :meth:`on_sensors`)."""
+        gain, s0 = self.on_sensors(body)
+        low, high = body.action_low, body.action_high
+        return lambda step, observation: np.clip(self.ctrl0 - gain @ (observation - s0), low, high)
+
+
 def _actuator_moment(model) -> np.ndarray:
     """(nu, nv) moment arms of joint actuators: the gear on the joint's dof."""
     import mujoco
