@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import BodyError, MissingDependencyError
+from ..errors import BodyError
 
 
 @dataclass(frozen=True)
@@ -205,11 +205,8 @@ def linearise(body, qpos0: np.ndarray, ctrl0: np.ndarray, eps: float = 1e-4) -> 
 def design_lqr(body, weights: LqrWeights = LqrWeights()) -> LqrStander:
     """The LQR stander of ``body`` (Humanoid-v5) for cost ``weights``; deterministic."""
     import mujoco
+    from scipy.linalg import solve_discrete_are
 
-    try:
-        from scipy.linalg import solve_discrete_are
-    except ImportError:
-        raise MissingDependencyError("scipy", "the LQR stander") from None
     model = body.model
     nv, nu = model.nv, model.nu
     qpos0, qfrc0 = standing_pose(body, weights.knee)
