@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from encephagen.body.adapters import make_body
@@ -156,3 +158,16 @@ def test_fit_to_controller_recovers_the_binding_that_produced_the_actions():
     for name, value in truth.items():
         assert fitted.values[name] == pytest.approx(value, rel=1e-6, abs=1e-9), (name, fitted.values)
     assert fitted.rms < 1e-9
+
+
+def test_run_prints_the_circuit_beside_every_humanoid_reference_on_the_same_seeds():
+    from click.testing import CliRunner
+    from encephagen.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["run", "humanoid_cpg", "--body", "humanoid", "--episodes", "2", "--seed", "100000",
+                                      "--max-steps", "3", "--dt", "0.25", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["binding"].endswith("humanoid_cpg.humanoid.binding.json")
+    assert list(report["controllers"]) == ["circuit", "offsets", "zero", "constant", "pd", "lqr", "lqr_sensors"]
+    assert all([e["seed"] for e in c["episodes"]] == [100000, 100001] for c in report["controllers"].values())
