@@ -101,6 +101,43 @@ def walkers(circuit_name: str, sine_pitch: list[float], seeds: list[int]) -> dic
     return table
 
 
+def humanoid_rates(dt: float, steps: int = 2000) -> dict[str, tuple[float, float]]:
+    """Humanoid-v5 body steps per second: Gymnasium's env.step alone, our adapter alone, and
+    humanoid_cpg in closed loop on one lane at circuit step ``dt`` (episodes restarted after each
+    fall until ``steps``; the binding's warm-up is left out, as it is paid once per episode)."""
+    import gymnasium as gym
+
+    from encephagen.body.adapters import Humanoid
+    from encephagen.body.binding import binding_path_for, load_binding
+    from encephagen.body.loop import ClosedLoop
+    from encephagen.compile import compile_circuit
+    from encephagen.storage import load_circuit, resolve_circuit_path
+
+    action, body, env = np.zeros(17), Humanoid(), gym.make("Humanoid-v5")
+
+    def physics(step, reset) -> int:
+        reset(0)
+        for i in range(steps):
+            if step(action):
+                reset(i)
+        return steps
+
+    path = resolve_circuit_path("humanoid_cpg")
+    binding = load_binding(binding_path_for(path, "humanoid")).model_copy(update={"warmup_ms": 0.0})
+    loop = ClosedLoop(compile_circuit(load_circuit(path), dt=dt), binding, base_dir=path.parent)
+    loop.run([0], max_steps=3)
+
+    def closed() -> int:
+        done, seed = 0, 0
+        while done < steps // 4:
+            done, seed = done + loop.run([seed])[0].metrics["steps"], seed + 1
+        return done
+
+    return {"gymnasium env.step": _rates(lambda: physics(lambda a: any(env.step(a)[2:4]), lambda s: env.reset(seed=s))),
+            "adapter": _rates(lambda: physics(lambda a: (lambda r: r.terminated or r.truncated)(body.step(a)), body.reset)),
+            f"closed loop humanoid_cpg dt {dt} ms, 1 lane": _rates(closed)}
+
+
 LESIONS = {
     "- commissural": ["L_V0d", "R_V0d", "L_V0v", "R_V0v", "L_V3", "R_V3"],
     "- RG inhibition": ["L_InF", "L_InE", "R_InF", "R_InE"],
@@ -126,6 +163,7 @@ def main() -> None:
     parser.add_argument("--sigma", type=float, default=None, help="With --tune and --start: CMA step in box units ([-1, 1] per number).")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-walkers", action="store_true", help="Only the speed table.")
+    parser.add_argument("--humanoid", action="store_true", help="Only the Humanoid-v5 speed rows (physics alone and humanoid_cpg's closed loop).")
     args = parser.parse_args()
 
     from encephagen.body.baselines import SINE_PITCH, tune_baseline
@@ -134,6 +172,13 @@ def main() -> None:
         for pick in tune_baseline(args.tune, budget=args.budget, weight=args.weight, workers=args.workers, restarts=args.restarts,
                                   first_seed=args.first_seed, start=args.start, sigma=args.sigma):
             print(json.dumps({"kind": pick.kind, "pick": pick.pick, "train": pick.train_score, "validation": pick.validation_score, "params": pick.params}))
+        return
+    if args.humanoid:
+        print("Humanoid-v5 body steps per second (wall / per CPU second of this process)")
+        for dt in (0.25, 0.1):
+            for name, (wall, cpu) in humanoid_rates(dt).items():
+                if dt == 0.25 or name.startswith("closed"):
+                    print(f"  {name:44} {wall:7.0f} / {cpu:7.0f}")
         return
     if not args.skip_speed:
         print("Walker2d body steps per second (wall / per CPU second of this process)")

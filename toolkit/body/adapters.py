@@ -497,6 +497,16 @@ class Humanoid(MujocoBody):
             max_height=2.0,
         )
         self._mass = np.expand_dims(self.model.body_mass, axis=1)
+        # vestibular signals a 3-D balance needs, appended last so that every other sensor keeps its index
+        self.sensors += (Sensor("torso_roll_rate", "rad/s", "roll angular velocity (body-frame x; the derivative of torso_roll near upright)"),
+                         Sensor("torso_yaw_rate", "rad/s", "yaw angular velocity (body-frame z)"),
+                         Sensor("lateral_velocity", "m/s", "velocity of the root along +y"))
+        self.sensor_names = tuple(s.name for s in self.sensors)
+        self._sensor_index = {n: i for i, n in enumerate(self.sensor_names)}
+        self._extra = np.array([self._root_dof + 3, self._root_dof + 5, self._root_dof + 1])
+
+    def _observe(self) -> np.ndarray:
+        return np.concatenate([super()._observe(), self.data.qvel[self._extra]])
 
     def _progress_position(self) -> float:  # Gymnasium's mass_center(), term for term
         return float((np.sum(self._mass * self.data.xipos, axis=0) / np.sum(self._mass))[0])

@@ -157,12 +157,66 @@ def baseline_controller(kind: str, params: Sequence[float], body) -> Controller:
 
 def reference_controllers(body, sine_pitch: Sequence[float] = SINE_PITCH) -> dict[str, Controller]:
     """The baselines a circuit on ``body`` is reported beside: zero action everywhere; on
-    Walker2d also the best constant action and the tuned sine walker (``sine_pitch``)."""
+    Walker2d also the best constant action and the tuned sine walker (``sine_pitch``); on
+    Humanoid the best constant action, the joint PD holding the initial pose and the LQR stander
+    (on the full state, and on the named sensors)."""
     controllers = {"zero": constant_controller(np.zeros(len(body.actuator_names)))}
     if body.name == "walker2d":
         controllers["constant"] = constant_controller(BEST_CONSTANT)
         controllers["sine_pitch"] = baseline_controller("sine_pitch", sine_pitch, body)
+    if body.name == "humanoid":
+        controllers.update(humanoid_references(body))
     return controllers
+
+
+# --------------------------------------------------------------------------- Humanoid-v5
+
+HUMANOID_CONSTANT = (0.0020, -0.0498, 0.0680, 0.0050, -0.0442, -0.0546, 0.1724, -0.0194, 0.1330, 0.0773, 0.0783, 0.1474, -0.0249, -0.1906, -0.0303, 0.1004, -0.0005)
+"""Humanoid-v5's best constant action (actuator order): CMA-ES (popsize 12, 480 evaluations from
+zero, sigma 0.1) on selection seeds 200200-200202 scored by mean steps, the best of the 5 best
+picked on selection seeds 200210-200219 (115 steps there); script in notes/humanoid.md."""
+
+HUMANOID_PD = (0.5, 0.03)
+"""(kp per rad, kd per rad/s) of the joint PD holding Humanoid-v5's initial pose, chosen on
+selection seeds (see notes/humanoid.md)."""
+
+
+@dataclass(frozen=True)
+class JointPD:
+    """Every actuated joint held at its initial angle: ``clip(-kp (angle - angle0) - kd velocity)``.
+
+    Reads only the body's named joint sensors (what a circuit's Ia afferents see); the
+    stiffness a new user reaches for first, and not balance: it does not look at the torso.
+    """
+
+    kp: float
+    kd: float
+
+    def controller(self, body) -> Controller:
+        angle = np.array([body.sensor_index(f"{a}_angle") for a in body.actuator_names])
+        velocity = np.array([body.sensor_index(f"{a}_velocity") for a in body.actuator_names])
+        joint_qpos = {name: body.model.jnt_qposadr[body.model.joint(name).id] for name in body.actuator_names}
+        target = np.array([body.init_qpos[joint_qpos[a]] for a in body.actuator_names])
+        low, high, kp, kd = body.action_low, body.action_high, self.kp, self.kd
+
+        def act(step: int, observation: np.ndarray) -> np.ndarray:
+            return np.clip(-kp * (observation[angle] - target) - kd * observation[velocity], low, high)
+
+        return act
+
+
+def humanoid_references(body) -> dict[str, Controller]:
+    """Humanoid-v5's references: best constant action, joint PD, the LQR stander on the full
+    MuJoCo state, and the same LQR on the named sensors only (what a circuit reads)."""
+    from .lqr import lqr_stander
+
+    lqr = lqr_stander(body)
+    return {
+        "constant": constant_controller(HUMANOID_CONSTANT),
+        "pd": JointPD(*HUMANOID_PD).controller(body),
+        "lqr": lqr.controller(body),
+        "lqr_sensors": lqr.sensor_controller(body),
+    }
 
 
 def score(kind: str, params: Sequence[float], seeds: Iterable[int], weight: float, body_name: str = "walker2d") -> float:

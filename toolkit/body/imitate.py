@@ -1,5 +1,11 @@
 """Start a body calibration where the circuit already imitates a reference controller.
 
+Two references: a rhythm (:func:`fit_to_rhythm`, a walker's open-loop gait at the circuit's
+own phase) and any feedback controller (:func:`fit_to_controller`, e.g. the LQR stander of
+:mod:`encephagen.body.lqr`): its episodes are recorded, the circuit is driven by the recorded
+sensor values, and the binding is fitted so that the circuit's commands reproduce the
+controller's actions on those states.
+
 Calibrating a walker from arbitrary binding gains ends, as a rule, in a stance: standing
 still is a wide, easy optimum, and walking a narrow one. A low-dimensional controller that
 walks (a tuned sine gait, :class:`~encephagen.body.baselines.SineGait`) shows where the
@@ -64,7 +70,8 @@ class Imitation:
     r2: dict[str, float]
     """Per motor: the share of the target's variance the fitted command explains."""
     shift: float
-    """Cycles by which the reference is shifted against the circuit's phase (best of the grid)."""
+    """Cycles by which the reference is shifted against the circuit's phase (best of the grid;
+    0 for a feedback controller)."""
     rms: float
     """Root-mean-square difference between fitted commands and targets (action units)."""
 
@@ -138,3 +145,104 @@ def _design(loop, samples: np.ndarray, names: list[str]) -> tuple[np.ndarray, np
         for term in motor.terms:
             add(m, term.gain, samples[:, loop.readout_names.index(term.readout)])
     return design, fixed, loop.motor_actuators
+
+
+def record_controller(body, controller_factory, seeds: Sequence[int], *, steps: int | None = None,
+                      noise: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(observations (T, n_sensors), actions (T, n_actuators)) of one episode per seed.
+
+    Row t holds the observation the controller saw and the action it chose at step t.
+    ``controller_factory(body)`` builds the controller (it may read ``body``'s MuJoCo state).
+    With ``noise``, the body gets the action plus Gaussian noise of that sd (seeded by the
+    episode's seed), while the recorded action stays the controller's: a stabilising
+    controller otherwise keeps the body so still that its states say little about its gains.
+    """
+    controller = controller_factory(body)
+    episodes = []
+    for seed in seeds:
+        rng = np.random.default_rng(int(seed))
+        observation, _ = body.reset(int(seed))
+        observations, actions = [], []
+        for step in range(steps or body.max_steps):
+            action = np.asarray(controller(step, observation), dtype=float)
+            observations.append(observation)
+            actions.append(action)
+            result = body.step(np.clip(action + noise * rng.standard_normal(action.shape), body.action_low, body.action_high) if noise else action)
+            observation = result.observation
+            if result.terminated or result.truncated:
+                break
+        episodes.append((np.array(observations), np.array(actions)))
+    return episodes
+
+
+def readouts_on_observations(loop, observations: Sequence[np.ndarray], seeds: Sequence[int], *, parameters=None) -> list[np.ndarray]:
+    """The circuit's readouts (T, R) when its afferents read ``observations`` (T, n_sensors), one lane per seed.
+
+    As in the closed loop: warm-up with the first observation, then one body step of circuit
+    time per row, readouts read at the end of the step that saw row t (what the loop turns
+    into action t).
+    """
+    from ..simulate import Simulator
+
+    values = {**loop.network.parameter_values(), **(parameters or {})}
+    gain, offset, _, _ = loop._lane_arrays(values)
+    lanes = len(seeds)
+    simulator = Simulator(loop.network, seeds=[int(s) for s in seeds], parameters=[dict(parameters or {}) for _ in seeds],
+                          record_spikes=False, bin_ms=loop.body_dt_ms)
+    gains, offsets = np.tile(gain, (lanes, 1)), np.tile(offset, (lanes, 1))
+    columns = [simulator.readout_names.index(name) for name in loop.readout_names]
+    length = max(len(o) for o in observations)
+    padded = np.stack([np.concatenate([o, np.repeat(o[-1:], length - len(o), axis=0)]) for o in observations])  # (B, T, S)
+    if loop.warmup_steps:
+        simulator.advance(loop.warmup_steps, **loop._inputs(padded[:, 0], gains, offsets))
+    out = np.empty((lanes, length, len(columns)))
+    for t in range(length):
+        simulator.advance(loop.steps_per_body_step, **loop._inputs(padded[:, t], gains, offsets))
+        out[:, t] = simulator.readout_array()[:, columns]
+    return [out[b, : len(o)] for b, o in enumerate(observations)]
+
+
+def fit_to_controller(loop, controller_factory, names: Sequence[str], *, seeds: Sequence[int], steps: int | None = None, skip: int = 0,
+                      noise: float = 0.0) -> Imitation:
+    """Fit the binding parameters ``names`` so that the circuit's commands reproduce a feedback controller.
+
+    Parameters
+    ----------
+    loop
+        The :class:`~encephagen.body.loop.ClosedLoop` of the circuit and binding.
+    controller_factory
+        ``controller_factory(body) -> controller``: the reference, e.g.
+        ``lambda body: lqr_stander(body).controller(body)``.
+    names
+        Circuit parameters used as gains or offsets in the binding's motors.
+    seeds
+        One recorded episode of the reference per seed (body reset and circuit noise).
+    steps, skip
+        Body steps per episode (default: the body's limit) and steps left out at the start.
+    noise
+        Sd of the Gaussian noise added to the reference's actions while recording (see
+        :func:`record_controller`).
+    """
+    from .binding import make_bound_body
+
+    names = list(names)
+    known = set(loop.network.parameter_values())
+    for name in names:
+        if name not in known:
+            raise UnknownNameError("parameter", name, sorted(known))
+    body = make_bound_body(loop.binding, loop.base_dir)
+    episodes = record_controller(body, controller_factory, seeds, steps=steps, noise=noise)
+    readouts = readouts_on_observations(loop, [o for o, _ in episodes], seeds)
+    samples = np.concatenate([r[skip:] for r in readouts])
+    actions = np.concatenate([a[skip:] for _, a in episodes])
+    if not len(samples):
+        raise BodyError(f"the reference's episodes are no longer than skip={skip} steps; nothing to fit")
+    design, fixed, actuators = _design(loop, samples, names)
+    target = (np.clip(actions[:, actuators], loop.motor_low, loop.motor_high) - fixed).T  # (M, S)
+    matrix = design.reshape(-1, len(names))
+    coef, *_ = np.linalg.lstsq(matrix, target.reshape(-1), rcond=None)
+    fitted = np.einsum("msp,p->ms", design, coef)
+    motors = list(loop.binding.motors)
+    r2 = {m: 1.0 - float(np.mean((fitted[i] - target[i]) ** 2) / max(np.var(target[i]), 1e-12)) for i, m in enumerate(motors)}
+    rms = math.sqrt(float(np.mean((fitted - target) ** 2)))
+    return Imitation({n: float(v) for n, v in zip(names, coef)}, r2, 0.0, rms)

@@ -70,9 +70,9 @@ class WalkEvaluator:
         if options["binding"]:
             path = Path(options["binding"])
         elif getattr(circuit, "source_path", None):
-            path = binding_path_for(circuit.source_path)
+            path = binding_path_for(circuit.source_path, options["body"])
         else:
-            path = binding_path_for(Path(base_dir or ".") / f"{circuit.name}.json")
+            path = binding_path_for(Path(base_dir or ".") / f"{circuit.name}.json", options["body"])
         if not path.exists():
             raise BodyError(f"{path}: no binding file for circuit {circuit.name!r}; pass --option binding=FILE")
         self.binding = load_binding(path)
@@ -103,7 +103,7 @@ class WalkEvaluator:
         for perturbations in self.conditions:
             results = evaluate_walk(self.circuit, self.binding, seeds, parameters=sets, perturbations=perturbations, **common)
             for i, episode in enumerate(results):
-                for name, value in walk_objective_terms([episode], self.targets).items():
+                for name, value in self._terms(episode).items():
                     terms[i][name] = terms[i].get(name, 0.0) + value / len(self.conditions)
             if self.drive_speeds:
                 name = str(self.options["drive_param"])
@@ -122,6 +122,31 @@ class WalkEvaluator:
             losses[i // n].append(Loss(sum(weights[key] * value for key, value in episode_terms.items()), episode_terms))
         return losses
 
+    def _terms(self, episode: Mapping[str, float]) -> dict[str, float]:
+        return walk_objective_terms([episode], self.targets)
+
+
+class StandEvaluator(WalkEvaluator):
+    """The ``stand`` objective: survival, upright posture and small effort; moving costs.
+
+    The ``distance`` term is ``|distance upright| / drift_m`` (a stander should stay where it
+    is), so nothing rewards walking: what is left to learn is balance.
+    """
+
+    def _terms(self, episode: Mapping[str, float]) -> dict[str, float]:
+        terms = walk_objective_terms([episode], {"distance_m": 1.0, "steps": self.targets["steps"]})
+        terms["distance"] = abs(float(episode.get("distance_upright", episode["distance"]))) / self.targets["drift_m"]
+        return terms
+
+
+STAND_TARGETS: dict[str, float] = {"steps": 1000.0, "drift_m": 1.0}
+STAND_OPTIONS: dict[str, Any] = {**WALK_OPTIONS, "body": "humanoid", "distance_weight": 0.1, "posture_weight": 1.0, "effort_weight": 0.1}
+
+
+def make_stand_evaluator(circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None) -> StandEvaluator:
+    """The objective registry's factory for ``stand``."""
+    return StandEvaluator(circuit, {**STAND_TARGETS, **targets}, {**STAND_OPTIONS, **options}, base_dir)
+
 
 def make_walk_evaluator(circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None) -> WalkEvaluator:
     """The objective registry's factory for ``walk``."""
@@ -134,4 +159,11 @@ register_objective(
     targets=WALK_TARGETS,
     options=WALK_OPTIONS,
     description="Closed-loop walking: forward distance and survival (plus posture and effort) over seeded episodes.",
+)
+register_objective(
+    "stand",
+    make_stand_evaluator,
+    targets=STAND_TARGETS,
+    options=STAND_OPTIONS,
+    description="Closed-loop standing: survival, upright posture and small effort over seeded episodes (drifting costs, walking earns nothing).",
 )

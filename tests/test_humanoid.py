@@ -1,0 +1,173 @@
+"""Humanoid-v5: its reference controllers, the humanoid_cpg circuit and binding, the stand objective, imitation of a feedback controller."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from encephagen.body.adapters import make_body
+from encephagen.body.baselines import (
+    JointPD,
+    reference_controllers,
+    run_episode,
+)
+from encephagen.body.binding import binding_path_for, load_binding
+from encephagen.storage import load_circuit, shipped_circuits_dir
+
+REPORT_SEEDS = [100000, 100001, 100002]
+
+
+@pytest.fixture(scope="module")
+def humanoid():
+    return make_body("humanoid")
+
+
+def test_humanoid_reports_vestibular_rates_last_and_keeps_every_other_index(humanoid):
+    assert humanoid.sensor_names[-3:] == ("torso_roll_rate", "torso_yaw_rate", "lateral_velocity")
+    assert humanoid.sensor_names.index("torso_height") == 0 and humanoid.sensor_names.index("left_foot_load") == len(humanoid.sensor_names) - 4
+    observation, _ = humanoid.reset(3)
+    roll, rate = humanoid.sensor_index("torso_roll"), humanoid.sensor_index("torso_roll_rate")
+    rolls, rates = [observation[roll]], [observation[rate]]
+    for _ in range(5):
+        observation = humanoid.step(np.zeros(17)).observation
+        rolls.append(observation[roll])
+        rates.append(observation[rate])
+    # roll rate (body frame) agrees with the derivative of roll while the torso is near upright
+    derivative = np.diff(rolls) / (humanoid.dt_ms / 1000.0)
+    assert np.allclose(derivative, (np.array(rates[1:]) + rates[:-1]) / 2, atol=0.05)
+    assert observation[humanoid.sensor_index("lateral_velocity")] == humanoid.data.qvel[1]
+
+
+def test_lqr_stander_stands_where_zero_action_and_joint_pd_fall(humanoid):
+    """The references the circuit is reported beside (held-out seeds): zero action falls in
+    ~40 steps, the joint PD holding the initial pose in < 200, the LQR stands 1000, also when it
+    reads only the named sensors a circuit reads."""
+    controllers = reference_controllers(humanoid)
+    assert list(controllers) == ["zero", "constant", "pd", "lqr", "lqr_sensors"]
+    steps = {name: [run_episode(humanoid, c, s)["steps"] for s in REPORT_SEEDS] for name, c in controllers.items()}
+    assert all(35 <= s <= 50 for s in steps["zero"]), steps
+    assert all(s < 200 for s in steps["pd"] + steps["constant"]), steps
+    assert steps["lqr"] == steps["lqr_sensors"] == [1000] * len(REPORT_SEEDS), steps
+
+
+def test_lqr_stander_is_deterministic(humanoid):
+    from encephagen.body.lqr import design_lqr
+
+    first, second = design_lqr(humanoid), design_lqr(humanoid)
+    assert np.array_equal(first.gain, second.gain) and np.array_equal(first.qpos0, second.qpos0)
+
+
+def test_joint_pd_pushes_each_joint_back_to_its_initial_angle(humanoid):
+    observation, _ = humanoid.reset(0)
+    controller = JointPD(1.0, 0.0).controller(humanoid)
+    observation = observation.copy()
+    knee = humanoid.sensor_index("right_knee_angle")
+    observation[knee] = 0.2
+    action = controller(0, observation)
+    assert action[humanoid.actuator_index("right_knee")] == pytest.approx(-0.2, abs=0.02)
+
+
+def test_humanoid_cpg_binding_is_found_for_the_body_and_its_gains_are_free_parameters():
+    path = binding_path_for(shipped_circuits_dir() / "humanoid_cpg.json", "humanoid")
+    assert path.name == "humanoid_cpg.humanoid.binding.json"
+    circuit, binding = load_circuit("humanoid_cpg"), load_binding(path)
+    named = {value.param for _, value in binding.values() if hasattr(value, "param")}
+    assert named <= set(circuit.parameters)
+    free = set(circuit.free_parameters)
+    assert {n for n in named if n.startswith("k_")} <= free and len(named & free) >= 20
+
+
+def test_humanoid_cpg_is_symmetric_and_has_every_class_the_issue_names():
+    circuit = load_circuit("humanoid_cpg")
+    classes = {p.cell_class for p in circuit.populations.values()}
+    assert {"MN", "Ia_afferent", "IaIN", "Renshaw", "vestibulospinal", "load_afferent", "Shox2", "V0d", "V0v", "V3"} <= classes
+    for cls in ("Ia_afferent", "IaIN", "Renshaw", "vestibulospinal", "MN"):
+        assert all(ref.doi for ref in circuit.cell_classes[cls].references), cls
+    actuators = make_body("humanoid").actuator_names
+    for a in actuators:
+        assert {f"{a}_MN_pos", f"{a}_MN_neg", f"{a}_Ia_pos", f"{a}_Ia_neg", f"{a}_IaIN_pos", f"{a}_IaIN_neg", f"{a}_RC_pos", f"{a}_RC_neg"} <= set(circuit.populations)
+
+    def mirrored(name: str) -> str:
+        """The projection's mirror image: left <-> right, and a roll towards one side <-> the other."""
+        for a, b in (("left", "right"), ("L_", "R_"), ("roll_pos", "roll_neg")):
+            name = name.replace(a, "@").replace(b, a).replace("@", b)
+        return name
+
+    for name, projection in circuit.projections.items():
+        if not any(k in name for k in ("left", "right", "L_", "R_")):
+            continue  # midline (trunk) projections
+        twin = circuit.projections.get(mirrored(name))
+        assert twin is not None and twin.weight == projection.weight, name
+    n = sum(int(p.size) for p in circuit.populations.values())
+    assert n <= 400
+
+
+def test_stand_objective_rewards_staying_up_and_still():
+    from encephagen.body.objective import StandEvaluator
+
+    evaluator = StandEvaluator.__new__(StandEvaluator)
+    evaluator.targets = {"steps": 1000.0, "drift_m": 1.0}
+    still = evaluator._terms({"steps": 1000, "distance": 0.05, "distance_upright": 0.05, "pitch_abs_mean": 0.02, "effort": 0.01})
+    walking = evaluator._terms({"steps": 1000, "distance": 3.0, "distance_upright": 3.0, "pitch_abs_mean": 0.02, "effort": 0.01})
+    fallen = evaluator._terms({"steps": 100, "distance": 0.0, "distance_upright": 0.0, "pitch_abs_mean": 0.02, "effort": 0.01})
+    assert still["survival"] == 0.0 and fallen["survival"] == pytest.approx(0.9)
+    assert walking["distance"] > still["distance"]
+
+
+def test_stand_objective_runs_humanoid_cpg_with_its_humanoid_binding():
+    from encephagen.objectives import get_objective
+
+    objective = get_objective("stand")
+    evaluate = objective.factory(load_circuit("humanoid_cpg"), objective.targets, {**objective.options, "max_steps": 5, "dt": 0.25})
+    losses = evaluate([{}, {"k_knee": 0.01}], [1000001, 1000002])
+    assert [len(row) for row in losses] == [2, 2]
+    assert all(loss.terms["survival"] == pytest.approx(1 - 5 / 1000) for row in losses for loss in row)
+
+
+def test_fit_to_controller_recovers_the_binding_that_produced_the_actions():
+    """Record the circuit's own closed-loop actions, replay them as a reference controller: the
+    least-squares fit of its motor gains and offsets on the recorded states returns the values
+    that produced them (the replay sees the same sensors and noise seeds, so the readouts are
+    the loop's, bit for bit)."""
+    from encephagen.body.imitate import fit_to_controller
+    from encephagen.body.loop import ClosedLoop
+    from encephagen.compile import compile_circuit
+
+    circuit = load_circuit("humanoid_cpg")
+    binding = load_binding(shipped_circuits_dir() / "humanoid_cpg.humanoid.binding.json")
+    loop = ClosedLoop(compile_circuit(circuit, dt=0.25), binding, base_dir=shipped_circuits_dir())
+    truth = {"k_knee": 0.0011, "k_hip_y": 0.0013, "o_knee": 0.05, "o_hip_y": -0.03}
+    seeds = [7, 8]
+    episodes = loop.run(seeds, parameters=[truth] * 2, max_steps=25, record=True)
+    actions = [e.trajectory["action"] for e in episodes]
+    assert all(np.abs(a).max() < 0.4 for a in actions)  # nothing clipped: the relation is linear
+
+    def replay(body):
+        """The recorded actions, one episode after another (record_controller resets per seed)."""
+        queue, current = list(actions), []
+
+        def act(step, observation):
+            if step == 0:
+                current[:] = [queue.pop(0)]
+            return current[0][step]
+
+        return act
+
+    fitted = fit_to_controller(loop, replay, list(truth), seeds=seeds, steps=25)
+    for name, value in truth.items():
+        assert fitted.values[name] == pytest.approx(value, rel=1e-6, abs=1e-9), (name, fitted.values)
+    assert fitted.rms < 1e-9
+
+
+def test_run_prints_the_circuit_beside_every_humanoid_reference_on_the_same_seeds():
+    from click.testing import CliRunner
+    from encephagen.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["run", "humanoid_cpg", "--body", "humanoid", "--episodes", "2", "--seed", "100000",
+                                      "--max-steps", "3", "--dt", "0.25", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["binding"].endswith("humanoid_cpg.humanoid.binding.json")
+    assert list(report["controllers"]) == ["circuit", "offsets", "zero", "constant", "pd", "lqr", "lqr_sensors"]
+    assert all([e["seed"] for e in c["episodes"]] == [100000, 100001] for c in report["controllers"].values())
