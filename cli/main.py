@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "calibrate": "encephagen.cli.calibrate:calibrate",
     "run": "encephagen.cli.run:run",
     "fc": "encephagen.cli.fc:fc",
+    "fic": "encephagen.cli.fic:fic",
     "import": "encephagen.cli.import_data:import_data",
     "export": "encephagen.cli.export:export",
     "view": "encephagen.cli.view:view",

