@@ -66,8 +66,8 @@ def test_reprs_are_short_and_notebooks_get_html():
     assert "302 neurons" in repr(network) and "celegans" in repr(result)
     loss = Loss.from_terms({"frequency": 0.2})
     calibrated = CalibrationResult(circuit, {"w_exc": 1.0}, {"w_exc": 1.5}, loss, Loss.from_terms({"frequency": 0.1}), loss,
-                                   SeedSplit([1], [2], [3]), 8, 2, 3.0, Path("log.jsonl"))
-    assert repr(calibrated) == "<CalibrationResult celegans 1.0.0: held-out loss 0.2 -> 0.1, 8 evaluations, 3 s>"
+                                   SeedSplit([1_000_001], [1_000_002], [1_000_003]), 8, 2, 3.0, Path("log.jsonl"))
+    assert repr(calibrated) == f"<CalibrationResult celegans {circuit.version}: held-out loss 0.2 -> 0.1, 8 evaluations, 3 s>"
     assert "<td>w_exc</td><td>1</td><td>1.5</td>" in calibrated._repr_html_()
 
 

@@ -83,7 +83,7 @@ def test_humanoid_cpg_is_symmetric_and_has_every_class_the_issue_names():
     classes = {p.cell_class for p in circuit.populations.values()}
     assert {"MN", "Ia_afferent", "IaIN", "Renshaw", "vestibulospinal", "load_afferent", "Shox2", "V0d", "V0v", "V3"} <= classes
     for cls in ("Ia_afferent", "IaIN", "Renshaw", "vestibulospinal", "MN"):
-        assert all(ref.doi for ref in circuit.cell_classes[cls].references), cls
+        assert all(circuit.references[ref.ref].doi for ref in circuit.cell_classes[cls].references), cls
     actuators = make_body("humanoid").actuator_names
     for a in actuators:
         assert {f"{a}_MN_pos", f"{a}_MN_neg", f"{a}_Ia_pos", f"{a}_Ia_neg", f"{a}_IaIN_pos", f"{a}_IaIN_neg", f"{a}_RC_pos", f"{a}_RC_neg"} <= set(circuit.populations)

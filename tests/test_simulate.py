@@ -226,6 +226,18 @@ def test_poisson_input_gives_the_mean_current_it_should(rate):
     assert current.mean() == pytest.approx(decay * rate * DT / 1000 * 0.5 / (1 - decay), rel=0.01)
 
 
+@pytest.mark.parametrize("rate", [7500.0, 150000.0])  # tabulated; PTRS (mean >= 10)
+def test_current_noise_does_not_change_the_poisson_input(rate):
+    """A neuron whose noise draw is redone (the ziggurat's rejected ~1 %) keeps its Poisson count:
+    with noise on, the mean current is the Poisson input's alone (once it was ~5x: the count was
+    redrawn as if beyond the table)."""
+    circuit = make_circuit({"P": {"size": 200, "poisson_input": {"rate": rate, "weight": 0.5}}},
+                           neuron_models=lif(v_threshold=1e9, tau_syn_exc=2.0, noise_sigma=1e-6))
+    current = simulate(compile_circuit(circuit, dt=DT), 150.0, seeds=2, traces=["I_exc"]).traces[0, 500:]
+    decay = math.exp(-DT / 2.0)
+    assert current.mean() == pytest.approx(decay * rate * DT / 1000 * 0.5 / (1 - decay), rel=0.01)
+
+
 def test_extra_current_and_poisson_rate_in_advance_raise_activity():
     circuit = make_circuit({"P": {"size": 20}}, neuron_models=lif())
     net = compile_circuit(circuit, dt=DT)

@@ -268,6 +268,14 @@ def _runs_of_kind(kind):
     return runs
 
 
+@njit(cache=True, inline="always")
+def _poisson_flagged(k, coef, c, has_extra_rate):
+    """Whether a flagged neuron's Poisson count needs :func:`_kicks_exact`: its uniform fell beyond the
+    table, its mean has no table, or a closed loop adds a rate. A neuron flagged only because its noise
+    draw was rejected keeps its tabulated count."""
+    return k == POISSON_TABLE or coef[c, POISSON_MEAN] >= 10.0 or has_extra_rate
+
+
 @njit(cache=True)
 def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
     """The Poisson count where the table does not reach: beyond its last entry, means >= 10, or a
@@ -452,7 +460,7 @@ def _step_range(b, t, lo, hi, rate_to_mean, v_state, i_exc, i_inh, w_state, refr
                 special[i] = 0
                 if has_noise and normals[i] != normals[i]:
                     normals[i] = normal(key_a, key_b, t, i)
-                if has_poisson:
+                if has_poisson and _poisson_flagged(kicks[i], coef, kind[b, i], has_extra_rate and extra_rate[b, i] > 0.0):
                     kicks[i] = _kicks_exact(uniforms[i], coef, kind[b, i], extra_rate[b, i] if has_extra_rate else 0.0,
                                             rate_to_mean, key_p, key_x, t, i)
     n_fired = 0
@@ -690,7 +698,7 @@ def _advance_lane_serial(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, 
                     special[i] = 0
                     if has_noise and normals[i] != normals[i]:
                         normals[i] = normal(key_a, key_b, t, i)
-                    if has_poisson:
+                    if has_poisson and _poisson_flagged(kicks[i], coef, kind[b, i], has_extra_rate and extra_rate[b, i] > 0.0):
                         kicks[i] = _kicks_exact(uniforms[i], coef, kind[b, i], extra_rate[b, i] if has_extra_rate else 0.0,
                                                 rate_to_mean, key_p, key_x, t, i)
         n_fired = 0

@@ -1,6 +1,6 @@
 """Write circuits/humanoid_cpg.json and circuits/humanoid_cpg.humanoid.binding.json (run once; the files are the source of truth).
 
-    .venv/bin/python notes/build_humanoid_cpg.py
+    .venv/bin/python bench/humanoid/build_humanoid_cpg.py
 
 The rhythm generator and commissural populations (Shox2 half-centres, In-F/In-E, V1, V2b,
 V2a, V0d, V0v, Ini, V3) and their parameters are copied from walker2d_cpg.json (spinal_cpg's
@@ -50,7 +50,7 @@ DEGANG = ref("Deliagina TG, Beloozerova IN, Zelenin PV, Orlovsky GN (2008) Spina
 MURRAY_VST = ref("Murray AJ, Croce K, Belton T, Akay T, Jessell TM (2018) Balance control mediated by vestibular circuits directing limb extension or antagonist muscle co-activation. Cell Rep 22:1325-1338", "10.1016/j.celrep.2018.01.009")
 DUYSENS_IB = ref("Duysens J, Pearson KG (1980) Inhibition of flexor burst generation by loading ankle extensor muscles in walking cats. Brain Res 187:321-332", "10.1016/0006-8993(80)90206-1")
 PEARSON_IB = ref("Pearson KG (2008) Role of sensory feedback in the control of stance duration in walking cats. Brain Res Rev 57:222-227", "10.1016/j.brainresrev.2007.06.014")
-BINDING_NOTE = ref("encephagen humanoid_cpg: gains set by the stand calibration, see notes/humanoid.md")
+BINDING_NOTE = ref("encephagen humanoid_cpg: gains set by the stand calibration, see docs/notes/humanoid.md")
 
 
 def param(value, unit, description, bounds=None, free=False):
@@ -218,7 +218,7 @@ def build():
         "projections": projections,
         "readouts": readouts,
         "history": [{"version": "0.1.0", "date": "2026-12-02T18:00:00Z", "author": "encephagen developers", "action": "created",
-                     "description": "Built by notes/build_humanoid_cpg.py; rhythm generator and commissural populations from walker2d_cpg 0.7.0."}],
+                     "description": "Built by bench/humanoid/build_humanoid_cpg.py; rhythm generator and commissural populations from walker2d_cpg 0.7.0."}],
     }
     binding = {
         "binding_version": "1",

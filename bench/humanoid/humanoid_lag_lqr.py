@@ -1,6 +1,6 @@
 """Can a balance controller designed for a lag stand Humanoid-v5 through it? (selection seeds)
 
-    .venv/bin/python notes/humanoid_lag_lqr.py TAU_MS EFFORT      # e.g. 20 10
+    .venv/bin/python bench/humanoid/humanoid_lag_lqr.py TAU_MS EFFORT      # e.g. 20 10
 
 The body's control passes through a first-order lag of time constant TAU_MS (updated once
 per 15 ms body step, as a circuit's filtered motor readout would be). The LQR is designed on

@@ -1,7 +1,7 @@
 """humanoid_cpg beside its lesions on Humanoid-v5: every projection out of the vestibulospinal
 populations, or out of the Ia afferents, removed (the populations stay, so the binding still fits).
 
-    .venv/bin/python notes/humanoid_lesions.py            # report seeds 100000-100009, dt 0.25 ms
+    .venv/bin/python bench/humanoid/humanoid_lesions.py            # report seeds 100000-100009, dt 0.25 ms
 """
 
 import numpy as np

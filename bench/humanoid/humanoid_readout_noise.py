@@ -1,6 +1,6 @@
 """How noisy humanoid_cpg's trunk motor command is, in radians of trunk pitch.
 
-    .venv/bin/python notes/humanoid_readout_noise.py        # circuit noise seeds 1-4, dt 0.25 ms
+    .venv/bin/python bench/humanoid/humanoid_readout_noise.py        # circuit noise seeds 1-4, dt 0.25 ms
 
 The circuit is driven by a held sensor vector (Humanoid-v5's reset pose, seed 0) with torso
 pitch 0 for 200 body steps, then 0.02 rad for 200 more; the abdomen_y motor readout

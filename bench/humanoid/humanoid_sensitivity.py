@@ -1,6 +1,6 @@
 """How much sensory lag and noise Humanoid-v5's LQR stander (on named sensors) tolerates.
 
-    .venv/bin/python notes/humanoid_sensitivity.py        # report seeds 100000-100009
+    .venv/bin/python bench/humanoid/humanoid_sensitivity.py        # report seeds 100000-100009
 
 Each row: the sensor vector passed through a first-order low-pass of time constant tau
 (sampled every 15 ms body step) and/or Gaussian noise of sd sigma (sensor units: rad, rad/s,

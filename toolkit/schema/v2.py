@@ -596,6 +596,8 @@ def expand(file: CircuitFile) -> Circuit:
     Raises ``ValueError`` for a per-side projection between populations that are not both
     bilateral, or for two declarations expanding to one name.
 
+    Examples
+    --------
     >>> pop = {"cell_class": "e", "size": 2, "neuron_model": "m", "sides": ["L", "R"]}
     >>> file = CircuitFile.model_validate({
     ...     "schema_version": "2", "name": "pair", "version": "1.0.0",

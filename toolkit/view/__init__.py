@@ -91,10 +91,10 @@ def view_data(circuit: Circuit, *, run=None, video: str | os.PathLike | None = N
         "nodes": nodes,
         "edges": edges,
         "parameters": _parameter_table(circuit),
-        "neuron_models": {name: {"parameters": _model_rows(circuit, model), "references": _refs(model.references)}
+        "neuron_models": {name: {"parameters": _model_rows(circuit, model), "references": _refs(circuit, model.references)}
                           for name, model in circuit.neuron_models.items()},
         "cell_classes": {name: {"transmitter": cell.transmitter, "markers": cell.markers, "description": cell.description,
-                                "references": _refs(cell.references)} for name, cell in circuit.cell_classes.items()},
+                                "references": _refs(circuit, cell.references)} for name, cell in circuit.cell_classes.items()},
         "readouts": {name: {"terms": [[t.population, t.coefficient] for t in r.terms], "tau": r.tau, "unit": r.unit,
                             "description": r.description} for name, r in circuit.readouts.items()},
         "afferents": sorted(_afferents(circuit)),
@@ -168,8 +168,17 @@ def _num(x: Any) -> Any:
     return x
 
 
-def _refs(references: Sequence[Any]) -> list[dict[str, Any]]:
-    return [{"citation": r.citation, "doi": r.doi, "note": r.note} for r in references]
+def _refs(circuit: Circuit, references: Sequence[Any] | Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Citations resolved through the circuit's references table (the table itself when given it)."""
+    if isinstance(references, Mapping):
+        return [{"key": key, "citation": r.citation, "doi": r.doi, "note": r.note} for key, r in references.items()]
+    table = circuit.references
+    out = []
+    for cite in references:
+        entry = table.get(cite.ref)
+        out.append({"key": cite.ref, "citation": entry.citation if entry else cite.ref, "doi": entry.doi if entry else None,
+                    "note": cite.note or (entry.note if entry else None)})
+    return out
 
 
 def _sign(circuit: Circuit, cell_class: str) -> str:
@@ -198,7 +207,7 @@ def _nodes(circuit: Circuit, positions: dict[str, tuple[float, float]] | None = 
             "id": name, "x": round(x, 2), "y": round(y, 2),
             "size": int(circuit.resolve(pop.size)), "cell_class": pop.cell_class, "class_index": classes.index(pop.cell_class) if pop.cell_class in classes else -1,
             "sign": _sign(circuit, pop.cell_class), "side": pop.side, "region": pop.region,
-            "neuron_model": pop.neuron_model, "description": pop.description, "references": _refs(pop.references),
+            "neuron_model": pop.neuron_model, "description": pop.description, "references": _refs(circuit, pop.references),
             "parameters": rows, "readout": name in readout_members, "afferent": name in afferents,
         })
     return nodes
@@ -227,7 +236,7 @@ def _edges(circuit: Circuit) -> list[dict[str, Any]]:
             "sign": sign if sign != "mixed" else ("excitatory" if weight >= 0 else "inhibitory"),
             "weight": weight, "rule": rule.kind, "weight_mode": proj.weight_mode,
             "parameters": [r for r in rows if r is not None], "description": proj.description,
-            "references": _refs(proj.references),
+            "references": _refs(circuit, proj.references),
         })
     for name, mproj in circuit.matrix_projections.items():
         edges.extend(_matrix_edges(circuit, name, mproj))
@@ -259,7 +268,7 @@ def _matrix_edges(circuit: Circuit, name: str, mproj) -> list[dict[str, Any]]:
     order = np.argsort(-strength[pairs[:, 0], pairs[:, 1]], kind="stable")[:MAX_MATRIX_EDGES]
     shown = pairs[order]
     described = {"matrix_projection": name, "pairs": len(pairs), "shown": len(shown), "description": mproj.description,
-                 "references": _refs(mproj.references), "seed": mproj.seed}
+                 "references": _refs(circuit, mproj.references), "seed": mproj.seed}
     edges = []
     for t, s in shown:
         source, target = mproj.sources[s], mproj.targets[t]
@@ -423,7 +432,7 @@ def _afferents(circuit: Circuit) -> set[str]:
 def _metadata(circuit: Circuit) -> dict[str, Any]:
     return {
         "name": circuit.name, "version": circuit.version, "description": circuit.description, "authors": circuit.authors,
-        "license": circuit.license, "references": _refs(circuit.references),
+        "license": circuit.license, "references": _refs(circuit, circuit.references),
         "history": [h.model_dump(mode="json") for h in circuit.history],
         "counts": {"populations": len(circuit.populations), "projections": len(circuit.projections),
                    "matrix_projections": len(circuit.matrix_projections),
@@ -434,7 +443,7 @@ def _metadata(circuit: Circuit) -> dict[str, Any]:
 
 def _parameter_table(circuit: Circuit) -> list[dict[str, Any]]:
     return [{"name": name, "value": p.value, "unit": p.unit, "free": p.free, "bounds": p.bounds, "scale": p.scale,
-             "description": p.description, "references": _refs(p.references)} for name, p in circuit.parameters.items()]
+             "description": p.description, "references": _refs(circuit, p.references)} for name, p in circuit.parameters.items()]
 
 
 # --------------------------------------------------------------------------- diff
@@ -506,10 +515,10 @@ def _diff(old: Circuit, new: Circuit, data: dict[str, Any]) -> dict[str, Any]:
             for e in edges:
                 pin("edges", e, state, row)
     ghosts: dict[str, Any] = {"nodes": [], "edges": [],  # a removed population's model and class, as the old file had them
-                               "neuron_models": {name: {"parameters": _model_rows(old, m), "references": _refs(m.references)}
+                               "neuron_models": {name: {"parameters": _model_rows(old, m), "references": _refs(old, m.references)}
                                                  for name, m in old.neuron_models.items()},
                                "cell_classes": {name: {"transmitter": c.transmitter, "markers": c.markers, "description": c.description,
-                                                       "references": _refs(c.references)} for name, c in old.cell_classes.items()}}
+                                                       "references": _refs(old, c.references)} for name, c in old.cell_classes.items()}}
     removed_nodes = [c.name for c in result.changes if c.section == "populations" and c.status == "removed"]
     removed_edges = [c.name for c in result.changes if c.section == "projections" and c.status == "removed"]
     if removed_nodes or removed_edges:
