@@ -23,7 +23,7 @@ def deceptive(test_seeds):
 def test_a_pick_worse_on_the_held_out_seeds_is_refused_unless_keep_worse(tmp_path):
     s = settings(budget=30)
     test_seeds = set(SeedSplit.from_seed(s.seed, s.train_seeds, s.validation_seeds, s.test_seeds).test)
-    with pytest.raises(CalibrationError, match=r"worse than the starting ones on the 4 held-out test seeds \(loss 5\.\d+ -> 9\.\d+\).*--keep-worse"):
+    with pytest.raises(CalibrationError, match=r"worse than the starting ones on the 4 held-out test seeds \(loss 5\.\d+ -> 9\.\d+\).*keep_worse=True"):
         calibrate(fake_circuit(), s, tmp_path / "refused", evaluator=deceptive(test_seeds))
     kept = calibrate(fake_circuit(), s, tmp_path / "kept", evaluator=deceptive(test_seeds), keep_worse=True)
     assert kept.loss_after.total > kept.loss_before.total and kept.circuit.version == "0.2.0"

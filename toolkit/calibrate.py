@@ -598,7 +598,7 @@ def calibrate(
         raise CalibrationError(
             f"the calibrated values are worse than the starting ones on the {len(seeds.test)} held-out test seeds "
             f"(loss {loss_before.total:.4g} -> {loss_after.total:.4g}), so no new version was made (log {run_log.path}); "
-            "raise --budget, --train-seeds or --validation-seeds, or pass --keep-worse to keep it anyway")
+            "raise the budget or the training or validation seeds, or keep it anyway with keep_worse=True (encephagen calibrate --keep-worse)")
 
     entry = HistoryEntry(
         version=bump_version(circuit.version, "minor"),
