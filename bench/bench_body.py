@@ -22,6 +22,7 @@ import numpy as np
 
 from encephagen.seeds import REPORT_FIRST
 
+
 def _rates(run) -> tuple[float, float]:
     """(steps per wall second, steps per CPU second) of ``run()``, which returns its step count.
 
@@ -68,7 +69,9 @@ def loop_rate(circuit_name: str, lanes: int, steps: int = 1000) -> tuple[float, 
     from encephagen.storage import load_circuit, resolve_circuit_path
 
     path = resolve_circuit_path(circuit_name)
-    loop = ClosedLoop(compile_circuit(load_circuit(path), dt=0.1), load_binding(binding_path_for(path)), base_dir=path.parent)
+    loop = ClosedLoop(
+        compile_circuit(load_circuit(path), dt=0.1), load_binding(binding_path_for(path)), base_dir=path.parent
+    )
     loop.run([0], max_steps=5)  # compile/load the kernel outside the timing
     seeds = list(range(REPORT_FIRST, REPORT_FIRST + lanes))
     return _rates(lambda: sum(e.metrics["steps"] for e in loop.run(seeds, max_steps=steps)))
@@ -83,8 +86,10 @@ def walkers(circuit_name: str, sine_pitch: list[float], seeds: list[int]) -> dic
     from encephagen.storage import load_circuit, resolve_circuit_path
 
     body = Walker2d()
-    table = {name: aggregate([run_episode(body, controller, s) for s in seeds])
-             for name, controller in reference_controllers(body, sine_pitch).items()}
+    table = {
+        name: aggregate([run_episode(body, controller, s) for s in seeds])
+        for name, controller in reference_controllers(body, sine_pitch).items()
+    }
     from encephagen.compile import lesion
 
     path = resolve_circuit_path(circuit_name)
@@ -133,9 +138,11 @@ def humanoid_rates(dt: float, steps: int = 2000) -> dict[str, tuple[float, float
             done, seed = done + loop.run([seed])[0].metrics["steps"], seed + 1
         return done
 
-    return {"gymnasium env.step": _rates(lambda: physics(lambda a: any(env.step(a)[2:4]), lambda s: env.reset(seed=s))),
-            "adapter": _rates(lambda: physics(lambda a: (lambda r: r.terminated or r.truncated)(body.step(a)), body.reset)),
-            f"closed loop humanoid_cpg dt {dt} ms, 1 lane": _rates(closed)}
+    return {
+        "gymnasium env.step": _rates(lambda: physics(lambda a: any(env.step(a)[2:4]), lambda s: env.reset(seed=s))),
+        "adapter": _rates(lambda: physics(lambda a: (lambda r: r.terminated or r.truncated)(body.step(a)), body.reset)),
+        f"closed loop humanoid_cpg dt {dt} ms, 1 lane": _rates(closed),
+    }
 
 
 LESIONS = {
@@ -152,26 +159,58 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--circuit", default="walker2d_cpg")
     parser.add_argument("--lanes", type=int, default=8)
-    parser.add_argument("--sine-pitch", type=float, nargs=12, default=None, help="12 sine_pitch numbers, as --tune prints them [default: SINE_PITCH].")
+    parser.add_argument(
+        "--sine-pitch",
+        type=float,
+        nargs=12,
+        default=None,
+        help="12 sine_pitch numbers, as --tune prints them [default: SINE_PITCH].",
+    )
     parser.add_argument("--tune", choices=["constant", "sine", "sine_pitch"], default=None)
     parser.add_argument("--budget", type=int, default=1920)
     parser.add_argument("--weight", type=float, default=100.0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--restarts", type=int, default=4, help="With --tune: CMA runs sharing the budget.")
     parser.add_argument("--first-seed", type=int, default=0, help="With --tune: CMA seed of the first restart.")
-    parser.add_argument("--start", type=float, nargs="+", default=None, help="With --tune: the controller's numbers to start from.")
-    parser.add_argument("--sigma", type=float, default=None, help="With --tune and --start: CMA step in box units ([-1, 1] per number).")
+    parser.add_argument(
+        "--start", type=float, nargs="+", default=None, help="With --tune: the controller's numbers to start from."
+    )
+    parser.add_argument(
+        "--sigma", type=float, default=None, help="With --tune and --start: CMA step in box units ([-1, 1] per number)."
+    )
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-walkers", action="store_true", help="Only the speed table.")
-    parser.add_argument("--humanoid", action="store_true", help="Only the Humanoid-v5 speed rows (physics alone and humanoid_cpg's closed loop).")
+    parser.add_argument(
+        "--humanoid",
+        action="store_true",
+        help="Only the Humanoid-v5 speed rows (physics alone and humanoid_cpg's closed loop).",
+    )
     args = parser.parse_args()
 
     from encephagen.body.baselines import SINE_PITCH, tune_baseline
 
     if args.tune:
-        for pick in tune_baseline(args.tune, budget=args.budget, weight=args.weight, workers=args.workers, restarts=args.restarts,
-                                  first_seed=args.first_seed, start=args.start, sigma=args.sigma):
-            print(json.dumps({"kind": pick.kind, "pick": pick.pick, "train": pick.train_score, "validation": pick.validation_score, "params": pick.params}))
+        for pick in tune_baseline(
+            args.tune,
+            budget=args.budget,
+            weight=args.weight,
+            workers=args.workers,
+            restarts=args.restarts,
+            first_seed=args.first_seed,
+            start=args.start,
+            sigma=args.sigma,
+        ):
+            print(
+                json.dumps(
+                    {
+                        "kind": pick.kind,
+                        "pick": pick.pick,
+                        "train": pick.train_score,
+                        "validation": pick.validation_score,
+                        "params": pick.params,
+                    }
+                )
+            )
         return
     if args.humanoid:
         print("Humanoid-v5 body steps per second (wall / per CPU second of this process)")
@@ -190,9 +229,13 @@ def main() -> None:
     if args.skip_walkers:
         return
     table = walkers(args.circuit, args.sine_pitch or list(SINE_PITCH), list(range(REPORT_FIRST, REPORT_FIRST + 10)))
-    print(f"\nWalker2d-v5, report seeds {REPORT_FIRST}-{REPORT_FIRST + 9} (mean ± sd)\n{'controller':24} {'steps':>16} {'full':>6} {'distance m':>15} {'reward':>16}")
+    print(
+        f"\nWalker2d-v5, report seeds {REPORT_FIRST}-{REPORT_FIRST + 9} (mean ± sd)\n{'controller':24} {'steps':>16} {'full':>6} {'distance m':>15} {'reward':>16}"
+    )
     for name, a in table.items():
-        print(f"{name:24} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<6.1f} {a['full']:>3}/10 {a['distance_mean']:>6.2f} ± {a['distance_sd']:<6.2f} {a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}")
+        print(
+            f"{name:24} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<6.1f} {a['full']:>3}/10 {a['distance_mean']:>6.2f} ± {a['distance_sd']:<6.2f} {a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}"
+        )
 
 
 if __name__ == "__main__":

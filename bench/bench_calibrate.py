@@ -31,7 +31,11 @@ def original_loop_steps_per_second(network, n_steps: int = 5000, seed: int = 0) 
     n = network.n_neurons
     weights = network.weights.toarray().astype(f32)
     params = network.neuron
-    tau_m, threshold, reset = params["tau_m"].astype(f32), params["v_threshold"].astype(f32), params["v_reset"].astype(f32)
+    tau_m, threshold, reset = (
+        params["tau_m"].astype(f32),
+        params["v_threshold"].astype(f32),
+        params["v_reset"].astype(f32),
+    )
     tonic, beta = params["drive"].astype(f32), params["adaptation"].astype(f32)
     decay_adapt = np.exp(-network.dt / params["tau_adaptation"]).astype(f32)
     decay_syn = f32(np.exp(-network.dt / 5.0))
@@ -68,8 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--validation-seeds", type=int, default=4)
     parser.add_argument("--test-seeds", type=int, default=6)
     parser.add_argument("--duration-ms", type=float, default=1000.0)
-    parser.add_argument("--frequency-hz", type=float, default=4.0,
-                        help="Gait frequency target: 1 s evaluations hold too few cycles of a slower rhythm to measure it.")
+    parser.add_argument(
+        "--frequency-hz",
+        type=float,
+        default=4.0,
+        help="Gait frequency target: 1 s evaluations hold too few cycles of a slower rhythm to measure it.",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
@@ -81,14 +89,24 @@ def main(argv: list[str] | None = None) -> int:
 
     circuit = load_circuit(args.circuit)
     settings = CalibrationSettings(
-        objective="gait", budget=args.budget, seed=args.seed, popsize=args.popsize, train_seeds=args.train_seeds,
-        validation_seeds=args.validation_seeds, test_seeds=args.test_seeds, finalists=3, targets={"frequency_hz": args.frequency_hz}, options={"duration_ms": args.duration_ms, "warmup_ms": min(500.0, args.duration_ms / 4)},
+        objective="gait",
+        budget=args.budget,
+        seed=args.seed,
+        popsize=args.popsize,
+        train_seeds=args.train_seeds,
+        validation_seeds=args.validation_seeds,
+        test_seeds=args.test_seeds,
+        finalists=3,
+        targets={"frequency_hz": args.frequency_hz},
+        options={"duration_ms": args.duration_ms, "warmup_ms": min(500.0, args.duration_ms / 4)},
     )
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as run_dir:
         started = time.perf_counter()
         with open_executor(args.workers) as (executor, chunks):
-            result = calibrate(circuit, settings, run_dir, executor=executor, chunks=chunks, keep_worse=True)  # timed whatever the outcome
+            result = calibrate(
+                circuit, settings, run_dir, executor=executor, chunks=chunks, keep_worse=True
+            )  # timed whatever the outcome
         wall = time.perf_counter() - started
 
     network = compile_circuit(circuit)
@@ -116,13 +134,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(figures, indent=1))
     else:
-        print(f"{figures['circuit']}: {network.n_neurons} neurons, {network.n_synapses} synapses; machine load average {load_before:.1f} on {os.cpu_count()} cores at start")
-        print(f"calibration: {result.evaluations} candidates x {args.train_seeds} seeds x {args.duration_ms / 1000:g} s biological "
-              f"(+ validation and held-out test) on {args.workers} workers: {wall:.1f} s  [{'PASS' if wall < 60 else 'FAIL'}: < 60 s]")
-        print(f"held-out gait loss (target {args.frequency_hz:g} Hz): {result.loss_before.total:.3f} -> {result.loss_after.total:.3f} over {len(result.seeds.test)} test seeds"
-              + ("  (worse than the start: `encephagen calibrate` would refuse to write it without --keep-worse)" if result.loss_after.total > result.loss_before.total else ""))
-        print(f"original approach (one candidate at a time, NumPy per-step loop, measured now at {steps_per_s:,.0f} steps/s): "
-              f"{search_steps:,} steps = {original_s:.0f} s for the search alone -> {original_s / wall:.1f}x slower")
+        print(
+            f"{figures['circuit']}: {network.n_neurons} neurons, {network.n_synapses} synapses; machine load average {load_before:.1f} on {os.cpu_count()} cores at start"
+        )
+        print(
+            f"calibration: {result.evaluations} candidates x {args.train_seeds} seeds x {args.duration_ms / 1000:g} s biological "
+            f"(+ validation and held-out test) on {args.workers} workers: {wall:.1f} s  [{'PASS' if wall < 60 else 'FAIL'}: < 60 s]"
+        )
+        print(
+            f"held-out gait loss (target {args.frequency_hz:g} Hz): {result.loss_before.total:.3f} -> {result.loss_after.total:.3f} over {len(result.seeds.test)} test seeds"
+            + (
+                "  (worse than the start: `encephagen calibrate` would refuse to write it without --keep-worse)"
+                if result.loss_after.total > result.loss_before.total
+                else ""
+            )
+        )
+        print(
+            f"original approach (one candidate at a time, NumPy per-step loop, measured now at {steps_per_s:,.0f} steps/s): "
+            f"{search_steps:,} steps = {original_s:.0f} s for the search alone -> {original_s / wall:.1f}x slower"
+        )
     return 0 if wall < 60 else 1
 
 

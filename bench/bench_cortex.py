@@ -53,16 +53,22 @@ def load_network(dt: float, no_delays: bool):
 
 
 def run_encephagen(network, duration_ms: float) -> dict:
-    from encephagen.fc import region_rates, run_cortex, activity_to_bold_fc
+    from encephagen.fc import activity_to_bold_fc, region_rates, run_cortex
     from encephagen.hcp import AAL2_CORTICAL_80
     from encephagen.simulate import simulate
 
     simulate(network, 10 * network.dt, bin_ms=10 * network.dt, record_spikes=False)  # compile the kernel first
     start, cpu = time.perf_counter(), time.process_time()
     result = run_cortex(network, duration_ms)
-    activity_to_bold_fc(region_rates(result, AAL2_CORTICAL_80), result.bin_ms, discard_s=0.0, tr_s=duration_ms / 1000 / 20)
+    activity_to_bold_fc(
+        region_rates(result, AAL2_CORTICAL_80), result.bin_ms, discard_s=0.0, tr_s=duration_ms / 1000 / 20
+    )
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return {"wall_s": wall, "cpu_s": cpu, "mean_rate_hz": float(result.population_counts.sum() / network.n_neurons / (duration_ms / 1000))}
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "mean_rate_hz": float(result.population_counts.sum() / network.n_neurons / (duration_ms / 1000)),
+    }
 
 
 def run_nest(network, delays, duration_ms: float) -> dict:
@@ -76,18 +82,36 @@ def run_nest(network, delays, duration_ms: float) -> dict:
     nest.SetKernelStatus({"resolution": network.dt, "local_num_threads": 1, "rng_seed": 1})
     p = network.neuron
     # unit membrane resistance: C_m = tau_m pF, so a current of x pA moves v by x mV at rest
-    cells = nest.Create("iaf_psc_exp", network.n_neurons, params={
-        "tau_m": p["tau_m"], "C_m": p["tau_m"], "V_th": p["v_threshold"], "V_reset": p["v_reset"], "E_L": p["v_rest"],
-        "t_ref": p["t_ref"], "tau_syn_ex": p["tau_syn_exc"], "tau_syn_in": p["tau_syn_inh"],
-        "V_m": np.random.default_rng(0).uniform(p["initial_v_low"], p["initial_v_high"]),
-    })
+    cells = nest.Create(
+        "iaf_psc_exp",
+        network.n_neurons,
+        params={
+            "tau_m": p["tau_m"],
+            "C_m": p["tau_m"],
+            "V_th": p["v_threshold"],
+            "V_reset": p["v_reset"],
+            "E_L": p["v_rest"],
+            "t_ref": p["t_ref"],
+            "tau_syn_ex": p["tau_syn_exc"],
+            "tau_syn_in": p["tau_syn_inh"],
+            "V_m": np.random.default_rng(0).uniform(p["initial_v_low"], p["initial_v_high"]),
+        },
+    )
     coo = network.weights.tocoo()
-    nest.Connect(np.asarray(cells)[coo.col], np.asarray(cells)[coo.row], "one_to_one",
-                 {"synapse_model": "static_synapse", "weight": coo.data, "delay": np.maximum(delays, 1) * network.dt})
+    nest.Connect(
+        np.asarray(cells)[coo.col],
+        np.asarray(cells)[coo.row],
+        "one_to_one",
+        {"synapse_model": "static_synapse", "weight": coo.data, "delay": np.maximum(delays, 1) * network.dt},
+    )
     for rate, weight in {(float(r), float(w)) for r, w in zip(p["poisson_rate"], p["poisson_weight"])}:
         members = np.flatnonzero((p["poisson_rate"] == rate) & (p["poisson_weight"] == weight))
         drive = nest.Create("poisson_generator", params={"rate": rate})
-        nest.Connect(drive, nest.NodeCollection(list(np.asarray(cells)[members])), syn_spec={"weight": weight, "delay": network.dt})
+        nest.Connect(
+            drive,
+            nest.NodeCollection(list(np.asarray(cells)[members])),
+            syn_spec={"weight": weight, "delay": network.dt},
+        )
     recorder = nest.Create("spike_recorder")
     nest.Connect(cells, recorder)
     start, cpu = time.perf_counter(), time.process_time()
@@ -114,7 +138,10 @@ def run_brian2(network, delays, duration_ms: float) -> dict:
            tau_m : second
            tau_e : second
            tau_i : second""",
-        threshold="v >= v_th", reset="v = v_re", refractory="t_ref", method="exact",
+        threshold="v >= v_th",
+        reset="v = v_re",
+        refractory="t_ref",
+        method="exact",
     )
     group.v_rest, group.v_th, group.v_re = p["v_rest"], p["v_threshold"], p["v_reset"]
     group.t_ref, group.tau_m = p["t_ref"] * b2.ms, p["tau_m"] * b2.ms
@@ -142,8 +169,11 @@ def run_brian2(network, delays, duration_ms: float) -> dict:
 
 def run_engine(engine: str, network, delays, duration_ms: float) -> dict:
     """One engine's timing row, or ``{"skipped": reason}`` when it cannot run here."""
-    runners = {"encephagen": lambda: run_encephagen(network, duration_ms), "nest": lambda: run_nest(network, delays, duration_ms),
-               "brian2": lambda: run_brian2(network, delays, duration_ms)}
+    runners = {
+        "encephagen": lambda: run_encephagen(network, duration_ms),
+        "nest": lambda: run_nest(network, delays, duration_ms),
+        "brian2": lambda: run_brian2(network, delays, duration_ms),
+    }
     if engine not in runners:
         return {"skipped": "unknown engine"}
     try:
@@ -152,27 +182,51 @@ def run_engine(engine: str, network, delays, duration_ms: float) -> dict:
         return {"skipped": f"{type(exc).__name__}: {exc}"}
     except AttributeError as exc:
         return {"skipped": f"does not import with this numpy ({exc})"}
-    return {**row, "real_time_factor": row["wall_s"] / (duration_ms / 1000), "cpu_time_factor": row["cpu_s"] / (duration_ms / 1000)}
+    return {
+        **row,
+        "real_time_factor": row["wall_s"] / (duration_ms / 1000),
+        "cpu_time_factor": row["cpu_s"] / (duration_ms / 1000),
+    }
 
 
 def run_elsewhere(python: str, engine: str, args) -> dict:
     """Run one peer with another interpreter (one thread) and return its row."""
-    command = [python, __file__, "--engines", engine, "--dt", str(args.dt[0]), "--duration-ms", str(args.duration_ms), "--json"]
+    command = [
+        python,
+        __file__,
+        "--engines",
+        engine,
+        "--dt",
+        str(args.dt[0]),
+        "--duration-ms",
+        str(args.duration_ms),
+        "--json",
+    ]
     if args.no_delays:
         command.append("--no-delays")
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
+    done = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+    )
     if done.returncode != 0:
-        return {"skipped": f"{python} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"}
-    report = done.stdout[done.stdout.find("{"):]  # NEST prints a banner first
+        return {
+            "skipped": f"{python} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"
+        }
+    report = done.stdout[done.stdout.find("{") :]  # NEST prints a banner first
     return {**json.loads(report)["engines"][engine], "python": python}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration-ms", type=float, default=1000.0)
-    parser.add_argument("--dt", type=lambda text: [float(x) for x in text.split(",")], default=[0.1, 0.5],
-                        help="comma-separated steps (ms) for encephagen; the peers use the first (default 0.1,0.5)")
-    parser.add_argument("--no-delays", action="store_true", help="one-step delays for the peers (the shape of peer-speed.md)")
+    parser.add_argument(
+        "--dt",
+        type=lambda text: [float(x) for x in text.split(",")],
+        default=[0.1, 0.5],
+        help="comma-separated steps (ms) for encephagen; the peers use the first (default 0.1,0.5)",
+    )
+    parser.add_argument(
+        "--no-delays", action="store_true", help="one-step delays for the peers (the shape of peer-speed.md)"
+    )
     parser.add_argument("--engines", default="encephagen,nest,brian2")
     parser.add_argument("--peer-python", default=None, help="interpreter for the peers that do not import here")
     parser.add_argument("--json", action="store_true")
@@ -191,23 +245,47 @@ def main() -> None:
             if "skipped" in rows[key] and args.peer_python and engine != "encephagen":
                 rows[key] = {"dt_ms": dt, **run_elsewhere(args.peer_python, engine, args)}
     if args.json:
-        print(json.dumps({**shapes, "load_average_before": load0, "duration_ms": args.duration_ms, "peer_delays": not args.no_delays, "engines": rows}, indent=2))
+        print(
+            json.dumps(
+                {
+                    **shapes,
+                    "load_average_before": load0,
+                    "duration_ms": args.duration_ms,
+                    "peer_delays": not args.no_delays,
+                    "engines": rows,
+                },
+                indent=2,
+            )
+        )
         return
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average before the run: {load0}; after: {load}")
-    print(f"cortex: {shapes['n_neurons']} neurons, {shapes['n_synapses']} synapses, {args.duration_ms:g} ms biological, one thread; "
-          f"encephagen with delays and BOLD, peers {'without' if args.no_delays else 'with'} delays")
+    print(
+        f"cortex: {shapes['n_neurons']} neurons, {shapes['n_synapses']} synapses, {args.duration_ms:g} ms biological, one thread; "
+        f"encephagen with delays and BOLD, peers {'without' if args.no_delays else 'with'} delays"
+    )
     for engine, row in rows.items():
         if "skipped" in row:
             print(f"  {engine:<11} skipped: {row['skipped']}")
         else:
-            print(f"  {engine.split(' dt ')[0]:<11} dt {row['dt_ms']:g} ms  {row['real_time_factor']:6.1f} x slower than real time "
-                  f"(CPU {row['cpu_time_factor']:5.1f} x)   mean rate {row['mean_rate_hz']:.2f} Hz")
-    ours = next((row for engine, row in rows.items() if engine.startswith("encephagen") and row.get("dt_ms") == args.dt[0] and "skipped" not in row), None)
+            print(
+                f"  {engine.split(' dt ')[0]:<11} dt {row['dt_ms']:g} ms  {row['real_time_factor']:6.1f} x slower than real time "
+                f"(CPU {row['cpu_time_factor']:5.1f} x)   mean rate {row['mean_rate_hz']:.2f} Hz"
+            )
+    ours = next(
+        (
+            row
+            for engine, row in rows.items()
+            if engine.startswith("encephagen") and row.get("dt_ms") == args.dt[0] and "skipped" not in row
+        ),
+        None,
+    )
     for engine, row in rows.items():
         if ours is not None and not engine.startswith("encephagen") and "skipped" not in row:
-            print(f"  encephagen (dt {args.dt[0]:g} ms) is {row['real_time_factor'] / ours['real_time_factor']:.1f}x faster than {engine} "
-                  f"(CPU time: {row['cpu_time_factor'] / ours['cpu_time_factor']:.1f}x), measured in this run")
+            print(
+                f"  encephagen (dt {args.dt[0]:g} ms) is {row['real_time_factor'] / ours['real_time_factor']:.1f}x faster than {engine} "
+                f"(CPU time: {row['cpu_time_factor'] / ours['cpu_time_factor']:.1f}x), measured in this run"
+            )
 
 
 if __name__ == "__main__":

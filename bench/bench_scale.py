@@ -65,7 +65,9 @@ def scale_circuit(neurons: int, synapses: int, regions: int, seed: int):
     pairs = float(size) * size
     probability = structure * synapses / (structure.sum() * pairs)
     if probability.max() > 1:
-        raise SystemExit(f"{synapses:,} synapses need connection probabilities above 1 with {regions} regions of {size:,}; use more neurons")
+        raise SystemExit(
+            f"{synapses:,} synapses need connection probabilities above 1 with {regions} regions of {size:,}; use more neurons"
+        )
     position = rng.uniform(0, 100, size=(regions, 3))
     distance = np.linalg.norm(position[:, None] - position[None, :], axis=-1)
     delay = 1.0 + 4.0 * distance / distance.max()
@@ -77,15 +79,26 @@ def scale_circuit(neurons: int, synapses: int, regions: int, seed: int):
         "description": f"{neurons:,} neurons, ~{synapses:,} synapses: benchmark circuit built by bench/bench_scale.py",
         "neuron_models": {"lif": {"tau_m": 20.0, "v_threshold": 20.0, "v_reset": 10.0, "t_ref": 2.0}},
         "cell_classes": {"pyramidal": {"transmitter": "glutamate"}},
-        "populations": {n: {"cell_class": "pyramidal", "size": size, "neuron_model": "lif",
-                            "initial_v": {"uniform": [10.0, 20.0]},
-                            "poisson_input": {"rate": 2000.0, "weight": 1.9}} for n in names},
-        "matrix_projections": {"cortex": {
-            "sources": names, "targets": names, "seed": seed,
-            "probability": {"array": probability.tolist()},
-            "weight": {"array": np.ones((regions, regions)).tolist(), "scale": 0.05},
-            "delay": {"array": delay.tolist()},
-        }},
+        "populations": {
+            n: {
+                "cell_class": "pyramidal",
+                "size": size,
+                "neuron_model": "lif",
+                "initial_v": {"uniform": [10.0, 20.0]},
+                "poisson_input": {"rate": 2000.0, "weight": 1.9},
+            }
+            for n in names
+        },
+        "matrix_projections": {
+            "cortex": {
+                "sources": names,
+                "targets": names,
+                "seed": seed,
+                "probability": {"array": probability.tolist()},
+                "weight": {"array": np.ones((regions, regions)).tolist(), "scale": 0.05},
+                "delay": {"array": delay.tolist()},
+            }
+        },
     }
     return Circuit.model_validate(tree)
 
@@ -97,16 +110,27 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--regions", type=int, default=100)
     parser.add_argument("--duration-ms", type=float, default=100.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None, help="Folder for the SONATA export (default: a temporary one, removed after).")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="Folder for the SONATA export (default: a temporary one, removed after)."
+    )
     parser.add_argument("--skip-export", action="store_true")
-    parser.add_argument("--nest", action="store_true", help="Also build and run the export in NEST (child process; peak memory of children reported).")
-    parser.add_argument("--nest-builder", choices=["auto", "sonata", "python"], default="auto",
-                        help="How NEST builds the network: 'sonata' is nest.SonataNetwork.BuildNetwork (needs NEST with HDF5, "
-                             "see bench/build_nest_hdf5.sh), 'python' connects edges read with h5py; 'auto' picks 'sonata' when it can.")
+    parser.add_argument(
+        "--nest",
+        action="store_true",
+        help="Also build and run the export in NEST (child process; peak memory of children reported).",
+    )
+    parser.add_argument(
+        "--nest-builder",
+        choices=["auto", "sonata", "python"],
+        default="auto",
+        help="How NEST builds the network: 'sonata' is nest.SonataNetwork.BuildNetwork (needs NEST with HDF5, "
+        "see bench/build_nest_hdf5.sh), 'python' connects edges read with h5py; 'auto' picks 'sonata' when it can.",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     import numba
+
     from encephagen import _kernel
     from encephagen import simulate as simulate_module
     from encephagen.compile import compile_circuit
@@ -116,8 +140,12 @@ def main(argv: list[str] | None = None) -> dict:
     report: dict = {"neurons_requested": args.neurons, "synapses_requested": args.synapses, "regions": args.regions}
 
     def stage(name: str, started: float, **figures) -> None:
-        report[name] = {"seconds": round(time.perf_counter() - started, 2), "peak_rss_gb": round(peak_rss_gb(), 2),
-                        "rss_gb": round(current_rss_gb(), 2), **figures}
+        report[name] = {
+            "seconds": round(time.perf_counter() - started, 2),
+            "peak_rss_gb": round(peak_rss_gb(), 2),
+            "rss_gb": round(current_rss_gb(), 2),
+            **figures,
+        }
         if not args.json:
             print(f"{name:10s} " + ", ".join(f"{k} {v}" for k, v in report[name].items()), flush=True)
 
@@ -129,9 +157,17 @@ def main(argv: list[str] | None = None) -> dict:
     rss_before = current_rss_gb()
     started = time.perf_counter()
     network = compile_circuit(circuit)
-    stage("compile", started, neurons=network.n_neurons, synapses=network.n_synapses,
-          bytes_per_synapse=round((network.weights.data.nbytes + network.weights.indices.nbytes + network.delays.nbytes) / network.n_synapses, 1),
-          peak_bytes_per_synapse=round((peak_rss_gb() - rss_before) * 1024**3 / network.n_synapses, 1))
+    stage(
+        "compile",
+        started,
+        neurons=network.n_neurons,
+        synapses=network.n_synapses,
+        bytes_per_synapse=round(
+            (network.weights.data.nbytes + network.weights.indices.nbytes + network.delays.nbytes) / network.n_synapses,
+            1,
+        ),
+        peak_bytes_per_synapse=round((peak_rss_gb() - rss_before) * 1024**3 / network.n_synapses, 1),
+    )
 
     steps = round(args.duration_ms / network.dt)
     started = time.perf_counter()
@@ -152,17 +188,27 @@ def main(argv: list[str] | None = None) -> dict:
         seconds = time.perf_counter() - started
         counts[n_threads] = sim.population_counts()
         spikes = int(counts[n_threads].sum())
-        stage(f"step_{n_threads}_thread{'s' if n_threads > 1 else ''}", started, steps=steps, steps_per_second=round(steps / seconds, 1),
-              kernel="wide (target ranges on threads)" if sim._kernel_for(steps)[0] is _kernel.advance_wide else "serial",
-              wall_per_biological_second=round(seconds / (args.duration_ms / 1000.0), 2),
-              mean_rate_hz=round(spikes / network.n_neurons / ((steps + 1) * network.dt / 1000.0), 2),
-              synaptic_events_per_second=round(spikes * network.n_synapses / network.n_neurons / seconds), load_average=round(os.getloadavg()[0], 1))
+        stage(
+            f"step_{n_threads}_thread{'s' if n_threads > 1 else ''}",
+            started,
+            steps=steps,
+            steps_per_second=round(steps / seconds, 1),
+            kernel="wide (target ranges on threads)" if sim._kernel_for(steps)[0] is _kernel.advance_wide else "serial",
+            wall_per_biological_second=round(seconds / (args.duration_ms / 1000.0), 2),
+            mean_rate_hz=round(spikes / network.n_neurons / ((steps + 1) * network.dt / 1000.0), 2),
+            synaptic_events_per_second=round(spikes * network.n_synapses / network.n_neurons / seconds),
+            load_average=round(os.getloadavg()[0], 1),
+        )
     numba.set_num_threads(threads)
     if len(counts) > 1:
         report["threads_bit_identical"] = bool(np.array_equal(counts[1], counts[threads]))
-        report["speedup_threads"] = round(report[f"step_{threads}_threads"]["steps_per_second"] / report["step_1_thread"]["steps_per_second"], 2)
+        report["speedup_threads"] = round(
+            report[f"step_{threads}_threads"]["steps_per_second"] / report["step_1_thread"]["steps_per_second"], 2
+        )
         if not args.json:
-            print(f"{threads} threads: {report['speedup_threads']}x one thread, spikes identical: {report['threads_bit_identical']}")
+            print(
+                f"{threads} threads: {report['speedup_threads']}x one thread, spikes identical: {report['threads_bit_identical']}"
+            )
     del sim
 
     if not args.skip_export:
@@ -177,9 +223,13 @@ def main(argv: list[str] | None = None) -> dict:
         try:
             started = time.perf_counter()
             written = export_sonata(network, out, overwrite=True, duration_ms=args.duration_ms)
-            stage("export", started, gigabytes=round(written.bytes_written / 1e9, 2),
-                  megabytes_per_second=round(written.bytes_written / 1e6 / written.seconds, 1),
-                  bytes_per_synapse=round(written.bytes_written / network.n_synapses, 1))
+            stage(
+                "export",
+                started,
+                gigabytes=round(written.bytes_written / 1e9, 2),
+                megabytes_per_second=round(written.bytes_written / 1e6 / written.seconds, 1),
+                bytes_per_synapse=round(written.bytes_written / network.n_synapses, 1),
+            )
             try:
                 import libsonata
             except ImportError:
@@ -190,15 +240,22 @@ def main(argv: list[str] | None = None) -> dict:
                 edges = config.edge_population(next(iter(config.edge_populations)))
                 sample = edges.get_attribute("syn_weight", libsonata.Selection([[0, min(edges.size, 1_000_000)]]))
                 afferent = edges.afferent_edges([0]).flat_size
-                stage("libsonata", started, edges=int(edges.size), first_slab=len(sample), afferent_of_node0=int(afferent))
+                stage(
+                    "libsonata", started, edges=int(edges.size), first_slab=len(sample), afferent_of_node0=int(afferent)
+                )
             if args.nest:
                 from encephagen.interop.sonata import run_nest
 
                 started = time.perf_counter()
                 nest_run = run_nest(out, duration_ms=args.duration_ms, seed=args.seed, builder=args.nest_builder)
                 children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
-                stage("nest", started, builder=nest_run.builder, child_peak_rss_gb=round(children, 2),
-                      mean_rate_hz=round(float(nest_run.population_rates_hz().mean()), 2))
+                stage(
+                    "nest",
+                    started,
+                    builder=nest_run.builder,
+                    child_peak_rss_gb=round(children, 2),
+                    mean_rate_hz=round(float(nest_run.population_rates_hz().mean()), 2),
+                )
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)

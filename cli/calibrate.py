@@ -70,35 +70,130 @@ def _progress_line(progress) -> str:
 @click.command("calibrate")
 @click.argument("circuit", required=False)
 @click.option("--objective", help="Registered objective, e.g. 'gait'.")
-@click.option("--target", "targets", multiple=True, metavar="KEY=VALUE", help="Override an objective target (repeatable), e.g. frequency_hz=2.5.")
-@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Objective option (repeatable), e.g. duration_ms=3000.")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override an objective target (repeatable), e.g. frequency_hz=2.5.",
+)
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Objective option (repeatable), e.g. duration_ms=3000.",
+)
 @click.option("--body", default=None, help="Body for objectives that run one (same as --option body=NAME).")
 @click.option("--budget", type=int, help="Candidate evaluations in the search.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the optimizer and the noise-seed split.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="New circuit file to write (.json or .h5).")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="New circuit file to write (.json or .h5)."
+)
 @click.option("--in-place", is_flag=True, help="Replace the input circuit file instead of writing --out.")
 @click.option("--optimizer", default="CMA", show_default=True, help="Any nevergrad optimizer name.")
-@click.option("--popsize", type=int, default=None, help="Candidates per generation [default: 4 + 3 ln(free parameters)].")
-@click.option("--restarts", type=int, default=1, show_default=True, help="Independent optimizer runs sharing the budget.")
+@click.option(
+    "--popsize", type=int, default=None, help="Candidates per generation [default: 4 + 3 ln(free parameters)]."
+)
+@click.option(
+    "--restarts", type=int, default=1, show_default=True, help="Independent optimizer runs sharing the budget."
+)
 @click.option("--train-seeds", type=int, default=3, show_default=True, help="Noise seeds each candidate is scored on.")
 @click.option("--validation-seeds", type=int, default=5, show_default=True, help="Seeds the finalists are compared on.")
-@click.option("--finalists", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Best candidates of the search compared on the validation seeds (with the start values and each restart's pick).")
-@click.option("--test-seeds", type=int, default=10, show_default=True, help="Held-out seeds the reported losses come from.")
+@click.option(
+    "--finalists",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Best candidates of the search compared on the validation seeds (with the start values and each restart's pick).",
+)
+@click.option(
+    "--test-seeds", type=int, default=10, show_default=True, help="Held-out seeds the reported losses come from."
+)
 @click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")
-@click.option("--executor", "address", default=None, metavar="ADDR",
-              help="Dask scheduler address: tls://HOST:PORT with --tls-* files, or tcp://127.0.0.1:PORT (plain tcp:// elsewhere is warned about).")
-@click.option("--tls-ca-file", type=click.Path(path_type=Path), default=None, help="With --executor tls://: the CA that signed the scheduler's and workers' certificates [default: Dask config].")
-@click.option("--tls-cert", type=click.Path(path_type=Path), default=None, help="With --executor tls://: this client's certificate (PEM) [default: Dask config].")
-@click.option("--tls-key", type=click.Path(path_type=Path), default=None, help="With --executor tls://: this client's private key, unless --tls-cert holds it.")
-@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Log and checkpoint folder [default: OUT with suffix .calibration].")
+@click.option(
+    "--executor",
+    "address",
+    default=None,
+    metavar="ADDR",
+    help="Dask scheduler address: tls://HOST:PORT with --tls-* files, or tcp://127.0.0.1:PORT (plain tcp:// elsewhere is warned about).",
+)
+@click.option(
+    "--tls-ca-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --executor tls://: the CA that signed the scheduler's and workers' certificates [default: Dask config].",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --executor tls://: this client's certificate (PEM) [default: Dask config].",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --executor tls://: this client's private key, unless --tls-cert holds it.",
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Log and checkpoint folder [default: OUT with suffix .calibration].",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir (same settings).")
-@click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="LOG", help="Summarise a calibration log instead of calibrating.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="With --report: write the convergence curve (PNG).")
+@click.option(
+    "--report",
+    "report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="LOG",
+    help="Summarise a calibration log instead of calibrating.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --report: write the convergence curve (PNG).",
+)
 @click.option("--force", is_flag=True, help="With --report --plot: replace the figure if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--keep-worse", is_flag=True, help="Write the new version even if its held-out loss is worse than the input's (refused by default).")
-def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_place, optimizer, popsize, restarts, train_seeds, validation_seeds, finalists, test_seeds, workers, address, tls_ca_file, tls_cert, tls_key, run_dir, resume, report, plot, force, as_json, keep_worse) -> None:
+@click.option(
+    "--keep-worse",
+    is_flag=True,
+    help="Write the new version even if its held-out loss is worse than the input's (refused by default).",
+)
+def calibrate(
+    circuit,
+    objective,
+    targets,
+    options,
+    body,
+    budget,
+    seed,
+    out,
+    in_place,
+    optimizer,
+    popsize,
+    restarts,
+    train_seeds,
+    validation_seeds,
+    finalists,
+    test_seeds,
+    workers,
+    address,
+    tls_ca_file,
+    tls_cert,
+    tls_key,
+    run_dir,
+    resume,
+    report,
+    plot,
+    force,
+    as_json,
+    keep_worse,
+) -> None:
     """Calibrate CIRCUIT's free parameters against an objective; write a new circuit version.
 
     Every candidate is scored on several noise seeds; the best are compared on validation
@@ -120,7 +215,8 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
     if report is not None:
         _report(report, plot, as_json, force)
         return
-    from encephagen.calibrate import LOG_NAME, CalibrationSettings, calibrate as run_calibration, check_request, evaluation_job, open_executor
+    from encephagen.calibrate import LOG_NAME, CalibrationSettings, check_request, evaluation_job, open_executor
+    from encephagen.calibrate import calibrate as run_calibration
     from encephagen.storage import load_circuit, resolve_circuit_path, save_circuit
 
     if circuit is None:
@@ -167,18 +263,42 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
         run_dir = out.with_name(out.stem + ".calibration")
         logging.getLogger(__name__).info("run_dir = %s (default)", run_dir)
     if (run_dir / LOG_NAME).exists() and not resume:
-        raise CalibrationError(f"{run_dir}: holds an earlier run's log; pass --resume to continue it, or choose another --run-dir")
+        raise CalibrationError(
+            f"{run_dir}: holds an earlier run's log; pass --resume to continue it, or choose another --run-dir"
+        )
     evaluation_job(loaded, *resolved, path.parent)  # a circuit the objective cannot score fails here
 
     err = sys.stderr
     with open_executor(workers, address, security=security) as (executor, chunks):
         if err.isatty():
-            with click.progressbar(length=budget, label="calibrating", show_eta=True, show_pos=True, item_show_func=_describe, file=err) as bar:
-                result = run_calibration(loaded, settings, run_dir, base_dir=path.parent, resume=resume, executor=executor, chunks=chunks,
-                                         progress=lambda p: bar.update(p.evaluations - bar.pos, p), file=str(path), keep_worse=keep_worse)
+            with click.progressbar(
+                length=budget, label="calibrating", show_eta=True, show_pos=True, item_show_func=_describe, file=err
+            ) as bar:
+                result = run_calibration(
+                    loaded,
+                    settings,
+                    run_dir,
+                    base_dir=path.parent,
+                    resume=resume,
+                    executor=executor,
+                    chunks=chunks,
+                    progress=lambda p: bar.update(p.evaluations - bar.pos, p),
+                    file=str(path),
+                    keep_worse=keep_worse,
+                )
         else:  # logs and pipes get one line per generation instead of a bar
-            result = run_calibration(loaded, settings, run_dir, base_dir=path.parent, resume=resume, executor=executor, chunks=chunks,
-                                     progress=lambda p: click.echo(_progress_line(p), err=True), file=str(path), keep_worse=keep_worse)
+            result = run_calibration(
+                loaded,
+                settings,
+                run_dir,
+                base_dir=path.parent,
+                resume=resume,
+                executor=executor,
+                chunks=chunks,
+                progress=lambda p: click.echo(_progress_line(p), err=True),
+                file=str(path),
+                keep_worse=keep_worse,
+            )
     save_circuit(result.circuit, out, overwrite=in_place)
     from encephagen.body.binding import copy_bindings
 
@@ -193,15 +313,21 @@ def calibrate(circuit, objective, targets, options, body, budget, seed, out, in_
 
 def _print_result(result, path: Path, out: Path) -> None:
     before, after = result.loss_before, result.loss_after
-    click.echo(f"calibrated {result.circuit.name} {result.circuit.history[-1].parent_version} -> {result.circuit.version}: {result.evaluations} evaluations in {result.generations} generations, {result.elapsed_s:.1f} s")
-    click.echo(f"held-out loss over {len(result.seeds.test)} test seeds: {before.total:.4g} -> {after.total:.4g} (best training loss {result.train_best.total:.4g})")
+    click.echo(
+        f"calibrated {result.circuit.name} {result.circuit.history[-1].parent_version} -> {result.circuit.version}: {result.evaluations} evaluations in {result.generations} generations, {result.elapsed_s:.1f} s"
+    )
+    click.echo(
+        f"held-out loss over {len(result.seeds.test)} test seeds: {before.total:.4g} -> {after.total:.4g} (best training loss {result.train_best.total:.4g})"
+    )
     width = max([len(k) for k in after.terms] + [4])
     for term in after.terms:
         click.echo(f"  {term:<{width}}  {before.terms.get(term, float('nan')):10.4g} -> {after.terms[term]:.4g}")
     if result.values_after == result.values_before:
         click.echo("no candidate beat the starting values on the validation seeds: values unchanged")
     elif after.total >= before.total:
-        click.echo("the pick did not improve on the held-out seeds: raise --budget, --train-seeds or --validation-seeds")
+        click.echo(
+            "the pick did not improve on the held-out seeds: raise --budget, --train-seeds or --validation-seeds"
+        )
     click.echo("parameters:")
     width = max(len(k) for k in result.values_after)
     for name, value in result.values_after.items():
@@ -223,11 +349,19 @@ def _report(log_path: Path, plot: Path | None, as_json: bool, force: bool = Fals
         click.echo(json.dumps(summary, indent=1))
         return
     config = summary["config"]
-    click.echo(f"{log_path}: {config['circuit']} {config['circuit_version']}, objective {config['objective']}, {config['optimizer']} seed {config['seed']}")
-    click.echo(f"{summary['evaluations']}/{config['budget']} evaluations in {summary['generations']} generations; best training loss {summary['best']:.4g}" if summary["best"] is not None else "no evaluations yet")
+    click.echo(
+        f"{log_path}: {config['circuit']} {config['circuit_version']}, objective {config['objective']}, {config['optimizer']} seed {config['seed']}"
+    )
+    click.echo(
+        f"{summary['evaluations']}/{config['budget']} evaluations in {summary['generations']} generations; best training loss {summary['best']:.4g}"
+        if summary["best"] is not None
+        else "no evaluations yet"
+    )
     test = summary["test"]
     if test is not None:
-        click.echo(f"held-out loss over {len(test['seeds'])} test seeds: {test['before']['total']:.4g} -> {test['after']['total']:.4g}")
+        click.echo(
+            f"held-out loss over {len(test['seeds'])} test seeds: {test['before']['total']:.4g} -> {test['after']['total']:.4g}"
+        )
     else:
         click.echo("not finished (no held-out test yet)")
     if plot is not None:

@@ -11,7 +11,11 @@ import click
 @click.argument("old")
 @click.argument("new")
 @click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
-@click.option("--exit-code", is_flag=True, help="Like git diff --exit-code: exit 1 when the circuits differ, 2 when an input is bad.")
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Like git diff --exit-code: exit 1 when the circuits differ, 2 when an input is bad.",
+)
 @click.pass_context
 def diff(ctx: click.Context, old: str, new: str, as_json: bool, exit_code: bool) -> None:
     """Compare two circuits semantically, not line by line.

@@ -13,11 +13,19 @@ import click
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["sonata", "brian2"]), required=True, help="Target format.")
 @click.option("--dt", type=float, default=None, help="Integration step (ms) to compile with; default 0.1.")
-@click.option("--duration-ms", type=float, default=1000.0, show_default=True, help="Run length written into the simulation config.")
+@click.option(
+    "--duration-ms",
+    type=float,
+    default=1000.0,
+    show_default=True,
+    help="Run length written into the simulation config.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed written into the simulation config.")
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
-def export(circuit: str, outdir: Path, fmt: str, dt: float | None, duration_ms: float, seed: int, force: bool, as_json: bool) -> None:
+def export(
+    circuit: str, outdir: Path, fmt: str, dt: float | None, duration_ms: float, seed: int, force: bool, as_json: bool
+) -> None:
     """Export CIRCUIT (a file or a shipped name) to OUTDIR in another tool's format.
 
     sonata writes nodes/edges HDF5, node/edge type tables and circuit/simulation configs
@@ -40,13 +48,25 @@ def export(circuit: str, outdir: Path, fmt: str, dt: float | None, duration_ms: 
     if fmt == "sonata":
         from encephagen.interop.sonata import export_sonata
 
-        written = export_sonata(network, outdir, duration_ms=duration_ms, seed=seed, overwrite=force, progress=not as_json)
-        report = {"format": "sonata", "directory": str(written.directory), "circuit_config": str(written.circuit_config),
-                  "simulation_config": str(written.simulation_config), "nodes": written.n_nodes, "edges": written.n_edges,
-                  "node_types": written.node_types, "edge_types": written.edge_types, "bytes": written.bytes_written,
-                  "seconds": round(written.seconds, 3)}
-        line = (f"wrote {written.directory}: {written.n_nodes} nodes ({written.node_types} types), "
-                f"{written.n_edges} edges ({written.edge_types} types), {written.bytes_written / 1e6:.1f} MB")
+        written = export_sonata(
+            network, outdir, duration_ms=duration_ms, seed=seed, overwrite=force, progress=not as_json
+        )
+        report = {
+            "format": "sonata",
+            "directory": str(written.directory),
+            "circuit_config": str(written.circuit_config),
+            "simulation_config": str(written.simulation_config),
+            "nodes": written.n_nodes,
+            "edges": written.n_edges,
+            "node_types": written.node_types,
+            "edge_types": written.edge_types,
+            "bytes": written.bytes_written,
+            "seconds": round(written.seconds, 3),
+        }
+        line = (
+            f"wrote {written.directory}: {written.n_nodes} nodes ({written.node_types} types), "
+            f"{written.n_edges} edges ({written.edge_types} types), {written.bytes_written / 1e6:.1f} MB"
+        )
     else:
         from encephagen.interop.brian2 import export_brian2
 

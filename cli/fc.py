@@ -22,31 +22,101 @@ def _connectome_file(circuit, circuit_path: Path) -> Path:
         array = mproj.probability.array
         if isinstance(array, ArrayFile):
             return (circuit_path.parent / array.file).resolve()
-    raise EncephagenError(f"{circuit_path}: no matrix projection refers to a connectome file; pass --data data/hcp80.h5")
+    raise EncephagenError(
+        f"{circuit_path}: no matrix projection refers to a connectome file; pass --data data/hcp80.h5"
+    )
 
 
 @click.command("fc")
 @click.argument("circuit")
-@click.option("--duration-s", type=click.FloatRange(min=1.0), required=True, help="Biological time to simulate (s); minutes are needed for a stable FC.")
-@click.option("--seed", type=int, default=100_000, show_default=True,
-              help="Seed of the first run's noise and Poisson input (report seeds start at 100000; nothing that chooses a parameter uses them).")
-@click.option("--lanes", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Independent runs (seeds SEED, SEED+1, ...) batched in one simulation; r is reported as their mean and spread.")
-@click.option("--observable", type=click.Choice(OBSERVABLES), default=DEFAULT_OBSERVABLE, show_default=True,
-              help="What drives each region's BOLD: the firing rate of all its neurons, their excitatory synaptic input, or the rate of its E cells.")
-@click.option("--dt", type=click.FloatRange(min=0.01, max=1.0), default=0.5, show_default=True,
-              help="Integration step (ms). The FC figures of hcp_cortex were measured at 0.5 (same mean rates as 0.1 within 1 %, "
-                   "2.5x faster: bench/bench_cortex.py); 0.1 for finer spike timing.")
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a named parameter (repeatable), e.g. --set coupling=2.")
-@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Connectome HDF5 with the empirical FC (default: the file the circuit refers to).")
-@click.option("--discard-s", type=click.FloatRange(min=0.0), default=10.0, show_default=True, help="Initial BOLD transient left out of the FC (s).")
-@click.option("--all-subjects", is_flag=True, help="Compare with the group FC of all subjects instead of the held-out ones.")
+@click.option(
+    "--duration-s",
+    type=click.FloatRange(min=1.0),
+    required=True,
+    help="Biological time to simulate (s); minutes are needed for a stable FC.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=100_000,
+    show_default=True,
+    help="Seed of the first run's noise and Poisson input (report seeds start at 100000; nothing that chooses a parameter uses them).",
+)
+@click.option(
+    "--lanes",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Independent runs (seeds SEED, SEED+1, ...) batched in one simulation; r is reported as their mean and spread.",
+)
+@click.option(
+    "--observable",
+    type=click.Choice(OBSERVABLES),
+    default=DEFAULT_OBSERVABLE,
+    show_default=True,
+    help="What drives each region's BOLD: the firing rate of all its neurons, their excitatory synaptic input, or the rate of its E cells.",
+)
+@click.option(
+    "--dt",
+    type=click.FloatRange(min=0.01, max=1.0),
+    default=0.5,
+    show_default=True,
+    help="Integration step (ms). The FC figures of hcp_cortex were measured at 0.5 (same mean rates as 0.1 within 1 %, "
+    "2.5x faster: bench/bench_cortex.py); 0.1 for finer spike timing.",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a named parameter (repeatable), e.g. --set coupling=2.",
+)
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Connectome HDF5 with the empirical FC (default: the file the circuit refers to).",
+)
+@click.option(
+    "--discard-s",
+    type=click.FloatRange(min=0.0),
+    default=10.0,
+    show_default=True,
+    help="Initial BOLD transient left out of the FC (s).",
+)
+@click.option(
+    "--all-subjects", is_flag=True, help="Compare with the group FC of all subjects instead of the held-out ones."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Save simulated vs empirical FC matrices and their scatter (PNG).")
-@click.option("--save-result", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Save the binned population rates (HDF5) to re-analyse without re-running.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save simulated vs empirical FC matrices and their scatter (PNG).",
+)
+@click.option(
+    "--save-result",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save the binned population rates (HDF5) to re-analyse without re-running.",
+)
 @click.option("--force", is_flag=True, help="Replace --plot / --save-result files that exist.")
-def fc(circuit: str, duration_s: float, seed: int, lanes: int, observable: str, dt: float, sets: tuple[str, ...], data: Path | None, discard_s: float, all_subjects: bool,
-       as_json: bool, plot: Path | None, save_result: Path | None, force: bool) -> None:
+def fc(
+    circuit: str,
+    duration_s: float,
+    seed: int,
+    lanes: int,
+    observable: str,
+    dt: float,
+    sets: tuple[str, ...],
+    data: Path | None,
+    discard_s: float,
+    all_subjects: bool,
+    as_json: bool,
+    plot: Path | None,
+    save_result: Path | None,
+    force: bool,
+) -> None:
     """Simulate a cortex circuit, turn region activity into BOLD, and score its FC.
 
     The simulated FC is compared (Pearson, upper triangle) with the empirical group FC of the
@@ -85,30 +155,65 @@ def fc(circuit: str, duration_s: float, seed: int, lanes: int, observable: str, 
     wall = time.perf_counter() - start
     if save_result is not None:
         result.save(save_result)
-    report = fc_report(result, connectome, network=network, observable=observable, heldout_only=not all_subjects, discard_s=discard_s)
+    report = fc_report(
+        result, connectome, network=network, observable=observable, heldout_only=not all_subjects, discard_s=discard_s
+    )
     if plot is not None:
         _plot(report, plot)
     if as_json:
-        click.echo(json.dumps({"circuit": loaded.name, "duration_s": duration_s, "dt_ms": dt, "seeds": seeds, "observable": observable,
-                               "parameters": values, "wall_s": wall, "wall_per_biological_s": wall / (duration_s * lanes),
-                               **report.as_dict()}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "circuit": loaded.name,
+                    "duration_s": duration_s,
+                    "dt_ms": dt,
+                    "seeds": seeds,
+                    "observable": observable,
+                    "parameters": values,
+                    "wall_s": wall,
+                    "wall_per_biological_s": wall / (duration_s * lanes),
+                    **report.as_dict(),
+                },
+                indent=2,
+            )
+        )
         return
     terms = report.terms
     runs = f"seed {seed}" if lanes == 1 else f"seeds {seeds[0]}-{seeds[-1]}, {lanes} lanes"
-    click.echo(f"{loaded.name} {loaded.version}: {duration_s:g} s simulated (dt {dt:g} ms, {runs}) in {wall:.0f} s wall "
-               f"({wall / (duration_s * lanes):.1f} s per biological second per lane)")
+    click.echo(
+        f"{loaded.name} {loaded.version}: {duration_s:g} s simulated (dt {dt:g} ms, {runs}) in {wall:.0f} s wall "
+        f"({wall / (duration_s * lanes):.1f} s per biological second per lane)"
+    )
     rates = report.region_rates_hz
     inside = int(np.sum((rates >= 1.0) & (rates <= 10.0)))
-    click.echo(f"rates: mean {terms['mean_rate_hz']:.2f} Hz per neuron; excitatory populations of the regions "
-               f"{rates.min():.2f}-{rates.max():.2f} Hz ({inside}/{len(rates)} regions within 1-10 Hz)")
+    click.echo(
+        f"rates: mean {terms['mean_rate_hz']:.2f} Hz per neuron; excitatory populations of the regions "
+        f"{rates.min():.2f}-{rates.max():.2f} Hz ({inside}/{len(rates)} regions within 1-10 Hz)"
+    )
     click.echo(f"FC against the empirical group FC of {report.target}, Pearson over upper-triangle pairs;")
     click.echo("every baseline's SC and gain come from the calibration subjects only:")
-    spread = f" +- {report.r_sd:.3f} (sd over {lanes} seeds; lanes {min(report.lane_r):.3f}-{max(report.lane_r):.3f})" if lanes > 1 else ""
-    rows = [(f"simulated BOLD FC ({observable}), mean of seeds", report.r, f"{spread.strip()}"),
-            ("simulated BOLD FC, seeds' FCs averaged", report.r_of_mean_fc, f"mean simulated FC {terms['fc_mean']:.3f}"),
-            ("simulated 100-ms activity FC (screen)", terms["rate_fc_r"], f"mean {terms['rate_fc_mean']:.3f}; no haemodynamics")]
+    spread = (
+        f" +- {report.r_sd:.3f} (sd over {lanes} seeds; lanes {min(report.lane_r):.3f}-{max(report.lane_r):.3f})"
+        if lanes > 1
+        else ""
+    )
+    rows = [
+        (f"simulated BOLD FC ({observable}), mean of seeds", report.r, f"{spread.strip()}"),
+        ("simulated BOLD FC, seeds' FCs averaged", report.r_of_mean_fc, f"mean simulated FC {terms['fc_mean']:.3f}"),
+        (
+            "simulated 100-ms activity FC (screen)",
+            terms["rate_fc_r"],
+            f"mean {terms['rate_fc_mean']:.3f}; no haemodynamics",
+        ),
+    ]
     rows += [(b.name, b.r, b.detail) for b in report.baselines]
-    rows.append(("split-half ceiling (all subjects)", report.ceiling[0], f"sd {report.ceiling[1]:.3f} over {report.ceiling[2]} splits"))
+    rows.append(
+        (
+            "split-half ceiling (all subjects)",
+            report.ceiling[0],
+            f"sd {report.ceiling[1]:.3f} over {report.ceiling[2]} splits",
+        )
+    )
     for name, r, detail in rows:
         click.echo(f"  {name:<46} {r:6.3f}  {detail}")
     beyond = ", ".join(f"{name} {r:.3f}" for name, r in report.beyond_hubs.items())
@@ -117,9 +222,13 @@ def fc(circuit: str, duration_s: float, seed: int, lanes: int, observable: str, 
         click.echo("FCD: not computed (the run is shorter than two 60-s windows)")
     else:
         f = report.fcd
-        click.echo(f"FCD (60-s windows, 0.01-0.1 Hz), Kolmogorov-Smirnov distance to the held-out subjects' FCD (lower is better):")
-        click.echo(f"  simulated {f.simulated:.3f} (mean FCD {f.simulated_fcd.mean():.3f}), linear SAR model {f.linear:.3f} "
-                   f"(mean {f.linear_fcd.mean():.3f}), calibration vs held-out subjects {f.split:.3f}; empirical mean FCD {f.empirical_fcd.mean():.3f}")
+        click.echo(
+            "FCD (60-s windows, 0.01-0.1 Hz), Kolmogorov-Smirnov distance to the held-out subjects' FCD (lower is better):"
+        )
+        click.echo(
+            f"  simulated {f.simulated:.3f} (mean FCD {f.simulated_fcd.mean():.3f}), linear SAR model {f.linear:.3f} "
+            f"(mean {f.linear_fcd.mean():.3f}), calibration vs held-out subjects {f.split:.3f}; empirical mean FCD {f.empirical_fcd.mean():.3f}"
+        )
 
 
 def _plot(report, path: Path) -> None:
@@ -128,8 +237,10 @@ def _plot(report, path: Path) -> None:
 
     fig = new_figure(figsize=(13, 8))
     axes = fig.subplots(2, 3)
-    for ax, matrix, title in ((axes[0, 0], report.simulated_fc, "simulated BOLD FC (seeds averaged)"),
-                              (axes[0, 1], report.empirical_fc, f"empirical FC, {report.target}")):
+    for ax, matrix, title in (
+        (axes[0, 0], report.simulated_fc, "simulated BOLD FC (seeds averaged)"),
+        (axes[0, 1], report.empirical_fc, f"empirical FC, {report.target}"),
+    ):
         image = ax.imshow(matrix, vmin=-0.2, vmax=1.0, cmap="viridis")
         ax.set_title(title, fontsize=9)
         fig.colorbar(image, ax=ax, fraction=0.046)
@@ -140,8 +251,11 @@ def _plot(report, path: Path) -> None:
     ax = axes[1, 0]
     if report.fcd is not None:
         bins = np.linspace(-0.5, 1.0, 61)
-        for values, label in ((report.fcd.empirical_fcd, "empirical (held-out)"), (report.fcd.simulated_fcd, f"simulated, KS {report.fcd.simulated:.2f}"),
-                              (report.fcd.linear_fcd, f"linear SAR, KS {report.fcd.linear:.2f}")):
+        for values, label in (
+            (report.fcd.empirical_fcd, "empirical (held-out)"),
+            (report.fcd.simulated_fcd, f"simulated, KS {report.fcd.simulated:.2f}"),
+            (report.fcd.linear_fcd, f"linear SAR, KS {report.fcd.linear:.2f}"),
+        ):
             ax.hist(values, bins=bins, density=True, histtype="step", label=label)
         ax.legend(fontsize=7)
     ax.set_title("FCD distributions", fontsize=9)
@@ -155,7 +269,12 @@ def _plot(report, path: Path) -> None:
     ax = axes[1, 2]
     names = [b.name for b in report.baselines] + ["simulated (mean of seeds)"]
     values = [b.r for b in report.baselines] + [report.r]
-    ax.barh(np.arange(len(values)), values, xerr=[0] * len(report.baselines) + [report.r_sd], color=["0.6"] * len(report.baselines) + ["C0"])
+    ax.barh(
+        np.arange(len(values)),
+        values,
+        xerr=[0] * len(report.baselines) + [report.r_sd],
+        color=["0.6"] * len(report.baselines) + ["C0"],
+    )
     ax.set_yticks(np.arange(len(values)), names, fontsize=7)
     ax.axvline(report.ceiling[0], color="k", ls=":", lw=0.8)
     ax.set_title("held-out FC r beside the baselines (dotted: split-half ceiling)", fontsize=9)

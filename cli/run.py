@@ -7,32 +7,101 @@ import math
 from pathlib import Path
 
 import click
+
 from encephagen.seeds import REPORT_FIRST
 
 
 @click.command("run")
 @click.argument("circuit")
-@click.option("--body", "body_name", default=None, help="Body to drive (walker2d, humanoid, mjcf); default: the binding's.")
-@click.option("--binding", "binding_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Binding file (default: next to CIRCUIT, NAME.BODY.binding.json if it exists, else NAME.binding.json).")
-@click.option("--episodes", type=click.IntRange(min=1), default=10, show_default=True, help="Episodes, on seeds S .. S+N-1.")
-@click.option("--seed", type=click.IntRange(min=0), default=REPORT_FIRST, show_default=True,
-              help="First seed (body reset, circuit noise, perturbation draws); the default starts the report seeds (encephagen.seeds).")
-@click.option("--dt", type=float, default=0.1, show_default=True, help="Circuit time step (ms); must divide the body step.")
-@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Cut episodes shorter than the body's limit (1000).")
-@click.option("--perturb", "perturb", multiple=True, metavar="KIND[=SIZE]",
-              help="Perturb every episode (repeatable): push=N·s, mass=SCALE, friction=SCALE, slope=DEGREES, noise=SD, delay=STEPS.")
-@click.option("--sweep", is_flag=True, help="With --perturb push: bisect the push impulse at which half of the episodes finish (circuit, no afferents, sensors at rest, sine walker).")
-@click.option("--drive", "drive_values", default=None, metavar="V1,V2,...", help="Run at each value of the descending drive and print speed against drive.")
-@click.option("--drive-param", default="drive", show_default=True, help="The circuit parameter --drive and --drive-schedule command.")
-@click.option("--drive-schedule", default=None, metavar="S:V,S:V", help="Change the drive within each episode, seconds:value from 0 s (e.g. 0:21,4:25).")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="With --drive: write speed against drive (PNG).")
-@click.option("--video", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the first episode as an mp4 (side view + population activity).")
+@click.option(
+    "--body", "body_name", default=None, help="Body to drive (walker2d, humanoid, mjcf); default: the binding's."
+)
+@click.option(
+    "--binding",
+    "binding_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Binding file (default: next to CIRCUIT, NAME.BODY.binding.json if it exists, else NAME.binding.json).",
+)
+@click.option(
+    "--episodes", type=click.IntRange(min=1), default=10, show_default=True, help="Episodes, on seeds S .. S+N-1."
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=REPORT_FIRST,
+    show_default=True,
+    help="First seed (body reset, circuit noise, perturbation draws); the default starts the report seeds (encephagen.seeds).",
+)
+@click.option(
+    "--dt", type=float, default=0.1, show_default=True, help="Circuit time step (ms); must divide the body step."
+)
+@click.option(
+    "--max-steps", type=click.IntRange(min=1), default=None, help="Cut episodes shorter than the body's limit (1000)."
+)
+@click.option(
+    "--perturb",
+    "perturb",
+    multiple=True,
+    metavar="KIND[=SIZE]",
+    help="Perturb every episode (repeatable): push=N·s, mass=SCALE, friction=SCALE, slope=DEGREES, noise=SD, delay=STEPS.",
+)
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="With --perturb push: bisect the push impulse at which half of the episodes finish (circuit, no afferents, sensors at rest, sine walker).",
+)
+@click.option(
+    "--drive",
+    "drive_values",
+    default=None,
+    metavar="V1,V2,...",
+    help="Run at each value of the descending drive and print speed against drive.",
+)
+@click.option(
+    "--drive-param",
+    default="drive",
+    show_default=True,
+    help="The circuit parameter --drive and --drive-schedule command.",
+)
+@click.option(
+    "--drive-schedule",
+    default=None,
+    metavar="S:V,S:V",
+    help="Change the drive within each episode, seconds:value from 0 s (e.g. 0:21,4:25).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --drive: write speed against drive (PNG).",
+)
+@click.option(
+    "--video",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the first episode as an mp4 (side view + population activity).",
+)
 @click.option("--force", is_flag=True, help="Replace --video / --plot files that exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes: int, seed: int, dt: float,
-        max_steps: int | None, perturb: tuple[str, ...], sweep: bool, drive_values: str | None, drive_param: str,
-        drive_schedule: str | None, plot: Path | None, video: Path | None, force: bool, as_json: bool) -> None:
+def run(
+    circuit: str,
+    body_name: str | None,
+    binding_file: Path | None,
+    episodes: int,
+    seed: int,
+    dt: float,
+    max_steps: int | None,
+    perturb: tuple[str, ...],
+    sweep: bool,
+    drive_values: str | None,
+    drive_param: str,
+    drive_schedule: str | None,
+    plot: Path | None,
+    video: Path | None,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Run CIRCUIT in closed loop with a body; report it beside the baselines it must beat.
 
     Every episode reports steps survived, forward distance (m), mean speed (m/s) and
@@ -73,7 +142,9 @@ def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes
         raise BodyError(f"{binding_file}: no binding file; write one (see encephagen.body.binding) or pass --binding")
     binding = load_binding(binding_file)
     if body_name is not None and body_name != binding.body.kind:
-        raise BodyError(f"{binding_file}:/body/kind: the binding drives {binding.body.kind!r}, not {body_name!r}; use a binding written for {body_name}")
+        raise BodyError(
+            f"{binding_file}:/body/kind: the binding drives {binding.body.kind!r}, not {body_name!r}; use a binding written for {body_name}"
+        )
     try:
         perturbations = parse_perturbations(perturb)
     except BodyError as exc:
@@ -84,9 +155,17 @@ def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes
         raise BodyError("--plot draws speed against drive: add --drive V1,V2,...")
     loop = ClosedLoop(compile_circuit(loaded, dt=dt), binding, base_dir=binding_file.parent, file=str(binding_file))
     seeds = list(range(seed, seed + episodes))
-    head = {"circuit": loaded.name, "version": loaded.version, "binding": str(binding_file), "body": binding.body.kind,
-            "dt_ms": dt, "neural_steps_per_body_step": loop.steps_per_body_step, "seeds": seeds, "seed_range": describe_seeds(seeds),
-            "perturbations": [str(p) for p in perturb]}
+    head = {
+        "circuit": loaded.name,
+        "version": loaded.version,
+        "binding": str(binding_file),
+        "body": binding.body.kind,
+        "dt_ms": dt,
+        "neural_steps_per_body_step": loop.steps_per_body_step,
+        "seeds": seeds,
+        "seed_range": describe_seeds(seeds),
+        "perturbations": [str(p) for p in perturb],
+    }
     if sweep:
         _sweep(loop, seeds, perturbations, head, as_json)
     elif drive_values is not None:
@@ -98,42 +177,67 @@ def run(circuit: str, body_name: str | None, binding_file: Path | None, episodes
             raise BodyError(f"--drive-schedule: {exc}") from None
         _schedule(loop, seeds, schedule, perturbations, max_steps, head, as_json)
     else:
-        extra = {"no afferents": loop.without_afferents(), "sensors at rest": loop.with_sensors_at_rest()} if perturbations else None
+        extra = (
+            {"no afferents": loop.without_afferents(), "sensors at rest": loop.with_sensors_at_rest()}
+            if perturbations
+            else None
+        )
         baselines = ("constant", "sine_pitch") if perturbations and binding.body.kind == "walker2d" else None
-        report = run_with_baselines(loop, seeds, max_steps=max_steps, record_first=video is not None, perturbations=perturbations,
-                                    baselines=baselines, extra=extra)
+        report = run_with_baselines(
+            loop,
+            seeds,
+            max_steps=max_steps,
+            record_first=video is not None,
+            perturbations=perturbations,
+            baselines=baselines,
+            extra=extra,
+        )
         if video is not None:
             from encephagen.body.binding import make_bound_body
             from encephagen.body.video import write_video
 
-            write_video(make_bound_body(binding, binding_file.parent), report["trajectory"], video,
-                        population_names=loop.network.population_names, progress=not as_json)
+            write_video(
+                make_bound_body(binding, binding_file.parent),
+                report["trajectory"],
+                video,
+                population_names=loop.network.population_names,
+                progress=not as_json,
+            )
         summary = {**head, "controllers": report["controllers"], "video": str(video) if video else None}
         click.echo(json.dumps(summary, indent=2) if as_json else _table(summary))
 
 
 def _title(summary: dict) -> str:
     perturbed = f", perturbed: {' '.join(summary['perturbations'])}" if summary["perturbations"] else ""
-    return (f"{summary['circuit']} {summary['version']} on {summary['body']} "
-            f"(dt {summary['dt_ms']} ms, {summary['neural_steps_per_body_step']} circuit steps per body step), "
-            f"{len(summary['seeds'])} episodes on {summary['seed_range']}{perturbed}")
+    return (
+        f"{summary['circuit']} {summary['version']} on {summary['body']} "
+        f"(dt {summary['dt_ms']} ms, {summary['neural_steps_per_body_step']} circuit steps per body step), "
+        f"{len(summary['seeds'])} episodes on {summary['seed_range']}{perturbed}"
+    )
 
 
 def _table(summary: dict) -> str:
     controllers = summary["controllers"]
     names = list(controllers)
-    lines = [_title(summary),
-             "seed    " + "  ".join(f"{n + ' steps':>18} {'dist m':>7}" for n in names) + "  circuit episode ended"]
+    lines = [
+        _title(summary),
+        "seed    " + "  ".join(f"{n + ' steps':>18} {'dist m':>7}" for n in names) + "  circuit episode ended",
+    ]
     for i, seed in enumerate(summary["seeds"]):
-        cells = [f"{controllers[n]['episodes'][i]['steps']:>18d} {controllers[n]['episodes'][i]['distance']:>7.2f}" for n in names]
+        cells = [
+            f"{controllers[n]['episodes'][i]['steps']:>18d} {controllers[n]['episodes'][i]['distance']:>7.2f}"
+            for n in names
+        ]
         lines.append(f"{seed:>6}  " + "  ".join(cells) + "  " + _ending(controllers["circuit"]["episodes"][i]))
     lines.append("")
     lines.append(f"{'':15} {'steps':>16} {'full':>8} {'distance m':>14} {'speed m/s':>14} {'reward':>16}")
     for n in names:
         a = controllers[n]["aggregate"]
-        lines.append(f"{n:15} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<5.1f} {a['full']:>4}/{a['episodes']:<3} "
-                     f"{a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f} "
-                     f"{a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}")
+        lines.append(
+            f"{n:15} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<5.1f} {a['full']:>4}/{a['episodes']:<3} "
+            f"{a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f} "
+            f"{a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}"
+        )
     if summary.get("video"):
         lines.append(f"wrote {summary['video']}")
     return "\n".join(lines)
@@ -145,18 +249,34 @@ def _sweep(loop, seeds, perturbations, head, as_json) -> None:
 
     push = next(p for p in perturbations if isinstance(p, Push))
     others = [p for p in perturbations if not isinstance(p, Push)]
-    progress = None if as_json else (lambda name, size, fraction: click.echo(f"  {name:15} push {size:7.3f} N·s: {fraction:.0%} full", err=True))
+    progress = (
+        None
+        if as_json
+        else (
+            lambda name, size, fraction: click.echo(f"  {name:15} push {size:7.3f} N·s: {fraction:.0%} full", err=True)
+        )
+    )
     results = push_sweep(loop, seeds, push=push, others=others, start=push.impulse or 4.0, progress=progress)
-    summary = {**head, "push_every_s": push.every_s, "push_duration_ms": push.duration_ms,
-               "tolerance": {name: {"impulse": t.size, "low": t.low, "high": t.high, "tried": t.tried} for name, t in results.items()}}
+    summary = {
+        **head,
+        "push_every_s": push.every_s,
+        "push_duration_ms": push.duration_ms,
+        "tolerance": {
+            name: {"impulse": t.size, "low": t.low, "high": t.high, "tried": t.tried} for name, t in results.items()
+        },
+    }
     if as_json:
         click.echo(json.dumps(_finite(summary), indent=2))
         return
     click.echo(_title(summary))
-    click.echo(f"push impulse at which half of the episodes finish (one push per {push.every_s:g} s, {push.duration_ms:g} ms each, "
-               f"forward or backward at random; same draws for every controller):")
+    click.echo(
+        f"push impulse at which half of the episodes finish (one push per {push.every_s:g} s, {push.duration_ms:g} ms each, "
+        f"forward or backward at random; same draws for every controller):"
+    )
     for name, t in results.items():
-        click.echo(f"  {name:15} {t.size:7.2f} N·s   (finished >= 50 % at {t.low:.2f}, < 50 % at {t.high:.2f}; {len(t.tried)} sizes tried)")
+        click.echo(
+            f"  {name:15} {t.size:7.2f} N·s   (finished >= 50 % at {t.low:.2f}, < 50 % at {t.high:.2f}; {len(t.tried)} sizes tried)"
+        )
     circuit = results["circuit"].size
     for name in ("sine_pitch", "no afferents", "sensors at rest"):
         if name in results:
@@ -178,7 +298,11 @@ def _drive(loop, seeds, values_text, parameter, perturbations, max_steps, plot, 
     if not values:
         raise BodyError("--drive takes at least one value, e.g. 20,22.5,25")
     rows = speed_by_drive(loop, seeds, values, parameter=parameter, perturbations=perturbations, max_steps=max_steps)
-    summary = {**head, "parameter": parameter, "by_value": [{"value": r["value"], "aggregate": r["aggregate"]} for r in rows]}
+    summary = {
+        **head,
+        "parameter": parameter,
+        "by_value": [{"value": r["value"], "aggregate": r["aggregate"]} for r in rows],
+    }
     if plot is not None:
         _plot_speed(rows, parameter, f"{head['circuit']} {head['version']}: {head['seed_range']}", plot)
         summary["plot"] = str(plot)
@@ -189,12 +313,16 @@ def _drive(loop, seeds, values_text, parameter, perturbations, max_steps, plot, 
     click.echo(f"{parameter:>10} {'full':>8} {'distance m':>14} {'speed m/s':>14}")
     for r in rows:
         a = r["aggregate"]
-        click.echo(f"{r['value']:>10g} {a['full']:>4}/{a['episodes']:<3} {a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f}")
+        click.echo(
+            f"{r['value']:>10g} {a['full']:>4}/{a['episodes']:<3} {a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f}"
+        )
     walking = [r for r in rows if r["aggregate"]["full"] >= 0.9 * r["aggregate"]["episodes"]]  # the bar: >= 9/10 full
     speeds = [r["aggregate"]["speed_mean"] for r in walking]
     if len(speeds) > 1 and min(speeds) > 0:
-        click.echo(f"speed span over the {len(walking)} values with >= 90 % full episodes: {max(speeds) / min(speeds):.2f}x "
-                   f"({min(speeds):.3f} -> {max(speeds):.3f} m/s)")
+        click.echo(
+            f"speed span over the {len(walking)} values with >= 90 % full episodes: {max(speeds) / min(speeds):.2f}x "
+            f"({min(speeds):.3f} -> {max(speeds):.3f} m/s)"
+        )
     else:
         click.echo(f"fewer than two {parameter} values finish >= 90 % of their episodes: no speed span to report")
     if plot is not None:
@@ -209,7 +337,9 @@ def _plot_speed(rows, parameter, title, path) -> None:
     for r in rows:
         speeds = [e["speed"] for e in r["episodes"]]
         full = [bool(e["full"]) for e in r["episodes"]]
-        ax.scatter([r["value"]] * len(speeds), speeds, c=["tab:blue" if f else "tab:red" for f in full], s=10, alpha=0.5)
+        ax.scatter(
+            [r["value"]] * len(speeds), speeds, c=["tab:blue" if f else "tab:red" for f in full], s=10, alpha=0.5
+        )
     ax.plot([r["value"] for r in rows], [r["aggregate"]["speed_mean"] for r in rows], "k-o", label="mean")
     ax.set_xlabel(f"{parameter} (mV)")
     ax.set_ylabel("speed (m/s)")
@@ -223,7 +353,12 @@ def _schedule(loop, seeds, schedule, perturbations, max_steps, head, as_json) ->
     duration = (max_steps or loop.binding.body.max_steps) * loop.body_dt_ms / 1000.0
     pieces = schedule.segments(duration)
     rows = [{"seed": e.seed, **e.metrics} for e in episodes]
-    summary = {**head, "parameter": schedule.parameter, "schedule": [list(p) for p in schedule.points], "episodes": rows}
+    summary = {
+        **head,
+        "parameter": schedule.parameter,
+        "schedule": [list(p) for p in schedule.points],
+        "episodes": rows,
+    }
     if as_json:
         click.echo(json.dumps(_finite(summary), indent=2))
         return

@@ -7,7 +7,9 @@ import click
 
 @click.command()
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the schema to this file instead of printing it.")
-@click.option("--version", "version", default=None, help="Schema version (default: the current one; '1' for the old format).")
+@click.option(
+    "--version", "version", default=None, help="Schema version (default: the current one; '1' for the old format)."
+)
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def schema(out: str | None, version: str | None, force: bool) -> None:
     """Print (or write) the JSON Schema that circuit files follow.

@@ -11,7 +11,9 @@ import click
 @click.command()
 @click.argument("file")
 @click.option("--json", "as_json", is_flag=True, help="Print the overview as JSON.")
-@click.option("--textconv", is_flag=True, help="Print the file's canonical JSON (for git diff of .h5 circuits); no validation.")
+@click.option(
+    "--textconv", is_flag=True, help="Print the file's canonical JSON (for git diff of .h5 circuits); no validation."
+)
 def show(file: str, as_json: bool, textconv: bool) -> None:
     """Show populations, projections, free parameters and readouts of a circuit.
 
@@ -61,33 +63,76 @@ def circuit_overview(circuit: Any, file: str) -> dict[str, Any]:
     populations = []
     for name, pop in circuit.populations.items():
         cell = circuit.cell_classes[pop.cell_class]
-        populations.append({
-            "name": name, "size": int(circuit.resolve(pop.size)), "cell_class": pop.cell_class, "transmitter": cell.transmitter,
-            "sign": cell.effective_sign, "neuron_model": pop.neuron_model, "drive": value(pop.drive), "side": pop.side, "region": pop.region,
-        })
+        populations.append(
+            {
+                "name": name,
+                "size": int(circuit.resolve(pop.size)),
+                "cell_class": pop.cell_class,
+                "transmitter": cell.transmitter,
+                "sign": cell.effective_sign,
+                "neuron_model": pop.neuron_model,
+                "drive": value(pop.drive),
+                "side": pop.side,
+                "region": pop.region,
+            }
+        )
     projections = [
-        {"name": name, "source": p.source, "target": p.target, "rule": p.rule.kind, "weight": value(p.weight), "weight_mode": p.weight_mode,
-         "delay": value(p.delay), "synapses": estimate.per_projection.get(name)}
+        {
+            "name": name,
+            "source": p.source,
+            "target": p.target,
+            "rule": p.rule.kind,
+            "weight": value(p.weight),
+            "weight_mode": p.weight_mode,
+            "delay": value(p.delay),
+            "synapses": estimate.per_projection.get(name),
+        }
         for name, p in circuit.projections.items()
     ]
     matrix_projections = [
-        {"name": name, "sources": len(m.sources), "targets": len(m.targets), "synapses": estimate.per_projection.get(name)}
+        {
+            "name": name,
+            "sources": len(m.sources),
+            "targets": len(m.targets),
+            "synapses": estimate.per_projection.get(name),
+        }
         for name, m in circuit.matrix_projections.items()
     ]
     parameters = [
-        {"name": name, "value": p.value, "unit": p.unit, "free": p.free, "bounds": p.bounds, "scale": p.scale,
-         "source": p.source.kind if p.source else None}
+        {
+            "name": name,
+            "value": p.value,
+            "unit": p.unit,
+            "free": p.free,
+            "bounds": p.bounds,
+            "scale": p.scale,
+            "source": p.source.kind if p.source else None,
+        }
         for name, p in circuit.parameters.items()
     ]
     readouts = [
-        {"name": name, "terms": [{"population": t.population, "coefficient": t.coefficient} for t in r.terms], "tau": r.tau, "unit": r.unit}
+        {
+            "name": name,
+            "terms": [{"population": t.population, "coefficient": t.coefficient} for t in r.terms],
+            "tau": r.tau,
+            "unit": r.unit,
+        }
         for name, r in circuit.readouts.items()
     ]
     return {
-        "file": file, "name": circuit.name, "version": circuit.version, "schema_version": circuit.schema_version,
-        "description": circuit.description, "neurons": estimate.neurons, "synapses": estimate.synapses,
-        "compiled_bytes": estimate.compiled_bytes, "populations": populations, "projections": projections,
-        "matrix_projections": matrix_projections, "parameters": parameters, "readouts": readouts,
+        "file": file,
+        "name": circuit.name,
+        "version": circuit.version,
+        "schema_version": circuit.schema_version,
+        "description": circuit.description,
+        "neurons": estimate.neurons,
+        "synapses": estimate.synapses,
+        "compiled_bytes": estimate.compiled_bytes,
+        "populations": populations,
+        "projections": projections,
+        "matrix_projections": matrix_projections,
+        "parameters": parameters,
+        "readouts": readouts,
         "sources": circuit.source_counts(),
     }
 
@@ -100,27 +145,71 @@ def render_overview(o: dict[str, Any]) -> str:
         f"in {len(o['projections']) + len(o['matrix_projections'])} projections; ~{_bytes(o['compiled_bytes'])} compiled",
     ]
     sources = o["sources"]
-    lines.append(f"value sources: {sources['literature']} literature, {sources['calibrated']} calibrated, "
-                 f"{sources['hand-set']} hand-set, {sources['unsourced']} unsourced "
-                 "(each named parameter, and each number a neuron model sets, counts once)")
+    lines.append(
+        f"value sources: {sources['literature']} literature, {sources['calibrated']} calibrated, "
+        f"{sources['hand-set']} hand-set, {sources['unsourced']} unsourced "
+        "(each named parameter, and each number a neuron model sets, counts once)"
+    )
     if o["description"]:
         lines.append(o["description"])
-    lines += _table("populations", ["name", "size", "cell class", "sign", "neuron model", "drive (mV)", "side"], [
-        [p["name"], p["size"], p["cell_class"], p["sign"], p["neuron_model"], _value(p["drive"]), p["side"] or ""] for p in o["populations"]
-    ])
-    lines += _table("projections", ["name", "source → target", "rule", "weight (mV)", "mode", "delay (ms)", "synapses"], [
-        [p["name"], f"{p['source']} → {p['target']}", p["rule"], _value(p["weight"]), p["weight_mode"], _value(p["delay"]), f"{p['synapses']:,.0f}"]
-        for p in o["projections"]
-    ])
-    lines += _table("matrix projections", ["name", "sources", "targets", "synapses (expected)"], [
-        [m["name"], m["sources"], m["targets"], f"{m['synapses']:,.0f}"] for m in o["matrix_projections"]
-    ])
-    lines += _table("free parameters", ["name", "value", "unit", "bounds", "scale", "source"], [
-        [p["name"], f"{p['value']:g}", p["unit"], f"[{p['bounds'][0]:g}, {p['bounds'][1]:g}]", p["scale"], p["source"] or ""] for p in o["parameters"] if p["free"]
-    ])
-    lines += _table("readouts", ["name", "signal", "tau (ms)", "unit"], [
-        [r["name"], " ".join(f"{t['coefficient']:+g}·{t['population']}" for t in r["terms"]), f"{r['tau']:g}", r["unit"]] for r in o["readouts"]
-    ])
+    lines += _table(
+        "populations",
+        ["name", "size", "cell class", "sign", "neuron model", "drive (mV)", "side"],
+        [
+            [p["name"], p["size"], p["cell_class"], p["sign"], p["neuron_model"], _value(p["drive"]), p["side"] or ""]
+            for p in o["populations"]
+        ],
+    )
+    lines += _table(
+        "projections",
+        ["name", "source → target", "rule", "weight (mV)", "mode", "delay (ms)", "synapses"],
+        [
+            [
+                p["name"],
+                f"{p['source']} → {p['target']}",
+                p["rule"],
+                _value(p["weight"]),
+                p["weight_mode"],
+                _value(p["delay"]),
+                f"{p['synapses']:,.0f}",
+            ]
+            for p in o["projections"]
+        ],
+    )
+    lines += _table(
+        "matrix projections",
+        ["name", "sources", "targets", "synapses (expected)"],
+        [[m["name"], m["sources"], m["targets"], f"{m['synapses']:,.0f}"] for m in o["matrix_projections"]],
+    )
+    lines += _table(
+        "free parameters",
+        ["name", "value", "unit", "bounds", "scale", "source"],
+        [
+            [
+                p["name"],
+                f"{p['value']:g}",
+                p["unit"],
+                f"[{p['bounds'][0]:g}, {p['bounds'][1]:g}]",
+                p["scale"],
+                p["source"] or "",
+            ]
+            for p in o["parameters"]
+            if p["free"]
+        ],
+    )
+    lines += _table(
+        "readouts",
+        ["name", "signal", "tau (ms)", "unit"],
+        [
+            [
+                r["name"],
+                " ".join(f"{t['coefficient']:+g}·{t['population']}" for t in r["terms"]),
+                f"{r['tau']:g}",
+                r["unit"],
+            ]
+            for r in o["readouts"]
+        ],
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -18,15 +18,44 @@ RATE_BIN_MS = 10.0
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of noise, Poisson input and initial v.")
 @click.option("--dt", type=float, default=None, help="Integration step (ms); default 0.1.")
 @click.option("--bin-ms", type=float, default=None, help="Population-count bin saved with --out (ms); default dt.")
-@click.option("--trace", "traces", multiple=True, help="Record a state variable: v, I_exc, I_inh or w, optionally ':population' or ':population[i]'. Repeatable.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the run (spikes, counts, traces, provenance) to this file; see --format.")
-@click.option("--format", "out_format", type=click.Choice(["encephagen", "nwb", "sonata"]), default=None,
-              help="Format of --out: encephagen HDF5 (default; what `view --run` reads), NWB (default for .nwb: Units table + metadata) or a SONATA spike report.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write a raster + population-rate figure (.png, .pdf, .svg).")
+@click.option(
+    "--trace",
+    "traces",
+    multiple=True,
+    help="Record a state variable: v, I_exc, I_inh or w, optionally ':population' or ':population[i]'. Repeatable.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the run (spikes, counts, traces, provenance) to this file; see --format.",
+)
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["encephagen", "nwb", "sonata"]),
+    default=None,
+    help="Format of --out: encephagen HDF5 (default; what `view --run` reads), NWB (default for .nwb: Units table + metadata) or a SONATA spike report.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a raster + population-rate figure (.png, .pdf, .svg).",
+)
 @click.option("--force", is_flag=True, help="Replace --out / --plot files that exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (no progress bar).")
-def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_ms: float | None, traces: tuple[str, ...],
-             out: Path | None, out_format: str | None, plot: Path | None, force: bool, as_json: bool) -> None:
+def simulate(
+    circuit: str,
+    duration_ms: float,
+    seed: int,
+    dt: float | None,
+    bin_ms: float | None,
+    traces: tuple[str, ...],
+    out: Path | None,
+    out_format: str | None,
+    plot: Path | None,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Simulate CIRCUIT (a file or a shipped name) and report per-population firing rates.
 
     \b
@@ -55,7 +84,14 @@ def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_
     run(network, network.dt, seeds=seed)  # loads the compiled kernel (compiles it on a machine's first run)
     startup = time.perf_counter() - started
     started = time.perf_counter()
-    result = run(network, duration_ms, seeds=seed, traces=traces, bin_ms=bin_ms, progress=not as_json and progress_bar("simulating"))
+    result = run(
+        network,
+        duration_ms,
+        seeds=seed,
+        traces=traces,
+        bin_ms=bin_ms,
+        progress=not as_json and progress_bar("simulating"),
+    )
     wall = time.perf_counter() - started
     steps = result.provenance["n_steps"]
     rates = dict(zip(result.population_names, (float(r) for r in result.population_rates_hz()[0])))
@@ -81,9 +117,11 @@ def simulate(circuit: str, duration_ms: float, seed: int, dt: float | None, bin_
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    click.echo(f"{report['circuit']} {report['version']}: {report['neurons']} neurons, {report['synapses']} synapses, "
-               f"{steps} steps of {network.dt:g} ms in {wall:.3f} s ({report['steps_per_second'] or 0:,} steps/s; "
-               f"kernel load {startup:.2f} s), {report['spikes']} spikes")
+    click.echo(
+        f"{report['circuit']} {report['version']}: {report['neurons']} neurons, {report['synapses']} synapses, "
+        f"{steps} steps of {network.dt:g} ms in {wall:.3f} s ({report['steps_per_second'] or 0:,} steps/s; "
+        f"kernel load {startup:.2f} s), {report['spikes']} spikes"
+    )
     width = max(len(name) for name in rates)
     for name, rate in rates.items():
         click.echo(f"  {name:<{width}}  {rate:8.2f} Hz")

@@ -9,9 +9,17 @@ import click
 
 @click.command()
 @click.argument("circuits", nargs=-1, required=True, metavar="CIRCUIT [NEW]")
-@click.option("--run", "run_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="A run of the circuit (`encephagen simulate --out RUN.h5`): raster and rates linked to the graph.")
-@click.option("--video", type=click.Path(dir_okay=False, path_type=Path), help="An .mp4 film of the body (`encephagen run --video`) to embed.")
+@click.option(
+    "--run",
+    "run_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A run of the circuit (`encephagen simulate --out RUN.h5`): raster and rates linked to the graph.",
+)
+@click.option(
+    "--video",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An .mp4 film of the body (`encephagen run --video`) to embed.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The HTML file to write.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def view(circuits: tuple[str, ...], run_path: Path | None, video: Path | None, out: Path, force: bool) -> None:

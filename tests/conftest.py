@@ -9,7 +9,9 @@ import pytest
 from encephagen.schema import Circuit
 
 
-def make_circuit(populations: dict[str, dict[str, Any]], projections: dict[str, dict[str, Any]] | None = None, **extra: Any) -> Circuit:
+def make_circuit(
+    populations: dict[str, dict[str, Any]], projections: dict[str, dict[str, Any]] | None = None, **extra: Any
+) -> Circuit:
     """A circuit with one excitatory and one inhibitory class and a plain LIF model."""
     tree: dict[str, Any] = {
         "schema_version": "1",

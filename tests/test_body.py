@@ -80,7 +80,10 @@ def test_bodies_reproduce_gymnasium_bit_for_bit(body_class, env_id):
             observation, reward, terminated, truncated, _ = env.step(action)
             result = body.step(action)
             assert result.reward == reward and result.terminated == terminated
-            assert np.array_equal(body.data.qpos[2 if body_class is Humanoid else 1 :], observation[: body.model.nq - (2 if body_class is Humanoid else 1)])
+            assert np.array_equal(
+                body.data.qpos[2 if body_class is Humanoid else 1 :],
+                observation[: body.model.nq - (2 if body_class is Humanoid else 1)],
+            )
             if terminated:
                 break
 
@@ -193,8 +196,16 @@ def _binding_tree(**changes):
         "body": {"kind": "walker2d", "max_steps": 40},
         "afferents": {"pitch": {"sensor": "torso_pitch", "population": "flex_rg", "gain": 20.0}},
         "motors": {
-            "right_hip": {"actuator": "right_hip", "terms": [{"readout": "flexor_minus_extensor", "gain": {"param": "drive_flex", "factor": 0.001}}], "offset": -0.2},
-            "left_hip": {"actuator": "left_hip", "terms": [{"readout": "flexor_minus_extensor", "gain": -0.01}], "offset": 0.6},
+            "right_hip": {
+                "actuator": "right_hip",
+                "terms": [{"readout": "flexor_minus_extensor", "gain": {"param": "drive_flex", "factor": 0.001}}],
+                "offset": -0.2,
+            },
+            "left_hip": {
+                "actuator": "left_hip",
+                "terms": [{"readout": "flexor_minus_extensor", "gain": -0.01}],
+                "offset": 0.6,
+            },
         },
     }
     tree.update(changes)
@@ -209,13 +220,21 @@ def test_binding_round_trips_through_its_file(tmp_path):
         save_binding(binding, path)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"afferents": {"pitch": {"sensor": "torso_pitch", "population": "flex_rg", "gian": 1.0}}},
-     "b.json:/afferents/pitch/gian: unknown field 'gian'; did you mean 'gain'?"),
-    ({"body": {"kind": "walker3d"}}, "b.json:/body"),
-    ({"motors": {}}, "b.json:/motors"),
-    ({"afferents": {"pitch": {"sensor": "torso_pitch", "population": "flex_rg", "gain": float("nan")}}}, "b.json:/afferents/pitch/gain"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"afferents": {"pitch": {"sensor": "torso_pitch", "population": "flex_rg", "gian": 1.0}}},
+            "b.json:/afferents/pitch/gian: unknown field 'gian'; did you mean 'gain'?",
+        ),
+        ({"body": {"kind": "walker3d"}}, "b.json:/body"),
+        ({"motors": {}}, "b.json:/motors"),
+        (
+            {"afferents": {"pitch": {"sensor": "torso_pitch", "population": "flex_rg", "gain": float("nan")}}},
+            "b.json:/afferents/pitch/gain",
+        ),
+    ],
+)
 def test_binding_structure_errors_are_located(change, message):
     with pytest.raises(CircuitError) as info:
         binding_from_tree(_binding_tree(**change), "b.json")
@@ -233,8 +252,14 @@ def test_binding_names_are_checked_against_circuit_and_body():
         check_binding(binding_from_tree(tree, "b.json"), circuit, body, "b.json")
     text = str(info.value)
     assert "b.json:/afferents/pitch/population: unknown population 'flex_r'; did you mean 'flex_rg'?" in text
-    assert "b.json:/afferents/pitch/sensor: body 'walker2d' has no sensor 'pitch_rate'" in text and "Its sensors: torso_height, torso_pitch," in text
-    assert "b.json:/motors/right_hip/actuator: body 'walker2d' has no actuator 'right_hipp'; did you mean 'right_hip'?" in text
+    assert (
+        "b.json:/afferents/pitch/sensor: body 'walker2d' has no sensor 'pitch_rate'" in text
+        and "Its sensors: torso_height, torso_pitch," in text
+    )
+    assert (
+        "b.json:/motors/right_hip/actuator: body 'walker2d' has no actuator 'right_hipp'; did you mean 'right_hip'?"
+        in text
+    )
     assert "Its actuators: right_hip, right_knee, right_ankle, left_hip, left_knee, left_ankle" in text
     assert "unknown readout 'flexor_minus_extenso'; did you mean 'flexor_minus_extensor'?" in text
     assert "unknown circuit parameter 'drive_flx'; did you mean 'drive_flex'?" in text
@@ -282,7 +307,9 @@ def test_closed_loop_is_deterministic_and_lanes_are_independent(half_centre_loop
     assert not np.array_equal(first[0].trajectory["qpos"][:5], first[1].trajectory["qpos"][:5])
     assert first[1].metrics == again[0].metrics
     rates = first[0].trajectory["population_rates_hz"]
-    assert rates.shape == (first[0].metrics["steps"], len(half_centre_loop.network.population_names)) and rates.sum() > 0
+    assert (
+        rates.shape == (first[0].metrics["steps"], len(half_centre_loop.network.population_names)) and rates.sum() > 0
+    )
 
 
 def test_a_fall_is_not_counted_as_walking():
@@ -298,7 +325,10 @@ def test_a_fall_is_not_counted_as_walking():
     assert metrics["end_height"] < 0.8 or abs(metrics["end_pitch"]) >= 1.0
     assert metrics["distance"] == pytest.approx(x[steps] - x[0])
     assert metrics["distance_upright"] == pytest.approx(x[steps - loop.fall_steps] - x[0])
-    fell_forward = {**metrics, "distance_upright": metrics["distance_upright"] - 1.0}  # the objective uses the upright part
+    fell_forward = {
+        **metrics,
+        "distance_upright": metrics["distance_upright"] - 1.0,
+    }  # the objective uses the upright part
     assert walk_objective_terms([fell_forward])["distance"] > walk_objective_terms([metrics])["distance"]
 
 
@@ -346,7 +376,9 @@ def half_centre_files(tmp_path):
 def test_run_command_reports_circuit_and_baselines_on_the_same_seeds(half_centre_files):
     from encephagen.cli.main import cli
 
-    result = CliRunner().invoke(cli, ["run", str(half_centre_files), "--episodes", "2", "--seed", "3", "--max-steps", "12", "--json"])
+    result = CliRunner().invoke(
+        cli, ["run", str(half_centre_files), "--episodes", "2", "--seed", "3", "--max-steps", "12", "--json"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert list(report["controllers"]) == ["circuit", "offsets", "zero", "constant", "sine_pitch"]
@@ -355,7 +387,9 @@ def test_run_command_reports_circuit_and_baselines_on_the_same_seeds(half_centre
         assert {"steps_mean", "distance_mean", "speed_mean", "reward_mean", "full"} <= set(controller["aggregate"])
     wrong = CliRunner().invoke(cli, ["run", str(half_centre_files), "--body", "humanoid"])
     assert wrong.exit_code == 1 and "drives 'walker2d', not 'humanoid'" in wrong.output
-    humanoid = CliRunner().invoke(cli, ["run", "walker2d_cpg", "--body", "humanoid", "--episodes", "1", "--max-steps", "3", "--json"])
+    humanoid = CliRunner().invoke(
+        cli, ["run", "walker2d_cpg", "--body", "humanoid", "--episodes", "1", "--max-steps", "3", "--json"]
+    )
     assert humanoid.exit_code == 0, humanoid.output
     assert json.loads(humanoid.output)["binding"].endswith("walker2d_cpg.humanoid.binding.json")
 
@@ -366,7 +400,13 @@ def test_video_is_an_mp4_with_the_activity_panel(half_centre_loop, tmp_path):
     from encephagen.body.video import write_video
 
     episode = half_centre_loop.run([0], record=True, max_steps=8)[0]
-    path = write_video(Walker2d(), episode.trajectory, tmp_path / "walk.mp4", population_names=half_centre_loop.network.population_names, size=(160, 128))
+    path = write_video(
+        Walker2d(),
+        episode.trajectory,
+        tmp_path / "walk.mp4",
+        population_names=half_centre_loop.network.population_names,
+        size=(160, 128),
+    )
     assert path.read_bytes()[4:8] == b"ftyp" and path.stat().st_size > 1000
 
 
@@ -391,7 +431,14 @@ def test_walk_objective_scores_candidates_on_seeds(tmp_path):
     assert get_objective("walk").targets["distance_m"] == 4.0
     path = tmp_path / "b.binding.json"
     path.write_text(json.dumps(_binding_tree()))
-    options = {"body": "walker2d", "binding": str(path), "dt": 0.1, "max_steps": 8, "posture_weight": 0.5, "effort_weight": 0.1}
+    options = {
+        "body": "walker2d",
+        "binding": str(path),
+        "dt": 0.1,
+        "max_steps": 8,
+        "posture_weight": 0.5,
+        "effort_weight": 0.1,
+    }
     evaluate = make_walk_evaluator(load_circuit("half_centre"), {"distance_m": 4.0, "steps": 1000.0}, options)
     losses = evaluate([{}, {"drive_flex": 20.0}], [0, 1, 2])
     assert [len(row) for row in losses] == [3, 3]
@@ -408,14 +455,20 @@ def walker2d_cpg_steps_and_distance():
 
     circuit = load_circuit("walker2d_cpg")
     binding = load_binding(shipped_circuits_dir() / "walker2d_cpg.binding.json")
-    variants = {"intact": circuit, "no RG inhibition": lesion(circuit, ["L_InF", "L_InE", "R_InF", "R_InE"]),
-                "no commissurals": lesion(circuit, ["V0d", "V0v", "V3"])}
+    variants = {
+        "intact": circuit,
+        "no RG inhibition": lesion(circuit, ["L_InF", "L_InE", "R_InF", "R_InE"]),
+        "no commissurals": lesion(circuit, ["V0d", "V0v", "V3"]),
+    }
     out = {}
     for name, variant in variants.items():
         loop = ClosedLoop(compile_circuit(variant, dt=0.1), binding, base_dir=shipped_circuits_dir())
         episodes = [e.metrics for e in loop.run(list(range(10)) if name == "intact" else [0, 1, 2, 3, 4])]
-        out[name] = (int(sum(e["full"] for e in episodes)), float(np.mean([e["steps"] for e in episodes])),
-                     float(np.mean([e["distance"] for e in episodes])))
+        out[name] = (
+            int(sum(e["full"] for e in episodes)),
+            float(np.mean([e["steps"] for e in episodes])),
+            float(np.mean([e["distance"] for e in episodes])),
+        )
     return out
 
 
@@ -446,11 +499,18 @@ def walker2d_cpg_loop():
     from encephagen.compile import compile_circuit
     from encephagen.storage import shipped_circuits_dir
 
-    return ClosedLoop(compile_circuit(load_circuit("walker2d_cpg"), dt=0.1), load_binding(shipped_circuits_dir() / "walker2d_cpg.binding.json"),
-                      base_dir=shipped_circuits_dir())
+    return ClosedLoop(
+        compile_circuit(load_circuit("walker2d_cpg"), dt=0.1),
+        load_binding(shipped_circuits_dir() / "walker2d_cpg.binding.json"),
+        base_dir=shipped_circuits_dir(),
+    )
 
 
-JOINT_GAINS = [f"k_{joint}_{speed}" for joint in ("hip", "knee", "ankle") for speed in ("fast", "slow")] + ["o_hip", "o_knee", "o_ankle"]
+JOINT_GAINS = [f"k_{joint}_{speed}" for joint in ("hip", "knee", "ankle") for speed in ("fast", "slow")] + [
+    "o_hip",
+    "o_knee",
+    "o_ankle",
+]
 
 
 def test_imitation_fits_the_circuits_commands_to_a_sine_walker(walker2d_cpg_loop):
@@ -480,7 +540,9 @@ def test_imitation_needs_known_parameters_and_a_rhythm(walker2d_cpg_loop):
     with pytest.raises(UnknownNameError, match="k_hip_fast"):
         fit_to_rhythm(walker2d_cpg_loop, walker, ["k_hip_fats"], phase_readout="right_fe_fast", steps=50)
     with pytest.raises(BodyError, match="completes no cycle"):
-        fit_to_rhythm(walker2d_cpg_loop, walker, JOINT_GAINS, phase_readout="right_fe_fast", steps=60, skip=0)  # < 1 cycle
+        fit_to_rhythm(
+            walker2d_cpg_loop, walker, JOINT_GAINS, phase_readout="right_fe_fast", steps=60, skip=0
+        )  # < 1 cycle
 
 
 def test_body_docstring_examples_run():

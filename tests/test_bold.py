@@ -34,7 +34,7 @@ def test_impulse_response_peaks_seconds_later_and_undershoots():
     y = balloon_windkessel(z, dt)[:, 0]
     peak_s = y.argmax() * dt
     assert 3.0 < peak_s < 6.0
-    assert y[int(peak_s / dt):].min() < -0.05 * y.max()  # the post-stimulus undershoot
+    assert y[int(peak_s / dt) :].min() < -0.05 * y.max()  # the post-stimulus undershoot
     # halving the step changes the response little: the Euler step is small enough
     z_fine = np.repeat(z, 2, axis=0)
     y_fine = balloon_windkessel(z_fine, dt / 2)[1::2, 0]

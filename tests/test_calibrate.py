@@ -20,7 +20,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from encephagen.calibrate import CHECKPOINT_NAME, LOG_NAME, CalibrationSettings, SeedSplit, calibrate, parameter_space, read_log
+from encephagen.calibrate import (
+    CHECKPOINT_NAME,
+    LOG_NAME,
+    CalibrationSettings,
+    SeedSplit,
+    calibrate,
+    parameter_space,
+    read_log,
+)
 from encephagen.cli.main import cli
 from encephagen.errors import CalibrationError, EncephagenError
 from encephagen.objectives import GAIT_TARGETS, Loss, gait_loss, get_objective, objective_names, register_objective
@@ -40,20 +48,31 @@ def fake_circuit(**parameters) -> Circuit:
         "fixed": {"value": 3.0},
         **parameters,
     }
-    return Circuit.model_validate({
-        "schema_version": "1", "name": "fake", "version": "0.1.0", "parameters": params,
-        "neuron_models": {"lif": {"tau_m": 10.0, "v_threshold": 10.0, "adaptation": {"param": "fixed"}}},
-        "cell_classes": {"exc": {"transmitter": "glutamate"}},
-        "populations": {"A": {"cell_class": "exc", "size": 1, "neuron_model": "lif", "drive": {"param": "a"}}},
-    })
+    return Circuit.model_validate(
+        {
+            "schema_version": "1",
+            "name": "fake",
+            "version": "0.1.0",
+            "parameters": params,
+            "neuron_models": {"lif": {"tau_m": 10.0, "v_threshold": 10.0, "adaptation": {"param": "fixed"}}},
+            "cell_classes": {"exc": {"transmitter": "glutamate"}},
+            "populations": {"A": {"cell_class": "exc", "size": 1, "neuron_model": "lif", "drive": {"param": "a"}}},
+        }
+    )
 
 
 def quadratic(parameter_sets, seeds):
     """Squared distance to OPTIMUM (b in decades) plus a seed-dependent noise offset."""
     rows = []
     for p in parameter_sets:
-        terms = {"a": (p["a"] - OPTIMUM["a"]) ** 2, "b": math.log10(p["b"] / OPTIMUM["b"]) ** 2, "c": (p["c"] - OPTIMUM["c"]) ** 2}
-        rows.append([Loss(sum(terms.values()) + float(np.random.default_rng([s, 7]).normal(0, NOISE)), terms) for s in seeds])
+        terms = {
+            "a": (p["a"] - OPTIMUM["a"]) ** 2,
+            "b": math.log10(p["b"] / OPTIMUM["b"]) ** 2,
+            "c": (p["c"] - OPTIMUM["c"]) ** 2,
+        }
+        rows.append(
+            [Loss(sum(terms.values()) + float(np.random.default_rng([s, 7]).normal(0, NOISE)), terms) for s in seeds]
+        )
     return rows
 
 
@@ -70,7 +89,16 @@ if "quadratic" not in objective_names():
 
 
 def settings(**overrides) -> CalibrationSettings:
-    base = dict(objective="quadratic", budget=60, seed=3, popsize=6, train_seeds=2, validation_seeds=3, test_seeds=4, finalists=3)
+    base = dict(
+        objective="quadratic",
+        budget=60,
+        seed=3,
+        popsize=6,
+        train_seeds=2,
+        validation_seeds=3,
+        test_seeds=4,
+        finalists=3,
+    )
     return CalibrationSettings(**{**base, **overrides})
 
 
@@ -91,7 +119,9 @@ def test_search_space_is_the_free_parameters_with_their_bounds_and_scales():
     assert sorted(space.value) == ["a", "b", "c"]
     assert space.value == {"a": 1.0, "b": pytest.approx(10.0), "c": -2.0}
     space.random_state = np.random.RandomState(0)
-    draws = [space.spawn_child().set_standardized_data(np.random.default_rng(i).normal(0, 3, 3)).value for i in range(200)]
+    draws = [
+        space.spawn_child().set_standardized_data(np.random.default_rng(i).normal(0, 3, 3)).value for i in range(200)
+    ]
     b = np.array([d["b"] for d in draws])
     assert all(-5 <= d["a"] <= 5 and -8 <= d["c"] <= -0.3 for d in draws) and b.min() >= 1 and b.max() <= 1000
     assert np.median(np.abs(np.log10(b / 10))) > 0.3  # log scale: steps are in decades, not in units
@@ -102,7 +132,10 @@ def test_calibration_stays_in_bounds_lowers_held_out_loss_and_records_provenance
     records = read_log(result.log_path)
     evaluations = [r for r in records if r["type"] == "evaluation"]
     assert len(evaluations) == 60 and [r["index"] for r in evaluations] == list(range(60))
-    assert all(-5 <= r["values"]["a"] <= 5 and 1 <= r["values"]["b"] <= 1000 and -8 <= r["values"]["c"] <= -0.3 for r in evaluations)
+    assert all(
+        -5 <= r["values"]["a"] <= 5 and 1 <= r["values"]["b"] <= 1000 and -8 <= r["values"]["c"] <= -0.3
+        for r in evaluations
+    )
     assert all(len(r["seed_losses"]) == 2 for r in evaluations)
     assert result.loss_after.total < 0.25 * result.loss_before.total
     assert set(result.loss_after.terms) == {"a", "b", "c"}
@@ -146,7 +179,9 @@ def test_resume_after_a_torn_write_replays_to_the_same_result(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         calibrate(fake_circuit(), two, run, progress=_interrupt_after(7))
     with open(run / LOG_NAME, "a") as log:  # a generation logged but not committed, and a torn line
-        log.write('{"type": "evaluation", "generation": 7, "index": 42, "values": {"a": 0.0}, "loss": 0.0}\n{"type": "eval')
+        log.write(
+            '{"type": "evaluation", "generation": 7, "index": 42, "values": {"a": 0.0}, "loss": 0.0}\n{"type": "eval'
+        )
     resumed = calibrate(fake_circuit(), two, run, resume=True)
     assert resumed.values_after == reference.values_after and resumed.loss_after == reference.loss_after
     assert (run / LOG_NAME).read_bytes() == (tmp_path / "ref" / LOG_NAME).read_bytes()
@@ -197,13 +232,24 @@ def test_objective_registry_refuses_duplicates():
 def test_gait_loss_terms():
     perfect = {"frequency_hz": 2.0, "lr_phase": 0.5, "fe_phase": 0.5, "period_cv": 0.05, "rhythmic_fraction": 1.0}
     assert gait_loss(perfect, GAIT_TARGETS).total == 0.0
-    off = gait_loss({"frequency_hz": 4.0, "lr_phase": 0.0, "fe_phase": 0.9, "period_cv": 0.35, "rhythmic_fraction": 0.475}, GAIT_TARGETS)
-    assert off.terms == pytest.approx({"frequency_hz": 1 / 3, "lr_phase": 1.0, "fe_phase": 0.8, "period_cv": 0.5, "rhythmic_fraction": 0.5})
+    off = gait_loss(
+        {"frequency_hz": 4.0, "lr_phase": 0.0, "fe_phase": 0.9, "period_cv": 0.35, "rhythmic_fraction": 0.475},
+        GAIT_TARGETS,
+    )
+    assert off.terms == pytest.approx(
+        {"frequency_hz": 1 / 3, "lr_phase": 1.0, "fe_phase": 0.8, "period_cv": 0.5, "rhythmic_fraction": 0.5}
+    )
     assert gait_loss({"frequency_hz": math.nan}, GAIT_TARGETS).terms == {"frequency_hz": 1.0}  # no rhythm: full cost
-    assert gait_loss({"lr_phase": 0.02}, GAIT_TARGETS).terms["lr_phase"] == pytest.approx(gait_loss({"lr_phase": 0.98}, GAIT_TARGETS).terms["lr_phase"])
-    assert "duty_flexor" not in gait_loss({**perfect, "duty_flexor": 0.1}, GAIT_TARGETS).terms  # no duty target by default
+    assert gait_loss({"lr_phase": 0.02}, GAIT_TARGETS).terms["lr_phase"] == pytest.approx(
+        gait_loss({"lr_phase": 0.98}, GAIT_TARGETS).terms["lr_phase"]
+    )
+    assert (
+        "duty_flexor" not in gait_loss({**perfect, "duty_flexor": 0.1}, GAIT_TARGETS).terms
+    )  # no duty target by default
     long_bursts = {**GAIT_TARGETS, "duty_flexor": 0.45, "duty_extensor": 0.45}
-    assert gait_loss({**perfect, "duty_flexor": 0.1, "duty_extensor": 0.45}, long_bursts).terms["duty_flexor"] == pytest.approx(0.7)
+    assert gait_loss({**perfect, "duty_flexor": 0.1, "duty_extensor": 0.45}, long_bursts).terms[
+        "duty_flexor"
+    ] == pytest.approx(0.7)
     assert gait_loss({**perfect, "duty_flexor": 0.1, "duty_extensor": 0.45}, long_bursts).terms["duty_extensor"] == 0.0
 
 
@@ -214,34 +260,51 @@ def test_gait_drive_sweep_scores_every_value_against_the_interpolated_frequency(
     gait = get_objective("gait")
     options = {"duration_ms": 1500.0, "warmup_ms": 300.0}
     plain = gait.factory(half_centre, gait.resolve_targets({}), gait.resolve_options(options))
-    swept = gait.factory(half_centre, gait.resolve_targets({"frequency_low_hz": 1.0, "frequency_high_hz": 3.0}),
-                         gait.resolve_options({**options, "sweep_param": "drive_flex", "sweep_values": "12,16,20"}))
+    swept = gait.factory(
+        half_centre,
+        gait.resolve_targets({"frequency_low_hz": 1.0, "frequency_high_hz": 3.0}),
+        gait.resolve_options({**options, "sweep_param": "drive_flex", "sweep_values": "12,16,20"}),
+    )
     candidates, seeds = [{"w_mutual": -12.0}, {"w_mutual": -20.0}], [5, 6]
     rows = swept(candidates, seeds)
     own = plain(candidates, seeds)
     for i, p in enumerate(candidates):
-        at_values = [gait.factory(half_centre, gait.resolve_targets({"frequency_hz": f}), gait.resolve_options(options))([{**p, "drive_flex": v}], seeds)[0]
-                     for v, f in ((12.0, 1.0), (16.0, 2.0), (20.0, 3.0))]
+        at_values = [
+            gait.factory(half_centre, gait.resolve_targets({"frequency_hz": f}), gait.resolve_options(options))(
+                [{**p, "drive_flex": v}], seeds
+            )[0]
+            for v, f in ((12.0, 1.0), (16.0, 2.0), (20.0, 3.0))
+        ]
         for j in range(len(seeds)):
             terms = rows[i][j].terms
             assert {k: v for k, v in terms.items() if not k.startswith("sweep_")} == own[i][j].terms
             expected = Loss.mean([losses[j] for losses in at_values]).terms
-            assert {k.removeprefix("sweep_"): v for k, v in terms.items() if k.startswith("sweep_")} == pytest.approx(expected)
+            assert {k.removeprefix("sweep_"): v for k, v in terms.items() if k.startswith("sweep_")} == pytest.approx(
+                expected
+            )
             assert rows[i][j].total == pytest.approx(own[i][j].total + sum(expected.values()))
     assert len({round(r.total, 9) for row in rows for r in row}) > 1
     with pytest.raises(CalibrationError, match="apply to a sweep"):
         gait.factory(half_centre, gait.resolve_targets({"frequency_high_hz": 3.0}), gait.resolve_options({}))
     with pytest.raises(CalibrationError, match="needs targets frequency_low_hz > 0"):
-        gait.factory(half_centre, gait.resolve_targets({}), gait.resolve_options({"sweep_param": "drive_flex", "sweep_values": "12,20"}))
+        gait.factory(
+            half_centre,
+            gait.resolve_targets({}),
+            gait.resolve_options({"sweep_param": "drive_flex", "sweep_values": "12,20"}),
+        )
     with pytest.raises(EncephagenError, match="did you mean 'drive_flex'"):
-        gait.factory(half_centre, gait.resolve_targets({"frequency_low_hz": 1.0, "frequency_high_hz": 3.0}), gait.resolve_options({"sweep_param": "drive_flx", "sweep_values": "12,20"}))
+        gait.factory(
+            half_centre,
+            gait.resolve_targets({"frequency_low_hz": 1.0, "frequency_high_hz": 3.0}),
+            gait.resolve_options({"sweep_param": "drive_flx", "sweep_values": "12,20"}),
+        )
 
 
 def test_gait_lesion_lane_penalises_a_rhythm_that_survives_the_lesion():
     """lesion_zero adds a control lane with those parameters at zero; its rhythmic fraction
     above lesion_rhythmic_max is the lesion_rhythm term, scaled to [0, 1]."""
-    from encephagen.gait import gait_from_rates, pools_from_circuit
     from encephagen.compile import compile_circuit
+    from encephagen.gait import gait_from_rates, pools_from_circuit
     from encephagen.simulate import simulate
 
     half_centre = load_circuit("half_centre")
@@ -249,8 +312,21 @@ def test_gait_lesion_lane_penalises_a_rhythm_that_survives_the_lesion():
     options = {"duration_ms": 1500.0, "warmup_ms": 300.0, "lesion_zero": "w_recurrent", "lesion_rhythmic_max": 0.2}
     evaluator = gait.factory(half_centre, gait.resolve_targets({}), gait.resolve_options(options))
     loss = evaluator([{}], [5])[0][0]
-    control = simulate(compile_circuit(half_centre), 1500.0, seeds=5, parameters=[{"w_recurrent": 0.0}], record_spikes=False, bin_ms=1.0)
-    survived = gait_from_rates(control.rate_traces_hz()[0], 1.0, list(control.population_names), pools_from_circuit(half_centre), warmup_ms=300.0)["rhythmic_fraction"]
+    control = simulate(
+        compile_circuit(half_centre),
+        1500.0,
+        seeds=5,
+        parameters=[{"w_recurrent": 0.0}],
+        record_spikes=False,
+        bin_ms=1.0,
+    )
+    survived = gait_from_rates(
+        control.rate_traces_hz()[0],
+        1.0,
+        list(control.population_names),
+        pools_from_circuit(half_centre),
+        warmup_ms=300.0,
+    )["rhythmic_fraction"]
     assert loss.terms["lesion_rhythm"] == pytest.approx(max(0.0, survived - 0.2) / 0.8)
     with pytest.raises(EncephagenError, match="did you mean 'w_mutual'"):
         gait.factory(half_centre, gait.resolve_targets({}), gait.resolve_options({**options, "lesion_zero": "w_mutal"}))
@@ -273,10 +349,33 @@ def test_process_pool_gives_the_same_result(tmp_path):
 def test_dask_scheduler_address_gives_the_same_result(tmp_path, fake_file):
     distributed = pytest.importorskip("distributed", reason="dask is an optional extra: pip install 'encephagen[dask]'")
     alone = calibrate(fake_circuit(), settings(budget=24), tmp_path / "alone")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", dashboard_address=None
+    ) as cluster:
         out = tmp_path / "dask.json"
-        result = invoke("calibrate", fake_file, "--objective", "quadratic", "--budget", 24, "--seed", 3, "--popsize", 6, "--train-seeds", 2,
-                        "--validation-seeds", 3, "--test-seeds", 4, "--out", out, "--executor", cluster.scheduler_address, "--json")
+        result = invoke(
+            "calibrate",
+            fake_file,
+            "--objective",
+            "quadratic",
+            "--budget",
+            24,
+            "--seed",
+            3,
+            "--popsize",
+            6,
+            "--train-seeds",
+            2,
+            "--validation-seeds",
+            3,
+            "--test-seeds",
+            4,
+            "--out",
+            out,
+            "--executor",
+            cluster.scheduler_address,
+            "--json",
+        )
     assert result.exit_code == 0, result.output
     assert load_circuit(out).parameters["a"].value == alone.values_after["a"]
 
@@ -287,7 +386,23 @@ def test_dask_scheduler_address_gives_the_same_result(tmp_path, fake_file):
 def test_cli_writes_a_new_version_and_never_the_input(tmp_path, fake_file):
     before = fake_file.read_bytes()
     out = tmp_path / "cal.json"
-    result = invoke("calibrate", fake_file, "--objective", "quadratic", "--budget", 24, "--seed", 1, "--popsize", 6, "--train-seeds", 2, "--out", out, "--json")
+    result = invoke(
+        "calibrate",
+        fake_file,
+        "--objective",
+        "quadratic",
+        "--budget",
+        24,
+        "--seed",
+        1,
+        "--popsize",
+        6,
+        "--train-seeds",
+        2,
+        "--out",
+        out,
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert fake_file.read_bytes() == before
@@ -304,8 +419,23 @@ def test_cli_finalists_sets_how_many_candidates_reach_validation(tmp_path, fake_
     compared = {}
     for finalists in (1, 4):
         out = tmp_path / f"cal{finalists}.json"
-        result = invoke("calibrate", fake_file, "--objective", "quadratic", "--budget", 24, "--seed", 1, "--popsize", 6,
-                        "--finalists", finalists, "--out", out, "--json")
+        result = invoke(
+            "calibrate",
+            fake_file,
+            "--objective",
+            "quadratic",
+            "--budget",
+            24,
+            "--seed",
+            1,
+            "--popsize",
+            6,
+            "--finalists",
+            finalists,
+            "--out",
+            out,
+            "--json",
+        )
         assert result.exit_code == 0, result.output
         log = (tmp_path / f"cal{finalists}.calibration" / "log.jsonl").read_text().splitlines()
         compared[finalists] = sum(json.loads(line).get("type") == "validation" for line in log)
@@ -315,11 +445,20 @@ def test_cli_finalists_sets_how_many_candidates_reach_validation(tmp_path, fake_
 
 def test_cli_report_and_plot(tmp_path, fake_file):
     out = tmp_path / "cal.json"
-    assert invoke("calibrate", fake_file, "--objective", "quadratic", "--budget", 18, "--popsize", 6, "--out", out).exit_code == 0
+    assert (
+        invoke(
+            "calibrate", fake_file, "--objective", "quadratic", "--budget", 18, "--popsize", 6, "--out", out
+        ).exit_code
+        == 0
+    )
     log = tmp_path / "cal.calibration" / LOG_NAME
     png = tmp_path / "curve.png"
     result = invoke("calibrate", "--report", log, "--plot", png)
-    assert result.exit_code == 0 and "18/18 evaluations in 3 generations" in result.output and "held-out loss over 10 test seeds" in result.output
+    assert (
+        result.exit_code == 0
+        and "18/18 evaluations in 3 generations" in result.output
+        and "held-out loss over 10 test seeds" in result.output
+    )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads(invoke("calibrate", "--report", log, "--json").stdout)
     assert summary["running_best"] == list(np.minimum.accumulate(summary["loss"])) and summary["generations"] == 3
@@ -329,13 +468,31 @@ def test_cli_report_and_plot(tmp_path, fake_file):
     "args, message",
     [
         (["--objective", "gate"], "unknown objective 'gate'; did you mean 'gait'?"),
-        (["--objective", "quadratic", "--target", "scael=2"], "unknown target 'scael' for objective 'quadratic'; did you mean 'scale'?"),
+        (
+            ["--objective", "quadratic", "--target", "scael=2"],
+            "unknown target 'scael' for objective 'quadratic'; did you mean 'scale'?",
+        ),
         (["--objective", "quadratic", "--target", "scale"], "--target expects KEY=VALUE; got 'scale'"),
-        (["--objective", "quadratic", "--out", "{tmp}/missing/x.json"], "{tmp}/missing/x.json: folder {tmp}/missing does not exist"),
-        (["--objective", "quadratic", "--out", "{fake}"], "{fake}: already exists; choose a new --out path (or --in-place to replace the input)"),
-        (["--objective", "quadratic", "--optimizer", "CMAA"], "unknown nevergrad optimizer 'CMAA'; did you mean 'CMA'?"),
-        (["--objective", "gait", "--option", "duration_ms=long"], "option duration_ms of objective 'gait' must be float (like its default 3000.0); got 'long'"),
-        (["--objective", "gait"], "circuit 'fake' declares no motor pools for gait analysis; add readouts named flexor/extensor or left_flexor, right_extensor, ..."),
+        (
+            ["--objective", "quadratic", "--out", "{tmp}/missing/x.json"],
+            "{tmp}/missing/x.json: folder {tmp}/missing does not exist",
+        ),
+        (
+            ["--objective", "quadratic", "--out", "{fake}"],
+            "{fake}: already exists; choose a new --out path (or --in-place to replace the input)",
+        ),
+        (
+            ["--objective", "quadratic", "--optimizer", "CMAA"],
+            "unknown nevergrad optimizer 'CMAA'; did you mean 'CMA'?",
+        ),
+        (
+            ["--objective", "gait", "--option", "duration_ms=long"],
+            "option duration_ms of objective 'gait' must be float (like its default 3000.0); got 'long'",
+        ),
+        (
+            ["--objective", "gait"],
+            "circuit 'fake' declares no motor pools for gait analysis; add readouts named flexor/extensor or left_flexor, right_extensor, ...",
+        ),
     ],
 )
 def test_cli_bad_input_is_one_line_before_any_work(tmp_path, fake_file, args, message):
@@ -351,8 +508,14 @@ def test_cli_bad_input_is_one_line_before_any_work(tmp_path, fake_file, args, me
 @pytest.mark.parametrize(
     "parameters, message",
     [
-        ({"a": {"value": 1.0}, "b": {"value": 1.0}, "c": {"value": 1.0}}, "{file}:/parameters: no free parameters to calibrate"),
-        ({"a": {"value": 9.0, "free": True, "bounds": [-5.0, 5.0]}}, "{file}:/parameters/a/value: value lies outside its bounds [-5, 5]; got 9"),
+        (
+            {"a": {"value": 1.0}, "b": {"value": 1.0}, "c": {"value": 1.0}},
+            "{file}:/parameters: no free parameters to calibrate",
+        ),
+        (
+            {"a": {"value": 9.0, "free": True, "bounds": [-5.0, 5.0]}},
+            "{file}:/parameters/a/value: value lies outside its bounds [-5, 5]; got 9",
+        ),
     ],
 )
 def test_cli_refuses_circuits_it_cannot_calibrate(tmp_path, parameters, message):
@@ -376,7 +539,12 @@ def test_kill_9_then_resume_ends_with_the_same_file(tmp_path, fake_file, monkeyp
         "from encephagen.cli.main import main; sys.argv[0] = 'encephagen'; main()"
     )
     killed = tmp_path / "killed.json"
-    process = subprocess.Popen([sys.executable, "-c", driver, "calibrate", str(fake_file), *map(str, common), "--out", str(killed)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", driver, "calibrate", str(fake_file), *map(str, common), "--out", str(killed)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     checkpoint = tmp_path / "killed.calibration" / CHECKPOINT_NAME
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
@@ -393,7 +561,9 @@ def test_kill_9_then_resume_ends_with_the_same_file(tmp_path, fake_file, monkeyp
     reference = invoke("calibrate", fake_file, *common, "--out", tmp_path / "straight.json")
     assert resumed.exit_code == 0 and reference.exit_code == 0, resumed.output + reference.output
     assert killed.read_bytes() == (tmp_path / "straight.json").read_bytes()
-    assert (tmp_path / "killed.calibration" / LOG_NAME).read_bytes() == (tmp_path / "straight.calibration" / LOG_NAME).read_bytes()
+    assert (tmp_path / "killed.calibration" / LOG_NAME).read_bytes() == (
+        tmp_path / "straight.calibration" / LOG_NAME
+    ).read_bytes()
 
 
 # --------------------------------------------------------------------------- the real circuit
@@ -404,8 +574,18 @@ def test_half_centre_calibration_lowers_held_out_gait_loss_and_is_reproducible(t
     """A short seeded CMA run on the shipped half-centre, asked for a faster rhythm than it has:
     the loss on held-out seeds drops clearly, and a second run with the same seed ends identically."""
     half_centre = load_circuit("half_centre")
-    short = CalibrationSettings(objective="gait", budget=60, seed=2, popsize=10, train_seeds=2, validation_seeds=3, test_seeds=4, finalists=3,
-                                targets={"frequency_hz": 4.5}, options={"duration_ms": 2000.0})
+    short = CalibrationSettings(
+        objective="gait",
+        budget=60,
+        seed=2,
+        popsize=10,
+        train_seeds=2,
+        validation_seeds=3,
+        test_seeds=4,
+        finalists=3,
+        targets={"frequency_hz": 4.5},
+        options={"duration_ms": 2000.0},
+    )
     first = calibrate(half_centre, short, tmp_path / "one")
     second = calibrate(half_centre, short, tmp_path / "two")
     assert first.loss_after.total < 0.75 * first.loss_before.total

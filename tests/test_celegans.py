@@ -48,7 +48,9 @@ def test_shipped_circuit_compiles_with_dale_signs_and_simulates_reproducibly(shi
     rates = first.population_rates_hz()[0]
     assert np.all(np.isfinite(rates)) and 0.5 < np.median(rates) < 100.0, np.median(rates)
     silenced = simulate(network, 500.0, seeds=7, parameters=[{"w_exc": 0.0, "w_unknown": 0.0, "w_inh": 0.0}]).lane(0)
-    assert not np.array_equal(silenced.population_counts, first.population_counts), "the connectome must shape the activity"
+    assert not np.array_equal(silenced.population_counts, first.population_counts), (
+        "the connectome must shape the activity"
+    )
 
 
 def test_docstring_examples():
@@ -65,12 +67,23 @@ def _tiny():
     cs[0, 1], cs[1, 0], cs[2, 0], cs[3, 2], cs[0, 4] = 3, 2, 4, 1, 9
     gj = np.zeros((5, 5))
     gj[0, 3] = gj[3, 0] = 2
-    wiring = parse_dataset({"nodes": nodes, "connections": {"Generic_CS": cs.tolist(), "Generic_GJ": gj.tolist()}}, "wiring.json", name="wiring")
+    wiring = parse_dataset(
+        {"nodes": nodes, "connections": {"Generic_CS": cs.tolist(), "Generic_GJ": gj.tolist()}},
+        "wiring.json",
+        name="wiring",
+    )
     ach, gaba = np.zeros((5, 5)), np.zeros((5, 5))
     ach[0, 1], ach[2, 0], gaba[1, 0], gaba[2, 0] = 3, 4, 2, 4
-    atlas = parse_dataset({"nodes": nodes, "connections": {"Acetylcholine": ach.tolist(), "GABA": gaba.tolist()}}, "atlas.json", name="atlas")
-    table = parse_neuron_table("# comment\nA; Neuron A Left; AB a; interneuron\nG; Neuron G; AB g; motor\n"
-                               "M; Neuron M Right; AB m; mixed\nU; Neuron U; AB u; unknown\n", "table.csv")
+    atlas = parse_dataset(
+        {"nodes": nodes, "connections": {"Acetylcholine": ach.tolist(), "GABA": gaba.tolist()}},
+        "atlas.json",
+        name="atlas",
+    )
+    table = parse_neuron_table(
+        "# comment\nA; Neuron A Left; AB a; interneuron\nG; Neuron G; AB g; motor\n"
+        "M; Neuron M Right; AB m; mixed\nU; Neuron U; AB u; unknown\n",
+        "table.csv",
+    )
     return celegans_circuit(wiring, atlas, table)
 
 
@@ -91,18 +104,36 @@ def test_import_signs_mixes_and_marks_unknown_transmitters():
     assert details["neurons_with_unknown_transmitter"] == ["U"]
 
 
-@pytest.mark.parametrize(("tree", "message"), [
-    ([1, 2], "wiring.json: a dataset is a JSON object"),
-    ({"nodes": ["A"]}, "wiring.json: missing 'connections'"),
-    ({"nodes": ["A", "A"], "connections": {"GABA": [[0, 0], [0, 0]]}}, "wiring.json:/nodes/1: duplicate node 'A'"),
-    ({"nodes": ["A", ""], "connections": {"GABA": [[0]]}}, "wiring.json:/nodes: must be a list of non-empty names"),
-    ({"nodes": ["A", "B"], "connections": {"GABA": [[0, 1]]}}, r"wiring.json:/connections/GABA: matrix of shape \[1, 2\], expected \[2, 2\]"),
-    ({"nodes": ["A", "B"], "connections": {"GABA": [[0, 1], [0]]}}, "wiring.json:/connections/GABA: not a numeric matrix"),
-    ({"nodes": ["A", "B"], "connections": {"GABA": [[0, 1.5], [0, 0]]}}, "wiring.json:/connections/GABA/0/1: contact counts must be whole numbers >= 0; got 1.5"),
-    ({"nodes": ["A", "B"], "connections": {"GABA": [[0, 0], [-1, 0]]}}, "GABA/1/0: contact counts must be whole numbers >= 0; got -1.0"),
-    ({"nodes": ["A", "B"], "connections": {"GABA": [[0, float("nan")], [0, 0]]}}, "got nan"),
-    ({"nodes": ["A", "B"], "connections": {"Acetylcholin": [[0, 0], [0, 0]]}}, "unknown synapse class 'Acetylcholin'; did you mean 'Acetylcholine'"),
-])
+@pytest.mark.parametrize(
+    ("tree", "message"),
+    [
+        ([1, 2], "wiring.json: a dataset is a JSON object"),
+        ({"nodes": ["A"]}, "wiring.json: missing 'connections'"),
+        ({"nodes": ["A", "A"], "connections": {"GABA": [[0, 0], [0, 0]]}}, "wiring.json:/nodes/1: duplicate node 'A'"),
+        ({"nodes": ["A", ""], "connections": {"GABA": [[0]]}}, "wiring.json:/nodes: must be a list of non-empty names"),
+        (
+            {"nodes": ["A", "B"], "connections": {"GABA": [[0, 1]]}},
+            r"wiring.json:/connections/GABA: matrix of shape \[1, 2\], expected \[2, 2\]",
+        ),
+        (
+            {"nodes": ["A", "B"], "connections": {"GABA": [[0, 1], [0]]}},
+            "wiring.json:/connections/GABA: not a numeric matrix",
+        ),
+        (
+            {"nodes": ["A", "B"], "connections": {"GABA": [[0, 1.5], [0, 0]]}},
+            "wiring.json:/connections/GABA/0/1: contact counts must be whole numbers >= 0; got 1.5",
+        ),
+        (
+            {"nodes": ["A", "B"], "connections": {"GABA": [[0, 0], [-1, 0]]}},
+            "GABA/1/0: contact counts must be whole numbers >= 0; got -1.0",
+        ),
+        ({"nodes": ["A", "B"], "connections": {"GABA": [[0, float("nan")], [0, 0]]}}, "got nan"),
+        (
+            {"nodes": ["A", "B"], "connections": {"Acetylcholin": [[0, 0], [0, 0]]}},
+            "unknown synapse class 'Acetylcholin'; did you mean 'Acetylcholine'",
+        ),
+    ],
+)
 def test_malformed_source_data_is_refused_with_its_place(tree, message):
     with pytest.raises(ConnectomeDataError, match=message):
         parse_dataset(tree, "wiring.json")

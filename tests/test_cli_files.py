@@ -49,7 +49,9 @@ def test_validate_valid_files_and_shipped_names():
 
 
 def test_validate_reports_every_problem_of_every_file(tmp_path):
-    result = run("validate", FIXTURES / "invalid_dale.json", SMALL, tmp_path / "none.json", FIXTURES / "invalid_rule_kind.json")
+    result = run(
+        "validate", FIXTURES / "invalid_dale.json", SMALL, tmp_path / "none.json", FIXTURES / "invalid_rule_kind.json"
+    )
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         f"{FIXTURES / 'invalid_dale.json'}:/projections/exc->out/weight: weight from 'exc' must be ≥ 0: its cell class 'V2a' is excitatory (Dale's law); got -1.5. Excitatory sources act through positive weights; to inhibit, route the projection through an inhibitory population",
@@ -66,7 +68,12 @@ def test_validate_json():
     reports = json.loads(result.stdout)
     assert [r["valid"] for r in reports] == [True, False]
     assert reports[1]["problems"] == [
-        {"pointer": "/populations/exc/sise", "message": "unknown field 'sise'; did you mean 'size'?", "hint": "", "text": f"{FIXTURES / 'invalid_unknown_field.json'}:/populations/exc/sise: unknown field 'sise'; did you mean 'size'?"}
+        {
+            "pointer": "/populations/exc/sise",
+            "message": "unknown field 'sise'; did you mean 'size'?",
+            "hint": "",
+            "text": f"{FIXTURES / 'invalid_unknown_field.json'}:/populations/exc/sise: unknown field 'sise'; did you mean 'size'?",
+        }
     ]
 
 
@@ -90,8 +97,14 @@ def test_show_json_and_shipped_name():
     data = json.loads(run("show", "--json", SMALL).stdout)
     assert [p["name"] for p in data["populations"]] == ["exc", "inh", "out"]
     assert data["projections"][1] == {
-        "name": "inh->exc", "source": "inh", "target": "exc", "rule": "fixed_probability",
-        "weight": {"value": -1.0, "param": "w_inh", "factor": 1.0}, "weight_mode": "per_synapse", "delay": {"value": 0.1}, "synapses": 8.0,
+        "name": "inh->exc",
+        "source": "inh",
+        "target": "exc",
+        "rule": "fixed_probability",
+        "weight": {"value": -1.0, "param": "w_inh", "factor": 1.0},
+        "weight_mode": "per_synapse",
+        "delay": {"value": 0.1},
+        "synapses": 8.0,
     }
     assert [p["name"] for p in data["parameters"] if p["free"]] == ["w_exc", "w_inh"]
     assert run("show", "half_centre").exit_code == 0
@@ -110,7 +123,11 @@ def test_diff_of_a_file_and_its_hdf5_form_is_empty(tmp_path):
     run("convert", SMALL, tmp_path / "small.h5")
     result = run("diff", SMALL, tmp_path / "small.h5", "--exit-code")
     assert result.exit_code == 0
-    assert result.stdout.splitlines() == ["--- fixture_small 1.1.0", "+++ fixture_small 1.1.0", "no semantic differences"]
+    assert result.stdout.splitlines() == [
+        "--- fixture_small 1.1.0",
+        "+++ fixture_small 1.1.0",
+        "no semantic differences",
+    ]
 
 
 def test_diff_lists_each_change(tmp_path):
@@ -126,7 +143,16 @@ def test_diff_lists_each_change(tmp_path):
         tree["neuron_models"]["lif"]["tau_m"] = 20.0
         tree["readouts"]["exc_minus_out"]["terms"][1]["coefficient"] = -0.5
         tree["matrix_projections"]["exc<->out"]["weight"]["array"][1][0] = 2.5
-        tree["history"].append({"version": "1.2.0", "date": "2026-11-03T00:00:00Z", "author": "me", "action": "edited", "parent_version": "1.1.0", "description": "stronger"})
+        tree["history"].append(
+            {
+                "version": "1.2.0",
+                "date": "2026-11-03T00:00:00Z",
+                "author": "me",
+                "action": "edited",
+                "parent_version": "1.1.0",
+                "description": "stronger",
+            }
+        )
 
     new = _edited(tmp_path, edit)
     result = run("diff", SMALL, new)
@@ -168,12 +194,26 @@ def test_diff_json_output(tmp_path):
     new = _edited(tmp_path, lambda t: t["parameters"]["w_inh"].update(value=-2.0))
     data = json.loads(run("diff", "--json", SMALL, new).stdout)
     assert data["identical"] is False and data["added_history"] == []
-    assert data["changes"] == [{"section": "parameters", "name": "w_inh", "status": "changed", "pointer": "/parameters/w_inh/value", "old": -1.0, "new": -2.0, "relative": -1.0}]
+    assert data["changes"] == [
+        {
+            "section": "parameters",
+            "name": "w_inh",
+            "status": "changed",
+            "pointer": "/parameters/w_inh/value",
+            "old": -1.0,
+            "new": -2.0,
+            "relative": -1.0,
+        }
+    ]
 
 
 def test_diff_bad_input(tmp_path):
     result = run("diff", SMALL, tmp_path / "none.json")
-    assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"error: {tmp_path / 'none.json'}: no such file\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"error: {tmp_path / 'none.json'}: no such file\n",
+    )
     assert run("diff", SMALL, FIXTURES / "invalid_syntax.json", "--exit-code").exit_code == 2
 
 
@@ -187,7 +227,10 @@ def test_convert_round_trip_is_byte_identical_and_refuses_to_overwrite(tmp_path)
     (tmp_path / "c.json").write_text("keep me")
     result = run("convert", tmp_path / "c.h5", tmp_path / "c.json")
     assert result.exit_code == 1
-    assert result.stderr == f"error: {tmp_path / 'c.json'}: already exists; choose another output path or pass overwrite (--force / --in-place)\n"
+    assert (
+        result.stderr
+        == f"error: {tmp_path / 'c.json'}: already exists; choose another output path or pass overwrite (--force / --in-place)\n"
+    )
     assert (tmp_path / "c.json").read_text() == "keep me"
     assert run("convert", tmp_path / "c.h5", tmp_path / "c.json", "--force").exit_code == 0
     assert (tmp_path / "c.json").read_bytes() == SMALL_V2.read_bytes()
@@ -207,8 +250,12 @@ def test_convert_rewrites_array_paths_for_the_new_folder(tmp_path, monkeypatch):
     array = {"file": "arrays.h5", "dataset": "/p", "sha256": array_checksum(data), "shape": [2, 2]}
     _edited(tmp_path / "a", lambda t: t["matrix_projections"]["exc<->out"]["probability"].update(array=array), "c.json")
     assert run("convert", tmp_path / "a" / "c.json", tmp_path / "b" / "c.h5").exit_code == 0
-    monkeypatch.setenv("ENCEPHAGEN_DATA_ROOTS", str(tmp_path / "a"))  # b/c.h5 reads ../a: outside its tree unless allowed
-    assert load_circuit(tmp_path / "b" / "c.h5").matrix_projections["exc<->out"].probability.array.file == "../a/arrays.h5"
+    monkeypatch.setenv(
+        "ENCEPHAGEN_DATA_ROOTS", str(tmp_path / "a")
+    )  # b/c.h5 reads ../a: outside its tree unless allowed
+    assert (
+        load_circuit(tmp_path / "b" / "c.h5").matrix_projections["exc<->out"].probability.array.file == "../a/arrays.h5"
+    )
 
 
 @pytest.mark.parametrize(
@@ -226,7 +273,10 @@ def test_convert_writes_nothing_for_an_invalid_circuit(tmp_path, source, message
 
 def test_convert_refuses_unknown_formats(tmp_path):
     result = run("convert", SMALL, tmp_path / "out.yaml")
-    assert (result.exit_code, result.stderr) == (1, f"error: {tmp_path / 'out.yaml'}: unknown output format '.yaml'; use .json, .h5 or .hdf5\n")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"error: {tmp_path / 'out.yaml'}: unknown output format '.yaml'; use .json, .h5 or .hdf5\n",
+    )
 
 
 # --------------------------------------------------------------------------- schema, migrate
@@ -241,7 +291,10 @@ def test_schema_prints_and_writes(tmp_path):
 def test_migrate_leaves_a_current_file_alone(tmp_path):
     shutil.copy(SMALL_V2, tmp_path / "c.json")
     result = run("migrate", tmp_path / "c.json", "--in-place")
-    assert (result.exit_code, result.stderr) == (0, f"{tmp_path / 'c.json'}: already at schema_version 2; nothing to migrate\n")
+    assert (result.exit_code, result.stderr) == (
+        0,
+        f"{tmp_path / 'c.json'}: already at schema_version 2; nothing to migrate\n",
+    )
     assert (tmp_path / "c.json").read_bytes() == SMALL_V2.read_bytes()
 
 
@@ -258,7 +311,12 @@ def test_migrate_applies_converters_and_records_history(tmp_path, monkeypatch):
     assert (result.exit_code, result.stderr) == (0, f"wrote {tmp_path / 'new.h5'}\n")
     migrated = load_circuit(tmp_path / "new.h5")
     entry = migrated.history[-1]
-    assert (migrated.version, entry.version, entry.parent_version, entry.action) == ("1.1.1", "1.1.1", "1.1.0", "migrated")
+    assert (migrated.version, entry.version, entry.parent_version, entry.action) == (
+        "1.1.1",
+        "1.1.1",
+        "1.1.0",
+        "migrated",
+    )
     assert entry.details == {"from_schema_version": "0", "to_schema_version": "2"}
     assert list(migrated.populations) == ["exc", "inh", "out"]
     printed = run("migrate", tmp_path / "old.json")
@@ -270,7 +328,10 @@ def test_migrate_applies_converters_and_records_history(tmp_path, monkeypatch):
 def test_unsupported_schema_version(tmp_path):
     path = _edited(tmp_path, lambda t: t.update(schema_version="9"))
     result = run("migrate", path)
-    assert (result.exit_code, result.stderr) == (1, f"error: {path}:/schema_version: unsupported schema_version '9'. This encephagen reads schema versions 1, 2; upgrade encephagen or fix the field\n")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"error: {path}:/schema_version: unsupported schema_version '9'. This encephagen reads schema versions 1, 2; upgrade encephagen or fix the field\n",
+    )
 
 
 # --------------------------------------------------------------------------- bad input never crashes
@@ -279,7 +340,13 @@ def test_unsupported_schema_version(tmp_path):
 @pytest.mark.parametrize("command", ["show", "diff", "convert", "migrate"])
 @pytest.mark.parametrize("bad", ["missing", "directory", "not_hdf5", "truncated", "malformed"])
 def test_bad_input_gives_one_line_and_exit_1(tmp_path, command, bad):
-    path = {"missing": tmp_path / "none.json", "directory": tmp_path, "not_hdf5": tmp_path / "x.h5", "truncated": tmp_path / "t.h5", "malformed": tmp_path / "m.json"}[bad]
+    path = {
+        "missing": tmp_path / "none.json",
+        "directory": tmp_path,
+        "not_hdf5": tmp_path / "x.h5",
+        "truncated": tmp_path / "t.h5",
+        "malformed": tmp_path / "m.json",
+    }[bad]
     if bad == "not_hdf5":
         path.write_text("{}")
     if bad == "truncated":

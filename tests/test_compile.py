@@ -6,6 +6,7 @@ import doctest
 
 import numpy as np
 import pytest
+from conftest import make_circuit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,8 +16,6 @@ from encephagen.compile import CompileError, bernoulli_pairs, compile_circuit, l
 from encephagen.errors import UnknownNameError
 from encephagen.storage import shipped_circuit_names
 
-from conftest import make_circuit
-
 
 def test_docstring_examples_prove_the_orientation():
     result = doctest.testmod(compile_module)
@@ -24,7 +23,10 @@ def test_docstring_examples_prove_the_orientation():
 
 
 def test_weights_are_post_by_pre():
-    circuit = make_circuit({"A": {"size": 2}, "B": {"size": 3}}, {"A->B": {"source": "A", "target": "B", "rule": {"kind": "all_to_all"}, "weight": 1.5}})
+    circuit = make_circuit(
+        {"A": {"size": 2}, "B": {"size": 3}},
+        {"A->B": {"source": "A", "target": "B", "rule": {"kind": "all_to_all"}, "weight": 1.5}},
+    )
     net = compile_circuit(circuit)
     dense = net.weights.toarray()
     assert dense[2:, :2].tolist() == [[1.5, 1.5]] * 3
@@ -33,7 +35,10 @@ def test_weights_are_post_by_pre():
 
 
 def test_total_weight_is_divided_over_sources_and_autapses_excluded():
-    circuit = make_circuit({"A": {"size": 4}}, {"rec": {"source": "A", "target": "A", "rule": {"kind": "all_to_all"}, "weight": 0.3, "weight_mode": "total"}})
+    circuit = make_circuit(
+        {"A": {"size": 4}},
+        {"rec": {"source": "A", "target": "A", "rule": {"kind": "all_to_all"}, "weight": 0.3, "weight_mode": "total"}},
+    )
     dense = compile_circuit(circuit).weights.toarray()
     assert np.allclose(dense, 0.3 / 4 * (1 - np.eye(4)))
 
@@ -42,8 +47,19 @@ def _parametrised():
     return make_circuit(
         {"A": {"size": 3, "drive": {"param": "d", "factor": 2.0}}, "B": {"size": 2, "cell_class": "inh"}},
         {
-            "A->B": {"source": "A", "target": "B", "rule": {"kind": "all_to_all"}, "weight": {"param": "w"}, "weight_mode": "total"},
-            "B->A": {"source": "B", "target": "A", "rule": {"kind": "all_to_all"}, "weight": {"param": "g", "factor": -1.0}},
+            "A->B": {
+                "source": "A",
+                "target": "B",
+                "rule": {"kind": "all_to_all"},
+                "weight": {"param": "w"},
+                "weight_mode": "total",
+            },
+            "B->A": {
+                "source": "B",
+                "target": "A",
+                "rule": {"kind": "all_to_all"},
+                "weight": {"param": "g", "factor": -1.0},
+            },
         },
         parameters={
             "w": {"value": 1.0, "free": True, "bounds": [0.0, 5.0]},
@@ -77,7 +93,14 @@ def test_batch_stacks_lanes():
 def test_structural_parameter_cannot_be_applied():
     circuit = make_circuit(
         {"A": {"size": 20}},
-        {"rec": {"source": "A", "target": "A", "rule": {"kind": "fixed_probability", "probability": {"param": "p"}, "seed": 1}, "weight": 1.0}},
+        {
+            "rec": {
+                "source": "A",
+                "target": "A",
+                "rule": {"kind": "fixed_probability", "probability": {"param": "p"}, "seed": 1},
+                "weight": 1.0,
+            }
+        },
         parameters={"p": {"value": 0.5}},
     )
     net = compile_circuit(circuit)
@@ -89,7 +112,20 @@ def test_structural_parameter_cannot_be_applied():
 
 def test_fixed_probability_is_seeded_and_has_the_right_density():
     def build(seed):
-        return compile_circuit(make_circuit({"A": {"size": 200}}, {"rec": {"source": "A", "target": "A", "rule": {"kind": "fixed_probability", "probability": 0.1, "seed": seed}, "weight": 1.0}}))
+        return compile_circuit(
+            make_circuit(
+                {"A": {"size": 200}},
+                {
+                    "rec": {
+                        "source": "A",
+                        "target": "A",
+                        "rule": {"kind": "fixed_probability", "probability": 0.1, "seed": seed},
+                        "weight": 1.0,
+                    }
+                },
+            )
+        )
+
     a, b, c = build(7), build(7), build(8)
     assert (a.weights != b.weights).nnz == 0
     assert (a.weights != c.weights).nnz > 0
@@ -108,14 +144,42 @@ def test_bernoulli_pairs_are_uniform_over_pairs():
 
 
 def test_fixed_indegree_gives_exact_indegree_without_autapses():
-    net = compile_circuit(make_circuit({"A": {"size": 30}}, {"rec": {"source": "A", "target": "A", "rule": {"kind": "fixed_indegree", "indegree": 7, "seed": 3}, "weight": 1.0}}))
+    net = compile_circuit(
+        make_circuit(
+            {"A": {"size": 30}},
+            {
+                "rec": {
+                    "source": "A",
+                    "target": "A",
+                    "rule": {"kind": "fixed_indegree", "indegree": 7, "seed": 3},
+                    "weight": 1.0,
+                }
+            },
+        )
+    )
     assert (np.diff(net.weights.indptr) == 7).all()
     assert net.weights.diagonal().sum() == 0
 
 
 def test_edge_list_with_weight_factors_and_delays():
     net = compile_circuit(
-        make_circuit({"A": {"size": 3}, "B": {"size": 3}}, {"e": {"source": "A", "target": "B", "rule": {"kind": "edge_list", "source_index": [0, 2], "target_index": [1, 1], "weight_factor": [1.0, 3.0]}, "weight": 2.0, "delay": 1.5}}),
+        make_circuit(
+            {"A": {"size": 3}, "B": {"size": 3}},
+            {
+                "e": {
+                    "source": "A",
+                    "target": "B",
+                    "rule": {
+                        "kind": "edge_list",
+                        "source_index": [0, 2],
+                        "target_index": [1, 1],
+                        "weight_factor": [1.0, 3.0],
+                    },
+                    "weight": 2.0,
+                    "delay": 1.5,
+                }
+            },
+        ),
         dt=0.5,
     )
     assert net.weights[4, 0] == 2.0 and net.weights[4, 2] == 6.0
@@ -125,13 +189,16 @@ def test_edge_list_with_weight_factors_and_delays():
 def test_matrix_projection_inline_arrays():
     circuit = make_circuit(
         {"R0": {"size": 40}, "R1": {"size": 40}},
-        matrix_projections={"lr": {
-            "sources": ["R0", "R1"], "targets": ["R0", "R1"],
-            "probability": {"array": [[0.0, 1.0], [0.5, 0.0]]},
-            "weight": {"array": [[0.0, 2.0], [4.0, 0.0]], "scale": {"param": "gc"}},
-            "delay": {"array": [[0.0, 10.0], [20.0, 0.0]], "divisor": 2.0},
-            "seed": 5,
-        }},
+        matrix_projections={
+            "lr": {
+                "sources": ["R0", "R1"],
+                "targets": ["R0", "R1"],
+                "probability": {"array": [[0.0, 1.0], [0.5, 0.0]]},
+                "weight": {"array": [[0.0, 2.0], [4.0, 0.0]], "scale": {"param": "gc"}},
+                "delay": {"array": [[0.0, 10.0], [20.0, 0.0]], "divisor": 2.0},
+                "seed": 5,
+            }
+        },
         parameters={"gc": {"value": 0.5}},
     )
     net = compile_circuit(circuit)
@@ -147,8 +214,10 @@ def test_matrix_projection_inline_arrays():
 def test_lesion_removes_populations_projections_and_readout_terms():
     circuit = make_circuit(
         {"A": {"size": 2}, "B": {"size": 2}, "C": {"size": 2}},
-        {"A->B": {"source": "A", "target": "B", "rule": {"kind": "all_to_all"}, "weight": 1.0},
-         "B->C": {"source": "B", "target": "C", "rule": {"kind": "all_to_all"}, "weight": 1.0}},
+        {
+            "A->B": {"source": "A", "target": "B", "rule": {"kind": "all_to_all"}, "weight": 1.0},
+            "B->C": {"source": "B", "target": "C", "rule": {"kind": "all_to_all"}, "weight": 1.0},
+        },
         readouts={"ab": {"terms": [{"population": "A"}, {"population": "B", "coefficient": -1.0}]}},
     )
     cut = lesion(circuit, ["B"])
@@ -183,11 +252,18 @@ def test_random_circuits_apply_equals_recompile(sizes, weights, new_w, seed):
     for k, w in enumerate(weights):
         s, t = rng.integers(len(sizes), size=2)
         rule = [{"kind": "all_to_all"}, {"kind": "fixed_probability", "probability": 0.5, "seed": k}][k % 2]
-        projections[f"p{k}"] = {"source": f"P{s}", "target": f"P{t}", "rule": rule,
-                                "weight": {"param": "w", "factor": w} if k % 3 == 0 else w, "weight_mode": ["per_synapse", "total"][k % 2]}
+        projections[f"p{k}"] = {
+            "source": f"P{s}",
+            "target": f"P{t}",
+            "rule": rule,
+            "weight": {"param": "w", "factor": w} if k % 3 == 0 else w,
+            "weight_mode": ["per_synapse", "total"][k % 2],
+        }
     circuit = make_circuit(pops, projections, parameters={"w": {"value": 1.0}})
     net = compile_circuit(circuit)
-    assert np.array_equal(net.apply({"w": new_w}).weights_data, compile_circuit(circuit.with_parameter_values({"w": new_w})).weights.data)
+    assert np.array_equal(
+        net.apply({"w": new_w}).weights_data, compile_circuit(circuit.with_parameter_values({"w": new_w})).weights.data
+    )
 
 
 def test_large_bernoulli_draws_use_geometric_gaps_with_the_law_of_a_coin_per_pair(monkeypatch):
@@ -210,11 +286,22 @@ def test_large_bernoulli_draws_use_geometric_gaps_with_the_law_of_a_coin_per_pai
 def test_a_circuit_too_large_to_compile_is_refused_before_anything_is_allocated():
     import time
 
-    circuit = make_circuit({"big": {"size": 60000}},
-                           {"rec": {"source": "big", "target": "big", "rule": {"kind": "fixed_probability", "probability": 0.07, "seed": 1},
-                                    "weight": 0.1}})
+    circuit = make_circuit(
+        {"big": {"size": 60000}},
+        {
+            "rec": {
+                "source": "big",
+                "target": "big",
+                "rule": {"kind": "fixed_probability", "probability": 0.07, "seed": 1},
+                "weight": 0.1,
+            }
+        },
+    )
     started = time.perf_counter()
-    with pytest.raises(CompileError, match=r"compiling needs about 9\.\d+ GiB \(~25[12],\d{3},\d+ synapses.*limit is 1\.00 GiB.*ENCEPHAGEN_MEMORY_LIMIT"):
+    with pytest.raises(
+        CompileError,
+        match=r"compiling needs about 9\.\d+ GiB \(~25[12],\d{3},\d+ synapses.*limit is 1\.00 GiB.*ENCEPHAGEN_MEMORY_LIMIT",
+    ):
         compile_circuit(circuit, memory_limit=1024**3)
     assert time.perf_counter() - started < 5.0
 
@@ -226,10 +313,14 @@ def test_compiling_peaks_below_forty_bytes_per_synapse(monkeypatch):
 
     monkeypatch.setattr(compile_module, "CHOICE_PAIRS", 0)  # the O(synapses) draw of large populations
     rule = {"kind": "fixed_probability", "probability": 0.05, "seed": 3}
-    circuit = make_circuit({"E": {"size": 2000}, "I": {"size": 500, "cell_class": "inh"}},
-                           {"E->E": {"source": "E", "target": "E", "rule": rule, "weight": 0.1, "delay": 1.5},
-                            "E->I": {"source": "E", "target": "I", "rule": rule, "weight": 0.2},
-                            "I->E": {"source": "I", "target": "E", "rule": rule, "weight": -0.4, "delay": 0.7}})
+    circuit = make_circuit(
+        {"E": {"size": 2000}, "I": {"size": 500, "cell_class": "inh"}},
+        {
+            "E->E": {"source": "E", "target": "E", "rule": rule, "weight": 0.1, "delay": 1.5},
+            "E->I": {"source": "E", "target": "I", "rule": rule, "weight": 0.2},
+            "I->E": {"source": "I", "target": "E", "rule": rule, "weight": -0.4, "delay": 0.7},
+        },
+    )
     compile_circuit(circuit)  # the builder's compiled helpers are loaded before measuring
     tracemalloc.start()
     try:
@@ -238,4 +329,8 @@ def test_compiling_peaks_below_forty_bytes_per_synapse(monkeypatch):
     finally:
         tracemalloc.stop()
     assert net.n_synapses > 200_000
-    assert peak <= compile_module.COMPILE_BYTES_PER_SYNAPSE * net.n_synapses + compile_module.COMPILE_BYTES_PER_NEURON * net.n_neurons
+    assert (
+        peak
+        <= compile_module.COMPILE_BYTES_PER_SYNAPSE * net.n_synapses
+        + compile_module.COMPILE_BYTES_PER_NEURON * net.n_neurons
+    )

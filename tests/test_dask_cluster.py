@@ -26,20 +26,51 @@ from encephagen.calibrate import open_address_warning
 distributed = pytest.importorskip("distributed", reason="dask is an optional extra: pip install 'encephagen[dask]'")
 
 ENCEPHAGEN = [sys.executable, "-c", "from encephagen.cli.main import main; main()"]
-CALIBRATION = ["calibrate", "half_centre", "--objective", "gait", "--target", "frequency_hz=4.5", "--option", "duration_ms=1000",
-               "--budget", "12", "--popsize", "6", "--train-seeds", "2", "--validation-seeds", "2", "--test-seeds", "2",
-               "--finalists", "2", "--seed", "1000001", "--json"]
+CALIBRATION = [
+    "calibrate",
+    "half_centre",
+    "--objective",
+    "gait",
+    "--target",
+    "frequency_hz=4.5",
+    "--option",
+    "duration_ms=1000",
+    "--budget",
+    "12",
+    "--popsize",
+    "6",
+    "--train-seeds",
+    "2",
+    "--validation-seeds",
+    "2",
+    "--test-seeds",
+    "2",
+    "--finalists",
+    "2",
+    "--seed",
+    "1000001",
+    "--json",
+]
 ONE_THREAD = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
 def _calibrate(out: Path, *options: str) -> tuple[dict, dict]:
     """Run the calibration; return (its JSON summary, the new file's parameters and history details)."""
-    child = subprocess.run([*ENCEPHAGEN, *CALIBRATION, "--out", str(out), *options], capture_output=True, text=True,
-                           timeout=900, check=False, cwd=out.parent)
+    child = subprocess.run(
+        [*ENCEPHAGEN, *CALIBRATION, "--out", str(out), *options],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=out.parent,
+    )
     assert child.returncode == 0, child.stderr[-2000:]
     summary = json.loads(child.stdout)
     tree = json.loads(out.read_text())
-    return summary, {"parameters": {k: p["value"] for k, p in tree["parameters"].items()}, "details": tree["history"][-1]["details"]}
+    return summary, {
+        "parameters": {k: p["value"] for k, p in tree["parameters"].items()},
+        "details": tree["history"][-1]["details"],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -59,17 +90,49 @@ def dask_cluster(folder: Path, tls: list[str] | None = None):
     def start(name: str, *args: str) -> None:
         log = open(folder / f"{name}.log", "w")
         logs.append(log)
-        children.append(subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True, env={**os.environ, **ONE_THREAD}))
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "dask", *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, **ONE_THREAD},
+            )
+        )
 
     try:
-        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-              "--scheduler-file", str(scheduler_file), *protocol)
-        _wait(lambda: scheduler_file.is_file() and scheduler_file.stat().st_size > 0, children, folder, "the scheduler file")
+        start(
+            "scheduler",
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(scheduler_file),
+            *protocol,
+        )
+        _wait(
+            lambda: scheduler_file.is_file() and scheduler_file.stat().st_size > 0,
+            children,
+            folder,
+            "the scheduler file",
+        )
         address = json.loads(scheduler_file.read_text())["address"]
         for k in range(2):
-            start(f"worker{k}", "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard",
-                  "--no-nanny", *(tls or []))
+            start(
+                f"worker{k}",
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--no-dashboard",
+                "--no-nanny",
+                *(tls or []),
+            )
         with distributed.Client(address, timeout="30s", security=_security(tls)) as client:
             _wait(lambda: len(client.nthreads()) == 2, children, folder, "two workers")
             assert sorted(client.nthreads().values()) == [1, 1]
@@ -92,8 +155,12 @@ def _security(tls: list[str] | None):
     if not tls:
         return None
     files = dict(zip(tls[::2], tls[1::2]))
-    return distributed.Security(tls_ca_file=files["--tls-ca-file"], tls_client_cert=files["--tls-cert"],
-                                tls_client_key=files["--tls-key"], require_encryption=True)
+    return distributed.Security(
+        tls_ca_file=files["--tls-ca-file"],
+        tls_client_cert=files["--tls-cert"],
+        tls_client_key=files["--tls-key"],
+        require_encryption=True,
+    )
 
 
 def _wait(ready, children, folder: Path, what: str, timeout: float = 180.0) -> None:
@@ -116,15 +183,23 @@ def _self_signed(folder: Path) -> list[str]:
     now = datetime.datetime.now(datetime.timezone.utc)
 
     def certificate(subject: str, key, issuer: str, issuer_key, ca: bool):
-        builder = (x509.CertificateBuilder()
-                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
         if not ca:
-            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                                         x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            )
         return builder.sign(issuer_key, hashes.SHA256())
 
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
@@ -133,8 +208,17 @@ def _self_signed(folder: Path) -> list[str]:
     pem = serialization.Encoding.PEM
     (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
     (folder / "cert.pem").write_bytes(leaf.public_bytes(pem))
-    (folder / "key.pem").write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return ["--tls-ca-file", str(folder / "ca.pem"), "--tls-cert", str(folder / "cert.pem"), "--tls-key", str(folder / "key.pem")]
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return [
+        "--tls-ca-file",
+        str(folder / "ca.pem"),
+        "--tls-cert",
+        str(folder / "cert.pem"),
+        "--tls-key",
+        str(folder / "key.pem"),
+    ]
 
 
 @pytest.mark.slow
@@ -157,7 +241,9 @@ def test_a_tls_cluster_with_self_signed_certificates_calibrates_the_same(tmp_pat
         # a client whose certificate our CA did not sign is not let in
         (tmp_path / "stranger").mkdir()
         own = _self_signed(tmp_path / "stranger")
-        stranger = distributed.Security(tls_ca_file=tls[1], tls_client_cert=own[3], tls_client_key=own[5], require_encryption=True)
+        stranger = distributed.Security(
+            tls_ca_file=tls[1], tls_client_cert=own[3], tls_client_key=own[5], require_encryption=True
+        )
         with pytest.raises((OSError, TimeoutError)):
             distributed.Client(address, timeout="5s", security=stranger)
 
@@ -176,19 +262,42 @@ def test_tls_without_certificates_is_one_line(tmp_path):
     with dask.config.set({"distributed.comm.tls.ca-file": None, "distributed.comm.tls.client.cert": None}):
         result = _invoke("--out", str(tmp_path / "c.json"), "--executor", "tls://127.0.0.1:9")
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1].startswith("error: a tls:// scheduler needs a CA file and a client certificate")
-    missing = _invoke("--out", str(tmp_path / "c.json"), "--executor", "tls://127.0.0.1:9",
-                      "--tls-ca-file", str(tmp_path / "none.pem"), "--tls-cert", str(tmp_path / "none.pem"))
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith("error: a tls:// scheduler needs a CA file and a client certificate")
+    )
+    missing = _invoke(
+        "--out",
+        str(tmp_path / "c.json"),
+        "--executor",
+        "tls://127.0.0.1:9",
+        "--tls-ca-file",
+        str(tmp_path / "none.pem"),
+        "--tls-cert",
+        str(tmp_path / "none.pem"),
+    )
     assert missing.exit_code == 1 and "none.pem: no such file (given as ca_file=)" in missing.output
-    plain = _invoke("--out", str(tmp_path / "c.json"), "--executor", "tcp://127.0.0.1:9", "--tls-cert", str(tmp_path / "none.pem"))
+    plain = _invoke(
+        "--out", str(tmp_path / "c.json"), "--executor", "tcp://127.0.0.1:9", "--tls-cert", str(tmp_path / "none.pem")
+    )
     assert plain.exit_code == 1 and "go with --executor tls://HOST:PORT" in plain.output
 
 
-@pytest.mark.parametrize(("address", "warned"), [
-    ("tcp://127.0.0.1:8786", False), ("127.0.0.1:8786", False), ("tcp://localhost:8786", False), ("tcp://[::1]:8786", False),
-    ("tcp://10.0.0.5:8786", True), ("10.0.0.5:8786", True), ("tcp://0.0.0.0:8786", True), ("tcp://no-such-host.invalid:8786", True),
-    ("tls://10.0.0.5:8786", False),
-])
+@pytest.mark.parametrize(
+    ("address", "warned"),
+    [
+        ("tcp://127.0.0.1:8786", False),
+        ("127.0.0.1:8786", False),
+        ("tcp://localhost:8786", False),
+        ("tcp://[::1]:8786", False),
+        ("tcp://10.0.0.5:8786", True),
+        ("10.0.0.5:8786", True),
+        ("tcp://0.0.0.0:8786", True),
+        ("tcp://no-such-host.invalid:8786", True),
+        ("tls://10.0.0.5:8786", False),
+    ],
+)
 def test_plain_tcp_beyond_loopback_is_warned_about(address, warned):
     warning = open_address_warning(address)
     assert (warning is not None) == warned
@@ -200,6 +309,10 @@ def test_the_cli_warns_before_connecting(tmp_path, caplog):
     """192.0.2.1 is TEST-NET-1 (RFC 5737): never routed, so the run stops at the connection."""
     result = _invoke("--out", str(tmp_path / "c.json"), "--executor", "tcp://192.0.2.1:8786")
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1].startswith("error: cannot reach the Dask scheduler at tcp://192.0.2.1:8786")
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith("error: cannot reach the Dask scheduler at tcp://192.0.2.1:8786")
+    )
     (warning,) = [r for r in caplog.records if r.levelname == "WARNING" and r.name == "encephagen.calibrate"]
     assert warning.getMessage().startswith("--executor tcp://192.0.2.1:8786: plain tcp:// beyond loopback")

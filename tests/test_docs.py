@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from encephagen.calibrate import CalibrationResult, SeedSplit
 from encephagen.compile import compile_circuit
 from encephagen.objectives import Loss
@@ -32,14 +33,24 @@ def test_tutorial_notebooks_run_in_under_five_minutes(tmp_path):
     nbformat = pytest.importorskip("nbformat", reason="the docs extra runs the tutorials: pip install -e '.[docs]'")
     nbclient = pytest.importorskip("nbclient", reason="the docs extra runs the tutorials: pip install -e '.[docs]'")
     pytest.importorskip("ipykernel", reason="the docs extra runs the tutorials: pip install -e '.[docs]'")
-    assert [p.name for p in TUTORIALS] == ["01_half_centre.ipynb", "02_calibrate_spinal_cpg.ipynb", "03_body_and_film.ipynb"]
+    assert [p.name for p in TUTORIALS] == [
+        "01_half_centre.ipynb",
+        "02_calibrate_spinal_cpg.ipynb",
+        "03_body_and_film.ipynb",
+    ]
     os.environ.setdefault("MUJOCO_GL", "egl")
     started = time.perf_counter()
     for path in TUTORIALS:
         notebook = nbformat.read(path, as_version=4)
-        assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), f"{path.name}: commit it without outputs"
-        nbclient.NotebookClient(notebook, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-        errors = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs if o.output_type == "error"]
+        assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), (
+            f"{path.name}: commit it without outputs"
+        )
+        nbclient.NotebookClient(
+            notebook, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        ).execute()
+        errors = [
+            o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs if o.output_type == "error"
+        ]
         assert errors == [], path.name
     elapsed = time.perf_counter() - started
     assert elapsed < NOTEBOOK_BUDGET_S, f"the tutorials took {elapsed:.0f} s"
@@ -49,8 +60,24 @@ def test_tutorial_notebooks_run_in_under_five_minutes(tmp_path):
 def test_api_reference_builds_with_warnings_as_errors(tmp_path):
     pytest.importorskip("mkdocs", reason="the docs extra builds the reference: pip install -e '.[docs]'")
     pytest.importorskip("mkdocstrings", reason="the docs extra builds the reference: pip install -e '.[docs]'")
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(ROOT / "mkdocs.yml"),
+            "-d",
+            str(tmp_path / "site"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     page = (tmp_path / "site" / "api" / "simulate" / "index.html").read_text(encoding="utf-8")
     assert "duration_ms" in page and "progress" in page  # the reference really documents the functions
@@ -65,9 +92,23 @@ def test_reprs_are_short_and_notebooks_get_html():
         assert len(item._repr_html_()) < 5000
     assert "302 neurons" in repr(network) and "celegans" in repr(result)
     loss = Loss.from_terms({"frequency": 0.2})
-    calibrated = CalibrationResult(circuit, {"w_exc": 1.0}, {"w_exc": 1.5}, loss, Loss.from_terms({"frequency": 0.1}), loss,
-                                   SeedSplit([1_000_001], [1_000_002], [1_000_003]), 8, 2, 3.0, Path("log.jsonl"))
-    assert repr(calibrated) == f"<CalibrationResult celegans {circuit.version}: held-out loss 0.2 -> 0.1, 8 evaluations, 3 s>"
+    calibrated = CalibrationResult(
+        circuit,
+        {"w_exc": 1.0},
+        {"w_exc": 1.5},
+        loss,
+        Loss.from_terms({"frequency": 0.1}),
+        loss,
+        SeedSplit([1_000_001], [1_000_002], [1_000_003]),
+        8,
+        2,
+        3.0,
+        Path("log.jsonl"),
+    )
+    assert (
+        repr(calibrated)
+        == f"<CalibrationResult celegans {circuit.version}: held-out loss 0.2 -> 0.1, 8 evaluations, 3 s>"
+    )
     assert "<td>w_exc</td><td>1</td><td>1.5</td>" in calibrated._repr_html_()
 
 
@@ -83,7 +124,11 @@ def test_progress_is_a_callback():
 
 def test_no_library_module_draws_to_a_terminal_or_sets_matplotlib_back_end():
     sources = {p: p.read_text(encoding="utf-8") for p in (ROOT / "toolkit").rglob("*.py")}
-    assert [str(p) for p, text in sources.items() if re.search(r"^\s*import click|matplotlib\.use\(", text, flags=re.MULTILINE)] == []
+    assert [
+        str(p)
+        for p, text in sources.items()
+        if re.search(r"^\s*import click|matplotlib\.use\(", text, flags=re.MULTILINE)
+    ] == []
     script = """
 import matplotlib
 matplotlib.use("svg")
@@ -103,6 +148,12 @@ assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
 assert "matplotlib.pyplot" not in sys.modules or not sys.modules["matplotlib.pyplot"].get_fignums()
 print("ok")
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT / "tests" / "artifacts"
-                          if (ROOT / "tests" / "artifacts").is_dir() else None, env={k: v for k, v in os.environ.items() if k != "MPLBACKEND"})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT / "tests" / "artifacts" if (ROOT / "tests" / "artifacts").is_dir() else None,
+        env={k: v for k, v in os.environ.items() if k != "MPLBACKEND"},
+    )
     assert done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -37,7 +37,9 @@ def test_excitatory_input_matrix_sums_positive_weights_per_receiving_neuron(smal
     names = list(network.population_slices)
     e0, e1 = names.index(f"{AAL2_CORTICAL_80[0]}.E"), names.index(f"{AAL2_CORTICAL_80[1]}.E")
     doubled = excitatory_input_matrix(network, {"coupling": 2 * network.parameter_values()["coupling"]})
-    assert doubled[e0, e1] == pytest.approx(2 * expected[e0, e1]) and expected[e0, e1] > 0  # long-range follows coupling
+    assert (
+        doubled[e0, e1] == pytest.approx(2 * expected[e0, e1]) and expected[e0, e1] > 0
+    )  # long-range follows coupling
     assert doubled[e0, e0] == pytest.approx(expected[e0, e0])  # local does not
 
 

@@ -82,8 +82,17 @@ def test_fic_brings_every_region_to_the_target(small, monkeypatch):
     circuit, folder = small
     monkeypatch.setattr(hcp, "load_connectome", lambda *a, **k: pytest.fail("FIC must not read any FC"))
     steps = []
-    result = feedback_inhibition_control(circuit, target_hz=5.0, duration_s=3.0, settle_s=0.5, seeds=[1_000_003],
-                                         base_dir=folder, max_iterations=10, tolerance=0.25, progress=steps.append)
+    result = feedback_inhibition_control(
+        circuit,
+        target_hz=5.0,
+        duration_s=3.0,
+        settle_s=0.5,
+        seeds=[1_000_003],
+        base_dir=folder,
+        max_iterations=10,
+        tolerance=0.25,
+        progress=steps.append,
+    )
     first, last = steps[0], steps[-1]
     assert first.worst_relative_error > 0.25  # the uniform inhibition leaves regions off target
     assert result.converged and last.worst_relative_error <= 0.25
@@ -91,9 +100,21 @@ def test_fic_brings_every_region_to_the_target(small, monkeypatch):
     assert np.array_equal(factors, np.round(last.factors, 6))
     assert np.corrcoef(first.rates_hz, np.log(factors))[0, 1] > 0.8  # more inhibition where the rate was high
     entry = result.circuit.history[-1]
-    assert entry.action == "feedback inhibition control" and entry.details["converged"] and result.circuit.version == "0.2.0"
-    again = feedback_inhibition_control(circuit, target_hz=5.0, duration_s=3.0, settle_s=0.5, seeds=[1_000_003],
-                                        base_dir=folder, max_iterations=10, tolerance=0.25)
+    assert (
+        entry.action == "feedback inhibition control"
+        and entry.details["converged"]
+        and result.circuit.version == "0.2.0"
+    )
+    again = feedback_inhibition_control(
+        circuit,
+        target_hz=5.0,
+        duration_s=3.0,
+        settle_s=0.5,
+        seeds=[1_000_003],
+        base_dir=folder,
+        max_iterations=10,
+        tolerance=0.25,
+    )
     assert again.circuit.projections == result.circuit.projections  # deterministic
 
 

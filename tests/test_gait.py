@@ -17,8 +17,16 @@ from encephagen.cli.main import cli
 from encephagen.compile import compile_circuit
 from encephagen.errors import UnknownNameError
 from encephagen.gait import (
-    MIN_CONTRAST, RHYTHMIC_POOL_MIN, aggregate, analyse_gait, circular_mean, detect_bursts, gait_from_rates, onset_phases,
-    pools_from_circuit, rhythmic_pools,
+    MIN_CONTRAST,
+    RHYTHMIC_POOL_MIN,
+    aggregate,
+    analyse_gait,
+    circular_mean,
+    detect_bursts,
+    gait_from_rates,
+    onset_phases,
+    pools_from_circuit,
+    rhythmic_pools,
 )
 from encephagen.perturb import shuffle_projections
 
@@ -51,7 +59,10 @@ def gait_of(periods, lr=0.5, fe=0.5, duty=0.5, total_ms=20_000.0, **options):
     return gait_from_rates(rates, BIN_MS, NAMES, POOLS, **options)
 
 
-@pytest.mark.parametrize("period_ms, lr, fe, duty", [(500.0, 0.5, 0.5, 0.5), (250.0, 0.5, 0.3, 0.3), (1000.0, 0.0, 0.5, 0.6), (333.0, 0.25, 0.5, 0.4)])
+@pytest.mark.parametrize(
+    "period_ms, lr, fe, duty",
+    [(500.0, 0.5, 0.5, 0.5), (250.0, 0.5, 0.3, 0.3), (1000.0, 0.0, 0.5, 0.6), (333.0, 0.25, 0.5, 0.4)],
+)
 def test_known_frequency_phases_and_duty_are_recovered(period_ms, lr, fe, duty):
     m = gait_of(np.full(200, period_ms), lr=lr, fe=fe, duty=duty)
     assert m["frequency_hz"] == pytest.approx(1000.0 / period_ms, rel=0.01)
@@ -94,9 +105,13 @@ def poisson_rates(rate_hz, n_neurons, total_ms, seed):
 def test_rhythm_is_found_in_spike_counts_of_a_modulated_pool():
     t = np.arange(0.0, 10_000.0, BIN_MS)
     phase_shift = {"LF": 0.0, "LE": 0.5, "RF": 0.5, "RE": 0.0}
-    rates = np.stack([
-        poisson_rates(60.0 * (np.sin(2 * np.pi * (t / 400.0 - phase_shift[n])) > 0), 20, 10_000.0, k)
-        for k, n in enumerate(NAMES)], axis=1)
+    rates = np.stack(
+        [
+            poisson_rates(60.0 * (np.sin(2 * np.pi * (t / 400.0 - phase_shift[n])) > 0), 20, 10_000.0, k)
+            for k, n in enumerate(NAMES)
+        ],
+        axis=1,
+    )
     m = gait_from_rates(rates, BIN_MS, NAMES, POOLS)
     assert m["frequency_hz"] == pytest.approx(2.5, rel=0.02)
     assert abs(m["lr_phase"] - 0.5) < 0.05 and abs(m["fe_phase"] - 0.5) < 0.05
@@ -121,12 +136,15 @@ def test_a_pool_with_a_clear_rhythm_at_low_burst_contrast_is_rhythmic():
     (in/out ~2.4 : 1, contrast ~0.41); the flexors burst from silence. Every pool is rhythmic;
     the former 0.5 cut-off called the extensors, and so the gait, 0 % rhythmic."""
     period = 1000.0 / 6.0
-    rates = np.stack([
-        modulated(period, 0.0, 100.0, 0.0, 20, 10_000.0, 1),   # LF: bursts from silence
-        modulated(period, 20.0, 100.0, 0.5, 20, 10_000.0, 2),  # LE: tonic with rhythmic dips
-        modulated(period, 0.0, 100.0, 0.5, 20, 10_000.0, 3),   # RF
-        modulated(period, 20.0, 100.0, 0.0, 20, 10_000.0, 4),  # RE
-    ], axis=1)
+    rates = np.stack(
+        [
+            modulated(period, 0.0, 100.0, 0.0, 20, 10_000.0, 1),  # LF: bursts from silence
+            modulated(period, 20.0, 100.0, 0.5, 20, 10_000.0, 2),  # LE: tonic with rhythmic dips
+            modulated(period, 0.0, 100.0, 0.5, 20, 10_000.0, 3),  # RF
+            modulated(period, 20.0, 100.0, 0.0, 20, 10_000.0, 4),  # RE
+        ],
+        axis=1,
+    )
     m = gait_from_rates(rates, BIN_MS, NAMES, POOLS)
     assert MIN_CONTRAST < m["left_extensor_contrast"] < 0.5 and MIN_CONTRAST < m["right_extensor_contrast"] < 0.5
     assert m["left_flexor_contrast"] > 0.5
@@ -141,10 +159,15 @@ def test_a_pool_with_a_clear_rhythm_at_low_burst_contrast_is_rhythmic():
 
 def test_a_tonic_pool_beside_rhythmic_ones_is_named_not_rhythmic():
     """Flexors burst at 3 Hz, extensors fire tonically (Poisson, no modulation): two rhythmic pools of four."""
-    rates = np.stack([
-        modulated(333.0, 0.0, 80.0, 0.0, 5, 10_000.0, 5), poisson_rates(50.0, 5, 10_000.0, 6),
-        modulated(333.0, 0.0, 80.0, 0.5, 5, 10_000.0, 7), poisson_rates(50.0, 5, 10_000.0, 8),
-    ], axis=1)
+    rates = np.stack(
+        [
+            modulated(333.0, 0.0, 80.0, 0.0, 5, 10_000.0, 5),
+            poisson_rates(50.0, 5, 10_000.0, 6),
+            modulated(333.0, 0.0, 80.0, 0.5, 5, 10_000.0, 7),
+            poisson_rates(50.0, 5, 10_000.0, 8),
+        ],
+        axis=1,
+    )
     m = gait_from_rates(rates, BIN_MS, NAMES, POOLS)
     assert rhythmic_pools(m) == ["left_flexor", "right_flexor"] and m["rhythmic_pools"] == 2
     assert m["left_flexor_frequency_hz"] == pytest.approx(3.0, rel=0.02)
@@ -156,7 +179,12 @@ def test_silent_or_missing_pools_give_nan_not_errors():
     rates = np.zeros((5000, 4))
     m = gait_from_rates(rates, BIN_MS, NAMES, POOLS)
     assert math.isnan(m["frequency_hz"]) and math.isnan(m["lr_phase"]) and m["rhythmic_fraction"] == 0.0
-    one_side = gait_from_rates(np.stack([bursting(np.arange(0, 5000, 500), 500, 250, 5000)] * 2, axis=1), BIN_MS, ["F", "E"], {"flexor": ["F"], "extensor": ["E"]})
+    one_side = gait_from_rates(
+        np.stack([bursting(np.arange(0, 5000, 500), 500, 250, 5000)] * 2, axis=1),
+        BIN_MS,
+        ["F", "E"],
+        {"flexor": ["F"], "extensor": ["E"]},
+    )
     assert math.isnan(one_side["lr_phase"]) and one_side["frequency_hz"] == pytest.approx(2.0, rel=0.02)
 
 
@@ -179,7 +207,15 @@ def test_too_short_run_is_refused():
 
 
 def test_detect_bursts_uses_hysteresis_and_drops_short_blips():
-    trace = np.r_[np.zeros(100), np.full(100, 30.0), np.zeros(100), np.full(5, 30.0), np.zeros(100), np.full(100, 30.0), np.zeros(50)]
+    trace = np.r_[
+        np.zeros(100),
+        np.full(100, 30.0),
+        np.zeros(100),
+        np.full(5, 30.0),
+        np.zeros(100),
+        np.full(100, 30.0),
+        np.zeros(50),
+    ]
     onsets, offsets = detect_bursts(trace, 1.0, min_burst_ms=20.0)
     assert onsets.tolist() == [100, 405] and offsets.tolist() == [200, 505]
 
@@ -270,8 +306,21 @@ def test_gait_command_names_unknown_lesions():
 
 def test_sweep_command_varies_one_parameter(tmp_path):
     figure = tmp_path / "sweep.png"
-    result = invoke("sweep", "half_centre", "--param", "drive_flex", "--values", "14:18:3", "--seeds", 1,
-                    "--duration-ms", 3000, "--json", "--plot", figure)
+    result = invoke(
+        "sweep",
+        "half_centre",
+        "--param",
+        "drive_flex",
+        "--values",
+        "14:18:3",
+        "--seeds",
+        1,
+        "--duration-ms",
+        3000,
+        "--json",
+        "--plot",
+        figure,
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["values"] == [14.0, 16.0, 18.0] and len(report["summaries"]) == 3
@@ -300,7 +349,12 @@ def test_a_drive_sweep_can_judge_flexor_extensor_alternation_by_co_bursting():
     targets = gait.resolve_targets({"frequency_low_hz": 1.0, "frequency_high_hz": 3.0})
     circuit = load_circuit("half_centre")
     by_phase = gait.factory(circuit, targets, gait.resolve_options(options))([{}], [3])[0][0].terms
-    by_overlap = gait.factory(circuit, targets, gait.resolve_options({**options, "sweep_fe_overlap": 0.1}))([{}], [3])[0][0].terms
+    by_overlap = gait.factory(circuit, targets, gait.resolve_options({**options, "sweep_fe_overlap": 0.1}))([{}], [3])[
+        0
+    ][0].terms
     assert "sweep_fe_phase" in by_phase and "sweep_fe_overlap" not in by_phase
     assert "sweep_fe_overlap" in by_overlap and "sweep_fe_phase" not in by_overlap
-    assert by_overlap["fe_phase"] == by_phase["fe_phase"] and by_overlap["sweep_frequency_hz"] == by_phase["sweep_frequency_hz"]
+    assert (
+        by_overlap["fe_phase"] == by_phase["fe_phase"]
+        and by_overlap["sweep_frequency_hz"] == by_phase["sweep_frequency_hz"]
+    )

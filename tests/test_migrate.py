@@ -67,7 +67,9 @@ def assert_same_network(a: Circuit, b: Circuit, duration_ms: float) -> None:
         assert np.array_equal(na.neuron[key], nb.neuron[key]), key
     ra, rb = simulate(na, duration_ms, seeds=200001), simulate(nb, duration_ms, seeds=200001)
     assert ra.spike_steps[0].size > 0
-    assert np.array_equal(ra.spike_steps[0], rb.spike_steps[0]) and np.array_equal(ra.spike_neurons[0], rb.spike_neurons[0])
+    assert np.array_equal(ra.spike_steps[0], rb.spike_steps[0]) and np.array_equal(
+        ra.spike_neurons[0], rb.spike_neurons[0]
+    )
 
 
 @pytest.mark.slow
@@ -101,12 +103,17 @@ def test_shipped_circuits_are_version_2(name):
     tree = json.loads((shipped_circuits_dir() / f"{name}.json").read_text(encoding="utf-8"))
     assert tree["schema_version"] == "2"
     circuit = circuit_from_tree(tree, name)
-    assert dumps_canonical(circuit_tree(circuit)) == (shipped_circuits_dir() / f"{name}.json").read_text(encoding="utf-8")
+    assert dumps_canonical(circuit_tree(circuit)) == (shipped_circuits_dir() / f"{name}.json").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_line_counts():
     """The issue's bar: spinal_cpg in at most 40 % of its version-1 lines, celegans in at most 20 %."""
-    lines = {n: len((shipped_circuits_dir() / f"{n}.json").read_text(encoding="utf-8").splitlines()) for n in ("spinal_cpg", "celegans")}
+    lines = {
+        n: len((shipped_circuits_dir() / f"{n}.json").read_text(encoding="utf-8").splitlines())
+        for n in ("spinal_cpg", "celegans")
+    }
     assert lines["spinal_cpg"] <= 0.40 * 2245 and lines["celegans"] <= 0.20 * 45020, lines
 
 
@@ -116,7 +123,10 @@ def test_bilateral_declarations_expand_to_todays_names():
     assert tree["projections"]["V0d->RG_F"]["to"] == "opposite"
     circuit = circuit_from_tree(tree, "spinal_cpg.json")
     assert list(circuit.populations)[:3] == ["L_RG_F", "L_RG_E", "L_InF"] and "R_MN_E" in circuit.populations
-    assert (circuit.projections["L_V0d->R_RG_F"].source, circuit.projections["R_V0d->L_RG_F"].target) == ("L_V0d", "L_RG_F")
+    assert (circuit.projections["L_V0d->R_RG_F"].source, circuit.projections["R_V0d->L_RG_F"].target) == (
+        "L_V0d",
+        "L_RG_F",
+    )
     assert circuit.populations["L_RG_F"].side == "left" and circuit.populations["R_RG_F"].side == "right"
 
 
@@ -126,7 +136,10 @@ def test_shared_parameter_change_is_one_line(tmp_path):
     tree = json.loads(path.read_text(encoding="utf-8"))
     tree["parameters"]["w_rg_in"]["value"] = 7.5
     (tmp_path / "edited.json").write_text(dumps_canonical(tree), encoding="utf-8")
-    before, after = path.read_text(encoding="utf-8").splitlines(), (tmp_path / "edited.json").read_text(encoding="utf-8").splitlines()
+    before, after = (
+        path.read_text(encoding="utf-8").splitlines(),
+        (tmp_path / "edited.json").read_text(encoding="utf-8").splitlines(),
+    )
     assert sum(a != b for a, b in zip(before, after)) == 1 and len(before) == len(after)
     result = CliRunner().invoke(cli, ["diff", str(path), str(tmp_path / "edited.json")])
     changed = [line for line in result.output.splitlines() if "w_rg_in" in line]
@@ -144,8 +157,13 @@ def test_edge_groups_by_cell_class_pair():
 
 def test_compact_then_expand_is_the_identity_even_when_sides_cannot_be_folded():
     """L_/R_ twins out of the left-then-right order are written flat, not reordered."""
-    base = {"schema_version": "2", "name": "c", "version": "1.0.0",
-            "neuron_models": {"m": {"tau_m": 10.0, "v_threshold": 10.0}}, "cell_classes": {"e": {"transmitter": "glutamate"}}}
+    base = {
+        "schema_version": "2",
+        "name": "c",
+        "version": "1.0.0",
+        "neuron_models": {"m": {"tau_m": 10.0, "v_threshold": 10.0}},
+        "cell_classes": {"e": {"transmitter": "glutamate"}},
+    }
     pop = {"cell_class": "e", "size": 2, "neuron_model": "m"}
     for order in (["L_A", "R_A", "L_B", "R_B"], ["L_A", "L_B", "R_A", "R_B"], ["R_A", "L_A"]):
         pops = {n: {**pop, "side": "left" if n[0] == "L" else "right"} for n in order}
@@ -156,12 +174,22 @@ def test_compact_then_expand_is_the_identity_even_when_sides_cannot_be_folded():
 
 def test_total_weight_mode_delivers_the_total_to_every_target():
     """'total' is exact after autapse exclusion and random draws; 'source_size' is version 1's (n-1)/n."""
+
     def circuit(mode: str, rule: dict) -> Circuit:
-        return Circuit.model_validate({
-            "schema_version": "2", "name": "t", "version": "1.0.0",
-            "neuron_models": {"m": {"tau_m": 10.0, "v_threshold": 10.0}}, "cell_classes": {"e": {"transmitter": "glutamate"}},
-            "populations": {"A": {"cell_class": "e", "size": 5, "neuron_model": "m"}},
-            "projections": {"rec": {"source": "A", "target": "A", "rule": rule, "weight": 6.0, "weight_mode": mode}}})
+        return Circuit.model_validate(
+            {
+                "schema_version": "2",
+                "name": "t",
+                "version": "1.0.0",
+                "neuron_models": {"m": {"tau_m": 10.0, "v_threshold": 10.0}},
+                "cell_classes": {"e": {"transmitter": "glutamate"}},
+                "populations": {"A": {"cell_class": "e", "size": 5, "neuron_model": "m"}},
+                "projections": {
+                    "rec": {"source": "A", "target": "A", "rule": rule, "weight": 6.0, "weight_mode": mode}
+                },
+            }
+        )
+
     for rule in ({"kind": "all_to_all"}, {"kind": "fixed_probability", "probability": 0.5, "seed": 3}):
         received = np.asarray(compile_circuit(circuit("total", rule)).weights.sum(axis=1)).ravel()
         has_input = np.diff(compile_circuit(circuit("total", rule)).weights.indptr) > 0
@@ -171,16 +199,25 @@ def test_total_weight_mode_delivers_the_total_to_every_target():
 
 
 def test_v1_total_becomes_source_size():
-    tree = {"schema_version": "1", "name": "t", "version": "1.0.0",
-            "neuron_models": {"m": {"tau_m": 10.0, "v_threshold": 10.0}}, "cell_classes": {"e": {"transmitter": "glutamate"}},
-            "populations": {"A": {"cell_class": "e", "size": 5, "neuron_model": "m"}},
-            "projections": {"rec": {"source": "A", "target": "A", "rule": {"kind": "all_to_all"}, "weight": 6.0, "weight_mode": "total"}}}
+    tree = {
+        "schema_version": "1",
+        "name": "t",
+        "version": "1.0.0",
+        "neuron_models": {"m": {"tau_m": 10.0, "v_threshold": 10.0}},
+        "cell_classes": {"e": {"transmitter": "glutamate"}},
+        "populations": {"A": {"cell_class": "e", "size": 5, "neuron_model": "m"}},
+        "projections": {
+            "rec": {"source": "A", "target": "A", "rule": {"kind": "all_to_all"}, "weight": 6.0, "weight_mode": "total"}
+        },
+    }
     assert Circuit.model_validate(tree).projections["rec"].weight_mode == "source_size"
 
 
 def test_migrate_command_writes_version_2(tmp_path):
     source = tmp_path / "old.json"
-    source.write_text(_git("show", "be32ac1:circuits/half_centre.json") if (REPO / ".git").exists() else "", encoding="utf-8")
+    source.write_text(
+        _git("show", "be32ac1:circuits/half_centre.json") if (REPO / ".git").exists() else "", encoding="utf-8"
+    )
     result = CliRunner().invoke(cli, ["migrate", str(source), "--out", str(tmp_path / "new.json")])
     assert result.exit_code == 0, result.output
     migrated = json.loads((tmp_path / "new.json").read_text(encoding="utf-8"))
@@ -194,7 +231,9 @@ def test_a_v1_unit_outside_the_vocabulary_is_located(tmp_path):
     (tmp_path / "old.json").write_text(json.dumps(tree), encoding="utf-8")
     result = CliRunner().invoke(cli, ["migrate", str(tmp_path / "old.json")])
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"error: {tmp_path / 'old.json'}:/parameters/drive/unit: unit 'V' is not in the unit vocabulary; did you mean 'mV'?")
+    assert result.stderr.startswith(
+        f"error: {tmp_path / 'old.json'}:/parameters/drive/unit: unit 'V' is not in the unit vocabulary; did you mean 'mV'?"
+    )
 
 
 def test_rule_problems_point_at_the_bilateral_declaration(tmp_path):
@@ -211,4 +250,6 @@ def test_rule_problems_point_at_the_bilateral_declaration(tmp_path):
 def test_show_prints_where_spinal_cpg_values_come_from():
     result = CliRunner().invoke(cli, ["show", "spinal_cpg"])
     assert result.exit_code == 0
-    assert result.output.splitlines()[2].startswith("value sources: 0 literature, 25 calibrated, 14 hand-set, 0 unsourced")
+    assert result.output.splitlines()[2].startswith(
+        "value sources: 0 literature, 25 calibrated, 14 hand-set, 0 unsourced"
+    )

@@ -47,8 +47,11 @@ def small_cortex(regions: list[str] = REGIONS, **values: float) -> Circuit:
     tree = full.model_dump(mode="json", by_alias=True, exclude_unset=True)
     tree.pop("$schema", None)
     kept = {name for name, pop in full.populations.items() if pop.region in regions}
-    tree.update(name="small_cortex", populations={k: v for k, v in tree["populations"].items() if k in kept},
-                projections={k: v for k, v in tree["projections"].items() if v["source"] in kept and v["target"] in kept})
+    tree.update(
+        name="small_cortex",
+        populations={k: v for k, v in tree["populations"].items() if k in kept},
+        projections={k: v for k, v in tree["projections"].items() if v["source"] in kept and v["target"] in kept},
+    )
     for matrix in tree["matrix_projections"].values():
         matrix["sources"] = [s for s in matrix["sources"] if s in kept]
         matrix["targets"] = [t for t in matrix["targets"] if t in kept]
@@ -60,7 +63,9 @@ def small_cortex(regions: list[str] = REGIONS, **values: float) -> Circuit:
 
 def deterministic(circuit: Circuit, drive: float = 22.0) -> Circuit:
     """The same circuit with its Poisson input replaced by a tonic drive: no randomness after the initial potentials."""
-    populations = {k: p.model_copy(update={"poisson_input": None, "drive": drive}) for k, p in circuit.populations.items()}
+    populations = {
+        k: p.model_copy(update={"poisson_input": None, "drive": drive}) for k, p in circuit.populations.items()
+    }
     return circuit.model_copy(update={"populations": populations})
 
 
@@ -78,9 +83,11 @@ def _mpi_nest() -> str | None:
     code = "import nest, mpi4py; b = nest.build_info; print(b['have_mpi'], b['have_hdf5'])"
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if child.returncode != 0 or child.stdout.split()[-2:] != ["True", "True"]:
-        return (f"{sys.executable} has no NEST built with MPI and HDF5 (and mpi4py); build one with "
-                "MPI=ON bench/build_nest_hdf5.sh /opt/encephagen-nest-mpi and run "
-                "/opt/encephagen-nest-mpi/bin/python -m pytest tests/test_mpi.py")
+        return (
+            f"{sys.executable} has no NEST built with MPI and HDF5 (and mpi4py); build one with "
+            "MPI=ON bench/build_nest_hdf5.sh /opt/encephagen-nest-mpi and run "
+            "/opt/encephagen-nest-mpi/bin/python -m pytest tests/test_mpi.py"
+        )
     return None
 
 
@@ -88,10 +95,29 @@ def mpirun(ranks: int, directory, out, *options: str) -> tuple[NestRun, list[str
     """The README's recipe: mpirun -np N PREFIX/bin/python -m encephagen.interop.nest_mpi DIR."""
     version = subprocess.run(["mpirun", "--version"], capture_output=True, text=True, check=False).stdout
     as_root = ["--allow-run-as-root", "--oversubscribe"] if "Open MPI" in version or "OpenRTE" in version else []
-    command = ["mpirun", "-np", str(ranks), *as_root, sys.executable, "-m", "encephagen.interop.nest_mpi", str(directory),
-               "--seed", str(SEED), "--out", str(out), *options]
-    child = subprocess.run(command, capture_output=True, text=True, timeout=1200, check=False,
-                           env={"OMPI_MCA_btl_vader_single_copy_mechanism": "none", **os.environ})
+    command = [
+        "mpirun",
+        "-np",
+        str(ranks),
+        *as_root,
+        sys.executable,
+        "-m",
+        "encephagen.interop.nest_mpi",
+        str(directory),
+        "--seed",
+        str(SEED),
+        "--out",
+        str(out),
+        *options,
+    ]
+    child = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+        env={"OMPI_MCA_btl_vader_single_copy_mechanism": "none", **os.environ},
+    )
     assert child.returncode == 0, f"{' '.join(command)} failed:\n{child.stdout[-2000:]}\n{child.stderr[-3000:]}"
     return NestRun.load(out), child.stdout.splitlines()
 
@@ -107,16 +133,21 @@ def test_two_mpi_ranks_run_the_export_like_encephagen(tmp_path, capsys):
         pytest.skip(reason)
     # Poisson input + current noise is not among the cases: encephagen's kernel overdrives that
     # combination (see notes/mpi.md), which NEST does not
-    cases = {"Poisson-driven": (small_cortex(drive_rate=2000.0), 2000.0), "noise-driven": (noisy(deterministic(small_cortex())), 2000.0),
-             "deterministic": (deterministic(small_cortex()), 500.0)}
+    cases = {
+        "Poisson-driven": (small_cortex(drive_rate=2000.0), 2000.0),
+        "noise-driven": (noisy(deterministic(small_cortex())), 2000.0),
+        "deterministic": (deterministic(small_cortex()), 500.0),
+    }
     for case, (circuit, duration) in cases.items():
         exact = case == "deterministic"
         network = compile_circuit(circuit)
         export = export_sonata(network, tmp_path / case, duration_ms=duration, seed=SEED)
         run, lines = mpirun(2, export.directory, tmp_path / f"{case}.npz")
         with capsys.disabled():
-            print(f"\n[test_mpi] {case} small_cortex, {network.n_neurons} neurons, "
-                  f"{network.n_synapses} synapses, {duration:g} ms:\n  " + "\n  ".join(lines))
+            print(
+                f"\n[test_mpi] {case} small_cortex, {network.n_neurons} neurons, "
+                f"{network.n_synapses} synapses, {duration:g} ms:\n  " + "\n  ".join(lines)
+            )
         assert [line.split(":")[0] for line in lines[:2]] == ["rank 0/2", "rank 1/2"]
         assert [r.rank for r in run.ranks] == [0, 1] and {r.processes for r in run.ranks} == {2}
         # each rank owns a share of the neurons and exactly the edges onto them
@@ -139,7 +170,9 @@ def test_two_mpi_ranks_run_the_export_like_encephagen(tmp_path, capsys):
             order = np.lexsort((ours.spike_times_ms[0], ours.spike_neurons[0]))
             nest_order = np.lexsort((run.spike_times_ms, run.spike_neurons))
             np.testing.assert_array_equal(run.spike_neurons[nest_order], ours.spike_neurons[0][order])
-            np.testing.assert_allclose(run.spike_times_ms[nest_order], ours.spike_times_ms[0][order] + network.dt, atol=1e-9)
+            np.testing.assert_allclose(
+                run.spike_times_ms[nest_order], ours.spike_times_ms[0][order] + network.dt, atol=1e-9
+            )
         else:
             assert counts.min() > 500, "too few spikes for a meaningful comparison"
             np.testing.assert_allclose(run.population_rates_hz(), ours.population_rates_hz()[0], rtol=0.10)

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from encephagen.cli.main import cli
 from encephagen.compile import compile_circuit
 from encephagen.errors import SimulationError
@@ -38,7 +39,9 @@ def test_nwb_units_hold_every_spike_with_population_and_cell_class(tmp_path, spi
             assert np.array_equal(units["spike_times"].iloc[i], expected)
         first = units.iloc[0]
         assert (first["population"], first["cell_class"], first["neuron_index"]) == ("L_RG_F", "Shox2", 0)
-        assert units[units["population"] == "L_V1"]["cell_class"].unique().tolist() == [circuit.populations["L_V1"].cell_class]
+        assert units[units["population"] == "L_V1"]["cell_class"].unique().tolist() == [
+            circuit.populations["L_V1"].cell_class
+        ]
         assert meta["circuit"] == "spinal_cpg" and meta["circuit_version"] == circuit.version
         assert meta["circuit_sha256"] == run.provenance["circuit_sha256"] and len(meta["circuit_sha256"]) == 64
         assert (meta["seed"], meta["dt_ms"]) == (SEED, run.dt)
@@ -55,7 +58,11 @@ def test_nwbinspector_finds_no_critical_issue(tmp_path, spinal_run):
     critical = [m for m in messages if m.importance.name in ("CRITICAL", "PYNWB_VALIDATION", "ERROR")]
     assert critical == [], [m.message for m in critical]
     # what it still suggests, so that a new warning is seen: no species for a model, no experimenter, no institution
-    assert {m.check_function_name for m in messages} <= {"check_subject_species_exists", "check_experimenter_exists", "check_institution"}
+    assert {m.check_function_name for m in messages} <= {
+        "check_subject_species_exists",
+        "check_experimenter_exists",
+        "check_institution",
+    }
 
 
 def test_the_same_run_gives_the_same_nwb_identifier(tmp_path, spinal_run):
@@ -87,8 +94,21 @@ def test_sonata_spike_report_opens_in_libsonata(tmp_path, spinal_run):
 
 def test_cli_writes_nwb_by_suffix_and_sonata_by_format(tmp_path):
     for out, extra in (("run.nwb", []), ("spikes.h5", ["--format", "sonata"])):
-        result = CliRunner().invoke(cli, ["simulate", "half_centre", "--duration-ms", "200", "--seed", str(SEED), "--json",
-                                          "--out", str(tmp_path / out), *extra])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "simulate",
+                "half_centre",
+                "--duration-ms",
+                "200",
+                "--seed",
+                str(SEED),
+                "--json",
+                "--out",
+                str(tmp_path / out),
+                *extra,
+            ],
+        )
         assert result.exit_code == 0, result.output
     with pynwb.NWBHDF5IO(str(tmp_path / "run.nwb"), "r") as io:
         assert set(io.read().units.to_dataframe()["population"]) == set(load_circuit("half_centre").populations)

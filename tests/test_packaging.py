@@ -248,7 +248,14 @@ def test_extras_cover_every_optional_module_and_all_holds_them():
     core = " ".join(pyproject()["project"]["dependencies"])
     assert not any(name in core for name in ("mujoco", "gymnasium", "nevergrad", "matplotlib", "imageio")), core
     (held,) = extras["all"]
-    assert set(held.removeprefix("encephagen[").removesuffix("]").split(",")) == {"calibrate", "body", "plot", "video", "dask", "nwb"}
+    assert set(held.removeprefix("encephagen[").removesuffix("]").split(",")) == {
+        "calibrate",
+        "body",
+        "plot",
+        "video",
+        "dask",
+        "nwb",
+    }
     assert any(d.startswith("encephagen[all") for d in extras["dev"])
 
 

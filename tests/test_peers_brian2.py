@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import make_circuit
+
 from encephagen.compile import compile_circuit
 from encephagen.simulate import simulate
 
 try:
     import brian2
 except Exception as exc:  # brian2 2.9 fails with AttributeError under numpy >= 2.4, not ImportError
-    pytest.skip(f"brian2 is not usable here ({type(exc).__name__}: {exc}); install it with pip install 'encephagen[peers]' "
-                "(Brian2 2.9 imports only with numpy < 2.4: see bench/README.md)", allow_module_level=True)
+    pytest.skip(
+        f"brian2 is not usable here ({type(exc).__name__}: {exc}); install it with pip install 'encephagen[peers]' "
+        "(Brian2 2.9 imports only with numpy < 2.4: see bench/README.md)",
+        allow_module_level=True,
+    )
 
-from encephagen.interop.brian2 import build_brian2_network, export_brian2  # noqa: E402
+from encephagen.interop.brian2 import build_brian2_network, export_brian2
 
 pytestmark = pytest.mark.peers
 
@@ -32,8 +35,16 @@ def circuit():
     delays and time constants. A chain A -> B -> C with long delays and tau_syn equal to tau_m
     (the limit case of the propagator).
     """
-    model = {"tau_m": 12.0, "v_threshold": 8.0, "v_reset": 4.0, "t_ref": 1.0, "tau_syn_exc": 5.0, "tau_syn_inh": 8.0,
-             "adaptation": 2.0, "tau_adaptation": 80.0}
+    model = {
+        "tau_m": 12.0,
+        "v_threshold": 8.0,
+        "v_reset": 4.0,
+        "t_ref": 1.0,
+        "tau_syn_exc": 5.0,
+        "tau_syn_inh": 8.0,
+        "adaptation": 2.0,
+        "tau_adaptation": 80.0,
+    }
     relay = {**model, "tau_m": 15.0, "v_reset": 0.0, "t_ref": 0.5, "tau_syn_exc": 3.0, "adaptation": 0.0}
     chain = {"tau_m": 10.0, "v_threshold": 10.0, "t_ref": 2.0, "tau_syn_exc": 10.0 + 1e-7}
     all_to_all = {"kind": "all_to_all"}
@@ -48,8 +59,21 @@ def circuit():
             "C": {"neuron_model": "chain"},
         },
         {
-            "flex->flex": {"source": "flex", "target": "flex", "rule": all_to_all, "weight": 0.3, "weight_mode": "total"},
-            "ext->ext": {"source": "ext", "target": "ext", "rule": all_to_all, "weight": 0.3, "weight_mode": "total", "delay": 0.7},
+            "flex->flex": {
+                "source": "flex",
+                "target": "flex",
+                "rule": all_to_all,
+                "weight": 0.3,
+                "weight_mode": "total",
+            },
+            "ext->ext": {
+                "source": "ext",
+                "target": "ext",
+                "rule": all_to_all,
+                "weight": 0.3,
+                "weight_mode": "total",
+                "delay": 0.7,
+            },
             "flex->flex_inh": {"source": "flex", "target": "flex_inh", "rule": all_to_all, "weight": 6.0, "delay": 1.0},
             "ext->ext_inh": {"source": "ext", "target": "ext_inh", "rule": all_to_all, "weight": 6.0, "delay": 0.3},
             "flex_inh->ext": {"source": "flex_inh", "target": "ext", "rule": all_to_all, "weight": -3.0, "delay": 0.2},

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from encephagen.body.adapters import Walker2d
 from encephagen.body.baselines import reference_controllers, run_episode
 from encephagen.body.binding import binding_path_for, load_binding
@@ -58,10 +59,16 @@ def test_parse_and_format_round_trip_and_bad_input_names_the_fix():
 
 def test_each_perturbation_changes_the_body_and_reset_restores_it():
     body = Walker2d()
-    mass, friction, gravity = body.model.body_mass.copy(), body.model.geom_friction.copy(), body.model.opt.gravity.copy()
+    mass, friction, gravity = (
+        body.model.body_mass.copy(),
+        body.model.geom_friction.copy(),
+        body.model.opt.gravity.copy(),
+    )
     wrapped = PerturbedBody(body, [MassScale(1.2), FrictionScale(0.5), Slope(5.0)])
     wrapped.reset(3)
-    assert np.allclose(body.model.body_mass, 1.2 * mass) and np.allclose(body.model.geom_friction[:, 0], 0.5 * friction[:, 0])
+    assert np.allclose(body.model.body_mass, 1.2 * mass) and np.allclose(
+        body.model.geom_friction[:, 0], 0.5 * friction[:, 0]
+    )
     assert body.model.opt.gravity[0] == pytest.approx(-9.81 * math.sin(math.radians(5.0)))
     assert np.linalg.norm(body.model.opt.gravity) == pytest.approx(9.81)
     PerturbedBody(body, [MassScale(1.2)]).reset(3)  # a second wrapper scales the original model, not the scaled one
@@ -124,7 +131,9 @@ def test_drive_schedule_is_parsed_checked_and_changes_the_circuit(walker):
     with pytest.raises(BodyError, match="no population's drive"):
         loop.drive_fanout("w_ia")
     fanout = loop.drive_fanout("drive")
-    assert fanout.sum() == sum(p.size for p in circuit.populations.values() if getattr(p.drive, "param", None) == "drive")
+    assert fanout.sum() == sum(
+        p.size for p in circuit.populations.values() if getattr(p.drive, "param", None) == "drive"
+    )
     steady = loop.run(SEEDS[:1], max_steps=100, drive_schedule=DriveSchedule.parse("0:20"), record=True)[0]
     held = loop.run(SEEDS[:1], max_steps=100, parameters=[{"drive": 20.0}], record=True)[0]
     # the commanded drive as extra current equals the parameter set for the whole lane
@@ -140,7 +149,9 @@ def test_without_afferents_removes_the_fed_populations_and_their_binding_entries
     assert removed == {"L_Ia_hip", "R_Ia_hip", "L_Ib_load", "R_Ib_load", "VST_fwd", "VST_back"}
     assert not stripped.afferents and "pitch_fwd_minus_back" not in lesioned.readouts
     assert all(t.readout in lesioned.readouts for m in stripped.motors.values() for t in m.terms)
-    assert loop.without_afferents().network.n_neurons == loop.network.n_neurons - sum(circuit.populations[p].size for p in removed)
+    assert loop.without_afferents().network.n_neurons == loop.network.n_neurons - sum(
+        circuit.populations[p].size for p in removed
+    )
 
 
 def test_removing_the_afferents_lowers_survival_under_pushes(walker):
@@ -172,10 +183,26 @@ def test_walk_objective_trains_on_perturbed_episodes_and_history_records_them(tm
 
     objective = get_objective("walk")
     with pytest.raises(BodyError, match="unknown perturbation"):
-        objective.factory(load_circuit("walker2d_cpg"), objective.resolve_targets({}), objective.resolve_options({"perturb": "shove=3"}), base_dir=None)
+        objective.factory(
+            load_circuit("walker2d_cpg"),
+            objective.resolve_targets({}),
+            objective.resolve_options({"perturb": "shove=3"}),
+            base_dir=None,
+        )
     options = {"perturb": "none;push=3", "drive_speeds": "21:0.4", "max_steps": 15}
-    settings = CalibrationSettings(objective="walk", budget=2, popsize=2, train_seeds=1, validation_seeds=0, test_seeds=1, finalists=1, options=options)
-    result = calibrate(load_circuit("walker2d_cpg"), settings, tmp_path / "run", base_dir=resolve_circuit_path("walker2d_cpg").parent)
+    settings = CalibrationSettings(
+        objective="walk",
+        budget=2,
+        popsize=2,
+        train_seeds=1,
+        validation_seeds=0,
+        test_seeds=1,
+        finalists=1,
+        options=options,
+    )
+    result = calibrate(
+        load_circuit("walker2d_cpg"), settings, tmp_path / "run", base_dir=resolve_circuit_path("walker2d_cpg").parent
+    )
     details = result.circuit.history[-1].details
     assert details["options"]["perturb"] == "none;push=3" and details["options"]["drive_speeds"] == "21:0.4"
     assert {"speed", "drive_survival", "distance", "survival"} <= set(result.loss_after.terms)
@@ -183,7 +210,24 @@ def test_walk_objective_trains_on_perturbed_episodes_and_history_records_them(tm
 
 def test_run_prints_perturbed_runs_beside_the_baselines_and_refuses_bad_flags(tmp_path):
     runner = CliRunner()
-    result = runner.invoke(cli, ["run", "walker2d_cpg", "--episodes", "2", "--seed", "200000", "--max-steps", "20", "--perturb", "push=3", "--perturb", "noise", "--json"])
+    result = runner.invoke(
+        cli,
+        [
+            "run",
+            "walker2d_cpg",
+            "--episodes",
+            "2",
+            "--seed",
+            "200000",
+            "--max-steps",
+            "20",
+            "--perturb",
+            "push=3",
+            "--perturb",
+            "noise",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert list(report["controllers"]) == ["circuit", "no afferents", "sensors at rest", "constant", "sine_pitch"]
@@ -192,14 +236,59 @@ def test_run_prints_perturbed_runs_beside_the_baselines_and_refuses_bad_flags(tm
     assert bad.exit_code == 1 and "--perturb: unknown perturbation 'wind'" in bad.output
     assert "add --perturb push" in runner.invoke(cli, ["run", "walker2d_cpg", "--sweep"]).output
     figure = tmp_path / "speed.png"
-    drive = runner.invoke(cli, ["run", "walker2d_cpg", "--episodes", "1", "--seed", "200000", "--max-steps", "20", "--drive", "20,25", "--plot", str(figure)])
+    drive = runner.invoke(
+        cli,
+        [
+            "run",
+            "walker2d_cpg",
+            "--episodes",
+            "1",
+            "--seed",
+            "200000",
+            "--max-steps",
+            "20",
+            "--drive",
+            "20,25",
+            "--plot",
+            str(figure),
+        ],
+    )
     assert drive.exit_code == 0, drive.output
     assert "speed m/s" in drive.output and "no speed span to report" in drive.output  # 20-step episodes are never full
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    scheduled = runner.invoke(cli, ["run", "walker2d_cpg", "--episodes", "1", "--seed", "200000", "--max-steps", "50", "--drive-schedule", "0:20,0.2:25"])
+    scheduled = runner.invoke(
+        cli,
+        [
+            "run",
+            "walker2d_cpg",
+            "--episodes",
+            "1",
+            "--seed",
+            "200000",
+            "--max-steps",
+            "50",
+            "--drive-schedule",
+            "0:20,0.2:25",
+        ],
+    )
     assert scheduled.exit_code == 0, scheduled.output
     assert "drive schedule: 20 from 0 s, 25 from 0.2 s" in scheduled.output
-    as_json = runner.invoke(cli, ["run", "walker2d_cpg", "--episodes", "1", "--seed", "200000", "--max-steps", "50", "--drive-schedule", "0:20,0.2:25", "--json"])
+    as_json = runner.invoke(
+        cli,
+        [
+            "run",
+            "walker2d_cpg",
+            "--episodes",
+            "1",
+            "--seed",
+            "200000",
+            "--max-steps",
+            "50",
+            "--drive-schedule",
+            "0:20,0.2:25",
+            "--json",
+        ],
+    )
     rows = json.loads(as_json.output)["episodes"]
     assert rows[0]["speed_segment_0"] is not None and rows[0]["steps"] <= 50
     wrong = runner.invoke(cli, ["run", "walker2d_cpg", "--drive-schedule", "5:20"])

@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from encephagen.cli.main import cli
 from encephagen.rules import array_checksum
 from encephagen.storage import (
@@ -100,11 +101,21 @@ def wrapper(tmp_path_factory) -> Path:
     return path
 
 
-def encephagen(wrapper: Path, *args: object, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None) -> tuple[int, str, str, float]:
+def encephagen(
+    wrapper: Path, *args: object, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None
+) -> tuple[int, str, str, float]:
     """Run the CLI in a fresh process: (exit code, stdout, stderr, peak memory in MB)."""
     rss = cwd / f".maxrss.{os.getpid()}.{time.monotonic_ns()}"
     full_env = {**os.environ, "MAXRSS_FILE": str(rss), "NUMBA_NUM_THREADS": "1", **(env or {})}
-    done = subprocess.run([sys.executable, str(wrapper), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env, check=False)
+    done = subprocess.run(
+        [sys.executable, str(wrapper), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        check=False,
+    )
     peak = int(rss.read_text()) / 1024 if rss.exists() else float("nan")
     rss.unlink(missing_ok=True)
     return done.returncode, done.stdout, done.stderr, peak
@@ -132,8 +143,17 @@ def _write(folder: Path, tree: dict, name: str = "c.json") -> Path:
     return folder / name
 
 
-def _with_array(folder: Path, data: np.ndarray | None = None, *, field: str = "probability", dataset: str = "/m", file: str = "arrays.h5",
-                declared: list[int] | None = None, create: bool = True, **dataset_options) -> Path:
+def _with_array(
+    folder: Path,
+    data: np.ndarray | None = None,
+    *,
+    field: str = "probability",
+    dataset: str = "/m",
+    file: str = "arrays.h5",
+    declared: list[int] | None = None,
+    create: bool = True,
+    **dataset_options,
+) -> Path:
     """small.json with one matrix field read from an HDF5 file (checksum of ``data`` declared)."""
     data = np.array([[0.0, 0.25], [0.5, 0.0]]) if data is None else data
     if create:
@@ -142,14 +162,24 @@ def _with_array(folder: Path, data: np.ndarray | None = None, *, field: str = "p
     tree = _small()
     digest = array_checksum(data) if data.dtype.kind in "iuf" else "0" * 64
     ref = {"file": file, "dataset": dataset, "sha256": digest, "shape": declared or list(data.shape)}
-    tree["matrix_projections"]["exc<->out"][field] = {"array": ref} if field != "weight" else {"array": ref, "scale": 0.1}
+    tree["matrix_projections"]["exc<->out"][field] = (
+        {"array": ref} if field != "weight" else {"array": ref, "scale": 0.1}
+    )
     return _write(folder, tree)
 
 
 def _edge_list_tree(n: int = 100) -> dict:
     tree = _small()
-    tree["projections"]["big"] = {"source": "exc", "target": "out", "weight": 0.1,
-                                  "rule": {"kind": "edge_list", "source_index": [i % 4 for i in range(n)], "target_index": [i % 2 for i in range(n)]}}
+    tree["projections"]["big"] = {
+        "source": "exc",
+        "target": "out",
+        "weight": 0.1,
+        "rule": {
+            "kind": "edge_list",
+            "source_index": [i % 4 for i in range(n)],
+            "target_index": [i % 2 for i in range(n)],
+        },
+    }
     return tree
 
 
@@ -158,7 +188,15 @@ def _hdf5_bomb(folder: Path) -> Path:
     path = _write(folder, _edge_list_tree(), "bomb.h5")
     with h5py.File(path, "a") as h5:
         del h5["projections/big/rule/source_index"]
-        h5["projections/big/rule"].create_dataset("source_index", shape=(30_000_000,), dtype="i8", chunks=(1_000_000,), compression="gzip", compression_opts=9, fillvalue=0)
+        h5["projections/big/rule"].create_dataset(
+            "source_index",
+            shape=(30_000_000,),
+            dtype="i8",
+            chunks=(1_000_000,),
+            compression="gzip",
+            compression_opts=9,
+            fillvalue=0,
+        )
     return path
 
 
@@ -166,7 +204,11 @@ def _tampered_hdf5(folder: Path) -> Path:
     path = folder / "c.h5"
     save_circuit(load_circuit(SMALL), path)
     with h5py.File(path, "a") as h5:
-        h5.attrs["description"] = h5.attrs["description"].replace("a", "b", 1) if "a" in h5.attrs.get("description", "") else json.dumps("tampered")
+        h5.attrs["description"] = (
+            h5.attrs["description"].replace("a", "b", 1)
+            if "a" in h5.attrs.get("description", "")
+            else json.dumps("tampered")
+        )
     return path
 
 
@@ -202,6 +244,7 @@ def _case_array(data, *, field="probability", expect="", **options):
     def build(tmp: Path):
         circuit = _with_array(tmp / "c", data, field=field, **options)
         return ["validate", circuit], [str(circuit), f"/matrix_projections/exc<->out/{field}", expect]
+
     return build
 
 
@@ -211,18 +254,27 @@ def _case_tree(edit, pointer, expect):
         edit(tree)
         circuit = _write(tmp / "c", tree)
         return ["validate", circuit], [str(circuit), pointer, expect]
+
     return build
 
 
 def _case_path(value_of, expect):
     """An array file path that leaves the circuit's folder."""
+
     def build(tmp: Path):
         secret = _outside_hdf5(tmp)
         tree = _small()
-        tree["matrix_projections"]["exc<->out"]["probability"] = {"array": {
-            "file": value_of(tmp, secret), "dataset": "/m", "sha256": array_checksum(np.array([[0.0, 0.25], [0.5, 0.0]])), "shape": [2, 2]}}
+        tree["matrix_projections"]["exc<->out"]["probability"] = {
+            "array": {
+                "file": value_of(tmp, secret),
+                "dataset": "/m",
+                "sha256": array_checksum(np.array([[0.0, 0.25], [0.5, 0.0]])),
+                "shape": [2, 2],
+            }
+        }
         circuit = _write(tmp / "c", tree)
         return ["validate", circuit], [str(circuit), "/matrix_projections/exc<->out/probability/array/file", expect]
+
     return build
 
 
@@ -234,7 +286,9 @@ def _symlinked(tmp: Path, secret: Path) -> str:
 def _fifo_array(tmp: Path) -> tuple[list, list]:
     os.mkfifo(tmp / "c" / "pipe.h5")
     tree = _small()
-    tree["matrix_projections"]["exc<->out"]["probability"] = {"array": {"file": "pipe.h5", "dataset": "/m", "sha256": "0" * 64, "shape": [2, 2]}}
+    tree["matrix_projections"]["exc<->out"]["probability"] = {
+        "array": {"file": "pipe.h5", "dataset": "/m", "sha256": "0" * 64, "shape": [2, 2]}
+    }
     circuit = _write(tmp / "c", tree)
     return ["validate", circuit], [str(circuit), "/array/file", "not a regular file"]
 
@@ -252,8 +306,15 @@ def _group_dataset(command):
         tree = read_tree(circuit)
         tree["matrix_projections"]["exc<->out"]["probability"]["array"]["dataset"] = "/g"
         save_tree(tree, circuit)
-        extra = {"simulate": ["--duration-ms", "10"], "convert": [tmp / "c" / "out.json"], "show": [], "validate": []}[command]
-        return [command, circuit, *extra], [str(circuit), "/matrix_projections/exc<->out/probability/array/dataset", "is a group"]
+        extra = {"simulate": ["--duration-ms", "10"], "convert": [tmp / "c" / "out.json"], "show": [], "validate": []}[
+            command
+        ]
+        return [command, circuit, *extra], [
+            str(circuit),
+            "/matrix_projections/exc<->out/probability/array/dataset",
+            "is a group",
+        ]
+
     return build
 
 
@@ -265,6 +326,7 @@ def _sonata_case(edit, where, expect, *, prepare=None):
         _edit_config(directory, edit)
         config = directory / "circuit_config.json"
         return ["import", "sonata", directory, "--out", tmp / "c" / "back.json"], [str(config), where, expect]
+
     return build
 
 
@@ -278,7 +340,10 @@ def _sonata_zero_link(tmp: Path, directory: Path) -> None:
 
 def _sonata_fifo_config(tmp: Path):
     os.mkfifo(tmp / "c" / "circuit_config.json")
-    return ["import", "sonata", tmp / "c" / "circuit_config.json", "--out", tmp / "c" / "back.json"], [str(tmp / "c" / "circuit_config.json"), "FIFO"]
+    return ["import", "sonata", tmp / "c" / "circuit_config.json", "--out", tmp / "c" / "back.json"], [
+        str(tmp / "c" / "circuit_config.json"),
+        "FIFO",
+    ]
 
 
 def _hdf5_bomb_case(tmp: Path):
@@ -289,9 +354,15 @@ def _hdf5_bomb_case(tmp: Path):
 def _array_bomb_case(tmp: Path):
     """281 KB of gzip holding 16000 x 16000 float64 (2 GB decoded), declared [2, 2]."""
     with h5py.File(tmp / "c" / "arrays.h5", "w") as h5:
-        h5.create_dataset("/m", shape=(16000, 16000), dtype="f8", chunks=(1000, 1000), compression="gzip", fillvalue=0.5)
+        h5.create_dataset(
+            "/m", shape=(16000, 16000), dtype="f8", chunks=(1000, 1000), compression="gzip", fillvalue=0.5
+        )
     circuit = _with_array(tmp / "c", np.zeros((2, 2)), create=False)
-    return ["simulate", circuit, "--duration-ms", "10"], [str(circuit), "/matrix_projections/exc<->out/probability/array/shape", "got [16000, 16000]"]
+    return ["simulate", circuit, "--duration-ms", "10"], [
+        str(circuit),
+        "/matrix_projections/exc<->out/probability/array/shape",
+        "got [16000, 16000]",
+    ]
 
 
 def _tampered_case(tmp: Path):
@@ -313,11 +384,13 @@ def _external_link_case(tmp: Path):
 
 def _writer_case(args, target, expect, *, create=True):
     """A writer given an output that exists (without --force) or sits in a read-only folder (/sys)."""
+
     def build(tmp: Path):
         out = Path(str(target).format(tmp=tmp))
         if create:
             out.write_bytes(b"precious")
         return [a.format(tmp=tmp, out=out) if isinstance(a, str) else a for a in args], [str(out), expect]
+
     return build
 
 
@@ -332,16 +405,34 @@ CORPUS = {
     "inf-delay-dataset": _case_array(np.array([[0.1, np.inf], [0.5, 0.1]]), field="delay", expect="non-finite"),
     "negative-probability-dataset": _case_array(np.array([[0.0, -0.25], [0.5, 0.0]]), expect="negative entries"),
     "probability-above-one": _case_array(np.array([[0.0, 7.0], [0.5, 0.0]]), expect="must lie in [0, 1]"),
-    "weight-dataset-1e308": _case_array(np.array([[0.0, 1e308], [1e308, 0.0]]), field="weight", expect="implausible weight"),
+    "weight-dataset-1e308": _case_array(
+        np.array([[0.0, 1e308], [1e308, 0.0]]), field="weight", expect="implausible weight"
+    ),
     "delay-dataset-1e300": _case_array(np.array([[0.1, 1e300], [0.5, 0.1]]), field="delay", expect="implausible delay"),
-    "weight-dataset-1e300-scaled": _case_array(np.array([[0.0, 1e300], [1e300, 0.0]]), field="weight", expect="implausible weight"),
+    "weight-dataset-1e300-scaled": _case_array(
+        np.array([[0.0, 1e300], [1e300, 0.0]]), field="weight", expect="implausible weight"
+    ),
     "string-dataset": _case_array(np.array([[b"a", b"b"], [b"c", b"d"]]), expect="not numbers"),
     "dataset-shape-mismatch": _case_array(np.zeros((3, 3)), declared=[2, 2], expect="got [3, 3]"),
-    "weight-1e308": _case_tree(lambda t: t["projections"]["exc->exc"].update(weight=1e308), "/projections/exc->exc/weight", "implausible weight"),
-    "tau_m-1e-300": _case_tree(lambda t: t["neuron_models"]["lif"].update(tau_m=1e-300), "/neuron_models/lif/tau_m", "implausible tau_m"),
-    "delay-1e300": _case_tree(lambda t: t["projections"]["exc->exc"].update(delay=1e300), "/projections/exc->exc/delay", "implausible delay"),
-    "v_threshold-1e200": _case_tree(lambda t: t["neuron_models"]["lif"].update(v_threshold=1e200), "/neuron_models/lif/v_threshold", "implausible"),
-    "poisson-rate-1e12": _case_tree(lambda t: t["populations"]["exc"].update(poisson_input={"rate": 1e12, "weight": 1.0}), "/populations/exc/poisson_input/rate", "implausible rate"),
+    "weight-1e308": _case_tree(
+        lambda t: t["projections"]["exc->exc"].update(weight=1e308),
+        "/projections/exc->exc/weight",
+        "implausible weight",
+    ),
+    "tau_m-1e-300": _case_tree(
+        lambda t: t["neuron_models"]["lif"].update(tau_m=1e-300), "/neuron_models/lif/tau_m", "implausible tau_m"
+    ),
+    "delay-1e300": _case_tree(
+        lambda t: t["projections"]["exc->exc"].update(delay=1e300), "/projections/exc->exc/delay", "implausible delay"
+    ),
+    "v_threshold-1e200": _case_tree(
+        lambda t: t["neuron_models"]["lif"].update(v_threshold=1e200), "/neuron_models/lif/v_threshold", "implausible"
+    ),
+    "poisson-rate-1e12": _case_tree(
+        lambda t: t["populations"]["exc"].update(poisson_input={"rate": 1e12, "weight": 1.0}),
+        "/populations/exc/poisson_input/rate",
+        "implausible rate",
+    ),
     "absolute-array-path": _case_path(lambda tmp, secret: str(secret), "outside the folder"),
     "dotdot-array-path": _case_path(lambda tmp, secret: "../elsewhere/secret.h5", "outside the folder"),
     "symlink-array-path": _case_path(_symlinked, "outside the folder"),
@@ -357,36 +448,116 @@ CORPUS = {
     "array-bomb-declared-small": _array_bomb_case,
     "tampered-hdf5-attribute": _tampered_case,
     "hdf5-external-link": _external_link_case,
-    "sonata-base-dir-outside": _sonata_case(lambda t: t["manifest"].update({"$BASE_DIR": "/etc"}), "/components/point_neuron_models_dir", "outside the folder"),
-    "sonata-dotdot": _sonata_case(lambda t: t["networks"]["nodes"][0].update(node_types_file="../../../../../etc/hosts"), "/networks/nodes/0/node_types_file", "outside the folder"),
-    "sonata-absolute": _sonata_case(lambda t: t["networks"]["nodes"][0].update(nodes_file="/etc/hosts"), "/networks/nodes/0/nodes_file", "outside the folder"),
-    "sonata-fifo-nodes": _sonata_case(lambda t: t["networks"]["nodes"][0].update(nodes_file="$NETWORK_DIR/fifo.h5"), "fifo.h5", "not a regular file", prepare=_sonata_fifo_nodes),
-    "sonata-dev-zero-link": _sonata_case(lambda t: t["networks"]["nodes"][0].update(node_types_file="$NETWORK_DIR/zero.csv"), "/networks/nodes/0/node_types_file", "outside the folder", prepare=_sonata_zero_link),
+    "sonata-base-dir-outside": _sonata_case(
+        lambda t: t["manifest"].update({"$BASE_DIR": "/etc"}),
+        "/components/point_neuron_models_dir",
+        "outside the folder",
+    ),
+    "sonata-dotdot": _sonata_case(
+        lambda t: t["networks"]["nodes"][0].update(node_types_file="../../../../../etc/hosts"),
+        "/networks/nodes/0/node_types_file",
+        "outside the folder",
+    ),
+    "sonata-absolute": _sonata_case(
+        lambda t: t["networks"]["nodes"][0].update(nodes_file="/etc/hosts"),
+        "/networks/nodes/0/nodes_file",
+        "outside the folder",
+    ),
+    "sonata-fifo-nodes": _sonata_case(
+        lambda t: t["networks"]["nodes"][0].update(nodes_file="$NETWORK_DIR/fifo.h5"),
+        "fifo.h5",
+        "not a regular file",
+        prepare=_sonata_fifo_nodes,
+    ),
+    "sonata-dev-zero-link": _sonata_case(
+        lambda t: t["networks"]["nodes"][0].update(node_types_file="$NETWORK_DIR/zero.csv"),
+        "/networks/nodes/0/node_types_file",
+        "outside the folder",
+        prepare=_sonata_zero_link,
+    ),
     "sonata-manifest-not-object": _sonata_case(lambda t: t.update(manifest=[1]), "/manifest", "expected an object"),
     "sonata-nodes-not-list": _sonata_case(lambda t: t["networks"].update(nodes=5), "circuit_config.json", "malformed"),
     "sonata-fifo-config": _sonata_fifo_config,
-    "gait-shorter-than-warmup": lambda tmp: (["gait", "half_centre", "--duration-ms", "1000"], ["--duration-ms 1000", "warm-up"]),
-    "sweep-shorter-than-warmup": lambda tmp: (["sweep", "half_centre", "--param", "drive_flex", "--values", "1,2", "--duration-ms", "900"], ["--duration-ms 900", "warm-up"]),
-    "gait-plot-exists": _writer_case(["gait", "half_centre", "--duration-ms", "2000", "--plot", "{out}"], "{tmp}/c/gait.png", "already exists"),
-    "sweep-plot-exists": _writer_case(["sweep", "half_centre", "--param", "drive_flex", "--values", "1,2", "--plot", "{out}"], "{tmp}/c/sweep.png", "already exists"),
+    "gait-shorter-than-warmup": lambda tmp: (
+        ["gait", "half_centre", "--duration-ms", "1000"],
+        ["--duration-ms 1000", "warm-up"],
+    ),
+    "sweep-shorter-than-warmup": lambda tmp: (
+        ["sweep", "half_centre", "--param", "drive_flex", "--values", "1,2", "--duration-ms", "900"],
+        ["--duration-ms 900", "warm-up"],
+    ),
+    "gait-plot-exists": _writer_case(
+        ["gait", "half_centre", "--duration-ms", "2000", "--plot", "{out}"], "{tmp}/c/gait.png", "already exists"
+    ),
+    "sweep-plot-exists": _writer_case(
+        ["sweep", "half_centre", "--param", "drive_flex", "--values", "1,2", "--plot", "{out}"],
+        "{tmp}/c/sweep.png",
+        "already exists",
+    ),
     "schema-out-exists": _writer_case(["schema", "--out", "{out}"], "{tmp}/c/circuit.json", "already exists"),
-    "calibrate-report-plot-exists": _writer_case(["calibrate", "--report", "{tmp}/c/log.jsonl", "--plot", "{out}"], "{tmp}/c/curve.png", "already exists"),
-    "fc-plot-exists": _writer_case(["fc", "hcp_cortex", "--duration-s", "1", "--plot", "{out}"], "{tmp}/c/fc.png", "already exists"),
+    "calibrate-report-plot-exists": _writer_case(
+        ["calibrate", "--report", "{tmp}/c/log.jsonl", "--plot", "{out}"], "{tmp}/c/curve.png", "already exists"
+    ),
+    "fc-plot-exists": _writer_case(
+        ["fc", "hcp_cortex", "--duration-s", "1", "--plot", "{out}"], "{tmp}/c/fc.png", "already exists"
+    ),
     "run-video-exists": _writer_case(["run", "walker2d_cpg", "--video", "{out}"], "{tmp}/c/walk.mp4", "already exists"),
-    "simulate-out-exists": _writer_case(["simulate", "half_centre", "--duration-ms", "10", "--out", "{out}"], "{tmp}/c/run.h5", "already exists"),
+    "simulate-out-exists": _writer_case(
+        ["simulate", "half_centre", "--duration-ms", "10", "--out", "{out}"], "{tmp}/c/run.h5", "already exists"
+    ),
     "convert-out-exists": _writer_case(["convert", str(SMALL), "{out}"], "{tmp}/c/c.json", "already exists"),
-    "simulate-readonly-folder": _writer_case(["simulate", "half_centre", "--duration-ms", "10", "--plot", "{out}"], "/sys/encephagen_raster.png", "not writable", create=False),
-    "gait-readonly-folder": _writer_case(["gait", "half_centre", "--duration-ms", "2000", "--plot", "{out}"], "/sys/encephagen_gait.png", "not writable", create=False),
-    "sweep-readonly-folder": _writer_case(["sweep", "half_centre", "--param", "drive_flex", "--values", "1,2", "--plot", "{out}"], "/sys/encephagen_sweep.png", "not writable", create=False),
-    "convert-readonly-folder": _writer_case(["convert", str(SMALL), "{out}"], "/sys/encephagen_c.h5", "not writable", create=False),
-    "schema-readonly-folder": _writer_case(["schema", "--out", "{out}"], "/sys/encephagen_schema.json", "not writable", create=False),
-    "export-readonly-folder": _writer_case(["export", "half_centre", "{out}", "--format", "brian2"], "/sys/encephagen_b2", "not writable", create=False),
-    "export-sonata-readonly-folder": _writer_case(["export", "half_centre", "{out}", "--format", "sonata"], "/sys/encephagen_sonata", "not writable", create=False),
-    "migrate-readonly-folder": _writer_case(["migrate", str(SMALL), "--out", "{out}"], "/sys/encephagen_m.json", "not writable", create=False),
-    "calibrate-readonly-folder": _writer_case(["calibrate", "half_centre", "--objective", "gait", "--budget", "4", "--out", "{out}"], "/sys/encephagen_cal.json", "not writable", create=False),
-    "fc-readonly-folder": _writer_case(["fc", "hcp_cortex", "--duration-s", "1", "--save-result", "{out}"], "/sys/encephagen_fc.h5", "not writable", create=False),
-    "import-sonata-readonly-folder": lambda tmp: (["import", "sonata", _sonata(tmp / "c"), "--out", "/sys/encephagen_back.json"], ["/sys/encephagen_back.json", "not writable"]),
-    "run-video-readonly-folder": _writer_case(["run", "walker2d_cpg", "--video", "{out}"], "/sys/encephagen_walk.mp4", "not writable", create=False),
+    "simulate-readonly-folder": _writer_case(
+        ["simulate", "half_centre", "--duration-ms", "10", "--plot", "{out}"],
+        "/sys/encephagen_raster.png",
+        "not writable",
+        create=False,
+    ),
+    "gait-readonly-folder": _writer_case(
+        ["gait", "half_centre", "--duration-ms", "2000", "--plot", "{out}"],
+        "/sys/encephagen_gait.png",
+        "not writable",
+        create=False,
+    ),
+    "sweep-readonly-folder": _writer_case(
+        ["sweep", "half_centre", "--param", "drive_flex", "--values", "1,2", "--plot", "{out}"],
+        "/sys/encephagen_sweep.png",
+        "not writable",
+        create=False,
+    ),
+    "convert-readonly-folder": _writer_case(
+        ["convert", str(SMALL), "{out}"], "/sys/encephagen_c.h5", "not writable", create=False
+    ),
+    "schema-readonly-folder": _writer_case(
+        ["schema", "--out", "{out}"], "/sys/encephagen_schema.json", "not writable", create=False
+    ),
+    "export-readonly-folder": _writer_case(
+        ["export", "half_centre", "{out}", "--format", "brian2"], "/sys/encephagen_b2", "not writable", create=False
+    ),
+    "export-sonata-readonly-folder": _writer_case(
+        ["export", "half_centre", "{out}", "--format", "sonata"], "/sys/encephagen_sonata", "not writable", create=False
+    ),
+    "migrate-readonly-folder": _writer_case(
+        ["migrate", str(SMALL), "--out", "{out}"], "/sys/encephagen_m.json", "not writable", create=False
+    ),
+    "calibrate-readonly-folder": _writer_case(
+        ["calibrate", "half_centre", "--objective", "gait", "--budget", "4", "--out", "{out}"],
+        "/sys/encephagen_cal.json",
+        "not writable",
+        create=False,
+    ),
+    "fc-readonly-folder": _writer_case(
+        ["fc", "hcp_cortex", "--duration-s", "1", "--save-result", "{out}"],
+        "/sys/encephagen_fc.h5",
+        "not writable",
+        create=False,
+    ),
+    "import-sonata-readonly-folder": lambda tmp: (
+        ["import", "sonata", _sonata(tmp / "c"), "--out", "/sys/encephagen_back.json"],
+        ["/sys/encephagen_back.json", "not writable"],
+    ),
+    "run-video-readonly-folder": _writer_case(
+        ["run", "walker2d_cpg", "--video", "{out}"], "/sys/encephagen_walk.mp4", "not writable", create=False
+    ),
 }
 
 
@@ -431,7 +602,9 @@ def test_every_hdf5_circuit_carries_a_hash_that_a_one_digit_edit_breaks(tmp_path
     with h5py.File(path, "a") as h5:
         text = h5.attrs["parameters"]
         assert '"value": 12.0' in text
-        h5.attrs["parameters"] = text.replace('"value": 12.0', '"value": 13.0')  # drive 12 -> 13 mV: still a valid circuit
+        h5.attrs["parameters"] = text.replace(
+            '"value": 12.0', '"value": 13.0'
+        )  # drive 12 -> 13 mV: still a valid circuit
     with pytest.raises(Exception, match="content hash mismatch"):
         load_circuit(path)
     assert load_circuit(path, verify=False).parameters["drive"].value == 13.0
@@ -441,8 +614,14 @@ def test_allow_data_root_lets_a_circuit_read_outside_its_folder(tmp_path):
     secret = _outside_hdf5(tmp_path)
     (tmp_path / "c").mkdir()
     tree = _small()
-    tree["matrix_projections"]["exc<->out"]["probability"] = {"array": {
-        "file": "../elsewhere/secret.h5", "dataset": "/m", "sha256": array_checksum(np.array([[0.0, 0.25], [0.5, 0.0]])), "shape": [2, 2]}}
+    tree["matrix_projections"]["exc<->out"]["probability"] = {
+        "array": {
+            "file": "../elsewhere/secret.h5",
+            "dataset": "/m",
+            "sha256": array_checksum(np.array([[0.0, 0.25], [0.5, 0.0]])),
+            "shape": [2, 2],
+        }
+    }
     circuit = _write(tmp_path / "c", tree)
     assert CliRunner().invoke(cli, ["validate", str(circuit)]).exit_code == 1
     allowed = CliRunner().invoke(cli, ["--allow-data-root", str(secret.parent), "validate", str(circuit)])
@@ -456,7 +635,9 @@ def test_sonata_allow_root(tmp_path):
     _edit_config(directory, lambda t: t["manifest"].update({"$NETWORK_DIR": str(moved)}))
     refused = CliRunner().invoke(cli, ["import", "sonata", str(directory), "--out", str(tmp_path / "a.json")])
     assert refused.exit_code == 1 and "outside the folder" in refused.output
-    allowed = CliRunner().invoke(cli, ["import", "sonata", str(directory), "--out", str(tmp_path / "a.json"), "--allow-root", str(moved)])
+    allowed = CliRunner().invoke(
+        cli, ["import", "sonata", str(directory), "--out", str(tmp_path / "a.json"), "--allow-root", str(moved)]
+    )
     assert allowed.exit_code == 0, allowed.output
 
 
@@ -514,7 +695,9 @@ def _fingerprint(path: Path) -> object:
     if path.suffix in (".h5", ".hdf5") and path.read_bytes()[:4] == b"\x89HDF":
         with h5py.File(path, "r") as h5:  # HDF5 stamps object times into the file: compare the datasets
             items = {}
-            h5.visititems(lambda n, o: items.__setitem__(n, _array_digest(np.asarray(o[()]))) if hasattr(o, "shape") else None)
+            h5.visititems(
+                lambda n, o: items.__setitem__(n, _array_digest(np.asarray(o[()]))) if hasattr(o, "shape") else None
+            )
             return items
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -530,14 +713,40 @@ def _litter(folder: Path, name: str) -> list[Path]:
 
 WRITERS = {
     # name: (args producing OUT from scratch with --force, output name, kill points)
-    "export-brian2": (["export", "half_centre", "{out}", "--format", "brian2", "--force"], "b2",
-                      ["numpy.savez_compressed:before", "pathlib.Path.write_text:after", "encephagen.storage._remove_tree:before"]),
-    "export-sonata": (["export", "half_centre", "{out}", "--format", "sonata", "--force"], "sonata",
-                      ["encephagen.interop.sonata._write_edges:before", "encephagen.interop.sonata._write_indices:after", "encephagen.storage._remove_tree:before"]),
-    "convert-h5": (["convert", str(SMALL), "{out}", "--force"], "c.h5", ["os.replace:after:c.h5", "os.replace:before:c.h5", "encephagen.storage.hdf5_content_digest:before"]),
-    "convert-json": (["convert", str(SMALL), "{out}", "--force"], "c.json", ["os.replace:after:c.json", "os.fsync:before", "os.replace:before:c.json"]),
-    "schema": (["schema", "--out", "{out}", "--force"], "schema.json", ["os.replace:after:schema.json", "os.fsync:before"]),
-    "simulate-out": (["simulate", "half_centre", "--duration-ms", "20", "--out", "{out}", "--force"], "run.h5", ["os.replace:after:run.h5", "os.replace:before:run.h5"]),
+    "export-brian2": (
+        ["export", "half_centre", "{out}", "--format", "brian2", "--force"],
+        "b2",
+        ["numpy.savez_compressed:before", "pathlib.Path.write_text:after", "encephagen.storage._remove_tree:before"],
+    ),
+    "export-sonata": (
+        ["export", "half_centre", "{out}", "--format", "sonata", "--force"],
+        "sonata",
+        [
+            "encephagen.interop.sonata._write_edges:before",
+            "encephagen.interop.sonata._write_indices:after",
+            "encephagen.storage._remove_tree:before",
+        ],
+    ),
+    "convert-h5": (
+        ["convert", str(SMALL), "{out}", "--force"],
+        "c.h5",
+        ["os.replace:after:c.h5", "os.replace:before:c.h5", "encephagen.storage.hdf5_content_digest:before"],
+    ),
+    "convert-json": (
+        ["convert", str(SMALL), "{out}", "--force"],
+        "c.json",
+        ["os.replace:after:c.json", "os.fsync:before", "os.replace:before:c.json"],
+    ),
+    "schema": (
+        ["schema", "--out", "{out}", "--force"],
+        "schema.json",
+        ["os.replace:after:schema.json", "os.fsync:before"],
+    ),
+    "simulate-out": (
+        ["simulate", "half_centre", "--duration-ms", "20", "--out", "{out}", "--force"],
+        "run.h5",
+        ["os.replace:after:run.h5", "os.replace:before:run.h5"],
+    ),
 }
 
 
@@ -555,12 +764,23 @@ def _old_output(tmp: Path, name: str) -> Path:
 def _kill_at(wrapper: Path, args: list[str], cwd: Path, point: str) -> None:
     spec, when, match = (point.split(":") + [""])[:3]
     marker = cwd / f"marker.{time.monotonic_ns()}"
-    env = {**os.environ, "KILL_AT": spec, "KILL_WHEN": when, "KILL_MATCH": match, "KILL_MARKER": str(marker), "NUMBA_NUM_THREADS": "1"}
-    process = subprocess.Popen([sys.executable, str(wrapper), *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "KILL_AT": spec,
+        "KILL_WHEN": when,
+        "KILL_MATCH": match,
+        "KILL_MARKER": str(marker),
+        "NUMBA_NUM_THREADS": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(wrapper), *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 120
     while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert marker.exists(), f"kill point {point} never reached: {process.stderr.read().decode() if process.poll() is not None else 'timeout'}"
+    assert marker.exists(), (
+        f"kill point {point} never reached: {process.stderr.read().decode() if process.poll() is not None else 'timeout'}"
+    )
     process.send_signal(signal.SIGKILL)
     process.wait()
     marker.unlink()
@@ -579,7 +799,9 @@ def test_a_killed_writer_leaves_the_old_output_or_the_new_one_and_the_next_run_c
         shutil.rmtree(out) if out.is_dir() else out.unlink()
         old = _fingerprint(_old_output(tmp_path, name))
         _kill_at(wrapper, argv, tmp_path, point)
-        assert _fingerprint(out) in (old, new), f"{writer} killed at {point}: {out} is neither the old output nor the new one"
+        assert _fingerprint(out) in (old, new), (
+            f"{writer} killed at {point}: {out} is neither the old output nor the new one"
+        )
         assert not set(left) & set(_litter(tmp_path, name)), "a run must remove what the killed runs before it left"
         left = _litter(tmp_path, name)
     assert left, "the last kill point leaves temporaries behind (else this test proves nothing about cleaning)"
@@ -602,7 +824,9 @@ def test_brian2_export_killed_at_a_timed_moment(fraction, tmp_path, wrapper):
     new = _fingerprint(out)
     shutil.rmtree(out)
     old = _fingerprint(_old_output(tmp_path, "b2"))
-    process = subprocess.Popen([sys.executable, str(wrapper), *argv], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, str(wrapper), *argv], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(duration * fraction)
     process.send_signal(signal.SIGKILL)
     process.wait()

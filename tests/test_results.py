@@ -7,8 +7,8 @@ import math
 import h5py
 import numpy as np
 import pytest
-
 from conftest import make_circuit
+
 from encephagen.compile import compile_circuit
 from encephagen.errors import SimulationError, UnknownNameError
 from encephagen.results import SimulationResult
@@ -20,7 +20,12 @@ def result():
     circuit = make_circuit(
         {"fast": {"size": 3, "drive": 20.0}, "slow": {"size": 2, "drive": 12.0}},
         neuron_models={"lif": {"tau_m": 10.0, "v_threshold": 10.0, "t_ref": 2.0, "noise_sigma": 0.3}},
-        readouts={"fast_minus_slow": {"terms": [{"population": "fast"}, {"population": "slow", "coefficient": -1.0}], "tau": 10.0}},
+        readouts={
+            "fast_minus_slow": {
+                "terms": [{"population": "fast"}, {"population": "slow", "coefficient": -1.0}],
+                "tau": 10.0,
+            }
+        },
     )
     net = compile_circuit(circuit, dt=0.1)
     return simulate(net, 300.0, seeds=[4, 5], parameters=None, traces=["v:slow[1]", "w:fast"], bin_ms=5.0)
@@ -64,7 +69,16 @@ def test_lane_selects_one_lane(result):
 def test_hdf5_round_trip_keeps_everything_with_units(result, tmp_path):
     path = result.save(tmp_path / "run.h5")
     loaded = SimulationResult.load(path)
-    for name in ("dt", "duration_ms", "seeds", "population_names", "bin_ms", "trace_labels", "parameters", "provenance"):
+    for name in (
+        "dt",
+        "duration_ms",
+        "seeds",
+        "population_names",
+        "bin_ms",
+        "trace_labels",
+        "parameters",
+        "provenance",
+    ):
         assert getattr(loaded, name) == getattr(result, name), name
     for a, b in zip(loaded.spike_steps + loaded.spike_neurons, result.spike_steps + result.spike_neurons):
         np.testing.assert_array_equal(a, b)

@@ -8,9 +8,26 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from encephagen.schema import SCHEMA_FILENAME, SCHEMA_VERSIONS, CellClass, Circuit, Parameter, Source, bump_version, generated_json_schema, v1
-from encephagen.storage import (circuit_tree, json_schema_text, load_circuit, read_tree, resolve_circuit_path, shipped_circuit_names,
-                                shipped_circuits_dir)
+from encephagen.schema import (
+    SCHEMA_FILENAME,
+    SCHEMA_VERSIONS,
+    CellClass,
+    Circuit,
+    Parameter,
+    Source,
+    bump_version,
+    generated_json_schema,
+    v1,
+)
+from encephagen.storage import (
+    circuit_tree,
+    json_schema_text,
+    load_circuit,
+    read_tree,
+    resolve_circuit_path,
+    shipped_circuit_names,
+    shipped_circuits_dir,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -19,7 +36,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def test_committed_json_schema_is_current(version):
     module = SCHEMA_VERSIONS[version]
     committed = (shipped_circuits_dir() / module.SCHEMA_FILENAME).read_text(encoding="utf-8")
-    assert json.loads(committed) == module.generated_json_schema(), f"stale schema: run 'encephagen schema --version {version} --out circuits/{module.SCHEMA_FILENAME}'"
+    assert json.loads(committed) == module.generated_json_schema(), (
+        f"stale schema: run 'encephagen schema --version {version} --out circuits/{module.SCHEMA_FILENAME}'"
+    )
     assert committed == json_schema_text(version)
 
 
@@ -41,7 +60,12 @@ def test_json_schema_rejects_what_the_models_reject():
     jsonschema = pytest.importorskip("jsonschema", reason="the JSON Schema cross-check needs the jsonschema package")
     validator = jsonschema.Draft202012Validator(generated_json_schema())
     old = jsonschema.Draft202012Validator(v1.generated_json_schema())
-    for name in ("invalid_unknown_field.json", "invalid_rule_kind.json", "invalid_value_type.json", "invalid_missing.json"):
+    for name in (
+        "invalid_unknown_field.json",
+        "invalid_rule_kind.json",
+        "invalid_value_type.json",
+        "invalid_missing.json",
+    ):
         assert not old.is_valid(read_tree(FIXTURES / name)), name
     assert old.is_valid(read_tree(FIXTURES / "small.json"))
     migrated = circuit_tree(load_circuit(FIXTURES / "small.json"))
@@ -49,20 +73,37 @@ def test_json_schema_rejects_what_the_models_reject():
     assert not validator.is_valid({**migrated, "parameters": {"w": {"value": 1.0, "unit": "V"}}})
 
 
-@pytest.mark.parametrize("name", [n for n in shipped_circuit_names() if (shipped_circuits_dir() / f"{n}.json").exists()])
+@pytest.mark.parametrize(
+    "name", [n for n in shipped_circuit_names() if (shipped_circuits_dir() / f"{n}.json").exists()]
+)
 def test_shipped_json_circuits_point_editors_at_the_schema(name):
     schema = read_tree(shipped_circuits_dir() / f"{name}.json").get("$schema")
-    assert schema == SCHEMA_FILENAME, f'editors cannot validate circuits/{name}.json: add "$schema": "{SCHEMA_FILENAME}" as its first key'
+    assert schema == SCHEMA_FILENAME, (
+        f'editors cannot validate circuits/{name}.json: add "$schema": "{SCHEMA_FILENAME}" as its first key'
+    )
 
 
 def test_to_networkx_is_the_population_graph():
     circuit = load_circuit(FIXTURES / "small.json")
     graph = circuit.to_networkx()
     assert sorted(graph.nodes) == ["exc", "inh", "out"]
-    assert graph.nodes["inh"] == {"cell_class": "V1", "sign": "inhibitory", "size": 4, "neuron_model": "lif", "drive": 6.0, "side": None, "region": None}
+    assert graph.nodes["inh"] == {
+        "cell_class": "V1",
+        "sign": "inhibitory",
+        "size": 4,
+        "neuron_model": "lif",
+        "drive": 6.0,
+        "side": None,
+        "region": None,
+    }
     assert type(graph.nodes["inh"]["size"]) is int  # a size taken from a parameter is still a count
     edge = graph.edges["inh", "exc", "inh->exc"]
-    assert (edge["rule"], edge["weight"], edge["weight_mode"], edge["delay"]) == ("fixed_probability", -1.0, "per_synapse", 0.1)
+    assert (edge["rule"], edge["weight"], edge["weight_mode"], edge["delay"]) == (
+        "fixed_probability",
+        -1.0,
+        "per_synapse",
+        0.1,
+    )
     assert graph.edges["exc", "out", "exc->out"]["weight"] == 1.5
     matrix_edges = sorted((s, t, k) for s, t, k, d in graph.edges(keys=True, data=True) if d["rule"] == "matrix")
     assert matrix_edges == [("exc", "out", "exc<->out[1,0]"), ("out", "exc", "exc<->out[0,1]")]
@@ -122,13 +163,19 @@ def test_units_come_from_a_vocabulary_checked_against_each_field(tmp_path):
     from encephagen.rules import validate_file
 
     messages = [str(p) for p in validate_file(str(tmp_path / "c.json")).problems]
-    assert messages == [f"{tmp_path / 'c.json'}:/parameters/w_exc/unit: parameter 'w_exc' is used as weight at "
-                        "/projections/exc->inh/weight, which is in mV; got unit 'ms'. Give the value in mV and set \"unit\": \"mV\""]
+    assert messages == [
+        f"{tmp_path / 'c.json'}:/parameters/w_exc/unit: parameter 'w_exc' is used as weight at "
+        '/projections/exc->inh/weight, which is in mV; got unit \'ms\'. Give the value in mV and set "unit": "mV"'
+    ]
 
 
 def test_sources_need_their_particulars():
     assert Source(kind="calibrated", history="1.1.0").history == "1.1.0"
-    for spec, missing in (({"kind": "literature"}, "ref"), ({"kind": "calibrated"}, "history"), ({"kind": "hand-set"}, "reason")):
+    for spec, missing in (
+        ({"kind": "literature"}, "ref"),
+        ({"kind": "calibrated"}, "history"),
+        ({"kind": "hand-set"}, "reason"),
+    ):
         with pytest.raises(ValidationError, match=f"needs '{missing}'"):
             Source.model_validate(spec)
 

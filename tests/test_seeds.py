@@ -3,6 +3,9 @@
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from encephagen import seeds as seed_ranges
 from encephagen.calibrate import SeedSplit
 from encephagen.cli.main import cli
@@ -14,8 +17,6 @@ from encephagen.seeds import (
     check_calibration_seeds,
     draw_calibration_seeds,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def test_ranges_are_the_protocol_and_disjoint():
@@ -48,7 +49,9 @@ def test_the_draw_cannot_leave_the_calibration_range(monkeypatch):
     assert fake.population == CALIBRATION.size
     assert (low, high) == (CALIBRATION.first, CALIBRATION.last)
     assert low not in REPORT and high not in REPORT and low not in SELECTION and high not in SELECTION
-    assert REPORT.last < SELECTION.first <= SELECTION.last < CALIBRATION.first  # everything between the ends is calibration too
+    assert (
+        REPORT.last < SELECTION.first <= SELECTION.last < CALIBRATION.first
+    )  # everything between the ends is calibration too
 
 
 @settings(max_examples=60, deadline=None)
@@ -62,7 +65,9 @@ def test_every_calibration_split_lies_in_the_calibration_range(seed, train, vali
 
 
 def test_explicit_report_or_selection_seeds_are_refused_by_calibration():
-    with pytest.raises(SeedRangeError, match=r"seed 100005 cannot be used to calibrate: it is a report seed \(100000-199999"):
+    with pytest.raises(
+        SeedRangeError, match=r"seed 100005 cannot be used to calibrate: it is a report seed \(100000-199999"
+    ):
         SeedSplit(train=[1_000_000], validation=[], test=[100_005])
     with pytest.raises(ValueError, match="it is a selection seed"):
         SeedSplit(train=[250_000], validation=[], test=[1_000_001])

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import make_circuit
+
 from encephagen import _kernel
 from encephagen.compile import compile_circuit
 from encephagen.errors import SimulationError, UnknownNameError
@@ -66,15 +66,21 @@ def test_postsynaptic_potential_matches_the_hand_computed_curve(weight, source, 
     delay = 10  # 1 ms: the spike of step 0 enters B's current at the start of step 10
     t = np.arange(result.traces.shape[1])
     s = (t + 1 - delay) * DT  # time since the current jumped, at the end of step t
-    expected = np.where(t >= delay, weight * tau_syn / (tau_syn - 10.0) * (np.exp(-s / tau_syn) - np.exp(-s / 10.0)), 0.0)
+    expected = np.where(
+        t >= delay, weight * tau_syn / (tau_syn - 10.0) * (np.exp(-s / tau_syn) - np.exp(-s / 10.0)), 0.0
+    )
     np.testing.assert_allclose(result.trace("v:B[0]")[0], expected, rtol=1e-12, atol=1e-14)
     current = result.trace("I_exc:B[0]" if weight > 0 else "I_inh:B[0]")[0]
-    np.testing.assert_allclose(current, np.where(t >= delay, weight * np.exp(-s / tau_syn), 0.0), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        current, np.where(t >= delay, weight * np.exp(-s / tau_syn), 0.0), rtol=1e-12, atol=1e-14
+    )
 
 
 def test_adaptation_current_and_its_effect_on_v_match_the_hand_computed_curves():
     b, tau_w, drive = 3.0, 50.0, 6.0
-    circuit = make_circuit({"A": {"initial_v": 100.0, "drive": drive}}, neuron_models=lif(adaptation=b, tau_adaptation=tau_w))
+    circuit = make_circuit(
+        {"A": {"initial_v": 100.0, "drive": drive}}, neuron_models=lif(adaptation=b, tau_adaptation=tau_w)
+    )
     result = simulate(compile_circuit(circuit, dt=DT), 60.0, traces=["v", "w"])
     assert result.spike_steps[0].tolist() == [0]
     t = np.arange(result.traces.shape[1])
@@ -97,8 +103,16 @@ def test_input_gain_has_the_equal_time_constant_limit():
 
 def noisy_circuit():
     """Two mutually inhibiting groups and a Poisson-kicked one: noise, random initial v, adaptation, delays."""
-    model = {"tau_m": 12.0, "v_threshold": 8.0, "v_reset": 4.0, "t_ref": 1.0, "tau_syn_inh": 7.0, "noise_sigma": 0.5,
-             "adaptation": {"param": "adaptation"}, "tau_adaptation": 100.0}
+    model = {
+        "tau_m": 12.0,
+        "v_threshold": 8.0,
+        "v_reset": 4.0,
+        "t_ref": 1.0,
+        "tau_syn_inh": 7.0,
+        "noise_sigma": 0.5,
+        "adaptation": {"param": "adaptation"},
+        "tau_adaptation": 100.0,
+    }
     parameters = {
         "drive_flex": {"value": 15.0, "unit": "mV"},
         "adaptation": {"value": 2.0, "unit": "mV"},
@@ -113,14 +127,42 @@ def noisy_circuit():
             "kicked": {"size": 4, "poisson_input": {"rate": 800.0, "weight": 2.0, "sources": 2}},
         },
         {
-            "flex->flex": {"source": "flex", "target": "flex", "rule": {"kind": "all_to_all"}, "weight": 0.3, "weight_mode": "total"},
-            "flex->flex_inh": {"source": "flex", "target": "flex_inh", "rule": {"kind": "all_to_all"}, "weight": 1.0, "delay": 0.5},
-            "flex_inh->ext": {"source": "flex_inh", "target": "ext", "rule": {"kind": "all_to_all"}, "weight": {"param": "w_mutual"}},
-            "ext->kicked": {"source": "ext", "target": "kicked", "rule": {"kind": "all_to_all"}, "weight": 0.5, "delay": 2.0},
+            "flex->flex": {
+                "source": "flex",
+                "target": "flex",
+                "rule": {"kind": "all_to_all"},
+                "weight": 0.3,
+                "weight_mode": "total",
+            },
+            "flex->flex_inh": {
+                "source": "flex",
+                "target": "flex_inh",
+                "rule": {"kind": "all_to_all"},
+                "weight": 1.0,
+                "delay": 0.5,
+            },
+            "flex_inh->ext": {
+                "source": "flex_inh",
+                "target": "ext",
+                "rule": {"kind": "all_to_all"},
+                "weight": {"param": "w_mutual"},
+            },
+            "ext->kicked": {
+                "source": "ext",
+                "target": "kicked",
+                "rule": {"kind": "all_to_all"},
+                "weight": 0.5,
+                "delay": 2.0,
+            },
         },
         neuron_models={"lif": model},
         parameters=parameters,
-        readouts={"flex_minus_ext": {"terms": [{"population": "flex"}, {"population": "ext", "coefficient": -1.0}], "tau": 20.0}},
+        readouts={
+            "flex_minus_ext": {
+                "terms": [{"population": "flex"}, {"population": "ext", "coefficient": -1.0}],
+                "tau": 20.0,
+            }
+        },
     )
 
 
@@ -145,7 +187,9 @@ def test_each_batched_lane_is_bit_identical_to_the_same_run_alone(noisy_network)
     batched = simulate(noisy_network, 400.0, seeds=seeds, parameters=sets, traces=["v:flex[1]", "I_exc:kicked"])
     assert batched.n_lanes == 3 and sum(len(s) for s in batched.spike_steps) > 100
     for i in range(3):
-        alone = simulate(noisy_network, 400.0, seeds=seeds[i], parameters=[sets[i]], traces=["v:flex[1]", "I_exc:kicked"])
+        alone = simulate(
+            noisy_network, 400.0, seeds=seeds[i], parameters=[sets[i]], traces=["v:flex[1]", "I_exc:kicked"]
+        )
         assert_same_run(batched.lane(i), alone)
     assert not np.array_equal(batched.spike_steps[0], batched.spike_steps[1])
 
@@ -192,7 +236,7 @@ def test_noise_sigma_is_the_stationary_sd_of_the_free_membrane_potential():
     circuit = make_circuit({"P": {"size": 400}}, neuron_models=lif(v_threshold=1e6, noise_sigma=2.0))
     for dt in (0.1, 0.5):
         v = simulate(compile_circuit(circuit, dt=dt), 400.0, seeds=5, traces=["v"]).traces[0]
-        settled = v[int(100 / dt):]
+        settled = v[int(100 / dt) :]
         assert settled.std() == pytest.approx(2.0, rel=0.03)
         assert abs(settled.mean()) < 0.1  # 4 standard errors
 
@@ -218,8 +262,10 @@ def test_poisson_counts_have_poisson_mean_and_variance(mean):
 
 @pytest.mark.parametrize("rate", [7500.0, 40000.0, 150000.0])  # tabulated, tabulated tail, PTRS (mean >= 10)
 def test_poisson_input_gives_the_mean_current_it_should(rate):
-    circuit = make_circuit({"P": {"size": 200, "poisson_input": {"rate": rate, "weight": 0.5}}},
-                           neuron_models=lif(v_threshold=1e9, tau_syn_exc=2.0))
+    circuit = make_circuit(
+        {"P": {"size": 200, "poisson_input": {"rate": rate, "weight": 0.5}}},
+        neuron_models=lif(v_threshold=1e9, tau_syn_exc=2.0),
+    )
     current = simulate(compile_circuit(circuit, dt=DT), 150.0, seeds=2, traces=["I_exc"]).traces[0, 500:]
     decay = math.exp(-DT / 2.0)
     # arrivals are added before the step's decay, traces are taken after it
@@ -231,8 +277,10 @@ def test_current_noise_does_not_change_the_poisson_input(rate):
     """A neuron whose noise draw is redone (the ziggurat's rejected ~1 %) keeps its Poisson count:
     with noise on, the mean current is the Poisson input's alone (once it was ~5x: the count was
     redrawn as if beyond the table)."""
-    circuit = make_circuit({"P": {"size": 200, "poisson_input": {"rate": rate, "weight": 0.5}}},
-                           neuron_models=lif(v_threshold=1e9, tau_syn_exc=2.0, noise_sigma=1e-6))
+    circuit = make_circuit(
+        {"P": {"size": 200, "poisson_input": {"rate": rate, "weight": 0.5}}},
+        neuron_models=lif(v_threshold=1e9, tau_syn_exc=2.0, noise_sigma=1e-6),
+    )
     current = simulate(compile_circuit(circuit, dt=DT), 150.0, seeds=2, traces=["I_exc"]).traces[0, 500:]
     decay = math.exp(-DT / 2.0)
     assert current.mean() == pytest.approx(decay * rate * DT / 1000 * 0.5 / (1 - decay), rel=0.01)
@@ -255,7 +303,9 @@ def test_non_finite_state_stops_the_run_naming_population_neuron_and_time():
         {"A->B": {"source": "A", "target": "B", "rule": {"kind": "all_to_all"}, "weight": 1e308}},
         neuron_models=lif(),
     )
-    with pytest.raises(SimulationError, match=r"t = 0\.1 ms \(step 1\) in lane 0 \(seed 9\): neuron 3 \(B\[0\]\) has v = (inf|nan)"):
+    with pytest.raises(
+        SimulationError, match=r"t = 0\.1 ms \(step 1\) in lane 0 \(seed 9\): neuron 3 \(B\[0\]\) has v = (inf|nan)"
+    ):
         simulate(compile_circuit(circuit, dt=DT), 10.0, seeds=9)
 
 
@@ -295,8 +345,21 @@ def test_simulate_command_reports_json_and_writes_the_run_and_figure(tmp_path, n
     from encephagen.storage import save_circuit
 
     path = save_circuit(noisy_circuit(), tmp_path / "noisy.json")
-    args = ["simulate", str(path), "--duration-ms", "200", "--seed", "3", "--out", str(tmp_path / "run.h5"),
-            "--plot", str(tmp_path / "raster.png"), "--trace", "v:flex[0]", "--json"]
+    args = [
+        "simulate",
+        str(path),
+        "--duration-ms",
+        "200",
+        "--seed",
+        "3",
+        "--out",
+        str(tmp_path / "run.h5"),
+        "--plot",
+        str(tmp_path / "raster.png"),
+        "--trace",
+        "v:flex[0]",
+        "--json",
+    ]
     run = CliRunner().invoke(cli, args)
     assert run.exit_code == 0, run.output
     report = json.loads(run.output)

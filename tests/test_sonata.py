@@ -37,8 +37,15 @@ def test_docstring_examples():
 def test_export_writes_the_sonata_layout(exported, half_centre):
     network = compile_circuit(half_centre)
     root = exported.directory
-    for name in ("circuit_config.json", "simulation_config.json", "simulation_config_nest.json",
-                 "network/nodes.h5", "network/edges.h5", "network/node_types.csv", "network/edge_types.csv"):
+    for name in (
+        "circuit_config.json",
+        "simulation_config.json",
+        "simulation_config_nest.json",
+        "network/nodes.h5",
+        "network/edges.h5",
+        "network/node_types.csv",
+        "network/edge_types.csv",
+    ):
         assert (root / name).is_file(), name
     assert (exported.n_nodes, exported.n_edges) == (network.n_neurons, network.n_synapses)
     header = (root / "network/node_types.csv").read_text().splitlines()[0].split()
@@ -124,7 +131,9 @@ def _foreign(tmp_path, model: str, params: dict, weight: float = -30.0):
     (tmp_path / "net").mkdir()
     (tmp_path / "models").mkdir()
     (tmp_path / "models/cell.json").write_text(json.dumps(params))
-    (tmp_path / "net/node_types.csv").write_text(f"node_type_id model_type model_template dynamics_params\n7 point_neuron nest:{model} cell.json\n")
+    (tmp_path / "net/node_types.csv").write_text(
+        f"node_type_id model_type model_template dynamics_params\n7 point_neuron nest:{model} cell.json\n"
+    )
     (tmp_path / "net/edge_types.csv").write_text("edge_type_id model_template\n0 static_synapse\n")
     with h5py.File(tmp_path / "net/nodes.h5", "w") as h5:
         h5.create_dataset("nodes/cortex/node_type_id", data=[7, 7])
@@ -135,15 +144,24 @@ def _foreign(tmp_path, model: str, params: dict, weight: float = -30.0):
         group.create_dataset("edge_type_id", data=[0])
         group.create_dataset("0/syn_weight", data=[weight])
         group.create_dataset("0/delay", data=[1.5])
-    config = {"manifest": {"$BASE": "."}, "components": {"point_neuron_models_dir": "$BASE/models"},
-              "networks": {"nodes": [{"nodes_file": "$BASE/net/nodes.h5", "node_types_file": "$BASE/net/node_types.csv"}],
-                           "edges": [{"edges_file": "$BASE/net/edges.h5", "edge_types_file": "$BASE/net/edge_types.csv"}]}}
+    config = {
+        "manifest": {"$BASE": "."},
+        "components": {"point_neuron_models_dir": "$BASE/models"},
+        "networks": {
+            "nodes": [{"nodes_file": "$BASE/net/nodes.h5", "node_types_file": "$BASE/net/node_types.csv"}],
+            "edges": [{"edges_file": "$BASE/net/edges.h5", "edge_types_file": "$BASE/net/edge_types.csv"}],
+        },
+    }
     (tmp_path / "circuit_config.json").write_text(json.dumps(config))
     return tmp_path
 
 
 def test_import_of_a_foreign_iaf_circuit_converts_units(tmp_path):
-    root = _foreign(tmp_path, "iaf_psc_exp", {"C_m": 200.0, "tau_m": 20.0, "V_th": -50.0, "E_L": -65.0, "V_reset": -65.0, "I_e": 150.0})
+    root = _foreign(
+        tmp_path,
+        "iaf_psc_exp",
+        {"C_m": 200.0, "tau_m": 20.0, "V_th": -50.0, "E_L": -65.0, "V_reset": -65.0, "I_e": 150.0},
+    )
     circuit = import_sonata(root)
     (pop_name,) = circuit.populations
     network = compile_circuit(circuit)
@@ -154,11 +172,14 @@ def test_import_of_a_foreign_iaf_circuit_converts_units(tmp_path):
     assert circuit.cell_classes[circuit.populations[pop_name].cell_class].effective_sign == "inhibitory"
 
 
-@pytest.mark.parametrize(("model", "params", "message"), [
-    ("aeif_psc_exp", {"a": 2.0, "Delta_T": 0.0}, "a = 2"),
-    ("aeif_psc_exp", {"a": 0.0, "Delta_T": 2.0}, "Delta_T = 2"),
-    ("hh_psc_alpha", {}, "model_template 'nest:hh_psc_alpha' is not supported"),
-])
+@pytest.mark.parametrize(
+    ("model", "params", "message"),
+    [
+        ("aeif_psc_exp", {"a": 2.0, "Delta_T": 0.0}, "a = 2"),
+        ("aeif_psc_exp", {"a": 0.0, "Delta_T": 2.0}, "Delta_T = 2"),
+        ("hh_psc_alpha", {}, "model_template 'nest:hh_psc_alpha' is not supported"),
+    ],
+)
 def test_import_refuses_dynamics_we_do_not_have(tmp_path, model, params, message):
     with pytest.raises(SonataError, match=message):
         import_sonata(_foreign(tmp_path, model, params))
@@ -166,7 +187,9 @@ def test_import_refuses_dynamics_we_do_not_have(tmp_path, model, params, message
 
 def test_import_reports_a_malformed_types_table(tmp_path):
     root = _foreign(tmp_path, "iaf_psc_exp", {})
-    (root / "net/node_types.csv").write_text("node_type_id model_type model_template dynamics_params\n7 point_neuron nest:iaf_psc_exp\n")
+    (root / "net/node_types.csv").write_text(
+        "node_type_id model_type model_template dynamics_params\n7 point_neuron nest:iaf_psc_exp\n"
+    )
     with pytest.raises(SonataError, match=r"node_types.csv:2: 3 cells for 4 columns"):
         import_sonata(root)
 
@@ -189,15 +212,24 @@ def test_nest_runs_the_export_like_encephagen(half_centre, tmp_path, builder):
     from encephagen.simulate import simulate
 
     if builder == "sonata" and not _nest_has_hdf5():
-        pytest.skip("this NEST was built without HDF5 (the PyPI wheel is), so nest.SonataNetwork cannot "
-                    "read edges; build one with bench/build_nest_hdf5.sh PREFIX and run the tests with PREFIX/bin/python")
+        pytest.skip(
+            "this NEST was built without HDF5 (the PyPI wheel is), so nest.SonataNetwork cannot "
+            "read edges; build one with bench/build_nest_hdf5.sh PREFIX and run the tests with PREFIX/bin/python"
+        )
 
     seed = 4
     assert any(m.noise_sigma > 0 for m in half_centre.neuron_models.values()), "the noisy case needs a noisy circuit"
-    quiet = half_centre.model_copy(update={
-        "neuron_models": {k: m.model_copy(update={"noise_sigma": 0.0}) for k, m in half_centre.neuron_models.items()},
-        "projections": {k: p.model_copy(update={"delay": max(2 * DEFAULT_DT, half_centre.resolve(p.delay))}) for k, p in half_centre.projections.items()},
-    })
+    quiet = half_centre.model_copy(
+        update={
+            "neuron_models": {
+                k: m.model_copy(update={"noise_sigma": 0.0}) for k, m in half_centre.neuron_models.items()
+            },
+            "projections": {
+                k: p.model_copy(update={"delay": max(2 * DEFAULT_DT, half_centre.resolve(p.delay))})
+                for k, p in half_centre.projections.items()
+            },
+        }
+    )
     # the noisy run is longer: over 2 s the left/right alternation's random phase alone moves
     # single population rates by up to 9 % between two correct simulators (seeds 1-5), over 5 s by 4 %
     for circuit, exact, duration in ((half_centre, False, 5000.0), (quiet, True, 2000.0)):
@@ -205,12 +237,17 @@ def test_nest_runs_the_export_like_encephagen(half_centre, tmp_path, builder):
         export_sonata(network, tmp_path / f"{exact}", duration_ms=duration)
         ours = simulate(network, duration, seeds=seed).lane(0)
         nest = run_nest(tmp_path / f"{exact}", seed=seed, builder=builder)
-        assert nest.builder == ("nest.SonataNetwork.BuildNetwork" if builder == "sonata" else
-                                "nest.SonataNetwork.Create + nest.Connect")
+        assert nest.builder == (
+            "nest.SonataNetwork.BuildNetwork" if builder == "sonata" else "nest.SonataNetwork.Create + nest.Connect"
+        )
         assert nest.population_names == ours.population_names
         (rank,) = nest.ranks  # one process: it built everything
         assert (rank.processes, rank.local_neurons, rank.local_connections, rank.local_spikes) == (
-            1, network.n_neurons, network.n_synapses, nest.spike_times_ms.size)
+            1,
+            network.n_neurons,
+            network.n_synapses,
+            nest.spike_times_ms.size,
+        )
         counts = ours.population_counts.sum(axis=1)[0]
         assert counts.min() > 50, "too few spikes for a meaningful comparison"
         if exact:
@@ -218,22 +255,51 @@ def test_nest_runs_the_export_like_encephagen(half_centre, tmp_path, builder):
             order_ours = np.lexsort((ours.spike_times_ms[0], ours.spike_neurons[0]))
             order_nest = np.lexsort((nest.spike_times_ms, nest.spike_neurons))
             np.testing.assert_array_equal(nest.spike_neurons[order_nest], ours.spike_neurons[0][order_ours])
-            np.testing.assert_allclose(nest.spike_times_ms[order_nest], ours.spike_times_ms[0][order_ours] + network.dt, atol=1e-9)
+            np.testing.assert_allclose(
+                nest.spike_times_ms[order_nest], ours.spike_times_ms[0][order_ours] + network.dt, atol=1e-9
+            )
         else:
-            np.testing.assert_allclose(nest.population_rates_hz(), ours.population_rates_hz()[0], rtol=0.10, err_msg=nest.builder)
+            np.testing.assert_allclose(
+                nest.population_rates_hz(), ours.population_rates_hz()[0], rtol=0.10, err_msg=nest.builder
+            )
 
 
 def test_a_nest_run_saves_and_loads_without_pickle(tmp_path):
     from encephagen.interop.sonata import NestRun, RankReport
 
-    ranks = tuple(RankReport(rank=r, processes=2, local_neurons=3, local_connections=4 + r, poisson_generators=1, noise_generators=0,
-                             local_spikes=2, build_seconds=0.5, simulate_seconds=1.5, peak_rss_mb=100.0) for r in range(2))
-    run = NestRun(["A", "B"], np.array([2, 4]), np.array([0.1, 0.2, 0.2, 0.3]), np.array([5, 0, 1, 3]), 10.0, "nest.SonataNetwork.BuildNetwork", ranks)
+    ranks = tuple(
+        RankReport(
+            rank=r,
+            processes=2,
+            local_neurons=3,
+            local_connections=4 + r,
+            poisson_generators=1,
+            noise_generators=0,
+            local_spikes=2,
+            build_seconds=0.5,
+            simulate_seconds=1.5,
+            peak_rss_mb=100.0,
+        )
+        for r in range(2)
+    )
+    run = NestRun(
+        ["A", "B"],
+        np.array([2, 4]),
+        np.array([0.1, 0.2, 0.2, 0.3]),
+        np.array([5, 0, 1, 3]),
+        10.0,
+        "nest.SonataNetwork.BuildNetwork",
+        ranks,
+    )
     run.save(tmp_path / "run.npz")
     again = NestRun.load(tmp_path / "run.npz")
     assert again.ranks == ranks and again.population_names == ["A", "B"] and again.builder == run.builder
     np.testing.assert_array_equal(again.population_counts(), [2, 2])
-    assert again.ranks[1].line().startswith("rank 1/2: 3 neurons, 5 connections, 1 poisson_generator + 0 noise_generator, 2 spikes")
+    assert (
+        again.ranks[1]
+        .line()
+        .startswith("rank 1/2: 3 neurons, 5 connections, 1 poisson_generator + 0 noise_generator, 2 spikes")
+    )
     np.load(tmp_path / "run.npz", allow_pickle=False)["ranks"]  # plain JSON text, no pickled objects
 
 

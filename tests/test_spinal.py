@@ -36,8 +36,12 @@ def phase_error(phase: float) -> float:
 
 def is_gait(m: dict[str, float]) -> bool:
     """The issue's per-seed gait criterion."""
-    return (phase_error(m["lr_phase"]) <= 0.05 and phase_error(m["fe_phase"]) <= 0.05
-            and m["period_cv"] <= 0.10 and m["rhythmic_fraction"] >= 0.95)
+    return (
+        phase_error(m["lr_phase"]) <= 0.05
+        and phase_error(m["fe_phase"]) <= 0.05
+        and m["period_cv"] <= 0.10
+        and m["rhythmic_fraction"] >= 0.95
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +72,12 @@ def test_left_and_right_share_every_value(cpg):
         assert twin.weight == proj.weight and twin.delay == proj.delay and twin.weight_mode == proj.weight_mode
     for name, pop in cpg.populations.items():
         twin = cpg.populations[mirrored(name)]
-        assert (twin.drive, twin.size, twin.neuron_model, twin.cell_class) == (pop.drive, pop.size, pop.neuron_model, pop.cell_class)
+        assert (twin.drive, twin.size, twin.neuron_model, twin.cell_class) == (
+            pop.drive,
+            pop.size,
+            pop.neuron_model,
+            pop.cell_class,
+        )
 
 
 def test_every_class_and_projection_is_cited_and_commissural_paths_obey_dale(cpg):
@@ -89,7 +98,9 @@ def test_every_class_and_projection_is_cited_and_commissural_paths_obey_dale(cpg
 
 def test_half_centre_inhibits_through_interneurons():
     circuit = load_circuit("half_centre")
-    inhibitory = {n for n, p in circuit.populations.items() if circuit.cell_classes[p.cell_class].effective_sign == "inhibitory"}
+    inhibitory = {
+        n for n, p in circuit.populations.items() if circuit.cell_classes[p.cell_class].effective_sign == "inhibitory"
+    }
     assert {p.source for p in circuit.projections.values() if p.target == "flex_rg"} & inhibitory
     assert {p.source for p in circuit.projections.values() if p.target == "ext_rg"} & inhibitory
 
@@ -102,7 +113,9 @@ def test_half_centre_oscillates_in_antiphase():
     run = run_gait(load_circuit("half_centre"), seeds=HELD_OUT_SEEDS[:3], duration_ms=8000.0)
     for m in run.per_seed:
         assert phase_error(m["fe_phase"]) <= 0.05 and m["period_cv"] <= 0.15 and m["rhythmic_fraction"] >= 0.9, m
-    lesioned = run_gait(load_circuit("half_centre"), seeds=HELD_OUT_SEEDS[:2], duration_ms=8000.0, lesions=["inhibitory_relay"])
+    lesioned = run_gait(
+        load_circuit("half_centre"), seeds=HELD_OUT_SEEDS[:2], duration_ms=8000.0, lesions=["inhibitory_relay"]
+    )
     assert all(m["rhythmic_fraction"] < 0.5 for m in lesioned.per_seed), lesioned.per_seed
 
 
@@ -121,7 +134,9 @@ def test_commissural_lesion_destroys_left_right_alternation(cpg):
     lesioned = run_gait(cpg, seeds=HELD_OUT_SEEDS[:3], duration_ms=8000.0, lesions=COMMISSURAL)
     # at the shipped (fast) drive no seed keeps antiphase: its mean phase leaves 0.5 by more than twice
     # the tolerance, or the sides drift with no fixed phase relation at all
-    assert all(phase_error(m["lr_phase"]) > 0.1 or m["lr_concentration"] < 0.6 for m in lesioned.per_seed), lesioned.per_seed
+    assert all(phase_error(m["lr_phase"]) > 0.1 or m["lr_concentration"] < 0.6 for m in lesioned.per_seed), (
+        lesioned.per_seed
+    )
     # the rhythm itself survives: the lesion acts on coordination, not on rhythm generation
     assert all(m["rhythmic_fraction"] > 0.5 for m in lesioned.per_seed), lesioned.per_seed
     # at a slower drive, with only V3 left to couple them, the sides fall into synchrony (hopping),
@@ -140,8 +155,12 @@ def test_v0d_alternate_the_sides_at_low_speed_and_v0v_at_high_speed(cpg):
     # Talpalar et al. 2013: without V0d alternation fails at low frequencies only, without V0v at high
     # frequencies only; the descending drive silences V0d as speed rises (Danner et al. 2016/2017)
     for drive, needed, spare in ((12.0, "V0d", "V0v"), (40.0, "V0v", "V0d")):  # ~2.7 and ~6.2 Hz
-        without_needed = run_gait(cpg, seeds=HELD_OUT_SEEDS[:3], duration_ms=8000.0, lesions=[needed], parameters={"drive": drive})
-        without_spare = run_gait(cpg, seeds=HELD_OUT_SEEDS[:3], duration_ms=8000.0, lesions=[spare], parameters={"drive": drive})
+        without_needed = run_gait(
+            cpg, seeds=HELD_OUT_SEEDS[:3], duration_ms=8000.0, lesions=[needed], parameters={"drive": drive}
+        )
+        without_spare = run_gait(
+            cpg, seeds=HELD_OUT_SEEDS[:3], duration_ms=8000.0, lesions=[spare], parameters={"drive": drive}
+        )
         assert all(map(loses_coupling, without_needed.per_seed)), (drive, needed, without_needed.per_seed)
         assert not any(map(loses_coupling, without_spare.per_seed)), (drive, spare, without_spare.per_seed)
 
@@ -162,7 +181,9 @@ def test_without_the_half_centre_inhibition_the_flexor_pools_keep_their_rhythm(c
         assert 1 / 3 < m["left_extensor_contrast"] < 0.5, m
         assert classify_lr(m) == "alternating" and classify_fe(m) == "alternating", m
     strict = gait_per_lane(lesioned.result, pools=lesioned.pools, min_contrast=0.5)
-    assert all(m["rhythmic_fraction"] < 0.05 and rhythmic_pools(m) == ["left_flexor", "right_flexor"] for m in strict), strict
+    assert all(
+        m["rhythmic_fraction"] < 0.05 and rhythmic_pools(m) == ["left_flexor", "right_flexor"] for m in strict
+    ), strict
     slow = run_gait(cpg, seeds=REPORT_SEEDS, duration_ms=8000.0, lesions=RG_INHIBITION, parameters={"drive": 12.0})
     for m in slow.per_seed:
         assert all(m[f"{r}_rhythmic_fraction"] >= RHYTHMIC_POOL_MIN for r in FLEXORS), m
@@ -180,17 +201,32 @@ def test_lesion_table_reads_each_lesion_per_pool_beside_the_literature(cpg):
     chosen = [lesion for lesion in SPINAL_LESIONS if lesion.label in {"intact", "In-F/In-E", "V0v", "V3", "V1+V2b"}]
     rows = lesion_table(cpg, chosen, speeds={"slow": 12.0, "fast": 40.0}, seeds=REPORT_SEEDS, duration_ms=8000.0)
     intact = {cell.speed: cell for cell in rows[0]}
-    verdicts = {(cell.lesion.label, cell.lesion.level, cell.speed): judge(cell, intact[cell.speed])[0] for row in rows for cell in row}
+    verdicts = {
+        (cell.lesion.label, cell.lesion.level, cell.speed): judge(cell, intact[cell.speed])[0]
+        for row in rows
+        for cell in row
+    }
     motor, half_centres = "motor pools", "half-centres RG-F / RG-E"
     assert verdicts[("intact", motor, "slow")] == verdicts[("intact", motor, "fast")] == "agrees"
     # the papers speak of the half-centres: RG-F keeps bursting, RG-E fires tonically, at every speed
     assert verdicts[("In-F/In-E", half_centres, "slow")] == verdicts[("In-F/In-E", half_centres, "fast")] == "agrees"
     assert verdicts[("In-F/In-E", motor, "slow")] == ""  # no claim about motor output to compare with
     assert verdicts[("V0v", motor, "slow")] == verdicts[("V0v", motor, "fast")] == "agrees"
-    assert verdicts[("V3", motor, "slow")] == verdicts[("V3", motor, "fast")] == "partly"  # rhythm kept, not less regular
-    assert verdicts[("V1+V2b", motor, "slow")] == verdicts[("V1+V2b", motor, "fast")] == "partly"  # L-R kept, F-E not co-bursting
-    in_fe_fast = next(cell for row in rows for cell in row if cell.lesion.level == motor and cell.lesion.label == "In-F/In-E" and cell.speed == "fast")
-    assert in_fe_fast.pools["left_extensor"] == len(REPORT_SEEDS)  # the extensor motor pool still dips (V1 inhibits it in flexion)
+    assert (
+        verdicts[("V3", motor, "slow")] == verdicts[("V3", motor, "fast")] == "partly"
+    )  # rhythm kept, not less regular
+    assert (
+        verdicts[("V1+V2b", motor, "slow")] == verdicts[("V1+V2b", motor, "fast")] == "partly"
+    )  # L-R kept, F-E not co-bursting
+    in_fe_fast = next(
+        cell
+        for row in rows
+        for cell in row
+        if cell.lesion.level == motor and cell.lesion.label == "In-F/In-E" and cell.speed == "fast"
+    )
+    assert in_fe_fast.pools["left_extensor"] == len(
+        REPORT_SEEDS
+    )  # the extensor motor pool still dips (V1 inhibits it in flexion)
     v0v_fast = next(cell for row in rows for cell in row if cell.lesion.label == "V0v" and cell.speed == "fast")
     assert v0v_fast.lr["alternating"] <= 1 and all(v0v_fast.pools[r] == len(REPORT_SEEDS) for r in FLEXORS)
 
@@ -201,8 +237,10 @@ def test_lesions_command_prints_the_table():
 
     from encephagen.cli.main import cli
 
-    result = CliRunner().invoke(cli, ["lesions", "spinal_cpg", "--only", "V1+V2b", "--seeds", "1", "--duration-ms", "3000",
-                                      "--speeds", "shipped"])
+    result = CliRunner().invoke(
+        cli,
+        ["lesions", "spinal_cpg", "--only", "V1+V2b", "--seeds", "1", "--duration-ms", "3000", "--speeds", "shipped"],
+    )
     assert result.exit_code == 0, result.output
     assert "seeds 100000-100000" in result.output and "V1+V2b (removes V1, V2b)" in result.output
     assert "literature: Zhang et al. 2014" in result.output and "L-R alternating 1/1" in result.output
@@ -222,13 +260,17 @@ def longest_alternating_rise(rows) -> float:
     and, on every seed, left-right phase stays within 0.5 ± 0.05 and flexors and extensors
     never burst together."""
     frequency = [row["frequency_hz"]["mean"] for row in rows]
-    alternates = [phase_error(row["lr_phase"]["min"]) <= 0.05 and phase_error(row["lr_phase"]["max"]) <= 0.05
-                  and row["fe_overlap"]["max"] <= 0.1 for row in rows]
+    alternates = [
+        phase_error(row["lr_phase"]["min"]) <= 0.05
+        and phase_error(row["lr_phase"]["max"]) <= 0.05
+        and row["fe_overlap"]["max"] <= 0.1
+        for row in rows
+    ]
     best = 1.0
     for first in range(len(rows)):
         for last in range(first + 1, len(rows)):
-            stretch = frequency[first:last + 1]
-            if all(alternates[first:last + 1]) and all(b > a for a, b in zip(stretch, stretch[1:])):
+            stretch = frequency[first : last + 1]
+            if all(alternates[first : last + 1]) and all(b > a for a, b in zip(stretch, stretch[1:])):
                 best = max(best, stretch[-1] / stretch[0])
     return best
 
@@ -246,5 +288,7 @@ def test_descending_drive_raises_frequency_while_alternation_holds(drive_sweep):
     over 10 held-out seeds x 20 s the rise with alternation on every seed spans 2.5x there (2.29 -> 5.76 Hz).
     Three seeds, not two: 0.3.0, whose V0d never fell silent, read 2.1x on two seeds by luck, 1.5x on three."""
     values, rows = drive_sweep
-    assert longest_alternating_rise(rows) >= 2.0, [(v, r["frequency_hz"]["mean"], r["lr_phase"]["min"], r["lr_phase"]["max"], r["fe_overlap"]["max"])
-                                                    for v, r in zip(values, rows)]
+    assert longest_alternating_rise(rows) >= 2.0, [
+        (v, r["frequency_hz"]["mean"], r["lr_phase"]["min"], r["lr_phase"]["max"], r["fe_overlap"]["max"])
+        for v, r in zip(values, rows)
+    ]

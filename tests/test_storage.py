@@ -10,11 +10,11 @@ from pathlib import Path
 
 import h5py
 import pytest
+from circuit_strategies import JSON_TREES, circuit_trees
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import encephagen.storage as storage
-from circuit_strategies import JSON_TREES, circuit_trees
 from encephagen.errors import CircuitError, CircuitFileError, UnknownNameError
 from encephagen.storage import (
     circuit_from_tree,
@@ -69,7 +69,9 @@ def test_changing_one_weight_changes_one_line(tmp_path):
 
 
 def test_canonical_json_format():
-    text = dumps_canonical({"b": [1, 2.5, 0.1], "a": {}, "c": [], "u": "ü", "n": None, "t": True, "m": [[1.0, 2.0], {"k": 1e-300}]})
+    text = dumps_canonical(
+        {"b": [1, 2.5, 0.1], "a": {}, "c": [], "u": "ü", "n": None, "t": True, "m": [[1.0, 2.0], {"k": 1e-300}]}
+    )
     assert text == (
         '{\n  "b": [1, 2.5, 0.1],\n  "a": {},\n  "c": [],\n  "u": "ü",\n  "n": null,\n  "t": true,\n'
         '  "m": [[1.0, 2.0], {"k": 1e-300}]\n}\n'
@@ -77,7 +79,9 @@ def test_canonical_json_format():
     long = {"p": {"value": 1.0, "description": "x" * 120}, "history": [{"details": {"a": {"b": 1}, "c": "y" * 120}}]}
     assert dumps_canonical(long) == (
         '{\n  "p": {\n    "value": 1.0,\n    "description": "' + "x" * 120 + '"\n  },\n'
-        '  "history": [\n    {\n      "details": {\n        "a": {"b": 1},\n        "c": "' + "y" * 120 + '"\n      }\n    }\n  ]\n}\n'
+        '  "history": [\n    {\n      "details": {\n        "a": {"b": 1},\n        "c": "'
+        + "y" * 120
+        + '"\n      }\n    }\n  ]\n}\n'
     )
     with pytest.raises(ValueError, match="non-finite"):
         dumps_canonical({"x": float("nan")})
@@ -109,7 +113,9 @@ EDGE_TREE = {
 }
 
 
-@pytest.mark.parametrize(("suffix", "dataset_min"), [(".h5", 1), (".h5", storage.DATASET_MIN), (".json", storage.DATASET_MIN)])
+@pytest.mark.parametrize(
+    ("suffix", "dataset_min"), [(".h5", 1), (".h5", storage.DATASET_MIN), (".json", storage.DATASET_MIN)]
+)
 def test_tree_mapping_edge_cases(tmp_path, monkeypatch, suffix, dataset_min):
     monkeypatch.setattr(storage, "DATASET_MIN", dataset_min)  # 1: every array a dataset, every container a group
     path = tmp_path / f"tree{suffix}"
@@ -118,7 +124,9 @@ def test_tree_mapping_edge_cases(tmp_path, monkeypatch, suffix, dataset_min):
     assert json.dumps(back) == json.dumps(EDGE_TREE)  # also tells 1 from 1.0 and keeps key order
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(tree=circuit_trees(), suffix=st.sampled_from([".json", ".h5"]))
 def test_random_circuits_load_save_load(tmp_path, tree, suffix):
     circuit = circuit_from_tree(tree, "random")
@@ -162,7 +170,10 @@ def test_missing_file_directory_and_empty_file(tmp_path):
 
 
 def test_unknown_circuit_name_suggests_a_shipped_one():
-    assert _error("half_centr") == "unknown circuit (not a file, not a shipped circuit) 'half_centr'; did you mean 'half_centre'?"
+    assert (
+        _error("half_centr")
+        == "unknown circuit (not a file, not a shipped circuit) 'half_centr'; did you mean 'half_centre'?"
+    )
 
 
 def test_shipped_circuit_by_file_name():
@@ -179,12 +190,18 @@ def test_unreadable_file(tmp_path, monkeypatch):
 
 def test_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
     monkeypatch.setattr(storage, "MAX_FILE_BYTES", 100)
-    assert _error(SMALL) == f"{SMALL}: file is {SMALL.stat().st_size / 1024**3:.1f} GiB, over the 0 GiB limit for circuit files"
+    assert (
+        _error(SMALL)
+        == f"{SMALL}: file is {SMALL.stat().st_size / 1024**3:.1f} GiB, over the 0 GiB limit for circuit files"
+    )
 
 
 def test_non_hdf5_file_named_h5(tmp_path):
     shutil.copy(SMALL, tmp_path / "fake.h5")
-    assert _error(tmp_path / "fake.h5") == f"{tmp_path / 'fake.h5'}: not an HDF5 file (it does not start with the HDF5 signature); is it truncated or mislabelled?"
+    assert (
+        _error(tmp_path / "fake.h5")
+        == f"{tmp_path / 'fake.h5'}: not an HDF5 file (it does not start with the HDF5 signature); is it truncated or mislabelled?"
+    )
 
 
 def test_truncated_hdf5(tmp_path):
@@ -198,7 +215,10 @@ def test_truncated_hdf5(tmp_path):
 def test_hdf5_that_is_not_a_circuit(tmp_path):
     with h5py.File(tmp_path / "data.h5", "w") as h5:
         h5["sc"] = [[0.0, 1.0], [1.0, 0.0]]
-    assert _error(tmp_path / "data.h5") == f"{tmp_path / 'data.h5'}:/: not an encephagen circuit (no encephagen_kind attribute). Write HDF5 circuits with 'encephagen convert'"
+    assert (
+        _error(tmp_path / "data.h5")
+        == f"{tmp_path / 'data.h5'}:/: not an encephagen circuit (no encephagen_kind attribute). Write HDF5 circuits with 'encephagen convert'"
+    )
     assert textconv_text(tmp_path / "data.h5").splitlines()[1].startswith("/sc: shape [2, 2] float64 sha256 ")
 
 
@@ -208,7 +228,10 @@ def test_damaged_hdf5_tree_is_located(tmp_path, monkeypatch):
     with h5py.File(tmp_path / "c.h5", "a") as h5:
         h5["history"].attrs["length"] = 10**12  # must not allocate 10**12 keys
     message = _error(tmp_path / "c.h5")
-    assert message == f"{tmp_path / 'c.h5'}:/history: damaged HDF5 circuit: list length 1000000000000 does not match its 4 members. Re-create it with 'encephagen convert' from the JSON form"
+    assert (
+        message
+        == f"{tmp_path / 'c.h5'}:/history: damaged HDF5 circuit: list length 1000000000000 does not match its 4 members. Re-create it with 'encephagen convert' from the JSON form"
+    )
 
 
 def test_schema_errors_inside_hdf5_use_the_same_pointers(tmp_path, monkeypatch):
@@ -219,13 +242,22 @@ def test_schema_errors_inside_hdf5_use_the_same_pointers(tmp_path, monkeypatch):
         h5["projections"].attrs["exc->out"] = json.dumps({**projection, "weight": "abc"})
         h5["projections/inh->out/rule/source_index"][0] = 9
         h5.attrs["authors"] = "[1, 2"
-    assert _error(tmp_path / "c.h5") == f"{tmp_path / 'c.h5'}:/authors: damaged HDF5 circuit: attribute is not a JSON value; got '[1, 2'. Re-create it with 'encephagen convert' from the JSON form"
+    assert (
+        _error(tmp_path / "c.h5")
+        == f"{tmp_path / 'c.h5'}:/authors: damaged HDF5 circuit: attribute is not a JSON value; got '[1, 2'. Re-create it with 'encephagen convert' from the JSON form"
+    )
     with h5py.File(tmp_path / "c.h5", "a") as h5:
         h5.attrs["authors"] = "[]"
-    assert _error(tmp_path / "c.h5") == f'{tmp_path / "c.h5"}:/projections/exc->out/weight: expected a number or {{"param": NAME}}; got "abc"'
+    assert (
+        _error(tmp_path / "c.h5")
+        == f'{tmp_path / "c.h5"}:/projections/exc->out/weight: expected a number or {{"param": NAME}}; got "abc"'
+    )
     with h5py.File(tmp_path / "c.h5", "a") as h5:
         h5["projections"].attrs["exc->out"] = json.dumps({**projection, "weight": 1.5})
-    assert _error(tmp_path / "c.h5") == f"{tmp_path / 'c.h5'}:/projections/inh->out/rule/source_index/0: index outside population 'inh' of size 4; got 9. Indices run from 0 to 3"
+    assert (
+        _error(tmp_path / "c.h5")
+        == f"{tmp_path / 'c.h5'}:/projections/inh->out/rule/source_index/0: index outside population 'inh' of size 4; got 9. Indices run from 0 to 3"
+    )
 
 
 def test_large_arrays_are_datasets(tmp_path):
@@ -247,8 +279,14 @@ def test_large_arrays_are_datasets(tmp_path):
         (b"\xff\xfe{}", "not UTF-8 text (byte 0); is it a binary file?"),
         (b"[1, 2]", ":/: a circuit file holds one JSON object; got [1, 2]. Wrap the content in { ... }"),
         (b"[" * 100_000, ":/: JSON nested too deeply. A circuit file is at most a few levels deep"),
-        (b'{"a": -Infinity}', ":/a: not a finite number; got -Infinity. A circuit holds finite numbers only (JSON itself has no NaN or Infinity)"),
-        (b'{"a": ' + b"9" * 5000 + b"}", ":/a: number out of range; got 999999999999999999999999999999999999999999999999999999999.... Use a number a 64-bit float can hold (magnitude below 1.8e308)"),
+        (
+            b'{"a": -Infinity}',
+            ":/a: not a finite number; got -Infinity. A circuit holds finite numbers only (JSON itself has no NaN or Infinity)",
+        ),
+        (
+            b'{"a": ' + b"9" * 5000 + b"}",
+            ":/a: number out of range; got 999999999999999999999999999999999999999999999999999999999.... Use a number a 64-bit float can hold (magnitude below 1.8e308)",
+        ),
     ],
 )
 def test_bad_json_text(tmp_path, text, message):
@@ -270,5 +308,8 @@ def test_nothing_is_executed_or_unpickled(tmp_path):
         h5.attrs["encephagen_kind"] = "object"
         h5.attrs["encephagen_order"] = '["x"]'
         h5.create_dataset("x", data=[b"cos\nsystem\n"], dtype=h5py.string_dtype())
-    assert _error(path) == f"{path}:/x: damaged HDF5 circuit: dataset of dtype object and shape (1,); expected an array of numbers. Re-create it with 'encephagen convert' from the JSON form"
+    assert (
+        _error(path)
+        == f"{path}:/x: damaged HDF5 circuit: dataset of dtype object and shape (1,); expected an array of numbers. Re-create it with 'encephagen convert' from the JSON form"
+    )
     assert os.path.exists(path)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from encephagen.cli.main import cli
 from encephagen.compile import compile_circuit
 from encephagen.simulate import simulate
@@ -25,10 +26,22 @@ from encephagen.view import ViewError, layout, render_html, view_data, write_vie
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-CLICKED = {"half_centre": "flex_rg", "spinal_cpg": "L_RG_F", "walker2d_cpg": "L_Ia_hip", "hcp_cortex": "Precentral_L.E", "celegans": "AVAL",
-           "humanoid_cpg": "L_RG_F"}
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+CLICKED = {
+    "half_centre": "flex_rg",
+    "spinal_cpg": "L_RG_F",
+    "walker2d_cpg": "L_Ia_hip",
+    "hcp_cortex": "Precentral_L.E",
+    "celegans": "AVAL",
+    "humanoid_cpg": "L_RG_F",
+}
 """The population each shipped circuit's browser test clicks (with neuron-model parameters to show)."""
 REPORT_SEED = 100_016
 
@@ -94,7 +107,9 @@ def test_the_page_has_no_external_script_or_style(tmp_path):
     page = (tmp_path / "v.html").read_text(encoding="utf-8")
     assert _external_urls(page) == []
     assert page.count("<script") == 2 and "encephagen-data" in page
-    assert _external_urls('<script src="https://cdn.example/x.js"></script><link rel="stylesheet" href="a.css">')  # the check can fail
+    assert _external_urls(
+        '<script src="https://cdn.example/x.js"></script><link rel="stylesheet" href="a.css">'
+    )  # the check can fail
 
 
 def test_a_description_cannot_close_the_script_element():
@@ -111,7 +126,9 @@ def test_cli_refuses_to_overwrite_and_names_the_fix(tmp_path):
     out.write_text("keep")
     result = CliRunner().invoke(cli, ["view", "half_centre", "--out", str(out)])
     assert result.exit_code == 2 and "--force" in result.output and out.read_text() == "keep"
-    result = CliRunner().invoke(cli, ["view", "half_centre", "spinal_cpg", "celegans", "--out", str(tmp_path / "x.html")])
+    result = CliRunner().invoke(
+        cli, ["view", "half_centre", "spinal_cpg", "celegans", "--out", str(tmp_path / "x.html")]
+    )
     assert result.exit_code == 2 and "two (OLD NEW)" in result.output
     with pytest.raises(ViewError, match="overwrite=True"):
         write_view(load_circuit("half_centre"), out)
@@ -120,7 +137,9 @@ def test_cli_refuses_to_overwrite_and_names_the_fix(tmp_path):
 def test_a_run_of_another_circuit_is_refused_in_one_line(tmp_path):
     run = simulate(compile_circuit(load_circuit("half_centre")), 50.0, seeds=REPORT_SEED)
     run.save(tmp_path / "run.h5")
-    result = CliRunner().invoke(cli, ["view", "spinal_cpg", "--run", str(tmp_path / "run.h5"), "--out", str(tmp_path / "v.html")])
+    result = CliRunner().invoke(
+        cli, ["view", "spinal_cpg", "--run", str(tmp_path / "run.h5"), "--out", str(tmp_path / "v.html")]
+    )
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "pass the run of this circuit" in result.output
 
@@ -143,7 +162,9 @@ def _edited_spinal_cpg():
     old = load_circuit("spinal_cpg")
     projections = {k: v for k, v in old.projections.items() if "L_V3" not in (v.source, v.target)}
     populations = {k: v for k, v in old.populations.items() if k != "L_V3"}
-    return old, old.with_parameter_values({"drive": 30.0}).model_copy(update={"version": "0.5.0", "populations": populations, "projections": projections})
+    return old, old.with_parameter_values({"drive": 30.0}).model_copy(
+        update={"version": "0.5.0", "populations": populations, "projections": projections}
+    )
 
 
 def test_diff_pins_each_change_to_the_graph():
@@ -172,7 +193,9 @@ def test_video_is_embedded_as_a_data_uri(tmp_path):
 def browser():
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run installs it)")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright drives the browser: pip install -e '.[dev]'")
+    playwright_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright drives the browser: pip install -e '.[dev]'"
+    )
     with playwright_api.sync_playwright() as p:
         instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
@@ -261,7 +284,9 @@ def test_diff_page_in_chromium(browser, tmp_path):
 def test_embedded_film_plays_in_chromium(browser, tmp_path):
     ffmpeg = pytest.importorskip("imageio_ffmpeg", reason="writing the test film needs imageio-ffmpeg (the dev extra)")
     film = tmp_path / "film.mp4"
-    writer = ffmpeg.write_frames(str(film), (64, 48), fps=10, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1)
+    writer = ffmpeg.write_frames(
+        str(film), (64, 48), fps=10, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1
+    )
     writer.send(None)
     for k in range(10):
         writer.send(np.full((48, 64, 3), 25 * k, dtype=np.uint8))
@@ -286,11 +311,14 @@ def test_docstring_examples():
     assert result.attempted >= 2 and result.failed == 0
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["nope", "--out", "{tmp}/v.html"], "unknown circuit (not a file, not a shipped circuit) 'nope'"),
-    (["spinal_cpg", "--out", "{tmp}/v.txt"], "the viewer writes one HTML file; give a path ending in .html"),
-    (["spinal_cpg", "--video", "{tmp}/missing.mp4", "--out", "{tmp}/v.html"], "no such video file"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope", "--out", "{tmp}/v.html"], "unknown circuit (not a file, not a shipped circuit) 'nope'"),
+        (["spinal_cpg", "--out", "{tmp}/v.txt"], "the viewer writes one HTML file; give a path ending in .html"),
+        (["spinal_cpg", "--video", "{tmp}/missing.mp4", "--out", "{tmp}/v.html"], "no such video file"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_1(tmp_path, args, message):
     result = CliRunner().invoke(cli, ["view", *(a.format(tmp=tmp_path) for a in args)])
     assert result.exit_code == 1 and message in result.output and result.output.count("\n") == 1
@@ -303,9 +331,15 @@ def test_connectivity_matrix_in_chromium(browser, tmp_path):
     page.locator("button", has_text="Matrix").click()
     box = page.locator("#matrix").bounding_box()
     names = list(circuit.populations)
-    projection = circuit.projections["AVAL->AVBL"] if "AVAL->AVBL" in circuit.projections else next(iter(circuit.projections.values()))
+    projection = (
+        circuit.projections["AVAL->AVBL"]
+        if "AVAL->AVBL" in circuit.projections
+        else next(iter(circuit.projections.values()))
+    )
     row, col = names.index(projection.target), names.index(projection.source)  # rows are targets, W[post, pre]
-    cell = box["width"] / len(names)  # > 1 px; mouse events land on whole pixels, so take the first whole pixel in the cell
+    cell = box["width"] / len(
+        names
+    )  # > 1 px; mouse events land on whole pixels, so take the first whole pixel in the cell
     x, y = math.ceil(box["x"] + col * cell + 0.01), math.ceil(box["y"] + row * cell + 0.01)
     page.mouse.move(x, y)
     assert page.locator("#matrix-info").inner_text().startswith(f"{projection.source} → {projection.target}: ")

@@ -27,10 +27,10 @@ __all__ = [
     "EncephagenError",
     "SimulationResult",
     "Simulator",
+    "__version__",
     "compile_circuit",
     "load_circuit",
     "save_circuit",
-    "__version__",
 ]
 
 

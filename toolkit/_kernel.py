@@ -76,8 +76,25 @@ from numba import int64, njit, prange, uint64
 
 # columns of the coefficient table coef[kind, :]; neuron i of lane b has the row kind[b, i], so
 # the 16,000 neurons of a cortex with four cell types share four rows that stay in L1 cache
-(P_V, V_BASE, C_EXC, C_INH, C_W, P_EXC, P_INH, P_W, NOISE_AMP, V_THRESHOLD, V_RESET, ADAPTATION, POISSON_MEAN,
- POISSON_WEIGHT, N_REFRACTORY, POISSON_LAST_P, POISSON_CDF) = range(17)
+(
+    P_V,
+    V_BASE,
+    C_EXC,
+    C_INH,
+    C_W,
+    P_EXC,
+    P_INH,
+    P_W,
+    NOISE_AMP,
+    V_THRESHOLD,
+    V_RESET,
+    ADAPTATION,
+    POISSON_MEAN,
+    POISSON_WEIGHT,
+    N_REFRACTORY,
+    POISSON_LAST_P,
+    POISSON_CDF,
+) = range(17)
 POISSON_TABLE = 8
 """Poisson CDF values P(k <= 0..7) kept per row, so most counts need no division or loop."""
 N_COEF = POISSON_CDF + POISSON_TABLE
@@ -297,7 +314,9 @@ def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
 
 
 @njit(cache=True)
-def _queue_spikes(b, t, pending, pending_count, group_ptr, group_rank, rank_count, pool, pool_rank, blocks, pool_pos, status):
+def _queue_spikes(
+    b, t, pending, pending_count, group_ptr, group_rank, rank_count, pool, pool_rank, blocks, pool_pos, status
+):
     """Queue the spikes of step t - 1 as block t - 1 of the pool: one entry per (spike, delay group),
     ordered by delay, then by neuron (the order in which they fired). False when the pool is too small
     (status QUEUE_FULL, status[b, 1] the size it needs); nothing has changed then."""
@@ -408,9 +427,35 @@ def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, group_syn, post, weight
 
 
 @njit(cache=True, inline="always")
-def _step_range(b, t, lo, hi, rate_to_mean, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind, runs,
-                extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise, keys,
-                kicks, uniforms, normals, special, special_words, fired):
+def _step_range(
+    b,
+    t,
+    lo,
+    hi,
+    rate_to_mean,
+    v_state,
+    i_exc,
+    i_inh,
+    w_state,
+    refractory,
+    acc,
+    coef,
+    kind,
+    runs,
+    extra_current,
+    has_extra_current,
+    extra_rate,
+    has_extra_rate,
+    has_poisson,
+    has_noise,
+    keys,
+    kicks,
+    uniforms,
+    normals,
+    special,
+    special_words,
+    fired,
+):
     """Steps 1-3 of the module docstring for neurons [lo, hi) (lo and hi multiples of 8, or hi = n):
     random draws, arrivals, exact propagation, decay. Returns (fired, non-finite) counts."""
     key_a = keys[b, STREAM_NOISE_A]
@@ -425,14 +470,32 @@ def _step_range(b, t, lo, hi, rate_to_mean, v_state, i_exc, i_inh, w_state, refr
             if first >= last:
                 continue
             c = runs[run, 2]
-            cdf0, cdf1, cdf2, cdf3 = coef[c, POISSON_CDF], coef[c, POISSON_CDF + 1], coef[c, POISSON_CDF + 2], coef[c, POISSON_CDF + 3]
-            cdf4, cdf5, cdf6, cdf7 = coef[c, POISSON_CDF + 4], coef[c, POISSON_CDF + 5], coef[c, POISSON_CDF + 6], coef[c, POISSON_CDF + 7]
+            cdf0, cdf1, cdf2, cdf3 = (
+                coef[c, POISSON_CDF],
+                coef[c, POISSON_CDF + 1],
+                coef[c, POISSON_CDF + 2],
+                coef[c, POISSON_CDF + 3],
+            )
+            cdf4, cdf5, cdf6, cdf7 = (
+                coef[c, POISSON_CDF + 4],
+                coef[c, POISSON_CDF + 5],
+                coef[c, POISSON_CDF + 6],
+                coef[c, POISSON_CDF + 7],
+            )
             untabulated = coef[c, POISSON_MEAN] >= 10.0
             for j in range(first, last):
                 i = uint64(j)
                 u = uniform(key_p, t, i)
-                k = ((u > cdf0) + (u > cdf1) + (u > cdf2) + (u > cdf3)
-                     + (u > cdf4) + (u > cdf5) + (u > cdf6) + (u > cdf7))
+                k = (
+                    (u > cdf0)
+                    + (u > cdf1)
+                    + (u > cdf2)
+                    + (u > cdf3)
+                    + (u > cdf4)
+                    + (u > cdf5)
+                    + (u > cdf6)
+                    + (u > cdf7)
+                )
                 flag = (k == POISSON_TABLE) | untabulated
                 if has_extra_rate:
                     flag = flag | (extra_rate[b, i] > 0.0)
@@ -460,9 +523,20 @@ def _step_range(b, t, lo, hi, rate_to_mean, v_state, i_exc, i_inh, w_state, refr
                 special[i] = 0
                 if has_noise and normals[i] != normals[i]:
                     normals[i] = normal(key_a, key_b, t, i)
-                if has_poisson and _poisson_flagged(kicks[i], coef, kind[b, i], has_extra_rate and extra_rate[b, i] > 0.0):
-                    kicks[i] = _kicks_exact(uniforms[i], coef, kind[b, i], extra_rate[b, i] if has_extra_rate else 0.0,
-                                            rate_to_mean, key_p, key_x, t, i)
+                if has_poisson and _poisson_flagged(
+                    kicks[i], coef, kind[b, i], has_extra_rate and extra_rate[b, i] > 0.0
+                ):
+                    kicks[i] = _kicks_exact(
+                        uniforms[i],
+                        coef,
+                        kind[b, i],
+                        extra_rate[b, i] if has_extra_rate else 0.0,
+                        rate_to_mean,
+                        key_p,
+                        key_x,
+                        t,
+                        i,
+                    )
     n_fired = 0
     n_not_finite = 0
     for run in range(runs.shape[0]):  # neurons of one coefficient row at a time, so that the update vectorises
@@ -504,12 +578,53 @@ def _step_range(b, t, lo, hi, rate_to_mean, v_state, i_exc, i_inh, w_state, refr
     return n_fired, n_not_finite
 
 
-def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind,
-                  extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise,
-                  group_ptr, group_syn, group_rank, delay_values, post, weight,
-                  pending, pending_count, pool, pool_rank, blocks, pool_pos, keys, population_index,
-                  spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
-                  trace_neuron, trace_variable, traces, trace_first, status, next_step, bounds):
+def _advance_lane(
+    b,
+    t_begin,
+    t_end,
+    dt,
+    v_state,
+    i_exc,
+    i_inh,
+    w_state,
+    refractory,
+    acc,
+    coef,
+    kind,
+    extra_current,
+    has_extra_current,
+    extra_rate,
+    has_extra_rate,
+    has_poisson,
+    has_noise,
+    group_ptr,
+    group_syn,
+    group_rank,
+    delay_values,
+    post,
+    weight,
+    pending,
+    pending_count,
+    pool,
+    pool_rank,
+    blocks,
+    pool_pos,
+    keys,
+    population_index,
+    spike_step,
+    spike_neuron,
+    spike_count,
+    counts,
+    bin_first,
+    steps_per_bin,
+    trace_neuron,
+    trace_variable,
+    traces,
+    trace_first,
+    status,
+    next_step,
+    bounds,
+):
     """Advance lane b from t_begin to t_end. ``bounds`` splits the neurons into target ranges
     (multiples of 8): one range in the serial build, one per thread in the wide build, whose
     ranges run in parallel and give the same numbers bit for bit."""
@@ -540,8 +655,9 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
             status[b, 1] = 0
             next_step[b] = t
             return
-        if t > 0 and not _queue_spikes(b, t, pending, pending_count, group_ptr, group_rank, rank_count,
-                                       pool, pool_rank, blocks, pool_pos, status):
+        if t > 0 and not _queue_spikes(
+            b, t, pending, pending_count, group_ptr, group_rank, rank_count, pool, pool_rank, blocks, pool_pos, status
+        ):
             spike_count[b] = recorded
             next_step[b] = t
             return
@@ -552,9 +668,34 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
             if n_ranges:
                 _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, group_syn, post, weight, acc)
             chunk_fired[chunk], chunk_bad[chunk] = _step_range(
-                b, t, lo, hi, rate_to_mean, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind, runs,
-                extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise, keys,
-                kicks, uniforms, normals, special, special_words, fired)
+                b,
+                t,
+                lo,
+                hi,
+                rate_to_mean,
+                v_state,
+                i_exc,
+                i_inh,
+                w_state,
+                refractory,
+                acc,
+                coef,
+                kind,
+                runs,
+                extra_current,
+                has_extra_current,
+                extra_rate,
+                has_extra_rate,
+                has_poisson,
+                has_noise,
+                keys,
+                kicks,
+                uniforms,
+                normals,
+                special,
+                special_words,
+                fired,
+            )
         if chunk_bad.sum():
             for i in range(n):
                 if not math.isfinite(v_state[b, i]):
@@ -601,12 +742,53 @@ def _advance_lane(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refract
 
 
 @njit(cache=True)
-def _advance_lane_serial(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind,
-                         extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise,
-                         group_ptr, group_syn, group_rank, delay_values, post, weight,
-                         pending, pending_count, pool, pool_rank, blocks, pool_pos, keys, population_index,
-                         spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
-                         trace_neuron, trace_variable, traces, trace_first, status, next_step, bounds):
+def _advance_lane_serial(
+    b,
+    t_begin,
+    t_end,
+    dt,
+    v_state,
+    i_exc,
+    i_inh,
+    w_state,
+    refractory,
+    acc,
+    coef,
+    kind,
+    extra_current,
+    has_extra_current,
+    extra_rate,
+    has_extra_rate,
+    has_poisson,
+    has_noise,
+    group_ptr,
+    group_syn,
+    group_rank,
+    delay_values,
+    post,
+    weight,
+    pending,
+    pending_count,
+    pool,
+    pool_rank,
+    blocks,
+    pool_pos,
+    keys,
+    population_index,
+    spike_step,
+    spike_neuron,
+    spike_count,
+    counts,
+    bin_first,
+    steps_per_bin,
+    trace_neuron,
+    trace_variable,
+    traces,
+    trace_first,
+    status,
+    next_step,
+    bounds,
+):
     """Lane b from t_begin to t_end on one thread: :func:`_advance_lane` with a single target range,
     written out as one loop nest (small circuits step ~1 µs apart, where every call counts)."""
     n = v_state.shape[1]
@@ -647,8 +829,20 @@ def _advance_lane_serial(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, 
             blocks[b, slot, 2] = pool_pos[b]
         elif t > 0:
             queued = pool_pos[b]
-            if not _queue_spikes(b, t, pending, pending_count, group_ptr, group_rank, rank_count,
-                                 pool, pool_rank, blocks, pool_pos, status):
+            if not _queue_spikes(
+                b,
+                t,
+                pending,
+                pending_count,
+                group_ptr,
+                group_rank,
+                rank_count,
+                pool,
+                pool_rank,
+                blocks,
+                pool_pos,
+                status,
+            ):
                 spike_count[b] = recorded
                 next_step[b] = t
                 return
@@ -663,14 +857,32 @@ def _advance_lane_serial(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, 
         if has_poisson:  # the inverted CDF from the table, branch-free; the rest is flagged
             for run in range(runs.shape[0]):
                 c = runs[run, 2]
-                cdf0, cdf1, cdf2, cdf3 = coef[c, POISSON_CDF], coef[c, POISSON_CDF + 1], coef[c, POISSON_CDF + 2], coef[c, POISSON_CDF + 3]
-                cdf4, cdf5, cdf6, cdf7 = coef[c, POISSON_CDF + 4], coef[c, POISSON_CDF + 5], coef[c, POISSON_CDF + 6], coef[c, POISSON_CDF + 7]
+                cdf0, cdf1, cdf2, cdf3 = (
+                    coef[c, POISSON_CDF],
+                    coef[c, POISSON_CDF + 1],
+                    coef[c, POISSON_CDF + 2],
+                    coef[c, POISSON_CDF + 3],
+                )
+                cdf4, cdf5, cdf6, cdf7 = (
+                    coef[c, POISSON_CDF + 4],
+                    coef[c, POISSON_CDF + 5],
+                    coef[c, POISSON_CDF + 6],
+                    coef[c, POISSON_CDF + 7],
+                )
                 untabulated = coef[c, POISSON_MEAN] >= 10.0
                 for j in range(runs[run, 0], runs[run, 1]):
                     i = uint64(j)
                     u = uniform(key_p, t, i)
-                    k = ((u > cdf0) + (u > cdf1) + (u > cdf2) + (u > cdf3)
-                         + (u > cdf4) + (u > cdf5) + (u > cdf6) + (u > cdf7))
+                    k = (
+                        (u > cdf0)
+                        + (u > cdf1)
+                        + (u > cdf2)
+                        + (u > cdf3)
+                        + (u > cdf4)
+                        + (u > cdf5)
+                        + (u > cdf6)
+                        + (u > cdf7)
+                    )
                     flag = (k == POISSON_TABLE) | untabulated
                     if has_extra_rate:
                         flag = flag | (extra_rate[b, i] > 0.0)
@@ -698,9 +910,20 @@ def _advance_lane_serial(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, 
                     special[i] = 0
                     if has_noise and normals[i] != normals[i]:
                         normals[i] = normal(key_a, key_b, t, i)
-                    if has_poisson and _poisson_flagged(kicks[i], coef, kind[b, i], has_extra_rate and extra_rate[b, i] > 0.0):
-                        kicks[i] = _kicks_exact(uniforms[i], coef, kind[b, i], extra_rate[b, i] if has_extra_rate else 0.0,
-                                                rate_to_mean, key_p, key_x, t, i)
+                    if has_poisson and _poisson_flagged(
+                        kicks[i], coef, kind[b, i], has_extra_rate and extra_rate[b, i] > 0.0
+                    ):
+                        kicks[i] = _kicks_exact(
+                            uniforms[i],
+                            coef,
+                            kind[b, i],
+                            extra_rate[b, i] if has_extra_rate else 0.0,
+                            rate_to_mean,
+                            key_p,
+                            key_x,
+                            t,
+                            i,
+                        )
         n_fired = 0
         n_not_finite = 0
         for run in range(runs.shape[0]):  # neurons of one coefficient row at a time, so that the update vectorises
@@ -780,17 +1003,55 @@ def _advance_lane_serial(b, t_begin, t_end, dt, v_state, i_exc, i_inh, w_state, 
     next_step[b] = t_end
 
 
-
 LANE = _advance_lane_serial
 """The lane function :func:`_advance` calls; each build of it names its own (see the builds below)."""
 
 
-def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, acc, coef, kind,
-             extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise,
-             group_ptr, group_syn, group_rank, delay_values, post, weight,
-             pending, pending_count, pool, pool_rank, blocks, pool_pos, keys, population_index,
-             spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
-             trace_neuron, trace_variable, traces, trace_first, status, bounds):
+def _advance(
+    next_step,
+    t_end,
+    dt,
+    v_state,
+    i_exc,
+    i_inh,
+    w_state,
+    refractory,
+    acc,
+    coef,
+    kind,
+    extra_current,
+    has_extra_current,
+    extra_rate,
+    has_extra_rate,
+    has_poisson,
+    has_noise,
+    group_ptr,
+    group_syn,
+    group_rank,
+    delay_values,
+    post,
+    weight,
+    pending,
+    pending_count,
+    pool,
+    pool_rank,
+    blocks,
+    pool_pos,
+    keys,
+    population_index,
+    spike_step,
+    spike_neuron,
+    spike_count,
+    counts,
+    bin_first,
+    steps_per_bin,
+    trace_neuron,
+    trace_variable,
+    traces,
+    trace_first,
+    status,
+    bounds,
+):
     """Advance every lane from ``next_step[lane]`` to ``t_end``.
 
     Compiled three times: :data:`advance_parallel` runs lanes on parallel threads, :data:`advance`
@@ -804,12 +1065,53 @@ def _advance(next_step, t_end, dt, v_state, i_exc, i_inh, w_state, refractory, a
     """
     for b in prange(v_state.shape[0]):
         if next_step[b] < t_end:
-            LANE(b, next_step[b], t_end, dt, v_state, i_exc, i_inh, w_state, refractory, acc, coef,
-                 kind, extra_current, has_extra_current, extra_rate, has_extra_rate, has_poisson, has_noise,
-                 group_ptr, group_syn, group_rank, delay_values, post, weight,
-                 pending, pending_count, pool, pool_rank, blocks, pool_pos, keys, population_index,
-                 spike_step, spike_neuron, spike_count, counts, bin_first, steps_per_bin,
-                 trace_neuron, trace_variable, traces, trace_first, status, next_step, bounds)
+            LANE(
+                b,
+                next_step[b],
+                t_end,
+                dt,
+                v_state,
+                i_exc,
+                i_inh,
+                w_state,
+                refractory,
+                acc,
+                coef,
+                kind,
+                extra_current,
+                has_extra_current,
+                extra_rate,
+                has_extra_rate,
+                has_poisson,
+                has_noise,
+                group_ptr,
+                group_syn,
+                group_rank,
+                delay_values,
+                post,
+                weight,
+                pending,
+                pending_count,
+                pool,
+                pool_rank,
+                blocks,
+                pool_pos,
+                keys,
+                population_index,
+                spike_step,
+                spike_neuron,
+                spike_count,
+                counts,
+                bin_first,
+                steps_per_bin,
+                trace_neuron,
+                trace_variable,
+                traces,
+                trace_first,
+                status,
+                next_step,
+                bounds,
+            )
         else:
             status[b, 0] = DONE
 
@@ -823,8 +1125,9 @@ def _named(function, name: str, **globals_):
     gets a function of its own name.
     """
     namespace = function.__globals__ if not globals_ else {**function.__globals__, **globals_}
-    clone = types.FunctionType(function.__code__.replace(co_name=name), namespace, name,
-                               function.__defaults__, function.__closure__)
+    clone = types.FunctionType(
+        function.__code__.replace(co_name=name), namespace, name, function.__defaults__, function.__closure__
+    )
     clone.__qualname__ = name
     clone.__doc__ = function.__doc__
     return clone

@@ -18,7 +18,9 @@ class PackageArchive:
         self.source = Path(source)
         self.package = package
         if not self.source.exists():
-            raise CircuitFileError(f"{self.source}: not found; pass {package}'s wheel, sdist or installed package folder")
+            raise CircuitFileError(
+                f"{self.source}: not found; pass {package}'s wheel, sdist or installed package folder"
+            )
         if self.source.is_dir():
             self.names = [str(p.relative_to(self.source)) for p in self.source.rglob("*") if p.is_file()]
             self._read = lambda name: (self.source / name).read_bytes()

@@ -101,14 +101,18 @@ def balloon_windkessel(z: np.ndarray, dt_s: float, parameters: HemodynamicParame
     if z.ndim != 2:
         raise EncephagenError(f"neural activity must be (time, regions); got shape {z.shape}")
     if not 0 < dt_s <= MAX_STEP_S:
-        raise EncephagenError(f"BOLD step dt_s must lie in (0, {MAX_STEP_S}] s; got {dt_s}. Resample the activity to finer bins")
+        raise EncephagenError(
+            f"BOLD step dt_s must lie in (0, {MAX_STEP_S}] s; got {dt_s}. Resample the activity to finer bins"
+        )
     if not np.all(np.isfinite(z)):
         raise EncephagenError("neural activity contains NaN or infinity")
     k1, k2, k3 = p.coefficients
     constants = np.array([p.efficacy, p.kappa, p.gamma, p.tau, p.alpha, p.e0, p.v0, k1, k2, k3])
     out = _integrate(z, float(dt_s), constants)
     if not np.all(np.isfinite(out)):
-        raise EncephagenError("BOLD integration left the physical range (blood flow driven to zero or infinity); the activity input is too large — scale it down")
+        raise EncephagenError(
+            "BOLD integration left the physical range (blood flow driven to zero or infinity); the activity input is too large — scale it down"
+        )
     return out
 
 

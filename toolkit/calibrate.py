@@ -35,20 +35,21 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from .errors import CalibrationError, MissingDependencyError, UnknownNameError
 from .extras import require
 from .objectives import BatchEvaluator, Loss, Objective, get_objective
+from .plots import save_figure
 from .schema import Circuit, HistoryEntry, bump_version
 from .seeds import check_calibration_seeds, draw_calibration_seeds
-from .plots import save_figure
 from .storage import atomic_write_bytes, circuit_from_tree, circuit_tree, dumps_canonical
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class SeedSplit:
             check_calibration_seeds(getattr(self, part), f"SeedSplit({part}=...)")
 
     @classmethod
-    def from_seed(cls, seed: int, n_train: int, n_validation: int, n_test: int) -> "SeedSplit":
+    def from_seed(cls, seed: int, n_train: int, n_validation: int, n_test: int) -> SeedSplit:
         """Distinct seeds drawn from ``seed`` in the calibration range only: the same seed always gives the same split."""
         seeds = draw_calibration_seeds(seed, n_train + n_validation + n_test)
         return cls(seeds[:n_train], seeds[n_train : n_train + n_validation], seeds[n_train + n_validation :])
@@ -149,16 +150,20 @@ class CalibrationResult:
 
     def __repr__(self) -> str:
         """One line: the new version and its held-out losses (the circuit itself is large)."""
-        return (f"<CalibrationResult {self.circuit.name} {self.circuit.version}: held-out loss {self.loss_before.total:.4g} -> "
-                f"{self.loss_after.total:.4g}, {self.evaluations} evaluations, {self.elapsed_s:.0f} s>")
+        return (
+            f"<CalibrationResult {self.circuit.name} {self.circuit.version}: held-out loss {self.loss_before.total:.4g} -> "
+            f"{self.loss_after.total:.4g}, {self.evaluations} evaluations, {self.elapsed_s:.0f} s>"
+        )
 
     def _repr_html_(self) -> str:
         """The held-out losses and each free parameter's value before and after."""
         import html
 
-        rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{self.values_before.get(k, float('nan')):.5g}</td><td>{v:.5g}</td></tr>"
-                       for k, v in self.values_after.items())
-        return (f"<p>{html.escape(repr(self))}</p><table><tr><th>parameter</th><th>before</th><th>after</th></tr>{rows}</table>")
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{self.values_before.get(k, float('nan')):.5g}</td><td>{v:.5g}</td></tr>"
+            for k, v in self.values_after.items()
+        )
+        return f"<p>{html.escape(repr(self))}</p><table><tr><th>parameter</th><th>before</th><th>after</th></tr>{rows}</table>"
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready figures (what ``--json`` prints)."""
@@ -191,12 +196,16 @@ def parameter_space(circuit: Circuit, file: str = ""):
 
     free = circuit.free_parameters
     if not free:
-        raise CalibrationError(f"{file or circuit.name}:/parameters: no free parameters to calibrate. Mark some with \"free\": true and \"bounds\": [low, high]")
+        raise CalibrationError(
+            f'{file or circuit.name}:/parameters: no free parameters to calibrate. Mark some with "free": true and "bounds": [low, high]'
+        )
     params = {}
     for name, p in free.items():
         low, high = p.bounds
         if not low <= p.value <= high:
-            raise CalibrationError(f"{file or circuit.name}:/parameters/{name}/value: value lies outside its bounds [{low:g}, {high:g}]; got {p.value:g}. Move the value inside the bounds or widen them")
+            raise CalibrationError(
+                f"{file or circuit.name}:/parameters/{name}/value: value lies outside its bounds [{low:g}, {high:g}]; got {p.value:g}. Move the value inside the bounds or widen them"
+            )
         if p.scale == "log":
             params[name] = ng.p.Log(init=p.value, lower=low, upper=high, mutable_sigma=False)
         else:
@@ -218,7 +227,9 @@ def make_optimizer(circuit: Circuit, name: str, seed: int, budget: int, popsize:
 def restart_plan(settings: CalibrationSettings) -> list[tuple[int, int]]:
     """(optimizer seed, budget) of each restart: the budget split evenly, restart 0 seeded by ``seed``."""
     share, extra = divmod(settings.budget, settings.restarts)
-    seeds = [settings.seed] + [int(np.random.SeedSequence([settings.seed, r]).generate_state(1)[0]) for r in range(1, settings.restarts)]
+    seeds = [settings.seed] + [
+        int(np.random.SeedSequence([settings.seed, r]).generate_state(1)[0]) for r in range(1, settings.restarts)
+    ]
     return [(seed, share + (r < extra)) for r, seed in enumerate(seeds)]
 
 
@@ -235,7 +246,9 @@ def _rounded(values: Mapping[str, float], circuit: Circuit) -> dict[str, float]:
     return out
 
 
-def check_request(circuit: Circuit, settings: CalibrationSettings, *, custom_evaluator: bool = False, file: str = "") -> tuple[Objective | None, dict[str, float], dict[str, Any]]:
+def check_request(
+    circuit: Circuit, settings: CalibrationSettings, *, custom_evaluator: bool = False, file: str = ""
+) -> tuple[Objective | None, dict[str, float], dict[str, Any]]:
     """Refuse a request that cannot run, before any work: the objective and its targets and
     options, the optimizer, the budget and seed counts, the free parameters and their bounds.
 
@@ -249,7 +262,9 @@ def check_request(circuit: Circuit, settings: CalibrationSettings, *, custom_eva
     if settings.restarts < 1:
         raise CalibrationError(f"restarts must be at least 1; got {settings.restarts}")
     if settings.budget < settings.restarts:
-        raise CalibrationError(f"budget must be at least 1 candidate evaluation per restart; got {settings.budget} for {settings.restarts} restart(s)")
+        raise CalibrationError(
+            f"budget must be at least 1 candidate evaluation per restart; got {settings.budget} for {settings.restarts} restart(s)"
+        )
     if settings.popsize is not None and settings.popsize < 1:
         raise CalibrationError(f"popsize must be at least 1; got {settings.popsize}")
     if settings.train_seeds < 1 or settings.test_seeds < 1 or settings.validation_seeds < 0 or settings.finalists < 1:
@@ -261,10 +276,23 @@ def check_request(circuit: Circuit, settings: CalibrationSettings, *, custom_eva
     return objective, targets, options
 
 
-def evaluation_job(circuit: Circuit, objective: Objective, targets: Mapping[str, float], options: Mapping[str, Any], base_dir: str | os.PathLike | None) -> "EvaluationJob":
+def evaluation_job(
+    circuit: Circuit,
+    objective: Objective,
+    targets: Mapping[str, float],
+    options: Mapping[str, Any],
+    base_dir: str | os.PathLike | None,
+) -> EvaluationJob:
     """The job of a registered objective, with its evaluator built here once, so that a
     circuit the objective cannot score is refused before any work (and the build is cached)."""
-    job = EvaluationJob(objective.name, objective.module, dumps_canonical(circuit_tree(circuit)), dict(targets), dict(options), str(base_dir) if base_dir else None)
+    job = EvaluationJob(
+        objective.name,
+        objective.module,
+        dumps_canonical(circuit_tree(circuit)),
+        dict(targets),
+        dict(options),
+        str(base_dir) if base_dir else None,
+    )
     job.evaluator()
     return job
 
@@ -285,12 +313,17 @@ class EvaluationJob:
 
     def evaluator(self) -> BatchEvaluator:
         """This process's evaluator for the job: built on first use, then cached."""
-        text = json.dumps([self.objective, self.module, self.circuit_json, dict(self.targets), dict(self.options), self.base_dir], sort_keys=True)
+        text = json.dumps(
+            [self.objective, self.module, self.circuit_json, dict(self.targets), dict(self.options), self.base_dir],
+            sort_keys=True,
+        )
         key = hashlib.sha256(text.encode()).hexdigest()
         if key not in _EVALUATORS:
             objective = get_objective(self.objective, self.module)
             circuit = circuit_from_tree(json.loads(self.circuit_json), "<calibration job>")
-            _EVALUATORS[key] = objective.factory(circuit, self.targets, self.options, base_dir=Path(self.base_dir) if self.base_dir else None)
+            _EVALUATORS[key] = objective.factory(
+                circuit, self.targets, self.options, base_dir=Path(self.base_dir) if self.base_dir else None
+            )
         return _EVALUATORS[key]
 
 
@@ -298,12 +331,16 @@ _EVALUATORS: dict[str, BatchEvaluator] = {}
 """Per-process cache: a worker compiles the circuit once, not once per generation."""
 
 
-def evaluate_chunk(job: EvaluationJob | BatchEvaluator, parameter_sets: list[dict[str, float]], seeds: list[int]) -> list[list[Loss]]:
+def evaluate_chunk(
+    job: EvaluationJob | BatchEvaluator, parameter_sets: list[dict[str, float]], seeds: list[int]
+) -> list[list[Loss]]:
     """Score candidates on seeds, in this process (the unit of work sent to executors)."""
     evaluator = job.evaluator() if isinstance(job, EvaluationJob) else job
     losses = evaluator(parameter_sets, seeds)
     if len(losses) != len(parameter_sets) or any(len(row) != len(seeds) for row in losses):
-        raise CalibrationError(f"the evaluator returned {len(losses)} rows for {len(parameter_sets)} candidates x {len(seeds)} seeds; it must return one Loss per (candidate, seed)")
+        raise CalibrationError(
+            f"the evaluator returned {len(losses)} rows for {len(parameter_sets)} candidates x {len(seeds)} seeds; it must return one Loss per (candidate, seed)"
+        )
     return losses
 
 
@@ -317,7 +354,10 @@ class _Evaluate:
         if self.executor is None or self.chunks == 1 or len(parameter_sets) == 1:
             return evaluate_chunk(self.job, parameter_sets, seeds)
         bounds = np.linspace(0, len(parameter_sets), min(self.chunks, len(parameter_sets)) + 1).round().astype(int)
-        futures = [self.executor.submit(evaluate_chunk, self.job, parameter_sets[a:b], seeds) for a, b in zip(bounds[:-1], bounds[1:])]
+        futures = [
+            self.executor.submit(evaluate_chunk, self.job, parameter_sets[a:b], seeds)
+            for a, b in zip(bounds[:-1], bounds[1:])
+        ]
         return [row for future in futures for row in future.result()]
 
 
@@ -328,8 +368,11 @@ def _one_thread_per_worker() -> None:
     numba.set_num_threads(1)
 
 
-def dask_security(ca_file: str | os.PathLike | None = None, cert: str | os.PathLike | None = None,
-                  key: str | os.PathLike | None = None) -> Any:
+def dask_security(
+    ca_file: str | os.PathLike | None = None,
+    cert: str | os.PathLike | None = None,
+    key: str | os.PathLike | None = None,
+) -> Any:
     """A ``distributed.Security`` for a ``tls://`` scheduler: mutual TLS, as ``dask scheduler --tls-*`` expects.
 
     Dask pickles every task, so whoever can talk to a scheduler can run code on its workers;
@@ -340,15 +383,29 @@ def dask_security(ca_file: str | os.PathLike | None = None, cert: str | os.PathL
     try:
         from distributed.security import Security
     except ImportError:
-        raise MissingDependencyError("dask[distributed]", "--executor tls://... (a Dask scheduler)", extra="dask") from None
-    for name, path, what in (("ca_file", ca_file, "CA certificate"), ("cert", cert, "certificate"), ("key", key, "private key")):
+        raise MissingDependencyError(
+            "dask[distributed]", "--executor tls://... (a Dask scheduler)", extra="dask"
+        ) from None
+    for name, path, what in (
+        ("ca_file", ca_file, "CA certificate"),
+        ("cert", cert, "certificate"),
+        ("key", key, "private key"),
+    ):
         if path is not None and not Path(path).is_file():
             raise CalibrationError(f"{path}: no such file (given as {name}=); give the PEM file of the TLS {what}")
-    security = Security(**{k: str(v) for k, v in (("tls_ca_file", ca_file), ("tls_client_cert", cert), ("tls_client_key", key)) if v is not None},
-                        require_encryption=True)
+    security = Security(
+        **{
+            k: str(v)
+            for k, v in (("tls_ca_file", ca_file), ("tls_client_cert", cert), ("tls_client_key", key))
+            if v is not None
+        },
+        require_encryption=True,
+    )
     if security.tls_ca_file is None or security.tls_client_cert is None:
-        raise CalibrationError("a tls:// scheduler needs a CA file and a client certificate: give ca_file= and cert= "
-                               "(--tls-ca-file, --tls-cert, --tls-key) or set distributed.comm.tls.ca-file and .client.cert in the Dask config")
+        raise CalibrationError(
+            "a tls:// scheduler needs a CA file and a client certificate: give ca_file= and cert= "
+            "(--tls-ca-file, --tls-cert, --tls-key) or set distributed.comm.tls.ca-file and .client.cert in the Dask config"
+        )
     return security
 
 
@@ -371,19 +428,24 @@ def open_address_warning(address: str) -> str | None:
     if scheme not in ("tcp", "ws"):
         return None
     try:
-        loopback = all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in socket.getaddrinfo(host, None))
+        loopback = all(
+            ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in socket.getaddrinfo(host, None)
+        )
     except (OSError, ValueError):
         loopback = False
     if loopback:
         return None
-    return (f"--executor {address}: plain {scheme}:// beyond loopback is neither encrypted nor authenticated, and Dask "
-            "runs any pickled task it is sent: anyone who can reach the scheduler can run code on its workers. "
-            "Use tls:// with certificates (--tls-ca-file, --tls-cert, --tls-key), or a private network")
+    return (
+        f"--executor {address}: plain {scheme}:// beyond loopback is neither encrypted nor authenticated, and Dask "
+        "runs any pickled task it is sent: anyone who can reach the scheduler can run code on its workers. "
+        "Use tls:// with certificates (--tls-ca-file, --tls-cert, --tls-key), or a private network"
+    )
 
 
 @contextlib.contextmanager
-def open_executor(workers: int = 1, address: str | None = None, *, security: Any = None
-                  ) -> Iterator[tuple[concurrent.futures.Executor | None, int]]:
+def open_executor(
+    workers: int = 1, address: str | None = None, *, security: Any = None
+) -> Iterator[tuple[concurrent.futures.Executor | None, int]]:
     """An executor and the number of chunks to split each generation into.
 
     ``address`` connects to a Dask distributed scheduler: ``tls://host:port`` with ``security``
@@ -396,19 +458,25 @@ def open_executor(workers: int = 1, address: str | None = None, *, security: Any
         try:
             from dask.distributed import Client
         except ImportError:
-            raise MissingDependencyError("dask[distributed]", "--executor (a Dask scheduler address)", extra="dask") from None
+            raise MissingDependencyError(
+                "dask[distributed]", "--executor (a Dask scheduler address)", extra="dask"
+            ) from None
         if address.startswith(("tls://", "wss://")):
             security = security if security is not None else dask_security()
         elif security is not None:
-            raise CalibrationError(f"--executor {address}: TLS files were given for a scheduler address that is not tls://; "
-                                   "start the scheduler with --protocol tls and give its tls:// address")
+            raise CalibrationError(
+                f"--executor {address}: TLS files were given for a scheduler address that is not tls://; "
+                "start the scheduler with --protocol tls and give its tls:// address"
+            )
         warning = open_address_warning(address)
         if warning is not None:
             log.warning("%s", warning)
         try:
             client = Client(address, timeout="10s", security=security)
         except (OSError, TimeoutError) as exc:
-            raise CalibrationError(f"cannot reach the Dask scheduler at {address}: {exc}. Start one with 'dask scheduler' or check the address") from None
+            raise CalibrationError(
+                f"cannot reach the Dask scheduler at {address}: {exc}. Start one with 'dask scheduler' or check the address"
+            ) from None
         with client:
             threads = sum(client.nthreads().values()) or 1
             log.info("dask scheduler %s: %d worker threads", address, threads)
@@ -479,7 +547,13 @@ class _Log:
             os.fsync(handle.fileno())
 
     def commit(self, config: Mapping[str, Any], generations: int, evaluations: int) -> None:
-        state = {"format": "encephagen calibration checkpoint", "config": config, "generations": generations, "evaluations": evaluations, "log_bytes": self.path.stat().st_size}
+        state = {
+            "format": "encephagen calibration checkpoint",
+            "config": config,
+            "generations": generations,
+            "evaluations": evaluations,
+            "log_bytes": self.path.stat().st_size,
+        }
         atomic_write_bytes(self.checkpoint, (json.dumps(state, indent=1) + "\n").encode())
 
     def recover(self, config: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -490,7 +564,9 @@ class _Log:
         if state.get("config") != json.loads(_dumps(config)):
             old = state.get("config", {})
             changed = sorted(k for k in set(old) | set(config) if old.get(k) != json.loads(_dumps(config)).get(k))
-            raise CalibrationError(f"{self.checkpoint}: the run there used different settings ({', '.join(changed)}); resume with the same ones or choose another --run-dir")
+            raise CalibrationError(
+                f"{self.checkpoint}: the run there used different settings ({', '.join(changed)}); resume with the same ones or choose another --run-dir"
+            )
         with open(self.path, "r+b") as handle:
             handle.truncate(state["log_bytes"])
         lines = self.path.read_text(encoding="utf-8").splitlines()
@@ -577,11 +653,15 @@ def calibrate(
             log.info("%s: no checkpoint; starting a new run", run_dir)
         replay = recovered or []
     elif run_log.path.exists():
-        raise CalibrationError(f"{run_dir}: holds an earlier run's log; pass --resume to continue it, or choose another --run-dir")
+        raise CalibrationError(
+            f"{run_dir}: holds an earlier run's log; pass --resume to continue it, or choose another --run-dir"
+        )
     if not replay:
         run_log.start(config)
 
-    history, recommendations = _search(circuit, settings, popsize, evaluate, seeds, run_log, config, replay, progress, started)
+    history, recommendations = _search(
+        circuit, settings, popsize, evaluate, seeds, run_log, config, replay, progress, started
+    )
     generations = sum(math.ceil(budget / popsize) for _, budget in restart_plan(settings))
     done = len(history)
     start_values = {name: p.value for name, p in free.items()}
@@ -589,16 +669,39 @@ def calibrate(
     if progress is not None and validation:
         best = min(validation, key=lambda m: _finite(m.total))
         median = statistics.median(_finite(m.total) for m in validation)
-        progress(Progress("validation", generations, generations, done, settings.budget, best.total, median, best.terms, time.perf_counter() - started, None))
+        progress(
+            Progress(
+                "validation",
+                generations,
+                generations,
+                done,
+                settings.budget,
+                best.total,
+                median,
+                best.terms,
+                time.perf_counter() - started,
+                None,
+            )
+        )
     final = evaluate([start_values, picked], seeds.test)
     loss_before, loss_after = Loss.mean(final[0]), Loss.mean(final[1])
     train_best = min((m for _, m in history), key=lambda m: _finite(m.total))
-    run_log.append([{"type": "test", "seeds": seeds.test, "before": {"values": start_values, **loss_before.as_dict()}, "after": {"values": picked, **loss_after.as_dict()}}])
+    run_log.append(
+        [
+            {
+                "type": "test",
+                "seeds": seeds.test,
+                "before": {"values": start_values, **loss_before.as_dict()},
+                "after": {"values": picked, **loss_after.as_dict()},
+            }
+        ]
+    )
     if _finite(loss_after.total) > _finite(loss_before.total) and not keep_worse:
         raise CalibrationError(
             f"the calibrated values are worse than the starting ones on the {len(seeds.test)} held-out test seeds "
             f"(loss {loss_before.total:.4g} -> {loss_after.total:.4g}), so no new version was made (log {run_log.path}); "
-            "raise the budget or the training or validation seeds, or keep it anyway with keep_worse=True (encephagen calibrate --keep-worse)")
+            "raise the budget or the training or validation seeds, or keep it anyway with keep_worse=True (encephagen calibrate --keep-worse)"
+        )
 
     entry = HistoryEntry(
         version=bump_version(circuit.version, "minor"),
@@ -607,20 +710,51 @@ def calibrate(
         action="calibrated",
         parent_version=circuit.version,
         description=f"{settings.optimizer} on objective {settings.objective!r}: held-out loss {loss_before.total:.4g} -> {loss_after.total:.4g} over {len(seeds.test)} test seeds",
-        details=_jsonable({
-            **{k: config[k] for k in ("objective", "targets", "options", "optimizer", "budget", "popsize", "restarts", "seed", "seeds")},
-            "loss_before": loss_before.as_dict(),
-            "loss_after": loss_after.as_dict(),
-            "train_best": train_best.total,
-            "values_before": start_values,
-            "packages": package_versions(),
-        }),
+        details=_jsonable(
+            {
+                **{
+                    k: config[k]
+                    for k in (
+                        "objective",
+                        "targets",
+                        "options",
+                        "optimizer",
+                        "budget",
+                        "popsize",
+                        "restarts",
+                        "seed",
+                        "seeds",
+                    )
+                },
+                "loss_before": loss_before.as_dict(),
+                "loss_after": loss_after.as_dict(),
+                "train_best": train_best.total,
+                "values_before": start_values,
+                "packages": package_versions(),
+            }
+        ),
     )
-    calibrated = circuit.with_parameter_values(picked).model_copy(update={"version": entry.version, "history": [*circuit.history, entry]})
-    return CalibrationResult(calibrated, start_values, picked, loss_before, loss_after, train_best, seeds, done, generations, time.perf_counter() - started, run_log.path)
+    calibrated = circuit.with_parameter_values(picked).model_copy(
+        update={"version": entry.version, "history": [*circuit.history, entry]}
+    )
+    return CalibrationResult(
+        calibrated,
+        start_values,
+        picked,
+        loss_before,
+        loss_after,
+        train_best,
+        seeds,
+        done,
+        generations,
+        time.perf_counter() - started,
+        run_log.path,
+    )
 
 
-def _search(circuit, settings, popsize, evaluate, seeds, run_log, config, replay, progress, started) -> tuple[list[tuple[dict[str, float], Loss]], list[dict[str, float]]]:
+def _search(
+    circuit, settings, popsize, evaluate, seeds, run_log, config, replay, progress, started
+) -> tuple[list[tuple[dict[str, float], Loss]], list[dict[str, float]]]:
     """The ask/evaluate/tell loop, one generation at a time, restart after restart; generations
     already in the log are replayed instead of evaluated.
 
@@ -644,15 +778,28 @@ def _search(circuit, settings, popsize, evaluate, seeds, run_log, config, replay
                 logged = replay[done : done + len(candidates)]
                 for value, record in zip(values, logged):
                     if record["values"] != value:
-                        raise CalibrationError(f"{run_log.path}: evaluation {record['index']} does not replay (logged {record['values']}, asked {value}); was nevergrad upgraded? Start a new run")
+                        raise CalibrationError(
+                            f"{run_log.path}: evaluation {record['index']} does not replay (logged {record['values']}, asked {value}); was nevergrad upgraded? Start a new run"
+                        )
                 means = [Loss(math.inf if r["loss"] is None else r["loss"], r["terms"]) for r in logged]
             else:
                 rows = evaluate(values, seeds.train)
                 means = [Loss.mean(row) for row in rows]
-                run_log.append([
-                    {"type": "evaluation", "restart": restart, "generation": generation, "index": done + i, "values": value, "loss": mean.total, "terms": mean.terms, "seed_losses": [loss.total for loss in row]}
-                    for i, (value, mean, row) in enumerate(zip(values, means, rows))
-                ])
+                run_log.append(
+                    [
+                        {
+                            "type": "evaluation",
+                            "restart": restart,
+                            "generation": generation,
+                            "index": done + i,
+                            "values": value,
+                            "loss": mean.total,
+                            "terms": mean.terms,
+                            "seed_losses": [loss.total for loss in row],
+                        }
+                        for i, (value, mean, row) in enumerate(zip(values, means, rows))
+                    ]
+                )
                 fresh += len(candidates)
             for candidate, mean in zip(candidates, means):
                 optimizer.tell(candidate, mean.total if math.isfinite(mean.total) else FAILED_LOSS)
@@ -665,7 +812,21 @@ def _search(circuit, settings, popsize, evaluate, seeds, run_log, config, replay
                 elapsed = time.perf_counter() - search_started
                 eta = elapsed / fresh * (settings.budget - len(history)) if fresh else None
                 median = statistics.median(_finite(m.total) for m in means)
-                progress(Progress("search", generation, generations, len(history), settings.budget, best.total, median, best.terms, time.perf_counter() - started, eta, replayed))
+                progress(
+                    Progress(
+                        "search",
+                        generation,
+                        generations,
+                        len(history),
+                        settings.budget,
+                        best.total,
+                        median,
+                        best.terms,
+                        time.perf_counter() - started,
+                        eta,
+                        replayed,
+                    )
+                )
         recommendations.append({k: float(v) for k, v in optimizer.recommend().value.items()})
     return history, recommendations
 
@@ -689,7 +850,9 @@ def _pick(history, recommendations, circuit, seeds, settings, evaluate, run_log)
     if not seeds.validation:
         return _rounded(history[ranked[0]][0], circuit), []
     means = [Loss.mean(row) for row in evaluate(finalists, seeds.validation)]
-    run_log.append([{"type": "validation", "values": v, "loss": m.total, "terms": m.terms} for v, m in zip(finalists, means)])
+    run_log.append(
+        [{"type": "validation", "values": v, "loss": m.total, "terms": m.terms} for v, m in zip(finalists, means)]
+    )
     best = min(range(len(finalists)), key=lambda i: (_finite(means[i].total), i))
     return finalists[best], means
 
@@ -732,7 +895,11 @@ def convergence(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "running_best": np.minimum.accumulate(losses).tolist() if len(losses) else [],
         "generation_position": [position[g] for g in generations],
         "generation_median": [float(np.median(per_gen[g])) for g in generations],
-        "restart_starts": [r["index"] + 1 for prev, r in zip([None, *evaluations], evaluations) if prev is not None and r.get("restart") != prev.get("restart")],
+        "restart_starts": [
+            r["index"] + 1
+            for prev, r in zip([None, *evaluations], evaluations)
+            if prev is not None and r.get("restart") != prev.get("restart")
+        ],
         "generation_best": [float(np.min(per_gen[g])) for g in generations],
         "best": float(losses.min()) if len(losses) else None,
         "test": test,
@@ -748,15 +915,21 @@ def plot_convergence(summary: Mapping[str, Any], path: str | os.PathLike) -> Pat
     fig = new_figure(figsize=(7, 4), dpi=120)
     ax = fig.subplots()
     loss = np.asarray(summary["loss"], dtype=float)
-    ax.scatter(np.arange(1, len(loss) + 1), loss, s=6, alpha=0.35, color="0.4", label="candidate (mean over training seeds)")
+    ax.scatter(
+        np.arange(1, len(loss) + 1), loss, s=6, alpha=0.35, color="0.4", label="candidate (mean over training seeds)"
+    )
     ax.plot(np.arange(1, len(loss) + 1), summary["running_best"], color="C0", label="best so far (training)")
-    ax.plot(summary["generation_position"], summary["generation_median"], color="C1", marker=".", label="generation median")
+    ax.plot(
+        summary["generation_position"], summary["generation_median"], color="C1", marker=".", label="generation median"
+    )
     for i, start in enumerate(summary["restart_starts"]):
         ax.axvline(start - 0.5, color="0.7", lw=0.8, label="restart" if i == 0 else None)
     test = summary["test"]
     if test is not None:
         ax.axhline(test["before"]["total"], color="C3", ls=":", label=f"held-out, start: {test['before']['total']:.3g}")
-        ax.axhline(test["after"]["total"], color="C2", ls="--", label=f"held-out, calibrated: {test['after']['total']:.3g}")
+        ax.axhline(
+            test["after"]["total"], color="C2", ls="--", label=f"held-out, calibrated: {test['after']['total']:.3g}"
+        )
     ax.set_xlabel("candidate evaluations")
     ax.set_ylabel(f"loss ({config['objective']})")
     ax.set_title(f"{config['circuit']} {config['circuit_version']}: {config['optimizer']}, seed {config['seed']}")

@@ -39,9 +39,9 @@ marked structural: changing them needs a new :func:`compile_circuit`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -55,8 +55,16 @@ log = logging.getLogger(__name__)
 DEFAULT_DT = 0.1
 """Integration step (ms) used when none is given."""
 NEURON_MODEL_FIELDS = (
-    "tau_m", "v_threshold", "v_reset", "v_rest", "t_ref", "tau_syn_exc", "tau_syn_inh",
-    "adaptation", "tau_adaptation", "noise_sigma",
+    "tau_m",
+    "v_threshold",
+    "v_reset",
+    "v_rest",
+    "t_ref",
+    "tau_syn_exc",
+    "tau_syn_inh",
+    "adaptation",
+    "tau_adaptation",
+    "noise_sigma",
 )
 POPULATION_FIELDS = ("drive", "poisson_rate", "poisson_weight", "initial_v_low", "initial_v_high")
 NEURON_FIELDS = NEURON_MODEL_FIELDS + POPULATION_FIELDS
@@ -144,7 +152,16 @@ class CompiledNetwork:
                 raise UnknownNameError("parameter", name, settings)
             if any(t.kind == "structural" for t in self.parameter_map.get(name, [])) and value != settings[name]:
                 where = "; ".join(t.where for t in self.parameter_map[name] if t.kind == "structural")
-                raise CompileError([Problem(str(self.circuit.source_path or self.circuit.name), f"/parameters/{name}", f"parameter {name!r} is structural ({where})", "Change it in the circuit and compile again")])
+                raise CompileError(
+                    [
+                        Problem(
+                            str(self.circuit.source_path or self.circuit.name),
+                            f"/parameters/{name}",
+                            f"parameter {name!r} is structural ({where})",
+                            "Change it in the circuit and compile again",
+                        )
+                    ]
+                )
             settings[name] = float(value)
         weights = self._constant_weights.copy()
         neuron = {k: v.copy() for k, v in self._constant_neuron.items()}
@@ -168,16 +185,20 @@ class CompiledNetwork:
 
     def __repr__(self) -> str:
         """One line, not the arrays (the dataclass default prints every weight)."""
-        return (f"<CompiledNetwork {self.circuit.name} {self.circuit.version}: {self.n_neurons:,} neurons, "
-                f"{self.n_synapses:,} synapses, {len(self.population_names)} populations, dt {self.dt:g} ms>")
+        return (
+            f"<CompiledNetwork {self.circuit.name} {self.circuit.version}: {self.n_neurons:,} neurons, "
+            f"{self.n_synapses:,} synapses, {len(self.population_names)} populations, dt {self.dt:g} ms>"
+        )
 
     def _repr_html_(self) -> str:
         import html
 
         free = sum(p.free for p in self.circuit.parameters.values())
-        return (f"<b>CompiledNetwork</b> {html.escape(self.circuit.name)} {html.escape(self.circuit.version)}: "
-                f"{self.n_neurons:,} neurons, {self.n_synapses:,} synapses, {len(self.population_names)} populations, "
-                f"max delay {self.max_delay} steps, dt {self.dt:g} ms, {free} free parameters")
+        return (
+            f"<b>CompiledNetwork</b> {html.escape(self.circuit.name)} {html.escape(self.circuit.version)}: "
+            f"{self.n_neurons:,} neurons, {self.n_synapses:,} synapses, {len(self.population_names)} populations, "
+            f"max delay {self.max_delay} steps, dt {self.dt:g} ms, {free} free parameters"
+        )
 
 
 COMPILE_BYTES_PER_SYNAPSE = 40
@@ -199,8 +220,9 @@ def compile_memory_estimate(circuit: Circuit) -> tuple[int, float]:
     return int(COMPILE_BYTES_PER_SYNAPSE * synapses + COMPILE_BYTES_PER_NEURON * size.neurons + draw), synapses
 
 
-def compile_circuit(circuit: Circuit, *, dt: float | None = None, base_dir: Path | None = None,
-                    memory_limit: int | None = None) -> CompiledNetwork:
+def compile_circuit(
+    circuit: Circuit, *, dt: float | None = None, base_dir: Path | None = None, memory_limit: int | None = None
+) -> CompiledNetwork:
     """Build a circuit into a :class:`CompiledNetwork` (see the module docstring for conventions).
 
     Parameters
@@ -238,15 +260,22 @@ def _check_compile_memory(circuit: Circuit, limit: int | None) -> None:
         return
     needed, synapses = compile_memory_estimate(circuit)
     if needed > limit:
+
         def gib(b: float) -> str:
             return f"{b / 1024**3:.2f} GiB"
 
-        raise CompileError([Problem(
-            str(circuit.source_path or circuit.name), "/populations",
-            f"compiling needs about {gib(needed)} (~{synapses:,.0f} synapses at {COMPILE_BYTES_PER_SYNAPSE} bytes each) "
-            f"but the limit is {gib(limit)} ({source})",
-            f"Shrink the populations or connection probabilities, or raise the limit with {MEMORY_LIMIT_ENV}=<bytes> "
-            "if the memory really is there")])
+        raise CompileError(
+            [
+                Problem(
+                    str(circuit.source_path or circuit.name),
+                    "/populations",
+                    f"compiling needs about {gib(needed)} (~{synapses:,.0f} synapses at {COMPILE_BYTES_PER_SYNAPSE} bytes each) "
+                    f"but the limit is {gib(limit)} ({source})",
+                    f"Shrink the populations or connection probabilities, or raise the limit with {MEMORY_LIMIT_ENV}=<bytes> "
+                    "if the memory really is there",
+                )
+            ]
+        )
 
 
 class _Builder:
@@ -276,7 +305,9 @@ class _Builder:
     def structural(self, where: str, values: Iterable[object]) -> None:
         for value in values:
             if isinstance(value, ParamRef):
-                self.pmap.setdefault(value.param, []).append(ParamTarget("structural", np.empty(0, np.int64), np.empty(0), where=where))
+                self.pmap.setdefault(value.param, []).append(
+                    ParamTarget("structural", np.empty(0, np.int64), np.empty(0), where=where)
+                )
 
     def set_field(self, fieldname: str, indices: np.ndarray, value: object, scale: float = 1.0) -> None:
         if isinstance(value, list):  # a sum of Values (a drive with several terms)
@@ -284,7 +315,9 @@ class _Builder:
                 self.set_field(fieldname, indices, term, scale)
             return
         if isinstance(value, ParamRef):
-            self.pmap.setdefault(value.param, []).append(ParamTarget("neuron", indices, np.full(indices.size, value.factor * scale), field=fieldname))
+            self.pmap.setdefault(value.param, []).append(
+                ParamTarget("neuron", indices, np.full(indices.size, value.factor * scale), field=fieldname)
+            )
         else:
             self.neuron[fieldname][indices] += float(value) * scale
 
@@ -322,10 +355,21 @@ class _Builder:
         steps = np.maximum(1, np.rint(np.asarray(delay_ms, dtype=float) / self.dt)).astype(np.int32)
         off = np.abs(steps * self.dt - delay_ms)
         if np.any(off > 1e-9 * np.maximum(1.0, np.abs(delay_ms))):
-            log.info("%s: delays rounded to whole steps of %s ms (largest change %.3g ms)", where, self.dt, float(off.max()))
+            log.info(
+                "%s: delays rounded to whole steps of %s ms (largest change %.3g ms)", where, self.dt, float(off.max())
+            )
         return steps
 
-    def add_synapses(self, owner: str, pre: np.ndarray, post: np.ndarray, value: np.ndarray, delay_steps: np.ndarray, weight: object, coefficient: np.ndarray) -> None:
+    def add_synapses(
+        self,
+        owner: str,
+        pre: np.ndarray,
+        post: np.ndarray,
+        value: np.ndarray,
+        delay_steps: np.ndarray,
+        weight: object,
+        coefficient: np.ndarray,
+    ) -> None:
         """Append synapses; ``value`` is the weight without its parameter part, ``coefficient`` its multiplier."""
         first = self.count
         # int32 indices, and constant values and delays kept as broadcast views: ~8 bytes per synapse until finish()
@@ -356,9 +400,19 @@ class _Builder:
         else:
             value, coefficient = float(proj.weight) * scale, np.zeros(pre.size)
         delay = self.delay_steps(np.float64(c.resolve(proj.delay)), f"projection {name}")
-        self.add_synapses(name, pre + src.start, post + tgt.start, np.broadcast_to(value, pre.shape), delay, proj.weight, np.broadcast_to(coefficient, pre.shape))
+        self.add_synapses(
+            name,
+            pre + src.start,
+            post + tgt.start,
+            np.broadcast_to(value, pre.shape),
+            delay,
+            proj.weight,
+            np.broadcast_to(coefficient, pre.shape),
+        )
 
-    def matrix(self, value: MatrixValue, shape: tuple[int, int], where: str) -> tuple[np.ndarray, np.ndarray, object | None]:
+    def matrix(
+        self, value: MatrixValue, shape: tuple[int, int], where: str
+    ) -> tuple[np.ndarray, np.ndarray, object | None]:
         """:func:`matrix_parts`, recording the parameters that change its structure."""
         self.structural(f"{where} divisor", [value.divisor])
         self.structural(f"{where} offset", [value.offset])
@@ -392,13 +446,19 @@ class _Builder:
                 src = self.slices[source]
                 rng = np.random.default_rng(pair_seeds[t * shape[1] + s])
                 n_src, n_tgt = src.stop - src.start, tgt.stop - tgt.start
-                pre, post = bernoulli_pairs(rng, n_src, n_tgt, float(probability[t, s]), exclude_diagonal=source == target)
+                pre, post = bernoulli_pairs(
+                    rng, n_src, n_tgt, float(probability[t, s]), exclude_diagonal=source == target
+                )
                 if pre.size == 0:
                     continue
                 weight = ParamRef(param=w_param, factor=1.0) if w_param is not None else None
                 self.add_synapses(
-                    name, pre + src.start, post + tgt.start,
-                    np.broadcast_to(float(w_const[t, s]), pre.shape), delay_steps[t, s], weight,
+                    name,
+                    pre + src.start,
+                    post + tgt.start,
+                    np.broadcast_to(float(w_const[t, s]), pre.shape),
+                    delay_steps[t, s],
+                    weight,
                     np.broadcast_to(float(w_lin[t, s]), pre.shape),
                 )
 
@@ -429,7 +489,7 @@ class _Builder:
         delays = np.empty(total, dtype=np.int32)
         first = 0
         for value, delay in zip(self.value, self.delay):
-            where = rank[first:first + value.size]
+            where = rank[first : first + value.size]
             constant[where] = value
             delays[where] = delay
             first += value.size
@@ -437,7 +497,7 @@ class _Builder:
         self.value, self.delay = [], []
         weights = sp.csr_matrix((constant.copy(), indices, indptr), shape=(n, n))
         for param, first, coefficients in self.weight_refs:
-            indices_of = rank[first:first + coefficients.size].copy()
+            indices_of = rank[first : first + coefficients.size].copy()
             self.pmap.setdefault(param, []).append(ParamTarget("weight", indices_of, np.asarray(coefficients, float)))
         projection_synapses = {}
         for name, spans in self.owner.items():
@@ -539,14 +599,17 @@ def matrix_probability(circuit: Circuit, name: str, base_dir: Path) -> np.ndarra
     """Connection probability of each (target, source) population pair of a matrix projection, in [0, 1]."""
     mproj = circuit.matrix_projections[name]
     shape = (len(mproj.targets), len(mproj.sources))
-    const, linear, param = matrix_parts(circuit, mproj.probability, shape, f"/matrix_projections/{name}/probability", base_dir)
+    const, linear, param = matrix_parts(
+        circuit, mproj.probability, shape, f"/matrix_projections/{name}/probability", base_dir
+    )
     if param is not None:
         const = const + linear * circuit.parameters[param].value
     return np.clip(const, 0.0, 1.0)
 
 
-def matrix_parts(circuit: Circuit, value: MatrixValue, shape: tuple[int, int], where: str,
-                 base_dir: Path) -> tuple[np.ndarray, np.ndarray, str | None]:
+def matrix_parts(
+    circuit: Circuit, value: MatrixValue, shape: tuple[int, int], where: str, base_dir: Path
+) -> tuple[np.ndarray, np.ndarray, str | None]:
     """(constant part, linear part, parameter of the linear part) of offset + scale*T(A)/divisor."""
     array = load_matrix_array(circuit, value.array, shape, where, base_dir)
     if value.transform == "log1p":
@@ -564,15 +627,23 @@ def matrix_parts(circuit: Circuit, value: MatrixValue, shape: tuple[int, int], w
     return offset + float(value.scale) * base, np.zeros(shape), None
 
 
-def load_matrix_array(circuit: Circuit, array: list[list[float]] | ArrayFile, shape: tuple[int, int], where: str,
-                      base_dir: Path) -> np.ndarray:
+def load_matrix_array(
+    circuit: Circuit, array: list[list[float]] | ArrayFile, shape: tuple[int, int], where: str, base_dir: Path
+) -> np.ndarray:
     """An inline array, or a dataset of an HDF5 file next to the circuit, checked against its [targets, sources] shape."""
     if not isinstance(array, ArrayFile):
         return np.asarray(array, dtype=float)
     from .storage import read_array_file
 
     try:  # shape, dtype, path and file kind are checked from metadata before anything is read
-        return read_array_file(array, base_dir, file=str(circuit.source_path or circuit.name), pointer=f"{where}/array", shape=list(shape), check_sha256=False)
+        return read_array_file(
+            array,
+            base_dir,
+            file=str(circuit.source_path or circuit.name),
+            pointer=f"{where}/array",
+            shape=list(shape),
+            check_sha256=False,
+        )
     except CircuitError as exc:
         raise CompileError(exc.problems) from None
 
@@ -603,7 +674,7 @@ def connect(rule, n_src: int, n_tgt: int, *, same: bool, resolve) -> tuple[np.nd
             chosen = rng.choice(candidates, size=k, replace=False)
             if exclude:
                 chosen = chosen + (chosen >= target)
-            pre[target * k:(target + 1) * k] = np.sort(chosen)
+            pre[target * k : (target + 1) * k] = np.sort(chosen)
         return pre, np.repeat(np.arange(n_tgt), k), 1.0
     factor = np.asarray(rule.weight_factor, float) if rule.weight_factor is not None else 1.0
     return np.asarray(rule.source_index, np.int64), np.asarray(rule.target_index, np.int64), factor
@@ -615,7 +686,9 @@ circuit compiled so far was built with); beyond, numpy's choice would allocate e
 the pairs are drawn by geometric gaps instead (the same law, O(synapses) time and memory)."""
 
 
-def bernoulli_pairs(rng: np.random.Generator, n_src: int, n_tgt: int, p: float, *, exclude_diagonal: bool) -> tuple[np.ndarray, np.ndarray]:
+def bernoulli_pairs(
+    rng: np.random.Generator, n_src: int, n_tgt: int, p: float, *, exclude_diagonal: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Each (pre, post) pair independently with probability p, drawn in O(synapses).
 
     Up to :data:`CHOICE_PAIRS` candidate pairs the synapse count is drawn from its binomial law
@@ -650,7 +723,7 @@ def _geometric_pairs(rng: np.random.Generator, pairs: int, p: float) -> np.ndarr
         flat = last + np.cumsum(gaps)
         del gaps
         if flat[-1] >= pairs:
-            pieces.append(flat[:np.searchsorted(flat, pairs)])
+            pieces.append(flat[: np.searchsorted(flat, pairs)])
             break
         pieces.append(flat)
         last = int(flat[-1])
@@ -681,10 +754,17 @@ def lesion(circuit: Circuit, names: Iterable[str]) -> Circuit:
             known = [*circuit.populations, *circuit.projections, *circuit.matrix_projections, *circuit.cell_classes]
             raise UnknownNameError("population, projection or cell class", name, known)
     if populations == set(circuit.populations):
-        raise CompileError([Problem(str(circuit.source_path or circuit.name), "/populations", "a lesion may not remove every population")])
+        raise CompileError(
+            [
+                Problem(
+                    str(circuit.source_path or circuit.name), "/populations", "a lesion may not remove every population"
+                )
+            ]
+        )
     keep_pops = {k: v for k, v in circuit.populations.items() if k not in populations}
     keep_proj = {
-        k: v for k, v in circuit.projections.items()
+        k: v
+        for k, v in circuit.projections.items()
         if k not in projections and v.source not in populations and v.target not in populations
     }
     keep_matrix = {}
@@ -692,16 +772,31 @@ def lesion(circuit: Circuit, names: Iterable[str]) -> Circuit:
         if k in projections:
             continue
         if populations & (set(m.sources) | set(m.targets)):
-            raise CompileError([Problem(str(circuit.source_path or circuit.name), f"/matrix_projections/{k}", "cannot lesion a population that is a member of a matrix projection", "Lesion the matrix projection as a whole")])
+            raise CompileError(
+                [
+                    Problem(
+                        str(circuit.source_path or circuit.name),
+                        f"/matrix_projections/{k}",
+                        "cannot lesion a population that is a member of a matrix projection",
+                        "Lesion the matrix projection as a whole",
+                    )
+                ]
+            )
         keep_matrix[k] = m
     readouts = {}
     for k, r in circuit.readouts.items():
         terms = [t for t in r.terms if t.population not in populations]
         if terms:
             readouts[k] = r.model_copy(update={"terms": terms})
-    lesioned = circuit.model_copy(update={
-        "populations": keep_pops, "projections": keep_proj,
-        "matrix_projections": keep_matrix, "readouts": readouts,
-    })
-    log.info("lesioned %s: removed populations %s and projections %s", circuit.name, sorted(populations), sorted(projections))
+    lesioned = circuit.model_copy(
+        update={
+            "populations": keep_pops,
+            "projections": keep_proj,
+            "matrix_projections": keep_matrix,
+            "readouts": readouts,
+        }
+    )
+    log.info(
+        "lesioned %s: removed populations %s and projections %s", circuit.name, sorted(populations), sorted(projections)
+    )
     return lesioned

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 from .errors import json_pointer
 from .schema import Circuit
 
-SECTIONS = ("parameters", "neuron_models", "cell_classes", "populations", "projections", "matrix_projections", "readouts")
+SECTIONS = (
+    "parameters",
+    "neuron_models",
+    "cell_classes",
+    "populations",
+    "projections",
+    "matrix_projections",
+    "readouts",
+)
 """Named items, compared name by name, in the order a report lists them."""
 METADATA = ("schema_version", "name", "version", "description", "authors", "license", "references")
 """Circuit-level fields ('$schema', an editor hint, is not compared)."""
@@ -104,7 +113,10 @@ class CircuitDiff:
                 section = change.section
                 lines.append(section)
             lines.append("  " + _render_change(change))
-        for label, entries, mark in (("history: new entries", self.added_history, "+"), ("history: entries removed", self.removed_history, "-")):
+        for label, entries, mark in (
+            ("history: new entries", self.added_history, "+"),
+            ("history: entries removed", self.removed_history, "-"),
+        ):
             if entries:
                 lines.append(label)
                 lines.extend(f"  {mark} {_render_history(entry)}" for entry in entries)
@@ -178,7 +190,12 @@ def _leaf_changes(old: Any, new: Any, path: tuple[Any, ...]) -> Iterator[tuple[t
         for key in new:
             if key not in old:
                 yield path + (key,), None, new[key]
-    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new) and not (_is_array(old) or _is_array(new)):
+    elif (
+        isinstance(old, list)
+        and isinstance(new, list)
+        and len(old) == len(new)
+        and not (_is_array(old) or _is_array(new))
+    ):
         for i, (x, y) in enumerate(zip(old, new)):
             yield from _leaf_changes(x, y, path + (i,))
     elif _is_number(old) and _is_number(new) and old == new:
@@ -207,7 +224,13 @@ def _render_change(change: Change) -> str:
     relative = change.relative
     if relative is not None:
         percent = relative * 100
-        text += " (from 0)" if not math.isfinite(relative) else f" ({percent:+.0f}%)" if abs(percent) >= 1000 else f" ({percent:+.3g}%)"
+        text += (
+            " (from 0)"
+            if not math.isfinite(relative)
+            else f" ({percent:+.0f}%)"
+            if abs(percent) >= 1000
+            else f" ({percent:+.3g}%)"
+        )
     return text
 
 

@@ -10,8 +10,8 @@ bug and keeps its traceback.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 
 class EncephagenError(Exception):
@@ -21,7 +21,7 @@ class EncephagenError(Exception):
 class CircuitError(EncephagenError, ValueError):
     """A circuit file is malformed or breaks a circuit rule; carries every problem found."""
 
-    def __init__(self, problems: Iterable["Problem"]):
+    def __init__(self, problems: Iterable[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -81,8 +82,9 @@ class Baseline:
     detail: str = ""
 
 
-def baseline_predictors(sc: np.ndarray, fc: np.ndarray, *, gains: Sequence[float] = SAR_GAINS,
-                        selection_fc: np.ndarray | None = None) -> list[Baseline]:
+def baseline_predictors(
+    sc: np.ndarray, fc: np.ndarray, *, gains: Sequence[float] = SAR_GAINS, selection_fc: np.ndarray | None = None
+) -> list[Baseline]:
     """The structure-only predictors of ``fc`` from ``sc`` (baselines.md section 2, (i)-(ii)).
 
     Parameters
@@ -108,7 +110,13 @@ def baseline_predictors(sc: np.ndarray, fc: np.ndarray, *, gains: Sequence[float
     for label, matrix in (("SC", sc), ("log1p(1000 SC)", log_sc)):
         gain = sar_gain(matrix, chooser, gains)
         chosen = "best g" if selection_fc is None else "g chosen on calibration subjects"
-        out.append(Baseline(f"linear SAR, A = {label}/rho", fc_correlation(sar_correlation(matrix, gain), fc), f"{chosen} = {gain:g}"))
+        out.append(
+            Baseline(
+                f"linear SAR, A = {label}/rho",
+                fc_correlation(sar_correlation(matrix, gain), fc),
+                f"{chosen} = {gain:g}",
+            )
+        )
     return out
 
 
@@ -178,14 +186,18 @@ def activity_to_bold_fc(
     mean = rates_hz.mean(axis=0)
     if np.any(mean <= 0):
         silent = int(np.sum(mean <= 0))
-        raise EncephagenError(f"{silent} region(s) never fired; a BOLD FC needs activity in every region. Raise the drive")
+        raise EncephagenError(
+            f"{silent} region(s) never fired; a BOLD FC needs activity in every region. Raise the drive"
+        )
     z = rates_hz / mean - 1.0
     bold = balloon_windkessel(z, dt_s, parameters)
     step = max(1, int(round(tr_s / dt_s)))
     start = int(round(discard_s / dt_s))
     sampled = bold[start::step]
     if len(sampled) < 10:
-        raise EncephagenError(f"only {len(sampled)} BOLD frames after discarding {discard_s} s; simulate longer (minutes for a stable FC)")
+        raise EncephagenError(
+            f"only {len(sampled)} BOLD frames after discarding {discard_s} s; simulate longer (minutes for a stable FC)"
+        )
     return BoldFC(sampled, np.nan_to_num(np.corrcoef(sampled.T)), tr_s)
 
 
@@ -202,7 +214,9 @@ def _population_indices(result, regions: Sequence[str], suffix: str) -> list[int
     index = {name: i for i, name in enumerate(result.population_names)}
     missing = [r for r in regions if f"{r}{suffix}" not in index]
     if missing:
-        raise EncephagenError(f"the result has no population {missing[0]}{suffix}; simulate a circuit built by encephagen.hcp.build_hcp_cortex_circuit")
+        raise EncephagenError(
+            f"the result has no population {missing[0]}{suffix}; simulate a circuit built by encephagen.hcp.build_hcp_cortex_circuit"
+        )
     return [index[f"{r}{suffix}"] for r in regions]
 
 
@@ -226,11 +240,15 @@ def excitatory_input_matrix(network, values: Mapping[str, float] | None = None) 
     sizes = np.array([s.stop - s.start for s in network.population_slices.values()], dtype=float)
     population = np.repeat(np.arange(len(sizes)), sizes.astype(np.int64))
     n = len(sizes)
-    flat = np.bincount(population[coo.row] * n + population[coo.col], weights=np.clip(weights, 0.0, None), minlength=n * n)
+    flat = np.bincount(
+        population[coo.row] * n + population[coo.col], weights=np.clip(weights, 0.0, None), minlength=n * n
+    )
     return flat.reshape(n, n) / sizes[:, None]
 
 
-def region_activity(result, regions: Sequence[str], *, observable: str = DEFAULT_OBSERVABLE, network=None) -> np.ndarray:
+def region_activity(
+    result, regions: Sequence[str], *, observable: str = DEFAULT_OBSERVABLE, network=None
+) -> np.ndarray:
     """(lanes, bins, regions) the neural activity that drives each region's BOLD.
 
     ``rate`` (default): the firing rate of all the region's neurons, E and I: BOLD reflects
@@ -266,10 +284,12 @@ RATE_FC_BIN_MS = 100.0
 zero-lag correlation captures the coupling, and short enough for many samples per minute."""
 
 
-def binned_rate_fc(rates_hz: np.ndarray, bin_ms: float, *, rate_bin_ms: float = RATE_FC_BIN_MS, discard_ms: float = 1000.0) -> np.ndarray:
+def binned_rate_fc(
+    rates_hz: np.ndarray, bin_ms: float, *, rate_bin_ms: float = RATE_FC_BIN_MS, discard_ms: float = 1000.0
+) -> np.ndarray:
     """Pearson FC of region rates re-binned to ``rate_bin_ms`` after ``discard_ms`` of settling."""
     per_bin = max(1, int(round(rate_bin_ms / bin_ms)))
-    rates = np.asarray(rates_hz)[int(round(discard_ms / bin_ms)):]
+    rates = np.asarray(rates_hz)[int(round(discard_ms / bin_ms)) :]
     n = rates.shape[0] // per_bin
     if n < 10:
         raise EncephagenError(f"only {n} rate bins of {rate_bin_ms:g} ms; simulate longer")
@@ -292,17 +312,28 @@ class LanesFC:
         return np.mean([b.fc for b in self.bold], axis=0)
 
 
-def simulated_fc(result, regions: Sequence[str] | None = None, *, network=None, observable: str = DEFAULT_OBSERVABLE,
-                 tr_s: float = 0.72, discard_s: float = 10.0) -> LanesFC:
+def simulated_fc(
+    result,
+    regions: Sequence[str] | None = None,
+    *,
+    network=None,
+    observable: str = DEFAULT_OBSERVABLE,
+    tr_s: float = 0.72,
+    discard_s: float = 10.0,
+) -> LanesFC:
     """BOLD FC (and 100-ms activity FC) of every lane of a cortex run."""
     from .hcp import AAL2_CORTICAL_80
 
     activity = region_activity(result, list(regions or AAL2_CORTICAL_80), observable=observable, network=network)
-    return LanesFC([activity_to_bold_fc(a, result.bin_ms, tr_s=tr_s, discard_s=discard_s) for a in activity],
-                   np.stack([binned_rate_fc(a, result.bin_ms) for a in activity]))
+    return LanesFC(
+        [activity_to_bold_fc(a, result.bin_ms, tr_s=tr_s, discard_s=discard_s) for a in activity],
+        np.stack([binned_rate_fc(a, result.bin_ms) for a in activity]),
+    )
 
 
-def fc_objective_terms(result, empirical_fc: np.ndarray, simulated: LanesFC, *, regions: Sequence[str] | None = None) -> dict[str, float]:
+def fc_objective_terms(
+    result, empirical_fc: np.ndarray, simulated: LanesFC, *, regions: Sequence[str] | None = None
+) -> dict[str, float]:
     """Named numbers for calibrating the cortex against an empirical FC.
 
     ``fc_r`` is the Pearson correlation of the simulated BOLD FC (mean over the lanes) with
@@ -339,9 +370,16 @@ DEFAULT_FC_BIN_MS = 10.0
 """Rate bin (ms) feeding the BOLD model: far finer than any haemodynamic time scale."""
 
 
-def run_cortex(network, duration_ms: float, *, seeds: int | Sequence[int] = 0,
-               parameters: "Mapping[str, float] | Sequence[Mapping[str, float]] | None" = None,
-               bin_ms: float = DEFAULT_FC_BIN_MS, chunk_ms: float = 1000.0, on_chunk=None):
+def run_cortex(
+    network,
+    duration_ms: float,
+    *,
+    seeds: int | Sequence[int] = 0,
+    parameters: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
+    bin_ms: float = DEFAULT_FC_BIN_MS,
+    chunk_ms: float = 1000.0,
+    on_chunk=None,
+):
     """Simulate a cortex in chunks, keeping only binned population counts (no spike list).
 
     Minutes of biological time are needed for a BOLD FC; recording only counts keeps the
@@ -368,7 +406,9 @@ def run_cortex(network, duration_ms: float, *, seeds: int | Sequence[int] = 0,
         parameters = [dict(parameters)] * len(seeds)
     n_steps = steps_for(duration_ms, network.dt)
     chunk = max(1, steps_for(chunk_ms, network.dt))
-    sim = Simulator(network, seeds=seeds, parameters=parameters or None, record_spikes=False, bin_ms=bin_ms, planned_steps=n_steps)
+    sim = Simulator(
+        network, seeds=seeds, parameters=parameters or None, record_spikes=False, bin_ms=bin_ms, planned_steps=n_steps
+    )
     done = 0
     while done < n_steps:
         step = min(chunk, n_steps - done)
@@ -399,7 +439,7 @@ class FCReport:
     terms: dict[str, float]
     beyond_hubs: dict[str, float]
     """r after regressing the strength product out of both FCs: the simulation and the best SAR."""
-    fcd: "FCDComparison | None"
+    fcd: FCDComparison | None
     """FCD distances (None when the run is too short for two FCD windows)."""
     region_rates_hz: np.ndarray
     """Mean excitatory rate of every region over the lanes (Hz)."""
@@ -422,8 +462,17 @@ class FCReport:
         }
 
 
-def fc_report(result, connectome, *, network=None, observable: str = DEFAULT_OBSERVABLE, heldout_only: bool = True,
-              tr_s: float = 0.72, discard_s: float = 10.0, fcd_settings: "FCDSettings | None" = None) -> FCReport:
+def fc_report(
+    result,
+    connectome,
+    *,
+    network=None,
+    observable: str = DEFAULT_OBSERVABLE,
+    heldout_only: bool = True,
+    tr_s: float = 0.72,
+    discard_s: float = 10.0,
+    fcd_settings: FCDSettings | None = None,
+) -> FCReport:
     """Score a cortex run's BOLD FC and FCD against the held-out subjects, beside the baselines.
 
     Every choice a baseline makes (the SAR gain, the SC it uses) is made on the calibration
@@ -436,17 +485,25 @@ def fc_report(result, connectome, *, network=None, observable: str = DEFAULT_OBS
     calibration = connectome.calibration_only()
     subjects = connectome.heldout if heldout_only and connectome.heldout else connectome.subjects
     empirical = connectome.group_fc(subjects)
-    simulated = simulated_fc(result, connectome.regions, network=network, observable=observable, tr_s=tr_s, discard_s=discard_s)
+    simulated = simulated_fc(
+        result, connectome.regions, network=network, observable=observable, tr_s=tr_s, discard_s=discard_s
+    )
     terms = fc_objective_terms(result, empirical, simulated, regions=connectome.regions)
     lane_r = [fc_correlation(b.fc, empirical) for b in simulated.bold]
-    target = f"held-out subjects ({', '.join(subjects)})" if subjects != connectome.subjects else f"all {len(subjects)} subjects"
+    target = (
+        f"held-out subjects ({', '.join(subjects)})"
+        if subjects != connectome.subjects
+        else f"all {len(subjects)} subjects"
+    )
     strength = calibration.sc.sum(axis=1)
     hubs = np.outer(strength, strength)
     baselines = baseline_predictors(calibration.sc, empirical, gains=SAR_SELECTION_GAINS, selection_fc=calibration.fc)
     gain = sar_gain(calibration.sc, calibration.fc)
     linear = sar_correlation(calibration.sc, gain)
-    beyond = {"simulated": fc_correlation_beyond(simulated.fc, empirical, hubs),
-              f"linear SAR, A = SC/rho, g = {gain:g}": fc_correlation_beyond(linear, empirical, hubs)}
+    beyond = {
+        "simulated": fc_correlation_beyond(simulated.fc, empirical, hubs),
+        f"linear SAR, A = SC/rho, g = {gain:g}": fc_correlation_beyond(linear, empirical, hubs),
+    }
     fcd = None
     frames = min(len(b.bold) for b in simulated.bold)
     if frames * tr_s >= fcd_settings.window_s + 4 * fcd_settings.step_s:
@@ -454,21 +511,55 @@ def fc_report(result, connectome, *, network=None, observable: str = DEFAULT_OBS
         target_fcd = pooled_fcd([connectome.subject_bold[index[s]].T for s in subjects], tr_s, fcd_settings)
         simulated_fcd = pooled_fcd([b.bold for b in simulated.bold], tr_s, fcd_settings)
         duration_s = frames * tr_s + discard_s
-        linear_fcd = pooled_fcd([linear_model_bold(calibration.sc, gain, duration_s, seed=k, tr_s=tr_s, discard_s=discard_s)
-                                 for k in range(len(simulated.bold))], tr_s, fcd_settings)
+        linear_fcd = pooled_fcd(
+            [
+                linear_model_bold(calibration.sc, gain, duration_s, seed=k, tr_s=tr_s, discard_s=discard_s)
+                for k in range(len(simulated.bold))
+            ],
+            tr_s,
+            fcd_settings,
+        )
         calibration_fcd = pooled_fcd([b.T for b in calibration.subject_bold], tr_s, fcd_settings)
-        fcd = FCDComparison(ks_distance(simulated_fcd, target_fcd), ks_distance(linear_fcd, target_fcd),
-                            ks_distance(calibration_fcd, target_fcd), simulated_fcd, target_fcd, linear_fcd)
-    rates = np.mean([region_rates(result, connectome.regions, lane=i).mean(axis=0) for i in range(result.n_lanes)], axis=0)
-    return FCReport(float(np.mean(lane_r)), float(np.std(lane_r, ddof=1)) if len(lane_r) > 1 else 0.0, lane_r, terms["fc_r"],
-                    target, baselines, split_half_reliability(connectome.subject_fc), terms, beyond, fcd, rates, simulated.fc, empirical)
+        fcd = FCDComparison(
+            ks_distance(simulated_fcd, target_fcd),
+            ks_distance(linear_fcd, target_fcd),
+            ks_distance(calibration_fcd, target_fcd),
+            simulated_fcd,
+            target_fcd,
+            linear_fcd,
+        )
+    rates = np.mean(
+        [region_rates(result, connectome.regions, lane=i).mean(axis=0) for i in range(result.n_lanes)], axis=0
+    )
+    return FCReport(
+        float(np.mean(lane_r)),
+        float(np.std(lane_r, ddof=1)) if len(lane_r) > 1 else 0.0,
+        lane_r,
+        terms["fc_r"],
+        target,
+        baselines,
+        split_half_reliability(connectome.subject_fc),
+        terms,
+        beyond,
+        fcd,
+        rates,
+        simulated.fc,
+        empirical,
+    )
 
 
 # --------------------------------------------------------------------------- calibration objective
 
 FC_TARGETS: dict[str, float] = {"fc_r": 0.7, "min_rate_hz": 1.0, "max_rate_hz": 30.0}
 """Target FC correlation and the asynchronous-irregular rate band every region must stay in."""
-FC_OPTIONS: dict[str, Any] = {"dataset": "", "duration_s": 60.0, "dt": 0.5, "measure": "bold", "observable": DEFAULT_OBSERVABLE, "lanes": 8}
+FC_OPTIONS: dict[str, Any] = {
+    "dataset": "",
+    "duration_s": 60.0,
+    "dt": 0.5,
+    "measure": "bold",
+    "observable": DEFAULT_OBSERVABLE,
+    "lanes": 8,
+}
 """``dataset`` '' = the shipped hcp80.h5; ``measure`` 'bold' (BOLD FC) or 'rate' (100-ms activity
 FC, a cheaper screen for short runs); ``observable`` what drives the BOLD (:data:`OBSERVABLES`);
 ``lanes`` how many (candidate, seed) runs share one batched simulation. Only the connectome's
@@ -491,7 +582,9 @@ class FCEvaluator:
         if options["measure"] not in ("bold", "rate"):
             raise CalibrationError(f"fc objective: option measure must be 'bold' or 'rate'; got {options['measure']!r}")
         if options["observable"] not in OBSERVABLES:
-            raise CalibrationError(f"fc objective: option observable must be one of {', '.join(OBSERVABLES)}; got {options['observable']!r}")
+            raise CalibrationError(
+                f"fc objective: option observable must be one of {', '.join(OBSERVABLES)}; got {options['observable']!r}"
+            )
         if int(options["lanes"]) < 1:
             raise CalibrationError(f"fc objective: option lanes must be at least 1; got {options['lanes']!r}")
         self.circuit, self.targets, self.options, self.base_dir = circuit, dict(targets), dict(options), base_dir
@@ -513,16 +606,25 @@ class FCEvaluator:
         per_call = int(self.options["lanes"])
         losses: list[list[Loss]] = [[] for _ in parameter_sets]
         for start in range(0, len(runs), per_call):
-            batch = runs[start:start + per_call]
-            result = run_cortex(self._network, 1000.0 * float(self.options["duration_s"]),
-                                seeds=[seed for _, _, seed in batch], parameters=[values for _, values, _ in batch])
+            batch = runs[start : start + per_call]
+            result = run_cortex(
+                self._network,
+                1000.0 * float(self.options["duration_s"]),
+                seeds=[seed for _, _, seed in batch],
+                parameters=[values for _, values, _ in batch],
+            )
             for lane, (i, _, _) in enumerate(batch):
                 losses[i].append(Loss.from_terms(self._terms(self._measure(result.lane(lane)))))
         return losses
 
     def _measure(self, result) -> dict[str, float]:
-        simulated = simulated_fc(result, self.regions, network=self._network, observable=self.options["observable"],
-                                 discard_s=10.0 if self.options["measure"] == "bold" else 0.0)
+        simulated = simulated_fc(
+            result,
+            self.regions,
+            network=self._network,
+            observable=self.options["observable"],
+            discard_s=10.0 if self.options["measure"] == "bold" else 0.0,
+        )
         return fc_objective_terms(result, self.empirical, simulated, regions=self.regions)
 
     def _terms(self, measured: Mapping[str, float]) -> dict[str, float]:
@@ -530,7 +632,10 @@ class FCEvaluator:
         target = float(self.targets["fc_r"])
         low, high = float(self.targets["min_rate_hz"]), float(self.targets["max_rate_hz"])
         r = r if np.isfinite(r) else -1.0
-        outside = max(0.0, low - measured["min_region_rate_hz"]) / low + max(0.0, measured["max_region_rate_hz"] - high) / high
+        outside = (
+            max(0.0, low - measured["min_region_rate_hz"]) / low
+            + max(0.0, measured["max_region_rate_hz"] - high) / high
+        )
         return {"fc": max(0.0, target - r) / target, "rate": min(outside, 10.0)}
 
 
@@ -543,7 +648,10 @@ def _register() -> None:
     from .objectives import register_objective
 
     register_objective(
-        "fc", fc_evaluator, targets=FC_TARGETS, options=FC_OPTIONS,
+        "fc",
+        fc_evaluator,
+        targets=FC_TARGETS,
+        options=FC_OPTIONS,
         description="Simulated BOLD (or rate) FC of the cortex against the calibration subjects' group FC, with every region kept at 1-30 Hz.",
     )
 

@@ -14,8 +14,8 @@ subjects.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -54,7 +54,9 @@ def window_fc(bold: np.ndarray, tr_s: float, settings: FCDSettings = FCDSettings
     width = int(round(settings.window_s / tr_s))
     step = max(1, int(round(settings.step_s / tr_s)))
     if width < 3 or len(filtered) < width + step:
-        raise EncephagenError(f"{len(filtered)} BOLD frames at TR {tr_s:g} s are too few for {settings.window_s:g}-s windows; simulate longer")
+        raise EncephagenError(
+            f"{len(filtered)} BOLD frames at TR {tr_s:g} s are too few for {settings.window_s:g}-s windows; simulate longer"
+        )
     upper = np.triu_indices(filtered.shape[1], 1)
     starts = range(0, len(filtered) - width + 1, step)
     return np.stack([np.nan_to_num(np.corrcoef(filtered[s : s + width].T))[upper] for s in starts])
@@ -94,13 +96,27 @@ class FCDComparison:
     linear_fcd: np.ndarray
 
     def as_dict(self) -> dict[str, float]:
-        return {"simulated_ks": self.simulated, "linear_ks": self.linear, "empirical_split_ks": self.split,
-                "simulated_fcd_mean": float(self.simulated_fcd.mean()), "empirical_fcd_mean": float(self.empirical_fcd.mean()),
-                "linear_fcd_mean": float(self.linear_fcd.mean())}
+        return {
+            "simulated_ks": self.simulated,
+            "linear_ks": self.linear,
+            "empirical_split_ks": self.split,
+            "simulated_fcd_mean": float(self.simulated_fcd.mean()),
+            "empirical_fcd_mean": float(self.empirical_fcd.mean()),
+            "linear_fcd_mean": float(self.linear_fcd.mean()),
+        }
 
 
-def linear_model_bold(sc: np.ndarray, gain: float, duration_s: float, *, seed: int, bin_ms: float = 10.0,
-                      tr_s: float = 0.72, discard_s: float = 10.0, amplitude: float = 0.2) -> np.ndarray:
+def linear_model_bold(
+    sc: np.ndarray,
+    gain: float,
+    duration_s: float,
+    *,
+    seed: int,
+    bin_ms: float = 10.0,
+    tr_s: float = 0.72,
+    discard_s: float = 10.0,
+    amplitude: float = 0.2,
+) -> np.ndarray:
     """BOLD of the linear model: activity with the SAR's spatial covariance, through the same haemodynamics.
 
     Each ``bin_ms`` bin draws independent activity ``x = (I - gA)^-1 e`` (A = SC / rho,

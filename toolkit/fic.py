@@ -18,8 +18,8 @@ records the target, the runs and the rates reached.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -58,7 +58,9 @@ def inhibitory_projection_names(circuit, regions: Sequence[str]) -> list[str]:
     names = [f"{region}.I->{region}.E" for region in regions]
     missing = [n for n in names if n not in circuit.projections]
     if missing:
-        raise EncephagenError(f"{circuit.name}: no projection {missing[0]!r}; feedback inhibition control needs a cortex built by encephagen.hcp.build_hcp_cortex_circuit")
+        raise EncephagenError(
+            f"{circuit.name}: no projection {missing[0]!r}; feedback inhibition control needs a cortex built by encephagen.hcp.build_hcp_cortex_circuit"
+        )
     return names
 
 
@@ -70,7 +72,9 @@ def inhibitory_factors(circuit, regions: Sequence[str]) -> np.ndarray:
     for name in inhibitory_projection_names(circuit, regions):
         weight = circuit.projections[name].weight
         if not isinstance(weight, ParamRef):
-            raise EncephagenError(f"{circuit.name}: projection {name!r} has a literal weight; FIC scales {{'param': ..., 'factor': f}} weights")
+            raise EncephagenError(
+                f"{circuit.name}: projection {name!r} has a literal weight; FIC scales {{'param': ..., 'factor': f}} weights"
+            )
         out.append(weight.factor)
     return np.array(out, dtype=np.float64)
 
@@ -173,11 +177,17 @@ def excitatory_rates(result, regions: Sequence[str], *, settle_s: float = 0.0) -
     from .fc import region_rates
 
     start = int(round(1000.0 * settle_s / result.bin_ms))
-    return np.mean([region_rates(result, regions, lane=lane)[start:].mean(axis=0) for lane in range(result.n_lanes)], axis=0)
+    return np.mean(
+        [region_rates(result, regions, lane=lane)[start:].mean(axis=0) for lane in range(result.n_lanes)], axis=0
+    )
 
 
 def _regions(circuit) -> list[str]:
-    regions = [name[: -len(".E")] for name in circuit.populations if name.endswith(".E") and f"{name[:-2]}.I" in circuit.populations]
+    regions = [
+        name[: -len(".E")]
+        for name in circuit.populations
+        if name.endswith(".E") and f"{name[:-2]}.I" in circuit.populations
+    ]
     if not regions:
         raise EncephagenError(f"{circuit.name}: no <region>.E / <region>.I populations; FIC needs a cortex circuit")
     return regions

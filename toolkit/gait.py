@@ -42,8 +42,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,8 +64,19 @@ DEFAULT_POOLS: dict[str, list[str]] = {
 }
 """Pools of the shipped ``spinal_cpg`` circuit, used when no pools are given."""
 METRICS = (
-    "frequency_hz", "period_ms", "period_cv", "lr_phase", "lr_concentration", "fe_phase",
-    "fe_concentration", "fe_overlap", "duty_flexor", "duty_extensor", "burst_amplitude_hz", "rhythmic_fraction", "n_cycles",
+    "frequency_hz",
+    "period_ms",
+    "period_cv",
+    "lr_phase",
+    "lr_concentration",
+    "fe_phase",
+    "fe_concentration",
+    "fe_overlap",
+    "duty_flexor",
+    "duty_extensor",
+    "burst_amplitude_hz",
+    "rhythmic_fraction",
+    "n_cycles",
     "rhythmic_pools",
 )
 """Keys of the dict :func:`gait_metrics` returns (phases in cycles, 0.5 = alternation), besides the
@@ -107,7 +119,7 @@ def smooth(signal: np.ndarray, bin_ms: float, sigma_ms: float) -> np.ndarray:
     pad = min(half, signal.shape[0] - 1)
     padded = np.pad(signal, [(pad, pad)] + [(0, 0)] * (signal.ndim - 1), mode="reflect")
     out = np.apply_along_axis(lambda x: np.convolve(x, kernel, mode="same"), 0, padded)
-    return out[pad:pad + signal.shape[0]]
+    return out[pad : pad + signal.shape[0]]
 
 
 def detect_bursts(
@@ -147,7 +159,7 @@ def detect_bursts(
     for up in ups:  # walk the crossings: each onset is closed by the next downward crossing
         if up < position:
             continue
-        later = downs[np.searchsorted(downs, up):]
+        later = downs[np.searchsorted(downs, up) :]
         if later.size == 0:
             break  # a burst still running at the end is incomplete
         starts.append(int(up))
@@ -322,7 +334,9 @@ def analyse_gait(
         bin_ms = bin_ms * merge
     start = int(round(warmup_ms / bin_ms))
     if rates.shape[0] - start < 4:
-        raise ValueError(f"run too short for gait analysis: {rates.shape[0] * bin_ms:g} ms with a {warmup_ms:g} ms warm-up")
+        raise ValueError(
+            f"run too short for gait analysis: {rates.shape[0] * bin_ms:g} ms with a {warmup_ms:g} ms warm-up"
+        )
     columns = _pool_columns(population_names, pools)
     analysed_ms = (rates.shape[0] - start) * bin_ms
     signals: dict[str, np.ndarray] = {}
@@ -332,13 +346,17 @@ def analyse_gait(
         signal = smooth(raw, bin_ms, smooth_ms)[start:]
         onsets, offsets = detect_bursts(signal, bin_ms, threshold=threshold)
         signals[role] = signal
-        bursts[role] = _pool_cycles(signal, raw[start:], onsets, offsets, bin_ms, period_tolerance, min_contrast, analysed_ms)
+        bursts[role] = _pool_cycles(
+            signal, raw[start:], onsets, offsets, bin_ms, period_tolerance, min_contrast, analysed_ms
+        )
         bursts[role]["offsets_ms"] = offsets * bin_ms
 
     metrics = dict.fromkeys(METRICS, math.nan)
     flexors = [r for r in ("left_flexor", "right_flexor") if r in bursts]
     extensors = [r for r in ("left_extensor", "right_extensor") if r in bursts]
-    steady = [role for role, b in bursts.items() if b["regular_fraction"] >= RHYTHMIC_POOL_MIN and b["periods"].size >= 2]
+    steady = [
+        role for role, b in bursts.items() if b["regular_fraction"] >= RHYTHMIC_POOL_MIN and b["periods"].size >= 2
+    ]
     # when some pools are rhythmic and others not, the rhythm (frequency, CV, duty, phases) is read from
     # the rhythmic ones: a tonic pool's noise "bursts" have no period to average in
     mixed = bool(steady) and len(steady) < len(bursts)
@@ -370,21 +388,31 @@ def analyse_gait(
     }
     phases: dict[str, np.ndarray] = {}
     for key, role_pairs in pairs.items():
-        samples = [onset_phases(onset[a], onset[b]) for a, b in role_pairs
-                   if a in onset and b in onset and (not mixed or (a in steady and b in steady))]
+        samples = [
+            onset_phases(onset[a], onset[b])
+            for a, b in role_pairs
+            if a in onset and b in onset and (not mixed or (a in steady and b in steady))
+        ]
         phases[key] = np.concatenate(samples) if samples else np.empty(0)
         if samples:
             metrics[f"{key}_phase"], metrics[f"{key}_concentration"] = circular_mean(phases[key])
     overlaps = []
     for flexor, extensor in (("left_flexor", "left_extensor"), ("right_flexor", "right_extensor")):
         if flexor in bursts and extensor in bursts:
-            fm, em = (_burst_mask(bursts[r]["onsets_ms"], bursts[r]["offsets_ms"], bin_ms, len(signals[r])) for r in (flexor, extensor))
+            fm, em = (
+                _burst_mask(bursts[r]["onsets_ms"], bursts[r]["offsets_ms"], bin_ms, len(signals[r]))
+                for r in (flexor, extensor)
+            )
             overlaps.append(np.sum(fm & em) / max(np.sum(fm | em), 1))
     if overlaps:
         metrics["fe_overlap"] = float(np.mean(overlaps))
     return GaitAnalysis(
-        metrics=metrics, bin_ms=bin_ms, start_ms=start * bin_ms, signals=signals,
-        bursts={role: (b["onsets_ms"], b["offsets_ms"]) for role, b in bursts.items()}, phases=phases,
+        metrics=metrics,
+        bin_ms=bin_ms,
+        start_ms=start * bin_ms,
+        signals=signals,
+        bursts={role: (b["onsets_ms"], b["offsets_ms"]) for role, b in bursts.items()},
+        phases=phases,
     )
 
 
@@ -399,8 +427,13 @@ def _burst_mask(onsets_ms: np.ndarray, offsets_ms: np.ndarray, bin_ms: float, n:
 def _pool_cycles(signal, raw, onsets, offsets, bin_ms, tolerance, min_contrast, analysed_ms) -> dict[str, Any]:
     """Periods, duty cycle, amplitude and regular-cycle coverage of one pool's bursts."""
     result: dict[str, Any] = {
-        "onsets_ms": onsets * bin_ms, "periods": np.empty(0), "duty": math.nan,
-        "amplitude": math.nan, "regular_fraction": 0.0, "frequency_hz": math.nan, "contrast": math.nan,
+        "onsets_ms": onsets * bin_ms,
+        "periods": np.empty(0),
+        "duty": math.nan,
+        "amplitude": math.nan,
+        "regular_fraction": 0.0,
+        "frequency_hz": math.nan,
+        "contrast": math.nan,
     }
     if onsets.size < 2:
         return result
@@ -434,7 +467,9 @@ def rhythmic_pools(metrics: Mapping[str, float]) -> list[str]:
     return [role for role in POOL_ROLES if metrics.get(f"{role}_rhythmic_fraction", 0.0) >= RHYTHMIC_POOL_MIN]
 
 
-def gait_metrics(result, lane: int = 0, *, pools: Mapping[str, Sequence[str]] | None = None, **options: Any) -> dict[str, float]:
+def gait_metrics(
+    result, lane: int = 0, *, pools: Mapping[str, Sequence[str]] | None = None, **options: Any
+) -> dict[str, float]:
     """Gait metrics of one lane of a :class:`~encephagen.simulate.SimulationResult`.
 
     Parameters
@@ -457,7 +492,9 @@ def gait_metrics(result, lane: int = 0, *, pools: Mapping[str, Sequence[str]] | 
     return analyse_result(result, lane, pools=pools, **options).metrics
 
 
-def analyse_result(result, lane: int = 0, *, pools: Mapping[str, Sequence[str]] | None = None, **options: Any) -> GaitAnalysis:
+def analyse_result(
+    result, lane: int = 0, *, pools: Mapping[str, Sequence[str]] | None = None, **options: Any
+) -> GaitAnalysis:
     """:func:`analyse_gait` of one lane of a simulation result (what the gait figure draws)."""
     if pools is None:
         log.info("pools = %s (default)", DEFAULT_POOLS)
@@ -466,7 +503,9 @@ def analyse_result(result, lane: int = 0, *, pools: Mapping[str, Sequence[str]] 
     return analyse_gait(rates, float(result.bin_ms), list(result.population_names), pools, **options)
 
 
-def gait_per_lane(result, *, pools: Mapping[str, Sequence[str]] | None = None, **options: Any) -> list[dict[str, float]]:
+def gait_per_lane(
+    result, *, pools: Mapping[str, Sequence[str]] | None = None, **options: Any
+) -> list[dict[str, float]]:
     """:func:`gait_metrics` of every lane of a batched result, in lane order."""
     n_lanes = np.asarray(result.rate_traces_hz()).shape[0]
     return [gait_metrics(result, lane, pools=pools, **options) for lane in range(n_lanes)]
@@ -490,14 +529,26 @@ def aggregate(per_seed: Sequence[Mapping[str, float]]) -> dict[str, dict[str, fl
     for key in keys:
         values = np.array([m.get(key, math.nan) for m in per_seed], dtype=float)
         finite = values[np.isfinite(values)]
-        entry = {"mean": math.nan, "sd": math.nan, "min": math.nan, "max": math.nan, "n_undefined": float(values.size - finite.size)}
+        entry = {
+            "mean": math.nan,
+            "sd": math.nan,
+            "min": math.nan,
+            "max": math.nan,
+            "n_undefined": float(values.size - finite.size),
+        }
         if finite.size and key in CIRCULAR:
             mean, r = circular_mean(finite)
             deviation = (finite - mean + 0.5) % 1.0 - 0.5
-            entry.update(mean=mean, sd=math.sqrt(max(-2.0 * math.log(max(r, 1e-300)), 0.0)) / (2 * math.pi),
-                         min=float((mean + deviation.min()) % 1.0), max=float((mean + deviation.max()) % 1.0))
+            entry.update(
+                mean=mean,
+                sd=math.sqrt(max(-2.0 * math.log(max(r, 1e-300)), 0.0)) / (2 * math.pi),
+                min=float((mean + deviation.min()) % 1.0),
+                max=float((mean + deviation.max()) % 1.0),
+            )
         elif finite.size:
-            entry.update(mean=float(finite.mean()), sd=float(finite.std()), min=float(finite.min()), max=float(finite.max()))
+            entry.update(
+                mean=float(finite.mean()), sd=float(finite.std()), min=float(finite.min()), max=float(finite.max())
+            )
         summary[key] = entry
     return summary
 
@@ -585,8 +636,15 @@ def run_gait(
     network = compile_circuit(circuit, dt=dt)
     seeds = [int(s) for s in seeds]
     sets = [dict(parameters)] * len(seeds) if parameters else None
-    result = simulate(network, duration_ms, seeds=seeds, parameters=sets, record_spikes=record_spikes,
-                      bin_ms=DEFAULT_BIN_MS if DEFAULT_BIN_MS >= network.dt else network.dt, progress=progress)
+    result = simulate(
+        network,
+        duration_ms,
+        seeds=seeds,
+        parameters=sets,
+        record_spikes=record_spikes,
+        bin_ms=DEFAULT_BIN_MS if network.dt <= DEFAULT_BIN_MS else network.dt,
+        progress=progress,
+    )
     per_seed = gait_per_lane(result, pools=pools, **options)
     return GaitRun(circuit, seeds, per_seed, aggregate(per_seed), pools, result)
 
@@ -626,8 +684,15 @@ def sweep_gait(
     seeds = [int(s) for s in seeds]
     sets = [dict(parameters or {}, **{parameter: float(v)}) for v in values for _ in seeds]
     lane_seeds = [s for _ in values for s in seeds]
-    result = simulate(network, duration_ms, seeds=lane_seeds, parameters=sets, record_spikes=False,
-                      bin_ms=DEFAULT_BIN_MS if DEFAULT_BIN_MS >= network.dt else network.dt, progress=progress)
+    result = simulate(
+        network,
+        duration_ms,
+        seeds=lane_seeds,
+        parameters=sets,
+        record_spikes=False,
+        bin_ms=DEFAULT_BIN_MS if network.dt <= DEFAULT_BIN_MS else network.dt,
+        progress=progress,
+    )
     per_lane = gait_per_lane(result, pools=pools, **options)
     k = len(seeds)
-    return [aggregate(per_lane[i * k:(i + 1) * k]) for i in range(len(values))]
+    return [aggregate(per_lane[i * k : (i + 1) * k]) for i in range(len(values))]

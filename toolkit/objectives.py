@@ -20,8 +20,9 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from .errors import CalibrationError, SimulationError, UnknownNameError, did_you_mean
 from .schema import Circuit
@@ -43,12 +44,12 @@ class Loss:
     terms: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_terms(cls, terms: Mapping[str, float]) -> "Loss":
+    def from_terms(cls, terms: Mapping[str, float]) -> Loss:
         """The loss whose total is the plain sum of its terms."""
         return cls(float(sum(terms.values())), {k: float(v) for k, v in terms.items()})
 
     @classmethod
-    def mean(cls, losses: Sequence["Loss"]) -> "Loss":
+    def mean(cls, losses: Sequence[Loss]) -> Loss:
         """Seed average: the mean total and the mean of each term (terms of the first loss)."""
         n = len(losses)
         names = list(losses[0].terms) if losses else []
@@ -109,7 +110,9 @@ class Objective:
                 try:
                     merged[key] = type(default)(given[key])
                 except (TypeError, ValueError):
-                    raise CalibrationError(f"{kind} {key} of objective {self.name!r} must be {type(default).__name__} (like its default {default!r}); got {given[key]!r}") from None
+                    raise CalibrationError(
+                        f"{kind} {key} of objective {self.name!r} must be {type(default).__name__} (like its default {default!r}); got {given[key]!r}"
+                    ) from None
             else:
                 merged[key] = given[key]
         return merged
@@ -140,7 +143,9 @@ def register_objective(
         the default's type when given on the command line).
     """
     if name in _REGISTRY:
-        raise CalibrationError(f"an objective named {name!r} is already registered (by {_REGISTRY[name].module}); choose another name")
+        raise CalibrationError(
+            f"an objective named {name!r} is already registered (by {_REGISTRY[name].module}); choose another name"
+        )
     objective = Objective(name, factory, dict(targets), dict(options or {}), description)
     _REGISTRY[name] = objective
     return objective
@@ -188,8 +193,17 @@ Names are those of :func:`encephagen.gait.gait_metrics`, except ``frequency_low_
 (0 = no sweep), linear in between. Duty cycles (burst share of the cycle) are scored only when
 set above 0: a body that needs long bursts (a walking leg) asks for them, a mouse rhythm need not."""
 
-GAIT_OPTIONS: dict[str, Any] = {"duration_ms": 3000.0, "warmup_ms": 500.0, "bin_ms": 1.0, "dt": 0.1, "sweep_param": "", "sweep_values": "",
-                                "sweep_fe_overlap": 0.0, "lesion_zero": "", "lesion_rhythmic_max": 0.3}
+GAIT_OPTIONS: dict[str, Any] = {
+    "duration_ms": 3000.0,
+    "warmup_ms": 500.0,
+    "bin_ms": 1.0,
+    "dt": 0.1,
+    "sweep_param": "",
+    "sweep_values": "",
+    "sweep_fe_overlap": 0.0,
+    "lesion_zero": "",
+    "lesion_rhythmic_max": 0.3,
+}
 """Biological time per evaluation, the transient left out, the rate-bin width and the step (ms);
 the parameter to sweep (e.g. ``drive``) and its values (``"16,22,28,34"``), empty for no sweep;
 ``sweep_fe_overlap`` > 0: at the sweep values, score flexor-extensor alternation by the share of
@@ -201,7 +215,10 @@ fraction that control lane may keep."""
 
 _SWEEP_TARGETS = ("frequency_low_hz", "frequency_high_hz")
 
-_PAIRS = {"lr_phase": (("left_flexor", "right_flexor"), ("left_extensor", "right_extensor")), "fe_phase": (("left_flexor", "left_extensor"), ("right_flexor", "right_extensor"))}
+_PAIRS = {
+    "lr_phase": (("left_flexor", "right_flexor"), ("left_extensor", "right_extensor")),
+    "fe_phase": (("left_flexor", "left_extensor"), ("right_flexor", "right_extensor")),
+}
 
 
 def gait_loss(metrics: Mapping[str, float], targets: Mapping[str, float]) -> Loss:
@@ -251,24 +268,34 @@ class DriveSweep:
     frequencies_hz: tuple[float, ...]
 
     @classmethod
-    def from_request(cls, circuit: Circuit, targets: Mapping[str, float], options: Mapping[str, Any]) -> "DriveSweep | None":
+    def from_request(
+        cls, circuit: Circuit, targets: Mapping[str, float], options: Mapping[str, Any]
+    ) -> DriveSweep | None:
         """The sweep the options and targets ask for, None without ``sweep_param``; a half-given sweep is refused."""
         name, raw = str(options["sweep_param"]).strip(), options["sweep_values"]
         low, high = (float(targets[key]) for key in _SWEEP_TARGETS)
         if not name and not raw:
             if low or high:
-                raise CalibrationError("gait targets frequency_low_hz and frequency_high_hz apply to a sweep; add --option sweep_param=NAME --option sweep_values=A,B,...")
+                raise CalibrationError(
+                    "gait targets frequency_low_hz and frequency_high_hz apply to a sweep; add --option sweep_param=NAME --option sweep_values=A,B,..."
+                )
             return None
         if name not in circuit.parameters:
             raise UnknownNameError("parameter", name, circuit.parameters)
         try:
             values = tuple(float(v) for v in (raw.split(",") if isinstance(raw, str) else raw))
         except (TypeError, ValueError):
-            raise CalibrationError(f"option sweep_values of objective 'gait' must be comma-separated numbers, e.g. 16,22,28,34; got {raw!r}") from None
+            raise CalibrationError(
+                f"option sweep_values of objective 'gait' must be comma-separated numbers, e.g. 16,22,28,34; got {raw!r}"
+            ) from None
         if len(values) < 2 or values[0] == values[-1] or not all(map(math.isfinite, values)):
-            raise CalibrationError(f"option sweep_values of objective 'gait' needs at least two finite values, the first and last different; got {raw!r}")
+            raise CalibrationError(
+                f"option sweep_values of objective 'gait' needs at least two finite values, the first and last different; got {raw!r}"
+            )
         if not (low > 0 and high > 0):
-            raise CalibrationError(f"a sweep of {name!r} needs targets frequency_low_hz > 0 and frequency_high_hz > 0 (the frequencies at {values[0]:g} and {values[-1]:g}); got {low:g} and {high:g}")
+            raise CalibrationError(
+                f"a sweep of {name!r} needs targets frequency_low_hz > 0 and frequency_high_hz > 0 (the frequencies at {values[0]:g} and {values[-1]:g}); got {low:g} and {high:g}"
+            )
         span = values[-1] - values[0]
         return cls(name, values, tuple(low + (high - low) * (v - values[0]) / span for v in values))
 
@@ -289,16 +316,28 @@ class GaitEvaluator:
         from .gait import pools_from_circuit
 
         if not targets["frequency_hz"] > 0 or not 0 < targets["rhythmic_fraction"] <= 1 or targets["period_cv"] < 0:
-            raise CalibrationError(f"gait targets need frequency_hz > 0, 0 < rhythmic_fraction <= 1 and period_cv >= 0; got {dict(targets)}")
+            raise CalibrationError(
+                f"gait targets need frequency_hz > 0, 0 < rhythmic_fraction <= 1 and period_cv >= 0; got {dict(targets)}"
+            )
         self.network = compile_circuit(circuit, dt=float(options["dt"]), base_dir=base_dir)
-        self.pools = {role: members for role, members in pools_from_circuit(circuit).items() if set(members) <= set(circuit.populations)}
+        self.pools = {
+            role: members
+            for role, members in pools_from_circuit(circuit).items()
+            if set(members) <= set(circuit.populations)
+        }
         if not self.pools:
-            raise CalibrationError(f"circuit {circuit.name!r} declares no motor pools for gait analysis; add readouts named flexor/extensor or left_flexor, right_extensor, ...")
-        self.network.apply({name: p.value for name, p in circuit.free_parameters.items()})  # structural free parameters fail here, before any run
+            raise CalibrationError(
+                f"circuit {circuit.name!r} declares no motor pools for gait analysis; add readouts named flexor/extensor or left_flexor, right_extensor, ..."
+            )
+        self.network.apply(
+            {name: p.value for name, p in circuit.free_parameters.items()}
+        )  # structural free parameters fail here, before any run
         self.sweep = DriveSweep.from_request(circuit, targets, options)
         for value in self.sweep.values if self.sweep else ():
             self.network.apply({self.sweep.parameter: value})  # a structural swept parameter fails here too
-        self.targets = {name: value for name, value in targets.items() if self._measurable(name) and name not in _SWEEP_TARGETS}
+        self.targets = {
+            name: value for name, value in targets.items() if self._measurable(name) and name not in _SWEEP_TARGETS
+        }
         self.options = dict(options)
         self.lesion = {name.strip(): 0.0 for name in str(options["lesion_zero"]).split(",") if name.strip()}
         for name in self.lesion:
@@ -321,12 +360,22 @@ class GaitEvaluator:
             at_values = dict(self.targets)
             if float(self.options["sweep_fe_overlap"]) > 0 and at_values.pop("fe_phase", None) is not None:
                 at_values["fe_overlap"] = float(self.options["sweep_fe_overlap"])
-            points += [({self.sweep.parameter: v}, {**at_values, "frequency_hz": f}) for v, f in zip(self.sweep.values, self.sweep.frequencies_hz)]
+            points += [
+                ({self.sweep.parameter: v}, {**at_values, "frequency_hz": f})
+                for v, f in zip(self.sweep.values, self.sweep.frequencies_hz)
+            ]
         if self.lesion:
             points.append((self.lesion, None))  # the control lane: its rhythm must not survive
         lanes = [({**p, **setting}, int(s)) for p in parameter_sets for s in seeds for setting, _ in points]
         try:
-            result = simulate(self.network, float(self.options["duration_ms"]), seeds=[s for _, s in lanes], parameters=[p for p, _ in lanes], record_spikes=False, bin_ms=float(self.options["bin_ms"]))
+            result = simulate(
+                self.network,
+                float(self.options["duration_ms"]),
+                seeds=[s for _, s in lanes],
+                parameters=[p for p, _ in lanes],
+                record_spikes=False,
+                bin_ms=float(self.options["bin_ms"]),
+            )
         except SimulationError:
             if len(parameter_sets) == 1:
                 return [[Loss(math.inf, {}) for _ in seeds]]
@@ -334,19 +383,35 @@ class GaitEvaluator:
         rates = result.rate_traces_hz()
         losses = []
         for lane in range(0, len(lanes), len(points)):
-            metrics = [gait_from_rates(rates[lane + k], float(result.bin_ms), list(result.population_names), self.pools, warmup_ms=float(self.options["warmup_ms"]))
-                       for k in range(len(points))]
+            metrics = [
+                gait_from_rates(
+                    rates[lane + k],
+                    float(result.bin_ms),
+                    list(result.population_names),
+                    self.pools,
+                    warmup_ms=float(self.options["warmup_ms"]),
+                )
+                for k in range(len(points))
+            ]
             own, *swept = (gait_loss(m, targets) for m, (_, targets) in zip(metrics, points) if targets is not None)
-            terms = {**own.terms, **{f"sweep_{name}": v for name, v in Loss.mean(swept).terms.items()}} if swept else dict(own.terms)
+            terms = (
+                {**own.terms, **{f"sweep_{name}": v for name, v in Loss.mean(swept).terms.items()}}
+                if swept
+                else dict(own.terms)
+            )
             if self.lesion:
                 allowed = float(self.options["lesion_rhythmic_max"])
                 survived = metrics[-1].get("rhythmic_fraction", 0.0)
-                terms["lesion_rhythm"] = max(0.0, (survived if math.isfinite(survived) else 0.0) - allowed) / max(1.0 - allowed, 1e-9)
+                terms["lesion_rhythm"] = max(0.0, (survived if math.isfinite(survived) else 0.0) - allowed) / max(
+                    1.0 - allowed, 1e-9
+                )
             losses.append(Loss.from_terms(terms))
         return [losses[i * len(seeds) : (i + 1) * len(seeds)] for i in range(len(parameter_sets))]
 
 
-def gait_evaluator(circuit: Circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None) -> GaitEvaluator:
+def gait_evaluator(
+    circuit: Circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None
+) -> GaitEvaluator:
     """Factory of the ``gait`` objective."""
     return GaitEvaluator(circuit, targets, options, base_dir=base_dir)
 

@@ -53,7 +53,16 @@ def shuffle_projections(circuit: Circuit, seed: int) -> Circuit:
     True
     """
     if circuit.matrix_projections:
-        raise CompileError([Problem(str(circuit.source_path or circuit.name), "/matrix_projections", "shuffling matrix projections is not supported", "Shuffle circuits built from projections")])
+        raise CompileError(
+            [
+                Problem(
+                    str(circuit.source_path or circuit.name),
+                    "/matrix_projections",
+                    "shuffling matrix projections is not supported",
+                    "Shuffle circuits built from projections",
+                )
+            ]
+        )
     rng = np.random.default_rng(seed)
     names = list(circuit.populations)
     sizes = np.array([int(round(circuit.resolve(circuit.populations[p].size))) for p in names])
@@ -78,11 +87,22 @@ def shuffle_projections(circuit: Circuit, seed: int) -> Circuit:
             shuffled[f"{name}~{names[p]}"] = Projection(
                 source=proj.source,
                 target=names[p],
-                rule=EdgeList(kind="edge_list", source_index=pre[pick].tolist(), target_index=(target[pick] - starts[p]).tolist(), weight_factor=factor[pick].tolist()),
+                rule=EdgeList(
+                    kind="edge_list",
+                    source_index=pre[pick].tolist(),
+                    target_index=(target[pick] - starts[p]).tolist(),
+                    weight_factor=factor[pick].tolist(),
+                ),
                 weight=proj.weight,
                 weight_mode="per_synapse",
                 delay=proj.delay,
                 description=f"shuffled from {name} (seed {seed})",
             )
-    log.info("shuffled %d projections of %s into %d edge lists (seed %d)", len(circuit.projections), circuit.name, len(shuffled), seed)
+    log.info(
+        "shuffled %d projections of %s into %d edge lists (seed %d)",
+        len(circuit.projections),
+        circuit.name,
+        len(shuffled),
+        seed,
+    )
     return circuit.model_copy(update={"name": f"{circuit.name}_shuffled", "projections": shuffled})

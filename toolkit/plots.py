@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -55,8 +55,15 @@ def save_figure(fig, path: str | Path, *, dpi: int = 120) -> Path:
     return path
 
 
-def plot_raster(ax, result, lane: int = 0, *, populations: Sequence[str] | None = None,
-                t_range_ms: tuple[float, float] | None = None, marker_size: float = 2.0) -> None:
+def plot_raster(
+    ax,
+    result,
+    lane: int = 0,
+    *,
+    populations: Sequence[str] | None = None,
+    t_range_ms: tuple[float, float] | None = None,
+    marker_size: float = 2.0,
+) -> None:
     """Spike raster of one lane, one colour band per population, labelled on the y axis.
 
     Parameters
@@ -88,7 +95,14 @@ def plot_raster(ax, result, lane: int = 0, *, populations: Sequence[str] | None 
     for k, name in enumerate(reversed(shown)):
         p = names.index(name)
         pick = (neurons >= starts[p]) & (neurons < starts[p + 1])
-        ax.scatter(times[pick], row + neurons[pick] - starts[p], s=marker_size, marker="|", color=colours[k % len(colours)], linewidths=0.8)
+        ax.scatter(
+            times[pick],
+            row + neurons[pick] - starts[p],
+            s=marker_size,
+            marker="|",
+            color=colours[k % len(colours)],
+            linewidths=0.8,
+        )
         ticks.append((row + (sizes[p] - 1) / 2, name))
         row += sizes[p] + 1
     ax.set_yticks([t for t, _ in ticks], [n for _, n in ticks], fontsize=6 if len(ticks) > 12 else 8)
@@ -98,8 +112,14 @@ def plot_raster(ax, result, lane: int = 0, *, populations: Sequence[str] | None 
         ax.set_xlim(*t_range_ms)
 
 
-def plot_rates(ax, times_ms: np.ndarray, traces: Mapping[str, np.ndarray], *,
-               styles: Mapping[str, tuple[str, str]] | None = None, ylabel: str = "rate (Hz)") -> None:
+def plot_rates(
+    ax,
+    times_ms: np.ndarray,
+    traces: Mapping[str, np.ndarray],
+    *,
+    styles: Mapping[str, tuple[str, str]] | None = None,
+    ylabel: str = "rate (Hz)",
+) -> None:
     """Rate traces sharing one time axis; ``styles`` maps a label to (colour, line style)."""
     for label, trace in traces.items():
         colour, line = (styles or {}).get(label, (None, "-"))
@@ -154,16 +174,26 @@ def gait_figure(result, analysis, *, lane: int = 0, title: str = "", window_ms: 
     shown = min(n, int(window_ms / analysis.bin_ms))
     times = analysis.start_ms + np.arange(shown) * analysis.bin_ms
     rates_ax = fig.add_subplot(grid[0, :])
-    plot_rates(rates_ax, times, {role: s[:shown] for role, s in analysis.signals.items()}, styles=POOL_STYLE, ylabel="motor pool (Hz)")
+    plot_rates(
+        rates_ax,
+        times,
+        {role: s[:shown] for role, s in analysis.signals.items()},
+        styles=POOL_STYLE,
+        ylabel="motor pool (Hz)",
+    )
     for role, (onsets, _) in analysis.bursts.items():
         visible = onsets[onsets < shown * analysis.bin_ms] + analysis.start_ms
         rates_ax.plot(visible, np.zeros_like(visible), "|", color=POOL_STYLE.get(role, ("k", "-"))[0], markersize=8)
     rates_ax.set_xlim(times[0] if shown else 0, times[-1] if shown else 1)
     if result.spike_steps is not None:
         raster_ax = fig.add_subplot(grid[1, :], sharex=rates_ax)
-        plot_raster(raster_ax, result, lane, t_range_ms=(analysis.start_ms, analysis.start_ms + shown * analysis.bin_ms))
+        plot_raster(
+            raster_ax, result, lane, t_range_ms=(analysis.start_ms, analysis.start_ms + shown * analysis.bin_ms)
+        )
     phase_ax = fig.add_subplot(grid[2, 0], projection="polar")
-    plot_phase_histogram(phase_ax, {"left-right": analysis.phases.get("lr", []), "flexor-extensor": analysis.phases.get("fe", [])})
+    plot_phase_histogram(
+        phase_ax, {"left-right": analysis.phases.get("lr", []), "flexor-extensor": analysis.phases.get("fe", [])}
+    )
     text_ax = fig.add_subplot(grid[2, 1:])
     text_ax.axis("off")
     text_ax.text(0, 1, _metrics_text(analysis.metrics), va="top", family="monospace", fontsize=9)
@@ -175,7 +205,9 @@ def _metrics_text(metrics: Mapping[str, float]) -> str:
     return "\n".join(f"{key:<20s} {value:9.3f}" for key, value in metrics.items())
 
 
-def sweep_figure(parameter: str, values: Sequence[float], summaries: Sequence[Mapping[str, Mapping[str, float]]], *, title: str = ""):
+def sweep_figure(
+    parameter: str, values: Sequence[float], summaries: Sequence[Mapping[str, Mapping[str, float]]], *, title: str = ""
+):
     """Gait metrics (mean ± sd over seeds) against the swept parameter's values.
 
     ``summaries`` are :func:`encephagen.gait.aggregate` outputs, one per value.
@@ -185,8 +217,10 @@ def sweep_figure(parameter: str, values: Sequence[float], summaries: Sequence[Ma
     x = np.asarray(values, dtype=float)
 
     def series(key: str) -> tuple[np.ndarray, np.ndarray]:
-        return (np.array([s.get(key, {}).get("mean", np.nan) for s in summaries]),
-                np.array([s.get(key, {}).get("sd", np.nan) for s in summaries]))
+        return (
+            np.array([s.get(key, {}).get("mean", np.nan) for s in summaries]),
+            np.array([s.get(key, {}).get("sd", np.nan) for s in summaries]),
+        )
 
     mean, sd = series("frequency_hz")
     axes[0].errorbar(x, mean, yerr=sd, marker="o", capsize=3)

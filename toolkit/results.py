@@ -25,9 +25,10 @@ import hashlib
 import json
 import os
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -103,8 +104,9 @@ class SimulationResult:
 
         if name not in self.readouts:
             raise UnknownNameError("readout", name, self.readouts)
-        values, _ = filter_readout(self.readouts[name], self.population_counts, self.population_names,
-                                   self.population_sizes, self.bin_ms)
+        values, _ = filter_readout(
+            self.readouts[name], self.population_counts, self.population_names, self.population_sizes, self.bin_ms
+        )
         return values
 
     def trace(self, label: str) -> np.ndarray:
@@ -113,7 +115,7 @@ class SimulationResult:
             raise UnknownNameError("trace", label, self.trace_labels)
         return self.traces[:, :, self.trace_labels.index(label)]
 
-    def lane(self, i: int) -> "SimulationResult":
+    def lane(self, i: int) -> SimulationResult:
         """The single-lane result of lane i (identical to running that lane alone)."""
         if not -self.n_lanes <= i < self.n_lanes:
             raise IndexError(f"lane {i} out of range for {self.n_lanes} lanes")
@@ -123,17 +125,19 @@ class SimulationResult:
             seeds=[self.seeds[i]],
             spike_steps=None if self.spike_steps is None else [self.spike_steps[i]],
             spike_neurons=None if self.spike_neurons is None else [self.spike_neurons[i]],
-            population_counts=self.population_counts[i:i + 1],
-            traces=self.traces[i:i + 1],
-            parameters=self.parameters[i:i + 1],
+            population_counts=self.population_counts[i : i + 1],
+            traces=self.traces[i : i + 1],
+            parameters=self.parameters[i : i + 1],
         )
 
     def __repr__(self) -> str:
         """One line, not the spike arrays."""
         spikes = "counts only" if self.spike_steps is None else f"{sum(len(s) for s in self.spike_steps):,} spikes"
         circuit = self.provenance.get("circuit", "?")
-        return (f"<SimulationResult {circuit} {self.provenance.get('circuit_version', '')}: {self.n_lanes} lane(s), "
-                f"{self.duration_ms:g} ms at dt {self.dt:g} ms, {len(self.population_names)} populations, {spikes}>")
+        return (
+            f"<SimulationResult {circuit} {self.provenance.get('circuit_version', '')}: {self.n_lanes} lane(s), "
+            f"{self.duration_ms:g} ms at dt {self.dt:g} ms, {len(self.population_names)} populations, {spikes}>"
+        )
 
     def _repr_html_(self) -> str:
         """A table of the mean rate of each population per lane (the first 20 populations)."""
@@ -141,10 +145,12 @@ class SimulationResult:
 
         rates = self.population_rates_hz()
         head = "".join(f"<th>seed {s}</th>" for s in self.seeds[:8])
-        rows = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{r:.2f}</td>" for r in rates[:8, p]) + "</tr>"
-                       for p, name in enumerate(self.population_names[:20]))
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{r:.2f}</td>" for r in rates[:8, p]) + "</tr>"
+            for p, name in enumerate(self.population_names[:20])
+        )
         more = f"<p>… {len(self.population_names) - 20} more populations</p>" if len(self.population_names) > 20 else ""
-        return (f"<p>{html.escape(repr(self))}</p><table><tr><th>population (Hz)</th>{head}</tr>{rows}</table>{more}")
+        return f"<p>{html.escape(repr(self))}</p><table><tr><th>population (Hz)</th>{head}</tr>{rows}</table>{more}"
 
     def _need_spikes(self) -> None:
         if self.spike_steps is None:
@@ -158,36 +164,48 @@ class SimulationResult:
 
         path = Path(path)
         with atomic_output(path) as tmp, h5py.File(tmp, "w") as h5:
-            h5.attrs.update({
-                "format": FORMAT, "format_version": FORMAT_VERSION, "dt": self.dt, "duration_ms": self.duration_ms,
-                "bin_ms": self.bin_ms, "provenance": json.dumps(self.provenance, sort_keys=True),
-            })
+            h5.attrs.update(
+                {
+                    "format": FORMAT,
+                    "format_version": FORMAT_VERSION,
+                    "dt": self.dt,
+                    "duration_ms": self.duration_ms,
+                    "bin_ms": self.bin_ms,
+                    "provenance": json.dumps(self.provenance, sort_keys=True),
+                }
+            )
             for key, unit in (("dt", "ms"), ("duration_ms", "ms"), ("bin_ms", "ms")):
                 h5.attrs[f"{key}_unit"] = unit
             h5.create_dataset("seeds", data=np.asarray(self.seeds, dtype=np.uint64))
             h5.attrs["parameters"] = json.dumps(self.parameters, sort_keys=True)
             pops = h5.create_group("populations")
-            pops.create_dataset("names", data=np.asarray(self.population_names, dtype=object), dtype=h5py.string_dtype())
+            pops.create_dataset(
+                "names", data=np.asarray(self.population_names, dtype=object), dtype=h5py.string_dtype()
+            )
             pops.create_dataset("sizes", data=self.population_sizes)
             if self.spike_steps is not None:
                 spikes = h5.create_group("spikes")
                 starts = np.concatenate([[0], np.cumsum([s.size for s in self.spike_steps])]).astype(np.int64)
                 step = spikes.create_dataset("step", data=_cat(self.spike_steps, np.int64), compression="gzip")
                 step.attrs["unit"] = "steps of dt (time = step * dt ms)"
-                spikes.create_dataset("neuron", data=_cat(self.spike_neurons, np.int32), compression="gzip").attrs["unit"] = "neuron index"
+                spikes.create_dataset("neuron", data=_cat(self.spike_neurons, np.int32), compression="gzip").attrs[
+                    "unit"
+                ] = "neuron index"
                 spikes.create_dataset("lane_start", data=starts)
             counts = h5.create_dataset("population_counts", data=self.population_counts, compression="gzip")
             counts.attrs["unit"] = "spikes per bin"
             counts.attrs["dims"] = "lane, bin, population"
             traces = h5.create_dataset("traces", data=self.traces)
-            traces.attrs["labels"] = np.asarray(self.trace_labels, dtype=object) if self.trace_labels else np.zeros(0, "S1")
+            traces.attrs["labels"] = (
+                np.asarray(self.trace_labels, dtype=object) if self.trace_labels else np.zeros(0, "S1")
+            )
             traces.attrs["unit"] = "mV"
             traces.attrs["dims"] = "lane, step, trace"
             h5.attrs["readouts"] = json.dumps({k: _readout_dict(r) for k, r in self.readouts.items()}, sort_keys=True)
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "SimulationResult":
+    def load(cls, path: str | os.PathLike) -> SimulationResult:
         """Read a result written by :meth:`save`."""
         import h5py
 
@@ -199,9 +217,13 @@ class SimulationResult:
             raise SimulationError(f"{path}: cannot open as HDF5: {exc}") from None
         with h5:
             if h5.attrs.get("format") != FORMAT:
-                raise SimulationError(f"{path}: not an encephagen simulation result (format attribute {h5.attrs.get('format')!r})")
+                raise SimulationError(
+                    f"{path}: not an encephagen simulation result (format attribute {h5.attrs.get('format')!r})"
+                )
             if int(h5.attrs["format_version"]) > FORMAT_VERSION:
-                raise SimulationError(f"{path}: result format version {h5.attrs['format_version']} is newer than this encephagen reads ({FORMAT_VERSION}); upgrade encephagen")
+                raise SimulationError(
+                    f"{path}: result format version {h5.attrs['format_version']} is newer than this encephagen reads ({FORMAT_VERSION}); upgrade encephagen"
+                )
             seeds = [int(s) for s in h5["seeds"][()]]
             steps = neurons = None
             if "spikes" in h5:

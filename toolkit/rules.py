@@ -25,18 +25,31 @@ MAX_COMPILED_BYTES = 32 * 1024**3
 are refused before anything is allocated."""
 
 PLAUSIBLE = {
-    "tau_m": (1e-3, 1e7, "ms"), "tau_syn_exc": (1e-3, 1e7, "ms"), "tau_syn_inh": (1e-3, 1e7, "ms"),
-    "tau_adaptation": (1e-3, 1e7, "ms"), "t_ref": (0.0, 1e6, "ms"), "delay": (0.0, 1e5, "ms"),
-    "v_threshold": (0.0, 1e4, "mV"), "v_reset": (0.0, 1e4, "mV"), "v_rest": (0.0, 1e4, "mV"), "initial_v": (0.0, 1e4, "mV"),
-    "noise_sigma": (0.0, 1e4, "mV"), "drive": (0.0, 1e6, "mV"), "adaptation": (0.0, 1e6, "mV"), "weight": (0.0, 1e6, "mV"),
-    "weight_factor": (0.0, 1e6, ""), "rate": (0.0, 1e6, "Hz"),
+    "tau_m": (1e-3, 1e7, "ms"),
+    "tau_syn_exc": (1e-3, 1e7, "ms"),
+    "tau_syn_inh": (1e-3, 1e7, "ms"),
+    "tau_adaptation": (1e-3, 1e7, "ms"),
+    "t_ref": (0.0, 1e6, "ms"),
+    "delay": (0.0, 1e5, "ms"),
+    "v_threshold": (0.0, 1e4, "mV"),
+    "v_reset": (0.0, 1e4, "mV"),
+    "v_rest": (0.0, 1e4, "mV"),
+    "initial_v": (0.0, 1e4, "mV"),
+    "noise_sigma": (0.0, 1e4, "mV"),
+    "drive": (0.0, 1e6, "mV"),
+    "adaptation": (0.0, 1e6, "mV"),
+    "weight": (0.0, 1e6, "mV"),
+    "weight_factor": (0.0, 1e6, ""),
+    "rate": (0.0, 1e6, "Hz"),
 }
 """Field -> (smallest non-zero magnitude, largest magnitude, unit) a physical circuit can have.
 A tau_m of 1e-300 ms or a weight of 1e308 mV passes the schema (finite numbers) but makes a
 run overflow or divide by nothing; they are refused at validation, with the pointer."""
 
 
-def check_circuit(circuit: Circuit, file: str, *, base_dir: Path | None = None, check_arrays: bool = True) -> list[Problem]:
+def check_circuit(
+    circuit: Circuit, file: str, *, base_dir: Path | None = None, check_arrays: bool = True
+) -> list[Problem]:
     """Every rule violation of a structurally valid circuit, located by JSON pointer."""
     checker = _Checker(circuit, file)
     checker.run(base_dir if check_arrays else None)
@@ -107,14 +120,23 @@ class _Checker:
         low = span[0]
         if low < 0 or (low == 0 and not allow_zero):
             bound = "≥ 0" if allow_zero else "> 0"
-            self.add(path, f"{what} must be {bound}" + (" over the whole calibration range" if isinstance(value, ParamRef) else "") + f"; got {low:g}")
+            self.add(
+                path,
+                f"{what} must be {bound}"
+                + (" over the whole calibration range" if isinstance(value, ParamRef) else "")
+                + f"; got {low:g}",
+            )
 
     # ------------------------------------------------------------------ rules
 
     def parameter_values(self) -> None:
         for name, param in self.circuit.parameters.items():
             if param.bounds is not None and not param.bounds[0] <= param.value <= param.bounds[1]:
-                self.add(["parameters", name, "value"], f"value lies outside its bounds [{param.bounds[0]:g}, {param.bounds[1]:g}]; got {param.value:g}", "Move the value inside the bounds or widen them")
+                self.add(
+                    ["parameters", name, "value"],
+                    f"value lies outside its bounds [{param.bounds[0]:g}, {param.bounds[1]:g}]; got {param.value:g}",
+                    "Move the value inside the bounds or widen them",
+                )
 
     def neuron_model(self, name: str, model) -> None:
         base = ["neuron_models", name]
@@ -125,7 +147,11 @@ class _Checker:
         threshold = self.value_range(model.v_threshold, base)
         reset = self.value_range(model.v_reset, base)
         if threshold and reset and reset[1] >= threshold[0]:
-            self.add(base + ["v_reset"], f"v_reset must lie below v_threshold ({threshold[0]:g} mV); got {reset[1]:g} mV", "Otherwise the neuron fires at every step after its refractory period")
+            self.add(
+                base + ["v_reset"],
+                f"v_reset must lie below v_threshold ({threshold[0]:g} mV); got {reset[1]:g} mV",
+                "Otherwise the neuron fires at every step after its refractory period",
+            )
 
     def population(self, name: str, pop) -> None:
         c, base = self.circuit, ["populations", name]
@@ -134,15 +160,26 @@ class _Checker:
         if isinstance(pop.size, ParamRef) and pop.size.param in c.parameters:
             size = c.resolve(pop.size)
             if size < 1 or size != int(size):
-                self.add(base + ["size"], f"size must be a positive whole number; got {size:g} from parameter {pop.size.param!r}")
+                self.add(
+                    base + ["size"],
+                    f"size must be a positive whole number; got {size:g} from parameter {pop.size.param!r}",
+                )
             if c.parameters[pop.size.param].free:
-                self.add(base + ["size"], f"size refers to free parameter {pop.size.param!r}", "Population sizes are structural; calibrate weights, drives and time constants instead")
+                self.add(
+                    base + ["size"],
+                    f"size refers to free parameter {pop.size.param!r}",
+                    "Population sizes are structural; calibrate weights, drives and time constants instead",
+                )
         if pop.initial_v is not None and not isinstance(pop.initial_v, (int, float)):
             low, high = pop.initial_v.uniform
             if not low < high:
-                self.add(base + ["initial_v", "uniform"], f"needs [low, high] with low < high; got {pop.initial_v.uniform}")
+                self.add(
+                    base + ["initial_v", "uniform"], f"needs [low, high] with low < high; got {pop.initial_v.uniform}"
+                )
         if pop.poisson_input is not None:
-            self.positive(pop.poisson_input.rate, base + ["poisson_input", "rate"], "Poisson rate (Hz)", allow_zero=True)
+            self.positive(
+                pop.poisson_input.rate, base + ["poisson_input", "rate"], "Poisson rate (Hz)", allow_zero=True
+            )
 
     def sign_of(self, population: str) -> str | None:
         pop = self.circuit.populations.get(population)
@@ -159,9 +196,17 @@ class _Checker:
         cell = self.circuit.populations[source].cell_class
         over = " over its whole calibration range" if isinstance(weight, ParamRef) else ""
         if sign == "excitatory" and low < 0:
-            self.add(path, f"weight from {source!r} must be ≥ 0{over}: its cell class {cell!r} is excitatory (Dale's law); got {low:g}", "Excitatory sources act through positive weights; to inhibit, route the projection through an inhibitory population")
+            self.add(
+                path,
+                f"weight from {source!r} must be ≥ 0{over}: its cell class {cell!r} is excitatory (Dale's law); got {low:g}",
+                "Excitatory sources act through positive weights; to inhibit, route the projection through an inhibitory population",
+            )
         if sign == "inhibitory" and high > 0:
-            self.add(path, f"weight from {source!r} must be ≤ 0{over}: its cell class {cell!r} is inhibitory (Dale's law); got {high:g}", "Inhibitory weights are negative")
+            self.add(
+                path,
+                f"weight from {source!r} must be ≤ 0{over}: its cell class {cell!r} is inhibitory (Dale's law); got {high:g}",
+                "Inhibitory weights are negative",
+            )
 
     def projection(self, name: str, proj) -> None:
         c, base = self.circuit, ["projections", name]
@@ -179,25 +224,46 @@ class _Checker:
         if n_source is None or n_target is None:
             return  # an unknown size parameter, reported on its own
         if rule.kind == "one_to_one" and n_source != n_target:
-            self.add(path, f"one_to_one needs equal sizes; got {n_source} neurons in {proj.source!r} and {n_target} in {proj.target!r}", "Use all_to_all or fixed_probability, or make the sizes equal")
+            self.add(
+                path,
+                f"one_to_one needs equal sizes; got {n_source} neurons in {proj.source!r} and {n_target} in {proj.target!r}",
+                "Use all_to_all or fixed_probability, or make the sizes equal",
+            )
         if rule.kind == "fixed_probability":
             span = self.value_range(rule.probability, path)
-            if span and not (0 <= span[0] and span[1] <= 1):
-                self.add(path + ["probability"], "probability must lie in [0, 1]" + (" over its whole calibration range" if isinstance(rule.probability, ParamRef) else "") + f"; got {_span(span)}")
+            if span and not (span[0] >= 0 and span[1] <= 1):
+                self.add(
+                    path + ["probability"],
+                    "probability must lie in [0, 1]"
+                    + (" over its whole calibration range" if isinstance(rule.probability, ParamRef) else "")
+                    + f"; got {_span(span)}",
+                )
         if rule.kind == "fixed_indegree":
             available = n_source - (1 if proj.source == proj.target and not rule.autapses else 0)
             if rule.indegree > available:
-                self.add(path + ["indegree"], f"indegree exceeds the {available} distinct sources available; got {rule.indegree}", "Lower the indegree or enlarge the source population")
+                self.add(
+                    path + ["indegree"],
+                    f"indegree exceeds the {available} distinct sources available; got {rule.indegree}",
+                    "Lower the indegree or enlarge the source population",
+                )
         if rule.kind == "edge_list":
             for field, limit, pop in (("source_index", n_source, proj.source), ("target_index", n_target, proj.target)):
                 indices = getattr(rule, field)
                 bad = next((i for i, x in enumerate(indices) if not 0 <= x < limit), None)
                 if bad is not None:
-                    self.add(path + [field, bad], f"index outside population {pop!r} of size {limit}; got {indices[bad]}", f"Indices run from 0 to {limit - 1}")
+                    self.add(
+                        path + [field, bad],
+                        f"index outside population {pop!r} of size {limit}; got {indices[bad]}",
+                        f"Indices run from 0 to {limit - 1}",
+                    )
 
     def matrix_projection(self, name: str, mproj, base_dir: Path | None) -> None:
         c, base = self.circuit, ["matrix_projections", name]
-        known = [self.ref("population", p, c.populations, base + [group, i]) for group in ("sources", "targets") for i, p in enumerate(getattr(mproj, group))]
+        known = [
+            self.ref("population", p, c.populations, base + [group, i])
+            for group in ("sources", "targets")
+            for i, p in enumerate(getattr(mproj, group))
+        ]
         if all(known):
             for source in set(mproj.sources):
                 self.dale(source, _matrix_sign_probe(mproj.weight), base + ["weight", "scale"])
@@ -214,7 +280,9 @@ class _Checker:
         if isinstance(value.array, ArrayFile):
             ref = value.array
             if ref.shape != shape:
-                self.add(path + ["array", "shape"], f"declared shape must be [targets, sources] = {shape}; got {ref.shape}")
+                self.add(
+                    path + ["array", "shape"], f"declared shape must be [targets, sources] = {shape}; got {ref.shape}"
+                )
             elif base_dir is not None:
                 data = self.array_file(ref, base_dir, path + ["array"])
         else:
@@ -236,8 +304,11 @@ class _Checker:
         where = path + ["array"] if isinstance(value.array, list) else path + ["array", "dataset"]
         if field == "probability" and data.size and float(data.min()) < 0:
             at = np.unravel_index(int(np.argmin(data)), data.shape)
-            self.add(where, f"probability array holds negative entries (the first smallest at [{at[0]}, {at[1]}]); got {float(data.min()):g}",
-                     "Probabilities are ≥ 0; compiling would clip them to 0 silently")
+            self.add(
+                where,
+                f"probability array holds negative entries (the first smallest at [{at[0]}, {at[1]}]); got {float(data.min()):g}",
+                "Probabilities are ≥ 0; compiling would clip them to 0 silently",
+            )
             return
         if value.transform == "log1p" and data.size and float((value.gain * data).min()) <= -1:
             self.add(where, "log1p needs gain * x > -1 for every entry")
@@ -255,12 +326,21 @@ class _Checker:
                 self.add(path + ["divisor"], f"divisor must not be 0; got {_span((d_lo, d_hi))}")
                 return
             t_lo, t_hi = float(np.min(transformed)), float(np.max(transformed))
-            ends = [o + s * t / d for o in (o_lo, o_hi) for s in (s_lo, s_hi) for t in (t_lo, t_hi) for d in (d_lo, d_hi)]
+            ends = [
+                o + s * t / d for o in (o_lo, o_hi) for s in (s_lo, s_hi) for t in (t_lo, t_hi) for d in (d_lo, d_hi)
+            ]
         low, high = min(ends), max(ends)
         if not all(math.isfinite(x) for x in ends):
-            self.add(path, f"{field} values overflow (offset + scale * T(array) / divisor is not finite); got {low:g} to {high:g}")
-        elif field == "probability" and not (0 <= low and high <= 1):
-            self.add(path, f"probability must lie in [0, 1] for every entry; got {_span((low, high))}", "Compiling would clip the values outside silently; lower scale or offset")
+            self.add(
+                path,
+                f"{field} values overflow (offset + scale * T(array) / divisor is not finite); got {low:g} to {high:g}",
+            )
+        elif field == "probability" and not (low >= 0 and high <= 1):
+            self.add(
+                path,
+                f"probability must lie in [0, 1] for every entry; got {_span((low, high))}",
+                "Compiling would clip the values outside silently; lower scale or offset",
+            )
         elif field in PLAUSIBLE:
             self.plausible((low, high), path, field)
 
@@ -284,9 +364,17 @@ class _Checker:
         if not (math.isfinite(low) and math.isfinite(high)):
             self.add(path, f"{field} is not finite; got {_span(span)}")
         elif max(abs(low), abs(high)) > largest:
-            self.add(path, f"implausible {field}: magnitude above {largest:g}{unit}; got {_span(span)}{unit}", "A value this large overflows a run; check the unit and the exponent")
+            self.add(
+                path,
+                f"implausible {field}: magnitude above {largest:g}{unit}; got {_span(span)}{unit}",
+                "A value this large overflows a run; check the unit and the exponent",
+            )
         elif smallest and 0 < min(abs(low), abs(high)) < smallest:
-            self.add(path, f"implausible {field}: below {smallest:g}{unit}; got {_span(span)}{unit}", "A time constant this small makes a run divide by almost nothing; check the unit and the exponent")
+            self.add(
+                path,
+                f"implausible {field}: below {smallest:g}{unit}; got {_span(span)}{unit}",
+                "A time constant this small makes a run divide by almost nothing; check the unit and the exponent",
+            )
 
     def plausible_value(self, value: object, path: list[object], field: str) -> None:
         if isinstance(value, (MatrixValue, UniformRange)) or value is None:
@@ -298,23 +386,42 @@ class _Checker:
     def plausible_values(self) -> None:
         c = self.circuit
         for name, model in c.neuron_models.items():
-            for key in ("tau_m", "tau_syn_exc", "tau_syn_inh", "tau_adaptation", "t_ref", "v_threshold", "v_reset", "v_rest", "noise_sigma", "adaptation"):
+            for key in (
+                "tau_m",
+                "tau_syn_exc",
+                "tau_syn_inh",
+                "tau_adaptation",
+                "t_ref",
+                "v_threshold",
+                "v_reset",
+                "v_rest",
+                "noise_sigma",
+                "adaptation",
+            ):
                 self.plausible_value(getattr(model, key), ["neuron_models", name, key], key)
         for name, pop in c.populations.items():
             self.plausible_value(pop.drive, ["populations", name, "drive"], "drive")
             if isinstance(pop.initial_v, UniformRange):
-                self.plausible((min(pop.initial_v.uniform), max(pop.initial_v.uniform)), ["populations", name, "initial_v", "uniform"], "initial_v")
+                self.plausible(
+                    (min(pop.initial_v.uniform), max(pop.initial_v.uniform)),
+                    ["populations", name, "initial_v", "uniform"],
+                    "initial_v",
+                )
             else:
                 self.plausible_value(pop.initial_v, ["populations", name, "initial_v"], "initial_v")
             if pop.poisson_input is not None:
                 self.plausible_value(pop.poisson_input.rate, ["populations", name, "poisson_input", "rate"], "rate")
-                self.plausible_value(pop.poisson_input.weight, ["populations", name, "poisson_input", "weight"], "weight")
+                self.plausible_value(
+                    pop.poisson_input.weight, ["populations", name, "poisson_input", "weight"], "weight"
+                )
         for name, proj in c.projections.items():
             self.plausible_value(proj.weight, ["projections", name, "weight"], "weight")
             self.plausible_value(proj.delay, ["projections", name, "delay"], "delay")
             factors = getattr(proj.rule, "weight_factor", None)
             if factors:
-                self.plausible((min(factors), max(factors)), ["projections", name, "rule", "weight_factor"], "weight_factor")
+                self.plausible(
+                    (min(factors), max(factors)), ["projections", name, "rule", "weight_factor"], "weight_factor"
+                )
         for name, mproj in c.matrix_projections.items():
             self.plausible_value(mproj.delay, ["matrix_projections", name, "delay"], "delay")
 
@@ -333,7 +440,11 @@ class _Checker:
             if source.ref is not None:
                 self.ref("reference", source.ref, table, path + ["ref"])
             if source.history is not None and source.history not in versions:
-                self.add(path + ["history"], f"no history entry has version {source.history!r}{did_you_mean(source.history, versions)}", "A calibrated value names the history entry (version) of the calibration that set it")
+                self.add(
+                    path + ["history"],
+                    f"no history entry has version {source.history!r}{did_you_mean(source.history, versions)}",
+                    "A calibrated value names the history entry (version) of the calibration that set it",
+                )
 
     def units(self) -> None:
         """A parameter's unit must be the unit of every field that uses it (mV for potentials,
@@ -350,13 +461,21 @@ class _Checker:
                 first = implied.setdefault(ref.param, (expected, field, json_pointer(path)))
                 if first[0] != expected and (ref.param, expected) not in seen:
                     seen.add((ref.param, expected))
-                    self.add(["parameters", ref.param], f"parameter {ref.param!r} has no unit and is used as {first[1]} ({first[0]}) at {first[2]} "
-                             f"and as {field} ({expected}) at {json_pointer(path)}", "Use one parameter per quantity, each with its unit")
+                    self.add(
+                        ["parameters", ref.param],
+                        f"parameter {ref.param!r} has no unit and is used as {first[1]} ({first[0]}) at {first[2]} "
+                        f"and as {field} ({expected}) at {json_pointer(path)}",
+                        "Use one parameter per quantity, each with its unit",
+                    )
                 continue
             if param.unit != expected and (ref.param, expected) not in seen:
                 seen.add((ref.param, expected))
                 where = json_pointer(path)
-                self.add(["parameters", ref.param, "unit"], f"parameter {ref.param!r} is used as {field} at {where}, which is in {expected}; got unit {param.unit!r}", f"Give the value in {expected} and set \"unit\": \"{expected}\"")
+                self.add(
+                    ["parameters", ref.param, "unit"],
+                    f"parameter {ref.param!r} is used as {field} at {where}, which is in {expected}; got unit {param.unit!r}",
+                    f'Give the value in {expected} and set "unit": "{expected}"',
+                )
 
     def unique_names(self) -> None:
         """Populations, projections and matrix projections share one namespace (lesions, compiled maps)."""
@@ -364,18 +483,30 @@ class _Checker:
         for section in ("populations", "projections", "matrix_projections"):
             for name in getattr(self.circuit, section):
                 if name in owners:
-                    self.add([section, name], f"name {name!r} is already used under /{owners[name]}", "Populations and (matrix) projections need distinct names; rename one")
+                    self.add(
+                        [section, name],
+                        f"name {name!r} is already used under /{owners[name]}",
+                        "Populations and (matrix) projections need distinct names; rename one",
+                    )
                 else:
                     owners[name] = section
 
     def history(self) -> None:
         versions = [h.version for h in self.circuit.history]
         if versions and versions[-1] != self.circuit.version:
-            self.add(["history", len(versions) - 1, "version"], f"last history entry must have the circuit's version {self.circuit.version}; got {versions[-1]}", "Each new version appends a history entry with its version")
+            self.add(
+                ["history", len(versions) - 1, "version"],
+                f"last history entry must have the circuit's version {self.circuit.version}; got {versions[-1]}",
+                "Each new version appends a history entry with its version",
+            )
 
     def size(self) -> None:
         estimate = estimate_size(self.circuit)
-        if estimate.neurons > MAX_NEURONS or estimate.synapses > MAX_SYNAPSES or estimate.compiled_bytes > MAX_COMPILED_BYTES:
+        if (
+            estimate.neurons > MAX_NEURONS
+            or estimate.synapses > MAX_SYNAPSES
+            or estimate.compiled_bytes > MAX_COMPILED_BYTES
+        ):
             self.add(
                 [],
                 f"circuit too large (limits {MAX_NEURONS:,} neurons, {MAX_SYNAPSES:,} synapses, {MAX_COMPILED_BYTES / 1024**3:.0f} GiB compiled); "
@@ -526,7 +657,9 @@ class ValidationReport:
             "valid": self.valid,
             "error": self.error or None,
             "summary": self.summary or None,
-            "problems": [{"pointer": p.pointer, "message": p.message, "hint": p.hint, "text": str(p)} for p in self.problems],
+            "problems": [
+                {"pointer": p.pointer, "message": p.message, "hint": p.hint, "text": str(p)} for p in self.problems
+            ],
         }
 
 
@@ -545,11 +678,22 @@ def validate_file(name_or_path: str) -> ValidationReport:
     except EncephagenError as exc:
         return ValidationReport(str(name_or_path), error=str(exc))
     estimate = estimate_size(circuit)
-    summary = f"{len(circuit.populations)} populations, {estimate.neurons:,} neurons, about {estimate.synapses:,.0f} synapses"
+    summary = (
+        f"{len(circuit.populations)} populations, {estimate.neurons:,} neurons, about {estimate.synapses:,.0f} synapses"
+    )
     return ValidationReport(path, summary=summary)
 
 
-NAMED_SECTIONS = ("references", "parameters", "neuron_models", "cell_classes", "populations", "projections", "matrix_projections", "readouts")
+NAMED_SECTIONS = (
+    "references",
+    "parameters",
+    "neuron_models",
+    "cell_classes",
+    "populations",
+    "projections",
+    "matrix_projections",
+    "readouts",
+)
 PLACEHOLDERS = {"name": "circuit", "version": "0.0.0", "description": "", "authors": [], "license": None}
 
 
@@ -599,6 +743,9 @@ def rules_despite_schema_errors(path: Path, problems: list[Problem]) -> list[Pro
     import re
 
     mentions = [re.compile(rf"'(?:[LR]_)?{re.escape(name)}(?:->[^']*)?'|/{re.escape(name)}(?:/|$)") for name in removed]
-    return [p for p in found if not any(m.search(p.message) or m.search(p.pointer) for m in mentions)
-            and not p.pointer.startswith("/history")]
-
+    return [
+        p
+        for p in found
+        if not any(m.search(p.message) or m.search(p.pointer) for m in mentions)
+        and not p.pointer.startswith("/history")
+    ]

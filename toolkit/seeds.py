@@ -81,7 +81,9 @@ class SeedRange:
         return seeds
 
 
-REPORT = SeedRange("report", 100_000, 200_000, "reported figures (README, notes, tests that quote figures; run/gait/sweep defaults)")
+REPORT = SeedRange(
+    "report", 100_000, 200_000, "reported figures (README, notes, tests that quote figures; run/gait/sweep defaults)"
+)
 SELECTION = SeedRange("selection", 200_000, 300_000, "choosing by hand between versions or settings")
 CALIBRATION = SeedRange("calibration", 1_000_000, 2**31 - 1, "encephagen calibrate's train, validation and test seeds")
 RANGES: tuple[SeedRange, ...] = (REPORT, SELECTION, CALIBRATION)
@@ -135,10 +137,27 @@ def check_calibration_seeds(seeds: Sequence[int], what: str = "calibration seeds
         if seed in CALIBRATION:
             continue
         owner = range_of(int(seed))
-        where = f"it is a {owner.name} seed ({owner.first}-{owner.last}: {owner.purpose})" if owner else "it lies outside every range"
-        raise SeedRangeError(f"{what}: seed {seed} cannot be used to calibrate: {where}. Calibration seeds run "
-                             f"{CALIBRATION.first}-{CALIBRATION.last}; draw them with encephagen.seeds.draw_calibration_seeds(seed, n)")
+        where = (
+            f"it is a {owner.name} seed ({owner.first}-{owner.last}: {owner.purpose})"
+            if owner
+            else "it lies outside every range"
+        )
+        raise SeedRangeError(
+            f"{what}: seed {seed} cannot be used to calibrate: {where}. Calibration seeds run "
+            f"{CALIBRATION.first}-{CALIBRATION.last}; draw them with encephagen.seeds.draw_calibration_seeds(seed, n)"
+        )
 
 
-__all__ = ["CALIBRATION", "RANGES", "REPORT", "REPORT_FIRST", "SELECTION", "SeedRange", "SeedRangeError",
-           "check_calibration_seeds", "describe_seeds", "draw_calibration_seeds", "range_of"]
+__all__ = [
+    "CALIBRATION",
+    "RANGES",
+    "REPORT",
+    "REPORT_FIRST",
+    "SELECTION",
+    "SeedRange",
+    "SeedRangeError",
+    "check_calibration_seeds",
+    "describe_seeds",
+    "draw_calibration_seeds",
+    "range_of",
+]

@@ -51,8 +51,8 @@ import os
 import re
 import time
 import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numba
 import numpy as np
@@ -81,10 +81,18 @@ QUEUE_SPIKE_RATE_HZ = 50.0
 _TRACE_SPEC = re.compile(r"^(?P<var>[A-Za-z_]+)(?::(?P<pop>[^\[\]]+)(?:\[(?P<index>\d+)\])?)?$")
 
 
-def simulate(network, duration_ms: float, *, seeds: int | Sequence[int] = 0,
-             parameters: Sequence[Mapping[str, float]] | None = None, record_spikes: bool = True,
-             traces: Sequence[str] = (), bin_ms: float | None = None, progress: "Progress" = False,
-             memory_limit: int | None = None) -> "SimulationResult":
+def simulate(
+    network,
+    duration_ms: float,
+    *,
+    seeds: int | Sequence[int] = 0,
+    parameters: Sequence[Mapping[str, float]] | None = None,
+    record_spikes: bool = True,
+    traces: Sequence[str] = (),
+    bin_ms: float | None = None,
+    progress: Progress = False,
+    memory_limit: int | None = None,
+) -> SimulationResult:
     """Simulate ``duration_ms`` of a compiled network, for one or several lanes.
 
     Parameters
@@ -127,8 +135,16 @@ def simulate(network, duration_ms: float, *, seeds: int | Sequence[int] = 0,
     True
     """
     n_steps = steps_for(duration_ms, network.dt)
-    sim = Simulator(network, seeds=seeds, parameters=parameters, record_spikes=record_spikes,
-                    traces=traces, bin_ms=bin_ms, memory_limit=memory_limit, planned_steps=n_steps)
+    sim = Simulator(
+        network,
+        seeds=seeds,
+        parameters=parameters,
+        record_spikes=record_spikes,
+        traces=traces,
+        bin_ms=bin_ms,
+        memory_limit=memory_limit,
+        planned_steps=n_steps,
+    )
     chunk = max(1000, n_steps // 100)
     started = time.perf_counter()
     report = progress_callback(progress, "simulating")
@@ -170,10 +186,18 @@ class Simulator:
         traces and bins up front; optional.
     """
 
-    def __init__(self, network, *, seeds: int | Sequence[int] = (0,),
-                 parameters: Sequence[Mapping[str, float]] | None = None, record_spikes: bool = True,
-                 traces: Sequence[str] = (), bin_ms: float | None = None, memory_limit: int | None = None,
-                 planned_steps: int = 0):
+    def __init__(
+        self,
+        network,
+        *,
+        seeds: int | Sequence[int] = (0,),
+        parameters: Sequence[Mapping[str, float]] | None = None,
+        record_spikes: bool = True,
+        traces: Sequence[str] = (),
+        bin_ms: float | None = None,
+        memory_limit: int | None = None,
+        planned_steps: int = 0,
+    ):
         self.network = network
         self.dt = float(network.dt)
         self.seeds, self.parameters, weights_data, neuron = _lanes(network, seeds, parameters)
@@ -226,8 +250,9 @@ class Simulator:
         """Steps simulated so far."""
         self.readout_names: list[str] = list(network.readouts)
         """Readouts in the column order of :meth:`readout_array`."""
-        self._readout_mix, self._readout_decay = readout_filters(list(network.readouts.values()), network.population_names,
-                                                                 self.population_sizes, self.bin_ms)
+        self._readout_mix, self._readout_decay = readout_filters(
+            list(network.readouts.values()), network.population_names, self.population_sizes, self.bin_ms
+        )
         self._readout_state = np.zeros((n_lanes, len(self.readout_names)))
         self._readout_bins = 0
 
@@ -235,8 +260,9 @@ class Simulator:
     def n_lanes(self) -> int:
         return len(self.seeds)
 
-    def advance(self, n_steps: int, *, current: np.ndarray | None = None,
-                poisson_rate: np.ndarray | None = None) -> np.ndarray:
+    def advance(
+        self, n_steps: int, *, current: np.ndarray | None = None, poisson_rate: np.ndarray | None = None
+    ) -> np.ndarray:
         """Simulate ``n_steps`` more steps; returns the spike count per population, (B, P).
 
         ``current`` (B, N) mV is added to every neuron's drive and ``poisson_rate`` (B, N)
@@ -261,14 +287,49 @@ class Simulator:
         view = self._view
         while True:
             kernel(
-                next_step, t_end, self.dt, self._v, self._i_exc, self._i_inh, self._w, self._refractory,
-                self._acc, self._coef, self._kind, extra_current, current is not None, extra_rate, poisson_rate is not None,
-                poisson_rate is not None or self._has_poisson, self._has_noise,
-                view.group_ptr, view.group_syn, view.group_rank, view.delay_values, view.post, self._weight,
-                self._pending, self._pending_count, self._pool, self._pool_rank, self._blocks, self._pool_pos,
-                self._keys, self._population_index,
-                self._spike_step, self._spike_neuron, self._spike_count, counts, bin_first, self.steps_per_bin,
-                self.trace_neurons, self.trace_variables, traces, t_begin, self._status, bounds,
+                next_step,
+                t_end,
+                self.dt,
+                self._v,
+                self._i_exc,
+                self._i_inh,
+                self._w,
+                self._refractory,
+                self._acc,
+                self._coef,
+                self._kind,
+                extra_current,
+                current is not None,
+                extra_rate,
+                poisson_rate is not None,
+                poisson_rate is not None or self._has_poisson,
+                self._has_noise,
+                view.group_ptr,
+                view.group_syn,
+                view.group_rank,
+                view.delay_values,
+                view.post,
+                self._weight,
+                self._pending,
+                self._pending_count,
+                self._pool,
+                self._pool_rank,
+                self._blocks,
+                self._pool_pos,
+                self._keys,
+                self._population_index,
+                self._spike_step,
+                self._spike_neuron,
+                self._spike_count,
+                counts,
+                bin_first,
+                self.steps_per_bin,
+                self.trace_neurons,
+                self.trace_variables,
+                traces,
+                t_begin,
+                self._status,
+                bounds,
             )
             self._collect_spikes()
             faulty = np.flatnonzero(self._status[:, 0] == _kernel.NOT_FINITE)
@@ -285,7 +346,7 @@ class Simulator:
             if merged:
                 self._counts[-1][:, -1] += counts[:, 0]  # the previous chunk ended inside this bin
             if counts.shape[1] > merged:
-                self._counts.append(counts[:, int(merged):])
+                self._counts.append(counts[:, int(merged) :])
                 self._count_first_bin.append(bin_first + int(merged))
         if n_steps:
             self._traces.append(traces)
@@ -388,8 +449,11 @@ class Simulator:
         """Everything recorded so far as a :class:`SimulationResult`."""
         spike_steps = [np.concatenate(k) if k else np.zeros(0, np.int64) for k in self._kept_steps]
         spike_neurons = [np.concatenate(k) if k else np.zeros(0, np.int32) for k in self._kept_neurons]
-        traces = (np.concatenate(self._traces, axis=1) if self._traces
-                  else np.zeros((self.n_lanes, 0, len(self.trace_neurons))))
+        traces = (
+            np.concatenate(self._traces, axis=1)
+            if self._traces
+            else np.zeros((self.n_lanes, 0, len(self.trace_neurons)))
+        )
         net = self.network
         return SimulationResult(
             dt=self.dt,
@@ -411,8 +475,9 @@ class Simulator:
     # ------------------------------------------------------------------ memory
 
     def _check_memory(self, n_lanes: int, planned_steps: int, limit: int | None) -> None:
-        estimate, parts = memory_estimate(self.network, n_lanes, planned_steps, self.steps_per_bin,
-                                          len(self.trace_neurons), self.record_spikes)
+        estimate, parts = memory_estimate(
+            self.network, n_lanes, planned_steps, self.steps_per_bin, len(self.trace_neurons), self.record_spikes
+        )
         if limit is None:
             limit, source = memory_limit_bytes()
         else:
@@ -427,8 +492,9 @@ class Simulator:
         log.debug("memory estimate %s (limit %s from %s)", _gib(estimate), limit and _gib(limit), source)
 
 
-def memory_estimate(network, n_lanes: int, n_steps: int, steps_per_bin: int, n_traces: int,
-                    record_spikes: bool) -> tuple[int, dict[str, int]]:
+def memory_estimate(
+    network, n_lanes: int, n_steps: int, steps_per_bin: int, n_traces: int, record_spikes: bool
+) -> tuple[int, dict[str, int]]:
     """Bytes a run will allocate, by part (ring buffers dominate for long delays).
 
     Spikes are counted at one per neuron per 10 ms of biological time (100 Hz), a generous
@@ -440,7 +506,9 @@ def memory_estimate(network, n_lanes: int, n_steps: int, steps_per_bin: int, n_t
     parts = {
         "spike queues": n_lanes * (2 * n * 8 + n * 4 + depth * 24 + min(nnz, max(1024, n * depth)) * 12 // 8),
         "neuron state and coefficients": n_lanes * n * (5 * 8 + _kernel.N_COEF * 8 + 4 + 2 * 8),
-        "weights": n_lanes * nnz * 8 + nnz * (8 + 4 + 4 + 12) + (n + 1) * 8,  # lane weights; delivery view and its build
+        "weights": n_lanes * nnz * 8
+        + nnz * (8 + 4 + 4 + 12)
+        + (n + 1) * 8,  # lane weights; delivery view and its build
         "population bins": n_lanes * (-(-n_steps // steps_per_bin)) * n_populations * 4 * 2,
         "traces": n_lanes * n_steps * n_traces * 8 * 2,
         "spikes": (n_lanes * int(n * n_steps * network.dt / 10.0) * SPIKE_BYTES * 2) if record_spikes else 0,
@@ -454,7 +522,9 @@ def memory_limit_bytes() -> tuple[int | None, str]:
     if text:
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)i?[bB]?\s*", text)
         if not match:
-            raise SimulationError(f"{MEMORY_LIMIT_ENV} must be a number of bytes, optionally with K/M/G/T; got {text!r}")
+            raise SimulationError(
+                f"{MEMORY_LIMIT_ENV} must be a number of bytes, optionally with K/M/G/T; got {text!r}"
+            )
         scale = 1024 ** " KMGT".index(match.group(2).upper() or " ")
         return int(float(match.group(1)) * scale), MEMORY_LIMIT_ENV
     try:
@@ -492,7 +562,9 @@ def _lanes(network, seeds, parameters):
     if len(seed_list) == 1:
         seed_list = seed_list * len(parameters)
     elif len(seed_list) != len(parameters):
-        raise SimulationError(f"got {len(seed_list)} seeds for {len(parameters)} parameter sets; give one seed or one per set")
+        raise SimulationError(
+            f"got {len(seed_list)} seeds for {len(parameters)} parameter sets; give one seed or one per set"
+        )
     batch = network.batch(parameters)
     neuron = {k: np.array(v, dtype=float) for k, v in batch.neuron.items()}
     return seed_list, parameters, batch.weights_data, neuron
@@ -520,14 +592,29 @@ def coefficients(network, neuron: Mapping[str, np.ndarray], dt: float) -> tuple[
         values = np.asarray(neuron[name], dtype=float).reshape(-1)
         change[1:] |= values[1:] != values[:-1]
     first = np.flatnonzero(change)
-    rows = _coefficient_rows({name: np.asarray(neuron[name], dtype=float).reshape(-1)[first] for name in _COEFFICIENT_FIELDS}, dt)
+    rows = _coefficient_rows(
+        {name: np.asarray(neuron[name], dtype=float).reshape(-1)[first] for name in _COEFFICIENT_FIELDS}, dt
+    )
     table, inverse = np.unique(rows, axis=0, return_inverse=True)
     kind = inverse.reshape(-1)[np.cumsum(change) - 1] if change.size else np.zeros(0, dtype=np.int64)
     return np.ascontiguousarray(table), np.ascontiguousarray(kind.reshape(shape).astype(np.int32))
 
 
-_COEFFICIENT_FIELDS = ("tau_m", "v_rest", "drive", "tau_syn_exc", "tau_syn_inh", "tau_adaptation", "noise_sigma",
-                       "v_threshold", "v_reset", "adaptation", "poisson_rate", "poisson_weight", "t_ref")
+_COEFFICIENT_FIELDS = (
+    "tau_m",
+    "v_rest",
+    "drive",
+    "tau_syn_exc",
+    "tau_syn_inh",
+    "tau_adaptation",
+    "noise_sigma",
+    "v_threshold",
+    "v_reset",
+    "adaptation",
+    "poisson_rate",
+    "poisson_weight",
+    "t_ref",
+)
 
 
 def _coefficient_rows(neuron: Mapping[str, np.ndarray], dt: float) -> np.ndarray:
@@ -550,7 +637,7 @@ def _coefficient_rows(neuron: Mapping[str, np.ndarray], dt: float) -> np.ndarray
     mean = neuron["poisson_rate"] * dt / 1000.0
     coef[..., _kernel.POISSON_MEAN] = mean
     cdf, coef[..., _kernel.POISSON_LAST_P] = poisson_cdf_table(mean)
-    coef[..., _kernel.POISSON_CDF:_kernel.POISSON_CDF + _kernel.POISSON_TABLE] = cdf
+    coef[..., _kernel.POISSON_CDF : _kernel.POISSON_CDF + _kernel.POISSON_TABLE] = cdf
     coef[..., _kernel.POISSON_WEIGHT] = np.where(neuron["poisson_weight"] != 0, neuron["poisson_weight"], 1.0)
     coef[..., _kernel.N_REFRACTORY] = np.rint(neuron["t_ref"] / dt)
     return coef
@@ -564,8 +651,9 @@ def poisson_cdf_table(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     kernel's exact inversion continues a table, so a count is the same whichever path draws
     it. Where p has underflowed to 0 the inversion stops, so those entries are +inf.
     """
-    first = np.exp(-mean)[..., None] * np.cumprod(np.concatenate(
-        [np.ones(mean.shape + (1,)), mean[..., None] / np.arange(1, 4)], axis=-1), axis=-1)
+    first = np.exp(-mean)[..., None] * np.cumprod(
+        np.concatenate([np.ones(mean.shape + (1,)), mean[..., None] / np.arange(1, 4)], axis=-1), axis=-1
+    )
     cdf = list(np.moveaxis(np.cumsum(first, axis=-1), -1, 0))
     p = cdf[3] - cdf[2]
     for k in range(4, _kernel.POISSON_TABLE):
@@ -603,7 +691,9 @@ def _require(network, values: np.ndarray, ok, name: str, what: str) -> None:
     if np.any(bad):
         lane, neuron = np.argwhere(np.atleast_2d(bad))[0]
         population = network.population_names[int(network.population_index[neuron])]
-        raise SimulationError(f"population {population!r}: {name} {what}; got {np.atleast_2d(values)[lane, neuron]:g} (lane {lane})")
+        raise SimulationError(
+            f"population {population!r}: {name} {what}; got {np.atleast_2d(values)[lane, neuron]:g} (lane {lane})"
+        )
 
 
 @dataclass(frozen=True)
@@ -634,12 +724,18 @@ def delivery_view(network) -> DeliveryView:
     if delays.size and delays.min() < 1:
         raise SimulationError(f"delays must be at least one step; got {int(delays.min())}")
     max_delay = int(delays.max()) if delays.size else 1
-    delay_values = np.flatnonzero(np.bincount(delays, minlength=max_delay + 1)) if delays.size else np.zeros(0, np.int64)
+    delay_values = (
+        np.flatnonzero(np.bincount(delays, minlength=max_delay + 1)) if delays.size else np.zeros(0, np.int64)
+    )
     rank = np.full(max_delay + 1, -1, dtype=np.int32)
     rank[delay_values] = np.arange(delay_values.size, dtype=np.int32)
     order, post, group_ptr, group_syn, group_rank = _kernel.delivery_view(
-        network.n_neurons, np.asarray(w.indptr, dtype=np.int64), np.asarray(w.indices, dtype=np.int32),
-        np.asarray(delays, dtype=np.int32), rank)
+        network.n_neurons,
+        np.asarray(w.indptr, dtype=np.int64),
+        np.asarray(w.indices, dtype=np.int32),
+        np.asarray(delays, dtype=np.int32),
+        rank,
+    )
     view = DeliveryView(order, post, group_ptr, group_syn, group_rank, delay_values.astype(np.int64), max_delay)
     _VIEWS[key] = (weakref.ref(network, lambda _, key=key: _VIEWS.pop(key, None)), view)
     return view
@@ -680,7 +776,9 @@ def _parse_traces(network, specs: Sequence[str]) -> tuple[list[str], np.ndarray,
     for spec in specs:
         match = _TRACE_SPEC.match(spec.strip())
         if not match:
-            raise SimulationError(f"trace {spec!r}: expected VARIABLE, VARIABLE:POPULATION or VARIABLE:POPULATION[i], e.g. 'v:flex_rg[0]'")
+            raise SimulationError(
+                f"trace {spec!r}: expected VARIABLE, VARIABLE:POPULATION or VARIABLE:POPULATION[i], e.g. 'v:flex_rg[0]'"
+            )
         var, pop, index = match.group("var"), match.group("pop"), match.group("index")
         if var not in _kernel.TRACE_VARIABLES:
             raise UnknownNameError("trace variable", var, _kernel.TRACE_VARIABLES)
@@ -703,8 +801,13 @@ def _parse_traces(network, specs: Sequence[str]) -> tuple[list[str], np.ndarray,
 
 
 def _lane_array(values, shape: tuple[int, int], name: str) -> np.ndarray:
-    if (isinstance(values, np.ndarray) and values.shape == shape and values.dtype == np.float64
-            and values.flags.c_contiguous and values.flags.writeable):
+    if (
+        isinstance(values, np.ndarray)
+        and values.shape == shape
+        and values.dtype == np.float64
+        and values.flags.c_contiguous
+        and values.flags.writeable
+    ):
         if not np.isfinite(values).all():
             raise SimulationError(f"{name} must be finite")
         return values  # already what the kernel takes (a closed loop passes this every body step)
@@ -720,7 +823,9 @@ def _lane_array(values, shape: tuple[int, int], name: str) -> np.ndarray:
     return array
 
 
-def readout_filters(readouts: Sequence, population_names: Sequence[str], sizes: np.ndarray, bin_ms: float) -> tuple[np.ndarray, np.ndarray]:
+def readout_filters(
+    readouts: Sequence, population_names: Sequence[str], sizes: np.ndarray, bin_ms: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(mix (P, R), decay (R,)) of ``readouts``: bin counts @ mix is each readout's unfiltered
     signal in Hz, ``decay = exp(-bin_ms / tau)`` its filter's pole (see :func:`filter_readout`)."""
     index = {name: i for i, name in enumerate(population_names)}
@@ -732,8 +837,14 @@ def readout_filters(readouts: Sequence, population_names: Sequence[str], sizes: 
     return mix, decay
 
 
-def filter_readout(readout, counts: np.ndarray, population_names: Sequence[str], sizes: np.ndarray,
-                   bin_ms: float, state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def filter_readout(
+    readout,
+    counts: np.ndarray,
+    population_names: Sequence[str],
+    sizes: np.ndarray,
+    bin_ms: float,
+    state: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Low-pass-filtered readout over bins: (values (B, n_bins), final state (B,)), in Hz.
 
     ``x = sum(coefficient * rate of population)`` per bin and ``y[k] = a y[k-1] + (1 - a) x[k]``

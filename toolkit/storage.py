@@ -25,9 +25,10 @@ import os
 import stat
 import tempfile
 import typing
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -86,7 +87,11 @@ def resolve_circuit_path(name_or_path: str | os.PathLike) -> Path:
             return path
     except OSError:  # a folder on the way that cannot be entered: check_readable says so in one line
         return path
-    if os.sep not in str(name_or_path) and path.suffix.lower() in JSON_SUFFIXES + HDF5_SUFFIXES and path.name != SCHEMA_FILENAME:
+    if (
+        os.sep not in str(name_or_path)
+        and path.suffix.lower() in JSON_SUFFIXES + HDF5_SUFFIXES
+        and path.name != SCHEMA_FILENAME
+    ):
         shipped = shipped_circuits_dir() / path.name
         return shipped if shipped.is_file() else path
     if path.suffix or os.sep in str(name_or_path):
@@ -98,8 +103,15 @@ def resolve_circuit_path(name_or_path: str | os.PathLike) -> Path:
     raise UnknownNameError("circuit (not a file, not a shipped circuit)", str(name_or_path), shipped_circuit_names())
 
 
-def read_array_file(ref: Any, base_dir: str | os.PathLike, *, file: str, pointer: str, shape: list[int] | None = None,
-                    check_sha256: bool = True):
+def read_array_file(
+    ref: Any,
+    base_dir: str | os.PathLike,
+    *,
+    file: str,
+    pointer: str,
+    shape: list[int] | None = None,
+    check_sha256: bool = True,
+):
     """The dataset an :class:`~encephagen.schema.ArrayFile` names, as float64, after every check
     that needs no data: the path stays in the circuit's tree (:func:`contained_path`), names a
     regular file, and a dataset (not a group, not a link to another file) of numbers whose
@@ -124,7 +136,9 @@ def read_array_file(ref: Any, base_dir: str | os.PathLike, *, file: str, pointer
     try:
         info = path.stat()
     except FileNotFoundError:  # inside the circuit's tree: saying so tells nothing about the rest of the machine
-        raise fail("file", f"array file {ref.file!r} not found (looked at {path})", "Paths are relative to the circuit file") from None
+        raise fail(
+            "file", f"array file {ref.file!r} not found (looked at {path})", "Paths are relative to the circuit file"
+        ) from None
     except OSError as exc:
         raise fail("file", f"array file {ref.file!r} cannot be read: {exc.strerror or exc}") from None
     if not stat.S_ISREG(info.st_mode):
@@ -133,7 +147,11 @@ def read_array_file(ref: Any, base_dir: str | os.PathLike, *, file: str, pointer
         with h5py.File(path, "r") as h5:
             link = h5.get(ref.dataset, getlink=True)
             if link is not None and type(link).__name__ != "HardLink":
-                raise fail("dataset", f"dataset {ref.dataset!r} in {ref.file} is a soft or external link", "Refer to the dataset itself")
+                raise fail(
+                    "dataset",
+                    f"dataset {ref.dataset!r} in {ref.file} is a soft or external link",
+                    "Refer to the dataset itself",
+                )
             node = h5.get(ref.dataset) if link is not None else None
             if node is None or not hasattr(node, "shape"):
                 what = "is a group, not a dataset" if node is not None else "not in " + ref.file
@@ -143,7 +161,10 @@ def read_array_file(ref: Any, base_dir: str | os.PathLike, *, file: str, pointer
             if node.dtype.kind not in "iuf":
                 raise fail("dataset", f"dataset {ref.dataset!r} in {ref.file} holds {node.dtype}, not numbers")
             if list(node.shape) != list(ref.shape):
-                raise fail("shape", f"dataset {ref.dataset!r} does not have the declared shape {list(ref.shape)}; got {list(node.shape)}")
+                raise fail(
+                    "shape",
+                    f"dataset {ref.dataset!r} does not have the declared shape {list(ref.shape)}; got {list(node.shape)}",
+                )
             if shape is not None and list(node.shape) != list(shape):
                 raise fail("shape", f"declared shape must be [targets, sources] = {list(shape)}; got {list(ref.shape)}")
             data = np.asarray(node[()], dtype="<f8")
@@ -154,21 +175,28 @@ def read_array_file(ref: Any, base_dir: str | os.PathLike, *, file: str, pointer
     if check_sha256:
         digest = hashlib.sha256(np.ascontiguousarray(data, dtype="<f8").tobytes()).hexdigest()
         if digest != ref.sha256:
-            raise fail("sha256", f"checksum mismatch for {ref.file}:{ref.dataset}; got {digest}",
-                       "The data changed since the circuit was written; re-import it or update the checksum deliberately")
+            raise fail(
+                "sha256",
+                f"checksum mismatch for {ref.file}:{ref.dataset}; got {digest}",
+                "The data changed since the circuit was written; re-import it or update the checksum deliberately",
+            )
     bad = ~np.isfinite(data)
     if bad.any():
         at = np.argwhere(bad)[0].tolist()
-        raise fail("dataset", f"dataset {ref.dataset!r} in {ref.file} holds {int(bad.sum())} non-finite values (the first at {at}: {data[tuple(at)]!r})",
-                   "A circuit holds finite numbers only")
+        raise fail(
+            "dataset",
+            f"dataset {ref.dataset!r} in {ref.file} holds {int(bad.sum())} non-finite values (the first at {at}: {data[tuple(at)]!r})",
+            "A circuit holds finite numbers only",
+        )
     return data
 
 
 # --------------------------------------------------------------------------- loading
 
 
-def load_circuit(name_or_path: str | os.PathLike, *, check_rules: bool = True, check_arrays: bool = True,
-                 verify: bool | None = None) -> Circuit:
+def load_circuit(
+    name_or_path: str | os.PathLike, *, check_rules: bool = True, check_arrays: bool = True, verify: bool | None = None
+) -> Circuit:
     """Read, parse and validate a circuit file (JSON or HDF5) or a shipped circuit by name.
 
     Parameters
@@ -228,7 +256,9 @@ def read_tree(path: str | os.PathLike) -> Any:
     if head == HDF5_SIGNATURE:
         return _read_hdf5_tree(path)
     if path.suffix.lower() in HDF5_SUFFIXES:
-        raise CircuitFileError(f"{path}: not an HDF5 file (it does not start with the HDF5 signature); is it truncated or mislabelled?")
+        raise CircuitFileError(
+            f"{path}: not an HDF5 file (it does not start with the HDF5 signature); is it truncated or mislabelled?"
+        )
     return read_json_tree(path)
 
 
@@ -243,7 +273,9 @@ def check_readable(path: Path) -> None:
     except FileNotFoundError:
         raise CircuitFileError(f"{path}: no such file{_missing_hint(path)}") from None
     except PermissionError:
-        raise CircuitFileError(f"{path}: permission denied (a folder on the way is not readable by this user)") from None
+        raise CircuitFileError(
+            f"{path}: permission denied (a folder on the way is not readable by this user)"
+        ) from None
     except OSError as exc:
         raise CircuitFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if stat.S_ISDIR(info.st_mode):
@@ -254,14 +286,21 @@ def check_readable(path: Path) -> None:
         raise CircuitFileError(f"{path}: permission denied (not readable by this user)")
     size = info.st_size
     if size > MAX_FILE_BYTES:
-        raise CircuitFileError(f"{path}: file is {size / 1024**3:.1f} GiB, over the {MAX_FILE_BYTES / 1024**3:.0f} GiB limit for circuit files")
+        raise CircuitFileError(
+            f"{path}: file is {size / 1024**3:.1f} GiB, over the {MAX_FILE_BYTES / 1024**3:.0f} GiB limit for circuit files"
+        )
     if size == 0:
         raise CircuitFileError(f"{path}: file is empty")
 
 
 def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -295,7 +334,9 @@ def shipped_data_dir() -> Path:
     return Path(str(resources.files("encephagen.data")))
 
 
-def contained_path(base_dir: Path, value: str, *, roots: Iterable[Path] = (), sibling_data: bool = True) -> tuple[Path, str]:
+def contained_path(
+    base_dir: Path, value: str, *, roots: Iterable[Path] = (), sibling_data: bool = True
+) -> tuple[Path, str]:
     """``value`` resolved against ``base_dir`` (symlinks followed) and why it may not be read, if so.
 
     A path may be read when its real location lies inside ``base_dir``, inside the ``data``
@@ -310,8 +351,10 @@ def contained_path(base_dir: Path, value: str, *, roots: Iterable[Path] = (), si
     if any(target == root or root in target.parents for root in allowed):
         return target, ""
     beside = f" (or {base.parent / 'data'})" if sibling_data else ""
-    return target, (f"resolves to {target}, outside the folder {base}; data must lie under the referring file's folder{beside}, "
-                    f"unless you allow another root with --allow-data-root DIR (or {DATA_ROOTS_ENV})")
+    return target, (
+        f"resolves to {target}, outside the folder {base}; data must lie under the referring file's folder{beside}, "
+        f"unless you allow another root with --allow-data-root DIR (or {DATA_ROOTS_ENV})"
+    )
 
 
 def open_regular(path: str | os.PathLike, mode: str = "rb"):
@@ -328,7 +371,9 @@ def open_regular(path: str | os.PathLike, mode: str = "rb"):
     except IsADirectoryError:
         raise CircuitFileError(f"{path}: is a directory, not a file") from None
     except PermissionError:
-        raise CircuitFileError(f"{path}: permission denied (not readable by this user, or a folder on the way is not)") from None
+        raise CircuitFileError(
+            f"{path}: permission denied (not readable by this user, or a folder on the way is not)"
+        ) from None
     except OSError as exc:
         raise CircuitFileError(f"{path}: cannot open: {exc.strerror or exc}") from None
     info = os.fstat(fd)
@@ -409,11 +454,31 @@ def parse_json_text(text: str, file: str) -> Any:
             parse_int=_parse_int,
         )
     except json.JSONDecodeError as exc:
-        raise CircuitError([Problem(file, "", f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", "Fix the syntax there (a missing comma, quote or bracket is the usual cause)")]) from None
+        raise CircuitError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                    "Fix the syntax there (a missing comma, quote or bracket is the usual cause)",
+                )
+            ]
+        ) from None
     except _DuplicateKey as exc:
-        raise CircuitError([Problem(file, "", f"duplicate key {exc.key!r}", "Every name must appear once in its object; rename or merge the two entries")]) from None
+        raise CircuitError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"duplicate key {exc.key!r}",
+                    "Every name must appear once in its object; rename or merge the two entries",
+                )
+            ]
+        ) from None
     except RecursionError:
-        raise CircuitError([Problem(file, "", "JSON nested too deeply", "A circuit file is at most a few levels deep")]) from None
+        raise CircuitError(
+            [Problem(file, "", "JSON nested too deeply", "A circuit file is at most a few levels deep")]
+        ) from None
     problems = [_bad_number_problem(file, path, bad) for path, bad in find_instances(tree, _BadNumber)]
     if problems:
         raise CircuitError(problems)
@@ -438,8 +503,18 @@ def find_instances(node: Any, cls: type, path: list[Any] | None = None) -> Itera
 
 def _bad_number_problem(file: str, path: list[Any], bad: _BadNumber) -> Problem:
     if bad.text in ("NaN", "Infinity", "-Infinity"):
-        return Problem(file, json_pointer(path), f"not a finite number; got {bad.text}", "A circuit holds finite numbers only (JSON itself has no NaN or Infinity)")
-    return Problem(file, json_pointer(path), f"number out of range; got {_clip(bad.text)}", "Use a number a 64-bit float can hold (magnitude below 1.8e308)")
+        return Problem(
+            file,
+            json_pointer(path),
+            f"not a finite number; got {bad.text}",
+            "A circuit holds finite numbers only (JSON itself has no NaN or Infinity)",
+        )
+    return Problem(
+        file,
+        json_pointer(path),
+        f"number out of range; got {_clip(bad.text)}",
+        "Use a number a 64-bit float can hold (magnitude below 1.8e308)",
+    )
 
 
 def circuit_from_tree(tree: Any, file: str) -> Circuit:
@@ -452,7 +527,13 @@ def circuit_from_tree(tree: Any, file: str) -> Circuit:
     from .schema import v1, v2
 
     if not isinstance(tree, dict):
-        raise CircuitError([Problem(file, "", f"a circuit file holds one JSON object; got {_shown(tree)}", "Wrap the content in { ... }")])
+        raise CircuitError(
+            [
+                Problem(
+                    file, "", f"a circuit file holds one JSON object; got {_shown(tree)}", "Wrap the content in { ... }"
+                )
+            ]
+        )
     version = tree.get("schema_version")
     if isinstance(version, str) and version not in ("1", SCHEMA_VERSION):
         from .migrate import upgrade_tree
@@ -469,7 +550,16 @@ def circuit_from_tree(tree: Any, file: str) -> Circuit:
         except v2.ConversionError as exc:
             raise CircuitError([Problem(file, exc.pointer, exc.message, exc.hint)]) from None
         except ValidationError as exc:
-            raise CircuitError([Problem(file, "", f"cannot convert from schema_version 1: {_first_error(exc)}", "Fix the value (version 2 checks units and references)")]) from None
+            raise CircuitError(
+                [
+                    Problem(
+                        file,
+                        "",
+                        f"cannot convert from schema_version 1: {_first_error(exc)}",
+                        "Fix the value (version 2 checks units and references)",
+                    )
+                ]
+            ) from None
     try:
         written = v2.CircuitFile.model_validate(tree, strict=True)
     except ValidationError as exc:
@@ -477,7 +567,9 @@ def circuit_from_tree(tree: Any, file: str) -> Circuit:
     try:
         return v2.expand(written)
     except ValueError as exc:
-        raise CircuitError([Problem(file, "/projections", str(exc) if not isinstance(exc, ValidationError) else _first_error(exc))]) from None
+        raise CircuitError(
+            [Problem(file, "/projections", str(exc) if not isinstance(exc, ValidationError) else _first_error(exc))]
+        ) from None
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -511,14 +603,19 @@ def relocate(problems: list[Problem], circuit: Circuit) -> list[Problem]:
 # written for one member (e.g. {"parm": ...} for a parameter reference) is judged as that
 # member only.
 
+
 def _pattern(metadata: Iterable[Any]) -> str:
     return next(m.pattern for m in metadata if getattr(m, "pattern", None))
 
 
 _PATTERNS = {
-    _pattern(typing.get_args(Name)[1].metadata): "a name: letters, digits and _ . : + - < >, starting with a letter or _",
+    _pattern(
+        typing.get_args(Name)[1].metadata
+    ): "a name: letters, digits and _ . : + - < >, starting with a letter or _",
     _pattern(typing.get_args(SemVer)[1].metadata): "a semantic version MAJOR.MINOR.PATCH such as '1.2.0'",
-    _pattern(Reference.model_fields["doi"].metadata): "a DOI such as '10.1016/j.neuron.2013.08.015' (without https://doi.org/)",
+    _pattern(
+        Reference.model_fields["doi"].metadata
+    ): "a DOI such as '10.1016/j.neuron.2013.08.015' (without https://doi.org/)",
     _pattern(ArrayFile.model_fields["sha256"].metadata): "a SHA-256 digest: 64 lowercase hexadecimal digits",
 }
 _SHAPES = {
@@ -527,12 +624,33 @@ _SHAPES = {
     "ArrayFile": '{"file": ..., "dataset": ..., "sha256": ..., "shape": [...]}',
     "MatrixValue": '{"array": ...}',
 }
-_CONSTRAINT_ERRORS = {"finite_number", "greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short",
-                      "too_long", "string_pattern_mismatch"}
+_CONSTRAINT_ERRORS = {
+    "finite_number",
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "too_short",
+    "too_long",
+    "string_pattern_mismatch",
+}
 """Errors of a value whose type fits but whose value does not: these are said as they are."""
-_TYPE_ERRORS = _CONSTRAINT_ERRORS | {"float_type", "float_parsing", "int_type", "int_parsing", "int_from_float", "string_type",
-                                     "bool_type", "bool_parsing", "list_type", "dict_type", "model_type", "none_required",
-                                     "is_instance_of", "literal_error"}
+_TYPE_ERRORS = _CONSTRAINT_ERRORS | {
+    "float_type",
+    "float_parsing",
+    "int_type",
+    "int_parsing",
+    "int_from_float",
+    "string_type",
+    "bool_type",
+    "bool_parsing",
+    "list_type",
+    "dict_type",
+    "model_type",
+    "none_required",
+    "is_instance_of",
+    "literal_error",
+}
 """Errors that say 'this member of the union does not take this value' (folded into one line)."""
 
 
@@ -547,7 +665,11 @@ def problems_from_validation(exc: ValidationError, tree: Any, file: str, *, root
         groups.setdefault(located.pointer, []).append(located)
     problems: list[Problem] = []
     for pointer, errors in groups.items():
-        if isinstance(errors[0].node, dict) and _models(errors[0].annotation) and any(p.startswith(pointer + "/") for p in groups):
+        if (
+            isinstance(errors[0].node, dict)
+            and _models(errors[0].annotation)
+            and any(p.startswith(pointer + "/") for p in groups)
+        ):
             errors = [e for e in errors if e.type not in _TYPE_ERRORS]  # the object's own errors say it better
             if not errors:
                 continue
@@ -560,8 +682,17 @@ def problems_from_validation(exc: ValidationError, tree: Any, file: str, *, root
 class _Located:
     """One pydantic error placed in the tree: pointer, the value there, what the schema expects."""
 
-    def __init__(self, error: dict[str, Any], path: list[Any], tags: list[Any], node: Any, annotation: Any, owner: type | None):
-        self.error, self.path, self.tags, self.node, self.annotation, self.owner = error, path, tags, node, annotation, owner
+    def __init__(
+        self, error: dict[str, Any], path: list[Any], tags: list[Any], node: Any, annotation: Any, owner: type | None
+    ):
+        self.error, self.path, self.tags, self.node, self.annotation, self.owner = (
+            error,
+            path,
+            tags,
+            node,
+            annotation,
+            owner,
+        )
         self.pointer = json_pointer(path)
         self.type: str = error["type"]
 
@@ -573,7 +704,9 @@ def _locate(tree: Any, error: dict[str, Any], root: type) -> _Located:
     tags: list[Any] = []
     node, annotation, owner = tree, root, root
     for item in error["loc"]:
-        present = (isinstance(node, dict) and item in node) or (isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node))
+        present = (isinstance(node, dict) and item in node) or (
+            isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node)
+        )
         if not present:
             tags.append(item)
             continue
@@ -618,6 +751,7 @@ def _model_for(annotation: Any, value: Any) -> type[BaseModel] | None:
             if kind is not None and value["kind"] in typing.get_args(kind.annotation):
                 return candidate
     if isinstance(value, dict):
+
         def overlap(model: type[BaseModel]) -> int:
             return len(set(value) & {f.alias or n for n, f in model.model_fields.items()})
 
@@ -729,12 +863,21 @@ def _describe(file: str, pointer: str, e: _Located) -> Problem:
         return Problem(file, pointer, f"missing required field {name!r}{accepts}", f"Add it (see {SCHEMA_FILENAME})")
     if kind == "union_tag_invalid":
         tags = _kind_tags(e.annotation)
-        return Problem(file, pointer, f"unknown {field or 'object'} kind {ctx.get('tag')!r}{did_you_mean(str(ctx.get('tag')), tags)}")
+        return Problem(
+            file,
+            pointer,
+            f"unknown {field or 'object'} kind {ctx.get('tag')!r}{did_you_mean(str(ctx.get('tag')), tags)}",
+        )
     if kind == "union_tag_not_found":
         tags = ", ".join(repr(t) for t in _kind_tags(e.annotation))
         return Problem(file, pointer, "missing required field 'kind'", f"Say which {field or 'kind'}: one of {tags}")
     if "[key]" in e.tags:
-        return _problem(file, pointer, f"invalid name; expected {_PATTERNS.get(ctx.get('pattern'), 'a name')}", e.path[-1] if e.path else None)
+        return _problem(
+            file,
+            pointer,
+            f"invalid name; expected {_PATTERNS.get(ctx.get('pattern'), 'a name')}",
+            e.path[-1] if e.path else None,
+        )
     if kind == "literal_error" and isinstance(e.node, str):
         options = [str(o) for m in _members(e.annotation) for o in typing.get_args(_bare(m))]
         close = did_you_mean(e.node, options)
@@ -745,7 +888,12 @@ def _describe(file: str, pointer: str, e: _Located) -> Problem:
         message = error["msg"].removeprefix("Value error, ")
         return Problem(file, pointer, message)
     if kind == "string_pattern_mismatch":
-        return _problem(file, pointer, f"expected {_PATTERNS.get(ctx.get('pattern'), 'a string matching ' + str(ctx.get('pattern')))}", e.node)
+        return _problem(
+            file,
+            pointer,
+            f"expected {_PATTERNS.get(ctx.get('pattern'), 'a string matching ' + str(ctx.get('pattern')))}",
+            e.node,
+        )
     if kind in ("too_short", "too_long"):
         low, high = _length_limits(e)
         what = "entry" if isinstance(e.node, dict) else "item"
@@ -756,7 +904,9 @@ def _describe(file: str, pointer: str, e: _Located) -> Problem:
         else:
             need = f"at most {high}"
         plural = "entries" if what == "entry" else "items"
-        return _problem(file, pointer, f"needs {need} {what if (low if kind == 'too_short' else high) == 1 else plural}", e.node)
+        return _problem(
+            file, pointer, f"needs {need} {what if (low if kind == 'too_short' else high) == 1 else plural}", e.node
+        )
     bounds = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}
     if kind in bounds:
         limit = next(iter(ctx.values()))
@@ -781,7 +931,12 @@ def _length_limits(e: _Located) -> tuple[int | None, int | None]:
 
 
 def _kind_tags(annotation: Any) -> list[str]:
-    return [str(t) for m in _models(annotation) if "kind" in m.model_fields for t in typing.get_args(m.model_fields["kind"].annotation)]
+    return [
+        str(t)
+        for m in _models(annotation)
+        if "kind" in m.model_fields
+        for t in typing.get_args(m.model_fields["kind"].annotation)
+    ]
 
 
 def _problem(file: str, pointer: str, message: str, got: Any) -> Problem:
@@ -841,7 +996,10 @@ def _encode(node: Any, depth: int, key: str = "") -> str:
     pad = "  " * (depth + 1)
     if key == "details" and depth == 3 and isinstance(node, dict) and node and _one_line(node) is None:
         # a history entry's machine-readable particulars: appended once, never edited, one line per item
-        items = [f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in node.items()]
+        items = [
+            f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+            for k, v in node.items()
+        ]
         return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
     if isinstance(node, (dict, list)) and node and (depth > 0 or isinstance(node, list)):
         line = _one_line(node)
@@ -850,7 +1008,9 @@ def _encode(node: Any, depth: int, key: str = "") -> str:
     if isinstance(node, dict):
         if not node:
             return "{}"
-        items = [f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_encode(v, depth + 1, str(k))}" for k, v in node.items()]
+        items = [
+            f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_encode(v, depth + 1, str(k))}" for k, v in node.items()
+        ]
         return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
     if isinstance(node, list):
         if not node:
@@ -911,7 +1071,7 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     except OSError:
         return removed
     for entry in entries:
-        pid_text = entry.name[len(path.name) + 2:].split(".", 1)[0]
+        pid_text = entry.name[len(path.name) + 2 :].split(".", 1)[0]
         if not pid_text.isdigit() or _process_alive(int(pid_text)):
             continue
         try:
@@ -964,7 +1124,9 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     remove_stale_temporaries(path)
-    fd, name = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp" + path.suffix, dir=path.parent if str(path.parent) else ".")
+    fd, name = tempfile.mkstemp(
+        prefix=_temporary_prefix(path), suffix=".tmp" + path.suffix, dir=path.parent if str(path.parent) else "."
+    )
     os.close(fd)
     tmp = Path(name)
     umask = os.umask(0)
@@ -989,7 +1151,9 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Ite
     """
     path = Path(path)
     check_output_dir(path, overwrite=overwrite)
-    staging = Path(tempfile.mkdtemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent if str(path.parent) else "."))
+    staging = Path(
+        tempfile.mkdtemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    )
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)  # what mkdir would give, not mkdtemp's 0700
@@ -997,7 +1161,9 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Ite
         yield staging
         if path.exists() or path.is_symlink():
             if not overwrite:
-                raise CircuitFileError(f"{path}: already exists; choose another directory or pass overwrite=True (--force)")
+                raise CircuitFileError(
+                    f"{path}: already exists; choose another directory or pass overwrite=True (--force)"
+                )
             if not _exchange(staging, path):
                 aside = Path(tempfile.mkdtemp(prefix=_temporary_prefix(path), suffix=".old.tmp", dir=staging.parent))
                 os.replace(path, aside / path.name)
@@ -1049,7 +1215,9 @@ def check_output_file(path: str | os.PathLike, *, overwrite: bool = False, flag:
     if path.is_dir():
         raise CircuitFileError(f"{path}: is a directory; give a file name")
     if (path.exists() or path.is_symlink()) and not overwrite:
-        raise CircuitFileError(f"{path}: already exists; choose another name or pass overwrite=True ({flag}) to replace it")
+        raise CircuitFileError(
+            f"{path}: already exists; choose another name or pass overwrite=True ({flag}) to replace it"
+        )
     _check_folder_writable(path, folder)
     remove_stale_temporaries(path)
     return path
@@ -1060,7 +1228,9 @@ def check_output_dir(path: str | os.PathLike, *, overwrite: bool = False, flag: 
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if (path.exists() or path.is_symlink()) and not overwrite:
-        raise CircuitFileError(f"{path}: already exists; choose another directory or pass overwrite=True ({flag}) to replace it")
+        raise CircuitFileError(
+            f"{path}: already exists; choose another directory or pass overwrite=True ({flag}) to replace it"
+        )
     _check_folder_writable(path, folder)
     remove_stale_temporaries(path)
     return path
@@ -1068,22 +1238,25 @@ def check_output_dir(path: str | os.PathLike, *, overwrite: bool = False, flag: 
 
 def _check_folder_writable(path: Path, folder: Path) -> None:
     if not folder.is_dir():
-        raise CircuitFileError(f"{path}: folder {folder} does not exist{_missing_hint(folder / 'x') if not folder.exists() else ''}")
+        raise CircuitFileError(
+            f"{path}: folder {folder} does not exist{_missing_hint(folder / 'x') if not folder.exists() else ''}"
+        )
     try:
         fd, probe = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise CircuitFileError(f"{path}: folder {folder} is not writable ({exc.strerror or exc}); choose another output folder") from None
+        raise CircuitFileError(
+            f"{path}: folder {folder} is not writable ({exc.strerror or exc}); choose another output folder"
+        ) from None
     os.close(fd)
     os.unlink(probe)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` via a temporary file in the same folder and an atomic rename."""
-    with atomic_output(path) as tmp:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def save_circuit(circuit: Circuit, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -1101,7 +1274,9 @@ def _check_output(path: Path, overwrite: bool) -> None:
     if path.is_dir():
         raise CircuitFileError(f"{path}: is a directory; give a file name ending in .json or .h5")
     if path.exists() and not overwrite:
-        raise CircuitFileError(f"{path}: already exists; choose another output path or pass overwrite (--force / --in-place)")
+        raise CircuitFileError(
+            f"{path}: already exists; choose another output path or pass overwrite (--force / --in-place)"
+        )
     check_output_file(path, overwrite=True)
 
 
@@ -1191,7 +1366,9 @@ def _write_hdf5_tree(tree: dict[str, Any], path: Path) -> None:
 
     with atomic_output(path) as tmp:
         with h5py.File(tmp, "w") as h5:
-            h5.attrs[_FORMAT] = f"encephagen circuit (schema_version {tree.get('schema_version', SCHEMA_VERSION)}, HDF5 tree form)"
+            h5.attrs[_FORMAT] = (
+                f"encephagen circuit (schema_version {tree.get('schema_version', SCHEMA_VERSION)}, HDF5 tree form)"
+            )
             _write_node(h5, tree)
             h5.flush()
             h5.attrs[_DIGEST] = hdf5_content_digest(h5)
@@ -1225,7 +1402,11 @@ def hdf5_content_digest(h5: Any) -> str:
                 raw = b"b" + value
             else:
                 array = np.asarray(value)
-                raw = array.dtype.str.encode() + str(array.shape).encode() + (array.tobytes() if array.dtype.kind != "O" else repr(array.tolist()).encode())
+                raw = (
+                    array.dtype.str.encode()
+                    + str(array.shape).encode()
+                    + (array.tobytes() if array.dtype.kind != "O" else repr(array.tolist()).encode())
+                )
             feed(b"attr", key.encode(), raw)
         for key in sorted(group):
             here = f"{where.rstrip('/')}/{key}"
@@ -1241,7 +1422,7 @@ def hdf5_content_digest(h5: Any) -> str:
                     digest.update(np.asarray(child[()]).tobytes())
                 else:
                     for start in range(0, child.shape[0], rows):
-                        digest.update(np.ascontiguousarray(child[start:start + rows]).tobytes())
+                        digest.update(np.ascontiguousarray(child[start : start + rows]).tobytes())
             elif hasattr(child, "keys"):
                 visit(child, here)
             else:
@@ -1329,7 +1510,9 @@ def _check_hdf5_budget(h5: Any, path: Path) -> None:
             return
         here = "/" + name
         if obj.dtype.kind not in "iuf" or obj.ndim < 1:
-            raise _damaged(str(path), here, f"dataset of dtype {obj.dtype} and shape {obj.shape}; expected an array of numbers")
+            raise _damaged(
+                str(path), here, f"dataset of dtype {obj.dtype} and shape {obj.shape}; expected an array of numbers"
+            )
         count = int(np.prod(obj.shape, dtype=np.float64))
         total += count * 8
         if count * 8 > largest:
@@ -1337,10 +1520,18 @@ def _check_hdf5_budget(h5: Any, path: Path) -> None:
 
     h5.visititems(visit)
     if total > limit:
-        raise CircuitError([Problem(str(path), where, f"datasets would decode to {total / 1024**2:,.1f} MiB from a {file_size / 1024:,.0f} KiB file "
-                                    f"(limit {limit / 1024**2:,.1f} MiB: {HDF5_EXPANSION_LIMIT}x the file plus {HDF5_DECODED_FLOOR // 1024**2} MiB); "
-                                    f"the largest is here, {largest / 1024**2:,.1f} MiB",
-                                    "encephagen writes HDF5 circuits uncompressed; re-create the file with 'encephagen convert'")])
+        raise CircuitError(
+            [
+                Problem(
+                    str(path),
+                    where,
+                    f"datasets would decode to {total / 1024**2:,.1f} MiB from a {file_size / 1024:,.0f} KiB file "
+                    f"(limit {limit / 1024**2:,.1f} MiB: {HDF5_EXPANSION_LIMIT}x the file plus {HDF5_DECODED_FLOOR // 1024**2} MiB); "
+                    f"the largest is here, {largest / 1024**2:,.1f} MiB",
+                    "encephagen writes HDF5 circuits uncompressed; re-create the file with 'encephagen convert'",
+                )
+            ]
+        )
 
 
 def check_hdf5_expansion(h5: Any, path: Path) -> None:
@@ -1351,25 +1542,43 @@ def check_hdf5_expansion(h5: Any, path: Path) -> None:
     file_size = path.stat().st_size
     limit = HDF5_DECODED_FLOOR + HDF5_EXPANSION_LIMIT * file_size
     sizes: dict[str, float] = {}
-    h5.visititems(lambda name, obj: sizes.__setitem__("/" + name, float(np.prod(obj.shape, dtype=np.float64)) * max(obj.dtype.itemsize, 8))
-                  if hasattr(obj, "shape") else None)
+    h5.visititems(
+        lambda name, obj: (
+            sizes.__setitem__("/" + name, float(np.prod(obj.shape, dtype=np.float64)) * max(obj.dtype.itemsize, 8))
+            if hasattr(obj, "shape")
+            else None
+        )
+    )
     total = sum(sizes.values())
     if total > limit:
         where = max(sizes, key=sizes.__getitem__)
-        raise CircuitFileError(f"{path}:{where}: datasets would decode to {total / 1024**2:,.1f} MiB from a {file_size / 1024:,.0f} KiB file "
-                               f"(limit {limit / 1024**2:,.1f} MiB: {HDF5_EXPANSION_LIMIT}x the file plus {HDF5_DECODED_FLOOR // 1024**2} MiB); "
-                               f"the largest is this one ({sizes[where] / 1024**2:,.1f} MiB). Write it uncompressed (or less compressed) to import it")
+        raise CircuitFileError(
+            f"{path}:{where}: datasets would decode to {total / 1024**2:,.1f} MiB from a {file_size / 1024:,.0f} KiB file "
+            f"(limit {limit / 1024**2:,.1f} MiB: {HDF5_EXPANSION_LIMIT}x the file plus {HDF5_DECODED_FLOOR // 1024**2} MiB); "
+            f"the largest is this one ({sizes[where] / 1024**2:,.1f} MiB). Write it uncompressed (or less compressed) to import it"
+        )
 
 
 def _verify_digest(h5: Any, path: Path) -> None:
     stored = h5.attrs.get(_DIGEST)
     if stored is None:
-        log.warning("%s: HDF5 circuit without a content hash (written by an older encephagen); re-write it with 'encephagen convert' to add one", path)
+        log.warning(
+            "%s: HDF5 circuit without a content hash (written by an older encephagen); re-write it with 'encephagen convert' to add one",
+            path,
+        )
         return
     computed = hdf5_content_digest(h5)
     if _attr_str(stored) != computed:
-        raise CircuitError([Problem(str(path), f"/@{_DIGEST}", f"content hash mismatch: the file changed after encephagen wrote it; stored {_clip(_attr_str(stored), 20)}, computed {computed[:17]}...",
-                                    "Re-create it with 'encephagen convert' from its source; to load it as it is, pass --no-verify (ENCEPHAGEN_NO_VERIFY=1)")])
+        raise CircuitError(
+            [
+                Problem(
+                    str(path),
+                    f"/@{_DIGEST}",
+                    f"content hash mismatch: the file changed after encephagen wrote it; stored {_clip(_attr_str(stored), 20)}, computed {computed[:17]}...",
+                    "Re-create it with 'encephagen convert' from its source; to load it as it is, pass --no-verify (ENCEPHAGEN_NO_VERIFY=1)",
+                )
+            ]
+        )
 
 
 def verify_hdf5_circuit(path: str | os.PathLike) -> None:
@@ -1391,17 +1600,44 @@ def _read_hdf5_tree(path: Path) -> Any:
     with h5:
         try:
             if _KIND not in h5.attrs:
-                raise CircuitError([Problem(str(path), "/", "not an encephagen circuit (no encephagen_kind attribute)", "Write HDF5 circuits with 'encephagen convert'")])
+                raise CircuitError(
+                    [
+                        Problem(
+                            str(path),
+                            "/",
+                            "not an encephagen circuit (no encephagen_kind attribute)",
+                            "Write HDF5 circuits with 'encephagen convert'",
+                        )
+                    ]
+                )
             _check_hdf5_budget(h5, path)
             return _read_node(h5, str(path))
         except CircuitError:
             raise
         except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
-            raise CircuitError([Problem(str(path), "/", f"damaged HDF5 circuit: {exc}", "Re-create it with 'encephagen convert' from the JSON form")]) from None
+            raise CircuitError(
+                [
+                    Problem(
+                        str(path),
+                        "/",
+                        f"damaged HDF5 circuit: {exc}",
+                        "Re-create it with 'encephagen convert' from the JSON form",
+                    )
+                ]
+            ) from None
 
 
 def _damaged(file: str, where: str, what: str) -> CircuitError:
-    return CircuitError([Problem(file, where, f"damaged HDF5 circuit: {what}", "Re-create it with 'encephagen convert' from the JSON form")])
+    return CircuitError(
+        [
+            Problem(
+                file,
+                where,
+                f"damaged HDF5 circuit: {what}",
+                "Re-create it with 'encephagen convert' from the JSON form",
+            )
+        ]
+    )
 
 
 def _read_node(group: Any, file: str) -> Any:
@@ -1411,7 +1647,12 @@ def _read_node(group: Any, file: str) -> Any:
     if kind == "object":
         keys = json.loads(_attr_str(group.attrs[_ORDER]))
         names = json.loads(_attr_str(group.attrs[_NAMES])) if _NAMES in group.attrs else keys
-        if not (isinstance(keys, list) and isinstance(names, list) and len(keys) == len(names) and all(isinstance(k, str) for k in keys + names)):
+        if not (
+            isinstance(keys, list)
+            and isinstance(names, list)
+            and len(keys) == len(names)
+            and all(isinstance(k, str) for k in keys + names)
+        ):
             raise _damaged(file, where, f"attribute {_ORDER} is not a list of keys")
     elif kind == "list":
         try:
@@ -1419,7 +1660,9 @@ def _read_node(group: Any, file: str) -> Any:
         except (TypeError, ValueError):
             length = -1
         if not 0 <= length <= members:
-            raise _damaged(file, where, f"list length {_attr_str(group.attrs.get('length'))} does not match its {members} members")
+            raise _damaged(
+                file, where, f"list length {_attr_str(group.attrs.get('length'))} does not match its {members} members"
+            )
         keys = names = [str(i) for i in range(length)]
     else:
         raise _damaged(file, where, f"group without a valid {_KIND} attribute; got {kind!r}")
@@ -1435,11 +1678,19 @@ def _read_node(group: Any, file: str) -> Any:
             values.append(value)
         elif name in group or group.get(name, getlink=True) is not None:
             if type(group.get(name, getlink=True)).__name__ != "HardLink":
-                raise _damaged(file, here, "a soft or external link; a circuit file holds its own data (links could read other files)")
+                raise _damaged(
+                    file,
+                    here,
+                    "a soft or external link; a circuit file holds its own data (links could read other files)",
+                )
             child = group[name]
             if hasattr(child, "shape"):
                 if child.dtype.kind not in "iuf" or child.ndim < 1:
-                    raise _damaged(file, here, f"dataset of dtype {child.dtype} and shape {child.shape}; expected an array of numbers")
+                    raise _damaged(
+                        file,
+                        here,
+                        f"dataset of dtype {child.dtype} and shape {child.shape}; expected an array of numbers",
+                    )
                 values.append(child[()].tolist())
             else:
                 values.append(_read_node(child, file))
@@ -1486,7 +1737,7 @@ def _hdf5_listing(path: Path) -> str:
                 else:
                     rows = max(1, (1 << 22) // max(1, obj.dtype.itemsize * int(np.prod(obj.shape[1:], dtype=np.int64))))
                     for start in range(0, obj.shape[0], rows):
-                        sha.update(np.ascontiguousarray(obj[start:start + rows]).tobytes())
+                        sha.update(np.ascontiguousarray(obj[start : start + rows]).tobytes())
                 digest = sha.hexdigest()
             lines.append(f"/{name}: shape {list(obj.shape)} {obj.dtype} sha256 {digest}")
 

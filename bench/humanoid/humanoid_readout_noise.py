@@ -23,7 +23,9 @@ from encephagen.storage import load_circuit, resolve_circuit_path
 
 path = resolve_circuit_path("humanoid_cpg")
 circuit = load_circuit(path)
-loop = ClosedLoop(compile_circuit(circuit, dt=0.25), load_binding(binding_path_for(path, "humanoid")), base_dir=path.parent)
+loop = ClosedLoop(
+    compile_circuit(circuit, dt=0.25), load_binding(binding_path_for(path, "humanoid")), base_dir=path.parent
+)
 body = make_body("humanoid")
 observation, _ = body.reset(0)
 rows = np.tile(observation, (400, 1))
@@ -35,5 +37,7 @@ column = loop.readout_names.index("abdomen_y_mn")
 signal = np.array([r[:, column] for r in readouts])
 before, after = signal[:, 100:200], signal[:, 300:400]
 slope = (after.mean() - before.mean()) / 0.02
-print(f"humanoid_cpg {circuit.version}: abdomen_y_mn {before.mean():.1f} Hz at 0 rad, {after.mean():.1f} Hz at 0.02 rad; "
-      f"slope {slope:.0f} Hz/rad; sd {before.std():.1f} Hz per body step = {before.std() / abs(slope):.3f} rad of pitch")
+print(
+    f"humanoid_cpg {circuit.version}: abdomen_y_mn {before.mean():.1f} Hz at 0 rad, {after.mean():.1f} Hz at 0.02 rad; "
+    f"slope {slope:.0f} Hz/rad; sd {before.std():.1f} Hz per body step = {before.std() / abs(slope):.3f} rad of pitch"
+)

@@ -8,6 +8,7 @@ m/s) added at every step, before the LQR's gain. Prints steps survived per seed.
 """
 
 import numpy as np
+
 from encephagen.body.adapters import make_body
 from encephagen.body.baselines import run_episode
 from encephagen.body.lqr import lqr_stander

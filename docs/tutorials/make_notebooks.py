@@ -16,13 +16,20 @@ def notebook(name: str, cells: list[tuple[str, str]]) -> None:
     nbformat.write(nb, HERE / name)
 
 
-notebook("01_half_centre.ipynb", [
-    ("md", """# A half-centre oscillator, from an empty file to a gait plot
+notebook(
+    "01_half_centre.ipynb",
+    [
+        (
+            "md",
+            """# A half-centre oscillator, from an empty file to a gait plot
 
 Brown's (1911) half-centre: two groups of rhythm-generating neurons (flexor and extensor) that inhibit each
 other through inhibitory relay neurons, with spike-frequency adaptation ending each burst. We write the circuit
-file by hand, validate it, simulate it and measure its rhythm. Every number below lives in the file, with its unit."""),
-    ("code", """import json
+file by hand, validate it, simulate it and measure its rhythm. Every number below lives in the file, with its unit.""",
+        ),
+        (
+            "code",
+            """import json
 import pathlib
 import tempfile
 
@@ -35,12 +42,18 @@ path.write_text("{}")
 try:
     encephagen.load_circuit(path)
 except CircuitError as error:  # every problem at once, each with its JSON pointer and a hint
-    print(error)"""),
-    ("md", """The validator lists what a circuit needs. We fill it in: named **parameters** (value, unit, bounds,
+    print(error)""",
+        ),
+        (
+            "md",
+            """The validator lists what a circuit needs. We fill it in: named **parameters** (value, unit, bounds,
 whether calibration may change them), **neuron models** (leaky integrate-and-fire, times in ms, potentials in
 mV), **cell classes** with their transmitter (which fixes the sign of every projection: Dale's law is checked),
-**populations**, **projections** and two **readouts** (the flexor and extensor pools the gait is read from)."""),
-    ("code", """def param(value, unit, low, high, description):
+**populations**, **projections** and two **readouts** (the flexor and extensor pools the gait is read from).""",
+        ),
+        (
+            "code",
+            """def param(value, unit, low, high, description):
     return {"value": value, "unit": unit, "description": description, "free": True, "bounds": [low, high]}
 
 def ref(name):
@@ -98,42 +111,69 @@ tree = {
 }
 path.write_text(json.dumps(tree, indent=1))
 circuit = encephagen.load_circuit(path)  # schema + circuit rules; raises with every problem if any
-circuit.name, circuit.version, list(circuit.populations)"""),
-    ("md", """Compile it into sparse matrices (`W[post, pre]`), then simulate three seconds. The same seed always gives
-the same spikes, bit for bit. Seeds from 100000 on are the project's *report* seeds."""),
-    ("code", """from encephagen.simulate import simulate
+circuit.name, circuit.version, list(circuit.populations)""",
+        ),
+        (
+            "md",
+            """Compile it into sparse matrices (`W[post, pre]`), then simulate three seconds. The same seed always gives
+the same spikes, bit for bit. Seeds from 100000 on are the project's *report* seeds.""",
+        ),
+        (
+            "code",
+            """from encephagen.simulate import simulate
 
 network = encephagen.compile_circuit(circuit)
 result = simulate(network, 3000.0, seeds=100_101, progress=True)  # True: a tqdm bar (a widget here); or pass a callback
-network, result"""),
-    ("code", """result  # in a notebook, the mean rate of each population"""),
-    ("md", """The gait measures read the motor pools from the readouts named `flexor` and `extensor` (a one-sided
+network, result""",
+        ),
+        ("code", """result  # in a notebook, the mean rate of each population"""),
+        (
+            "md",
+            """The gait measures read the motor pools from the readouts named `flexor` and `extensor` (a one-sided
 circuit is read as the left leg): burst frequency, period CV, flexor-extensor phase (0.5 is alternation), duty
-cycles and the fraction of time the rhythm is regular."""),
-    ("code", """%matplotlib inline
+cycles and the fraction of time the rhythm is regular.""",
+        ),
+        (
+            "code",
+            """%matplotlib inline
 from encephagen.gait import analyse_result, pools_from_circuit
 from encephagen.plots import gait_figure
 
 analysis = analyse_result(result, pools=pools_from_circuit(circuit))
 print({k: round(v, 3) for k, v in analysis.metrics.items() if k in ("frequency_hz", "fe_phase", "period_cv", "rhythmic_fraction")})
 assert analysis.metrics["frequency_hz"] > 0 and abs(analysis.metrics["fe_phase"] - 0.5) < 0.15  # it alternates
-gait_figure(result, analysis, title="my_half_centre, seed 100101")"""),
-    ("md", """Finally the circuit as a page to click through, offline: `encephagen view my_half_centre.json --out
-hc.html` on the command line, or from Python:"""),
-    ("code", """from encephagen.view import write_view
+gait_figure(result, analysis, title="my_half_centre, seed 100101")""",
+        ),
+        (
+            "md",
+            """Finally the circuit as a page to click through, offline: `encephagen view my_half_centre.json --out
+hc.html` on the command line, or from Python:""",
+        ),
+        (
+            "code",
+            """from encephagen.view import write_view
 
 page = write_view(circuit, folder / "my_half_centre.html", run=result)
-print(page, f"{page.stat().st_size / 1e3:.0f} kB, one file, no network needed")"""),
-])
+print(page, f"{page.stat().st_size / 1e3:.0f} kB, one file, no network needed")""",
+        ),
+    ],
+)
 
-notebook("02_calibrate_spinal_cpg.ipynb", [
-    ("md", """# Calibrating `spinal_cpg` and reading its diff
+notebook(
+    "02_calibrate_spinal_cpg.ipynb",
+    [
+        (
+            "md",
+            """# Calibrating `spinal_cpg` and reading its diff
 
 `encephagen calibrate` searches exactly the parameters a circuit declares free, within their bounds, with
 CMA-ES; candidates are scored on training seeds, finalists on validation seeds and the result on held-out test
 seeds. The output is a **new version** of the circuit with a history entry. This tutorial uses a tiny budget so
-that it runs in seconds: it shows the workflow, not a good calibration (the README's main job uses 600)."""),
-    ("code", """import pathlib
+that it runs in seconds: it shows the workflow, not a good calibration (the README's main job uses 600).""",
+        ),
+        (
+            "code",
+            """import pathlib
 import tempfile
 
 import encephagen
@@ -147,35 +187,59 @@ settings = CalibrationSettings(
 run_dir = pathlib.Path(tempfile.mkdtemp())
 progress = lambda p: print(f"{p.stage}: generation {p.generation}/{p.generations}, best {p.best:.3f}")
 result = calibrate(circuit, settings, run_dir, progress=progress)
-result"""),
-    ("md", """`result.circuit` is the new version. `encephagen diff OLD NEW` (or `diff_circuits`) says what changed in
+result""",
+        ),
+        (
+            "md",
+            """`result.circuit` is the new version. `encephagen diff OLD NEW` (or `diff_circuits`) says what changed in
 the circuit, not which lines moved: each changed value old → new with its relative change, and the new history
 entry with the objective, targets, seeds and held-out losses. With 8 evaluations the held-out loss may as well
-rise as fall: the history records both numbers, so a reader of the file can tell."""),
-    ("code", """from encephagen.diff import diff_circuits
+rise as fall: the history records both numbers, so a reader of the file can tell.""",
+        ),
+        (
+            "code",
+            """from encephagen.diff import diff_circuits
 
 difference = diff_circuits(circuit, result.circuit)
-print(difference.render())"""),
-    ("code", """entry = result.circuit.history[-1]
+print(difference.render())""",
+        ),
+        (
+            "code",
+            """entry = result.circuit.history[-1]
 print(entry.action, entry.parent_version, "->", entry.version)
-print({k: entry.details[k] for k in ("objective", "targets", "budget") if k in entry.details})"""),
-    ("md", """The same diff painted on the circuit's graph, in one offline page (`encephagen view OLD NEW --out diff.html`):
+print({k: entry.details[k] for k in ("objective", "targets", "budget") if k in entry.details})""",
+        ),
+        (
+            "md",
+            """The same diff painted on the circuit's graph, in one offline page (`encephagen view OLD NEW --out diff.html`):
 populations and projections whose values changed are outlined in orange (dotted when the change came through a
-shared parameter)."""),
-    ("code", """from encephagen.view import write_view
+shared parameter).""",
+        ),
+        (
+            "code",
+            """from encephagen.view import write_view
 
 page = write_view(result.circuit, run_dir / "diff.html", old=circuit)
-print(page)"""),
-])
+print(page)""",
+        ),
+    ],
+)
 
-notebook("03_body_and_film.ipynb", [
-    ("md", """# Attaching a body and filming it
+notebook(
+    "03_body_and_film.ipynb",
+    [
+        (
+            "md",
+            """# Attaching a body and filming it
 
 `walker2d_cpg` is the spinal CPG with hip and load afferents and vestibular neurons, bound to MuJoCo's
 Walker2d by `walker2d_cpg.binding.json`: sensors drive afferent populations, motor-pool readouts drive the
 joints. We run one short episode in the closed loop, film it, and embed the film in the viewer page. Rendering
-needs an OpenGL back end without a display: `MUJOCO_GL=egl`."""),
-    ("code", """import os
+needs an OpenGL back end without a display: `MUJOCO_GL=egl`.""",
+        ),
+        (
+            "code",
+            """import os
 import pathlib
 import tempfile
 
@@ -191,21 +255,38 @@ binding_file = binding_path_for(circuit_path)
 binding = load_binding(binding_file)
 circuit = encephagen.load_circuit(circuit_path)
 loop = ClosedLoop(encephagen.compile_circuit(circuit), binding, base_dir=binding_file.parent, file=str(binding_file))
-print(binding.body.kind, "afferents:", sorted({a.population for a in binding.afferents.values()}))"""),
-    ("code", """episode = loop.run([100_301], max_steps=120, record=True)[0]  # 120 body steps (0.48 s) after the binding's warm-up
-{k: round(v, 3) for k, v in episode.metrics.items()}"""),
-    ("code", """from encephagen.body.video import write_video
+print(binding.body.kind, "afferents:", sorted({a.population for a in binding.afferents.values()}))""",
+        ),
+        (
+            "code",
+            """episode = loop.run([100_301], max_steps=120, record=True)[0]  # 120 body steps (0.48 s) after the binding's warm-up
+{k: round(v, 3) for k, v in episode.metrics.items()}""",
+        ),
+        (
+            "code",
+            """from encephagen.body.video import write_video
 
 folder = pathlib.Path(tempfile.mkdtemp())
 film = write_video(make_bound_body(binding, binding_file.parent), episode.trajectory, folder / "walk.mp4",
                    population_names=loop.network.population_names, stride=6, progress=True)
-print(film, f"{film.stat().st_size / 1e3:.0f} kB")"""),
-    ("code", """from IPython.display import Video
+print(film, f"{film.stat().st_size / 1e3:.0f} kB")""",
+        ),
+        (
+            "code",
+            """from IPython.display import Video
 
-Video(str(film), embed=True, width=480)"""),
-    ("md", """The same film inside the circuit's page (`encephagen view walker2d_cpg --video walk.mp4 --out walk.html`):"""),
-    ("code", """from encephagen.view import write_view
+Video(str(film), embed=True, width=480)""",
+        ),
+        (
+            "md",
+            """The same film inside the circuit's page (`encephagen view walker2d_cpg --video walk.mp4 --out walk.html`):""",
+        ),
+        (
+            "code",
+            """from encephagen.view import write_view
 
 page = write_view(circuit, folder / "walk.html", video=film)
-print(page, f"{page.stat().st_size / 1e3:.0f} kB")"""),
-])
+print(page, f"{page.stat().st_size / 1e3:.0f} kB")""",
+        ),
+    ],
+)

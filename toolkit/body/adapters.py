@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -168,7 +169,9 @@ class MujocoBody:
         if root == "free":
             free = [j for j in range(model.njnt) if int(model.jnt_type[j]) == int(self._mujoco.mjtJoint.mjJNT_FREE)]
             if not free:
-                raise BodyError(f"{self.xml_path}: root 'free' needs a free joint; this model has none (use root='planar')")
+                raise BodyError(
+                    f"{self.xml_path}: root 'free' needs a free joint; this model has none (use root='planar')"
+                )
             joint = free[0]
             self._root_qpos = int(model.jnt_qposadr[joint])
             self._root_dof = int(model.jnt_dofadr[joint])
@@ -208,8 +211,14 @@ class MujocoBody:
         self._joint_label = {j: aliases.get(model.joint(j).name, model.joint(j).name) for j in joints}
         self._joint_qpos = np.array([model.jnt_qposadr[j] for j in joints], dtype=np.intp)
         self._joint_dof = np.array([model.jnt_dofadr[j] for j in joints], dtype=np.intp)
-        self._joint_sensors = [Sensor(f"{self._joint_label[j]}_angle", "rad", f"coordinate of joint {model.joint(j).name!r}") for j in joints]
-        self._joint_sensors += [Sensor(f"{self._joint_label[j]}_velocity", "rad/s", f"velocity of joint {model.joint(j).name!r}") for j in joints]
+        self._joint_sensors = [
+            Sensor(f"{self._joint_label[j]}_angle", "rad", f"coordinate of joint {model.joint(j).name!r}")
+            for j in joints
+        ]
+        self._joint_sensors += [
+            Sensor(f"{self._joint_label[j]}_velocity", "rad/s", f"velocity of joint {model.joint(j).name!r}")
+            for j in joints
+        ]
 
     def _build_contacts(self, contact_geoms: dict[str, list[str]] | None) -> None:
         model = self.model
@@ -225,8 +234,13 @@ class MujocoBody:
                     raise UnknownNameError(f"geom of {self.name}", geom_name, [g for g in geom_names if g])
                 ids.append(geom_names.index(geom_name))
             self._contact_groups.append(np.array(ids, dtype=np.int32))
-            self._contact_sensors.append(Sensor(f"{label}_contact", "1", f"1 while any of {names} touches something, else 0"))
-        self._contact_sensors += [Sensor(f"{label}_load", "N", f"summed normal contact force on {names}") for label, names in contact_geoms.items()]
+            self._contact_sensors.append(
+                Sensor(f"{label}_contact", "1", f"1 while any of {names} touches something, else 0")
+            )
+        self._contact_sensors += [
+            Sensor(f"{label}_load", "N", f"summed normal contact force on {names}")
+            for label, names in contact_geoms.items()
+        ]
         self._force = np.zeros(6)
         self._group_of_geom = np.full(model.ngeom, -1, dtype=np.intp)
         for group, ids in enumerate(self._contact_groups):
@@ -299,7 +313,9 @@ class MujocoBody:
             raise BodyError(f"{self.name}: step() after the episode ended (terminated or truncated); call reset(seed)")
         action = np.asarray(action, dtype=np.float64)
         if action.shape != (self.model.nu,):
-            raise BodyError(f"{self.name}: action must have shape ({self.model.nu},) in the order {list(self.actuator_names)}; got shape {action.shape}")
+            raise BodyError(
+                f"{self.name}: action must have shape ({self.model.nu},) in the order {list(self.actuator_names)}; got shape {action.shape}"
+            )
         if not np.isfinite(action).all():
             raise BodyError(f"{self.name}: action contains NaN or inf: {action}")
         before = self._progress_position()
@@ -376,7 +392,14 @@ class MujocoBody:
             pitch, roll = self._pitch_roll()
             # free-joint angular velocity is in the body frame: pitch rate = q cos(roll) - r sin(roll)
             pitch_rate = qvel[dof + 4] * math.cos(roll) - qvel[dof + 5] * math.sin(roll)
-            return [float(qpos[self._root_qpos + 2]), pitch, float(pitch_rate), roll, float(qvel[dof]), float(qvel[dof + 2])]
+            return [
+                float(qpos[self._root_qpos + 2]),
+                pitch,
+                float(pitch_rate),
+                roll,
+                float(qvel[dof]),
+                float(qvel[dof + 2]),
+            ]
         (_, z, pitch), (vx, vz, pitch_rate) = self._planar_qpos, self._planar_dof  # addresses
         return [float(qpos[z]), float(qpos[pitch]), float(qvel[pitch_rate]), 0.0, float(qvel[vx]), float(qvel[vz])]
 
@@ -498,9 +521,15 @@ class Humanoid(MujocoBody):
         )
         self._mass = np.expand_dims(self.model.body_mass, axis=1)
         # vestibular signals a 3-D balance needs, appended last so that every other sensor keeps its index
-        self.sensors += (Sensor("torso_roll_rate", "rad/s", "roll angular velocity (body-frame x; the derivative of torso_roll near upright)"),
-                         Sensor("torso_yaw_rate", "rad/s", "yaw angular velocity (body-frame z)"),
-                         Sensor("lateral_velocity", "m/s", "velocity of the root along +y"))
+        self.sensors += (
+            Sensor(
+                "torso_roll_rate",
+                "rad/s",
+                "roll angular velocity (body-frame x; the derivative of torso_roll near upright)",
+            ),
+            Sensor("torso_yaw_rate", "rad/s", "yaw angular velocity (body-frame z)"),
+            Sensor("lateral_velocity", "m/s", "velocity of the root along +y"),
+        )
         self.sensor_names = tuple(s.name for s in self.sensors)
         self._sensor_index = {n: i for i, n in enumerate(self.sensor_names)}
         self._extra = np.array([self._root_dof + 3, self._root_dof + 5, self._root_dof + 1])

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -34,9 +34,20 @@ baselines.md (CMA-ES, 600 evaluations, validation-picked): stands 1000 steps on 
 seeds 0-9 and moves -0.41 m. ``tune_baseline("constant", budget=600)`` re-derives one."""
 
 
-SINE_PITCH = (0.967386981972804, -0.12236501470987748, 0.3061051449035328, 0.6141773304409948, 0.6560433750713307,
-              0.2538210563384109, 0.3197382035535766, 0.0076534767929010705, 2.4745858637172162, 2.8452662866309018,
-              -1.0829797567259742, -0.010618183628682831)
+SINE_PITCH = (
+    0.967386981972804,
+    -0.12236501470987748,
+    0.3061051449035328,
+    0.6141773304409948,
+    0.6560433750713307,
+    0.2538210563384109,
+    0.3197382035535766,
+    0.0076534767929010705,
+    2.4745858637172162,
+    2.8452662866309018,
+    -1.0829797567259742,
+    -0.010618183628682831,
+)
 """Walker2d's sine gait with torso-pitch feedback (frequency, 3 offsets, 3 amplitudes, 3 phases, kp,
 kd): 10/10 full episodes and 5.70 +- 0.14 m on held-out seeds 0-9, the walker a circuit has to
 beat. baselines.md's protocol (CMA from the box centre, 4 restarts, 1920 evaluations) reached
@@ -47,7 +58,9 @@ restart started at baselines.md's walker (f 1.32 Hz, kp -0.37, kd -0.11; offsets
 2.4957679180609933 1.7321842783482628 -0.37 -0.11``."""
 
 
-def episode_metrics(steps: int, distance: float, reward: float, dt_ms: float, max_steps: int, terminated: bool) -> dict[str, float]:
+def episode_metrics(
+    steps: int, distance: float, reward: float, dt_ms: float, max_steps: int, terminated: bool
+) -> dict[str, float]:
     """The numbers every walking result reports, for one episode.
 
     ``speed`` is distance over the time survived (m/s); ``full`` is 1.0 when the episode
@@ -171,7 +184,25 @@ def reference_controllers(body, sine_pitch: Sequence[float] = SINE_PITCH) -> dic
 
 # --------------------------------------------------------------------------- Humanoid-v5
 
-HUMANOID_CONSTANT = (0.0020, -0.0498, 0.0680, 0.0050, -0.0442, -0.0546, 0.1724, -0.0194, 0.1330, 0.0773, 0.0783, 0.1474, -0.0249, -0.1906, -0.0303, 0.1004, -0.0005)
+HUMANOID_CONSTANT = (
+    0.0020,
+    -0.0498,
+    0.0680,
+    0.0050,
+    -0.0442,
+    -0.0546,
+    0.1724,
+    -0.0194,
+    0.1330,
+    0.0773,
+    0.0783,
+    0.1474,
+    -0.0249,
+    -0.1906,
+    -0.0303,
+    0.1004,
+    -0.0005,
+)
 """Humanoid-v5's best constant action (actuator order): CMA-ES (popsize 12, 480 evaluations from
 zero, sigma 0.1) on selection seeds 200200-200202 scored by mean steps, the best of the 5 best
 picked on selection seeds 200210-200219 (115 steps there); script in notes/humanoid.md."""
@@ -219,7 +250,9 @@ def humanoid_references(body) -> dict[str, Controller]:
     }
 
 
-def score(kind: str, params: Sequence[float], seeds: Iterable[int], weight: float, body_name: str = "walker2d") -> float:
+def score(
+    kind: str, params: Sequence[float], seeds: Iterable[int], weight: float, body_name: str = "walker2d"
+) -> float:
     """mean steps + weight * mean distance over ``seeds`` (the baselines.md score)."""
     from .adapters import make_body
 
@@ -274,7 +307,11 @@ def tune_baseline(
 
     if start is not None and len(start) != len(ranges):
         raise CalibrationError(f"a {kind} start takes {len(ranges)} numbers; got {len(start)}")
-    init = np.zeros(len(ranges)) if start is None else 2 * (np.asarray(start, float) - ranges[:, 0]) / (ranges[:, 1] - ranges[:, 0]) - 1
+    init = (
+        np.zeros(len(ranges))
+        if start is None
+        else 2 * (np.asarray(start, float) - ranges[:, 0]) / (ranges[:, 1] - ranges[:, 0]) - 1
+    )
 
     pool = None
     if workers > 1:
@@ -307,7 +344,9 @@ def tune_baseline(
             pool.shutdown()
     best_val = max(validated)
     return [
-        TunedBaseline(kind, best_train[1], best_train[0], next(v for v, t, p in validated if p == best_train[1]), "train-best"),
+        TunedBaseline(
+            kind, best_train[1], best_train[0], next(v for v, t, p in validated if p == best_train[1]), "train-best"
+        ),
         TunedBaseline(kind, best_val[2], best_val[1], best_val[0], "val-picked"),
     ]
 

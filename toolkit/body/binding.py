@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -58,7 +58,7 @@ class MjcfBody(Strict):
     """Root height (m) below which the episode terminates."""
 
 
-BodySpec = Annotated[Union[Walker2dBody, HumanoidBody, MjcfBody], Field(discriminator="kind")]
+BodySpec = Annotated[Walker2dBody | HumanoidBody | MjcfBody, Field(discriminator="kind")]
 
 
 class Afferent(Strict):
@@ -102,7 +102,7 @@ class Motor(Strict):
     description: str = ""
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Motor":
+    def _ordered(self) -> Motor:
         if self.low is not None and self.high is not None and not self.low < self.high:
             raise ValueError(f"low must be below high; got [{self.low}, {self.high}]")
         return self
@@ -174,8 +174,10 @@ def copy_bindings(circuit_path: str | os.PathLike, new_circuit_path: str | os.Pa
     if old.parent.resolve() == new.parent.resolve() and old_stem == new_stem:
         return []
     written = []
-    for source in sorted(old.parent.glob(f"{old_stem}{BINDING_SUFFIX}")) + sorted(old.parent.glob(f"{old_stem}.*{BINDING_SUFFIX}")):
-        target = new.with_name(new_stem + source.name[len(old_stem):])
+    for source in sorted(old.parent.glob(f"{old_stem}{BINDING_SUFFIX}")) + sorted(
+        old.parent.glob(f"{old_stem}.*{BINDING_SUFFIX}")
+    ):
+        target = new.with_name(new_stem + source.name[len(old_stem) :])
         if not target.exists():
             atomic_write_bytes(target, source.read_bytes())
             written.append(target)
@@ -195,7 +197,16 @@ def load_binding(path: str | os.PathLike) -> Binding:
 def binding_from_tree(tree: Any, file: str) -> Binding:
     """Validate a raw JSON tree as a binding, reporting every problem with its JSON pointer."""
     if not isinstance(tree, dict):
-        raise CircuitError([Problem(file, "", f"a binding file holds one JSON object; got {type(tree).__name__}", "Wrap the content in { ... }")])
+        raise CircuitError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"a binding file holds one JSON object; got {type(tree).__name__}",
+                    "Wrap the content in { ... }",
+                )
+            ]
+        )
     try:
         binding = Binding.model_validate(tree, strict=True)
     except ValidationError as exc:
@@ -234,32 +245,86 @@ def check_binding(binding: Binding, circuit: Any, body: Any, file: str = "<bindi
     """
     problems: list[Problem] = []
     if binding.circuit != circuit.name:
-        problems.append(Problem(file, "/circuit", f"binding is for circuit {binding.circuit!r}, not {circuit.name!r}", "Use the binding written for this circuit"))
+        problems.append(
+            Problem(
+                file,
+                "/circuit",
+                f"binding is for circuit {binding.circuit!r}, not {circuit.name!r}",
+                "Use the binding written for this circuit",
+            )
+        )
     for path, value in binding.values():
         if isinstance(value, ParamRef) and value.param not in circuit.parameters:
-            problems.append(Problem(file, json_pointer(path), f"unknown circuit parameter {value.param!r}{did_you_mean(value.param, circuit.parameters)}", "Declare it under /parameters of the circuit"))
+            problems.append(
+                Problem(
+                    file,
+                    json_pointer(path),
+                    f"unknown circuit parameter {value.param!r}{did_you_mean(value.param, circuit.parameters)}",
+                    "Declare it under /parameters of the circuit",
+                )
+            )
     sensors, actuators = list(body.sensor_names), list(body.actuator_names)
     for name, aff in binding.afferents.items():
         if aff.population not in circuit.populations:
-            problems.append(Problem(file, json_pointer(["afferents", name, "population"]), f"unknown population {aff.population!r}{did_you_mean(aff.population, circuit.populations)}"))
+            problems.append(
+                Problem(
+                    file,
+                    json_pointer(["afferents", name, "population"]),
+                    f"unknown population {aff.population!r}{did_you_mean(aff.population, circuit.populations)}",
+                )
+            )
         if aff.sensor not in sensors:
-            problems.append(Problem(file, json_pointer(["afferents", name, "sensor"]), f"body {body.name!r} has no sensor {aff.sensor!r}{_near(aff.sensor, sensors)}", f"Its sensors: {', '.join(sensors)}"))
+            problems.append(
+                Problem(
+                    file,
+                    json_pointer(["afferents", name, "sensor"]),
+                    f"body {body.name!r} has no sensor {aff.sensor!r}{_near(aff.sensor, sensors)}",
+                    f"Its sensors: {', '.join(sensors)}",
+                )
+            )
     seen: dict[str, str] = {}
     for name, motor in binding.motors.items():
         pointer = json_pointer(["motors", name])
         if motor.actuator not in actuators:
-            problems.append(Problem(file, pointer + "/actuator", f"body {body.name!r} has no actuator {motor.actuator!r}{_near(motor.actuator, actuators)}", f"Its actuators: {', '.join(actuators)}"))
+            problems.append(
+                Problem(
+                    file,
+                    pointer + "/actuator",
+                    f"body {body.name!r} has no actuator {motor.actuator!r}{_near(motor.actuator, actuators)}",
+                    f"Its actuators: {', '.join(actuators)}",
+                )
+            )
         elif motor.actuator in seen:
-            problems.append(Problem(file, pointer + "/actuator", f"actuator {motor.actuator!r} is already driven by motor {seen[motor.actuator]!r}", "Put all its readouts in one motor's terms"))
+            problems.append(
+                Problem(
+                    file,
+                    pointer + "/actuator",
+                    f"actuator {motor.actuator!r} is already driven by motor {seen[motor.actuator]!r}",
+                    "Put all its readouts in one motor's terms",
+                )
+            )
         else:
             seen[motor.actuator] = name
             index = body.actuator_index(motor.actuator)
             lo, hi = body.action_low[index], body.action_high[index]
             if (motor.low is not None and motor.low < lo) or (motor.high is not None and motor.high > hi):
-                problems.append(Problem(file, pointer, f"clip [{motor.low}, {motor.high}] is wider than the actuator's range [{lo}, {hi}]", "Stay within the range"))
+                problems.append(
+                    Problem(
+                        file,
+                        pointer,
+                        f"clip [{motor.low}, {motor.high}] is wider than the actuator's range [{lo}, {hi}]",
+                        "Stay within the range",
+                    )
+                )
         for i, term in enumerate(motor.terms):
             if term.readout not in circuit.readouts:
-                problems.append(Problem(file, json_pointer(["motors", name, "terms", i, "readout"]), f"unknown readout {term.readout!r}{did_you_mean(term.readout, circuit.readouts)}"))
+                problems.append(
+                    Problem(
+                        file,
+                        json_pointer(["motors", name, "terms", i, "readout"]),
+                        f"unknown readout {term.readout!r}{did_you_mean(term.readout, circuit.readouts)}",
+                    )
+                )
     if problems:
         raise BodyError("\n".join(str(p) for p in problems))
 
@@ -278,7 +343,12 @@ def make_bound_body(binding: Binding, base_dir: str | os.PathLike | None = None)
     if isinstance(spec, MjcfBody):
         xml = Path(base_dir or ".") / spec.file
         return make_body(
-            "mjcf", xml_path=xml, frame_skip=spec.frame_skip, root=spec.root, max_steps=spec.max_steps,
-            reset_noise=spec.reset_noise, min_height=spec.min_height,
+            "mjcf",
+            xml_path=xml,
+            frame_skip=spec.frame_skip,
+            root=spec.root,
+            max_steps=spec.max_steps,
+            reset_noise=spec.reset_noise,
+            min_height=spec.min_height,
         )
     return make_body(spec.kind, max_steps=spec.max_steps)

@@ -45,13 +45,19 @@ def check_body(body, *, seed: int = 0, n_steps: int = 20) -> None:
     expect(isinstance(body.dt_ms, float) and body.dt_ms > 0, f"dt_ms must be a positive float (ms); got {body.dt_ms!r}")
     for kind, names in (("sensor", body.sensor_names), ("actuator", body.actuator_names)):
         expect(len(names) > 0, f"has no {kind}s")
-        expect(len(set(names)) == len(names), f"{kind} names are not unique: {sorted(n for n in set(names) if list(names).count(n) > 1)}")
+        expect(
+            len(set(names)) == len(names),
+            f"{kind} names are not unique: {sorted(n for n in set(names) if list(names).count(n) > 1)}",
+        )
         bad = [n for n in names if not _NAME.match(n)]
         expect(not bad, f"{kind} names that are not identifiers: {bad}")
     for name in ("torso_pitch", "torso_pitch_rate", "torso_height"):
         expect(name in body.sensor_names, f"lacks the standard sensor {name!r}")
     n_act = len(body.actuator_names)
-    expect(body.action_low.shape == (n_act,) and body.action_high.shape == (n_act,), "action_low/high do not match the actuators")
+    expect(
+        body.action_low.shape == (n_act,) and body.action_high.shape == (n_act,),
+        "action_low/high do not match the actuators",
+    )
     expect(bool(np.all(body.action_low < body.action_high)), "an actuator's range is empty (low >= high)")
     for name in (body.sensor_names[0], body.actuator_names[0]):
         index = body.sensor_index(name) if name in body.sensor_names else body.actuator_index(name)
@@ -68,8 +74,10 @@ def check_body(body, *, seed: int = 0, n_steps: int = 20) -> None:
     _expect_raises(body, np.full(n_act, np.nan), "a NaN action", problems)
 
     runs = [_episode(body, seed, n_steps, expect, problems) for _ in range(2)]
-    expect(all(np.array_equal(a, b) for a, b in zip(runs[0][0], runs[1][0])) and runs[0][1] == runs[1][1],
-           f"the same seed ({seed}) and actions gave different trajectories")
+    expect(
+        all(np.array_equal(a, b) for a, b in zip(runs[0][0], runs[1][0])) and runs[0][1] == runs[1][1],
+        f"the same seed ({seed}) and actions gave different trajectories",
+    )
     if problems:
         raise BodyError("\n".join(problems))
 
@@ -78,8 +86,10 @@ def _episode(body, seed: int, n_steps: int, expect, problems: list[str]) -> tupl
     """One test episode with seeded random actions inside the actuator ranges."""
     observation, info = body.reset(seed)
     n_sensors = len(body.sensor_names)
-    expect(isinstance(observation, np.ndarray) and observation.shape == (n_sensors,) and observation.dtype == np.float64,
-           f"reset() must return a float64 array of shape ({n_sensors},); got {getattr(observation, 'shape', type(observation))}")
+    expect(
+        isinstance(observation, np.ndarray) and observation.shape == (n_sensors,) and observation.dtype == np.float64,
+        f"reset() must return a float64 array of shape ({n_sensors},); got {getattr(observation, 'shape', type(observation))}",
+    )
     expect(isinstance(info, dict), "reset() must return (observation, info dict)")
     expect(body.steps == 0 and abs(body.distance) < 1e-12, "after reset() steps and distance must be 0")
     rng = np.random.default_rng(seed)
@@ -88,9 +98,18 @@ def _episode(body, seed: int, n_steps: int, expect, problems: list[str]) -> tupl
     for step in range(n_steps):
         result = body.step(rng.uniform(low, high))
         observation, reward, terminated, truncated, info = result
-        expect(observation.shape == (n_sensors,) and bool(np.all(np.isfinite(observation))), f"step {step}: observation not finite or of the wrong shape")
-        expect(isinstance(reward, float) and math.isfinite(reward), f"step {step}: reward must be a finite float; got {reward!r}")
-        expect(isinstance(terminated, bool) and isinstance(truncated, bool), f"step {step}: terminated/truncated must be bool")
+        expect(
+            observation.shape == (n_sensors,) and bool(np.all(np.isfinite(observation))),
+            f"step {step}: observation not finite or of the wrong shape",
+        )
+        expect(
+            isinstance(reward, float) and math.isfinite(reward),
+            f"step {step}: reward must be a finite float; got {reward!r}",
+        )
+        expect(
+            isinstance(terminated, bool) and isinstance(truncated, bool),
+            f"step {step}: terminated/truncated must be bool",
+        )
         expect(isinstance(info, dict) and "x_position" in info, f"step {step}: info must be a dict with 'x_position'")
         expect(body.steps == step + 1, f"step {step}: steps counter is {body.steps}")
         observations.append(observation)

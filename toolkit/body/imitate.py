@@ -24,8 +24,8 @@ whose gains are not fitted keep their values and are subtracted from the target.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -76,8 +76,17 @@ class Imitation:
     """Root-mean-square difference between fitted commands and targets (action units)."""
 
 
-def fit_to_rhythm(loop, gait, names: Sequence[str], *, phase_readout: str, seeds: Sequence[int] = (11, 12, 13),
-                  steps: int = 1200, skip: int = 100, shifts: int = 72) -> Imitation:
+def fit_to_rhythm(
+    loop,
+    gait,
+    names: Sequence[str],
+    *,
+    phase_readout: str,
+    seeds: Sequence[int] = (11, 12, 13),
+    steps: int = 1200,
+    skip: int = 100,
+    shifts: int = 72,
+) -> Imitation:
     """Fit the binding parameters ``names`` so that the circuit's commands imitate ``gait``.
 
     Parameters
@@ -107,14 +116,18 @@ def fit_to_rhythm(loop, gait, names: Sequence[str], *, phase_readout: str, seeds
     readouts = loop.readouts_at_rest(seeds, steps)[:, skip:]
     phases = [rhythm_phase(lane[:, loop.readout_names.index(phase_readout)]) for lane in readouts]
     if not all(np.isfinite(p).sum() > 0 for p in phases):
-        raise BodyError(f"readout {phase_readout!r} completes no cycle in {steps - skip} body steps of open loop; the circuit must be rhythmic to imitate a gait")
+        raise BodyError(
+            f"readout {phase_readout!r} completes no cycle in {steps - skip} body steps of open loop; the circuit must be rhythmic to imitate a gait"
+        )
     samples = np.concatenate([lane[np.isfinite(p)] for lane, p in zip(readouts, phases)])  # (S, R)
     phase = np.concatenate([p[np.isfinite(p)] for p in phases])
     design, fixed, actuators = _design(loop, samples, names)
     low, high = loop.motor_low, loop.motor_high
     grid = np.arange(shifts) / shifts
     # one target column per shift, motor-major like the design's rows: every shift is solved in one factorisation
-    targets = np.stack([(np.clip(gait.actions_at_phase(phase + shift)[:, actuators], low, high) - fixed).T for shift in grid])  # (K, M, S)
+    targets = np.stack(
+        [(np.clip(gait.actions_at_phase(phase + shift)[:, actuators], low, high) - fixed).T for shift in grid]
+    )  # (K, M, S)
     matrix = design.reshape(-1, len(names))
     coefs, *_ = np.linalg.lstsq(matrix, targets.reshape(len(grid), -1).T, rcond=None)  # (P, K)
     errors = np.mean((matrix @ coefs - targets.reshape(len(grid), -1).T) ** 2, axis=0)
@@ -122,7 +135,10 @@ def fit_to_rhythm(loop, gait, names: Sequence[str], *, phase_readout: str, seeds
     coef, target = coefs[:, best], targets[best]
     fitted = np.einsum("msp,p->ms", design, coef)
     motors = list(loop.binding.motors)
-    r2 = {m: 1.0 - float(np.mean((fitted[i] - target[i]) ** 2) / max(np.var(target[i]), 1e-12)) for i, m in enumerate(motors)}
+    r2 = {
+        m: 1.0 - float(np.mean((fitted[i] - target[i]) ** 2) / max(np.var(target[i]), 1e-12))
+        for i, m in enumerate(motors)
+    }
     return Imitation({n: float(v) for n, v in zip(names, coef)}, r2, float(grid[best]), math.sqrt(float(errors[best])))
 
 
@@ -147,8 +163,9 @@ def _design(loop, samples: np.ndarray, names: list[str]) -> tuple[np.ndarray, np
     return design, fixed, loop.motor_actuators
 
 
-def record_controller(body, controller_factory, seeds: Sequence[int], *, steps: int | None = None,
-                      noise: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
+def record_controller(
+    body, controller_factory, seeds: Sequence[int], *, steps: int | None = None, noise: float = 0.0
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(observations (T, n_sensors), actions (T, n_actuators)) of one episode per seed.
 
     Row t holds the observation the controller saw and the action it chose at step t.
@@ -167,7 +184,11 @@ def record_controller(body, controller_factory, seeds: Sequence[int], *, steps: 
             action = np.asarray(controller(step, observation), dtype=float)
             observations.append(observation)
             actions.append(action)
-            result = body.step(np.clip(action + noise * rng.standard_normal(action.shape), body.action_low, body.action_high) if noise else action)
+            result = body.step(
+                np.clip(action + noise * rng.standard_normal(action.shape), body.action_low, body.action_high)
+                if noise
+                else action
+            )
             observation = result.observation
             if result.terminated or result.truncated:
                 break
@@ -175,7 +196,9 @@ def record_controller(body, controller_factory, seeds: Sequence[int], *, steps: 
     return episodes
 
 
-def readouts_on_observations(loop, observations: Sequence[np.ndarray], seeds: Sequence[int], *, parameters=None) -> list[np.ndarray]:
+def readouts_on_observations(
+    loop, observations: Sequence[np.ndarray], seeds: Sequence[int], *, parameters=None
+) -> list[np.ndarray]:
     """The circuit's readouts (T, R) when its afferents read ``observations`` (T, n_sensors), one lane per seed.
 
     As in the closed loop: warm-up with the first observation, then one body step of circuit
@@ -187,12 +210,19 @@ def readouts_on_observations(loop, observations: Sequence[np.ndarray], seeds: Se
     values = {**loop.network.parameter_values(), **(parameters or {})}
     gain, offset, _, _ = loop._lane_arrays(values)
     lanes = len(seeds)
-    simulator = Simulator(loop.network, seeds=[int(s) for s in seeds], parameters=[dict(parameters or {}) for _ in seeds],
-                          record_spikes=False, bin_ms=loop.body_dt_ms)
+    simulator = Simulator(
+        loop.network,
+        seeds=[int(s) for s in seeds],
+        parameters=[dict(parameters or {}) for _ in seeds],
+        record_spikes=False,
+        bin_ms=loop.body_dt_ms,
+    )
     gains, offsets = np.tile(gain, (lanes, 1)), np.tile(offset, (lanes, 1))
     columns = [simulator.readout_names.index(name) for name in loop.readout_names]
     length = max(len(o) for o in observations)
-    padded = np.stack([np.concatenate([o, np.repeat(o[-1:], length - len(o), axis=0)]) for o in observations])  # (B, T, S)
+    padded = np.stack(
+        [np.concatenate([o, np.repeat(o[-1:], length - len(o), axis=0)]) for o in observations]
+    )  # (B, T, S)
     if loop.warmup_steps:
         simulator.advance(loop.warmup_steps, **loop._inputs(padded[:, 0], gains, offsets))
     out = np.empty((lanes, length, len(columns)))
@@ -202,8 +232,16 @@ def readouts_on_observations(loop, observations: Sequence[np.ndarray], seeds: Se
     return [out[b, : len(o)] for b, o in enumerate(observations)]
 
 
-def fit_to_controller(loop, controller_factory, names: Sequence[str], *, seeds: Sequence[int], steps: int | None = None, skip: int = 0,
-                      noise: float = 0.0) -> Imitation:
+def fit_to_controller(
+    loop,
+    controller_factory,
+    names: Sequence[str],
+    *,
+    seeds: Sequence[int],
+    steps: int | None = None,
+    skip: int = 0,
+    noise: float = 0.0,
+) -> Imitation:
     """Fit the binding parameters ``names`` so that the circuit's commands reproduce a feedback controller.
 
     Parameters
@@ -243,6 +281,9 @@ def fit_to_controller(loop, controller_factory, names: Sequence[str], *, seeds: 
     coef, *_ = np.linalg.lstsq(matrix, target.reshape(-1), rcond=None)
     fitted = np.einsum("msp,p->ms", design, coef)
     motors = list(loop.binding.motors)
-    r2 = {m: 1.0 - float(np.mean((fitted[i] - target[i]) ** 2) / max(np.var(target[i]), 1e-12)) for i, m in enumerate(motors)}
+    r2 = {
+        m: 1.0 - float(np.mean((fitted[i] - target[i]) ** 2) / max(np.var(target[i]), 1e-12))
+        for i, m in enumerate(motors)
+    }
     rms = math.sqrt(float(np.mean((fitted - target) ** 2)))
     return Imitation({n: float(v) for n, v in zip(names, coef)}, r2, 0.0, rms)

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,9 @@ def neural_steps_per_body_step(body_dt_ms: float, network_dt_ms: float) -> int:
     ratio = body_dt_ms / network_dt_ms
     steps = round(ratio)
     if steps < 1 or abs(ratio - steps) > 1e-6 * max(1.0, ratio):
-        raise BodyError(f"body step {body_dt_ms} ms is not a whole number of circuit steps of {network_dt_ms} ms (ratio {ratio:.6g}); choose a dt that divides it, e.g. {body_dt_ms / max(1, math.ceil(ratio)):g} ms")
+        raise BodyError(
+            f"body step {body_dt_ms} ms is not a whole number of circuit steps of {network_dt_ms} ms (ratio {ratio:.6g}); choose a dt that divides it, e.g. {body_dt_ms / max(1, math.ceil(ratio)):g} ms"
+        )
     return int(steps)
 
 
@@ -68,16 +71,27 @@ class DriveSchedule:
 
     def __post_init__(self) -> None:
         times = [t for t, _ in self.points]
-        if not self.points or times[0] != 0.0 or any(b <= a for a, b in zip(times, times[1:])) or not all(map(math.isfinite, [v for p in self.points for v in p])):
-            raise BodyError(f"a drive schedule needs (seconds, value) points from 0 s on, times increasing, finite values; got {list(self.points)}")
+        if (
+            not self.points
+            or times[0] != 0.0
+            or any(b <= a for a, b in zip(times, times[1:]))
+            or not all(map(math.isfinite, [v for p in self.points for v in p]))
+        ):
+            raise BodyError(
+                f"a drive schedule needs (seconds, value) points from 0 s on, times increasing, finite values; got {list(self.points)}"
+            )
 
     @classmethod
-    def parse(cls, text: str, parameter: str = "drive") -> "DriveSchedule":
+    def parse(cls, text: str, parameter: str = "drive") -> DriveSchedule:
         """``'0:21,4:25'`` (seconds:value, comma-separated) -> a schedule of ``parameter``."""
         try:
-            points = tuple((float(t), float(v)) for t, v in (part.split(":") for part in text.split(",") if part.strip()))
+            points = tuple(
+                (float(t), float(v)) for t, v in (part.split(":") for part in text.split(",") if part.strip())
+            )
         except ValueError:
-            raise BodyError(f"drive schedule {text!r}: write SECONDS:VALUE pairs separated by commas, from 0 s, e.g. 0:21,4:25") from None
+            raise BodyError(
+                f"drive schedule {text!r}: write SECONDS:VALUE pairs separated by commas, from 0 s, e.g. 0:21,4:25"
+            ) from None
         return cls(parameter, points)
 
     def value_at(self, seconds: float) -> float:
@@ -138,8 +152,12 @@ class ClosedLoop:
         self.readout_names = sorted({t.readout for m in binding.motors.values() for t in m.terms})
         motors = list(binding.motors.values())
         self.motor_actuators = np.array([probe.actuator_index(m.actuator) for m in motors], dtype=np.intp)
-        self.motor_low = np.array([probe.action_low[i] if m.low is None else m.low for m, i in zip(motors, self.motor_actuators)])
-        self.motor_high = np.array([probe.action_high[i] if m.high is None else m.high for m, i in zip(motors, self.motor_actuators)])
+        self.motor_low = np.array(
+            [probe.action_low[i] if m.low is None else m.low for m, i in zip(motors, self.motor_actuators)]
+        )
+        self.motor_high = np.array(
+            [probe.action_high[i] if m.high is None else m.high for m, i in zip(motors, self.motor_actuators)]
+        )
         self.n_actuators = len(probe.actuator_names)
         self.n_sensors = len(probe.sensor_names)
         unbound = sorted(set(probe.actuator_names) - {m.actuator for m in motors})
@@ -178,7 +196,9 @@ class ClosedLoop:
         action[self.motor_actuators] = np.clip(motor_offset, self.motor_low, self.motor_high)
         return action
 
-    def readouts_at_rest(self, seeds: Sequence[int], steps: int, *, parameters: Mapping[str, float] | None = None) -> np.ndarray:
+    def readouts_at_rest(
+        self, seeds: Sequence[int], steps: int, *, parameters: Mapping[str, float] | None = None
+    ) -> np.ndarray:
         """Readouts with every sensor at 0 and no body moving, (lanes, steps, R) in :attr:`readout_names` order.
 
         One row per body step after the warm-up, as the closed loop reads them; lane i runs
@@ -189,8 +209,13 @@ class ClosedLoop:
 
         gain, offset, _, _ = self._lane_arrays({**self.network.parameter_values(), **(parameters or {})})
         lanes = len(seeds)
-        simulator = Simulator(self.network, seeds=[int(s) for s in seeds], parameters=[dict(parameters or {}) for _ in seeds],
-                              record_spikes=False, bin_ms=self.body_dt_ms)
+        simulator = Simulator(
+            self.network,
+            seeds=[int(s) for s in seeds],
+            parameters=[dict(parameters or {}) for _ in seeds],
+            record_spikes=False,
+            bin_ms=self.body_dt_ms,
+        )
         inputs = self._inputs(np.zeros((lanes, self.n_sensors)), np.tile(gain, (lanes, 1)), np.tile(offset, (lanes, 1)))
         columns = [simulator.readout_names.index(name) for name in self.readout_names]
         simulator.advance(self.warmup_steps, **inputs)
@@ -205,26 +230,30 @@ class ClosedLoop:
         if parameter not in self._drive_cache:
             circuit = self.network.circuit
             if parameter not in circuit.parameters:
-                raise BodyError(f"drive schedule: unknown circuit parameter {parameter!r}; population drives here: "
-                                f"{sorted({p.drive.param for p in circuit.populations.values() if hasattr(p.drive, 'param')})}")
+                raise BodyError(
+                    f"drive schedule: unknown circuit parameter {parameter!r}; population drives here: "
+                    f"{sorted({p.drive.param for p in circuit.populations.values() if hasattr(p.drive, 'param')})}"
+                )
             fanout = np.zeros(self.network.n_neurons)
             for name, population in circuit.populations.items():
                 drive = population.drive
                 if getattr(drive, "param", None) == parameter and name in self.network.population_slices:
                     fanout[self.network.population_slices[name]] = drive.factor
             if not fanout.any():
-                raise BodyError(f"drive schedule: parameter {parameter!r} is no population's drive, so it cannot be commanded during an episode")
+                raise BodyError(
+                    f"drive schedule: parameter {parameter!r} is no population's drive, so it cannot be commanded during an episode"
+                )
             self._drive_cache[parameter] = fanout
         return self._drive_cache[parameter]
 
-    def without_afferents(self) -> "ClosedLoop":
+    def without_afferents(self) -> ClosedLoop:
         """The same loop with every population the binding feeds removed (see :func:`without_afferents`)."""
         from ..compile import compile_circuit
 
         circuit, binding = without_afferents(self.network.circuit, self.binding)
         return ClosedLoop(compile_circuit(circuit, dt=self.network.dt), binding, base_dir=self.base_dir)
 
-    def with_sensors_at_rest(self) -> "ClosedLoop":
+    def with_sensors_at_rest(self) -> ClosedLoop:
         """The same loop with every afferent reading its sensor as 0: the afferent populations keep
         their tonic input (the binding's offsets) but carry no information about the body.
 
@@ -292,7 +321,9 @@ class ClosedLoop:
             raise BodyError("a closed-loop run needs at least one seed")
         lanes = len(seeds)
         if parameters is not None and len(parameters) != lanes:
-            raise BodyError(f"parameters must give one set per seed (lane); got {len(parameters)} sets for {lanes} seeds")
+            raise BodyError(
+                f"parameters must give one set per seed (lane); got {len(parameters)} sets for {lanes} seeds"
+            )
         defaults = self.network.parameter_values()
         sets = [dict(p) for p in parameters] if parameters is not None else [{} for _ in seeds]
         per_lane = [self._lane_arrays({**defaults, **s}) for s in sets]
@@ -302,8 +333,13 @@ class ClosedLoop:
         bodies = [perturbed(make_bound_body(self.binding, self.base_dir), perturbations) for _ in seeds]
         for body in bodies:
             body.max_steps = min(body.max_steps, max_steps or body.max_steps)
-        simulator = Simulator(self.network, seeds=seeds, parameters=sets if parameters is not None else None,
-                              record_spikes=False, bin_ms=self.body_dt_ms)
+        simulator = Simulator(
+            self.network,
+            seeds=seeds,
+            parameters=sets if parameters is not None else None,
+            record_spikes=False,
+            bin_ms=self.body_dt_ms,
+        )
         limit = bodies[0].max_steps
         observations = np.stack([body.reset(seed)[0] for body, seed in zip(bodies, seeds)])
         active = np.ones(lanes, dtype=bool)
@@ -317,14 +353,16 @@ class ClosedLoop:
         if schedule is not None:
             fanout = self.drive_fanout(schedule.parameter)
             own = np.array([s.get(schedule.parameter, defaults[schedule.parameter]) for s in sets])
-            commanded = lambda step: ((schedule.value_at(step * self.body_dt_ms / 1000.0) - own)[:, None] * fanout)
+            commanded = lambda step: (schedule.value_at(step * self.body_dt_ms / 1000.0) - own)[:, None] * fanout
         sensed = np.zeros_like(observations) if self.sensors_at_rest else observations  # updated in place below
         if self.warmup_steps:
             simulator.advance(self.warmup_steps, **self._inputs(sensed, gain, offset, commanded and commanded(0)))
         action = np.zeros((lanes, self.n_actuators))
         running = list(range(lanes))
         for step in range(limit):
-            counts = simulator.advance(self.steps_per_body_step, **self._inputs(sensed, gain, offset, commanded and commanded(step)))
+            counts = simulator.advance(
+                self.steps_per_body_step, **self._inputs(sensed, gain, offset, commanded and commanded(step))
+            )
             rates = simulator.readout_array()[:, columns]
             command = motor_offset + (motor_gain @ rates[:, :, None])[:, :, 0]
             action[:, self.motor_actuators] = np.clip(command, self.motor_low, self.motor_high)
@@ -337,14 +375,18 @@ class ClosedLoop:
                     active[b] = False
                     terminated[b] = result.terminated
             tilt[running] += np.abs(observations[running, self._pitch])
-            effort[running] += np.square(action[running]).sum(axis=1) / self.n_actuators  # = np.mean, without its ~20 us of overhead
+            effort[running] += (
+                np.square(action[running]).sum(axis=1) / self.n_actuators
+            )  # = np.mean, without its ~20 us of overhead
             recorder.add(action, rates, counts, observations, self.body_dt_ms)
             running = [b for b in running if active[b]]
             if not running:
                 break
         episodes = []
         for b, (body, seed) in enumerate(zip(bodies, seeds)):
-            metrics = episode_metrics(body.steps, body.distance, totals[b], body.dt_ms, body.max_steps, bool(terminated[b]))
+            metrics = episode_metrics(
+                body.steps, body.distance, totals[b], body.dt_ms, body.max_steps, bool(terminated[b])
+            )
             metrics["pitch_abs_mean"] = tilt[b] / max(body.steps, 1)
             metrics["effort"] = effort[b] / max(body.steps, 1)
             # where the episode ended, so that a fall can be told apart: pitched forward or back, or sank
@@ -356,11 +398,15 @@ class ClosedLoop:
                 for i, (start, end, _) in enumerate(schedule.segments(limit * self.body_dt_ms / 1000.0)):
                     first, last = (int(round(t * 1000.0 / self.body_dt_ms)) for t in (start, end))
                     reached = body.steps >= last
-                    metrics[f"speed_segment_{i}"] = float((travelled[b, last] - travelled[b, first]) / (end - start)) if reached else math.nan
+                    metrics[f"speed_segment_{i}"] = (
+                        float((travelled[b, last] - travelled[b, first]) / (end - start)) if reached else math.nan
+                    )
             episodes.append(Episode(seed, metrics, sets[b], recorder.lane(b)))
         return episodes
 
-    def _inputs(self, observations: np.ndarray, gain: np.ndarray, offset: np.ndarray, commanded: np.ndarray | None = None) -> dict[str, np.ndarray | None]:
+    def _inputs(
+        self, observations: np.ndarray, gain: np.ndarray, offset: np.ndarray, commanded: np.ndarray | None = None
+    ) -> dict[str, np.ndarray | None]:
         """Afferent currents and Poisson rates per neuron, (B, N) each, from the sensors (plus a commanded drive, mV)."""
         if not self._sensor.size:
             return {"current": commanded, "poisson_rate": None}
@@ -391,11 +437,16 @@ class _Recorder:
             return
         for b, body in enumerate(self.bodies):
             if len(self.rows[b]) < body.steps:
-                self.rows[b].append({
-                    "qpos": body.data.qpos.copy(), "qvel": body.data.qvel.copy(), "action": action[b].copy(),
-                    "readouts": rates[b].copy(), "population_rates_hz": np.asarray(counts[b], float) / dt_ms * 1000.0,
-                    "observation": observations[b].copy(),
-                })
+                self.rows[b].append(
+                    {
+                        "qpos": body.data.qpos.copy(),
+                        "qvel": body.data.qvel.copy(),
+                        "action": action[b].copy(),
+                        "readouts": rates[b].copy(),
+                        "population_rates_hz": np.asarray(counts[b], float) / dt_ms * 1000.0,
+                        "observation": observations[b].copy(),
+                    }
+                )
 
     def lane(self, b: int) -> dict[str, np.ndarray] | None:
         if not self.enabled:
@@ -450,14 +501,26 @@ def evaluate_walk(
     sets = list(parameters) if parameters is not None else [{}]
     lane_sets = [dict(s) for s in sets for _ in seeds]
     lane_seeds = [int(seed) for _ in sets for seed in seeds]
-    episodes = loop.run(lane_seeds, parameters=lane_sets if parameters is not None else None, max_steps=max_steps,
-                        perturbations=perturbations, drive_schedule=drive_schedule)
+    episodes = loop.run(
+        lane_seeds,
+        parameters=lane_sets if parameters is not None else None,
+        max_steps=max_steps,
+        perturbations=perturbations,
+        drive_schedule=drive_schedule,
+    )
     return [{**e.metrics, "seed": e.seed, "set": i // len(seeds)} for i, e in enumerate(episodes)]
 
 
-def run_with_baselines(loop: ClosedLoop, seeds: Sequence[int], *, max_steps: int | None = None, record_first: bool = False,
-                       perturbations: Sequence[Perturbation | str] = (), baselines: Sequence[str] | None = None,
-                       extra: Mapping[str, "ClosedLoop"] | None = None) -> dict[str, Any]:
+def run_with_baselines(
+    loop: ClosedLoop,
+    seeds: Sequence[int],
+    *,
+    max_steps: int | None = None,
+    record_first: bool = False,
+    perturbations: Sequence[Perturbation | str] = (),
+    baselines: Sequence[str] | None = None,
+    extra: Mapping[str, ClosedLoop] | None = None,
+) -> dict[str, Any]:
     """The circuit's episodes beside the zero-action and best-constant baselines, same seeds.
 
     With ``perturbations`` every controller runs under the same perturbation draws (they
@@ -479,7 +542,9 @@ def run_with_baselines(loop: ClosedLoop, seeds: Sequence[int], *, max_steps: int
     body = perturbed(plain, perturbations)
     controllers: dict[str, list[dict[str, float]]] = {"circuit": [{"seed": e.seed, **e.metrics} for e in episodes]}
     for name, other in (extra or {}).items():
-        controllers[name] = [{"seed": e.seed, **e.metrics} for e in other.run(seeds, max_steps=max_steps, perturbations=perturbations)]
+        controllers[name] = [
+            {"seed": e.seed, **e.metrics} for e in other.run(seeds, max_steps=max_steps, perturbations=perturbations)
+        ]
     available = {"offsets": constant_controller(loop.offset_action()), **reference_controllers(plain)}
     if baselines is not None:
         unknown = sorted(set(baselines) - set(available))
@@ -509,12 +574,23 @@ def without_afferents(circuit, binding: Binding):
         raise BodyError(f"binding for {binding.circuit!r} feeds no population: there are no afferents to remove")
     lesioned = lesion(circuit, fed)
     afferents = {name: a for name, a in binding.afferents.items() if a.population not in fed}
-    motors = {name: m.model_copy(update={"terms": [t for t in m.terms if t.readout in lesioned.readouts]}) for name, m in binding.motors.items()}
+    motors = {
+        name: m.model_copy(update={"terms": [t for t in m.terms if t.readout in lesioned.readouts]})
+        for name, m in binding.motors.items()
+    }
     return lesioned, binding.model_copy(update={"afferents": afferents, "motors": motors})
 
 
-def push_sweep(loop: ClosedLoop, seeds: Sequence[int], *, push: Perturbation | None = None, others: Sequence[Perturbation | str] = (),
-               iterations: int = 5, start: float = 4.0, progress=None) -> dict[str, Any]:
+def push_sweep(
+    loop: ClosedLoop,
+    seeds: Sequence[int],
+    *,
+    push: Perturbation | None = None,
+    others: Sequence[Perturbation | str] = (),
+    iterations: int = 5,
+    start: float = 4.0,
+    progress=None,
+) -> dict[str, Any]:
     """Push impulse at which half of the episodes still finish: circuit, circuit without afferents
     (populations removed), circuit with its sensors read as 0 (tonic afferent input kept), sine walker.
 
@@ -538,9 +614,12 @@ def push_sweep(loop: ClosedLoop, seeds: Sequence[int], *, push: Perturbation | N
         "sensors at rest": lambda conditions: [e.metrics["full"] for e in at_rest.run(seeds, perturbations=conditions)],
     }
     if sine is not None:
-        runners["sine_pitch"] = lambda conditions: [run_episode(perturbed(body, conditions), sine, s)["full"] for s in seeds]
+        runners["sine_pitch"] = lambda conditions: [
+            run_episode(perturbed(body, conditions), sine, s)["full"] for s in seeds
+        ]
     results = {}
     for name, runner in runners.items():
+
         def survival(size: float, name=name, runner=runner) -> float:
             fraction = float(np.mean(runner((with_size(push, size), *others))))
             if progress is not None:
@@ -551,8 +630,15 @@ def push_sweep(loop: ClosedLoop, seeds: Sequence[int], *, push: Perturbation | N
     return results
 
 
-def speed_by_drive(loop: ClosedLoop, seeds: Sequence[int], values: Sequence[float], *, parameter: str = "drive",
-                   perturbations: Sequence[Perturbation | str] = (), max_steps: int | None = None) -> list[dict[str, Any]]:
+def speed_by_drive(
+    loop: ClosedLoop,
+    seeds: Sequence[int],
+    values: Sequence[float],
+    *,
+    parameter: str = "drive",
+    perturbations: Sequence[Perturbation | str] = (),
+    max_steps: int | None = None,
+) -> list[dict[str, Any]]:
     """Episodes at each value of a descending drive parameter (all as lanes of one run), aggregated per value.
 
     The circuit's speed on command: returns one ``{"value", "aggregate", "episodes"}`` per value.
@@ -561,7 +647,12 @@ def speed_by_drive(loop: ClosedLoop, seeds: Sequence[int], values: Sequence[floa
         raise UnknownNameError("parameter", parameter, loop.network.circuit.parameters)
     seeds = [int(s) for s in seeds]
     lanes = [(float(v), s) for v in values for s in seeds]
-    episodes = loop.run([s for _, s in lanes], parameters=[{parameter: v} for v, _ in lanes], perturbations=perturbations, max_steps=max_steps)
+    episodes = loop.run(
+        [s for _, s in lanes],
+        parameters=[{parameter: v} for v, _ in lanes],
+        perturbations=perturbations,
+        max_steps=max_steps,
+    )
     out = []
     for i, value in enumerate(values):
         rows = [{"seed": e.seed, **e.metrics} for e in episodes[i * len(seeds) : (i + 1) * len(seeds)]]
@@ -573,7 +664,9 @@ WALK_TARGETS: dict[str, float] = {"distance_m": 4.0, "steps": 1000.0}
 """Default walking targets: 4 m in a full 1000-step episode (the issue's bar)."""
 
 
-def walk_objective_terms(episodes_metrics: Sequence[Mapping[str, float]], targets: Mapping[str, float] = WALK_TARGETS) -> dict[str, float]:
+def walk_objective_terms(
+    episodes_metrics: Sequence[Mapping[str, float]], targets: Mapping[str, float] = WALK_TARGETS
+) -> dict[str, float]:
     """Dimensionless loss terms (about [0, 1] each, 0 is perfect) of a set of walking episodes.
 
     * ``distance``: shortfall of the mean forward distance from its target, relative

@@ -81,7 +81,6 @@ class LqrStander:
 
         return act
 
-
     def on_sensors(self, body) -> tuple[np.ndarray, np.ndarray]:
         """(G, s0): the same feedback on the body's named sensors, ``ctrl = clip(ctrl0 - G (s - s0))``.
 
@@ -94,8 +93,17 @@ class LqrStander:
         import mujoco
 
         model, nv = body.model, body.model.nv
-        columns = {2: "torso_height", 3: "torso_roll", 4: "torso_pitch", nv: "forward_velocity", nv + 1: "lateral_velocity",
-                   nv + 2: "vertical_velocity", nv + 3: "torso_roll_rate", nv + 4: "torso_pitch_rate", nv + 5: "torso_yaw_rate"}
+        columns = {
+            2: "torso_height",
+            3: "torso_roll",
+            4: "torso_pitch",
+            nv: "forward_velocity",
+            nv + 1: "lateral_velocity",
+            nv + 2: "vertical_velocity",
+            nv + 3: "torso_roll_rate",
+            nv + 4: "torso_pitch_rate",
+            nv + 5: "torso_yaw_rate",
+        }
         for joint in range(model.njnt):
             if joint not in body._root_joints:
                 columns[int(model.jnt_dofadr[joint])] = f"{model.joint(joint).name}_angle"
@@ -230,7 +238,9 @@ def design_lqr(body, weights: LqrWeights = LqrWeights()) -> LqrStander:
     try:
         p = solve_discrete_are(a, b, q, r)
     except (np.linalg.LinAlgError, ValueError) as exc:
-        raise BodyError(f"no LQR solution for weights {weights}: {exc}; change the weights (e.g. a smaller effort weight)") from None
+        raise BodyError(
+            f"no LQR solution for weights {weights}: {exc}; change the weights (e.g. a smaller effort weight)"
+        ) from None
     gain = np.linalg.solve(r + b.T @ p @ b, b.T @ p @ a)
     return LqrStander(qpos0, ctrl0, gain)
 

@@ -9,16 +9,27 @@ parameters -- with every candidate and seed run as one lane of one closed loop.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..errors import BodyError
 from ..objectives import Loss, register_objective
 from .loop import WALK_TARGETS, walk_objective_terms
 
-WALK_OPTIONS: dict[str, Any] = {"body": "walker2d", "binding": "", "dt": 0.1, "max_steps": 1000,
-                                "distance_weight": 1.0, "posture_weight": 0.5, "effort_weight": 0.1,
-                                "perturb": "", "drive_param": "drive", "drive_speeds": "", "speed_weight": 1.0}
+WALK_OPTIONS: dict[str, Any] = {
+    "body": "walker2d",
+    "binding": "",
+    "dt": 0.1,
+    "max_steps": 1000,
+    "distance_weight": 1.0,
+    "posture_weight": 0.5,
+    "effort_weight": 0.1,
+    "perturb": "",
+    "drive_param": "drive",
+    "drive_speeds": "",
+    "speed_weight": 1.0,
+}
 """``binding`` '' means ``<circuit name>.binding.json`` in the circuit's folder; the weights
 scale the distance, upright and effort terms against survival (each about [0, 1]). The
 distance term stops rewarding at the distance target, so a target above the distance
@@ -41,9 +52,13 @@ def parse_drive_speeds(text: str) -> tuple[tuple[float, float], ...]:
     ((21.0, 0.4), (25.0, 0.8))
     """
     try:
-        points = tuple((float(v), float(sp)) for v, sp in (part.split(":") for part in str(text).split(",") if part.strip()))
+        points = tuple(
+            (float(v), float(sp)) for v, sp in (part.split(":") for part in str(text).split(",") if part.strip())
+        )
     except ValueError:
-        raise BodyError(f"option drive_speeds of objective 'walk' takes VALUE:SPEED pairs, e.g. 21:0.4,25:0.8; got {text!r}") from None
+        raise BodyError(
+            f"option drive_speeds of objective 'walk' takes VALUE:SPEED pairs, e.g. 21:0.4,25:0.8; got {text!r}"
+        ) from None
     if any(speed <= 0 for _, speed in points):
         raise BodyError(f"option drive_speeds of objective 'walk': every speed must be > 0 m/s; got {text!r}")
     return points
@@ -78,12 +93,16 @@ class WalkEvaluator:
         self.binding = load_binding(path)
         self.base_dir = path.parent
         if self.binding.body.kind != options["body"]:
-            raise BodyError(f"{path}:/body/kind: the binding drives {self.binding.body.kind!r}, not {options['body']!r}")
+            raise BodyError(
+                f"{path}:/body/kind: the binding drives {self.binding.body.kind!r}, not {options['body']!r}"
+            )
         self._network = None
         self.conditions = parse_conditions(options["perturb"])
         self.drive_speeds = parse_drive_speeds(options["drive_speeds"]) if str(options["drive_speeds"]).strip() else ()
         if self.drive_speeds and options["drive_param"] not in circuit.parameters:
-            raise BodyError(f"option drive_param of objective 'walk': circuit {circuit.name!r} has no parameter {options['drive_param']!r}")
+            raise BodyError(
+                f"option drive_param of objective 'walk': circuit {circuit.name!r} has no parameter {options['drive_param']!r}"
+            )
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_network": None}  # compiled arrays are rebuilt in each worker
@@ -94,32 +113,55 @@ class WalkEvaluator:
 
         if self._network is None:
             self._network = compile_circuit(self.circuit, dt=float(self.options["dt"]))
-        common = dict(dt=float(self.options["dt"]), max_steps=int(self.options["max_steps"]), base_dir=self.base_dir, network=self._network)
+        common = dict(
+            dt=float(self.options["dt"]),
+            max_steps=int(self.options["max_steps"]),
+            base_dir=self.base_dir,
+            network=self._network,
+        )
         sets = [dict(p) for p in parameter_sets]
-        weights = {"distance": float(self.options["distance_weight"]), "survival": 1.0, "upright": float(self.options["posture_weight"]),
-                   "effort": float(self.options["effort_weight"]), "speed": float(self.options["speed_weight"]), "drive_survival": 1.0}
+        weights = {
+            "distance": float(self.options["distance_weight"]),
+            "survival": 1.0,
+            "upright": float(self.options["posture_weight"]),
+            "effort": float(self.options["effort_weight"]),
+            "speed": float(self.options["speed_weight"]),
+            "drive_survival": 1.0,
+        }
         n, k = len(seeds), len(sets)
         terms: list[dict[str, float]] = [{} for _ in range(k * n)]  # (set, seed) -> mean terms over conditions
         for perturbations in self.conditions:
-            results = evaluate_walk(self.circuit, self.binding, seeds, parameters=sets, perturbations=perturbations, **common)
+            results = evaluate_walk(
+                self.circuit, self.binding, seeds, parameters=sets, perturbations=perturbations, **common
+            )
             for i, episode in enumerate(results):
                 for name, value in self._terms(episode).items():
                     terms[i][name] = terms[i].get(name, 0.0) + value / len(self.conditions)
             if self.drive_speeds:
                 name = str(self.options["drive_param"])
                 commanded = [{**p, name: value} for p in sets for value, _ in self.drive_speeds]
-                results = evaluate_walk(self.circuit, self.binding, seeds, parameters=commanded, perturbations=perturbations, **common)
+                results = evaluate_walk(
+                    self.circuit, self.binding, seeds, parameters=commanded, perturbations=perturbations, **common
+                )
                 points = len(self.drive_speeds)
-                for j, episode in enumerate(results):  # lane j: set j // n = candidate * points + drive point, seed j % n
+                for j, episode in enumerate(
+                    results
+                ):  # lane j: set j // n = candidate * points + drive point, seed j % n
                     candidate, point = divmod(j // n, points)
                     i = candidate * n + j % n
                     wanted = self.drive_speeds[point][1]
                     share = 1.0 / (points * len(self.conditions))
-                    terms[i]["speed"] = terms[i].get("speed", 0.0) + share * min(1.0, abs(episode["speed"] - wanted) / wanted)
-                    terms[i]["drive_survival"] = terms[i].get("drive_survival", 0.0) + share * max(0.0, 1.0 - episode["steps"] / self.targets["steps"])
+                    terms[i]["speed"] = terms[i].get("speed", 0.0) + share * min(
+                        1.0, abs(episode["speed"] - wanted) / wanted
+                    )
+                    terms[i]["drive_survival"] = terms[i].get("drive_survival", 0.0) + share * max(
+                        0.0, 1.0 - episode["steps"] / self.targets["steps"]
+                    )
         losses: list[list[Loss]] = [[] for _ in sets]
         for i, episode_terms in enumerate(terms):
-            losses[i // n].append(Loss(sum(weights[key] * value for key, value in episode_terms.items()), episode_terms))
+            losses[i // n].append(
+                Loss(sum(weights[key] * value for key, value in episode_terms.items()), episode_terms)
+            )
         return losses
 
     def _terms(self, episode: Mapping[str, float]) -> dict[str, float]:
@@ -140,15 +182,25 @@ class StandEvaluator(WalkEvaluator):
 
 
 STAND_TARGETS: dict[str, float] = {"steps": 1000.0, "drift_m": 1.0}
-STAND_OPTIONS: dict[str, Any] = {**WALK_OPTIONS, "body": "humanoid", "distance_weight": 0.1, "posture_weight": 1.0, "effort_weight": 0.1}
+STAND_OPTIONS: dict[str, Any] = {
+    **WALK_OPTIONS,
+    "body": "humanoid",
+    "distance_weight": 0.1,
+    "posture_weight": 1.0,
+    "effort_weight": 0.1,
+}
 
 
-def make_stand_evaluator(circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None) -> StandEvaluator:
+def make_stand_evaluator(
+    circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None
+) -> StandEvaluator:
     """The objective registry's factory for ``stand``."""
     return StandEvaluator(circuit, {**STAND_TARGETS, **targets}, {**STAND_OPTIONS, **options}, base_dir)
 
 
-def make_walk_evaluator(circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None) -> WalkEvaluator:
+def make_walk_evaluator(
+    circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None
+) -> WalkEvaluator:
     """The objective registry's factory for ``walk``."""
     return WalkEvaluator(circuit, targets, options, base_dir)
 

@@ -69,7 +69,9 @@ class Push:
         if not (math.isfinite(self.impulse) and self.impulse >= 0):
             raise BodyError(f"Push(impulse=...) must be a finite number of N·s >= 0; got {self.impulse}")
         if not (self.every_s > 0 and self.duration_ms > 0 and self.duration_ms <= 1000.0 * self.every_s):
-            raise BodyError(f"Push needs every_s > 0 and 0 < duration_ms <= every_s; got every_s={self.every_s}, duration_ms={self.duration_ms}")
+            raise BodyError(
+                f"Push needs every_s > 0 and 0 < duration_ms <= every_s; got every_s={self.every_s}, duration_ms={self.duration_ms}"
+            )
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,9 @@ class MotorDelay:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.steps, int) and 0 <= self.steps <= 100):
-            raise BodyError(f"MotorDelay(steps=...) must be a whole number of body steps in [0, 100]; got {self.steps!r}")
+            raise BodyError(
+                f"MotorDelay(steps=...) must be a whole number of body steps in [0, 100]; got {self.steps!r}"
+            )
 
 
 Perturbation = Union[Push, MassScale, FrictionScale, Slope, SensorNoise, MotorDelay]
@@ -151,14 +155,18 @@ def parse_perturbation(text: str) -> Perturbation:
     kind, _, size = str(text).strip().partition("=")
     kind = kind.strip()
     if kind not in KINDS:
-        raise BodyError(f"unknown perturbation {kind!r}{did_you_mean(kind, KINDS) or ''}; kinds: {', '.join(KINDS)} (as KIND or KIND=SIZE)")
+        raise BodyError(
+            f"unknown perturbation {kind!r}{did_you_mean(kind, KINDS) or ''}; kinds: {', '.join(KINDS)} (as KIND or KIND=SIZE)"
+        )
     cls, field_name, default = KINDS[kind]
     if not size.strip():
         return cls(**{field_name: default})
     try:
         value: Any = int(size) if isinstance(default, int) and not isinstance(default, bool) else float(size)
     except ValueError:
-        raise BodyError(f"perturbation {text!r}: size {size!r} is not a {'whole number' if isinstance(default, int) else 'number'}; e.g. {kind}={default}") from None
+        raise BodyError(
+            f"perturbation {text!r}: size {size!r} is not a {'whole number' if isinstance(default, int) else 'number'}; e.g. {kind}={default}"
+        ) from None
     return cls(**{field_name: value})
 
 
@@ -166,7 +174,12 @@ def parse_perturbations(items: str | Iterable[str | Perturbation]) -> tuple[Pert
     """A comma-separated string or a list of strings/objects -> a tuple of typed perturbations."""
     if isinstance(items, str):
         items = [part for part in items.split(",") if part.strip()]
-    return tuple(item if isinstance(item, (Push, MassScale, FrictionScale, Slope, SensorNoise, MotorDelay)) else parse_perturbation(item) for item in items)
+    return tuple(
+        item
+        if isinstance(item, (Push, MassScale, FrictionScale, Slope, SensorNoise, MotorDelay))
+        else parse_perturbation(item)
+        for item in items
+    )
 
 
 def describe(perturbation: Perturbation) -> str:
@@ -203,7 +216,12 @@ class PerturbedBody:
         self.perturbations = parse_perturbations(perturbations)
         model = body.model
         if not hasattr(body, "_unperturbed_model"):  # kept on the body: a second wrapper must not scale a scaled model
-            body._unperturbed_model = (model.body_mass.copy(), model.body_inertia.copy(), model.geom_friction.copy(), model.opt.gravity.copy())
+            body._unperturbed_model = (
+                model.body_mass.copy(),
+                model.body_inertia.copy(),
+                model.geom_friction.copy(),
+                model.opt.gravity.copy(),
+            )
         self._mass, self._inertia, self._friction, self._gravity = body._unperturbed_model
         self._torso = self._torso_body()
         units = [s.unit for s in body.sensors]
@@ -295,7 +313,9 @@ def half_survival(survival, *, start: float, iterations: int = 5, ceiling: float
     9.9375
     """
     if not (start > 0 and iterations >= 0):
-        raise BodyError(f"half_survival needs start > 0 and iterations >= 0; got start={start}, iterations={iterations}")
+        raise BodyError(
+            f"half_survival needs start > 0 and iterations >= 0; got start={start}, iterations={iterations}"
+        )
     tried: list[tuple[float, float]] = []
 
     def measure(size: float) -> bool:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -81,15 +81,29 @@ def write_video(
     try:
         renderer = mujoco.Renderer(body.model, height, width)
     except Exception as exc:  # a missing GL stack surfaces as many different errors
-        raise BodyError(f"MuJoCo offscreen rendering failed ({exc}); with no display set MUJOCO_GL=egl (or osmesa) and install libegl1") from None
-    panel = _ActivityPanel(list(population_names), rates, body.dt_ms, window_ms, height) if rates is not None and rates.size else None
+        raise BodyError(
+            f"MuJoCo offscreen rendering failed ({exc}); with no display set MUJOCO_GL=egl (or osmesa) and install libegl1"
+        ) from None
+    panel = (
+        _ActivityPanel(list(population_names), rates, body.dt_ms, window_ms, height)
+        if rates is not None and rates.size
+        else None
+    )
     frames = range(0, len(qpos), stride)
     fps = 1000.0 / (stride * body.dt_ms)
     total_width = width + (panel.width if panel else 0)
     camera = body.camera()
     try:
         with atomic_output(path) as tmp:
-            writer = ffmpeg.write_frames(tmp, (total_width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1, quality=6)
+            writer = ffmpeg.write_frames(
+                tmp,
+                (total_width, height),
+                fps=fps,
+                codec="libx264",
+                pix_fmt_out="yuv420p",
+                macro_block_size=1,
+                quality=6,
+            )
             writer.send(None)
 
             def frame(t: int) -> np.ndarray:
@@ -117,8 +131,8 @@ class _ActivityPanel:
 
     def __init__(self, names: list[str], rates: np.ndarray, dt_ms: float, window_ms: float, height: int):
         require("matplotlib", "the video's activity panel")
-        from matplotlib.figure import Figure
         from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
         self.rates, self.dt_ms = rates, dt_ms
         self.window = max(1, int(round(window_ms / dt_ms)))
@@ -129,8 +143,15 @@ class _ActivityPanel:
         axes = self.figure.add_axes((0.3, 0.12, 0.62, 0.8))
         n = rates.shape[1]
         vmax = max(1.0, float(np.percentile(rates, 99)))
-        self.image = axes.imshow(np.zeros((n, self.window)), aspect="auto", cmap="magma", vmin=0, vmax=vmax,
-                                 extent=(-window_ms / 1000, 0, n - 0.5, -0.5), interpolation="nearest")
+        self.image = axes.imshow(
+            np.zeros((n, self.window)),
+            aspect="auto",
+            cmap="magma",
+            vmin=0,
+            vmax=vmax,
+            extent=(-window_ms / 1000, 0, n - 0.5, -0.5),
+            interpolation="nearest",
+        )
         labels = names if len(names) == n else [str(i) for i in range(n)]
         axes.set_yticks(range(n), labels, fontsize=6)
         axes.set_xlabel("time (s)", fontsize=7)

@@ -26,8 +26,8 @@ import inspect
 import json
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -35,8 +35,21 @@ from ..errors import MissingDependencyError, SimulationError
 
 log = logging.getLogger(__name__)
 
-NEURON_ARRAYS = ("tau_m", "v_threshold", "v_reset", "v_rest", "t_ref", "tau_syn_exc", "tau_syn_inh", "adaptation",
-                 "tau_adaptation", "noise_sigma", "drive", "poisson_rate", "poisson_weight")
+NEURON_ARRAYS = (
+    "tau_m",
+    "v_threshold",
+    "v_reset",
+    "v_rest",
+    "t_ref",
+    "tau_syn_exc",
+    "tau_syn_inh",
+    "adaptation",
+    "tau_adaptation",
+    "noise_sigma",
+    "drive",
+    "poisson_rate",
+    "poisson_weight",
+)
 
 
 def network_arrays(network, *, values: Mapping[str, float] | None = None, seed: int = 0) -> dict[str, np.ndarray]:
@@ -50,8 +63,11 @@ def network_arrays(network, *, values: Mapping[str, float] | None = None, seed: 
     applied = network.apply(dict(values or {}))
     w = network.weights
     keys = _kernel.stream_keys(np.array([seed], dtype=np.uint64))
-    v0 = _kernel.initial_v(keys, np.array(applied.neuron["initial_v_low"][None, :], dtype=float),
-                           np.array(applied.neuron["initial_v_high"][None, :], dtype=float))[0]
+    v0 = _kernel.initial_v(
+        keys,
+        np.array(applied.neuron["initial_v_low"][None, :], dtype=float),
+        np.array(applied.neuron["initial_v_high"][None, :], dtype=float),
+    )[0]
     arrays = {name: np.asarray(applied.neuron[name], dtype=float) for name in NEURON_ARRAYS}
     arrays.update(
         pre=w.indices.astype(np.int64),
@@ -99,8 +115,14 @@ def build_from_arrays(arrays, codegen_target=None):
     poisson_weight : volt (constant)
     """.format(noise="+ noise_sigma * sqrt(2 / tau_m) * xi" if noisy else "")
     group = b2.NeuronGroup(
-        n, equations, threshold="v >= v_threshold", reset="v = v_reset; w += adaptation",
-        refractory="refractory_period", method="euler" if noisy else "exact", dt=dt, name="neurons",
+        n,
+        equations,
+        threshold="v >= v_threshold",
+        reset="v = v_reset; w += adaptation",
+        refractory="refractory_period",
+        method="euler" if noisy else "exact",
+        dt=dt,
+        name="neurons",
     )
     for name in ("tau_m", "tau_syn_exc", "tau_syn_inh", "tau_adaptation"):
         setattr(group, name, arrays[name] * b2.ms)
@@ -117,13 +139,25 @@ def build_from_arrays(arrays, codegen_target=None):
         group.poisson_mean_exc = np.where(weight >= 0, mean, 0.0)
         group.poisson_mean_inh = np.where(weight < 0, mean, 0.0)
         group.poisson_weight = weight * b2.mV
-        objects.append(group.run_regularly(
-            "I_exc += poisson_weight * poisson(poisson_mean_exc)\nI_inh += poisson_weight * poisson(poisson_mean_inh)",
-            dt=dt, when="start", name="poisson_input"))
+        objects.append(
+            group.run_regularly(
+                "I_exc += poisson_weight * poisson(poisson_mean_exc)\nI_inh += poisson_weight * poisson(poisson_mean_inh)",
+                dt=dt,
+                when="start",
+                name="poisson_input",
+            )
+        )
     for channel, pick in (("exc", arrays["weight"] >= 0), ("inh", arrays["weight"] < 0)):
         if not np.any(pick):
             continue
-        synapses = b2.Synapses(group, group, "w_syn : volt (constant)", on_pre=f"I_{channel}_post += w_syn", dt=dt, name=f"{channel}_synapses")
+        synapses = b2.Synapses(
+            group,
+            group,
+            "w_syn : volt (constant)",
+            on_pre=f"I_{channel}_post += w_syn",
+            dt=dt,
+            name=f"{channel}_synapses",
+        )
         synapses.connect(i=arrays["pre"][pick], j=arrays["post"][pick])
         synapses.w_syn = arrays["weight"][pick] * b2.mV
         synapses.delay = (arrays["delay_steps"][pick] - 1) * dt  # see the module docstring
@@ -132,7 +166,9 @@ def build_from_arrays(arrays, codegen_target=None):
     return b2.Network(*objects)
 
 
-def build_brian2_network(network, *, values: Mapping[str, float] | None = None, seed: int = 0, codegen_target: str | None = None):
+def build_brian2_network(
+    network, *, values: Mapping[str, float] | None = None, seed: int = 0, codegen_target: str | None = None
+):
     """A ``brian2.Network`` simulating ``network`` with the same equations (see the module docstring).
 
     Parameters
@@ -187,7 +223,9 @@ if __name__ == "__main__":
 '''
 
 
-def export_brian2(network, outdir: str | os.PathLike, *, duration_ms: float = 1000.0, seed: int = 0, overwrite: bool = False) -> Path:
+def export_brian2(
+    network, outdir: str | os.PathLike, *, duration_ms: float = 1000.0, seed: int = 0, overwrite: bool = False
+) -> Path:
     """Write ``outdir/run_brian2.py`` and ``outdir/network.npz``; returns the script's path.
 
     The script is self-contained: it holds the same builder as :func:`build_from_arrays`.
@@ -203,12 +241,28 @@ def export_brian2(network, outdir: str | os.PathLike, *, duration_ms: float = 10
         raise SimulationError(f"{outdir}: already exists; choose another directory or pass --force")
     with atomic_directory(outdir, overwrite=overwrite) as tmp:
         np.savez_compressed(tmp / "network.npz", **network_arrays(network, seed=seed))
-        script = _SCRIPT.format(name=network.circuit.name, version=network.circuit.version, encephagen=__version__,
-                                duration_ms=float(duration_ms), seed=int(seed), builder=inspect.getsource(build_from_arrays))
+        script = _SCRIPT.format(
+            name=network.circuit.name,
+            version=network.circuit.version,
+            encephagen=__version__,
+            duration_ms=float(duration_ms),
+            seed=int(seed),
+            builder=inspect.getsource(build_from_arrays),
+        )
         (tmp / "run_brian2.py").write_text(script)
-        (tmp / "README.json").write_text(json.dumps({"circuit": network.circuit.name, "version": network.circuit.version,
-                                                     "neurons": network.n_neurons, "synapses": network.n_synapses,
-                                                     "dt_ms": network.dt}, indent=2) + "\n")
+        (tmp / "README.json").write_text(
+            json.dumps(
+                {
+                    "circuit": network.circuit.name,
+                    "version": network.circuit.version,
+                    "neurons": network.n_neurons,
+                    "synapses": network.n_synapses,
+                    "dt_ms": network.dt,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     log.info("wrote Brian2 export to %s", outdir)
     return outdir / "run_brian2.py"
 

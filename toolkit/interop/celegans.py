@@ -62,7 +62,12 @@ DEFAULT_TRANSMITTERS = "OpenWormUnifiedReader"
 NEURON_TABLE = "data/IndividualNeurons.csv"
 CHEMICAL_GENERIC = "Generic_CS"
 GAP_JUNCTION = "Generic_GJ"
-TRANSMITTER_SIGNS = {"Acetylcholine": "excitatory", "Glutamate": "excitatory", "Betaine": "excitatory", "GABA": "inhibitory"}
+TRANSMITTER_SIGNS = {
+    "Acetylcholine": "excitatory",
+    "Glutamate": "excitatory",
+    "Betaine": "excitatory",
+    "GABA": "inhibitory",
+}
 """Fast transmitters cect files chemical synapses under, and the sign we give each."""
 SCHEMA_TRANSMITTER = {"Acetylcholine": "acetylcholine", "Glutamate": "glutamate", "GABA": "GABA"}
 EXTRASYNAPTIC = {"Dopamine", "Serotonin", "Octopamine", "Tyramine", "Peptidergic", "Monoaminergic", "Contact"}
@@ -108,7 +113,9 @@ def _member(archive, suffix: str) -> str:
     matches = [n for n in archive.names if n.replace("\\", "/").endswith(suffix)]
     if not matches:
         readers = sorted(Path(n).stem for n in archive.names if "/cache/" in f"/{n}" and n.endswith(".json"))
-        hint = did_you_mean(Path(suffix).stem, readers) if readers else "; is this cect's wheel, sdist or package folder?"
+        hint = (
+            did_you_mean(Path(suffix).stem, readers) if readers else "; is this cect's wheel, sdist or package folder?"
+        )
         raise ConnectomeDataError(f"{archive.source}: no file ending in {suffix!r}{hint}")
     return min(matches, key=len)
 
@@ -136,7 +143,9 @@ def parse_dataset(tree: Any, where: str, *, name: str = "dataset", sha256: str =
     encephagen.interop.celegans.ConnectomeDataError: x:/connections/GABA/0/1: contact counts must be whole numbers >= 0; got -2.0
     """
     if not isinstance(tree, dict):
-        raise ConnectomeDataError(f"{where}: a dataset is a JSON object with 'nodes' and 'connections'; got {type(tree).__name__}")
+        raise ConnectomeDataError(
+            f"{where}: a dataset is a JSON object with 'nodes' and 'connections'; got {type(tree).__name__}"
+        )
     for key in ("nodes", "connections"):
         if key not in tree:
             raise ConnectomeDataError(f"{where}: missing {key!r}; a cect dataset holds 'nodes' and 'connections'")
@@ -150,14 +159,18 @@ def parse_dataset(tree: Any, where: str, *, name: str = "dataset", sha256: str =
         seen.add(node)
     connections = tree["connections"]
     if not isinstance(connections, dict) or not connections:
-        raise ConnectomeDataError(f"{where}:/connections: must map synapse classes to matrices; got {type(connections).__name__}")
+        raise ConnectomeDataError(
+            f"{where}:/connections: must map synapse classes to matrices; got {type(connections).__name__}"
+        )
     n = len(nodes)
     arrays = {}
     for synclass, matrix in connections.items():
         at = f"{where}:/connections/{synclass}"
         if synclass not in KNOWN_CLASSES:
-            raise ConnectomeDataError(f"{at}: unknown synapse class {synclass!r}{did_you_mean(synclass, sorted(KNOWN_CLASSES))}; "
-                                      "its sign cannot be decided, so it is refused rather than guessed")
+            raise ConnectomeDataError(
+                f"{at}: unknown synapse class {synclass!r}{did_you_mean(synclass, sorted(KNOWN_CLASSES))}; "
+                "its sign cannot be decided, so it is refused rather than guessed"
+            )
         try:
             array = np.asarray(matrix, dtype=float)
         except (TypeError, ValueError):
@@ -167,7 +180,9 @@ def parse_dataset(tree: Any, where: str, *, name: str = "dataset", sha256: str =
         bad = ~np.isfinite(array) | (array < 0) | (array != np.round(array)) | (array > MAX_CONTACTS)
         if bad.any():
             i, j = (int(x) for x in np.argwhere(bad)[0])
-            raise ConnectomeDataError(f"{at}/{i}/{j}: contact counts must be whole numbers >= 0; got {float(array[i, j])!r}")
+            raise ConnectomeDataError(
+                f"{at}/{i}/{j}: contact counts must be whole numbers >= 0; got {float(array[i, j])!r}"
+            )
         arrays[synclass] = array
     return ConnectomeData(name, list(nodes), arrays, sha256)
 
@@ -187,7 +202,9 @@ def parse_neuron_table(text: str, where: str) -> dict[str, str]:
             continue
         cells = [c.strip() for c in line.split(";")]
         if len(cells) < 4 or not cells[0]:
-            raise ConnectomeDataError(f"{where}:{number}: expected 'NAME; full name; lineage; description'; got {line[:60]!r}")
+            raise ConnectomeDataError(
+                f"{where}:{number}: expected 'NAME; full name; lineage; description'; got {line[:60]!r}"
+            )
         table.setdefault(cells[0], f"{cells[1]}; {cells[3]}")
     if not table:
         raise ConnectomeDataError(f"{where}: no neurons listed")
@@ -215,16 +232,19 @@ def chemical_counts(data: ConnectomeData) -> np.ndarray:
     """
     chemical = [m for c, m in data.connections.items() if c == CHEMICAL_GENERIC or c in TRANSMITTER_SIGNS]
     if not chemical:
-        raise ConnectomeDataError(f"{data.name}: no chemical synapse classes ({CHEMICAL_GENERIC} or a transmitter); got {sorted(data.connections)}")
+        raise ConnectomeDataError(
+            f"{data.name}: no chemical synapse classes ({CHEMICAL_GENERIC} or a transmitter); got {sorted(data.connections)}"
+        )
     return np.max(chemical, axis=0)
 
 
 def _cell_class(transmitters: frozenset[str]) -> tuple[str, dict[str, Any]]:
     if not transmitters:
         return "transmitter_unknown", {
-            "transmitter": "unknown", "sign": "excitatory",
+            "transmitter": "unknown",
+            "sign": "excitatory",
             "description": "No fast transmitter in the source atlas (e.g. dopaminergic, peptidergic or unidentified). "
-                           "Their chemical synapses excite BY ASSUMPTION, through parameter w_unknown; set it to 0 to silence them.",
+            "Their chemical synapses excite BY ASSUMPTION, through parameter w_unknown; set it to 0 to silence them.",
         }
     names = sorted(transmitters)
     signs = {TRANSMITTER_SIGNS[t] for t in names}
@@ -232,19 +252,30 @@ def _cell_class(transmitters: frozenset[str]) -> tuple[str, dict[str, Any]]:
     if len(names) == 1 and names[0] in SCHEMA_TRANSMITTER:
         return names[0].lower() if names[0] != "GABA" else "GABAergic", {"transmitter": SCHEMA_TRANSMITTER[names[0]]}
     label = "+".join(names)
-    return label, {"transmitter": "unknown", "sign": sign,
-                   "description": f"Releases {' and '.join(names)}; the schema names one transmitter, so the field says 'unknown' and the sign is stated"
-                                  + (" (GABA inhibits through w_inh, the other transmitter excites through w_exc)" if sign == "mixed" else "")}
+    return label, {
+        "transmitter": "unknown",
+        "sign": sign,
+        "description": f"Releases {' and '.join(names)}; the schema names one transmitter, so the field says 'unknown' and the sign is stated"
+        + (" (GABA inhibits through w_inh, the other transmitter excites through w_exc)" if sign == "mixed" else ""),
+    }
 
 
-def celegans_circuit(connectivity: ConnectomeData, transmitters: ConnectomeData, neuron_table: dict[str, str],
-                     *, source_note: str = "", version: str = "1.0.0"):
+def celegans_circuit(
+    connectivity: ConnectomeData,
+    transmitters: ConnectomeData,
+    neuron_table: dict[str, str],
+    *,
+    source_note: str = "",
+    version: str = "1.0.0",
+):
     """Build the neuron-level circuit (see the module docstring for every modelling choice)."""
     from ..schema import SCHEMA_FILENAME, Circuit
 
     neurons = [n for n in connectivity.nodes if n in neuron_table]
     if not neurons:
-        raise ConnectomeDataError(f"{connectivity.name}: none of its {len(connectivity.nodes)} nodes is a neuron of the neuron table")
+        raise ConnectomeDataError(
+            f"{connectivity.name}: none of its {len(connectivity.nodes)} nodes is a neuron of the neuron table"
+        )
     index = {n: i for i, n in enumerate(connectivity.nodes)}
     rows = np.array([index[n] for n in neurons])
     counts = chemical_counts(connectivity)
@@ -280,8 +311,12 @@ def celegans_circuit(connectivity: ConnectomeData, transmitters: ConnectomeData,
         for suffix, param in channels:
             name = f"{pre}->{post}" + (f":{suffix}" if len(channels) > 1 else "")
             rule = {"kind": "all_to_all", "autapses": True} if pre == post else {"kind": "all_to_all"}
-            projections[name] = {"source": pre, "target": post, "rule": rule,
-                                 "weight": {"param": param, "factor": count}}
+            projections[name] = {
+                "source": pre,
+                "target": post,
+                "rule": rule,
+                "weight": {"param": param, "factor": count},
+            }
     gj = connectivity.connections.get(GAP_JUNCTION)
     gj_neuron = gj[np.ix_(rows, rows)] if gj is not None else np.zeros((len(neurons), len(neurons)))
     not_neurons = np.setdiff1d(np.arange(len(connectivity.nodes)), rows)
@@ -293,24 +328,56 @@ def celegans_circuit(connectivity: ConnectomeData, transmitters: ConnectomeData,
         "chemical_pairs": int(np.count_nonzero(chem)),
         "chemical_contacts": int(chem.sum()),
         "gap_junction_pairs_not_modelled": int(np.count_nonzero(np.triu(gj_neuron + gj_neuron.T))),
-        "gap_junction_contacts_not_modelled": int(np.triu(gj_neuron).sum() if np.allclose(gj_neuron, gj_neuron.T) else gj_neuron.sum()),
+        "gap_junction_contacts_not_modelled": int(
+            np.triu(gj_neuron).sum() if np.allclose(gj_neuron, gj_neuron.T) else gj_neuron.sum()
+        ),
         "chemical_contacts_to_or_from_non_neurons_left_out": int(counts.sum() - chem.sum()),
         "non_neuron_nodes_left_out": len(not_neurons),
-        "neurons_with_unknown_transmitter": sorted(n for n in neurons if not transmitter_of[n] and chem[neurons.index(n)].any()),
+        "neurons_with_unknown_transmitter": sorted(
+            n for n in neurons if not transmitter_of[n] and chem[neurons.index(n)].any()
+        ),
     }
     parameters = {
-        "w_exc": {"value": 0.15, "unit": "mV", "free": True, "bounds": [0.0, 5.0],
-                  "description": "Synaptic current per chemical contact of an excitatory (cholinergic, glutamatergic, betaine) synapse"},
-        "w_inh": {"value": -0.15, "unit": "mV", "free": True, "bounds": [-5.0, 0.0],
-                  "description": "Synaptic current per chemical contact of a GABAergic synapse"},
-        "w_unknown": {"value": 0.15, "unit": "mV", "free": True, "bounds": [0.0, 5.0],
-                      "description": "Synaptic current per contact from neurons without a fast transmitter in the atlas: excitatory BY ASSUMPTION; 0 removes them"},
-        "background_rate": {"value": 600.0, "unit": "Hz", "free": True, "bounds": [0.0, 2000.0],
-                            "description": "Rate of the Poisson background input each neuron receives (stands in for everything outside the connectome)"},
-        "background_weight": {"value": 2.5, "unit": "mV", "free": True, "bounds": [0.0, 10.0],
-                              "description": "Synaptic current per background input spike"},
+        "w_exc": {
+            "value": 0.15,
+            "unit": "mV",
+            "free": True,
+            "bounds": [0.0, 5.0],
+            "description": "Synaptic current per chemical contact of an excitatory (cholinergic, glutamatergic, betaine) synapse",
+        },
+        "w_inh": {
+            "value": -0.15,
+            "unit": "mV",
+            "free": True,
+            "bounds": [-5.0, 0.0],
+            "description": "Synaptic current per chemical contact of a GABAergic synapse",
+        },
+        "w_unknown": {
+            "value": 0.15,
+            "unit": "mV",
+            "free": True,
+            "bounds": [0.0, 5.0],
+            "description": "Synaptic current per contact from neurons without a fast transmitter in the atlas: excitatory BY ASSUMPTION; 0 removes them",
+        },
+        "background_rate": {
+            "value": 600.0,
+            "unit": "Hz",
+            "free": True,
+            "bounds": [0.0, 2000.0],
+            "description": "Rate of the Poisson background input each neuron receives (stands in for everything outside the connectome)",
+        },
+        "background_weight": {
+            "value": 2.5,
+            "unit": "mV",
+            "free": True,
+            "bounds": [0.0, 10.0],
+            "description": "Synaptic current per background input spike",
+        },
     }
-    placeholder = {"kind": "hand-set", "reason": "a placeholder for calibration: the connectome gives no weights or rates"}
+    placeholder = {
+        "kind": "hand-set",
+        "reason": "a placeholder for calibration: the connectome gives no weights or rates",
+    }
     for parameter in parameters.values():
         parameter["source"] = placeholder
     for pop in populations.values():
@@ -332,40 +399,72 @@ def celegans_circuit(connectivity: ConnectomeData, transmitters: ConnectomeData,
         "authors": ["encephagen developers"],
         "license": "CC-BY-4.0",
         "references": {
-            "cook2019": {"citation": "Cook SJ et al. (2019) Whole-animal connectomes of both Caenorhabditis elegans sexes. Nature 571:63-71",
-                         "doi": "10.1038/s41586-019-1352-7", "note": "chemical synapse and gap junction contact counts (hermaphrodite)"},
-            "wang2024": {"citation": "Wang C et al. (2024) A neurotransmitter atlas of C. elegans males and hermaphrodites. eLife 13:RP95402",
-                         "doi": "10.7554/eLife.95402", "note": "fast transmitter of each neuron"},
-            "openworm": {"citation": "OpenWorm ConnectomeToolbox (cect), PyPI package cect",
-                         "note": f"datasets {connectivity.name} and {transmitters.name}; neuron names and descriptions after WormAtlas"},
+            "cook2019": {
+                "citation": "Cook SJ et al. (2019) Whole-animal connectomes of both Caenorhabditis elegans sexes. Nature 571:63-71",
+                "doi": "10.1038/s41586-019-1352-7",
+                "note": "chemical synapse and gap junction contact counts (hermaphrodite)",
+            },
+            "wang2024": {
+                "citation": "Wang C et al. (2024) A neurotransmitter atlas of C. elegans males and hermaphrodites. eLife 13:RP95402",
+                "doi": "10.7554/eLife.95402",
+                "note": "fast transmitter of each neuron",
+            },
+            "openworm": {
+                "citation": "OpenWorm ConnectomeToolbox (cect), PyPI package cect",
+                "note": f"datasets {connectivity.name} and {transmitters.name}; neuron names and descriptions after WormAtlas",
+            },
         },
         "parameters": parameters,
-        "neuron_models": {"neuron": {"tau_m": 10.0, "v_threshold": 10.0, "v_reset": 0.0, "t_ref": 2.0,
-                                     "tau_syn_exc": 5.0, "tau_syn_inh": 10.0,
-                                     "source": {"kind": "hand-set", "reason": "generic LIF placeholder: C. elegans neurons are mostly graded"}}},
+        "neuron_models": {
+            "neuron": {
+                "tau_m": 10.0,
+                "v_threshold": 10.0,
+                "v_reset": 0.0,
+                "t_ref": 2.0,
+                "tau_syn_exc": 5.0,
+                "tau_syn_inh": 10.0,
+                "source": {
+                    "kind": "hand-set",
+                    "reason": "generic LIF placeholder: C. elegans neurons are mostly graded",
+                },
+            }
+        },
         "cell_classes": dict(sorted(cell_classes.items())),
         "populations": populations,
         "projections": projections,
         "readouts": {
             "forward_minus_backward": {
-                "terms": [{"population": p, "coefficient": c} for p, c in
-                          (("AVBL", 0.5), ("AVBR", 0.5), ("AVAL", -0.5), ("AVAR", -0.5)) if p in populations],
-                "tau": 100.0, "description": "Forward (AVB) minus backward (AVA) command interneuron rate"},
-        } if {"AVBL", "AVAL"} <= set(populations) else {},
-        "history": [{
-            "version": version,
-            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "author": "encephagen import celegans",
-            "action": "imported",
-            "description": "Built from cect datasets; counts of what was left out are in details.",
-            "details": details,
-        }],
+                "terms": [
+                    {"population": p, "coefficient": c}
+                    for p, c in (("AVBL", 0.5), ("AVBR", 0.5), ("AVAL", -0.5), ("AVAR", -0.5))
+                    if p in populations
+                ],
+                "tau": 100.0,
+                "description": "Forward (AVB) minus backward (AVA) command interneuron rate",
+            },
+        }
+        if {"AVBL", "AVAL"} <= set(populations)
+        else {},
+        "history": [
+            {
+                "version": version,
+                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "author": "encephagen import celegans",
+                "action": "imported",
+                "description": "Built from cect datasets; counts of what was left out are in details.",
+                "details": details,
+            }
+        ],
     }
     return Circuit.model_validate(tree)
 
 
-def import_celegans(source: str | Path | None = None, *, connectivity: str = DEFAULT_CONNECTIVITY,
-                    transmitters: str = DEFAULT_TRANSMITTERS):
+def import_celegans(
+    source: str | Path | None = None,
+    *,
+    connectivity: str = DEFAULT_CONNECTIVITY,
+    transmitters: str = DEFAULT_TRANSMITTERS,
+):
     """Read cect (wheel, sdist or folder; default: the installed package) and build the circuit.
 
     Raises :class:`ConnectomeDataError` naming the file and place of the first defect when

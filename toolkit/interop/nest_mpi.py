@@ -34,13 +34,21 @@ def _rank() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m encephagen.interop.nest_mpi",
-                                     description="Simulate a SONATA export of encephagen in NEST, on every MPI rank.")
+    parser = argparse.ArgumentParser(
+        prog="python -m encephagen.interop.nest_mpi",
+        description="Simulate a SONATA export of encephagen in NEST, on every MPI rank.",
+    )
     parser.add_argument("directory", help="a directory written by `encephagen export CIRCUIT DIR --format sonata`")
-    parser.add_argument("--duration-ms", type=float, default=None, help="biological time [default: run.tstop of the export]")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial potentials and of NEST's generators [default: 0]")
+    parser.add_argument(
+        "--duration-ms", type=float, default=None, help="biological time [default: run.tstop of the export]"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the initial potentials and of NEST's generators [default: 0]"
+    )
     parser.add_argument("--threads", type=int, default=1, help="NEST threads per rank [default: 1]")
-    parser.add_argument("--builder", choices=("auto", "sonata", "python"), default="auto", help="see run_nest [default: auto]")
+    parser.add_argument(
+        "--builder", choices=("auto", "sonata", "python"), default="auto", help="see run_nest [default: auto]"
+    )
     parser.add_argument("--out", default=None, help="write the gathered run here (.npz; rank 0 writes it)")
     args = parser.parse_args(argv)
     rank = _rank()
@@ -48,8 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.directory}: no such directory; give a SONATA export", file=sys.stderr)
         return 1
     try:
-        run = run_nest(args.directory, duration_ms=args.duration_ms, seed=args.seed, threads=args.threads,
-                       builder=args.builder, isolate=False)
+        run = run_nest(
+            args.directory,
+            duration_ms=args.duration_ms,
+            seed=args.seed,
+            threads=args.threads,
+            builder=args.builder,
+            isolate=False,
+        )
     except (EncephagenError, OSError) as exc:
         print(f"error: rank {rank}: {exc}", file=sys.stderr)
         return 1
@@ -59,10 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         print(report.line())
     rates = run.population_rates_hz()
     neurons = int(run.population_sizes.sum())
-    print(f"gathered {run.spike_times_ms.size} spikes of {neurons} neurons from {len(run.ranks)} rank(s) "
-          f"({', '.join(str(r.local_spikes) for r in run.ranks)}), {run.duration_ms:g} ms by {run.builder}: "
-          f"{run.spike_times_ms.size / neurons / run.duration_ms * 1000:.2f} Hz per neuron, "
-          f"populations {np.min(rates):.2f}-{np.max(rates):.2f} Hz")
+    print(
+        f"gathered {run.spike_times_ms.size} spikes of {neurons} neurons from {len(run.ranks)} rank(s) "
+        f"({', '.join(str(r.local_spikes) for r in run.ranks)}), {run.duration_ms:g} ms by {run.builder}: "
+        f"{run.spike_times_ms.size / neurons / run.duration_ms * 1000:.2f} Hz per neuron, "
+        f"populations {np.min(rates):.2f}-{np.max(rates):.2f} Hz"
+    )
     if args.out is not None:
         run.save(args.out)
         print(f"wrote {args.out}")

@@ -56,9 +56,10 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -102,8 +103,15 @@ class SonataExport:
 # --------------------------------------------------------------------------- export
 
 
-def export_sonata(network, outdir: str | os.PathLike, *, duration_ms: float = 1000.0, seed: int = 0,
-                  overwrite: bool = False, progress: bool = False) -> SonataExport:
+def export_sonata(
+    network,
+    outdir: str | os.PathLike,
+    *,
+    duration_ms: float = 1000.0,
+    seed: int = 0,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> SonataExport:
     """Write a compiled network (or a circuit, compiled first) as a SONATA directory.
 
     Parameters
@@ -155,11 +163,22 @@ def export_sonata(network, outdir: str | os.PathLike, *, duration_ms: float = 10
         counts = _write_directory(network, staging, duration_ms=duration_ms, seed=seed, progress=progress)
         written = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
     log.info("wrote SONATA %s: %d nodes, %d edges, %.1f MB", outdir, counts[0], counts[1], written / 1e6)
-    return SonataExport(outdir, outdir / "circuit_config.json", outdir / "simulation_config.json",
-                        counts[0], counts[1], counts[2], counts[3], written, time.perf_counter() - started)
+    return SonataExport(
+        outdir,
+        outdir / "circuit_config.json",
+        outdir / "simulation_config.json",
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        written,
+        time.perf_counter() - started,
+    )
 
 
-def _write_directory(network, root: Path, *, duration_ms: float, seed: int, progress: bool) -> tuple[int, int, int, int]:
+def _write_directory(
+    network, root: Path, *, duration_ms: float, seed: int, progress: bool
+) -> tuple[int, int, int, int]:
     circuit = network.circuit
     population = _sonata_name(circuit.name)
     (root / "network").mkdir()
@@ -179,7 +198,9 @@ def _write_directory(network, root: Path, *, duration_ms: float, seed: int, prog
         "neuron_model": f"nest:{NEST_MODEL} with a = 0, Delta_T = 0, g_L = 1 nS, C_m = tau_m pF: currents in pA equal encephagen's in mV",
         "delay_convention": "delay = (encephagen delay steps - 1) * dt, NEST's stamping convention; exact steps in encephagen_delay_steps",
         "synapses_one_step_late_in_nest": int(np.count_nonzero(network.delays == 1)),
-        "nest_min_delay_ms": float(max(int(network.delays.min()) - 1, 1) * network.dt) if network.n_synapses else float(network.dt),
+        "nest_min_delay_ms": float(max(int(network.delays.min()) - 1, 1) * network.dt)
+        if network.n_synapses
+        else float(network.dt),
         "readouts": {name: r.model_dump(mode="json") for name, r in network.readouts.items()},
         "circuit_sha256": hashlib.sha256(circuit.model_dump_json(by_alias=True).encode()).hexdigest(),
     }
@@ -187,10 +208,22 @@ def _write_directory(network, root: Path, *, duration_ms: float, seed: int, prog
         "manifest": {"$BASE_DIR": ".", "$NETWORK_DIR": "$BASE_DIR/network", "$COMPONENTS_DIR": "$BASE_DIR/components"},
         "components": {"point_neuron_models_dir": f"$COMPONENTS_DIR/{MODELS_DIR.split('/', 1)[1]}"},
         "networks": {
-            "nodes": [{"nodes_file": f"$NETWORK_DIR/{Path(NODES_FILE).name}", "node_types_file": f"$NETWORK_DIR/{Path(NODE_TYPES_FILE).name}",
-                       "populations": {population: {"type": "point_neuron"}}}],
-            "edges": [{"edges_file": f"$NETWORK_DIR/{Path(EDGES_FILE).name}", "edge_types_file": f"$NETWORK_DIR/{Path(EDGE_TYPES_FILE).name}",
-                       "populations": {f"{population}__{population}": {"type": "chemical"}}}] if network.n_synapses else [],
+            "nodes": [
+                {
+                    "nodes_file": f"$NETWORK_DIR/{Path(NODES_FILE).name}",
+                    "node_types_file": f"$NETWORK_DIR/{Path(NODE_TYPES_FILE).name}",
+                    "populations": {population: {"type": "point_neuron"}},
+                }
+            ],
+            "edges": [
+                {
+                    "edges_file": f"$NETWORK_DIR/{Path(EDGES_FILE).name}",
+                    "edge_types_file": f"$NETWORK_DIR/{Path(EDGE_TYPES_FILE).name}",
+                    "populations": {f"{population}__{population}": {"type": "chemical"}},
+                }
+            ]
+            if network.n_synapses
+            else [],
         },
         "encephagen": metadata,
     }
@@ -199,13 +232,18 @@ def _write_directory(network, root: Path, *, duration_ms: float, seed: int, prog
         "network": "$BASE_DIR/circuit_config.json",
         "run": {"tstop": float(duration_ms), "dt": float(network.dt), "random_seed": int(seed)},
         "output": {"output_dir": "$OUTPUT_DIR", "spikes_file": "spikes.h5"},
-        "encephagen": {"note": "Poisson input, noise and uniform initial potentials are in network/node_types.csv "
-                               "(columns " + ", ".join(EXTRA_COLUMNS) + "); encephagen.interop.sonata.run_nest applies them"},
+        "encephagen": {
+            "note": "Poisson input, noise and uniform initial potentials are in network/node_types.csv "
+            "(columns " + ", ".join(EXTRA_COLUMNS) + "); encephagen.interop.sonata.run_nest applies them"
+        },
     }
     # NEST insists on target_simulator 'NEST'; libsonata accepts only 'NEURON' or 'CORENEURON'
     nest_simulation = {**simulation, "target_simulator": "NEST"}
-    for name, tree in (("circuit_config.json", config), ("simulation_config.json", simulation),
-                       (NEST_SIMULATION_CONFIG, nest_simulation)):
+    for name, tree in (
+        ("circuit_config.json", config),
+        ("simulation_config.json", simulation),
+        (NEST_SIMULATION_CONFIG, nest_simulation),
+    ):
         (root / name).write_text(json.dumps(tree, indent=2) + "\n", encoding="utf-8")
     return network.n_neurons, network.n_synapses, len(types), len(edge_names)
 
@@ -241,26 +279,54 @@ def nest_parameters(values: dict[str, float]) -> dict[str, float]:
     """NEST ``aeif_psc_exp`` parameters of one node type (the exact mapping of the module docstring)."""
     low, high = values["initial_v_low"], values["initial_v_high"]
     return {
-        "C_m": values["tau_m"], "g_L": 1.0, "E_L": values["v_rest"], "V_th": values["v_threshold"],
-        "V_peak": values["v_threshold"], "V_reset": values["v_reset"], "t_ref": values["t_ref"],
-        "tau_syn_ex": values["tau_syn_exc"], "tau_syn_in": values["tau_syn_inh"],
-        "a": 0.0, "b": values["adaptation"], "tau_w": values["tau_adaptation"], "Delta_T": 0.0,
-        "I_e": values["drive"], "V_m": (low + high) / 2.0,
+        "C_m": values["tau_m"],
+        "g_L": 1.0,
+        "E_L": values["v_rest"],
+        "V_th": values["v_threshold"],
+        "V_peak": values["v_threshold"],
+        "V_reset": values["v_reset"],
+        "t_ref": values["t_ref"],
+        "tau_syn_ex": values["tau_syn_exc"],
+        "tau_syn_in": values["tau_syn_inh"],
+        "a": 0.0,
+        "b": values["adaptation"],
+        "tau_w": values["tau_adaptation"],
+        "Delta_T": 0.0,
+        "I_e": values["drive"],
+        "V_m": (low + high) / 2.0,
     }
 
 
 def _write_node_types(root: Path, network, types: list[dict[str, Any]]) -> None:
     circuit = network.circuit
-    header = ["node_type_id", "model_type", "model_template", "dynamics_params", "pop_name",
-              "cell_class", "transmitter", "sign", *EXTRA_COLUMNS]
+    header = [
+        "node_type_id",
+        "model_type",
+        "model_template",
+        "dynamics_params",
+        "pop_name",
+        "cell_class",
+        "transmitter",
+        "sign",
+        *EXTRA_COLUMNS,
+    ]
     lines = [" ".join(header)]
     for i, t in enumerate(types):
         pop = circuit.populations[t["population"]]
         cell = circuit.cell_classes[pop.cell_class]
         params_file = f"{_sonata_name(t['label'])}_{i}.json"
         (root / MODELS_DIR / params_file).write_text(json.dumps(nest_parameters(t), indent=2) + "\n", encoding="utf-8")
-        row = [str(i), "point_neuron", f"nest:{NEST_MODEL}", params_file, t["label"], pop.cell_class,
-               cell.transmitter, cell.effective_sign, *(repr(t[c]) for c in EXTRA_COLUMNS)]
+        row = [
+            str(i),
+            "point_neuron",
+            f"nest:{NEST_MODEL}",
+            params_file,
+            t["label"],
+            pop.cell_class,
+            cell.transmitter,
+            cell.effective_sign,
+            *(repr(t[c]) for c in EXTRA_COLUMNS),
+        ]
         lines.append(" ".join(row))
     (root / NODE_TYPES_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -309,7 +375,9 @@ def _write_edges(path: Path, population: str, network, edge_names: list[str], pr
         attributes = group.create_group("0")
         weight = attributes.create_dataset("syn_weight", (nnz,), dtype=np.float64)
         delay = attributes.create_dataset("delay", (nnz,), dtype=np.float64)
-        steps = attributes.create_dataset("encephagen_delay_steps", (nnz,), dtype=np.uint16 if network.max_delay < 1 << 16 else np.uint32)
+        steps = attributes.create_dataset(
+            "encephagen_delay_steps", (nnz,), dtype=np.uint16 if network.max_delay < 1 << 16 else np.uint32
+        )
         slabs = list(_slabs(nnz, CHUNK_SYNAPSES))
         with reporting(slabs, progress, "writing edges") as bar:
             for start, stop in bar:
@@ -317,7 +385,7 @@ def _write_edges(path: Path, population: str, network, edge_names: list[str], pr
                 last_row = int(np.searchsorted(weights.indptr, stop, side="left"))
                 rows = np.repeat(np.arange(first_row, last_row, dtype=np.uint64), counts[first_row:last_row])
                 offset = start - int(weights.indptr[first_row])
-                target[start:stop] = rows[offset:offset + stop - start]
+                target[start:stop] = rows[offset : offset + stop - start]
                 source[start:stop] = weights.indices[start:stop].astype(np.uint64)
                 type_ds[start:stop] = edge_type[start:stop]
                 group_id[start:stop] = 0
@@ -390,7 +458,9 @@ def read_config(path: Path) -> dict[str, Any]:
     if not isinstance(tree, dict):
         raise SonataError(f"{path}: a SONATA config is a JSON object; got {type(tree).__name__}")
     if not isinstance(tree.get("manifest", {}), dict):
-        raise SonataError(f"{path}:/manifest: expected an object of \"$NAME\": path; got {type(tree['manifest']).__name__}")
+        raise SonataError(
+            f'{path}:/manifest: expected an object of "$NAME": path; got {type(tree["manifest"]).__name__}'
+        )
     manifest = {k.lstrip("$"): str(v) for k, v in tree.get("manifest", {}).items()}
     resolved: dict[str, str] = {}
 
@@ -404,7 +474,9 @@ def read_config(path: Path) -> dict[str, Any]:
                 raise SonataError(f"{path}:/manifest: unknown variable ${key}; define it in the manifest")
             if key not in resolved:
                 value = manifest[key]
-                resolved[key] = str((path.parent / expand(value)).resolve()) if value != "." else str(path.parent.resolve())
+                resolved[key] = (
+                    str((path.parent / expand(value)).resolve()) if value != "." else str(path.parent.resolve())
+                )
             text = text.replace(f"${key}", resolved[key])
         raise SonataError(f"{path}:/manifest: variables refer to each other in a cycle")
 
@@ -433,7 +505,9 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
     rows = []
     for number, cells in enumerate(lines[1:], start=2):
         if len(cells) != len(header):
-            raise SonataError(f"{path}:{number}: {len(cells)} cells for {len(header)} columns; values may not contain spaces")
+            raise SonataError(
+                f"{path}:{number}: {len(cells)} cells for {len(header)} columns; values may not contain spaces"
+            )
         rows.append(dict(zip(header, cells)))
     return rows
 
@@ -477,7 +551,9 @@ def _open_hdf5(path: Path, where: str):
     return h5
 
 
-def read_sonata(directory: str | os.PathLike, *, edges: bool = True, allow_roots: tuple[str | os.PathLike, ...] = ()) -> _Network:
+def read_sonata(
+    directory: str | os.PathLike, *, edges: bool = True, allow_roots: tuple[str | os.PathLike, ...] = ()
+) -> _Network:
     """Read nodes, node types, NEST parameters and (unless ``edges=False``) edges of a SONATA circuit into arrays.
 
     Every path the config names must resolve inside the config's folder or one of
@@ -500,23 +576,34 @@ def _read_network(config: dict[str, Any], config_path: Path, local: _Paths, edge
     networks = config.get("networks")
     if not isinstance(networks, dict) or not networks.get("nodes"):
         raise SonataError(f"{config_path}:/networks/nodes: no node files listed")
-    models_dir = local(config.get("components", {}).get("point_neuron_models_dir", "."), "/components/point_neuron_models_dir", folder=True)
+    models_dir = local(
+        config.get("components", {}).get("point_neuron_models_dir", "."),
+        "/components/point_neuron_models_dir",
+        folder=True,
+    )
     net = _Network(metadata=config.get("encephagen", {}))
     types_of_node: list[np.ndarray] = []
     offset = 0
     for f, entry in enumerate(networks["nodes"]):
         rows = _read_csv(local(entry["node_types_file"], f"/networks/nodes/{f}/node_types_file"))
         table = {int(r["node_type_id"]): r for r in rows}
-        with _open_hdf5(local(entry["nodes_file"], f"/networks/nodes/{f}/nodes_file"), f"/networks/nodes/{f}/nodes_file") as h5:
+        with _open_hdf5(
+            local(entry["nodes_file"], f"/networks/nodes/{f}/nodes_file"), f"/networks/nodes/{f}/nodes_file"
+        ) as h5:
             for pop_name, group in h5["nodes"].items():
                 ids = np.asarray(group["node_type_id"][()], dtype=np.int64)
                 unknown = sorted(set(np.unique(ids).tolist()) - set(table))
                 if unknown:
-                    raise SonataError(f"{entry['nodes_file']}:/nodes/{pop_name}/node_type_id: types {unknown[:5]} are not in {entry['node_types_file']}")
+                    raise SonataError(
+                        f"{entry['nodes_file']}:/nodes/{pop_name}/node_type_id: types {unknown[:5]} are not in {entry['node_types_file']}"
+                    )
                 kinds = {table[t].get("model_type", "") for t in np.unique(ids).tolist()}
                 if kinds & {"virtual"}:
                     net.skipped.append(f"virtual node population {pop_name!r} ({ids.size} spike-train inputs)")
-                    log.warning("SONATA import: skipped virtual node population %s (spike-train inputs are not circuit structure)", pop_name)
+                    log.warning(
+                        "SONATA import: skipped virtual node population %s (spike-train inputs are not circuit structure)",
+                        pop_name,
+                    )
                     continue
                 net.population_offset[pop_name] = offset
                 offset += ids.size
@@ -529,29 +616,41 @@ def _read_network(config: dict[str, Any], config_path: Path, local: _Paths, edge
                     index[ids == t] = net.node_type_keys.index(key)
                 types_of_node.append(index)
     net.node_type = np.concatenate(types_of_node) if types_of_node else np.empty(0, np.int64)
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("source", "target", "weight", "delay", "nest_delay", "edge_type")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("source", "target", "weight", "delay", "nest_delay", "edge_type")
+    }
     for f, entry in enumerate(networks.get("edges", []) if edges else []):
         rows = _read_csv(local(entry["edge_types_file"], f"/networks/edges/{f}/edge_types_file"))
         table = {int(r["edge_type_id"]): r for r in rows}
         for type_id, row in table.items():
             net.edge_type_names[f * 1_000_000 + type_id] = row.get("projection", f"edge_type_{type_id}")
-        with _open_hdf5(local(entry["edges_file"], f"/networks/edges/{f}/edges_file"), f"/networks/edges/{f}/edges_file") as h5:
+        with _open_hdf5(
+            local(entry["edges_file"], f"/networks/edges/{f}/edges_file"), f"/networks/edges/{f}/edges_file"
+        ) as h5:
             for edge_pop, group in h5["edges"].items():
                 source_pop = _attr(group["source_node_id"], "node_population")
                 target_pop = _attr(group["target_node_id"], "node_population")
                 if source_pop not in net.population_offset or target_pop not in net.population_offset:
                     net.skipped.append(f"edge population {edge_pop!r} ({source_pop} -> {target_pop})")
-                    log.warning("SONATA import: skipped edges %s from or to a population that was not imported", edge_pop)
+                    log.warning(
+                        "SONATA import: skipped edges %s from or to a population that was not imported", edge_pop
+                    )
                     continue
                 types = np.asarray(group["edge_type_id"][()], dtype=np.int64)
-                parts["source"].append(np.asarray(group["source_node_id"][()], np.int64) + net.population_offset[source_pop])
-                parts["target"].append(np.asarray(group["target_node_id"][()], np.int64) + net.population_offset[target_pop])
+                parts["source"].append(
+                    np.asarray(group["source_node_id"][()], np.int64) + net.population_offset[source_pop]
+                )
+                parts["target"].append(
+                    np.asarray(group["target_node_id"][()], np.int64) + net.population_offset[target_pop]
+                )
                 parts["edge_type"].append(types + f * 1_000_000)
                 where = f"{entry['edges_file']}:/edges/{edge_pop}"
                 parts["weight"].append(_edge_values(group, table, types, "syn_weight", where))
                 parts["nest_delay"].append(_edge_values(group, table, types, "delay", where))
                 if "0" in group and "encephagen_delay_steps" in group["0"] and "dt" in net.metadata:
-                    parts["delay"].append(np.asarray(group["0"]["encephagen_delay_steps"][()], np.int64) * float(net.metadata["dt"]))
+                    parts["delay"].append(
+                        np.asarray(group["0"]["encephagen_delay_steps"][()], np.int64) * float(net.metadata["dt"])
+                    )
                 else:
                     parts["delay"].append(parts["nest_delay"][-1])
     for name, values in parts.items():
@@ -574,7 +673,9 @@ def _edge_values(group, table: dict[int, dict[str, str]], types: np.ndarray, col
     values = np.empty(types.size)
     for t in np.unique(types).tolist():
         if column not in table.get(t, {}):
-            raise SonataError(f"{where}: no {column!r} for edge type {t} (neither per edge in group 0 nor in the edge types table)")
+            raise SonataError(
+                f"{where}: no {column!r} for edge type {t} (neither per edge in group 0 nor in the edge types table)"
+            )
         values[types == t] = float(table[t][column])
     return values
 
@@ -582,19 +683,27 @@ def _edge_values(group, table: dict[int, dict[str, str]], types: np.ndarray, col
 def _node_type(row: dict[str, str], models_dir: Path, sonata_population: str, roots: list[Path] = ()) -> _NodeType:
     model = row.get("model_template", "").replace("nest:", "")
     if model not in ("aeif_psc_exp", "iaf_psc_exp"):
-        raise SonataError(f"node type {row.get('node_type_id')}: model_template {row.get('model_template')!r} is not supported; "
-                          "encephagen imports nest:aeif_psc_exp (with a = 0, Delta_T = 0) and nest:iaf_psc_exp")
+        raise SonataError(
+            f"node type {row.get('node_type_id')}: model_template {row.get('model_template')!r} is not supported; "
+            "encephagen imports nest:aeif_psc_exp (with a = 0, Delta_T = 0) and nest:iaf_psc_exp"
+        )
     from ..storage import contained_path, read_regular_text
 
     path, outside = contained_path(models_dir, row.get("dynamics_params", ""), roots=roots, sibling_data=False)
     if outside:
-        raise SonataError(f"node type {row.get('node_type_id')}: dynamics_params {row.get('dynamics_params')!r} {outside}")
+        raise SonataError(
+            f"node type {row.get('node_type_id')}: dynamics_params {row.get('dynamics_params')!r} {outside}"
+        )
     try:
         params = json.loads(read_regular_text(path))
     except (OSError, json.JSONDecodeError, RecursionError) as exc:
-        raise SonataError(f"{path}: cannot read the dynamics parameters of node type {row.get('node_type_id')}: {exc}") from None
+        raise SonataError(
+            f"{path}: cannot read the dynamics parameters of node type {row.get('node_type_id')}: {exc}"
+        ) from None
     if not isinstance(params, dict):
-        raise SonataError(f"{path}: the dynamics parameters of node type {row.get('node_type_id')} are a JSON object; got {type(params).__name__}")
+        raise SonataError(
+            f"{path}: the dynamics parameters of node type {row.get('node_type_id')} are a JSON object; got {type(params).__name__}"
+        )
     return _NodeType(row.get("pop_name", f"{sonata_population}_type{row.get('node_type_id')}"), model, params, row)
 
 
@@ -603,27 +712,64 @@ def _node_type(row: dict[str, str], models_dir: Path, sonata_population: str, ro
 
 def neuron_values(node_type: _NodeType) -> dict[str, float]:
     """Our neuron fields for one NEST node type; refuses dynamics we do not have (a, Delta_T)."""
-    defaults = {"aeif_psc_exp": {"C_m": 281.0, "g_L": 30.0, "E_L": -70.6, "V_th": -50.4, "V_reset": -60.0, "t_ref": 0.0,
-                                 "tau_syn_ex": 0.2, "tau_syn_in": 2.0, "a": 4.0, "b": 80.5, "tau_w": 144.0, "Delta_T": 2.0, "I_e": 0.0},
-                "iaf_psc_exp": {"C_m": 250.0, "tau_m": 10.0, "E_L": -70.0, "V_th": -55.0, "V_reset": -70.0, "t_ref": 2.0,
-                                "tau_syn_ex": 2.0, "tau_syn_in": 2.0, "I_e": 0.0}}[node_type.model]
+    defaults = {
+        "aeif_psc_exp": {
+            "C_m": 281.0,
+            "g_L": 30.0,
+            "E_L": -70.6,
+            "V_th": -50.4,
+            "V_reset": -60.0,
+            "t_ref": 0.0,
+            "tau_syn_ex": 0.2,
+            "tau_syn_in": 2.0,
+            "a": 4.0,
+            "b": 80.5,
+            "tau_w": 144.0,
+            "Delta_T": 2.0,
+            "I_e": 0.0,
+        },
+        "iaf_psc_exp": {
+            "C_m": 250.0,
+            "tau_m": 10.0,
+            "E_L": -70.0,
+            "V_th": -55.0,
+            "V_reset": -70.0,
+            "t_ref": 2.0,
+            "tau_syn_ex": 2.0,
+            "tau_syn_in": 2.0,
+            "I_e": 0.0,
+        },
+    }[node_type.model]
     p = {**defaults, **node_type.params}
     where = f"node type {node_type.population!r} ({node_type.model})"
     if node_type.model == "aeif_psc_exp":
         for name in ("a", "Delta_T"):
             if p[name] != 0:
-                raise SonataError(f"{where}: {name} = {p[name]:g}; only a = 0 and Delta_T = 0 (our LIF with adaptation) can be imported")
+                raise SonataError(
+                    f"{where}: {name} = {p[name]:g}; only a = 0 and Delta_T = 0 (our LIF with adaptation) can be imported"
+                )
         g, tau_m, b, tau_w = p["g_L"], p["C_m"] / p["g_L"], p["b"], p["tau_w"]
     else:
         g, tau_m, b, tau_w = p["C_m"] / p["tau_m"], p["tau_m"], 0.0, 100.0
     return {
-        "g": g, "tau_m": tau_m, "v_threshold": p["V_th"], "v_reset": p["V_reset"], "v_rest": p["E_L"], "t_ref": p["t_ref"],
-        "tau_syn_exc": p["tau_syn_ex"], "tau_syn_inh": p["tau_syn_in"], "adaptation": b / g, "tau_adaptation": tau_w,
-        "drive": p["I_e"] / g, "v_m": p.get("V_m", p["E_L"]),
+        "g": g,
+        "tau_m": tau_m,
+        "v_threshold": p["V_th"],
+        "v_reset": p["V_reset"],
+        "v_rest": p["E_L"],
+        "t_ref": p["t_ref"],
+        "tau_syn_exc": p["tau_syn_ex"],
+        "tau_syn_inh": p["tau_syn_in"],
+        "adaptation": b / g,
+        "tau_adaptation": tau_w,
+        "drive": p["I_e"] / g,
+        "v_m": p.get("V_m", p["E_L"]),
     }
 
 
-def import_sonata(directory: str | os.PathLike, *, name: str | None = None, allow_roots: tuple[str | os.PathLike, ...] = ()):
+def import_sonata(
+    directory: str | os.PathLike, *, name: str | None = None, allow_roots: tuple[str | os.PathLike, ...] = ()
+):
     """Read a SONATA directory (or its circuit_config.json) back into a circuit.
 
     Populations come from the node types' ``pop_name`` (else one per node type); currents
@@ -661,7 +807,9 @@ def import_sonata(directory: str | os.PathLike, *, name: str | None = None, allo
     for pop_name, pop in populations.items():
         pop["cell_class"] = cell_classes["of_population"][pop_name]
     projections = _projections(net, list(populations), pop_index, local_index, gain)
-    circuit_name = name or meta.get("circuit") or _sonata_name(directory.stem if directory.is_file() else directory.name)
+    circuit_name = (
+        name or meta.get("circuit") or _sonata_name(directory.stem if directory.is_file() else directory.name)
+    )
     version = meta.get("version", "1.0.0")
     tree = {
         "schema_version": "1",
@@ -673,14 +821,16 @@ def import_sonata(directory: str | os.PathLike, *, name: str | None = None, allo
         "populations": populations,
         "projections": projections,
         "readouts": meta.get("readouts", {}),
-        "history": [{
-            "version": version,
-            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "author": "encephagen import sonata",
-            "action": "imported",
-            "description": f"Read from the SONATA circuit {directory}; {net.node_type.size} nodes, {net.source.size} edges.",
-            "details": {"skipped": net.skipped, "source_circuit_sha256": meta.get("circuit_sha256")},
-        }],
+        "history": [
+            {
+                "version": version,
+                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "author": "encephagen import sonata",
+                "action": "imported",
+                "description": f"Read from the SONATA circuit {directory}; {net.node_type.size} nodes, {net.source.size} edges.",
+                "details": {"skipped": net.skipped, "source_circuit_sha256": meta.get("circuit_sha256")},
+            }
+        ],
     }
     return Circuit.model_validate(tree)
 
@@ -695,11 +845,22 @@ def _populations(net: _Network, values: list[dict[str, float]]) -> tuple[list[st
         v, columns = values[t], net.node_types[net.node_type_keys[t]].columns
         extra = {c: float(columns[c]) for c in EXTRA_COLUMNS if c in columns}
         models[pop_name] = {
-            "tau_m": v["tau_m"], "v_threshold": v["v_threshold"], "v_reset": v["v_reset"], "v_rest": v["v_rest"],
-            "t_ref": v["t_ref"], "tau_syn_exc": v["tau_syn_exc"], "tau_syn_inh": v["tau_syn_inh"],
-            "adaptation": v["adaptation"], "tau_adaptation": v["tau_adaptation"], "noise_sigma": extra.get("noise_sigma", 0.0),
+            "tau_m": v["tau_m"],
+            "v_threshold": v["v_threshold"],
+            "v_reset": v["v_reset"],
+            "v_rest": v["v_rest"],
+            "t_ref": v["t_ref"],
+            "tau_syn_exc": v["tau_syn_exc"],
+            "tau_syn_inh": v["tau_syn_inh"],
+            "adaptation": v["adaptation"],
+            "tau_adaptation": v["tau_adaptation"],
+            "noise_sigma": extra.get("noise_sigma", 0.0),
         }
-        pop: dict[str, Any] = {"size": int(np.count_nonzero(net.node_type == t)), "neuron_model": pop_name, "drive": v["drive"]}
+        pop: dict[str, Any] = {
+            "size": int(np.count_nonzero(net.node_type == t)),
+            "neuron_model": pop_name,
+            "drive": v["drive"],
+        }
         if extra.get("poisson_rate", 0.0) > 0:
             pop["poisson_input"] = {"rate": extra["poisson_rate"], "weight": extra.get("poisson_weight", 0.0) / v["g"]}
         low, high = extra.get("initial_v_low", v["v_m"]), extra.get("initial_v_high", v["v_m"])
@@ -739,8 +900,14 @@ def _cell_classes(net: _Network, pop_of_type: list[str], populations: dict[str, 
         else:
             sign = signs[t]
             class_name = f"{sign}_unidentified"
-            classes.setdefault(class_name, {"transmitter": "unknown", "sign": sign,
-                                            "description": f"From SONATA: outgoing weights are {sign}; the transmitter is not in the file."})
+            classes.setdefault(
+                class_name,
+                {
+                    "transmitter": "unknown",
+                    "sign": sign,
+                    "description": f"From SONATA: outgoing weights are {sign}; the transmitter is not in the file.",
+                },
+            )
             of_population[pop_name] = class_name
     return {"classes": classes, "of_population": of_population}
 
@@ -755,7 +922,9 @@ def _outgoing_signs(net: _Network, n_types: int) -> list[str]:
     return signs
 
 
-def _projections(net: _Network, names: list[str], pop_index: np.ndarray, local: np.ndarray, gain: np.ndarray) -> dict[str, dict]:
+def _projections(
+    net: _Network, names: list[str], pop_index: np.ndarray, local: np.ndarray, gain: np.ndarray
+) -> dict[str, dict]:
     if net.source.size == 0:
         return {}
     weight = net.weight / gain[net.target]
@@ -776,7 +945,7 @@ def _projections(net: _Network, names: list[str], pop_index: np.ndarray, local: 
         splits.setdefault((etype, s, t), set()).add((inh, d))
     projections: dict[str, dict] = {}
     for g, (etype, s, t, inh, d) in enumerate(groups.tolist()):
-        members = order[bounds[g]:bounds[g + 1]]
+        members = order[bounds[g] : bounds[g + 1]]
         label = _circuit_name(net.edge_type_names.get(etype, f"edge_type_{etype}"))
         if len(per_type[etype]) > 1:
             label = f"{label}:{names[s]}->{names[t]}"
@@ -785,9 +954,12 @@ def _projections(net: _Network, names: list[str], pop_index: np.ndarray, local: 
         projections[label] = {
             "source": names[s],
             "target": names[t],
-            "rule": {"kind": "edge_list", "source_index": local[net.source[members]].tolist(),
-                     "target_index": local[net.target[members]].tolist(),
-                     "weight_factor": np.abs(weight[members]).tolist()},
+            "rule": {
+                "kind": "edge_list",
+                "source_index": local[net.source[members]].tolist(),
+                "target_index": local[net.target[members]].tolist(),
+                "weight_factor": np.abs(weight[members]).tolist(),
+            },
             "weight": -1.0 if inh else 1.0,
             "delay": float(delays[d]),
         }
@@ -848,10 +1020,12 @@ class RankReport:
     """Peak resident memory of this process (ru_maxrss)."""
 
     def line(self) -> str:
-        return (f"rank {self.rank}/{self.processes}: {self.local_neurons} neurons, {self.local_connections} connections, "
-                f"{self.poisson_generators} poisson_generator + {self.noise_generators} noise_generator, "
-                f"{self.local_spikes} spikes; build {self.build_seconds:.2f} s, simulate {self.simulate_seconds:.2f} s, "
-                f"peak RSS {self.peak_rss_mb:.0f} MB")
+        return (
+            f"rank {self.rank}/{self.processes}: {self.local_neurons} neurons, {self.local_connections} connections, "
+            f"{self.poisson_generators} poisson_generator + {self.noise_generators} noise_generator, "
+            f"{self.local_spikes} spikes; build {self.build_seconds:.2f} s, simulate {self.simulate_seconds:.2f} s, "
+            f"peak RSS {self.peak_rss_mb:.0f} MB"
+        )
 
 
 @dataclass(frozen=True)
@@ -877,16 +1051,29 @@ class NestRun:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the run as an .npz file (no pickle: :meth:`load` reads it back)."""
-        np.savez(path, names=np.array(self.population_names), sizes=self.population_sizes, times=self.spike_times_ms,
-                 neurons=self.spike_neurons, duration=self.duration_ms, builder=self.builder,
-                 ranks=json.dumps([vars(r) for r in self.ranks]))
+        np.savez(
+            path,
+            names=np.array(self.population_names),
+            sizes=self.population_sizes,
+            times=self.spike_times_ms,
+            neurons=self.spike_neurons,
+            duration=self.duration_ms,
+            builder=self.builder,
+            ranks=json.dumps([vars(r) for r in self.ranks]),
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> NestRun:
         with np.load(path) as data:
-            return cls([str(n) for n in data["names"]], data["sizes"], data["times"], data["neurons"],
-                       float(data["duration"]), str(data["builder"]),
-                       tuple(RankReport(**r) for r in json.loads(str(data["ranks"]))))
+            return cls(
+                [str(n) for n in data["names"]],
+                data["sizes"],
+                data["times"],
+                data["neurons"],
+                float(data["duration"]),
+                str(data["builder"]),
+                tuple(RankReport(**r) for r in json.loads(str(data["ranks"]))),
+            )
 
 
 def launched_by_mpi() -> bool:
@@ -894,8 +1081,15 @@ def launched_by_mpi() -> bool:
     return any(os.environ.get(name) for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"))
 
 
-def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, seed: int = 0, threads: int = 1,
-             builder: str = "auto", isolate: bool = True) -> NestRun:
+def run_nest(
+    directory: str | os.PathLike,
+    *,
+    duration_ms: float | None = None,
+    seed: int = 0,
+    threads: int = 1,
+    builder: str = "auto",
+    isolate: bool = True,
+) -> NestRun:
     """Simulate an exported SONATA directory in NEST, with what plain SONATA leaves out restored.
 
     The network is built by ``nest.SonataNetwork`` when NEST has HDF5 (``builder='sonata'``);
@@ -973,8 +1167,12 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
         nodes = sum((collections[p] for p in net.population_offset), start=nest.NodeCollection())
         if net.source.size:
             ids = np.asarray(nodes.tolist())
-            nest.Connect(ids[net.source], ids[net.target], "one_to_one",
-                         {"synapse_model": "static_synapse", "weight": net.weight, "delay": net.nest_delay})
+            nest.Connect(
+                ids[net.source],
+                ids[net.target],
+                "one_to_one",
+                {"synapse_model": "static_synapse", "weight": net.weight, "delay": net.nest_delay},
+            )
         label = "nest.SonataNetwork.Create + nest.Connect"
     local_edges = int(nest.GetKernelStatus("num_connections"))
     generators = _restore_extras(nest, net, nodes, dt, seed, _kernel)
@@ -987,11 +1185,18 @@ def run_nest(directory: str | os.PathLike, *, duration_ms: float | None = None, 
     first = int(nodes.tolist()[0]) if len(nodes) else 0
     times = np.asarray(events["times"], float)
     neurons = np.asarray(events["senders"], np.int64) - first
-    report = RankReport(rank=int(nest.Rank()), processes=int(nest.NumProcesses()),
-                        local_neurons=len(_local_nodes(nest, nodes)), local_connections=local_edges,
-                        poisson_generators=generators[0], noise_generators=generators[1], local_spikes=int(times.size),
-                        build_seconds=built - started, simulate_seconds=simulated - built,
-                        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+    report = RankReport(
+        rank=int(nest.Rank()),
+        processes=int(nest.NumProcesses()),
+        local_neurons=len(_local_nodes(nest, nodes)),
+        local_connections=local_edges,
+        poisson_generators=generators[0],
+        noise_generators=generators[1],
+        local_spikes=int(times.size),
+        build_seconds=built - started,
+        simulate_seconds=simulated - built,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    )
     if comm is not None:  # every rank gets every rank's spikes and reports
         gathered = comm.allgather((times, neurons, report))
         times = np.concatenate([g[0] for g in gathered])
@@ -1023,8 +1228,10 @@ def _mpi_communicator(nest):
     except ImportError:
         raise MissingDependencyError("mpi4py", "gathering the spikes of a NEST run over MPI ranks", "nest") from None
     if MPI.COMM_WORLD.Get_size() != nest.NumProcesses():
-        raise EncephagenError(f"mpi4py sees {MPI.COMM_WORLD.Get_size()} ranks but NEST {nest.NumProcesses()}: "
-                              "build mpi4py against the MPI library NEST uses (bench/build_nest_hdf5.sh with MPI=ON)")
+        raise EncephagenError(
+            f"mpi4py sees {MPI.COMM_WORLD.Get_size()} ranks but NEST {nest.NumProcesses()}: "
+            "build mpi4py against the MPI library NEST uses (bench/build_nest_hdf5.sh with MPI=ON)"
+        )
     return MPI.COMM_WORLD
 
 
@@ -1040,8 +1247,12 @@ def _run_nest_in_child(directory, **options) -> NestRun:
             "from encephagen.interop.sonata import run_nest\n"
             "run_nest(sys.argv[1], isolate=False, **json.loads(sys.argv[3])).save(sys.argv[2])\n"
         )
-        child = subprocess.run([sys.executable, "-c", code, str(directory), str(out), json.dumps(options)],
-                               check=False, capture_output=True, text=True)
+        child = subprocess.run(
+            [sys.executable, "-c", code, str(directory), str(out), json.dumps(options)],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         if child.returncode != 0:
             tail = (child.stderr or child.stdout).strip().splitlines()[-5:]
             raise EncephagenError(f"NEST run of {directory} failed (exit {child.returncode}): " + " | ".join(tail))

@@ -8,7 +8,7 @@ passed to ``Circuit.model_validate`` is converted on the way in.
 """
 
 from . import v1, v2
-from .v2 import *  # noqa: F401,F403  (the current version is this package's API)
+from .v2 import *  # noqa: F403  (the current version is this package's API)
 from .v2 import __all__ as _current
 
 SCHEMA_VERSIONS = {"1": v1, "2": v2}

@@ -96,7 +96,7 @@ class Parameter(Strict):
     references: list[Reference] = []
 
     @model_validator(mode="after")
-    def _bounds_are_ordered(self) -> "Parameter":
+    def _bounds_are_ordered(self) -> Parameter:
         if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
             raise ValueError(f"bounds must be [low, high] with low < high; got {self.bounds}")
         if self.free and self.bounds is None:
@@ -126,7 +126,9 @@ class NeuronModel(Strict):
     t_ref: Value = Field(default=1.0, description="Absolute refractory period (ms).")
     tau_syn_exc: Value = Field(default=5.0, description="Decay time constant of excitatory synaptic current (ms).")
     tau_syn_inh: Value = Field(default=5.0, description="Decay time constant of inhibitory synaptic current (ms).")
-    adaptation: Value = Field(default=0.0, description="Spike-triggered adaptation increment b (mV, subtracted from the input).")
+    adaptation: Value = Field(
+        default=0.0, description="Spike-triggered adaptation increment b (mV, subtracted from the input)."
+    )
     tau_adaptation: Value = Field(default=100.0, description="Decay time constant of the adaptation current (ms).")
     noise_sigma: Value = Field(
         default=0.0,
@@ -159,7 +161,7 @@ class CellClass(Strict):
     references: list[Reference] = []
 
     @model_validator(mode="after")
-    def _sign_is_known(self) -> "CellClass":
+    def _sign_is_known(self) -> CellClass:
         derived = TRANSMITTER_SIGN.get(self.transmitter)
         if derived is None and self.sign is None:
             raise ValueError("transmitter 'unknown' needs an explicit sign: 'excitatory', 'inhibitory' or 'mixed'")
@@ -248,14 +250,14 @@ class EdgeList(Strict):
     """Optional per-synapse multiplier of the projection weight (e.g. synapse counts)."""
 
     @model_validator(mode="after")
-    def _same_length(self) -> "EdgeList":
+    def _same_length(self) -> EdgeList:
         n = len(self.source_index)
         if len(self.target_index) != n or (self.weight_factor is not None and len(self.weight_factor) != n):
             raise ValueError("source_index, target_index and weight_factor must have the same length")
         return self
 
 
-Rule = Annotated[Union[AllToAll, OneToOne, FixedProbability, FixedInDegree, EdgeList], Field(discriminator="kind")]
+Rule = Annotated[AllToAll | OneToOne | FixedProbability | FixedInDegree | EdgeList, Field(discriminator="kind")]
 
 
 class Projection(Strict):
@@ -432,7 +434,7 @@ class Circuit(Strict):
                     graph.add_edge(source, target, key=f"{name}[{t},{s}]", rule="matrix", matrix_projection=name)
         return graph
 
-    def resolve(self, value: "Value | Any") -> Any:
+    def resolve(self, value: Value | Any) -> Any:
         """The number a Value stands for with the current parameter values (non-Values pass through)."""
         if isinstance(value, ParamRef):
             return self.parameters[value.param].value * value.factor
@@ -442,7 +444,7 @@ class Circuit(Strict):
     def free_parameters(self) -> dict[str, Parameter]:
         return {name: p for name, p in self.parameters.items() if p.free}
 
-    def with_parameter_values(self, values: dict[str, float]) -> "Circuit":
+    def with_parameter_values(self, values: dict[str, float]) -> Circuit:
         """A new circuit with some parameter values replaced (names must exist)."""
         from ..errors import UnknownNameError
 

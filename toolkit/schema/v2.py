@@ -65,12 +65,52 @@ from .v1 import (
 )
 
 __all__ = [
-    "SCHEMA_VERSION", "SCHEMA_FILENAME", "Unit", "FIELD_UNITS", "Name", "SemVer", "Strict", "ParamRef", "Value", "Drive",
-    "Reference", "Cite", "Source", "Parameter", "NeuronModel", "Transmitter", "Sign", "TRANSMITTER_SIGN", "CellClass",
-    "UniformRange", "PoissonInput", "Population", "PopulationDecl", "SideValues", "AllToAll", "OneToOne", "FixedProbability",
-    "FixedInDegree", "EdgeList", "Rule", "Projection", "ProjectionDecl", "EdgeGroup", "ArrayFile", "MatrixValue",
-    "MatrixProjection", "ReadoutTerm", "Readout", "HistoryEntry", "Circuit", "CircuitFile", "generated_json_schema",
-    "bump_version", "convert_from_v1", "expand", "compact",
+    "FIELD_UNITS",
+    "SCHEMA_FILENAME",
+    "SCHEMA_VERSION",
+    "TRANSMITTER_SIGN",
+    "AllToAll",
+    "ArrayFile",
+    "CellClass",
+    "Circuit",
+    "CircuitFile",
+    "Cite",
+    "Drive",
+    "EdgeGroup",
+    "EdgeList",
+    "FixedInDegree",
+    "FixedProbability",
+    "HistoryEntry",
+    "MatrixProjection",
+    "MatrixValue",
+    "Name",
+    "NeuronModel",
+    "OneToOne",
+    "ParamRef",
+    "Parameter",
+    "PoissonInput",
+    "Population",
+    "PopulationDecl",
+    "Projection",
+    "ProjectionDecl",
+    "Readout",
+    "ReadoutTerm",
+    "Reference",
+    "Rule",
+    "SemVer",
+    "SideValues",
+    "Sign",
+    "Source",
+    "Strict",
+    "Transmitter",
+    "UniformRange",
+    "Unit",
+    "Value",
+    "bump_version",
+    "compact",
+    "convert_from_v1",
+    "expand",
+    "generated_json_schema",
 ]
 
 SCHEMA_VERSION = "2"
@@ -82,15 +122,28 @@ resistance), times ms, rates Hz, ratios and counts '1'; the rest serve body bind
 (gains from radians, newtons, rad/s to mV) and tract geometry (mm, mm/ms)."""
 
 FIELD_UNITS: dict[str, str] = {
-    "tau_m": "ms", "v_threshold": "mV", "v_reset": "mV", "v_rest": "mV", "t_ref": "ms", "tau_syn_exc": "ms",
-    "tau_syn_inh": "ms", "adaptation": "mV", "tau_adaptation": "ms", "noise_sigma": "mV",
-    "size": "1", "drive": "mV", "rate": "Hz", "weight": "mV", "delay": "ms", "probability": "1",
+    "tau_m": "ms",
+    "v_threshold": "mV",
+    "v_reset": "mV",
+    "v_rest": "mV",
+    "t_ref": "ms",
+    "tau_syn_exc": "ms",
+    "tau_syn_inh": "ms",
+    "adaptation": "mV",
+    "tau_adaptation": "ms",
+    "noise_sigma": "mV",
+    "size": "1",
+    "drive": "mV",
+    "rate": "Hz",
+    "weight": "mV",
+    "delay": "ms",
+    "probability": "1",
 }
 """The unit of every field a parameter may be used in (by field name)."""
 
 Value = Union[float, ParamRef]
 """A number, or a reference to a named parameter (``{"param": "w_mutual", "factor": 1}``)."""
-Drive = Union[float, ParamRef, Annotated[list[Union[float, ParamRef]], Field(min_length=1)]]
+Drive = Union[float, ParamRef, Annotated[list[float | ParamRef], Field(min_length=1)]]
 """A Value, or a list of Values that are added (``[{"param": "tonic"}, {"param": "drive", "factor": -1.5}]``)."""
 
 
@@ -131,7 +184,7 @@ class Source(Strict):
     """hand-set: why this value (what it achieves, what was tried)."""
 
     @model_validator(mode="after")
-    def _kind_has_its_field(self) -> "Source":
+    def _kind_has_its_field(self) -> Source:
         need = {"literature": "ref", "calibrated": "history", "hand-set": "reason"}[self.kind]
         if getattr(self, need) in (None, ""):
             raise ValueError(f"a {self.kind!r} source needs {need!r}")
@@ -158,7 +211,7 @@ class Parameter(Strict):
     references: list[Cite] = []
 
     @model_validator(mode="after")
-    def _bounds_are_ordered(self) -> "Parameter":
+    def _bounds_are_ordered(self) -> Parameter:
         if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
             raise ValueError(f"bounds must be [low, high] with low < high; got {self.bounds}")
         if self.free and self.bounds is None:
@@ -184,11 +237,16 @@ class NeuronModel(Strict):
     tau_m: Value = Field(description="Membrane time constant (ms).")
     v_threshold: Value = Field(description="Spike threshold (mV).")
     v_reset: Value = Field(default=0.0, description="Potential after a spike, held during the refractory period (mV).")
-    v_rest: Value = Field(default=0.0, description="Resting (leak reversal) potential (mV); below v_threshold (tonic excitation is a drive).")
+    v_rest: Value = Field(
+        default=0.0,
+        description="Resting (leak reversal) potential (mV); below v_threshold (tonic excitation is a drive).",
+    )
     t_ref: Value = Field(default=1.0, description="Absolute refractory period (ms).")
     tau_syn_exc: Value = Field(default=5.0, description="Decay time constant of excitatory synaptic current (ms).")
     tau_syn_inh: Value = Field(default=5.0, description="Decay time constant of inhibitory synaptic current (ms).")
-    adaptation: Value = Field(default=0.0, description="Spike-triggered adaptation increment b (mV, subtracted from the input).")
+    adaptation: Value = Field(
+        default=0.0, description="Spike-triggered adaptation increment b (mV, subtracted from the input)."
+    )
     tau_adaptation: Value = Field(default=100.0, description="Decay time constant of the adaptation current (ms).")
     noise_sigma: Value = Field(
         default=0.0,
@@ -212,7 +270,7 @@ class CellClass(Strict):
     references: list[Cite] = []
 
     @model_validator(mode="after")
-    def _sign_is_known(self) -> "CellClass":
+    def _sign_is_known(self) -> CellClass:
         derived = TRANSMITTER_SIGN.get(self.transmitter)
         if derived is None and self.sign is None:
             raise ValueError("transmitter 'unknown' needs an explicit sign: 'excitatory', 'inhibitory' or 'mixed'")
@@ -270,10 +328,10 @@ class PopulationDecl(Population):
     """Values that differ between the sides (each side's value replaces the shared one)."""
 
     @model_validator(mode="after")
-    def _sides_or_side(self) -> "PopulationDecl":
+    def _sides_or_side(self) -> PopulationDecl:
         if self.sides is not None:
             if sorted(self.sides) != ["L", "R"] or self.sides[0] != "L":
-                raise ValueError(f"sides must be [\"L\", \"R\"]; got {self.sides}")
+                raise ValueError(f'sides must be ["L", "R"]; got {self.sides}')
             if self.side is not None:
                 raise ValueError("give 'sides' (a bilateral population) or 'side', not both")
         elif self.per_side is not None:
@@ -283,7 +341,7 @@ class PopulationDecl(Population):
 
 # --------------------------------------------------------------------------- projections
 
-Rule = Annotated[Union[AllToAll, OneToOne, FixedProbability, FixedInDegree, EdgeList], Field(discriminator="kind")]
+Rule = Annotated[AllToAll | OneToOne | FixedProbability | FixedInDegree | EdgeList, Field(discriminator="kind")]
 
 
 class Projection(Strict):
@@ -341,7 +399,7 @@ def _projection_kind(value: Any) -> str:
 
 
 ProjectionEntry = Annotated[
-    Union[Annotated[ProjectionDecl, Tag("projection")], Annotated[EdgeGroup, Tag("edges")]], Discriminator(_projection_kind)
+    Annotated[ProjectionDecl, Tag("projection")] | Annotated[EdgeGroup, Tag("edges")], Discriminator(_projection_kind)
 ]
 """A projection, or (an object with "edges") an edge group."""
 
@@ -450,22 +508,30 @@ class Circuit(_CircuitBase):
 
     def __repr__(self) -> str:
         neurons = sum(int(self.resolve(p.size)) for p in self.populations.values())
-        return (f"<Circuit {self.name} {self.version}: {neurons} neurons, {len(self.populations)} populations, "
-                f"{len(self.projections) + len(self.matrix_projections)} projections, {len(self.parameters)} parameters "
-                f"({len(self.free_parameters)} free)>")
+        return (
+            f"<Circuit {self.name} {self.version}: {neurons} neurons, {len(self.populations)} populations, "
+            f"{len(self.projections) + len(self.matrix_projections)} projections, {len(self.parameters)} parameters "
+            f"({len(self.free_parameters)} free)>"
+        )
 
     def _repr_html_(self) -> str:
         """A small summary table for notebooks."""
         neurons = sum(int(self.resolve(p.size)) for p in self.populations.values())
         sources = self.source_counts()
         rows = [
-            ("schema version", self.schema_version), ("neurons", f"{neurons:,}"), ("populations", len(self.populations)),
+            ("schema version", self.schema_version),
+            ("neurons", f"{neurons:,}"),
+            ("populations", len(self.populations)),
             ("projections", len(self.projections) + len(self.matrix_projections)),
             ("parameters (free)", f"{len(self.parameters)} ({len(self.free_parameters)})"),
             ("value sources", ", ".join(f"{k} {v}" for k, v in sources.items())),
-            ("readouts", ", ".join(self.readouts) or "—"), ("references", len(self.references)),
+            ("readouts", ", ".join(self.readouts) or "—"),
+            ("references", len(self.references)),
         ]
-        body = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td style='text-align:left'>{html.escape(str(v))}</td></tr>" for k, v in rows)
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td style='text-align:left'>{html.escape(str(v))}</td></tr>"
+            for k, v in rows
+        )
         return f"<table><caption>{html.escape(self.name)} {html.escape(self.version)}</caption>{body}</table>"
 
     def source_counts(self) -> dict[str, int]:
@@ -478,7 +544,9 @@ class Circuit(_CircuitBase):
         for p in self.parameters.values():
             counts[p.source.kind if p.source else "unsourced"] += 1
         for model in self.neuron_models.values():
-            literal = [f for f in model.model_fields_set if f in FIELD_UNITS and not isinstance(getattr(model, f), ParamRef)]
+            literal = [
+                f for f in model.model_fields_set if f in FIELD_UNITS and not isinstance(getattr(model, f), ParamRef)
+            ]
             counts[model.source.kind if model.source else "unsourced"] += len(literal)
         return counts
 
@@ -494,13 +562,24 @@ class Circuit(_CircuitBase):
         for name, pop in self.populations.items():
             cell = self.cell_classes.get(pop.cell_class)
             graph.add_node(
-                name, cell_class=pop.cell_class, sign=cell.effective_sign if cell else None, size=int(self.resolve(pop.size)),
-                neuron_model=pop.neuron_model, drive=self.resolve(pop.drive), side=pop.side, region=pop.region,
+                name,
+                cell_class=pop.cell_class,
+                sign=cell.effective_sign if cell else None,
+                size=int(self.resolve(pop.size)),
+                neuron_model=pop.neuron_model,
+                drive=self.resolve(pop.drive),
+                side=pop.side,
+                region=pop.region,
             )
         for name, proj in self.projections.items():
             graph.add_edge(
-                proj.source, proj.target, key=name, rule=proj.rule.kind, weight=self.resolve(proj.weight),
-                weight_mode=proj.weight_mode, delay=self.resolve(proj.delay),
+                proj.source,
+                proj.target,
+                key=name,
+                rule=proj.rule.kind,
+                weight=self.resolve(proj.weight),
+                weight_mode=proj.weight_mode,
+                delay=self.resolve(proj.delay),
             )
         for name, mproj in self.matrix_projections.items():
             for t, target in enumerate(mproj.targets):
@@ -510,7 +589,7 @@ class Circuit(_CircuitBase):
                     graph.add_edge(source, target, key=f"{name}[{t},{s}]", rule="matrix", matrix_projection=name)
         return graph
 
-    def resolve(self, value: "Drive | Any") -> Any:
+    def resolve(self, value: Drive | Any) -> Any:
         """The number a Value (or a list of Values, summed) stands for with the current parameter values."""
         if isinstance(value, ParamRef):
             return self.parameters[value.param].value * value.factor
@@ -522,7 +601,7 @@ class Circuit(_CircuitBase):
     def free_parameters(self) -> dict[str, Parameter]:
         return {name: p for name, p in self.parameters.items() if p.free}
 
-    def with_parameter_values(self, values: dict[str, float]) -> "Circuit":
+    def with_parameter_values(self, values: dict[str, float]) -> Circuit:
         """A new circuit with some parameter values replaced (names must exist)."""
         from ..errors import UnknownNameError
 
@@ -547,7 +626,8 @@ def _is_file_form(tree: dict[str, Any]) -> bool:
     pops = tree.get("populations")
     projs = tree.get("projections")
     return (isinstance(pops, dict) and any(isinstance(p, dict) and "sides" in p for p in pops.values())) or (
-        isinstance(projs, dict) and any(isinstance(p, dict) and ("to" in p or "edges" in p) for p in projs.values()))
+        isinstance(projs, dict) and any(isinstance(p, dict) and ("to" in p or "edges" in p) for p in projs.values())
+    )
 
 
 def generated_json_schema() -> dict[str, Any]:
@@ -634,15 +714,30 @@ def expand(file: CircuitFile) -> Circuit:
                 origins[f"/populations/{new}"] = f"/populations/{name}"
     projections: dict[str, Projection] = {}
     items = list(file.projections.items())
-    runs = _runs(items, lambda item: pop_run.get(item[1].source) if isinstance(item[1], ProjectionDecl) and item[1].to else None)
+    runs = _runs(
+        items, lambda item: pop_run.get(item[1].source) if isinstance(item[1], ProjectionDecl) and item[1].to else None
+    )
     for run in runs:
         name0, decl0 = run[0]
         if isinstance(decl0, EdgeGroup):
             for k, (pre, post, count) in enumerate(decl0.edges):
                 new = f"{pre}->{post}{decl0.suffix}"
-                weight = ParamRef(param=decl0.weight.param, factor=decl0.weight.factor * count) if isinstance(decl0.weight, ParamRef) else float(decl0.weight) * count
-                data = {"source": pre, "target": post, "rule": AllToAll(kind="all_to_all", autapses=True) if pre == post else AllToAll(kind="all_to_all"),
-                        "weight": weight, **{f: getattr(decl0, f) for f in ("delay", "description", "references") if f in decl0.model_fields_set}}
+                weight = (
+                    ParamRef(param=decl0.weight.param, factor=decl0.weight.factor * count)
+                    if isinstance(decl0.weight, ParamRef)
+                    else float(decl0.weight) * count
+                )
+                data = {
+                    "source": pre,
+                    "target": post,
+                    "rule": AllToAll(kind="all_to_all", autapses=True) if pre == post else AllToAll(kind="all_to_all"),
+                    "weight": weight,
+                    **{
+                        f: getattr(decl0, f)
+                        for f in ("delay", "description", "references")
+                        if f in decl0.model_fields_set
+                    },
+                }
                 _add(projections, new, Projection.model_validate(data), "projection")
                 origins[f"/projections/{new}"] = f"/projections/{name0}/edges/{k}"
             continue
@@ -653,7 +748,9 @@ def expand(file: CircuitFile) -> Circuit:
         for name, decl in run:
             for end in (decl.source, decl.target):
                 if end not in bilateral:
-                    raise ValueError(f"projection {name!r} has 'to': {decl.to!r} but population {end!r} is not bilateral (no 'sides')")
+                    raise ValueError(
+                        f"projection {name!r} has 'to': {decl.to!r} but population {end!r} is not bilateral (no 'sides')"
+                    )
         for side in ("L", "R"):
             for name, decl in run:
                 other = side if decl.to == "same" else ("R" if side == "L" else "L")
@@ -686,22 +783,36 @@ def compact(circuit: Circuit) -> CircuitFile:
     (source cell class, target cell class, channel). Pairing is used only when expansion gives
     back the same populations in the same order and the same projections.
     """
-    fields = {name: getattr(circuit, name) for name in circuit.model_fields_set if name not in ("populations", "projections")}
+    fields = {
+        name: getattr(circuit, name) for name in circuit.model_fields_set if name not in ("populations", "projections")
+    }
     fields["schema_version"] = SCHEMA_VERSION
-    flat_pops = {n: PopulationDecl.model_validate(p.model_dump(exclude_unset=True)) for n, p in circuit.populations.items()}
+    flat_pops = {
+        n: PopulationDecl.model_validate(p.model_dump(exclude_unset=True)) for n, p in circuit.populations.items()
+    }
     edges = _edge_groups(circuit)
     for attempt in (True, False):
         if attempt:
             pops, projs = _pair(circuit)
         else:
-            pops, projs = flat_pops, {n: ProjectionDecl.model_validate(p.model_dump(exclude_unset=True)) for n, p in circuit.projections.items()}
+            pops, projs = (
+                flat_pops,
+                {
+                    n: ProjectionDecl.model_validate(p.model_dump(exclude_unset=True))
+                    for n, p in circuit.projections.items()
+                },
+            )
         projs = _with_edge_groups(projs, edges)
         try:
             file = CircuitFile.model_validate({**fields, "populations": pops, "projections": projs})
             again = expand(file)
         except ValueError:
             continue
-        if again == circuit and list(again.populations) == list(circuit.populations) and _pair_order(again) == _pair_order(circuit):
+        if (
+            again == circuit
+            and list(again.populations) == list(circuit.populations)
+            and _pair_order(again) == _pair_order(circuit)
+        ):
             return file
     raise ValueError("compact: the circuit cannot be written back exactly (a bug)")
 
@@ -725,7 +836,12 @@ def _pair(circuit: Circuit) -> tuple[dict[str, Any], dict[str, Any]]:
     for name, pop in pops:
         twin = _twin(name)
         other = circuit.populations.get(twin) if twin else None
-        if pop.side == "left" and other is not None and other.side == "right" and _same_but(pop, other, {"side", *SideValues.model_fields}):
+        if (
+            pop.side == "left"
+            and other is not None
+            and other.side == "right"
+            and _same_but(pop, other, {"side", *SideValues.model_fields})
+        ):
             twins[name] = twin
     out_pops: dict[str, Any] = {}
     position = {n: i for i, (n, _) in enumerate(pops)}
@@ -811,7 +927,8 @@ def _twin_of_right(name: str) -> str | None:
 
 def _same_but(a: Strict, b: Strict, fields: set[str]) -> bool:
     return a.model_dump(exclude=fields, exclude_unset=True) == b.model_dump(exclude=fields, exclude_unset=True) and (
-        a.model_fields_set - fields == b.model_fields_set - fields)
+        a.model_fields_set - fields == b.model_fields_set - fields
+    )
 
 
 def _edge_groups(circuit: Circuit) -> dict[str, tuple[str, EdgeGroup, list[str]]]:
@@ -820,22 +937,41 @@ def _edge_groups(circuit: Circuit) -> dict[str, tuple[str, EdgeGroup, list[str]]
     groups: dict[tuple, list[tuple[str, Projection, str]]] = {}
     for name, p in circuit.projections.items():
         base = f"{p.source}->{p.target}"
-        suffix = name[len(base):] if name.startswith(base) else None
+        suffix = name[len(base) :] if name.startswith(base) else None
         src, tgt = circuit.populations.get(p.source), circuit.populations.get(p.target)
         plain = (
-            suffix is not None and re.fullmatch(r"(:[A-Za-z0-9_.+\-]+)?", suffix) and src is not None and tgt is not None
-            and src.size == 1 and tgt.size == 1 and isinstance(p.rule, AllToAll) and p.rule.autapses == (p.source == p.target)
-            and isinstance(p.weight, ParamRef) and p.weight_mode == "per_synapse" and not p.description and not p.references
+            suffix is not None
+            and re.fullmatch(r"(:[A-Za-z0-9_.+\-]+)?", suffix)
+            and src is not None
+            and tgt is not None
+            and src.size == 1
+            and tgt.size == 1
+            and isinstance(p.rule, AllToAll)
+            and p.rule.autapses == (p.source == p.target)
+            and isinstance(p.weight, ParamRef)
+            and p.weight_mode == "per_synapse"
+            and not p.description
+            and not p.references
             and p.model_fields_set <= {"source", "target", "rule", "weight", "delay"}
         )
         if plain:
-            key = (src.cell_class, tgt.cell_class, p.weight.param, suffix, circuit.resolve(p.delay) if isinstance(p.delay, float) else p.delay.model_dump_json())
+            key = (
+                src.cell_class,
+                tgt.cell_class,
+                p.weight.param,
+                suffix,
+                circuit.resolve(p.delay) if isinstance(p.delay, float) else p.delay.model_dump_json(),
+            )
             groups.setdefault(key, []).append((name, p, suffix))
     out: dict[str, tuple[str, EdgeGroup, list[str]]] = {}
     for (sc, tc, param, suffix, _), members in groups.items():
         first = members[0][1]
-        group = EdgeGroup(weight=ParamRef(param=param), edges=[(p.source, p.target, p.weight.factor) for _, p, _ in members],
-                          suffix=suffix, **({"delay": first.delay} if "delay" in first.model_fields_set else {}))
+        group = EdgeGroup(
+            weight=ParamRef(param=param),
+            edges=[(p.source, p.target, p.weight.factor) for _, p, _ in members],
+            suffix=suffix,
+            **({"delay": first.delay} if "delay" in first.model_fields_set else {}),
+        )
         gname, k = f"{sc}->{tc}{suffix}", 2
         while gname in out or gname in circuit.projections:
             gname, k = f"{sc}->{tc}{suffix}_{k}", k + 1
@@ -865,7 +1001,7 @@ def _reference_key(ref: v1.Reference, taken: set[str]) -> str:
     """'Danner SM, ... (2017) ...' -> 'danner2017' (then 'danner2017b', ...)."""
     words = re.findall(r"[A-Za-z][A-Za-z\-']*", ref.citation)
     year = re.search(r"\((\d{4})[a-z]?\)|\b(19|20)\d{2}\b", ref.citation)
-    stem = (words[0].lower().replace("-", "").replace("'", "") if words else "ref")
+    stem = words[0].lower().replace("-", "").replace("'", "") if words else "ref"
     if year:
         stem += (year.group(1) or year.group(0))[:4]
     stem = re.sub(r"[^a-z0-9_]", "", stem) or "ref"
@@ -894,8 +1030,11 @@ def _v2_unit(unit: str, pointer: str) -> str:
     unit = V1_UNIT_SPELLINGS.get(unit, unit)
     known = typing.get_args(Unit)
     if unit and unit not in known:
-        raise ConversionError(pointer, f"unit {unit!r} is not in the unit vocabulary{did_you_mean(unit, known)}",
-                              f"Give the value in one of {', '.join(known)} (mV for potentials, currents and weights; ms for times; Hz for rates)")
+        raise ConversionError(
+            pointer,
+            f"unit {unit!r} is not in the unit vocabulary{did_you_mean(unit, known)}",
+            f"Give the value in one of {', '.join(known)} (mV for potentials, currents and weights; ms for times; Hz for rates)",
+        )
     return unit
 
 
@@ -960,21 +1099,39 @@ def convert_from_v1(old: v1.Circuit) -> Circuit:
     cell_classes = {n: convert(c, CellClass) for n, c in old.cell_classes.items()}
     populations = {}
     for n, p in old.populations.items():
-        extra = {"poisson_input": PoissonInput.model_validate(p.poisson_input.model_dump(exclude_unset=True))} if p.poisson_input else {}
+        extra = (
+            {"poisson_input": PoissonInput.model_validate(p.poisson_input.model_dump(exclude_unset=True))}
+            if p.poisson_input
+            else {}
+        )
         populations[n] = convert(p, Population, **extra)
     projections = {}
     for n, p in old.projections.items():
-        extra = {"weight_mode": "source_size"} if "weight_mode" in p.model_fields_set and p.weight_mode == "total" else {}
+        extra = (
+            {"weight_mode": "source_size"} if "weight_mode" in p.model_fields_set and p.weight_mode == "total" else {}
+        )
         projections[n] = convert(p, Projection, **extra)
     matrix_projections = {n: convert(m, MatrixProjection) for n, m in old.matrix_projections.items()}
-    readouts = {n: convert(r, Readout, **({"unit": _v2_unit(r.unit, f"/readouts/{n}/unit")} if "unit" in r.model_fields_set else {}))
-                for n, r in old.readouts.items()}
+    readouts = {
+        n: convert(
+            r, Readout, **({"unit": _v2_unit(r.unit, f"/readouts/{n}/unit")} if "unit" in r.model_fields_set else {})
+        )
+        for n, r in old.readouts.items()
+    }
     data = {name: getattr(old, name) for name in old.model_fields_set}
     data.update(
-        schema_version=SCHEMA_VERSION, parameters=parameters, neuron_models=neuron_models, cell_classes=cell_classes,
-        populations=populations, projections=projections, matrix_projections=matrix_projections, readouts=readouts,
+        schema_version=SCHEMA_VERSION,
+        parameters=parameters,
+        neuron_models=neuron_models,
+        cell_classes=cell_classes,
+        populations=populations,
+        projections=projections,
+        matrix_projections=matrix_projections,
+        readouts=readouts,
     )
-    data["references"] = {**top, **{k: v for k, v in table.items() if k not in top}} if (table or "references" in data) else {}
+    data["references"] = (
+        {**top, **{k: v for k, v in table.items() if k not in top}} if (table or "references" in data) else {}
+    )
     for name in ("parameters", "matrix_projections", "projections", "readouts"):
         if name not in old.model_fields_set and not data[name]:
             del data[name]
@@ -997,8 +1154,11 @@ def _calibrated_by_last_entry(old: v1.Circuit) -> dict[str, str]:
     before = entry.details.get("values_before")
     if not isinstance(before, dict):
         return {}
-    return {name: entry.version for name, p in old.parameters.items()
-            if p.free and isinstance(before.get(name), (int, float)) and before[name] != p.value}
+    return {
+        name: entry.version
+        for name, p in old.parameters.items()
+        if p.free and isinstance(before.get(name), (int, float)) and before[name] != p.value
+    }
 
 
 def _used_units(old: v1.Circuit) -> dict[str, str]:

@@ -51,10 +51,25 @@ RATE_BIN_MS = 5.0
 """Bin width of the population-rate traces on the page (ms), or the run's bin if wider."""
 
 UNITS: dict[str, str] = {
-    "tau_m": "ms", "v_threshold": "mV", "v_reset": "mV", "v_rest": "mV", "t_ref": "ms", "tau_syn_exc": "ms",
-    "tau_syn_inh": "ms", "adaptation": "mV", "tau_adaptation": "ms", "noise_sigma": "mV", "drive": "mV",
-    "rate": "Hz", "weight": "mV", "delay": "ms", "probability": "", "size": "neurons", "initial_v": "mV",
-    "indegree": "synapses", "sources": "",
+    "tau_m": "ms",
+    "v_threshold": "mV",
+    "v_reset": "mV",
+    "v_rest": "mV",
+    "t_ref": "ms",
+    "tau_syn_exc": "ms",
+    "tau_syn_inh": "ms",
+    "adaptation": "mV",
+    "tau_adaptation": "ms",
+    "noise_sigma": "mV",
+    "drive": "mV",
+    "rate": "Hz",
+    "weight": "mV",
+    "delay": "ms",
+    "probability": "",
+    "size": "neurons",
+    "initial_v": "mV",
+    "indegree": "synapses",
+    "sources": "",
 }
 """Unit of every numeric field a panel shows (the schema's conventions: ms, mV, Hz)."""
 
@@ -66,8 +81,9 @@ class ViewError(EncephagenError, ValueError):
 # --------------------------------------------------------------------------- public API
 
 
-def view_data(circuit: Circuit, *, run=None, video: str | os.PathLike | None = None,
-              old: Circuit | None = None) -> dict[str, Any]:
+def view_data(
+    circuit: Circuit, *, run=None, video: str | os.PathLike | None = None, old: Circuit | None = None
+) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data (the page's only input besides its script).
 
     Parameters
@@ -91,12 +107,28 @@ def view_data(circuit: Circuit, *, run=None, video: str | os.PathLike | None = N
         "nodes": nodes,
         "edges": edges,
         "parameters": _parameter_table(circuit),
-        "neuron_models": {name: {"parameters": _model_rows(circuit, model), "references": _refs(circuit, model.references)}
-                          for name, model in circuit.neuron_models.items()},
-        "cell_classes": {name: {"transmitter": cell.transmitter, "markers": cell.markers, "description": cell.description,
-                                "references": _refs(circuit, cell.references)} for name, cell in circuit.cell_classes.items()},
-        "readouts": {name: {"terms": [[t.population, t.coefficient] for t in r.terms], "tau": r.tau, "unit": r.unit,
-                            "description": r.description} for name, r in circuit.readouts.items()},
+        "neuron_models": {
+            name: {"parameters": _model_rows(circuit, model), "references": _refs(circuit, model.references)}
+            for name, model in circuit.neuron_models.items()
+        },
+        "cell_classes": {
+            name: {
+                "transmitter": cell.transmitter,
+                "markers": cell.markers,
+                "description": cell.description,
+                "references": _refs(circuit, cell.references),
+            }
+            for name, cell in circuit.cell_classes.items()
+        },
+        "readouts": {
+            name: {
+                "terms": [[t.population, t.coefficient] for t in r.terms],
+                "tau": r.tau,
+                "unit": r.unit,
+                "description": r.description,
+            }
+            for name, r in circuit.readouts.items()
+        },
         "afferents": sorted(_afferents(circuit)),
         "diff": None,
         "run": None,
@@ -120,16 +152,23 @@ def render_html(data: Mapping[str, Any], *, title: str | None = None) -> str:
     c = data["circuit"]
     heading = title or f"{c['name']} {c['version']}"
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(heading)} · encephagen</title>"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(heading)} · encephagen</title>'
         f"<style>{style}</style></head><body>"
-        f"<script type=\"application/json\" id=\"encephagen-data\">{payload}</script>"
+        f'<script type="application/json" id="encephagen-data">{payload}</script>'
         f"<script>{script}</script></body></html>\n"
     )
 
 
-def write_view(circuit: Circuit, path: str | os.PathLike, *, run=None, video: str | os.PathLike | None = None,
-               old: Circuit | None = None, overwrite: bool = False) -> Path:
+def write_view(
+    circuit: Circuit,
+    path: str | os.PathLike,
+    *,
+    run=None,
+    video: str | os.PathLike | None = None,
+    old: Circuit | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write the page of :func:`view_data` to ``path`` (atomically); refuses to replace a file unless ``overwrite``."""
     path = Path(path)
     if path.exists() and not overwrite:
@@ -146,12 +185,21 @@ def write_view(circuit: Circuit, path: str | os.PathLike, *, run=None, video: st
 def _value(circuit: Circuit, field: str, value: Any) -> dict[str, Any] | None:
     """One row of a parameter table: the number, its unit, and where it comes from."""
     if isinstance(value, UniformRange):
-        return {"field": field, "value": f"uniform [{value.uniform[0]:g}, {value.uniform[1]:g})", "unit": UNITS.get(field, "")}
+        return {
+            "field": field,
+            "value": f"uniform [{value.uniform[0]:g}, {value.uniform[1]:g})",
+            "unit": UNITS.get(field, ""),
+        }
     if isinstance(value, ParamRef):
         p = circuit.parameters.get(value.param)
         resolved = p.value * value.factor if p is not None else None
-        row = {"field": field, "value": _num(resolved), "unit": UNITS.get(field, p.unit if p else ""), "param": value.param,
-               "factor": value.factor}
+        row = {
+            "field": field,
+            "value": _num(resolved),
+            "unit": UNITS.get(field, p.unit if p else ""),
+            "param": value.param,
+            "factor": value.factor,
+        }
         if p is not None:
             row.update(free=p.free, bounds=p.bounds and [b * value.factor for b in p.bounds], scale=p.scale)
         return row
@@ -176,8 +224,14 @@ def _refs(circuit: Circuit, references: Sequence[Any] | Mapping[str, Any]) -> li
     out = []
     for cite in references:
         entry = table.get(cite.ref)
-        out.append({"key": cite.ref, "citation": entry.citation if entry else cite.ref, "doi": entry.doi if entry else None,
-                    "note": cite.note or (entry.note if entry else None)})
+        out.append(
+            {
+                "key": cite.ref,
+                "citation": entry.citation if entry else cite.ref,
+                "doi": entry.doi if entry else None,
+                "note": cite.note or (entry.note if entry else None),
+            }
+        )
     return out
 
 
@@ -194,28 +248,58 @@ def _nodes(circuit: Circuit, positions: dict[str, tuple[float, float]] | None = 
     afferents = _afferents(circuit)
     nodes = []
     for name, pop in circuit.populations.items():
-        rows = [r for r in (
-            _value(circuit, "size", pop.size), _value(circuit, "drive", pop.drive),
-            _value(circuit, "initial_v", pop.initial_v),
-            *((_value(circuit, "poisson rate", pop.poisson_input.rate), _value(circuit, "poisson weight", pop.poisson_input.weight),
-               _value(circuit, "poisson sources", pop.poisson_input.sources)) if pop.poisson_input else ()),
-        ) if r is not None]
+        rows = [
+            r
+            for r in (
+                _value(circuit, "size", pop.size),
+                _value(circuit, "drive", pop.drive),
+                _value(circuit, "initial_v", pop.initial_v),
+                *(
+                    (
+                        _value(circuit, "poisson rate", pop.poisson_input.rate),
+                        _value(circuit, "poisson weight", pop.poisson_input.weight),
+                        _value(circuit, "poisson sources", pop.poisson_input.sources),
+                    )
+                    if pop.poisson_input
+                    else ()
+                ),
+            )
+            if r is not None
+        ]
         for row in rows:
             row["unit"] = UNITS.get(row["field"].split(" ")[-1], row["unit"])
         x, y = positions[name]
-        nodes.append({
-            "id": name, "x": round(x, 2), "y": round(y, 2),
-            "size": int(circuit.resolve(pop.size)), "cell_class": pop.cell_class, "class_index": classes.index(pop.cell_class) if pop.cell_class in classes else -1,
-            "sign": _sign(circuit, pop.cell_class), "side": pop.side, "region": pop.region,
-            "neuron_model": pop.neuron_model, "description": pop.description, "references": _refs(circuit, pop.references),
-            "parameters": rows, "readout": name in readout_members, "afferent": name in afferents,
-        })
+        nodes.append(
+            {
+                "id": name,
+                "x": round(x, 2),
+                "y": round(y, 2),
+                "size": int(circuit.resolve(pop.size)),
+                "cell_class": pop.cell_class,
+                "class_index": classes.index(pop.cell_class) if pop.cell_class in classes else -1,
+                "sign": _sign(circuit, pop.cell_class),
+                "side": pop.side,
+                "region": pop.region,
+                "neuron_model": pop.neuron_model,
+                "description": pop.description,
+                "references": _refs(circuit, pop.references),
+                "parameters": rows,
+                "readout": name in readout_members,
+                "afferent": name in afferents,
+            }
+        )
     return nodes
 
 
 def _model_rows(circuit: Circuit, model) -> list[dict[str, Any]]:
     """The neuron model's fields as parameter-table rows (stored once per model, not per population)."""
-    return [r for f in type(model).model_fields if f not in ("kind", "references") for r in [_value(circuit, f, getattr(model, f))] if r is not None]
+    return [
+        r
+        for f in type(model).model_fields
+        if f not in ("kind", "references")
+        for r in [_value(circuit, f, getattr(model, f))]
+        if r is not None
+    ]
 
 
 def _edges(circuit: Circuit) -> list[dict[str, Any]]:
@@ -230,14 +314,26 @@ def _edges(circuit: Circuit) -> list[dict[str, Any]]:
             rows.append(_value(circuit, "indegree", rule.indegree))
         elif rule.kind == "edge_list":
             rows.append({"field": "synapses listed", "value": len(rule.source_index), "unit": ""})
-        sign = _sign(circuit, circuit.populations[proj.source].cell_class) if proj.source in circuit.populations else "mixed"
-        edges.append({
-            "id": name, "source": proj.source, "target": proj.target, "kind": "projection",
-            "sign": sign if sign != "mixed" else ("excitatory" if weight >= 0 else "inhibitory"),
-            "weight": weight, "rule": rule.kind, "weight_mode": proj.weight_mode,
-            "parameters": [r for r in rows if r is not None], "description": proj.description,
-            "references": _refs(circuit, proj.references),
-        })
+        sign = (
+            _sign(circuit, circuit.populations[proj.source].cell_class)
+            if proj.source in circuit.populations
+            else "mixed"
+        )
+        edges.append(
+            {
+                "id": name,
+                "source": proj.source,
+                "target": proj.target,
+                "kind": "projection",
+                "sign": sign if sign != "mixed" else ("excitatory" if weight >= 0 else "inhibitory"),
+                "weight": weight,
+                "rule": rule.kind,
+                "weight_mode": proj.weight_mode,
+                "parameters": [r for r in rows if r is not None],
+                "description": proj.description,
+                "references": _refs(circuit, proj.references),
+            }
+        )
     for name, mproj in circuit.matrix_projections.items():
         edges.extend(_matrix_edges(circuit, name, mproj))
     strength = np.array([abs(e["weight"]) * e.get("probability", 1.0) for e in edges]) if edges else np.zeros(0)
@@ -260,30 +356,54 @@ def _matrix_edges(circuit: Circuit, name: str, mproj) -> list[dict[str, Any]]:
 
     probability = np.clip(resolved(mproj.probability, "probability"), 0.0, 1.0)
     weight = resolved(mproj.weight, "weight")
-    delay = resolved(mproj.delay, "delay") if hasattr(mproj.delay, "array") else np.full(shape, float(circuit.resolve(mproj.delay)))
+    delay = (
+        resolved(mproj.delay, "delay")
+        if hasattr(mproj.delay, "array")
+        else np.full(shape, float(circuit.resolve(mproj.delay)))
+    )
     strength = probability * np.abs(weight)
     if mproj.skip_diagonal:
         np.fill_diagonal(strength, 0.0)
     pairs = np.argwhere(strength > 0)
     order = np.argsort(-strength[pairs[:, 0], pairs[:, 1]], kind="stable")[:MAX_MATRIX_EDGES]
     shown = pairs[order]
-    described = {"matrix_projection": name, "pairs": len(pairs), "shown": len(shown), "description": mproj.description,
-                 "references": _refs(circuit, mproj.references), "seed": mproj.seed}
+    described = {
+        "matrix_projection": name,
+        "pairs": len(pairs),
+        "shown": len(shown),
+        "description": mproj.description,
+        "references": _refs(circuit, mproj.references),
+        "seed": mproj.seed,
+    }
     edges = []
     for t, s in shown:
         source, target = mproj.sources[s], mproj.targets[t]
         sign = _sign(circuit, circuit.populations[source].cell_class)
         w = float(weight[t, s])
-        edges.append({
-            "id": f"{name}[{source}→{target}]", "source": source, "target": target, "kind": "matrix",
-            "sign": sign if sign != "mixed" else ("excitatory" if w >= 0 else "inhibitory"),
-            "weight": w, "probability": float(probability[t, s]), "rule": "matrix",
-            "parameters": [{"field": "probability", "value": round(float(probability[t, s]), 6), "unit": ""},
-                           {"field": "weight", "value": round(w, 6), "unit": "mV"},
-                           {"field": "delay", "value": round(float(delay[t, s]), 4), "unit": "ms"},
-                           *[r for f in ("scale", "offset", "divisor") for r in [_value(circuit, f"weight {f}", getattr(mproj.weight, f))] if r is not None and "param" in r]],
-            **described,
-        })
+        edges.append(
+            {
+                "id": f"{name}[{source}→{target}]",
+                "source": source,
+                "target": target,
+                "kind": "matrix",
+                "sign": sign if sign != "mixed" else ("excitatory" if w >= 0 else "inhibitory"),
+                "weight": w,
+                "probability": float(probability[t, s]),
+                "rule": "matrix",
+                "parameters": [
+                    {"field": "probability", "value": round(float(probability[t, s]), 6), "unit": ""},
+                    {"field": "weight", "value": round(w, 6), "unit": "mV"},
+                    {"field": "delay", "value": round(float(delay[t, s]), 4), "unit": "ms"},
+                    *[
+                        r
+                        for f in ("scale", "offset", "divisor")
+                        for r in [_value(circuit, f"weight {f}", getattr(mproj.weight, f))]
+                        if r is not None and "param" in r
+                    ],
+                ],
+                **described,
+            }
+        )
     return edges
 
 
@@ -337,7 +457,11 @@ def _layered(circuit: Circuit) -> dict[str, tuple[float, float]]:
         for name in members:
             groups[_side(circuit.populations[name])].append(name)
         if not sided:
-            xs = np.linspace(500 - 150 * (len(members) - 1), 500 + 150 * (len(members) - 1), len(members)) if len(members) > 1 else [500.0]
+            xs = (
+                np.linspace(500 - 150 * (len(members) - 1), 500 + 150 * (len(members) - 1), len(members))
+                if len(members) > 1
+                else [500.0]
+            )
             positions.update({n: (float(x), y) for n, x in zip(members, xs)})
             continue
         stagger = 70 * (r % 2)  # alternate rows step sideways so that long edges do not run along a column
@@ -425,25 +549,47 @@ def _afferents(circuit: Circuit) -> set[str]:
                 tree = json.loads(binding.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            found |= {a.get("population") for a in tree.get("afferents", {}).values() if isinstance(a, dict)} & set(circuit.populations)
+            found |= {a.get("population") for a in tree.get("afferents", {}).values() if isinstance(a, dict)} & set(
+                circuit.populations
+            )
     return found
 
 
 def _metadata(circuit: Circuit) -> dict[str, Any]:
     return {
-        "name": circuit.name, "version": circuit.version, "description": circuit.description, "authors": circuit.authors,
-        "license": circuit.license, "references": _refs(circuit, circuit.references),
+        "name": circuit.name,
+        "version": circuit.version,
+        "description": circuit.description,
+        "authors": circuit.authors,
+        "license": circuit.license,
+        "references": _refs(circuit, circuit.references),
         "history": [h.model_dump(mode="json") for h in circuit.history],
-        "counts": {"populations": len(circuit.populations), "projections": len(circuit.projections),
-                   "matrix_projections": len(circuit.matrix_projections),
-                   "neurons": int(sum(int(circuit.resolve(p.size)) for p in circuit.populations.values()))},
-        "cell_classes": {name: {"transmitter": c.transmitter, "sign": c.effective_sign} for name, c in circuit.cell_classes.items()},
+        "counts": {
+            "populations": len(circuit.populations),
+            "projections": len(circuit.projections),
+            "matrix_projections": len(circuit.matrix_projections),
+            "neurons": int(sum(int(circuit.resolve(p.size)) for p in circuit.populations.values())),
+        },
+        "cell_classes": {
+            name: {"transmitter": c.transmitter, "sign": c.effective_sign} for name, c in circuit.cell_classes.items()
+        },
     }
 
 
 def _parameter_table(circuit: Circuit) -> list[dict[str, Any]]:
-    return [{"name": name, "value": p.value, "unit": p.unit, "free": p.free, "bounds": p.bounds, "scale": p.scale,
-             "description": p.description, "references": _refs(circuit, p.references)} for name, p in circuit.parameters.items()]
+    return [
+        {
+            "name": name,
+            "value": p.value,
+            "unit": p.unit,
+            "free": p.free,
+            "bounds": p.bounds,
+            "scale": p.scale,
+            "description": p.description,
+            "references": _refs(circuit, p.references),
+        }
+        for name, p in circuit.parameters.items()
+    ]
 
 
 # --------------------------------------------------------------------------- diff
@@ -493,7 +639,7 @@ def _diff(old: Circuit, new: Circuit, data: dict[str, Any]) -> dict[str, Any]:
             matrix_ids.setdefault(e["matrix_projection"], []).append(e["id"])
 
     def pin(kind: str, item: str, state: str, change: dict[str, Any]) -> None:
-        items = matrix_ids.get(item[len("matrix:"):], []) if item.startswith("matrix:") else [item]
+        items = matrix_ids.get(item[len("matrix:") :], []) if item.startswith("matrix:") else [item]
         for i in items:
             current = status[kind].get(i)
             if current not in ("added", "removed") and not (current == "changed" and state == "indirect"):
@@ -508,17 +654,31 @@ def _diff(old: Circuit, new: Circuit, data: dict[str, Any]) -> dict[str, Any]:
         elif change.section == "projections":
             pin("edges", change.name, change.status, row)
         elif change.section in ("parameters", "neuron_models", "cell_classes", "matrix_projections"):
-            nodes, edges = users.get(f"{change.section}:{change.name}", old_users.get(f"{change.section}:{change.name}", (set(), set())))
+            nodes, edges = users.get(
+                f"{change.section}:{change.name}", old_users.get(f"{change.section}:{change.name}", (set(), set()))
+            )
             state = "changed" if change.section == "matrix_projections" else "indirect"
             for n in nodes:
                 pin("nodes", n, state, row)
             for e in edges:
                 pin("edges", e, state, row)
-    ghosts: dict[str, Any] = {"nodes": [], "edges": [],  # a removed population's model and class, as the old file had them
-                               "neuron_models": {name: {"parameters": _model_rows(old, m), "references": _refs(old, m.references)}
-                                                 for name, m in old.neuron_models.items()},
-                               "cell_classes": {name: {"transmitter": c.transmitter, "markers": c.markers, "description": c.description,
-                                                       "references": _refs(old, c.references)} for name, c in old.cell_classes.items()}}
+    ghosts: dict[str, Any] = {
+        "nodes": [],
+        "edges": [],  # a removed population's model and class, as the old file had them
+        "neuron_models": {
+            name: {"parameters": _model_rows(old, m), "references": _refs(old, m.references)}
+            for name, m in old.neuron_models.items()
+        },
+        "cell_classes": {
+            name: {
+                "transmitter": c.transmitter,
+                "markers": c.markers,
+                "description": c.description,
+                "references": _refs(old, c.references),
+            }
+            for name, c in old.cell_classes.items()
+        },
+    }
     removed_nodes = [c.name for c in result.changes if c.section == "populations" and c.status == "removed"]
     removed_edges = [c.name for c in result.changes if c.section == "projections" and c.status == "removed"]
     if removed_nodes or removed_edges:
@@ -528,9 +688,17 @@ def _diff(old: Circuit, new: Circuit, data: dict[str, Any]) -> dict[str, Any]:
             if node["id"] in removed_nodes:
                 ghosts["nodes"].append(node)
         ghosts["edges"] = [old_edges[name] for name in removed_edges if name in old_edges]
-    return {"old": result.old, "new": result.new, "identical": result.identical, "status": status, "notes": notes,
-            "ghosts": ghosts, "changes": [dict(c.to_json(), text=_change_text(c)) for c in result.changes],
-            "added_history": result.added_history, "removed_history": result.removed_history}
+    return {
+        "old": result.old,
+        "new": result.new,
+        "identical": result.identical,
+        "status": status,
+        "notes": notes,
+        "ghosts": ghosts,
+        "changes": [dict(c.to_json(), text=_change_text(c)) for c in result.changes],
+        "added_history": result.added_history,
+        "removed_history": result.removed_history,
+    }
 
 
 def _change_text(change) -> str:
@@ -545,15 +713,22 @@ def _change_text(change) -> str:
 def _run(circuit: Circuit, run) -> dict[str, Any]:
     """Lane 0 of a run: a thinned raster (first neurons of large populations) and exact population rates."""
     if list(run.population_names) != list(circuit.populations):
-        raise ViewError(f"the run's populations ({len(run.population_names)}, e.g. {run.population_names[0]!r}) are not "
-                        f"the circuit's ({len(circuit.populations)}); pass the run of this circuit (--run)")
+        raise ViewError(
+            f"the run's populations ({len(run.population_names)}, e.g. {run.population_names[0]!r}) are not "
+            f"the circuit's ({len(circuit.populations)}); pass the run of this circuit (--run)"
+        )
     sizes = np.asarray(run.population_sizes, dtype=int)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     per_pop = max(1, MAX_RASTER_ROWS // max(len(sizes), 1))
     shown_rows = np.minimum(sizes, per_pop)
     row_start = np.concatenate([[0], np.cumsum(shown_rows)])
-    raster: dict[str, Any] = {"times": [], "rows": [], "row_start": row_start.tolist(), "shown_rows": shown_rows.tolist(),
-                              "thinned": 1}
+    raster: dict[str, Any] = {
+        "times": [],
+        "rows": [],
+        "row_start": row_start.tolist(),
+        "shown_rows": shown_rows.tolist(),
+        "thinned": 1,
+    }
     if run.spike_steps is not None:
         steps, neurons = np.asarray(run.spike_steps[0]), np.asarray(run.spike_neurons[0])
         pop = np.searchsorted(starts, neurons, side="right") - 1
@@ -562,7 +737,9 @@ def _run(circuit: Circuit, run) -> dict[str, Any]:
         steps, pop, local = steps[keep], pop[keep], local[keep]
         thin = max(1, math.ceil(steps.size / MAX_RASTER_SPIKES))
         steps, pop, local = steps[::thin], pop[::thin], local[::thin]
-        raster.update(times=np.round(steps * run.dt, 2).tolist(), rows=(row_start[pop] + local).astype(int).tolist(), thinned=thin)
+        raster.update(
+            times=np.round(steps * run.dt, 2).tolist(), rows=(row_start[pop] + local).astype(int).tolist(), thinned=thin
+        )
     factor = max(1, round(max(RATE_BIN_MS, run.bin_ms) / run.bin_ms))
     counts = np.asarray(run.population_counts[0], dtype=float)
     n = counts.shape[0] // factor * factor
@@ -570,11 +747,19 @@ def _run(circuit: Circuit, run) -> dict[str, Any]:
     bin_ms = run.bin_ms * factor
     rates = binned / (sizes[None, :] * bin_ms / 1000.0)
     out = {
-        "seed": int(run.seeds[0]), "dt": run.dt, "duration_ms": run.duration_ms, "bin_ms": bin_ms,
-        "populations": list(run.population_names), "sizes": sizes.tolist(),
+        "seed": int(run.seeds[0]),
+        "dt": run.dt,
+        "duration_ms": run.duration_ms,
+        "bin_ms": bin_ms,
+        "populations": list(run.population_names),
+        "sizes": sizes.tolist(),
         "mean_rates_hz": [round(float(r), 3) for r in run.population_rates_hz()[0]],
-        "rates_hz": np.round(rates.T, 2).tolist(), "raster": raster, "gait": None,
-        "provenance": {k: run.provenance.get(k) for k in ("circuit", "circuit_version", "circuit_sha256", "created", "encephagen")},
+        "rates_hz": np.round(rates.T, 2).tolist(),
+        "raster": raster,
+        "gait": None,
+        "provenance": {
+            k: run.provenance.get(k) for k in ("circuit", "circuit_version", "circuit_sha256", "created", "encephagen")
+        },
     }
     out["gait"] = _gait(circuit, run)
     return out
@@ -584,15 +769,21 @@ def _gait(circuit: Circuit, run) -> dict[str, Any] | None:
     """Gait metrics when the circuit declares motor pools (readouts named after the pool roles)."""
     from ..gait import ONE_SIDE_ROLES, POOL_ROLES, gait_metrics
 
-    pools = {name: [t.population for t in r.terms if t.coefficient > 0] for name, r in circuit.readouts.items()
-             if ONE_SIDE_ROLES.get(name, name) in POOL_ROLES}
+    pools = {
+        name: [t.population for t in r.terms if t.coefficient > 0]
+        for name, r in circuit.readouts.items()
+        if ONE_SIDE_ROLES.get(name, name) in POOL_ROLES
+    }
     if not pools:
         return None
     try:
         metrics = gait_metrics(run, 0, pools=pools)
     except (EncephagenError, ValueError) as exc:
         return {"error": str(exc), "pools": pools}
-    return {"metrics": {k: (None if not math.isfinite(v) else round(float(v), 4)) for k, v in metrics.items()}, "pools": pools}
+    return {
+        "metrics": {k: (None if not math.isfinite(v) else round(float(v), 4)) for k, v in metrics.items()},
+        "pools": pools,
+    }
 
 
 def _video(path: Path) -> dict[str, Any]:
