@@ -12,6 +12,7 @@ import numpy as np
 
 from encephagen.errors import EncephagenError
 from encephagen.fc import DEFAULT_OBSERVABLE, OBSERVABLES
+from encephagen.seeds import REPORT
 
 
 def _connectome_file(circuit, circuit_path: Path) -> Path:
@@ -38,7 +39,7 @@ def _connectome_file(circuit, circuit_path: Path) -> Path:
 @click.option(
     "--seed",
     type=int,
-    default=100_000,
+    default=REPORT.first,
     show_default=True,
     help="Seed of the first run's noise and Poisson input (report seeds start at 100000; nothing that chooses a parameter uses them).",
 )

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from encephagen.cli.options import first_report_seed
+
 TABLE_COLUMNS = (
     ("frequency_hz", "freq Hz"),
     ("period_cv", "CV"),
@@ -48,13 +50,7 @@ def parse_assignments(pairs: tuple[str, ...]) -> dict[str, float]:
     show_default=True,
     help="Number of noise seeds (lanes of one batched run).",
 )
-@click.option(
-    "--first-seed",
-    type=click.IntRange(min=0),
-    default=100_000,
-    show_default=True,
-    help="Seeds run from this one upwards (default: the first report seed, encephagen.seeds).",
-)
+@first_report_seed()
 @click.option(
     "--duration-ms",
     type=click.FloatRange(min=0, min_open=True),

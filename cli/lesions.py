@@ -7,6 +7,7 @@ import json
 import click
 
 from encephagen.cli.gait import _finite
+from encephagen.cli.options import first_report_seed
 
 POOL_LABELS = {"left_flexor": "LF", "left_extensor": "LE", "right_flexor": "RF", "right_extensor": "RE"}
 
@@ -30,13 +31,7 @@ def parse_speeds(text: str) -> dict[str, float | None]:
 @click.command("lesions")
 @click.argument("circuit")
 @click.option("--seeds", type=click.IntRange(min=1), default=10, show_default=True, help="Number of noise seeds.")
-@click.option(
-    "--first-seed",
-    type=click.IntRange(min=0),
-    default=100_000,
-    show_default=True,
-    help="Seeds run from this one upwards (report seeds start at 100000).",
-)
+@first_report_seed()
 @click.option(
     "--duration-ms",
     type=click.FloatRange(min=0, min_open=True),

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from encephagen.cli.gait import TABLE_COLUMNS, _finite, check_duration, parse_assignments, parse_names
+from encephagen.cli.options import first_report_seed
 
 
 def parse_values(text: str) -> list[float]:
@@ -39,13 +40,7 @@ def parse_values(text: str) -> list[float]:
 )
 @click.option("--values", "values_text", required=True, help="Values: a,b,c or start:stop:count.")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Noise seeds per value.")
-@click.option(
-    "--first-seed",
-    type=click.IntRange(min=0),
-    default=100_000,
-    show_default=True,
-    help="Seeds run from this one upwards (default: the first report seed, encephagen.seeds).",
-)
+@first_report_seed()
 @click.option(
     "--duration-ms",
     type=click.FloatRange(min=0, min_open=True),

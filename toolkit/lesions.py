@@ -40,6 +40,7 @@ import numpy as np
 
 from .errors import UnknownNameError
 from .gait import DEFAULT_BIN_MS, POOL_ROLES, RHYTHMIC_POOL_MIN, aggregate, gait_per_lane, pools_from_circuit
+from .seeds import REPORT
 
 LOCKED_R = 0.8
 """Least phase concentration for a phase-locked pair (circular s.d. <= 0.106 cycle)."""
@@ -300,7 +301,7 @@ def lesion_table(
     *,
     parameter: str = "drive",
     speeds: Mapping[str, float | None] = SPINAL_SPEEDS,
-    seeds: Sequence[int] = tuple(range(100_000, 100_010)),
+    seeds: Sequence[int] = tuple(range(REPORT.first, REPORT.first + 10)),
     duration_ms: float = 20_000.0,
     dt: float | None = None,
     on_lesion: Callable[[Lesion], None] | None = None,

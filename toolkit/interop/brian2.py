@@ -31,21 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..compile import NEURON_MODEL_FIELDS
 from ..errors import MissingDependencyError, SimulationError
 
 log = logging.getLogger(__name__)
 
 NEURON_ARRAYS = (
-    "tau_m",
-    "v_threshold",
-    "v_reset",
-    "v_rest",
-    "t_ref",
-    "tau_syn_exc",
-    "tau_syn_inh",
-    "adaptation",
-    "tau_adaptation",
-    "noise_sigma",
+    *NEURON_MODEL_FIELDS,
     "drive",
     "poisson_rate",
     "poisson_weight",
