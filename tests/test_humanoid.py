@@ -220,3 +220,10 @@ def test_run_prints_the_circuit_beside_every_humanoid_reference_on_the_same_seed
     assert report["binding"].endswith("humanoid_cpg.humanoid.binding.json")
     assert list(report["controllers"]) == ["circuit", "offsets", "zero", "constant", "pd", "lqr", "lqr_sensors"]
     assert all([e["seed"] for e in c["episodes"]] == [100000, 100001] for c in report["controllers"].values())
+
+
+def test_video_shows_a_front_view_of_a_3d_body_only(humanoid):
+    from encephagen.body.adapters import Walker2d
+
+    assert [label for label, _ in humanoid.cameras()] == ["side", "front"]
+    assert [label for label, _ in Walker2d().cameras()] == ["side"]
