@@ -18,6 +18,8 @@ differ only in how the sensors reach the motor pools:
   pools with weight ``c |G_ij| / (tau_syn f_a' ca)`` (crossed for a negative entry, so every
   synapse is excitatory), the motor drive lowered by the afferents' tonic input.
 
+``SPIKING=vestibular`` or ``SPIKING=ia`` (afferent design) gives spiking afferent pools to that
+pathway only; the other pathway's sensors reach the motor pools as in the motor design.
 ``LESION=ia`` (motor design) drops the joint angle and velocity terms (muscle spindles),
 ``LESION=vestibular`` the trunk orientation, rate and velocity terms.
 
@@ -84,6 +86,10 @@ def build(design: str, options: dict) -> tuple[dict, dict]:
     lqr = lqr_stander(body)
     gain, s0 = lqr.on_sensors(body)
     sensors, actuators = list(body.sensor_names), list(body.actuator_names)
+
+    def spiking(sensor: str) -> bool:
+        return options.get("SPIKING", "all") in ("all", pathway(sensor))
+
     n, tau, noise = int(options.get("N", 10)), float(options.get("TAU", 5)), float(options.get("NOISE", 0.5))
     mn_slope = lif_rate(MN_MODEL, I0 + 1) / 2 - lif_rate(MN_MODEL, I0 - 1) / 2
     k = 1.0 / (2 * C * mn_slope)
@@ -100,7 +106,7 @@ def build(design: str, options: dict) -> tuple[dict, dict]:
         slope = lif_rate(AFFERENT_MODEL, i0a + 0.5) - lif_rate(AFFERENT_MODEL, i0a - 0.5)
         sd = lqr_sensor_sd(body, lqr, gain, s0)
         for j, sensor in enumerate(sensors):
-            if np.abs(gain[:, j]).max() <= 1e-3:
+            if np.abs(gain[:, j]).max() <= 1e-3 or not spiking(sensor):
                 continue
             ca = span / (nsd * max(sd[j], 1e-3))
             for d, sign in (("pos", 1.0), ("neg", -1.0)):
@@ -142,16 +148,16 @@ def build(design: str, options: dict) -> tuple[dict, dict]:
                 "drive": I0 - tonic[i],
                 "initial_v": {"uniform": [0.0, 10.0]},
             }
-            if design == "motor":
-                for j, sensor in enumerate(sensors):
-                    if abs(gain[i, j]) > 1e-4 and pathway(sensor) != options.get("LESION"):
-                        g = -sign * C * gain[i, j]
-                        afferents[f"{actuator}_{d}_{sensor}"] = {
-                            "sensor": sensor,
-                            "population": f"{actuator}_MN_{d}",
-                            "gain": g,
-                            "offset": -g * s0[j],
-                        }
+            for j, sensor in enumerate(sensors):
+                keep = abs(gain[i, j]) > 1e-4 and pathway(sensor) != options.get("LESION")
+                if keep and (design == "motor" or not spiking(sensor)):
+                    g = -sign * C * gain[i, j]
+                    afferents[f"{actuator}_{d}_{sensor}"] = {
+                        "sensor": sensor,
+                        "population": f"{actuator}_MN_{d}",
+                        "gain": g,
+                        "offset": -g * s0[j],
+                    }
         readouts[f"{actuator}_mn"] = {
             "terms": [{"population": f"{actuator}_MN_pos"}, {"population": f"{actuator}_MN_neg", "coefficient": -1.0}],
             "tau": tau,
@@ -184,10 +190,41 @@ def build(design: str, options: dict) -> tuple[dict, dict]:
 
 def closed_loop(design: str, options: dict, folder: Path) -> ClosedLoop:
     circuit, binding = build(design, options)
+    loop = _write_and_load(circuit, binding, options, folder)
+    if design == "afferent":
+        for name, current in _resting_synaptic_input(loop).items():
+            circuit["populations"][name]["drive"] = I0 - current
+        loop = _write_and_load(circuit, binding, options, folder)
+    return loop
+
+
+def _write_and_load(circuit: dict, binding: dict, options: dict, folder: Path) -> ClosedLoop:
     (folder / "spiking_lqr.json").write_text(json.dumps(circuit))
     (folder / "spiking_lqr.humanoid.binding.json").write_text(json.dumps(binding))
     network = compile_circuit(load_circuit(folder / "spiking_lqr.json"), dt=float(options.get("DT", 0.25)))
     return ClosedLoop(network, load_binding(folder / "spiking_lqr.humanoid.binding.json"), base_dir=folder)
+
+
+def _resting_synaptic_input(loop: ClosedLoop, body_steps: int = 100) -> dict[str, float]:
+    """Mean excitatory synaptic input (mV) of each motor pool with every sensor at the standing
+    pose's value: the afferents' tonic input as simulated, which the drive then cancels exactly
+    (the formula's estimate misses the afferents' noise and time step by enough to silence or
+    saturate a pool whose tonic input is hundreds of mV)."""
+    from encephagen.simulate import Simulator
+
+    body = make_body("humanoid")
+    _, s0 = lqr_stander(body).on_sensors(body)
+    pools = [p for p in loop.network.population_names if "_MN_" in p]
+    simulator = Simulator(
+        loop.network, seeds=[1], record_spikes=False, traces=[f"I_exc:{p}" for p in pools], bin_ms=loop.body_dt_ms
+    )
+    gain, offset, _, _ = loop._lane_arrays(loop.network.parameter_values())
+    inputs = loop._inputs(s0[None, :], gain[None, :], offset[None, :])
+    simulator.advance(loop.warmup_steps + body_steps * loop.steps_per_body_step, **inputs)
+    result = simulator.result()
+    traces = result.traces[0, loop.warmup_steps :]
+    labels = [label.split(":")[1].split("[")[0] if ":" in label else label for label in result.trace_labels]
+    return {p: float(traces[:, [i for i, label in enumerate(labels) if label == p]].mean()) for p in pools}
 
 
 def fidelity(loop: ClosedLoop) -> None:
