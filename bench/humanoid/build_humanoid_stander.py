@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-DRIVE, INPUT_PER_ACTION, POOL_SIZE, READOUT_TAU = 20.0, 20.0, 20, 5.0
+DRIVE, INPUT_PER_ACTION = 20.0, 20.0
 MOTOR_NEURON = {"tau_m": 10.0, "v_threshold": 10.0, "t_ref": 2.0}
 
 REFERENCES = {
@@ -59,7 +59,8 @@ def lif_rate(current: float) -> float:
     return 1000.0 / (t_ref + tau_m * math.log(current / (current - threshold)))
 
 
-def build() -> tuple[dict, dict]:
+def build(pool_size: int = 20, readout_tau: float = 5.0, noise: float = 0.5) -> tuple[dict, dict]:
+    """(circuit, binding) as JSON trees; the defaults are the shipped choices (bench/humanoid/humanoid_spiking_lqr.py varies them)."""
     from encephagen.body.adapters import make_body
     from encephagen.body.lqr import lqr_stander
 
@@ -78,7 +79,7 @@ def build() -> tuple[dict, dict]:
             ),
         },
         "noise": {
-            "value": 0.5,
+            "value": noise,
             "unit": "mV",
             "description": "Membrane noise of the motor neurons: keeps a pool's neurons out of step, so its spike count per body step is smooth",
             "source": hand_set(f"0 mV: 0/6 full episodes (the pools synchronise), 0.5 mV: 6/6 ({SELECTION})"),
@@ -95,7 +96,7 @@ def build() -> tuple[dict, dict]:
         for d, sign in (("pos", "positive"), ("neg", "negative")):
             populations[f"{actuator}_MN_{d}"] = {
                 "cell_class": "MN",
-                "size": POOL_SIZE,
+                "size": pool_size,
                 "neuron_model": "motor_neuron",
                 "drive": {"param": "drive_mn"},
                 "initial_v": {"uniform": [0.0, 10.0]},
@@ -104,8 +105,8 @@ def build() -> tuple[dict, dict]:
             }
         readouts[f"{actuator}_mn"] = {
             "terms": [{"population": f"{actuator}_MN_pos"}, {"population": f"{actuator}_MN_neg", "coefficient": -1.0}],
-            "tau": READOUT_TAU,
-            "description": f"{actuator}: positive minus negative pool rate, low-pass {READOUT_TAU:g} ms (10 ms: 2/6 full episodes, {SELECTION})",
+            "tau": readout_tau,
+            "description": f"{actuator}: positive minus negative pool rate, low-pass {readout_tau:g} ms (10 ms: 2/6 full episodes, {SELECTION})",
         }
     circuit = {
         "$schema": "circuit.schema.json",
@@ -114,7 +115,7 @@ def build() -> tuple[dict, dict]:
         "version": "0.1.0",
         "description": (
             "Humanoid-v5's LQR balance controller carried by spiking motor pools: for each of the 17 actuators an agonist/antagonist "
-            f"pair of {POOL_SIZE}-neuron motor pools whose rate difference is the action. The pools receive the LQR's feedback on the "
+            f"pair of {pool_size}-neuron motor pools whose rate difference is the action. The pools receive the LQR's feedback on the "
             "body's named sensors as mean-field afferent drive (the binding): joint angles and velocities (muscle-spindle "
             "afferents) and trunk orientation, rates and velocities (vestibular). Not the issue's spinal circuit: no spiking "
             "afferent, interneuron or rhythm-generator populations; it measures what a spiking motor layer costs the LQR."

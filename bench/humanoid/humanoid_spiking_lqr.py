@@ -9,9 +9,11 @@ Both designs carry the LQR stander's feedback on named sensors (``LqrStander.on_
 ``ctrl0 + k (rate(MN_pos) - rate(MN_neg))`` (Hz, 15 ms bins low-passed with TAU ms). They
 differ only in how the sensors reach the motor pools:
 
-* ``motor``: each pool receives ``I0 +/- c (-G_i . (s - s0))`` mV as afferent current from
-  the binding (a mean-field afferent drive, as neuromechanical models feed afferent activity
-  to spinal neurons); the only spiking neurons are the 17 x 2 x N motor neurons.
+* ``motor``: humanoid_stander's design (``build_humanoid_stander.build``, here with pool size N,
+  readout TAU, motor-neuron NOISE): each pool receives ``I0 +/- c (-G_i . (s - s0))`` mV as
+  afferent current from the binding (a mean-field afferent drive, as neuromechanical models
+  feed afferent activity to spinal neurons); the only spiking neurons are the 17 x 2 x N
+  motor neurons.
 * ``afferent``: every sensor with a non-zero column of G (43) has a push-pull pair of spiking
   afferent pools of NA neurons (input ``I0A +/- ca (s_j - s0_j)`` mV, ``ca`` mapping NSD
   standard deviations of the sensor under the LQR to SPAN mV); each pool excites the motor
@@ -39,6 +41,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from build_humanoid_stander import DRIVE as I0  # this folder, on sys.path when run as a script
+from build_humanoid_stander import INPUT_PER_ACTION as C
+from build_humanoid_stander import MOTOR_NEURON as MN_MODEL
+from build_humanoid_stander import build as build_stander
 
 from encephagen.body.adapters import make_body
 from encephagen.body.baselines import run_episode
@@ -49,10 +55,8 @@ from encephagen.body.lqr import lqr_stander
 from encephagen.compile import compile_circuit
 from encephagen.storage import load_circuit
 
-MN_MODEL = {"tau_m": 10.0, "v_threshold": 10.0, "t_ref": 2.0}
 AFFERENT_MODEL = {"tau_m": 5.0, "v_threshold": 10.0, "t_ref": 2.0}
 TRUNK = ("torso_", "forward_", "lateral_", "vertical_")
-I0, C = 20.0, 20.0  # motor pools' resting input (mV) and input per action unit (mV)
 
 
 def lif_rate(model: dict, current: float) -> float:
@@ -82,6 +86,13 @@ def pathway(sensor: str) -> str:
 
 def build(design: str, options: dict) -> tuple[dict, dict]:
     """(circuit, binding) as JSON trees for ``design`` 'motor' or 'afferent'."""
+    n, tau, noise = int(options.get("N", 10)), float(options.get("TAU", 5)), float(options.get("NOISE", 0.5))
+    if design == "motor":
+        circuit, binding = build_stander(pool_size=n, readout_tau=tau, noise=noise)
+        binding["afferents"] = {
+            name: a for name, a in binding["afferents"].items() if pathway(a["sensor"]) != options.get("LESION")
+        }
+        return circuit, binding
     body = make_body("humanoid")
     lqr = lqr_stander(body)
     gain, s0 = lqr.on_sensors(body)
@@ -90,55 +101,53 @@ def build(design: str, options: dict) -> tuple[dict, dict]:
     def spiking(sensor: str) -> bool:
         return options.get("SPIKING", "all") in ("all", pathway(sensor))
 
-    n, tau, noise = int(options.get("N", 10)), float(options.get("TAU", 5)), float(options.get("NOISE", 0.5))
     mn_slope = lif_rate(MN_MODEL, I0 + 1) / 2 - lif_rate(MN_MODEL, I0 - 1) / 2
     k = 1.0 / (2 * C * mn_slope)
     populations, projections, readouts, afferents = {}, {}, {}, {}
     tonic = np.zeros(len(actuators))
     models = {"mn": {**MN_MODEL, "noise_sigma": noise}}
     classes = {"MN": {"transmitter": "acetylcholine"}}
-    if design == "afferent":
-        na, i0a = int(options.get("NA", 10)), float(options.get("I0A", 15))
-        span, nsd, tau_syn = float(options.get("SPAN", 8)), float(options.get("NSD", 4)), 5.0
-        models["afferent"] = {**AFFERENT_MODEL, "noise_sigma": float(options.get("NOISE_A", 0.3))}
-        models["mn"]["tau_syn_exc"] = tau_syn
-        classes["afferent"] = {"transmitter": "glutamate"}
-        slope = lif_rate(AFFERENT_MODEL, i0a + 0.5) - lif_rate(AFFERENT_MODEL, i0a - 0.5)
-        sd = lqr_sensor_sd(body, lqr, gain, s0)
-        for j, sensor in enumerate(sensors):
-            if np.abs(gain[:, j]).max() <= 1e-3 or not spiking(sensor):
+    na, i0a = int(options.get("NA", 10)), float(options.get("I0A", 15))
+    span, nsd, tau_syn = float(options.get("SPAN", 8)), float(options.get("NSD", 4)), 5.0
+    models["afferent"] = {**AFFERENT_MODEL, "noise_sigma": float(options.get("NOISE_A", 0.3))}
+    models["mn"]["tau_syn_exc"] = tau_syn
+    classes["afferent"] = {"transmitter": "glutamate"}
+    slope = lif_rate(AFFERENT_MODEL, i0a + 0.5) - lif_rate(AFFERENT_MODEL, i0a - 0.5)
+    sd = lqr_sensor_sd(body, lqr, gain, s0)
+    for j, sensor in enumerate(sensors):
+        if np.abs(gain[:, j]).max() <= 1e-3 or not spiking(sensor):
+            continue
+        ca = span / (nsd * max(sd[j], 1e-3))
+        for d, sign in (("pos", 1.0), ("neg", -1.0)):
+            populations[f"A_{sensor}_{d}"] = {
+                "cell_class": "afferent",
+                "size": na,
+                "neuron_model": "afferent",
+                "initial_v": {"uniform": [0.0, 10.0]},
+            }
+            afferents[f"A_{sensor}_{d}"] = {
+                "sensor": sensor,
+                "population": f"A_{sensor}_{d}",
+                "gain": sign * ca,
+                "offset": i0a - sign * ca * s0[j],
+                "low": 0.0,
+                "high": 40.0,
+            }
+        for i, actuator in enumerate(actuators):
+            if abs(gain[i, j]) <= 1e-3:
                 continue
-            ca = span / (nsd * max(sd[j], 1e-3))
-            for d, sign in (("pos", 1.0), ("neg", -1.0)):
-                populations[f"A_{sensor}_{d}"] = {
-                    "cell_class": "afferent",
-                    "size": na,
-                    "neuron_model": "afferent",
-                    "initial_v": {"uniform": [0.0, 10.0]},
+            weight = C * abs(gain[i, j]) / (tau_syn / 1000.0 * slope * ca)
+            tonic[i] += weight * tau_syn / 1000.0 * lif_rate(AFFERENT_MODEL, i0a)
+            for d in ("pos", "neg"):
+                target = d if -gain[i, j] > 0 else {"pos": "neg", "neg": "pos"}[d]
+                projections[f"A_{sensor}_{d}->{actuator}_MN_{target}"] = {
+                    "source": f"A_{sensor}_{d}",
+                    "target": f"{actuator}_MN_{target}",
+                    "rule": {"kind": "all_to_all"},
+                    "weight": weight,
+                    "weight_mode": "total",
+                    "delay": 0.5,
                 }
-                afferents[f"A_{sensor}_{d}"] = {
-                    "sensor": sensor,
-                    "population": f"A_{sensor}_{d}",
-                    "gain": sign * ca,
-                    "offset": i0a - sign * ca * s0[j],
-                    "low": 0.0,
-                    "high": 40.0,
-                }
-            for i, actuator in enumerate(actuators):
-                if abs(gain[i, j]) <= 1e-3:
-                    continue
-                weight = C * abs(gain[i, j]) / (tau_syn / 1000.0 * slope * ca)
-                tonic[i] += weight * tau_syn / 1000.0 * lif_rate(AFFERENT_MODEL, i0a)
-                for d in ("pos", "neg"):
-                    target = d if -gain[i, j] > 0 else {"pos": "neg", "neg": "pos"}[d]
-                    projections[f"A_{sensor}_{d}->{actuator}_MN_{target}"] = {
-                        "source": f"A_{sensor}_{d}",
-                        "target": f"{actuator}_MN_{target}",
-                        "rule": {"kind": "all_to_all"},
-                        "weight": weight,
-                        "weight_mode": "total",
-                        "delay": 0.5,
-                    }
     for i, actuator in enumerate(actuators):
         for d, sign in (("pos", 1.0), ("neg", -1.0)):
             populations[f"{actuator}_MN_{d}"] = {
@@ -149,8 +158,7 @@ def build(design: str, options: dict) -> tuple[dict, dict]:
                 "initial_v": {"uniform": [0.0, 10.0]},
             }
             for j, sensor in enumerate(sensors):
-                keep = abs(gain[i, j]) > 1e-4 and pathway(sensor) != options.get("LESION")
-                if keep and (design == "motor" or not spiking(sensor)):
+                if abs(gain[i, j]) > 1e-4 and not spiking(sensor):
                     g = -sign * C * gain[i, j]
                     afferents[f"{actuator}_{d}_{sensor}"] = {
                         "sensor": sensor,
@@ -235,9 +243,10 @@ def fidelity(loop: ClosedLoop) -> None:
     readouts = readouts_on_observations(loop, [observations], [1])[0]
     target = lqr.ctrl0 - (observations - s0) @ gain.T
     print(f"{'actuator':16s} {'LQR sd':>7s} {'slope':>6s} {'resid sd':>9s}")
+    _, _, offset, motor_gain = loop._lane_arrays(loop.network.parameter_values())
+    actions = offset + readouts @ motor_gain.T  # motors in the body's actuator order
     for i, actuator in enumerate(body.actuator_names):
-        motor = loop.binding.motors[actuator]
-        action = motor.offset + motor.terms[0].gain * readouts[:, loop.readout_names.index(f"{actuator}_mn")]
+        action = actions[:, i]
         x, y = target[:, i] - target[:, i].mean(), action - action.mean()
         slope = (x @ y) / (x @ x)
         print(f"{actuator:16s} {x.std():7.3f} {slope:6.2f} {np.std(y - slope * x):9.4f}")
