@@ -220,3 +220,47 @@ def test_run_prints_the_circuit_beside_every_humanoid_reference_on_the_same_seed
     assert report["binding"].endswith("humanoid_cpg.humanoid.binding.json")
     assert list(report["controllers"]) == ["circuit", "offsets", "zero", "constant", "pd", "lqr", "lqr_sensors"]
     assert all([e["seed"] for e in c["episodes"]] == [100000, 100001] for c in report["controllers"].values())
+
+
+def test_video_shows_a_front_view_of_a_3d_body_only(humanoid):
+    from encephagen.body.adapters import Walker2d
+
+    assert [label for label, _ in humanoid.cameras()] == ["side", "front"]
+    assert [label for label, _ in Walker2d().cameras()] == ["side"]
+
+
+@pytest.fixture(scope="module")
+def stander_loop():
+    from encephagen.body.loop import ClosedLoop
+    from encephagen.compile import compile_circuit
+
+    path = shipped_circuits_dir() / "humanoid_stander.json"
+    return ClosedLoop(
+        compile_circuit(load_circuit(path), dt=0.25), load_binding(binding_path_for(path)), base_dir=path.parent
+    )
+
+
+def _without_pathway(loop, pathway: str):
+    """The loop with the binding's spindle ('ia': joint angles and velocities) or vestibular
+    ('vestibular': trunk orientation, rates, velocities) afferent entries removed."""
+    from encephagen.body.loop import ClosedLoop
+
+    def is_spindle(sensor: str) -> bool:
+        return sensor.endswith(("_angle", "_velocity")) and not sensor.startswith(
+            ("torso_", "forward_", "lateral_", "vertical_")
+        )
+
+    kept = {name: a for name, a in loop.binding.afferents.items() if is_spindle(a.sensor) != (pathway == "ia")}
+    assert 0 < len(kept) < len(loop.binding.afferents)
+    return ClosedLoop(loop.network, loop.binding.model_copy(update={"afferents": kept}), base_dir=loop.base_dir)
+
+
+def test_humanoid_stander_stays_up_where_zero_action_falls_at_40_steps(stander_loop):
+    (episode,) = stander_loop.run([REPORT_SEEDS[0]], max_steps=300)
+    assert episode.metrics["steps"] == 300
+
+
+@pytest.mark.parametrize("pathway", ["ia", "vestibular"])
+def test_humanoid_stander_falls_within_200_steps_without_its_spindle_or_vestibular_drive(stander_loop, pathway):
+    episodes = _without_pathway(stander_loop, pathway).run(REPORT_SEEDS[:2], max_steps=200)
+    assert all(e.metrics["steps"] < 200 for e in episodes)

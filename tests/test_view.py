@@ -41,6 +41,7 @@ CLICKED = {
     "hcp_cortex": "Precentral_L.E",
     "celegans": "AVAL",
     "humanoid_cpg": "L_RG_F",
+    "humanoid_stander": "abdomen_y_MN_pos",
 }
 """The population each shipped circuit's browser test clicks (with neuron-model parameters to show)."""
 REPORT_SEED = 100_016

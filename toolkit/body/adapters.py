@@ -439,6 +439,20 @@ class MujocoBody:
         camera.distance, camera.azimuth, camera.elevation = 4.0, 90.0, -10.0
         return camera
 
+    def cameras(self) -> list[tuple[str, Any]]:
+        """The views a video shows, as (label, camera): the side view, and for a body free to
+        move in three dimensions a front view as well, which shows the sideways (roll)
+        balance that a side view hides."""
+        views = [("side", self.camera())]
+        if self._root == "free":
+            mujoco = self._mujoco
+            front = mujoco.MjvCamera()
+            front.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+            front.trackbodyid = 1
+            front.distance, front.azimuth, front.elevation = 4.0, 180.0, -10.0  # from ahead, facing -x
+            views.append(("front", front))
+        return views
+
 
 def _gymnasium_asset(filename: str) -> Path:
     """Path of an XML file shipped with gymnasium (its MuJoCo assets folder)."""

@@ -1,4 +1,4 @@
-"""Side-view video of a recorded episode, with the circuit's population activity beside it.
+"""Video of a recorded episode: side view (and front view for a 3-D body), with the circuit's population activity beside it.
 
 The episode is replayed from its recorded ``qpos``/``qvel`` (the loop does not render while
 it runs, so recording costs nothing and rendering can be redone), drawn with MuJoCo's
@@ -62,7 +62,8 @@ def write_video(
         Render every ``stride``-th body step; the video plays in real time
         (fps = 1000 / (stride * body.dt_ms)).
     size
-        (width, height) of the body view in pixels; the panel is as tall.
+        (width, height) of each body view in pixels (side, and front for a body free in 3-D:
+        ``body.cameras()``); the panel is as tall.
     window_ms
         Time span shown by the activity panel.
     progress
@@ -91,8 +92,8 @@ def write_video(
     )
     frames = range(0, len(qpos), stride)
     fps = 1000.0 / (stride * body.dt_ms)
-    total_width = width + (panel.width if panel else 0)
-    camera = body.camera()
+    cameras = [camera for _, camera in body.cameras()]
+    total_width = width * len(cameras) + (panel.width if panel else 0)
     try:
         with atomic_output(path) as tmp:
             writer = ffmpeg.write_frames(
@@ -110,9 +111,11 @@ def write_video(
                 body.data.qpos[:] = qpos[t]
                 body.data.qvel[:] = qvel[t]
                 mujoco.mj_forward(body.model, body.data)
-                renderer.update_scene(body.data, camera=camera)
-                image = renderer.render()
-                return np.ascontiguousarray(np.hstack([image, panel.draw(t)]) if panel else image)
+                views = []
+                for camera in cameras:
+                    renderer.update_scene(body.data, camera=camera)
+                    views.append(renderer.render())
+                return np.ascontiguousarray(np.hstack(views + ([panel.draw(t)] if panel else [])))
 
             report = progress_callback(progress, f"rendering {path.name}")
             for k, t in enumerate(frames):
