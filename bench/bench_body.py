@@ -108,7 +108,7 @@ def walkers(circuit_name: str, sine_pitch: list[float], seeds: list[int]) -> dic
 
 def humanoid_rates(dt: float, steps: int = 2000) -> dict[str, tuple[float, float]]:
     """Humanoid-v5 body steps per second: Gymnasium's env.step alone, our adapter alone, and
-    humanoid_cpg in closed loop on one lane at circuit step ``dt`` (episodes restarted after each
+    humanoid_cpg and humanoid_stander in closed loop on one lane at circuit step ``dt`` (episodes restarted after each
     fall until ``steps``; the binding's warm-up is left out, as it is paid once per episode)."""
     import gymnasium as gym
 
@@ -127,22 +127,27 @@ def humanoid_rates(dt: float, steps: int = 2000) -> dict[str, tuple[float, float
                 reset(i)
         return steps
 
-    path = resolve_circuit_path("humanoid_cpg")
-    binding = load_binding(binding_path_for(path, "humanoid")).model_copy(update={"warmup_ms": 0.0})
-    loop = ClosedLoop(compile_circuit(load_circuit(path), dt=dt), binding, base_dir=path.parent)
-    loop.run([0], max_steps=3)
+    def closed_loop(name: str) -> int:
+        path = resolve_circuit_path(name)
+        binding = load_binding(binding_path_for(path, "humanoid")).model_copy(update={"warmup_ms": 0.0})
+        loop = ClosedLoop(compile_circuit(load_circuit(path), dt=dt), binding, base_dir=path.parent)
+        loop.run([0], max_steps=3)
 
-    def closed() -> int:
-        done, seed = 0, 0
-        while done < steps // 4:
-            done, seed = done + loop.run([seed])[0].metrics["steps"], seed + 1
-        return done
+        def run() -> int:
+            done, seed = 0, 0
+            while done < steps // 4:
+                done, seed = done + loop.run([seed])[0].metrics["steps"], seed + 1
+            return done
 
-    return {
+        return run
+
+    rates = {
         "gymnasium env.step": _rates(lambda: physics(lambda a: any(env.step(a)[2:4]), lambda s: env.reset(seed=s))),
         "adapter": _rates(lambda: physics(lambda a: (lambda r: r.terminated or r.truncated)(body.step(a)), body.reset)),
-        f"closed loop humanoid_cpg dt {dt} ms, 1 lane": _rates(closed),
     }
+    for name in ("humanoid_cpg", "humanoid_stander"):
+        rates[f"closed loop {name} dt {dt} ms, 1 lane"] = _rates(closed_loop(name))
+    return rates
 
 
 LESIONS = {
@@ -183,7 +188,7 @@ def main() -> None:
     parser.add_argument(
         "--humanoid",
         action="store_true",
-        help="Only the Humanoid-v5 speed rows (physics alone and humanoid_cpg's closed loop).",
+        help="Only the Humanoid-v5 speed rows (physics alone and the humanoid circuits' closed loops).",
     )
     args = parser.parse_args()
 
@@ -217,7 +222,7 @@ def main() -> None:
         for dt in (0.25, 0.1):
             for name, (wall, cpu) in humanoid_rates(dt).items():
                 if dt == 0.25 or name.startswith("closed"):
-                    print(f"  {name:44} {wall:7.0f} / {cpu:7.0f}")
+                    print(f"  {name:50} {wall:7.0f} / {cpu:7.0f}")
         return
     if not args.skip_speed:
         print("Walker2d body steps per second (wall / per CPU second of this process)")

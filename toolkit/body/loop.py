@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from ..errors import BodyError, UnknownNameError
 from .baselines import aggregate, constant_controller, episode_metrics, reference_controllers, run_episode
@@ -140,13 +141,10 @@ class ClosedLoop:
         self.warmup_steps = int(round(binding.warmup_ms / probe.dt_ms)) * self.steps_per_body_step
         afferents = list(binding.afferents.values())
         self._sensor = np.array([probe.sensor_index(a.sensor) for a in afferents], dtype=np.intp)
-        n = network.n_neurons
-        fanout = np.zeros((len(afferents), n))  # afferent -> neurons of its population
-        for i, aff in enumerate(afferents):
-            fanout[i, network.population_slices[aff.population]] = 1.0
         self._is_rate = np.array([a.input == "rate" for a in afferents], dtype=bool)
-        self._current_fanout = fanout[~self._is_rate] if (~self._is_rate).any() else None
-        self._rate_fanout = fanout[self._is_rate] if self._is_rate.any() else None
+        slices = [network.population_slices[a.population] for a in afferents]
+        self._current_fanout = _Fanout.of([s for s, r in zip(slices, self._is_rate) if not r], network.n_neurons)
+        self._rate_fanout = _Fanout.of([s for s, r in zip(slices, self._is_rate) if r], network.n_neurons)
         self._aff_low = np.array([_bound(a.low, a.input == "rate", -np.inf) for a in afferents])
         self._aff_high = np.array([np.inf if a.high is None else a.high for a in afferents])
         self.readout_names = sorted({t.readout for m in binding.motors.values() for t in m.terms})
@@ -411,11 +409,49 @@ class ClosedLoop:
         if not self._sensor.size:
             return {"current": commanded, "poisson_rate": None}
         value = np.clip(offset + gain * observations[:, self._sensor], self._aff_low, self._aff_high)
-        current = value[:, ~self._is_rate] @ self._current_fanout if self._current_fanout is not None else None
+        current = self._current_fanout(value[:, ~self._is_rate]) if self._current_fanout is not None else None
         if commanded is not None:
             current = commanded if current is None else current + commanded
-        rate = value[:, self._is_rate] @ self._rate_fanout if self._rate_fanout is not None else None
+        rate = self._rate_fanout(value[:, self._is_rate]) if self._rate_fanout is not None else None
         return {"current": current, "poisson_rate": rate}
+
+
+class _Fanout:
+    """Afferent values -> per-neuron input: each population receives the sum of the afferents that feed it.
+
+    Summed once per population (a sparse groups x afferents matrix) and then gathered onto its
+    neurons, instead of a dense (afferents x neurons) product: the product cost more than the
+    circuit's kernel on a 680-neuron Humanoid circuit fed by 1,452 afferents (and more again with
+    BLAS threads on a busy machine). Sums run in binding order; for up to two afferents per
+    population they equal the dense product's bit for bit (its extra terms are zeros).
+    """
+
+    def __init__(self, groups: sparse.csr_matrix, neuron_group: np.ndarray, targeted: np.ndarray, n_neurons: int):
+        self.groups, self.neuron_group, self.targeted, self.n_neurons = groups, neuron_group, targeted, n_neurons
+
+    @classmethod
+    def of(cls, slices: list[slice], n_neurons: int) -> _Fanout | None:
+        if not slices:
+            return None
+        members: dict[tuple[int, int], list[int]] = {}
+        group_of_neuron = np.full(n_neurons, -1, dtype=np.intp)
+        for i, part in enumerate(slices):
+            key = (part.start, part.stop)
+            if key not in members:
+                group_of_neuron[part] = len(members)
+                members[key] = []
+            members[key].append(i)
+        columns = [i for group in members.values() for i in group]
+        indptr = np.cumsum([0] + [len(group) for group in members.values()])
+        groups = sparse.csr_matrix((np.ones(len(columns)), columns, indptr), shape=(len(members), len(slices)))
+        targeted = np.flatnonzero(group_of_neuron >= 0)
+        return cls(groups, group_of_neuron[targeted], targeted, n_neurons)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        sums = (self.groups @ values.T).T
+        out = np.zeros((values.shape[0], self.n_neurons))
+        out[:, self.targeted] = sums[:, self.neuron_group]
+        return out
 
 
 def _bound(value: float | None, is_rate: bool, default: float) -> float:
