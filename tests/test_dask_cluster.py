@@ -9,6 +9,7 @@ is a small real one (the half-centre's gait objective, 12 evaluations), run by t
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime
 import ipaddress
 import json
@@ -73,6 +74,12 @@ def _calibrate(out: Path, *options: str) -> tuple[dict, dict]:
     }
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to end it when pytest dies, so a killed test run leaves no cluster behind."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
     """The reference: the same calibration on two local worker processes."""
@@ -97,6 +104,7 @@ def dask_cluster(folder: Path, tls: list[str] | None = None):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 env={**os.environ, **ONE_THREAD},
+                preexec_fn=_die_with_parent,
             )
         )
 
