@@ -5,14 +5,18 @@ rate) is simulated on calibration seeds, and each run's BOLD FC -- for every obs
 can drive the haemodynamics -- is scored against the group FC of the calibration subjects,
 loaded with ``calibration_only=True`` (``encephagen.fc.screen_cortex``): the held-out
 subjects, on which ``encephagen fc`` reports, are never read. The pick is the setting with the
-highest BOLD-FC r averaged over the seeds (``encephagen.fc.best_setting``).
+highest BOLD-FC r averaged over its seeds among those that keep every region's excitatory
+rate inside the ``fc`` objective's band (1-30 Hz). The screen that chose hcp_cortex 0.3.0:
 
     NUMBA_NUM_THREADS=1 python bench/cortex_selection.py --couplings 1.8,1.9,2.0,2.05,2.1,2.2 \\
-        --seeds 1000101,1000102 --duration-s 120 --out selection.json
+        --seeds 1000101,1000102 --duration-s 120 --out stage1.json
     NUMBA_NUM_THREADS=1 python bench/cortex_selection.py --couplings 2.0,2.2 --fic-targets 4,8 \\
-        --seeds 1000101,1000102 --duration-s 120 --out selection_fic.json
+        --seeds 1000101,1000102 --duration-s 120 --out stage1_fic.json
+    NUMBA_NUM_THREADS=1 python bench/cortex_selection.py --couplings 2.0 \\
+        --seeds 1000103,1000104,1000105 --duration-s 120 --out stage2.json
+    python bench/cortex_selection.py --pick stage1.json stage1_fic.json stage2.json
 
-Several ``--out`` files can be merged with ``--pick a.json b.json`` to print the table and the pick.
+(``--pick`` merges earlier ``--out`` files, prints the table and the pick.)
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ def screen(args) -> list[dict]:
         )
 
     def record(runs, extra: dict) -> None:
+        """Print each run and keep the --out file current, so an interrupted grid keeps what it measured."""
         for run in runs:
             row = {**run.as_dict(), **extra}
             rows.append(row)
@@ -58,6 +63,8 @@ def screen(args) -> list[dict]:
                 f"BOLD-FC r {row['bold_fc_r']:.3f} (mean FC {row['bold_fc_mean']:.3f}), 100-ms FC r {row['rate_fc_r']:.3f}, "
                 f"E rates {row['min_rate_hz']:.2f}-{row['max_rate_hz']:.2f} Hz"
             )
+        if args.out:
+            args.out.write_text(json.dumps({"argv": sys.argv[1:], "runs": rows}, indent=1) + "\n")
 
     if not args.fic_targets:
         note(f"{base.name} {base.version}: couplings {couplings} x seeds {seeds}, {args.duration_s:g} s each")
@@ -92,7 +99,15 @@ def _fic_label(row: dict) -> str:
 
 
 def pick(rows: list[dict]) -> dict:
-    """Mean BOLD-FC r over seeds per (coupling, FIC target, observable); the best of them."""
+    """Mean BOLD-FC r over seeds per (coupling, FIC target, observable); the best of those inside the rate band.
+
+    The band is the ``fc`` objective's (``encephagen.fc.FC_TARGETS``: every region's excitatory
+    rate within 1-30 Hz, the asynchronous-irregular range), so that no FC is bought with
+    saturated or silent regions.
+    """
+    from encephagen.fc import FC_TARGETS
+
+    low, high = FC_TARGETS["min_rate_hz"], FC_TARGETS["max_rate_hz"]
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         key = (row["values"]["coupling"], row.get("fic_target_hz"), row["observable"])
@@ -110,6 +125,9 @@ def pick(rows: list[dict]) -> dict:
                 "bold_fc_mean": float(np.mean([g["bold_fc_mean"] for g in group])),
                 "min_rate_hz": float(np.min([g["min_rate_hz"] for g in group])),
                 "max_rate_hz": float(np.max([g["max_rate_hz"] for g in group])),
+                "in_rate_band": bool(
+                    min(g["min_rate_hz"] for g in group) >= low and max(g["max_rate_hz"] for g in group) <= high
+                ),
             }
         )  # fmt: skip
     for row in table:
@@ -118,8 +136,13 @@ def pick(rows: list[dict]) -> dict:
             f"coupling {row['coupling']:<5g} {fic:<11} {row['observable']:<15} BOLD-FC r {row['bold_fc_r_mean']:.3f} "
             f"(seeds {', '.join(f'{r:.3f}' for r in row['bold_fc_r'])}; mean FC {row['bold_fc_mean']:.3f}), "
             f"100-ms FC r {row['rate_fc_r_mean']:.3f}, E rates {row['min_rate_hz']:.2f}-{row['max_rate_hz']:.2f} Hz"
+            + ("" if row["in_rate_band"] else f" (outside {low:g}-{high:g} Hz)")
         )
-    best = max(table, key=lambda row: row["bold_fc_r_mean"])
+    eligible = [row for row in table if row["in_rate_band"]]
+    if not eligible:
+        print(f"pick: none; no setting keeps every region within {low:g}-{high:g} Hz")
+        return {"table": table, "pick": None}
+    best = max(eligible, key=lambda row: row["bold_fc_r_mean"])
     print(f"pick: {json.dumps(best)}")
     return {"table": table, "pick": best}
 

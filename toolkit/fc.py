@@ -222,10 +222,11 @@ def _population_indices(result, regions: Sequence[str], suffix: str) -> list[int
 
 OBSERVABLES = ("rate", "synaptic", "excitatory_rate")
 """What drives each region's haemodynamics (see :func:`region_activity`)."""
-DEFAULT_OBSERVABLE = "rate"
-"""The region's firing rate, E and I together. Measured on hcp_cortex (coupling 2 mV, dt 0.5 ms,
-six independent runs, 1200 s of BOLD, FCs averaged; held-out subjects): r 0.638 with a mean FC
-of 0.35 (empirical 0.38); ``synaptic`` 0.591 with a mean FC near 0.6; ``excitatory_rate`` 0.5-0.57."""
+DEFAULT_OBSERVABLE = "synaptic"
+"""The region's excitatory synaptic input, chosen on the calibration subjects with calibration
+seeds (``bench/cortex_selection.py``; hcp_cortex at coupling 2 mV, five 120-s runs, dt 0.5 ms):
+BOLD-FC r 0.471 with their group FC, against 0.466 for ``rate`` (within noise of each other)
+and 0.333 for ``excitatory_rate``."""
 
 
 def excitatory_input_matrix(network, values: Mapping[str, float] | None = None) -> np.ndarray:
