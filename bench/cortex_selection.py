@@ -10,13 +10,14 @@ rate inside the ``fc`` objective's band (1-30 Hz). The screen that chose hcp_cor
 
     NUMBA_NUM_THREADS=1 python bench/cortex_selection.py --couplings 1.8,1.9,2.0,2.05,2.1,2.2 \\
         --seeds 1000101,1000102 --duration-s 120 --out stage1.json
-    NUMBA_NUM_THREADS=1 python bench/cortex_selection.py --couplings 2.0,2.2 --fic-targets 4,8 \\
+    NUMBA_NUM_THREADS=1 python bench/cortex_selection.py --couplings 2.0,2.2 --fic-targets 4 \\
         --seeds 1000101,1000102 --duration-s 120 --out stage1_fic.json
     NUMBA_NUM_THREADS=1 python bench/cortex_selection.py --couplings 2.0 \\
         --seeds 1000103,1000104,1000105 --duration-s 120 --out stage2.json
     python bench/cortex_selection.py --pick stage1.json stage1_fic.json stage2.json
 
-(``--pick`` merges earlier ``--out`` files, prints the table and the pick.)
+(``--pick`` merges earlier ``--out`` files, prints the table and the pick; the runs and the
+table are kept in docs/notes/cortex_selection/.)
 """
 
 from __future__ import annotations

@@ -166,6 +166,7 @@ def fc(
             json.dumps(
                 {
                     "circuit": loaded.name,
+                    "version": loaded.version,
                     "duration_s": duration_s,
                     "dt_ms": dt,
                     "seeds": seeds,
