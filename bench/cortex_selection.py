@@ -62,7 +62,7 @@ def screen(args) -> list[dict]:
             note(
                 f"coupling {row['values']['coupling']:g} {_fic_label(row)} seed {row['seed']} {row['observable']:<15} "
                 f"BOLD-FC r {row['bold_fc_r']:.3f} (mean FC {row['bold_fc_mean']:.3f}), 100-ms FC r {row['rate_fc_r']:.3f}, "
-                f"E rates {row['min_rate_hz']:.2f}-{row['max_rate_hz']:.2f} Hz"
+                f"E rates {row['min_rate_hz']:.2f}-{row['max_rate_hz']:.2f} Hz, FCD KS {_number(row.get('fcd_ks'))}"
             )
         if args.out:
             args.out.write_text(json.dumps({"argv": sys.argv[1:], "runs": rows}, indent=1) + "\n")
@@ -93,6 +93,15 @@ def screen(args) -> list[dict]:
             )  # fmt: skip
             record(runs, {"fic_target_hz": target, "fic_converged": fic.converged, "fic_runs": len(fic.steps)})
     return rows
+
+
+def _mean(values: list) -> float | None:
+    """Mean of the values, or None when a run did not measure one (older --out files, short runs)."""
+    return None if any(v is None for v in values) else float(np.mean(values))
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _fic_label(row: dict) -> str:
@@ -126,6 +135,7 @@ def pick(rows: list[dict]) -> dict:
                 "bold_fc_mean": float(np.mean([g["bold_fc_mean"] for g in group])),
                 "min_rate_hz": float(np.min([g["min_rate_hz"] for g in group])),
                 "max_rate_hz": float(np.max([g["max_rate_hz"] for g in group])),
+                "fcd_ks_mean": _mean([g.get("fcd_ks") for g in group]),
                 "in_rate_band": bool(
                     min(g["min_rate_hz"] for g in group) >= low and max(g["max_rate_hz"] for g in group) <= high
                 ),
@@ -138,6 +148,7 @@ def pick(rows: list[dict]) -> dict:
             f"(seeds {', '.join(f'{r:.3f}' for r in row['bold_fc_r'])}; mean FC {row['bold_fc_mean']:.3f}), "
             f"100-ms FC r {row['rate_fc_r_mean']:.3f}, E rates {row['min_rate_hz']:.2f}-{row['max_rate_hz']:.2f} Hz"
             + ("" if row["in_rate_band"] else f" (outside {low:g}-{high:g} Hz)")
+            + f", FCD KS {_number(row['fcd_ks_mean'])}"
         )
     eligible = [row for row in table if row["in_rate_band"]]
     if not eligible:

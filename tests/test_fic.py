@@ -77,6 +77,7 @@ def test_cortex_screen_cannot_read_the_heldout_subjects(tmp_path, monkeypatch):
     import h5py
 
     from encephagen.fc import screen_cortex
+    from encephagen.fcd import FCDSettings
     from encephagen.seeds import SeedRangeError
 
     poisoned = tmp_path / "hcp80.h5"
@@ -100,13 +101,20 @@ def test_cortex_screen_cannot_read_the_heldout_subjects(tmp_path, monkeypatch):
         return real(path, **kwargs)
 
     monkeypatch.setattr(hcp, "load_connectome", spy)
-    options = {"duration_s": 12.0, "discard_s": 2.0, "base_dir": tmp_path, "observables": ("rate", "synaptic")}
+    short_fcd = FCDSettings(window_s=5.0, step_s=2.16, band_hz=(0.05, 0.5))
+    options = {
+        "duration_s": 20.0,
+        "discard_s": 2.0,
+        "base_dir": tmp_path,
+        "observables": ("rate", "synaptic"),
+        "fcd_settings": short_fcd,
+    }
     sets = [{"coupling": 1.0}, {"coupling": 3.0}]
     clean = screen_cortex(circuit, sets, [1_000_001], **options)
     blind = screen_cortex(circuit, sets, [1_000_001], data=poisoned, **options)
     assert calls == [{"calibration_only": True}] * 2
     assert [(r.values, r.observable) for r in clean] == [(v, o) for v in sets for o in ("rate", "synaptic")]
-    assert all(np.isfinite(r.bold_fc_r) and np.isfinite(r.rate_fc_r) for r in blind)
+    assert all(np.isfinite([r.bold_fc_r, r.rate_fc_r, r.fcd_ks]).all() for r in blind)
     assert [r.as_dict() for r in blind] == [r.as_dict() for r in clean]
     with pytest.raises(SeedRangeError, match="calibration seeds"):
         screen_cortex(circuit, sets, [100_000], **options)

@@ -568,6 +568,8 @@ class ScreenedRun:
     min_rate_hz: float
     """Slowest and fastest region's excitatory rate (Hz)."""
     max_rate_hz: float
+    fcd_ks: float | None = None
+    """KS distance of this lane's FCD to the calibration subjects' pooled FCD (None: run too short)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -579,6 +581,7 @@ class ScreenedRun:
             "rate_fc_r": self.rate_fc_r,
             "min_rate_hz": self.min_rate_hz,
             "max_rate_hz": self.max_rate_hz,
+            "fcd_ks": self.fcd_ks,
         }
 
 
@@ -594,6 +597,7 @@ def screen_cortex(
     base_dir=None,
     discard_s: float = 10.0,
     lanes: int = 16,
+    fcd_settings: FCDSettings | None = None,
     on_chunk=None,
 ) -> list[ScreenedRun]:
     """Score every parameter set x seed x BOLD observable against the calibration subjects' FC.
@@ -616,8 +620,12 @@ def screen_cortex(
         Connectome file (the shipped hcp80.h5 by default).
     lanes
         Most (set, seed) runs batched in one simulation.
+    fcd_settings
+        Windows of the FCD distance to the calibration subjects' FCD (60-s windows by default;
+        runs too short for them get ``fcd_ks=None``).
     """
     from .compile import compile_circuit
+    from .fcd import FCDSettings, ks_distance, pooled_fcd
     from .hcp import load_connectome
     from .seeds import CALIBRATION, SeedRangeError
 
@@ -630,6 +638,9 @@ def screen_cortex(
         if observable not in OBSERVABLES:
             raise EncephagenError(f"BOLD observable must be one of {', '.join(OBSERVABLES)}; got {observable!r}")
     connectome = load_connectome(data, calibration_only=True)
+    fcd_settings = fcd_settings or FCDSettings()
+    tr_s = 0.72
+    empirical_fcd = pooled_fcd([bold.T for bold in connectome.subject_bold], tr_s, fcd_settings)
     network = compile_circuit(circuit, dt=dt, base_dir=base_dir)
     runs = [(dict(values), int(seed)) for values in parameter_sets for seed in seeds]
     out: list[ScreenedRun] = []
@@ -646,9 +657,15 @@ def screen_cortex(
             single = result.lane(lane)
             for observable in observables:
                 simulated = simulated_fc(
-                    single, connectome.regions, network=network, observable=observable, discard_s=discard_s
+                    single, connectome.regions, network=network, observable=observable, tr_s=tr_s, discard_s=discard_s
                 )
                 terms = fc_objective_terms(single, connectome.fc, simulated, regions=connectome.regions)
+                frames = len(simulated.bold[0].bold)
+                fcd_ks = (
+                    ks_distance(pooled_fcd([simulated.bold[0].bold], tr_s, fcd_settings), empirical_fcd)
+                    if frames * tr_s >= fcd_settings.window_s + 4 * fcd_settings.step_s
+                    else None
+                )
                 out.append(
                     ScreenedRun(
                         values=values,
@@ -659,6 +676,7 @@ def screen_cortex(
                         rate_fc_r=terms["rate_fc_r"],
                         min_rate_hz=terms["min_region_rate_hz"],
                         max_rate_hz=terms["max_region_rate_hz"],
+                        fcd_ks=fcd_ks,
                     )
                 )
     return out
