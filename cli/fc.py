@@ -129,7 +129,7 @@ def fc(
     \b
     Example:
       encephagen fc hcp_cortex --duration-s 300 --dt 0.5 --lanes 2 --plot fc.png
-      encephagen fc hcp_cortex --duration-s 100 --dt 0.5 --set coupling=1.8 --observable synaptic
+      encephagen fc hcp_cortex --duration-s 100 --dt 0.5 --set coupling=1.8 --observable rate
     """
     from encephagen.cli.gait import parse_assignments
     from encephagen.compile import compile_circuit
@@ -166,6 +166,7 @@ def fc(
             json.dumps(
                 {
                     "circuit": loaded.name,
+                    "version": loaded.version,
                     "duration_s": duration_s,
                     "dt_ms": dt,
                     "seeds": seeds,

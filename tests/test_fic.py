@@ -69,6 +69,57 @@ def test_baseline_gains_do_not_depend_on_the_heldout_fc():
     assert [b.detail for b in baseline_predictors(view.sc, scrambled)] != [b.detail for b in other]
 
 
+def test_cortex_screen_cannot_read_the_heldout_subjects(tmp_path, monkeypatch):
+    """The screen that chooses coupling and observable gives the same figures when every held-out
+    dataset in the file is NaN, loads the connectome calibration-only, and refuses report seeds."""
+    import shutil
+
+    import h5py
+
+    from encephagen.fc import screen_cortex
+    from encephagen.fcd import FCDSettings
+    from encephagen.seeds import SeedRangeError
+
+    poisoned = tmp_path / "hcp80.h5"
+    shutil.copy(default_data_path("hcp"), poisoned)
+    with h5py.File(poisoned, "r+") as h5:
+        ids = [s.decode() for s in h5["subjects/ids"][()]]
+        for subject in (s.decode() for s in h5["subjects/heldout"][()]):
+            i = ids.index(subject)
+            for name in ("sc", "tract_length", "fc"):
+                h5[f"subjects/{name}"][i] = np.nan
+            h5[f"subjects/bold/{subject}"][...] = np.nan
+        for name in ("sc", "tract_length", "fc", "fc_heldout"):
+            h5[f"group/{name}"][...] = np.nan
+    circuit = build_hcp_cortex_circuit(default_data_path(), circuit_dir=tmp_path, n_exc=8, n_inh=2)
+    circuit = circuit.with_parameter_values({"p_long_range": 1.0})
+    calls = []
+    real = hcp.load_connectome
+
+    def spy(path=None, **kwargs):
+        calls.append(kwargs)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(hcp, "load_connectome", spy)
+    short_fcd = FCDSettings(window_s=5.0, step_s=2.16, band_hz=(0.05, 0.5))
+    options = {
+        "duration_s": 20.0,
+        "discard_s": 2.0,
+        "base_dir": tmp_path,
+        "observables": ("rate", "synaptic"),
+        "fcd_settings": short_fcd,
+    }
+    sets = [{"coupling": 1.0}, {"coupling": 3.0}]
+    clean = screen_cortex(circuit, sets, [1_000_001], **options)
+    blind = screen_cortex(circuit, sets, [1_000_001], data=poisoned, **options)
+    assert calls == [{"calibration_only": True}] * 2
+    assert [(r.values, r.observable) for r in clean] == [(v, o) for v in sets for o in ("rate", "synaptic")]
+    assert all(np.isfinite([r.bold_fc_r, r.rate_fc_r, r.fcd_ks]).all() for r in blind)
+    assert [r.as_dict() for r in blind] == [r.as_dict() for r in clean]
+    with pytest.raises(SeedRangeError, match="calibration seeds"):
+        screen_cortex(circuit, sets, [100_000], **options)
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     """The cortex with 40 + 10 neurons per region (4,000 in all), denser so each region is a balanced network."""
