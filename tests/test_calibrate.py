@@ -200,7 +200,7 @@ def _interrupt_after(generations: int):
 def test_resume_refuses_other_settings_and_fresh_runs_refuse_an_old_log(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         calibrate(fake_circuit(), settings(), tmp_path / "run", progress=_interrupt_after(2))
-    with pytest.raises(CalibrationError, match="different settings .*budget"):
+    with pytest.raises(CalibrationError, match=r"different settings .*budget"):
         calibrate(fake_circuit(), settings(budget=61), tmp_path / "run", resume=True)
     with pytest.raises(CalibrationError, match="--resume"):
         calibrate(fake_circuit(), settings(), tmp_path / "run")
@@ -215,7 +215,7 @@ def test_bad_requests_fail_before_any_work(tmp_path):
         calibrate(outside, settings(), tmp_path / "b")
     with pytest.raises(EncephagenError, match="did you mean 'quadratic'"):
         calibrate(fake_circuit(), settings(objective="quadratik"), tmp_path / "c")
-    with pytest.raises(CalibrationError, match="unknown target 'scal' .*did you mean 'scale'"):
+    with pytest.raises(CalibrationError, match=r"unknown target 'scal' .*did you mean 'scale'"):
         calibrate(fake_circuit(), settings(targets={"scal": 1.0}), tmp_path / "d")
     with pytest.raises(EncephagenError, match="did you mean 'CMA'"):
         calibrate(fake_circuit(), settings(optimizer="CMAA"), tmp_path / "e")

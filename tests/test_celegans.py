@@ -140,7 +140,7 @@ def test_malformed_source_data_is_refused_with_its_place(tree, message):
 
 
 def test_malformed_neuron_table_is_refused():
-    with pytest.raises(ConnectomeDataError, match="table.csv:2: expected 'NAME; full name; lineage; description'"):
+    with pytest.raises(ConnectomeDataError, match=r"table\.csv:2: expected 'NAME; full name; lineage; description'"):
         parse_neuron_table("A; Neuron A; AB a; interneuron\nB; only two\n", "table.csv")
 
 

@@ -333,8 +333,9 @@ class GaitEvaluator:
             {name: p.value for name, p in circuit.free_parameters.items()}
         )  # structural free parameters fail here, before any run
         self.sweep = DriveSweep.from_request(circuit, targets, options)
-        for value in self.sweep.values if self.sweep else ():
-            self.network.apply({self.sweep.parameter: value})  # a structural swept parameter fails here too
+        if self.sweep is not None:
+            for value in self.sweep.values:
+                self.network.apply({self.sweep.parameter: value})  # a structural swept parameter fails here too
         self.targets = {
             name: value for name, value in targets.items() if self._measurable(name) and name not in _SWEEP_TARGETS
         }
@@ -355,7 +356,7 @@ class GaitEvaluator:
         from .gait import gait_from_rates
         from .simulate import simulate
 
-        points: list[tuple[dict[str, float], Mapping[str, float]]] = [({}, self.targets)]
+        points: list[tuple[dict[str, float], Mapping[str, float] | None]] = [({}, self.targets)]
         if self.sweep is not None:
             at_values = dict(self.targets)
             if float(self.options["sweep_fe_overlap"]) > 0 and at_values.pop("fe_phase", None) is not None:

@@ -20,6 +20,7 @@ circuit's own parameters and writes them back with its provenance.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -136,7 +137,7 @@ class Binding(Strict):
                 yield ["motors", name, "terms", i, "gain"], term.gain
 
 
-def resolve(value: Value, parameters: dict[str, float]) -> float:
+def resolve(value: Value, parameters: Mapping[str, float]) -> float:
     """The number a gain or offset stands for, given the circuit's parameter values."""
     if isinstance(value, ParamRef):
         return float(parameters[value.param]) * value.factor

@@ -16,6 +16,7 @@ others go on; the run stops when every lane has ended.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -74,7 +75,7 @@ class DriveSchedule:
         if (
             not self.points
             or times[0] != 0.0
-            or any(b <= a for a, b in zip(times, times[1:]))
+            or any(b <= a for a, b in itertools.pairwise(times))
             or not all(map(math.isfinite, [v for p in self.points for v in p]))
         ):
             raise BodyError(
@@ -307,7 +308,7 @@ class ClosedLoop:
         import numba
 
         previous = numba.get_num_threads()
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]  # set at import
         try:
             return self._run(seeds, parameters, max_steps, record, parse_perturbations(perturbations), drive_schedule)
         finally:

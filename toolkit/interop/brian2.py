@@ -232,7 +232,8 @@ def export_brian2(
     if outdir.exists() and not overwrite:
         raise SimulationError(f"{outdir}: already exists; choose another directory or pass --force")
     with atomic_directory(outdir, overwrite=overwrite) as tmp:
-        np.savez_compressed(tmp / "network.npz", **network_arrays(network, seed=seed))
+        arrays = network_arrays(network, seed=seed)
+        np.savez_compressed(tmp / "network.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
         script = _SCRIPT.format(
             name=network.circuit.name,
             version=network.circuit.version,
