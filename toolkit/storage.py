@@ -785,7 +785,8 @@ def _child_annotation(annotation: Any, item: Any, node: Any) -> Any:
 def _with_constraints(field: Any) -> Any:
     """A field's annotation with the field's own constraints (Field(ge=0)) attached."""
     if field.metadata and not _is_union(field.annotation):
-        return typing.Annotated.__class_getitem__((field.annotation, *field.metadata))  # type: ignore[attr-defined]
+        params = (field.annotation, *field.metadata)
+        return typing.Annotated[params]
     return field.annotation
 
 
