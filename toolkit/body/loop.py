@@ -132,7 +132,7 @@ class ClosedLoop:
     """
 
     def __init__(self, network, binding: Binding, *, base_dir=None, file: str = "<binding>"):
-        self.network, self.binding, self.base_dir = network, binding, base_dir
+        self.network, self.binding, self.base_dir, self.file = network, binding, base_dir, file
         probe = make_bound_body(binding, base_dir)
         check_binding(binding, network.circuit, probe, file)
         self.body_dt_ms = probe.dt_ms
