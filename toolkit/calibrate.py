@@ -475,7 +475,7 @@ def open_executor(
             security = security if security is not None else dask_security()
         elif security is not None:
             raise CalibrationError(
-                f"--executor {address}: TLS files were given for a scheduler address that is not tls://; "
+                f"executor {address!r}: TLS files were given for a scheduler address that is not tls://; "
                 "start the scheduler with --protocol tls and give its tls:// address"
             )
         warning = open_address_warning(address)
@@ -575,7 +575,7 @@ class _Log:
             old = state.get("config", {})
             changed = sorted(k for k in set(old) | set(config) if old.get(k) != json.loads(_dumps(config)).get(k))
             raise CalibrationError(
-                f"{self.checkpoint}: the run there used different settings ({', '.join(changed)}); resume with the same ones or choose another --run-dir"
+                f"{self.checkpoint}: the run there used different settings ({', '.join(changed)}); resume with the same ones or choose another run_dir"
             )
         with open(self.path, "r+b") as handle:
             handle.truncate(state["log_bytes"])
@@ -669,7 +669,7 @@ def calibrate(
         replay = recovered or []
     elif run_log.path.exists():
         raise CalibrationError(
-            f"{run_dir}: holds an earlier run's log; pass --resume to continue it, or choose another --run-dir"
+            f"{run_dir}: holds an earlier run's log; pass resume=True to continue it, or choose another run_dir"
         )
     if not replay:
         run_log.start(config)
@@ -715,7 +715,7 @@ def calibrate(
         raise CalibrationError(
             f"the calibrated values are worse than the starting ones on the {len(seeds.test)} held-out test seeds "
             f"(loss {loss_before.total:.4g} -> {loss_after.total:.4g}), so no new version was made (log {run_log.path}); "
-            "raise the budget or the training or validation seeds, or keep it anyway with keep_worse=True (encephagen calibrate --keep-worse)"
+            "raise the budget or the training or validation seeds, or keep it anyway with keep_worse=True"
         )
 
     entry = HistoryEntry(

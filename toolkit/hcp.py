@@ -302,7 +302,7 @@ def write_connectome(connectome: Connectome, path: str | Path, *, overwrite: boo
 
     path = Path(path)
     if path.exists() and not overwrite:
-        raise CircuitFileError(f"{path}: already exists; pass --force to replace it")
+        raise CircuitFileError(f"{path}: already exists; pass overwrite=True to replace it")
     options = {"compression": "gzip", "compression_opts": 9, "shuffle": True, "track_times": False}
     with atomic_output(path) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
         for key, value in connectome.provenance.items():

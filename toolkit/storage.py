@@ -353,7 +353,7 @@ def contained_path(
     beside = f" (or {base.parent / 'data'})" if sibling_data else ""
     return target, (
         f"resolves to {target}, outside the folder {base}; data must lie under the referring file's folder{beside}, "
-        f"unless you allow another root with --allow-data-root DIR (or {DATA_ROOTS_ENV})"
+        f"unless {DATA_ROOTS_ENV} lists another root"
     )
 
 
@@ -1170,9 +1170,7 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Ite
         yield staging
         if path.exists() or path.is_symlink():
             if not overwrite:
-                raise CircuitFileError(
-                    f"{path}: already exists; choose another directory or pass overwrite=True (--force)"
-                )
+                raise CircuitFileError(f"{path}: already exists; choose another directory or pass overwrite=True")
             if not _exchange(staging, path):
                 aside = Path(tempfile.mkdtemp(prefix=_temporary_prefix(path), suffix=".old.tmp", dir=staging.parent))
                 os.replace(path, aside / path.name)
@@ -1211,11 +1209,10 @@ def _remove_tree(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def check_output_file(path: str | os.PathLike, *, overwrite: bool = False, flag: str = "--force") -> Path:
+def check_output_file(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Refuse, before any work, an output file that must not or cannot be written.
 
-    Raises :class:`CircuitFileError` when ``path`` exists and ``overwrite`` is false (the CLI
-    names ``flag``), is a folder, or its folder is missing or not writable (tried by creating
+    Raises :class:`CircuitFileError` when ``path`` exists and ``overwrite`` is false, is a folder, or its folder is missing or not writable (tried by creating
     and removing a hidden file there: read-only mounts fail even for root). Removes what
     killed earlier writers of ``path`` left behind.
     """
@@ -1224,22 +1221,18 @@ def check_output_file(path: str | os.PathLike, *, overwrite: bool = False, flag:
     if path.is_dir():
         raise CircuitFileError(f"{path}: is a directory; give a file name")
     if (path.exists() or path.is_symlink()) and not overwrite:
-        raise CircuitFileError(
-            f"{path}: already exists; choose another name or pass overwrite=True ({flag}) to replace it"
-        )
+        raise CircuitFileError(f"{path}: already exists; choose another name or pass overwrite=True to replace it")
     _check_folder_writable(path, folder)
     remove_stale_temporaries(path)
     return path
 
 
-def check_output_dir(path: str | os.PathLike, *, overwrite: bool = False, flag: str = "--force") -> Path:
+def check_output_dir(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """:func:`check_output_file` for an output folder (an export)."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if (path.exists() or path.is_symlink()) and not overwrite:
-        raise CircuitFileError(
-            f"{path}: already exists; choose another directory or pass overwrite=True ({flag}) to replace it"
-        )
+        raise CircuitFileError(f"{path}: already exists; choose another directory or pass overwrite=True to replace it")
     _check_folder_writable(path, folder)
     remove_stale_temporaries(path)
     return path
@@ -1283,9 +1276,7 @@ def _check_output(path: Path, overwrite: bool) -> None:
     if path.is_dir():
         raise CircuitFileError(f"{path}: is a directory; give a file name ending in .json or .h5")
     if path.exists() and not overwrite:
-        raise CircuitFileError(
-            f"{path}: already exists; choose another output path or pass overwrite (--force / --in-place)"
-        )
+        raise CircuitFileError(f"{path}: already exists; choose another output path or pass overwrite=True")
     check_output_file(path, overwrite=True)
 
 

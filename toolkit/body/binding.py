@@ -223,7 +223,7 @@ def save_binding(binding: Binding, path: str | os.PathLike, *, overwrite: bool =
 
     path = Path(path)
     if path.exists() and not overwrite:
-        raise BodyError(f"{path}: exists; pass overwrite=True (--force) to replace it")
+        raise BodyError(f"{path}: exists; pass overwrite=True to replace it")
     tree = binding.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     atomic_write_bytes(path, dumps_canonical(tree).encode())
     return path

@@ -662,7 +662,7 @@ def speed_by_drive(
 
 
 WALK_TARGETS: dict[str, float] = {"distance_m": 4.0, "steps": 1000.0}
-"""Default walking targets: 4 m in a full 1000-step episode (the issue's bar)."""
+"""Default walking targets: 4 m in a full 1000-step episode, the distance a walk must cover to count."""
 
 
 def walk_objective_terms(

@@ -92,7 +92,9 @@ class WalkEvaluator:
         else:
             path = binding_path_for(Path(base_dir or ".") / f"{circuit.name}.json", options["body"])
         if not path.exists():
-            raise BodyError(f"{path}: no binding file for circuit {circuit.name!r}; pass --option binding=FILE")
+            raise BodyError(
+                f"{path}: no binding file for circuit {circuit.name!r}; give the objective option binding=FILE"
+            )
         self.binding = load_binding(path)
         self.base_dir = path.parent
         if self.binding.body.kind != options["body"]:

@@ -230,7 +230,7 @@ def export_brian2(
 
     outdir = Path(outdir)
     if outdir.exists() and not overwrite:
-        raise SimulationError(f"{outdir}: already exists; choose another directory or pass --force")
+        raise SimulationError(f"{outdir}: already exists; choose another directory or pass overwrite=True")
     with atomic_directory(outdir, overwrite=overwrite) as tmp:
         arrays = network_arrays(network, seed=seed)
         np.savez_compressed(tmp / "network.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle

@@ -156,7 +156,7 @@ def export_sonata(
 
     outdir = Path(outdir)
     if outdir.exists() and not overwrite:
-        raise CircuitFileError(f"{outdir}: already exists; choose another directory or pass --force")
+        raise CircuitFileError(f"{outdir}: already exists; choose another directory or pass overwrite=True")
     if not outdir.parent.exists():
         raise CircuitFileError(f"{outdir}: folder {outdir.parent} does not exist")
     with atomic_directory(outdir, overwrite=overwrite) as staging:  # old or new, whole, whenever it dies

@@ -715,7 +715,7 @@ def _run(circuit: Circuit, run) -> dict[str, Any]:
     if list(run.population_names) != list(circuit.populations):
         raise ViewError(
             f"the run's populations ({len(run.population_names)}, e.g. {run.population_names[0]!r}) are not "
-            f"the circuit's ({len(circuit.populations)}); pass the run of this circuit (--run)"
+            f"the circuit's ({len(circuit.populations)}); pass the run of this circuit (run=)"
         )
     sizes = np.asarray(run.population_sizes, dtype=int)
     starts = np.concatenate([[0], np.cumsum(sizes)])
