@@ -228,8 +228,7 @@ def test_convert_round_trip_is_byte_identical_and_refuses_to_overwrite(tmp_path)
     result = run("convert", tmp_path / "c.h5", tmp_path / "c.json")
     assert result.exit_code == 1
     assert (
-        result.stderr
-        == f"error: {tmp_path / 'c.json'}: already exists; choose another output path or pass --force\n"
+        result.stderr == f"error: {tmp_path / 'c.json'}: already exists; choose another output path or pass --force\n"
     )
     assert (tmp_path / "c.json").read_text() == "keep me"
     assert run("convert", tmp_path / "c.h5", tmp_path / "c.json", "--force").exit_code == 0

@@ -345,7 +345,7 @@ def test_a_drive_sweep_can_judge_flexor_extensor_alternation_by_co_bursting():
     assert gait_loss({"fe_overlap": 0.35}, {"fe_overlap": 0.1}).terms == pytest.approx({"fe_overlap": 0.5})
     assert gait_loss({"fe_overlap": 0.05}, {"fe_overlap": 0.1}).terms == {"fe_overlap": 0.0}
     gait = get_objective("gait")
-    options = {"duration_ms": 1500.0, "warmup_ms": 300.0, "sweep_param": "drive_flex", "sweep_values": "12,16"}
+    options = {"duration_ms": 1500.0, "warmup_ms": 300.0, "sweep_param": "drive_flex", "sweep_values": (12, 16)}
     targets = gait.resolve_targets({"frequency_low_hz": 1.0, "frequency_high_hz": 3.0})
     circuit = load_circuit("half_centre")
     by_phase = gait.factory(circuit, targets, gait.resolve_options(options))([{}], [3])[0][0].terms
