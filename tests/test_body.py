@@ -543,13 +543,3 @@ def test_imitation_needs_known_parameters_and_a_rhythm(walker2d_cpg_loop):
         fit_to_rhythm(
             walker2d_cpg_loop, walker, JOINT_GAINS, phase_readout="right_fe_fast", steps=60, skip=0
         )  # < 1 cycle
-
-
-def test_body_docstring_examples_run():
-    import doctest
-
-    from encephagen.body import imitate, loop
-
-    for module in (imitate, loop):
-        result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 import shutil
 from pathlib import Path
@@ -10,7 +9,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import encephagen.diff as diff_module
 import encephagen.migrate as migrate_module
 from encephagen.cli.main import cli
 from encephagen.storage import json_schema_text, load_circuit, read_tree, save_tree, shipped_circuit_names
@@ -183,11 +181,6 @@ def test_diff_lists_each_change(tmp_path):
         "  + 1.2.0  2026-11-03T00:00:00Z  edited by me: stronger",
     ]
     assert run("diff", SMALL, new, "--exit-code").exit_code == 1
-
-
-def test_diff_docstring_example():
-    result = doctest.testmod(diff_module)
-    assert result.attempted >= 3 and result.failed == 0
 
 
 def test_diff_json_output(tmp_path):

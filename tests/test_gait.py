@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 import math
 
@@ -10,8 +9,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import encephagen.gait as gait_module
-import encephagen.perturb as perturb_module
 from encephagen import load_circuit
 from encephagen.cli.main import cli
 from encephagen.compile import compile_circuit
@@ -241,13 +238,6 @@ def test_analysis_keeps_what_the_figure_needs():
 def test_pools_come_from_readouts():
     assert pools_from_circuit(load_circuit("half_centre")) == {"left_flexor": ["flex_rg"], "left_extensor": ["ext_rg"]}
     assert pools_from_circuit(load_circuit("spinal_cpg"))["right_extensor"] == ["R_MN_E"]
-
-
-def test_docstring_examples_run():
-    import encephagen.lesions as lesions_module
-
-    for module in (gait_module, perturb_module, lesions_module):
-        assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
 
 
 # --------------------------------------------------------------------------- shuffling
