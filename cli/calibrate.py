@@ -24,6 +24,32 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return pairs
 
 
+def _typed_options(objective: str, pairs: dict[str, str]) -> dict[str, object]:
+    """``--option KEY=TEXT`` values parsed as the type of the objective's default for KEY: a number,
+    a comma-separated list (of numbers when every item is one, else of names), or text."""
+    from encephagen.objectives import get_objective
+
+    defaults = get_objective(objective).options
+    out: dict[str, object] = {}
+    for key, text in pairs.items():
+        default = defaults.get(key, "")
+        if isinstance(default, tuple):
+            items = [item.strip() for item in text.split(",") if item.strip()]
+            try:
+                out[key] = [float(item) for item in items]
+            except ValueError:
+                out[key] = items
+        elif isinstance(default, (int, float)) and not isinstance(default, bool):
+            try:
+                number = float(text)
+            except ValueError:
+                raise CalibrationError(f"--option {key}={text}: not a number") from None
+            out[key] = int(number) if isinstance(default, int) and number == int(number) else number
+        else:
+            out[key] = text
+    return out
+
+
 def _floats(pairs: dict[str, str], what: str) -> dict[str, float]:
     out = {}
     for key, value in pairs.items():
@@ -224,7 +250,7 @@ def calibrate(
     for name, value in (("--objective", objective), ("--budget", budget)):
         if value is None:
             raise CalibrationError(f"{name} is required")
-    option_values = _pairs(options, "option")
+    option_values = _typed_options(objective, _pairs(options, "option"))
     if body is not None:
         option_values["body"] = body
     path = resolve_circuit_path(circuit)

@@ -42,6 +42,29 @@ COMMANDS: dict[str, str] = {
 """Command name -> 'module:attribute'. A command whose module is absent is not listed."""
 
 
+PYTHON_TO_FLAGS = (
+    ("overwrite=True", "--force"),
+    ("resume=True", "--resume"),
+    ("keep_worse=True", "--keep-worse"),
+    ("another run_dir", "another --run-dir"),
+    ("executor '", "--executor '"),
+    ("the objective option binding=FILE", "--option binding=FILE"),
+    ("(run=)", "(--run)"),
+    (
+        "unless ENCEPHAGEN_DATA_ROOTS lists another root",
+        "unless you allow another root with --allow-data-root DIR (or ENCEPHAGEN_DATA_ROOTS)",
+    ),
+)
+"""How the library's errors name Python arguments -> how a command-line user gives them."""
+
+
+def in_flags(message: str) -> str:
+    """A library error message with its Python arguments replaced by this CLI's flags."""
+    for python, flag in PYTHON_TO_FLAGS:
+        message = message.replace(python, flag)
+    return message
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are ``'module:attribute'`` strings in :attr:`registry`, imported
     only when run; a subcommand whose module is absent is not listed."""
@@ -69,7 +92,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except EncephagenError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {in_flags(str(exc))}", err=True)
             ctx.exit(1)
         except OSError as exc:  # the machine's answer about a named file (disk full, read-only): the user's to fix
             if exc.errno not in USER_ERRNOS or exc.filename is None:

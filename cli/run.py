@@ -124,27 +124,21 @@ def run(
       encephagen run walker2d_cpg --episodes 10 --drive-schedule 0:20,4:25
       encephagen run walker2d_cpg --episodes 1 --video walk.mp4
     """
-    from encephagen.body.binding import binding_path_for, load_binding
-    from encephagen.body.loop import ClosedLoop, DriveSchedule, run_with_baselines
+    from encephagen.body.loop import DriveSchedule
     from encephagen.body.perturbations import Push, parse_perturbations
-    from encephagen.compile import compile_circuit
+    from encephagen.body.runs import bind, run_body
     from encephagen.errors import BodyError
     from encephagen.seeds import describe_seeds
-    from encephagen.storage import check_output_file, load_circuit, resolve_circuit_path
+    from encephagen.storage import check_output_file
 
     for path in (video, plot):
         if path is not None:
             check_output_file(path, overwrite=force)
-    circuit_path = resolve_circuit_path(circuit)
-    loaded = load_circuit(circuit_path)
-    binding_file = binding_file or binding_path_for(circuit_path, body_name)
-    if not binding_file.exists():
-        raise BodyError(f"{binding_file}: no binding file; write one (see encephagen.body.binding) or pass --binding")
-    binding = load_binding(binding_file)
-    if body_name is not None and body_name != binding.body.kind:
-        raise BodyError(
-            f"{binding_file}:/body/kind: the binding drives {binding.body.kind!r}, not {body_name!r}; use a binding written for {body_name}"
-        )
+    try:
+        loop = bind(circuit, body_name, binding=binding_file, dt=dt)
+    except BodyError as exc:
+        raise BodyError(str(exc).replace("give binding=", "pass --binding")) from None
+    binding = loop.binding
     try:
         perturbations = parse_perturbations(perturb)
     except BodyError as exc:
@@ -153,12 +147,11 @@ def run(
         raise BodyError("--sweep bisects the push impulse: add --perturb push (its size is where the bisection starts)")
     if plot is not None and drive_values is None:
         raise BodyError("--plot draws speed against drive: add --drive V1,V2,...")
-    loop = ClosedLoop(compile_circuit(loaded, dt=dt), binding, base_dir=binding_file.parent, file=str(binding_file))
     seeds = list(range(seed, seed + episodes))
     head = {
-        "circuit": loaded.name,
-        "version": loaded.version,
-        "binding": str(binding_file),
+        "circuit": loop.network.circuit.name,
+        "version": loop.network.circuit.version,
+        "binding": loop.file,
         "body": binding.body.kind,
         "dt_ms": dt,
         "neural_steps_per_body_step": loop.steps_per_body_step,
@@ -177,33 +170,26 @@ def run(
             raise BodyError(f"--drive-schedule: {exc}") from None
         _schedule(loop, seeds, schedule, perturbations, max_steps, head, as_json)
     else:
-        extra = (
-            {"no afferents": loop.without_afferents(), "sensors at rest": loop.with_sensors_at_rest()}
-            if perturbations
-            else None
-        )
-        baselines = ("constant", "sine_pitch") if perturbations and binding.body.kind == "walker2d" else None
-        report = run_with_baselines(
+        result = run_body(
             loop,
-            seeds,
+            episodes=episodes,
+            first_seed=seed,
             max_steps=max_steps,
-            record_first=video is not None,
             perturbations=perturbations,
-            baselines=baselines,
-            extra=extra,
+            record_first=video is not None,
         )
         if video is not None:
             from encephagen.body.binding import make_bound_body
             from encephagen.body.video import write_video
 
             write_video(
-                make_bound_body(binding, binding_file.parent),
-                report["trajectory"],
+                make_bound_body(binding, loop.base_dir),
+                result.trajectory,
                 video,
                 population_names=loop.network.population_names,
                 progress=not as_json,
             )
-        summary = {**head, "controllers": report["controllers"], "video": str(video) if video else None}
+        summary = {**head, "controllers": result.controllers, "video": str(video) if video else None}
         click.echo(json.dumps(summary, indent=2) if as_json else _table(summary))
 
 

@@ -77,7 +77,7 @@ def test_bodies_reproduce_gymnasium_bit_for_bit(body_class, env_id):
         rng = np.random.default_rng(seed)
         for _ in range(40):
             action = rng.uniform(body.action_low, body.action_high)
-            observation, reward, terminated, truncated, _ = env.step(action)
+            observation, reward, terminated, _truncated, _ = env.step(action)
             result = body.step(action)
             assert result.reward == reward and result.terminated == terminated
             assert np.array_equal(
@@ -490,7 +490,7 @@ def test_walker2d_cpg_needs_its_rhythm_generator_and_commissural_wiring(walker2d
     """
     _, _, intact_distance = walker2d_cpg_steps_and_distance["intact"]
     for name in ("no RG inhibition", "no commissurals"):
-        full, steps, distance = walker2d_cpg_steps_and_distance[name]
+        full, _steps, distance = walker2d_cpg_steps_and_distance[name]
         assert distance < 0.25 * intact_distance and full < 5, (name, walker2d_cpg_steps_and_distance)
 
 
@@ -543,13 +543,3 @@ def test_imitation_needs_known_parameters_and_a_rhythm(walker2d_cpg_loop):
         fit_to_rhythm(
             walker2d_cpg_loop, walker, JOINT_GAINS, phase_readout="right_fe_fast", steps=60, skip=0
         )  # < 1 cycle
-
-
-def test_body_docstring_examples_run():
-    import doctest
-
-    from encephagen.body import imitate, loop
-
-    for module in (imitate, loop):
-        result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0, module.__name__

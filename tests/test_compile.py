@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pytest
 from conftest import make_circuit
@@ -15,11 +13,6 @@ from encephagen import load_circuit
 from encephagen.compile import CompileError, bernoulli_pairs, compile_circuit, lesion
 from encephagen.errors import UnknownNameError
 from encephagen.storage import shipped_circuit_names
-
-
-def test_docstring_examples_prove_the_orientation():
-    result = doctest.testmod(compile_module)
-    assert result.attempted >= 5 and result.failed == 0
 
 
 def test_weights_are_post_by_pre():
@@ -267,7 +260,6 @@ def test_random_circuits_apply_equals_recompile(sizes, weights, new_w, seed):
 
 
 def test_large_bernoulli_draws_use_geometric_gaps_with_the_law_of_a_coin_per_pair(monkeypatch):
-    import encephagen.compile as compile_module
 
     monkeypatch.setattr(compile_module, "CHOICE_PAIRS", 0)
     n, p = 300, 0.05
@@ -308,8 +300,6 @@ def test_a_circuit_too_large_to_compile_is_refused_before_anything_is_allocated(
 
 def test_compiling_peaks_below_forty_bytes_per_synapse(monkeypatch):
     import tracemalloc
-
-    import encephagen.compile as compile_module
 
     monkeypatch.setattr(compile_module, "CHOICE_PAIRS", 0)  # the O(synapses) draw of large populations
     rule = {"kind": "fixed_probability", "probability": 0.05, "seed": 3}

@@ -95,7 +95,7 @@ def dask_cluster(folder: Path, tls: list[str] | None = None):
     logs = []
 
     def start(name: str, *args: str) -> None:
-        log = open(folder / f"{name}.log", "w")
+        log = open(folder / f"{name}.log", "w")  # noqa: SIM115 (outlives start(); closed when the cluster stops)
         logs.append(log)
         children.append(
             subprocess.Popen(

@@ -7,6 +7,7 @@ it); without it those two tests skip and say so.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -75,6 +76,7 @@ def test_api_reference_builds_with_warnings_as_errors(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
+        check=False,
         timeout=600,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
@@ -117,7 +119,7 @@ def test_progress_is_a_callback():
     calls: list[tuple[int, int]] = []
     simulate(network, 300.0, seeds=100_020, progress=lambda done, total: calls.append((done, total)))
     assert calls[0] == (0, 3000) and calls[-1] == (3000, 3000)
-    assert all(a[0] < b[0] for a, b in zip(calls, calls[1:]))
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(calls))
     with pytest.raises(TypeError, match="progress must be"):
         simulate(network, 10.0, progress="yes")
 
@@ -152,6 +154,7 @@ print("ok")
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
+        check=False,
         timeout=300,
         cwd=ROOT / "tests" / "artifacts" if (ROOT / "tests" / "artifacts").is_dir() else None,
         env={k: v for k, v in os.environ.items() if k != "MPLBACKEND"},

@@ -116,12 +116,3 @@ def test_cli_writes_nwb_by_suffix_and_sonata_by_format(tmp_path):
 
     with h5py.File(tmp_path / "spikes.h5") as h5:
         assert h5["spikes/half_centre/timestamps"].attrs["units"] == "ms"
-
-
-def test_docstring_examples():
-    import doctest
-
-    import encephagen.nwb as nwb_module
-
-    result = doctest.testmod(nwb_module)
-    assert result.attempted >= 5 and result.failed == 0

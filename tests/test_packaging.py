@@ -265,3 +265,18 @@ def test_license_citation_and_typing_marker_ship():
     assert "cff-version: 1.2.0" in citation and f'version: "{encephagen.__version__}"' in citation
     assert (ROOT / "toolkit" / "py.typed").is_file()
     assert "py.typed" in pyproject()["tool"]["setuptools"]["package-data"]["encephagen"]
+
+
+def test_the_verbs_are_functions_at_the_top_and_the_modules_are_nouns():
+    import encephagen.simulate  # a module imported under the package must not shadow the verb
+    from encephagen import calibrate as top_calibrate
+    from encephagen import compile_circuit as top_compile_circuit
+    from encephagen import simulate as top_simulate
+    from encephagen.calibrate import calibrate
+    from encephagen.compile import compile_circuit
+    from encephagen.simulate import simulate
+
+    assert top_simulate is simulate and top_calibrate is calibrate and top_compile_circuit is compile_circuit
+    verbs = {"simulate", "calibrate", "compile", "migrate", "perturb"}
+    assert not verbs & {p.stem for p in (ROOT / "toolkit").glob("*.py")}
+    assert set(encephagen.__all__) >= {"simulate", "calibrate", "compile_circuit", "run_body"}

@@ -45,13 +45,13 @@ def test_parse_and_format_round_trip_and_bad_input_names_the_fix():
     items = parse_perturbations(["push=12", "mass=0.8", "friction", "slope=-5", "noise=0.1", "delay=2"])
     assert items == (Push(12.0), MassScale(0.8), FrictionScale(0.5), Slope(-5.0), SensorNoise(0.1), MotorDelay(2))
     assert parse_perturbations(format_perturbations(items)) == items
-    with pytest.raises(BodyError, match="unknown perturbation 'pusj'.*did you mean 'push'"):
+    with pytest.raises(BodyError, match=r"unknown perturbation 'pusj'.*did you mean 'push'"):
         parse_perturbation("pusj=3")
-    with pytest.raises(BodyError, match="size 'x' is not a number; e.g. mass=1.2"):
+    with pytest.raises(BodyError, match=r"size 'x' is not a number; e\.g\. mass=1\.2"):
         parse_perturbation("mass=x")
     with pytest.raises(BodyError, match="must be a finite number > 0"):
         MassScale(0.0)
-    with pytest.raises(BodyError, match="size '1.5' is not a whole number; e.g. delay=1"):
+    with pytest.raises(BodyError, match=r"size '1\.5' is not a whole number; e\.g\. delay=1"):
         parse_perturbation("delay=1.5")
     with pytest.raises(BodyError, match="whole number of body steps"):
         MotorDelay(-1)

@@ -197,12 +197,3 @@ def test_no_shipped_resting_potential_is_above_threshold():
         circuit = load_circuit(name)
         for model_name, model in circuit.neuron_models.items():
             assert circuit.resolve(model.v_rest) < circuit.resolve(model.v_threshold), (name, model_name)
-
-
-def test_schema_v2_docstring_examples():
-    import doctest
-
-    from encephagen.schema import v2
-
-    result = doctest.testmod(v2)
-    assert result.attempted >= 4 and result.failed == 0

@@ -327,12 +327,12 @@ def test_bad_requests_are_refused_with_the_fix(noisy_network):
     with pytest.raises(SimulationError, match="2 seeds for 3 parameter sets"):
         simulate(noisy_network, 1.0, seeds=[1, 2], parameters=[{}, {}, {}])
     bad = noisy_network.neuron["tau_m"].copy()
-    with pytest.raises(SimulationError, match="'flex': tau_m must be > 0"):
-        noisy_network.neuron["tau_m"][0] = -1.0
-        try:
+    noisy_network.neuron["tau_m"][0] = -1.0
+    try:
+        with pytest.raises(SimulationError, match="'flex': tau_m must be > 0"):
             simulate(noisy_network, 1.0)
-        finally:
-            noisy_network.neuron["tau_m"][:] = bad
+    finally:
+        noisy_network.neuron["tau_m"][:] = bad
 
 
 def test_simulate_command_reports_json_and_writes_the_run_and_figure(tmp_path, noisy_network):

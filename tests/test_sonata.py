@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 
 import numpy as np
@@ -25,13 +24,6 @@ def half_centre():
 @pytest.fixture(scope="module")
 def exported(half_centre, tmp_path_factory):
     return export_sonata(half_centre, tmp_path_factory.mktemp("sonata") / "hc", duration_ms=500.0, seed=3)
-
-
-def test_docstring_examples():
-    from encephagen.interop import sonata
-
-    result = doctest.testmod(sonata)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_export_writes_the_sonata_layout(exported, half_centre):

@@ -11,6 +11,7 @@ raises the frequency over at least a twofold range while left-right alternation 
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -270,7 +271,7 @@ def longest_alternating_rise(rows) -> float:
     for first in range(len(rows)):
         for last in range(first + 1, len(rows)):
             stretch = frequency[first : last + 1]
-            if all(alternates[first : last + 1]) and all(b > a for a, b in zip(stretch, stretch[1:])):
+            if all(alternates[first : last + 1]) and all(b > a for a, b in itertools.pairwise(stretch)):
                 best = max(best, stretch[-1] / stretch[0])
     return best
 

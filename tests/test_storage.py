@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 import os
 import shutil
@@ -32,11 +31,6 @@ from encephagen.storage import (
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL = FIXTURES / "small.json"
 SMALL_V2 = FIXTURES / "small_v2.json"
-
-
-def test_docstring_examples():
-    result = doctest.testmod(storage)
-    assert result.attempted >= 2 and result.failed == 0
 
 
 # --------------------------------------------------------------------------- lossless round trips

@@ -303,15 +303,6 @@ def test_embedded_film_plays_in_chromium(browser, tmp_path):
     assert errors == [] and seconds < 2.0
 
 
-def test_docstring_examples():
-    import doctest
-
-    import encephagen.view as view_module
-
-    result = doctest.testmod(view_module)
-    assert result.attempted >= 2 and result.failed == 0
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [

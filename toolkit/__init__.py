@@ -1,11 +1,12 @@
 """encephagen: circuits as data, compiled to sparse LIF networks, calibrated against behaviour.
 
-The stages, each a module: :mod:`~encephagen.schema` (the file format), :mod:`~encephagen.storage`
-(JSON/HDF5), :mod:`~encephagen.rules` (validation), :mod:`~encephagen.compile`,
-:mod:`~encephagen.simulate`, :mod:`~encephagen.gait` / :mod:`~encephagen.fc` (measures),
-:mod:`~encephagen.objectives` and :mod:`~encephagen.calibrate`, :mod:`~encephagen.body`.
-The names below are the short path through them; the simulator's names load numba on first use
-(the function ``simulate`` lives in :mod:`encephagen.simulate`, whose name it shares).
+The stages, each a module named for what it holds: :mod:`~encephagen.schema` (the file format),
+:mod:`~encephagen.storage` (loading and saving), :mod:`~encephagen.rules` (validation),
+:mod:`~encephagen.compile`, :mod:`~encephagen.simulate`, :mod:`~encephagen.gait` /
+:mod:`~encephagen.fc` (measures), :mod:`~encephagen.objectives` and :mod:`~encephagen.calibrate`,
+:mod:`~encephagen.body`. The names below are the short path through them, the verbs
+(:func:`compile_circuit`, :func:`simulate`, :func:`calibrate`, :func:`run_body`) included; the
+simulator's names load numba on first use, :func:`run_body` MuJoCo and :func:`calibrate` nevergrad.
 """
 
 from importlib import import_module
@@ -17,8 +18,11 @@ from .storage import load_circuit, save_circuit
 
 _LAZY = {
     "compile_circuit": "encephagen.compile",
+    "simulate": "encephagen.simulate",
     "Simulator": "encephagen.simulate",
     "SimulationResult": "encephagen.results",
+    "calibrate": "encephagen.calibrate",
+    "run_body": "encephagen.body.runs",
 }
 
 __all__ = [
@@ -28,9 +32,12 @@ __all__ = [
     "SimulationResult",
     "Simulator",
     "__version__",
+    "calibrate",
     "compile_circuit",
     "load_circuit",
+    "run_body",
     "save_circuit",
+    "simulate",
 ]
 
 

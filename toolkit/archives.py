@@ -25,13 +25,13 @@ class PackageArchive:
             self.names = [str(p.relative_to(self.source)) for p in self.source.rglob("*") if p.is_file()]
             self._read = lambda name: (self.source / name).read_bytes()
         elif zipfile.is_zipfile(self.source):
-            archive = zipfile.ZipFile(self.source)
-            self.names = archive.namelist()
-            self._read = archive.read
+            zipped = zipfile.ZipFile(self.source)
+            self.names = zipped.namelist()
+            self._read = zipped.read
         elif tarfile.is_tarfile(self.source):
-            archive = tarfile.open(self.source)
-            self.names = [m.name for m in archive.getmembers() if m.isfile()]
-            self._read = lambda name: archive.extractfile(name).read()
+            tarball = tarfile.open(self.source)  # noqa: SIM115 (kept open: members are read on demand)
+            self.names = [m.name for m in tarball.getmembers() if m.isfile()]
+            self._read = lambda name: tarball.extractfile(name).read()  # type: ignore[union-attr]  # names are files
         else:
             raise CircuitFileError(f"{self.source}: neither a folder, a zip/wheel nor a tarball")
 
@@ -42,8 +42,8 @@ class PackageArchive:
         """The package's version from the wheel's or sdist's metadata, or from the file name."""
         for name in self.names:
             if name.endswith(("METADATA", "PKG-INFO")):
-                match = re.search(rb"^Version: (\S+)", self.read(name), re.M)
-                if match:
-                    return match.group(1).decode()
+                found = re.search(rb"^Version: (\S+)", self.read(name), re.M)
+                if found:
+                    return found.group(1).decode()
         match = re.search(rf"{re.escape(self.package)}-(\d+\.\d+\.\d+)", self.source.name)
         return match.group(1) if match else "unknown"

@@ -93,7 +93,7 @@ def balloon_windkessel(z: np.ndarray, dt_s: float, parameters: HemodynamicParame
     --------
     >>> z = np.zeros((2000, 1)); z[:10] = 1.0         # a 0.1 s burst of activity
     >>> y = balloon_windkessel(z, 0.01)
-    >>> 3.0 < y.argmax() * 0.01 < 6.0                  # the response peaks 3-6 s later
+    >>> bool(3.0 < y.argmax() * 0.01 < 6.0)            # the response peaks 3-6 s later
     True
     """
     p = parameters or HemodynamicParameters()

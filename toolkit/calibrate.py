@@ -28,6 +28,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -48,7 +49,7 @@ from .errors import CalibrationError, MissingDependencyError, UnknownNameError
 from .extras import require
 from .objectives import BatchEvaluator, Loss, Objective, get_objective
 from .plots import save_figure
-from .schema import Circuit, HistoryEntry, bump_version
+from .schema import Circuit, HistoryEntry, Parameter, bump_version
 from .seeds import check_calibration_seeds, draw_calibration_seeds
 from .storage import atomic_write_bytes, circuit_from_tree, circuit_tree, dumps_canonical
 
@@ -201,7 +202,7 @@ def parameter_space(circuit: Circuit, file: str = ""):
         )
     params = {}
     for name, p in free.items():
-        low, high = p.bounds
+        low, high = _bounds(p)
         if not low <= p.value <= high:
             raise CalibrationError(
                 f"{file or circuit.name}:/parameters/{name}/value: value lies outside its bounds [{low:g}, {high:g}]; got {p.value:g}. Move the value inside the bounds or widen them"
@@ -220,7 +221,7 @@ def make_optimizer(circuit: Circuit, name: str, seed: int, budget: int, popsize:
     space = parameter_space(circuit)
     space.random_state = np.random.RandomState(seed)
     # A few nevergrad optimizers draw from numpy's global generator; seed it so they replay too.
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (it is numpy's global generator that those optimizers use)
     return ng.optimizers.registry[name](parametrization=space, budget=budget, num_workers=popsize)
 
 
@@ -238,10 +239,18 @@ def default_popsize(n_free: int) -> int:
     return 4 + int(3 * math.log(n_free))
 
 
+def _bounds(parameter: Parameter) -> tuple[float, float]:
+    """A free parameter's [low, high] (the schema requires bounds on every free parameter)."""
+    if parameter.bounds is None:
+        raise CalibrationError('a free parameter has no bounds; give it "bounds": [low, high]')
+    low, high = parameter.bounds
+    return low, high
+
+
 def _rounded(values: Mapping[str, float], circuit: Circuit) -> dict[str, float]:
     out = {}
     for name, value in values.items():
-        low, high = circuit.parameters[name].bounds
+        low, high = _bounds(circuit.parameters[name])
         out[name] = min(high, max(low, float(f"{value:.{SIGNIFICANT_DIGITS}g}")))
     return out
 
@@ -356,7 +365,7 @@ class _Evaluate:
         bounds = np.linspace(0, len(parameter_sets), min(self.chunks, len(parameter_sets)) + 1).round().astype(int)
         futures = [
             self.executor.submit(evaluate_chunk, self.job, parameter_sets[a:b], seeds)
-            for a, b in zip(bounds[:-1], bounds[1:])
+            for a, b in itertools.pairwise(bounds)
         ]
         return [row for future in futures for row in future.result()]
 
@@ -401,7 +410,8 @@ def dask_security(
         },
         require_encryption=True,
     )
-    if security.tls_ca_file is None or security.tls_client_cert is None:
+    # Security sets its tls_* attributes from the arguments and the Dask config at run time
+    if getattr(security, "tls_ca_file", None) is None or getattr(security, "tls_client_cert", None) is None:
         raise CalibrationError(
             "a tls:// scheduler needs a CA file and a client certificate: give ca_file= and cert= "
             "(--tls-ca-file, --tls-cert, --tls-key) or set distributed.comm.tls.ca-file and .client.cert in the Dask config"
@@ -429,7 +439,7 @@ def open_address_warning(address: str) -> str | None:
         return None
     try:
         loopback = all(
-            ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in socket.getaddrinfo(host, None)
+            ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in socket.getaddrinfo(host, None)
         )
     except (OSError, ValueError):
         loopback = False
@@ -465,7 +475,7 @@ def open_executor(
             security = security if security is not None else dask_security()
         elif security is not None:
             raise CalibrationError(
-                f"--executor {address}: TLS files were given for a scheduler address that is not tls://; "
+                f"executor {address!r}: TLS files were given for a scheduler address that is not tls://; "
                 "start the scheduler with --protocol tls and give its tls:// address"
             )
         warning = open_address_warning(address)
@@ -565,7 +575,7 @@ class _Log:
             old = state.get("config", {})
             changed = sorted(k for k in set(old) | set(config) if old.get(k) != json.loads(_dumps(config)).get(k))
             raise CalibrationError(
-                f"{self.checkpoint}: the run there used different settings ({', '.join(changed)}); resume with the same ones or choose another --run-dir"
+                f"{self.checkpoint}: the run there used different settings ({', '.join(changed)}); resume with the same ones or choose another run_dir"
             )
         with open(self.path, "r+b") as handle:
             handle.truncate(state["log_bytes"])
@@ -640,7 +650,12 @@ def calibrate(
         "restarts": settings.restarts,
         "free_parameters": {n: {"value": p.value, "bounds": p.bounds, "scale": p.scale} for n, p in free.items()},
     }
-    job = evaluator if evaluator is not None else evaluation_job(circuit, objective, targets, options, base_dir)
+    job: EvaluationJob | BatchEvaluator
+    if evaluator is not None:
+        job = evaluator
+    else:
+        assert objective is not None  # check_request returns the objective unless a custom evaluator is given
+        job = evaluation_job(circuit, objective, targets, options, base_dir)
     evaluate = _Evaluate(job, executor, chunks)
 
     run_dir = Path(run_dir)
@@ -654,7 +669,7 @@ def calibrate(
         replay = recovered or []
     elif run_log.path.exists():
         raise CalibrationError(
-            f"{run_dir}: holds an earlier run's log; pass --resume to continue it, or choose another --run-dir"
+            f"{run_dir}: holds an earlier run's log; pass resume=True to continue it, or choose another run_dir"
         )
     if not replay:
         run_log.start(config)
@@ -700,7 +715,7 @@ def calibrate(
         raise CalibrationError(
             f"the calibrated values are worse than the starting ones on the {len(seeds.test)} held-out test seeds "
             f"(loss {loss_before.total:.4g} -> {loss_after.total:.4g}), so no new version was made (log {run_log.path}); "
-            "raise the budget or the training or validation seeds, or keep it anyway with keep_worse=True (encephagen calibrate --keep-worse)"
+            "raise the budget or the training or validation seeds, or keep it anyway with keep_worse=True"
         )
 
     entry = HistoryEntry(
@@ -884,7 +899,7 @@ def convergence(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     evaluations = [r for r in records if r["type"] == "evaluation"]
     losses = np.array([FAILED_LOSS if r["loss"] is None else r["loss"] for r in evaluations], dtype=float)
     generations = sorted({r["generation"] for r in evaluations})
-    per_gen = {g: [l for r, l in zip(evaluations, losses) if r["generation"] == g] for g in generations}
+    per_gen = {g: [loss for r, loss in zip(evaluations, losses) if r["generation"] == g] for g in generations}
     position = {g: float(np.mean([r["index"] + 1 for r in evaluations if r["generation"] == g])) for g in generations}
     test = next((r for r in records if r["type"] == "test"), None)
     return {

@@ -42,6 +42,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -69,6 +70,8 @@ NEURON_MODEL_FIELDS = (
 POPULATION_FIELDS = ("drive", "poisson_rate", "poisson_weight", "initial_v_low", "initial_v_high")
 NEURON_FIELDS = NEURON_MODEL_FIELDS + POPULATION_FIELDS
 """Names of the per-neuron vectors of a compiled network (units as in the schema: ms, mV, Hz)."""
+_PLACED = np.empty(0, dtype=np.int64)
+"""What a synapse chunk is replaced with once it is in the CSR arrays, so that its memory is freed."""
 
 
 class CompileError(CircuitError):
@@ -87,7 +90,7 @@ class ParamTarget:
     kind: str
     indices: np.ndarray
     coefficients: np.ndarray
-    field: str | None = None
+    field: str = ""
     where: str = ""
 
 
@@ -309,7 +312,7 @@ class _Builder:
                     ParamTarget("structural", np.empty(0, np.int64), np.empty(0), where=where)
                 )
 
-    def set_field(self, fieldname: str, indices: np.ndarray, value: object, scale: float = 1.0) -> None:
+    def set_field(self, fieldname: str, indices: np.ndarray, value: Any, scale: float = 1.0) -> None:
         if isinstance(value, list):  # a sum of Values (a drive with several terms)
             for term in value:
                 self.set_field(fieldname, indices, term, scale)
@@ -412,7 +415,7 @@ class _Builder:
 
     def matrix(
         self, value: MatrixValue, shape: tuple[int, int], where: str
-    ) -> tuple[np.ndarray, np.ndarray, object | None]:
+    ) -> tuple[np.ndarray, np.ndarray, str | None]:
         """:func:`matrix_parts`, recording the parameters that change its structure."""
         self.structural(f"{where} divisor", [value.divisor])
         self.structural(f"{where} offset", [value.offset])
@@ -478,7 +481,7 @@ class _Builder:
         for c in range(len(self.pre)):
             _scatter_rows(self.pre[c], self.post[c], first, fill, indices, source)
             first += self.pre[c].size
-            self.pre[c] = self.post[c] = None  # free each chunk as soon as it is placed
+            self.pre[c] = self.post[c] = _PLACED  # free each chunk as soon as it is placed
         del fill
         _release_free_memory()
         _sort_rows(indptr, indices, source)
@@ -488,6 +491,7 @@ class _Builder:
         constant = np.empty(total)
         delays = np.empty(total, dtype=np.int32)
         first = 0
+        where: np.ndarray | None = None
         for value, delay in zip(self.value, self.delay):
             where = rank[first : first + value.size]
             constant[where] = value
@@ -500,13 +504,15 @@ class _Builder:
             indices_of = rank[first : first + coefficients.size].copy()
             self.pmap.setdefault(param, []).append(ParamTarget("weight", indices_of, np.asarray(coefficients, float)))
         projection_synapses = {}
+        mask: np.ndarray | None = None
         for name, spans in self.owner.items():
             mask = np.zeros(total, dtype=bool)
             for a, b in spans:
                 mask[rank[a:b]] = True
             out = np.empty(np.count_nonzero(mask), dtype=np.int32 if total < 2**31 else np.int64)
             projection_synapses[name] = _positions(mask, out)
-        mask = rank = None
+        mask = None
+        del rank
         constant_neuron = {k: v.copy() for k, v in self.neuron.items()}
         population_index = np.zeros(self.n, dtype=np.int32)
         for i, sl in enumerate(self.slices.values()):
@@ -651,8 +657,8 @@ def load_matrix_array(
 def connect(rule, n_src: int, n_tgt: int, *, same: bool, resolve) -> tuple[np.ndarray, np.ndarray, np.ndarray | float]:
     """(pre, post, per-synapse weight factor) for one projection, in population-local indices."""
     if rule.kind == "all_to_all":
-        pre, post = np.meshgrid(np.arange(n_src), np.arange(n_tgt), indexing="xy")
-        pre, post = pre.ravel(), post.ravel()
+        grid_pre, grid_post = np.meshgrid(np.arange(n_src), np.arange(n_tgt), indexing="xy")
+        pre, post = grid_pre.ravel(), grid_post.ravel()
         if same and not rule.autapses:
             keep = pre != post
             pre, post = pre[keep], post[keep]

@@ -150,9 +150,7 @@ def diff_circuits(old: Circuit, new: Circuit) -> CircuitDiff:
             changes.append(Change("metadata", "", "changed", path, before, after))
     for section in SECTIONS:
         items_a, items_b = a[section], b[section]
-        for name in items_a:
-            if name not in items_b:
-                changes.append(Change(section, name, "removed", old=items_a[name]))
+        changes.extend(Change(section, name, "removed", old=items_a[name]) for name in items_a if name not in items_b)
         for name in items_b:
             if name not in items_a:
                 changes.append(Change(section, name, "added", new=items_b[name]))

@@ -23,6 +23,7 @@ from .bold import HemodynamicParameters, balloon_windkessel
 from .errors import EncephagenError
 
 if TYPE_CHECKING:
+    from .compile import CompiledNetwork
     from .fcd import FCDComparison, FCDSettings
 
 log = logging.getLogger(__name__)
@@ -725,7 +726,7 @@ class FCEvaluator:
         connectome = load_connectome(options["dataset"] or None, calibration_only=True)
         self.regions = list(connectome.regions)
         self.empirical = connectome.fc
-        self._network = None
+        self._network: CompiledNetwork | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_network": None}

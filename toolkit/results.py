@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -74,8 +75,7 @@ class SimulationResult:
     @property
     def spike_times_ms(self) -> list[np.ndarray]:
         """Per lane, spike times in ms (``step * dt``)."""
-        self._need_spikes()
-        return [steps * self.dt for steps in self.spike_steps]
+        return [steps * self.dt for steps in self._need_spikes()]
 
     @property
     def trace_times_ms(self) -> np.ndarray:
@@ -152,9 +152,11 @@ class SimulationResult:
         more = f"<p>… {len(self.population_names) - 20} more populations</p>" if len(self.population_names) > 20 else ""
         return f"<p>{html.escape(repr(self))}</p><table><tr><th>population (Hz)</th>{head}</tr>{rows}</table>{more}"
 
-    def _need_spikes(self) -> None:
+    def _need_spikes(self) -> list[np.ndarray]:
+        """The per-lane spike steps, or an error saying that they were not recorded."""
         if self.spike_steps is None:
             raise SimulationError("spikes were not recorded in this run (record_spikes=False); use population_counts")
+        return self.spike_steps
 
     # ------------------------------------------------------------------ HDF5
 
@@ -183,7 +185,7 @@ class SimulationResult:
                 "names", data=np.asarray(self.population_names, dtype=object), dtype=h5py.string_dtype()
             )
             pops.create_dataset("sizes", data=self.population_sizes)
-            if self.spike_steps is not None:
+            if self.spike_steps is not None and self.spike_neurons is not None:
                 spikes = h5.create_group("spikes")
                 starts = np.concatenate([[0], np.cumsum([s.size for s in self.spike_steps])]).astype(np.int64)
                 step = spikes.create_dataset("step", data=_cat(self.spike_steps, np.int64), compression="gzip")
@@ -229,8 +231,8 @@ class SimulationResult:
             if "spikes" in h5:
                 starts = h5["spikes/lane_start"][()]
                 all_steps, all_neurons = h5["spikes/step"][()], h5["spikes/neuron"][()]
-                steps = [all_steps[a:b] for a, b in zip(starts[:-1], starts[1:])]
-                neurons = [all_neurons[a:b] for a, b in zip(starts[:-1], starts[1:])]
+                steps = [all_steps[a:b] for a, b in itertools.pairwise(starts)]
+                neurons = [all_neurons[a:b] for a, b in itertools.pairwise(starts)]
             labels = [x.decode() if isinstance(x, bytes) else str(x) for x in h5["traces"].attrs["labels"]]
             return cls(
                 dt=float(h5.attrs["dt"]),

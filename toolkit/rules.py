@@ -13,6 +13,7 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import EncephagenError, Problem, did_you_mean, json_pointer
 from .schema import FIELD_UNITS, ArrayFile, Circuit, Cite, MatrixValue, ParamRef, Source, UniformRange
@@ -56,13 +57,17 @@ def check_circuit(
     return checker.problems
 
 
+JsonPath = list[Any]
+"""Keys and indices from the file's root to a value (str and int), as :func:`json_pointer` takes them."""
+
+
 class _Checker:
     def __init__(self, circuit: Circuit, file: str):
         self.circuit = circuit
         self.file = file
         self.problems: list[Problem] = []
 
-    def add(self, path: list[object], message: str, hint: str = "") -> None:
+    def add(self, path: JsonPath, message: str, hint: str = "") -> None:
         self.problems.append(Problem(self.file, json_pointer(path), message, hint))
 
     def run(self, base_dir: Path | None) -> None:
@@ -89,20 +94,21 @@ class _Checker:
 
     # ------------------------------------------------------------------ helpers
 
-    def ref(self, kind: str, name: str, known: dict, path: list[object]) -> bool:
+    def ref(self, kind: str, name: str, known: dict, path: JsonPath) -> bool:
         if name in known:
             return True
         hint = "" if known else f"Define it under /{kind.replace(' ', '_')}{'es' if kind.endswith('s') else 's'}"
         self.add(path, f"unknown {kind} {name!r}{did_you_mean(name, known)}", hint)
         return False
 
-    def value_range(self, value: object, path: list[object]) -> tuple[float, float] | None:
+    def value_range(self, value: object, path: JsonPath) -> tuple[float, float] | None:
         """Smallest and largest value a Value (or a sum of Values) can take (bounds of a free parameter)."""
         if isinstance(value, list):
             spans = [self.value_range(v, path) for v in value]
-            if any(span is None for span in spans):
+            known = [span for span in spans if span is not None]
+            if len(known) < len(spans):
                 return None
-            return sum(span[0] for span in spans), sum(span[1] for span in spans)  # type: ignore[index]
+            return sum(span[0] for span in known), sum(span[1] for span in known)
         if isinstance(value, ParamRef):
             param = self.circuit.parameters.get(value.param)
             if param is None:
@@ -111,9 +117,9 @@ class _Checker:
                 ends = [param.bounds[0] * value.factor, param.bounds[1] * value.factor]
                 return min(ends), max(ends)
             return (param.value * value.factor,) * 2
-        return (float(value), float(value))
+        return (float(value), float(value))  # type: ignore[arg-type]  # a number once lists and references are handled
 
-    def positive(self, value: object, path: list[object], what: str, allow_zero: bool = False) -> None:
+    def positive(self, value: object, path: JsonPath, what: str, allow_zero: bool = False) -> None:
         span = self.value_range(value, path)
         if span is None:
             return
@@ -140,10 +146,10 @@ class _Checker:
 
     def neuron_model(self, name: str, model) -> None:
         base = ["neuron_models", name]
-        for field in ("tau_m", "tau_syn_exc", "tau_syn_inh", "tau_adaptation"):
-            self.positive(getattr(model, field), base + [field], f"{field} (ms)")
-        for field in ("t_ref", "noise_sigma", "adaptation"):
-            self.positive(getattr(model, field), base + [field], field, allow_zero=True)
+        for key in ("tau_m", "tau_syn_exc", "tau_syn_inh", "tau_adaptation"):
+            self.positive(getattr(model, key), base + [key], f"{key} (ms)")
+        for key in ("t_ref", "noise_sigma", "adaptation"):
+            self.positive(getattr(model, key), base + [key], key, allow_zero=True)
         threshold = self.value_range(model.v_threshold, base)
         reset = self.value_range(model.v_reset, base)
         if threshold and reset and reset[1] >= threshold[0]:
@@ -186,7 +192,7 @@ class _Checker:
         cell = self.circuit.cell_classes.get(pop.cell_class) if pop else None
         return cell.effective_sign if cell else None
 
-    def dale(self, source: str, weight: object, path: list[object]) -> None:
+    def dale(self, source: str, weight: object, path: JsonPath) -> None:
         """Weights from excitatory classes must be ≥ 0 and from inhibitory ones ≤ 0, at every allowed value."""
         sign = self.sign_of(source)
         span = self.value_range(weight, path)
@@ -217,7 +223,7 @@ class _Checker:
             self.dale(proj.source, proj.weight, base + ["weight"])
             self.rule(proj, base + ["rule"])
 
-    def rule(self, proj, path: list[object]) -> None:
+    def rule(self, proj, path: JsonPath) -> None:
         c, rule = self.circuit, proj.rule
         n_source = _size(c, proj.source)
         n_target = _size(c, proj.target)
@@ -268,12 +274,12 @@ class _Checker:
             for source in set(mproj.sources):
                 self.dale(source, _matrix_sign_probe(mproj.weight), base + ["weight", "scale"])
         shape = [len(mproj.targets), len(mproj.sources)]
-        for field in ("probability", "weight", "delay"):
-            value = getattr(mproj, field)
+        for key in ("probability", "weight", "delay"):
+            value = getattr(mproj, key)
             if isinstance(value, MatrixValue):
-                self.matrix_value(value, shape, base + [field], base_dir)
+                self.matrix_value(value, shape, base + [key], base_dir)
 
-    def matrix_value(self, value: MatrixValue, shape: list[int], path: list[object], base_dir: Path | None) -> None:
+    def matrix_value(self, value: MatrixValue, shape: list[int], path: JsonPath, base_dir: Path | None) -> None:
         import numpy as np
 
         data = None
@@ -295,7 +301,7 @@ class _Checker:
         if data is not None:
             self.matrix_range(value, data, path)
 
-    def matrix_range(self, value: MatrixValue, data, path: list[object]) -> None:
+    def matrix_range(self, value: MatrixValue, data, path: JsonPath) -> None:
         """The values a matrix entry takes (offset + scale * T(array) / divisor over the scale's
         range) must be finite and in range: probabilities in [0, 1], delays and weights plausible."""
         import numpy as np
@@ -319,9 +325,10 @@ class _Checker:
                 peak = float(np.max(transformed))
                 transformed = transformed / peak if peak > 0 else transformed
             spans = [self.value_range(getattr(value, name), path + [name]) for name in ("scale", "offset", "divisor")]
-            if any(span is None for span in spans) or not transformed.size:
+            scale, offset, divisor = spans
+            if scale is None or offset is None or divisor is None or not transformed.size:
                 return
-            (s_lo, s_hi), (o_lo, o_hi), (d_lo, d_hi) = spans
+            (s_lo, s_hi), (o_lo, o_hi), (d_lo, d_hi) = scale, offset, divisor
             if d_lo <= 0 <= d_hi:
                 self.add(path + ["divisor"], f"divisor must not be 0; got {_span((d_lo, d_hi))}")
                 return
@@ -344,7 +351,7 @@ class _Checker:
         elif field in PLAUSIBLE:
             self.plausible((low, high), path, field)
 
-    def array_file(self, ref: ArrayFile, base_dir: Path, path: list[object]):
+    def array_file(self, ref: ArrayFile, base_dir: Path, path: JsonPath):
         """The referenced dataset as float64 (checked by :func:`encephagen.storage.read_array_file`), or None after adding its problems."""
         from .errors import CircuitError
         from .storage import read_array_file
@@ -357,7 +364,7 @@ class _Checker:
 
     # ------------------------------------------------------------------ plausible magnitudes
 
-    def plausible(self, span: tuple[float, float], path: list[object], field: str) -> None:
+    def plausible(self, span: tuple[float, float], path: JsonPath, field: str) -> None:
         smallest, largest, unit = PLAUSIBLE[field]
         low, high = span
         unit = f" {unit}" if unit else ""
@@ -376,7 +383,7 @@ class _Checker:
                 "A time constant this small makes a run divide by almost nothing; check the unit and the exponent",
             )
 
-    def plausible_value(self, value: object, path: list[object], field: str) -> None:
+    def plausible_value(self, value: object, path: JsonPath, field: str) -> None:
         if isinstance(value, (MatrixValue, UniformRange)) or value is None:
             return
         span = self.value_range(value, path)
@@ -694,7 +701,13 @@ NAMED_SECTIONS = (
     "matrix_projections",
     "readouts",
 )
-PLACEHOLDERS = {"name": "circuit", "version": "0.0.0", "description": "", "authors": [], "license": None}
+PLACEHOLDERS: dict[str, object] = {
+    "name": "circuit",
+    "version": "0.0.0",
+    "description": "",
+    "authors": [],
+    "license": None,
+}
 
 
 def rules_despite_schema_errors(path: Path, problems: list[Problem]) -> list[Problem]:

@@ -53,6 +53,7 @@ import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numba
 import numpy as np
@@ -467,7 +468,7 @@ class Simulator:
             population_counts=self.population_counts(),
             traces=traces,
             trace_labels=list(self.trace_labels),
-            readouts={name: r for name, r in net.readouts.items()},
+            readouts=dict(net.readouts.items()),
             parameters=[dict(p) for p in self.parameters],
             provenance=provenance(net, wall_seconds=wall_seconds, n_steps=self.step, n_lanes=self.n_lanes),
         )
@@ -578,7 +579,7 @@ def coefficients(network, neuron: Mapping[str, np.ndarray], dt: float) -> tuple[
     naming the first offending population.
     """
     for name, low in (("tau_m", 0.0), ("tau_syn_exc", 0.0), ("tau_syn_inh", 0.0), ("tau_adaptation", 0.0)):
-        _require(network, neuron[name], lambda x: x > low, name, "must be > 0 ms")
+        _require(network, neuron[name], lambda x, low=low: x > low, name, "must be > 0 ms")
     _require(network, neuron["t_ref"], lambda x: x >= 0, "t_ref", "must be >= 0 ms")
     _require(network, neuron["noise_sigma"], lambda x: x >= 0, "noise_sigma", "must be >= 0 mV")
     _require(network, neuron["poisson_rate"], lambda x: x >= 0, "poisson_rate", "must be >= 0 Hz")
@@ -713,6 +714,10 @@ class DeliveryView:
 _VIEWS: dict[int, tuple[weakref.ref, DeliveryView]] = {}
 
 
+def _forget_view(key: int, _network_ref: weakref.ref) -> None:
+    _VIEWS.pop(key, None)
+
+
 def delivery_view(network) -> DeliveryView:
     """The delivery layout of ``network``, built once per compiled network (later simulators reuse it)."""
     key = id(network)
@@ -737,7 +742,7 @@ def delivery_view(network) -> DeliveryView:
         rank,
     )
     view = DeliveryView(order, post, group_ptr, group_syn, group_rank, delay_values.astype(np.int64), max_delay)
-    _VIEWS[key] = (weakref.ref(network, lambda _, key=key: _VIEWS.pop(key, None)), view)
+    _VIEWS[key] = (weakref.ref(network, partial(_forget_view, key)), view)
     return view
 
 

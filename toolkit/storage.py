@@ -353,7 +353,7 @@ def contained_path(
     beside = f" (or {base.parent / 'data'})" if sibling_data else ""
     return target, (
         f"resolves to {target}, outside the folder {base}; data must lie under the referring file's folder{beside}, "
-        f"unless you allow another root with --allow-data-root DIR (or {DATA_ROOTS_ENV})"
+        f"unless {DATA_ROOTS_ENV} lists another root"
     )
 
 
@@ -661,7 +661,7 @@ def problems_from_validation(exc: ValidationError, tree: Any, file: str, *, root
     """
     groups: dict[str, list[_Located]] = {}
     for error in exc.errors(include_url=False):
-        located = _locate(tree, error, root)
+        located = _locate(tree, dict(error), root)
         groups.setdefault(located.pointer, []).append(located)
     problems: list[Problem] = []
     for pointer, errors in groups.items():
@@ -683,7 +683,13 @@ class _Located:
     """One pydantic error placed in the tree: pointer, the value there, what the schema expects."""
 
     def __init__(
-        self, error: dict[str, Any], path: list[Any], tags: list[Any], node: Any, annotation: Any, owner: type | None
+        self,
+        error: dict[str, Any],
+        path: list[Any],
+        tags: list[Any],
+        node: Any,
+        annotation: Any,
+        owner: type[BaseModel] | None,
     ):
         self.error, self.path, self.tags, self.node, self.annotation, self.owner = (
             error,
@@ -697,12 +703,13 @@ class _Located:
         self.type: str = error["type"]
 
 
-def _locate(tree: Any, error: dict[str, Any], root: type) -> _Located:
+def _locate(tree: Any, error: dict[str, Any], root: type[BaseModel]) -> _Located:
     """Follow an error location through the tree: the real keys and indices become the
     path, the rest (union member names, missing or unknown keys) are kept as tags."""
     path: list[Any] = []
     tags: list[Any] = []
-    node, annotation, owner = tree, root, root
+    node, annotation = tree, root
+    owner: type[BaseModel] | None = root
     for item in error["loc"]:
         present = (isinstance(node, dict) and item in node) or (
             isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node)
@@ -778,7 +785,8 @@ def _child_annotation(annotation: Any, item: Any, node: Any) -> Any:
 def _with_constraints(field: Any) -> Any:
     """A field's annotation with the field's own constraints (Field(ge=0)) attached."""
     if field.metadata and not _is_union(field.annotation):
-        return typing.Annotated[(field.annotation, *field.metadata)]
+        params = (field.annotation, *field.metadata)
+        return typing.Annotated[params]
     return field.annotation
 
 
@@ -869,8 +877,8 @@ def _describe(file: str, pointer: str, e: _Located) -> Problem:
             f"unknown {field or 'object'} kind {ctx.get('tag')!r}{did_you_mean(str(ctx.get('tag')), tags)}",
         )
     if kind == "union_tag_not_found":
-        tags = ", ".join(repr(t) for t in _kind_tags(e.annotation))
-        return Problem(file, pointer, "missing required field 'kind'", f"Say which {field or 'kind'}: one of {tags}")
+        kinds = ", ".join(repr(t) for t in _kind_tags(e.annotation))
+        return Problem(file, pointer, "missing required field 'kind'", f"Say which {field or 'kind'}: one of {kinds}")
     if "[key]" in e.tags:
         return _problem(
             file,
@@ -1037,10 +1045,11 @@ def _one_line(node: Any) -> str | None:
             parts.append(f"{json.dumps(str(k), ensure_ascii=False)}: {text}")
         text = "{" + ", ".join(parts) + "}"
     elif isinstance(node, list):
-        parts = [_one_line(x) for x in node]
-        if any(p is None for p in parts):
+        items = [_one_line(x) for x in node]
+        known = [item for item in items if item is not None]
+        if len(known) < len(items):
             return None
-        text = "[" + ", ".join(parts) + "]"  # type: ignore[arg-type]
+        text = "[" + ", ".join(known) + "]"
     else:
         text = _encode(node, 0)
     return text if len(text) <= ONE_LINE_WIDTH else None
@@ -1161,9 +1170,7 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Ite
         yield staging
         if path.exists() or path.is_symlink():
             if not overwrite:
-                raise CircuitFileError(
-                    f"{path}: already exists; choose another directory or pass overwrite=True (--force)"
-                )
+                raise CircuitFileError(f"{path}: already exists; choose another directory or pass overwrite=True")
             if not _exchange(staging, path):
                 aside = Path(tempfile.mkdtemp(prefix=_temporary_prefix(path), suffix=".old.tmp", dir=staging.parent))
                 os.replace(path, aside / path.name)
@@ -1202,11 +1209,10 @@ def _remove_tree(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def check_output_file(path: str | os.PathLike, *, overwrite: bool = False, flag: str = "--force") -> Path:
+def check_output_file(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Refuse, before any work, an output file that must not or cannot be written.
 
-    Raises :class:`CircuitFileError` when ``path`` exists and ``overwrite`` is false (the CLI
-    names ``flag``), is a folder, or its folder is missing or not writable (tried by creating
+    Raises :class:`CircuitFileError` when ``path`` exists and ``overwrite`` is false, is a folder, or its folder is missing or not writable (tried by creating
     and removing a hidden file there: read-only mounts fail even for root). Removes what
     killed earlier writers of ``path`` left behind.
     """
@@ -1215,22 +1221,18 @@ def check_output_file(path: str | os.PathLike, *, overwrite: bool = False, flag:
     if path.is_dir():
         raise CircuitFileError(f"{path}: is a directory; give a file name")
     if (path.exists() or path.is_symlink()) and not overwrite:
-        raise CircuitFileError(
-            f"{path}: already exists; choose another name or pass overwrite=True ({flag}) to replace it"
-        )
+        raise CircuitFileError(f"{path}: already exists; choose another name or pass overwrite=True to replace it")
     _check_folder_writable(path, folder)
     remove_stale_temporaries(path)
     return path
 
 
-def check_output_dir(path: str | os.PathLike, *, overwrite: bool = False, flag: str = "--force") -> Path:
+def check_output_dir(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """:func:`check_output_file` for an output folder (an export)."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if (path.exists() or path.is_symlink()) and not overwrite:
-        raise CircuitFileError(
-            f"{path}: already exists; choose another directory or pass overwrite=True ({flag}) to replace it"
-        )
+        raise CircuitFileError(f"{path}: already exists; choose another directory or pass overwrite=True to replace it")
     _check_folder_writable(path, folder)
     remove_stale_temporaries(path)
     return path
@@ -1274,9 +1276,7 @@ def _check_output(path: Path, overwrite: bool) -> None:
     if path.is_dir():
         raise CircuitFileError(f"{path}: is a directory; give a file name ending in .json or .h5")
     if path.exists() and not overwrite:
-        raise CircuitFileError(
-            f"{path}: already exists; choose another output path or pass overwrite (--force / --in-place)"
-        )
+        raise CircuitFileError(f"{path}: already exists; choose another output path or pass overwrite=True")
     check_output_file(path, overwrite=True)
 
 
@@ -1364,14 +1364,13 @@ DATASET_MIN = 64
 def _write_hdf5_tree(tree: dict[str, Any], path: Path) -> None:
     import h5py
 
-    with atomic_output(path) as tmp:
-        with h5py.File(tmp, "w") as h5:
-            h5.attrs[_FORMAT] = (
-                f"encephagen circuit (schema_version {tree.get('schema_version', SCHEMA_VERSION)}, HDF5 tree form)"
-            )
-            _write_node(h5, tree)
-            h5.flush()
-            h5.attrs[_DIGEST] = hdf5_content_digest(h5)
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as h5:
+        h5.attrs[_FORMAT] = (
+            f"encephagen circuit (schema_version {tree.get('schema_version', SCHEMA_VERSION)}, HDF5 tree form)"
+        )
+        _write_node(h5, tree)
+        h5.flush()
+        h5.attrs[_DIGEST] = hdf5_content_digest(h5)
 
 
 def hdf5_content_digest(h5: Any) -> str:

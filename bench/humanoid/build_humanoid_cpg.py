@@ -130,9 +130,11 @@ def build():
         for name in keep_rg:
             populations[f"{s}_{name}"] = WALKER["populations"][f"{s}_{name}"]
     rg_params = set()
-    for key, proj in WALKER["projections"].items():
-        if proj["source"] in populations and proj["target"] in populations:
-            projections[key] = proj
+    projections = {
+        key: proj
+        for key, proj in WALKER["projections"].items()
+        if proj["source"] in populations and proj["target"] in populations
+    }
 
     def params_in(tree):
         if isinstance(tree, dict):

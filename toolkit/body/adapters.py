@@ -243,8 +243,8 @@ class MujocoBody:
         ]
         self._force = np.zeros(6)
         self._group_of_geom = np.full(model.ngeom, -1, dtype=np.intp)
-        for group, ids in enumerate(self._contact_groups):
-            self._group_of_geom[ids] = group
+        for group, geoms in enumerate(self._contact_groups):
+            self._group_of_geom[geoms] = group
 
     def _build_actuators(self, aliases: dict[str, str]) -> None:
         model = self.model
@@ -359,9 +359,7 @@ class MujocoBody:
             return False
         if self.max_height is not None and not height < self.max_height:
             return False
-        if self.max_abs_pitch is not None and not -self.max_abs_pitch < pitch < self.max_abs_pitch:
-            return False
-        return True
+        return not (self.max_abs_pitch is not None and not -self.max_abs_pitch < pitch < self.max_abs_pitch)
 
     # ------------------------------------------------------------------ hooks a body may refine
 
@@ -458,7 +456,7 @@ def _gymnasium_asset(filename: str) -> Path:
     """Path of an XML file shipped with gymnasium (its MuJoCo assets folder)."""
     require("mujoco", f"the body model {filename}")  # else gymnasium raises its own error, naming its own extra
     gym_mujoco = require("gymnasium.envs.mujoco", f"the body model {filename}")
-    return Path(gym_mujoco.__file__).parent / "assets" / filename
+    return Path(str(gym_mujoco.__file__)).parent / "assets" / filename
 
 
 WALKER2D_NAMES = {
@@ -502,9 +500,9 @@ class Walker2d(MujocoBody):
         )
 
     def _reward(self, velocity: float, action: np.ndarray, healthy: bool) -> tuple[float, dict[str, float]]:
-        healthy = float(healthy)
+        survive = float(healthy)
         ctrl = 1e-3 * float(np.sum(np.square(action)))
-        return velocity + healthy - ctrl, {"reward_forward": velocity, "reward_survive": healthy, "reward_ctrl": -ctrl}
+        return velocity + survive - ctrl, {"reward_forward": velocity, "reward_survive": survive, "reward_ctrl": -ctrl}
 
     def gymnasium_observation(self) -> np.ndarray:
         """The 17-vector Gymnasium's Walker2d-v5 would return now (for conformance tests)."""
@@ -555,12 +553,12 @@ class Humanoid(MujocoBody):
         return float((np.sum(self._mass * self.data.xipos, axis=0) / np.sum(self._mass))[0])
 
     def _reward(self, velocity: float, action: np.ndarray, healthy: bool) -> tuple[float, dict[str, float]]:
-        healthy = 5.0 * float(healthy)
+        survive = 5.0 * float(healthy)
         forward = 1.25 * velocity
         ctrl = 0.1 * float(np.sum(np.square(self.data.ctrl)))
         contact = min(5e-7 * float(np.sum(np.square(self.data.cfrc_ext))), 10.0)
-        terms = {"reward_forward": forward, "reward_survive": healthy, "reward_ctrl": -ctrl, "reward_contact": -contact}
-        return (forward + healthy) - (ctrl + contact), terms
+        terms = {"reward_forward": forward, "reward_survive": survive, "reward_ctrl": -ctrl, "reward_contact": -contact}
+        return (forward + survive) - (ctrl + contact), terms
 
 
 BODIES: dict[str, Callable[..., MujocoBody]] = {}

@@ -99,7 +99,7 @@ def run_episode(body, controller: Controller, seed: int) -> dict[str, float]:
             return episode_metrics(step, body.distance, total, body.dt_ms, body.max_steps, result.terminated)
 
 
-def constant_controller(action: Sequence[float]) -> Controller:
+def constant_controller(action: Sequence[float] | np.ndarray) -> Controller:
     """The same action at every step (zero action: all zeros)."""
     fixed = np.asarray(action, dtype=np.float64)
     return lambda step, observation: fixed
@@ -164,7 +164,9 @@ def baseline_controller(kind: str, params: Sequence[float], body) -> Controller:
         raise CalibrationError(f"a {kind} controller takes {len(_RANGES[kind])} numbers; got {len(x)}")
     if kind == "constant":
         return constant_controller(x)
-    gait = SineGait(x[0], tuple(x[1:4]), tuple(x[4:7]), tuple(x[7:10]), *(x[10:12] if kind == "sine_pitch" else ()))
+    gait = SineGait(
+        x[0], (x[1], x[2], x[3]), (x[4], x[5], x[6]), (x[7], x[8], x[9]), *(x[10:12] if kind == "sine_pitch" else ())
+    )
     return gait.controller(body)
 
 

@@ -20,6 +20,7 @@ circuit's own parameters and writes them back with its provenance.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -136,7 +137,7 @@ class Binding(Strict):
                 yield ["motors", name, "terms", i, "gain"], term.gain
 
 
-def resolve(value: Value, parameters: dict[str, float]) -> float:
+def resolve(value: Value, parameters: Mapping[str, float]) -> float:
     """The number a gain or offset stands for, given the circuit's parameter values."""
     if isinstance(value, ParamRef):
         return float(parameters[value.param]) * value.factor
@@ -222,7 +223,7 @@ def save_binding(binding: Binding, path: str | os.PathLike, *, overwrite: bool =
 
     path = Path(path)
     if path.exists() and not overwrite:
-        raise BodyError(f"{path}: exists; pass overwrite=True (--force) to replace it")
+        raise BodyError(f"{path}: exists; pass overwrite=True to replace it")
     tree = binding.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     atomic_write_bytes(path, dumps_canonical(tree).encode())
     return path

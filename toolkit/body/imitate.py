@@ -23,6 +23,7 @@ whose gains are not fitted keep their values and are subtracted from the target.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ def rhythm_phase(signal: np.ndarray, hysteresis: float = 0.2) -> np.ndarray:
             onsets.append(t)
             armed = False
     phase = np.full(len(signal), np.nan)
-    for first, last in zip(onsets, onsets[1:]):
+    for first, last in itertools.pairwise(onsets):
         phase[first:last] = (np.arange(first, last) - first) / (last - first)
     return phase
 

@@ -16,6 +16,7 @@ others go on; the run stops when every lane has ended.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -75,7 +76,7 @@ class DriveSchedule:
         if (
             not self.points
             or times[0] != 0.0
-            or any(b <= a for a, b in zip(times, times[1:]))
+            or any(b <= a for a, b in itertools.pairwise(times))
             or not all(map(math.isfinite, [v for p in self.points for v in p]))
         ):
             raise BodyError(
@@ -132,7 +133,7 @@ class ClosedLoop:
     """
 
     def __init__(self, network, binding: Binding, *, base_dir=None, file: str = "<binding>"):
-        self.network, self.binding, self.base_dir = network, binding, base_dir
+        self.network, self.binding, self.base_dir, self.file = network, binding, base_dir, file
         probe = make_bound_body(binding, base_dir)
         check_binding(binding, network.circuit, probe, file)
         self.body_dt_ms = probe.dt_ms
@@ -305,7 +306,7 @@ class ClosedLoop:
         import numba
 
         previous = numba.get_num_threads()
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]  # set at import
         try:
             return self._run(seeds, parameters, max_steps, record, parse_perturbations(perturbations), drive_schedule)
         finally:
@@ -697,7 +698,7 @@ def speed_by_drive(
 
 
 WALK_TARGETS: dict[str, float] = {"distance_m": 4.0, "steps": 1000.0}
-"""Default walking targets: 4 m in a full 1000-step episode (the issue's bar)."""
+"""Default walking targets: 4 m in a full 1000-step episode, the distance a walk must cover to count."""
 
 
 def walk_objective_terms(

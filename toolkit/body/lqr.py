@@ -111,7 +111,7 @@ class LqrStander:
         sensor_gain = np.zeros((model.nu, len(body.sensor_names)))
         for column, sensor in columns.items():
             sensor_gain[:, body.sensor_index(sensor)] = self.gain[:, column]
-        probe = type(body).__new__(type(body))
+        probe = object.__new__(type(body))
         probe.__dict__.update(body.__dict__)
         probe.data = mujoco.MjData(model)
         probe.data.qpos[:] = self.qpos0
@@ -158,12 +158,13 @@ def standing_pose(body, knee: float = -0.2) -> tuple[np.ndarray, np.ndarray]:
 
     z0 = float(body.init_qpos[2])
     heights = z0 + np.linspace(-0.13, -0.08, 501)
-    best = None
+    best: tuple[float, float, float] | None = None
     for hip in np.linspace(-0.3, 0.3, 121):
         height = heights[int(np.argmin([abs(inverse(h, hip)[2]) for h in heights]))]
         pitch_torque = abs(inverse(height, hip)[4])
         if best is None or pitch_torque < best[0]:
             best = (pitch_torque, height, hip)
+    assert best is not None  # the grid is not empty
     qfrc0 = inverse(best[1], best[2])
     return data.qpos.copy(), qfrc0
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BodyError
 from ..objectives import Loss, register_objective
 from .loop import WALK_TARGETS, walk_objective_terms
+
+if TYPE_CHECKING:
+    from ..compile import CompiledNetwork
 
 WALK_OPTIONS: dict[str, Any] = {
     "body": "walker2d",
@@ -89,14 +92,16 @@ class WalkEvaluator:
         else:
             path = binding_path_for(Path(base_dir or ".") / f"{circuit.name}.json", options["body"])
         if not path.exists():
-            raise BodyError(f"{path}: no binding file for circuit {circuit.name!r}; pass --option binding=FILE")
+            raise BodyError(
+                f"{path}: no binding file for circuit {circuit.name!r}; give the objective option binding=FILE"
+            )
         self.binding = load_binding(path)
         self.base_dir = path.parent
         if self.binding.body.kind != options["body"]:
             raise BodyError(
                 f"{path}:/body/kind: the binding drives {self.binding.body.kind!r}, not {options['body']!r}"
             )
-        self._network = None
+        self._network: CompiledNetwork | None = None
         self.conditions = parse_conditions(options["perturb"])
         self.drive_speeds = parse_drive_speeds(options["drive_speeds"]) if str(options["drive_speeds"]).strip() else ()
         if self.drive_speeds and options["drive_param"] not in circuit.parameters:
@@ -113,7 +118,7 @@ class WalkEvaluator:
 
         if self._network is None:
             self._network = compile_circuit(self.circuit, dt=float(self.options["dt"]))
-        common = dict(
+        common: dict[str, Any] = dict(
             dt=float(self.options["dt"]),
             max_steps=int(self.options["max_steps"]),
             base_dir=self.base_dir,

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -129,7 +129,7 @@ class MotorDelay:
             )
 
 
-Perturbation = Union[Push, MassScale, FrictionScale, Slope, SensorNoise, MotorDelay]
+Perturbation = Push | MassScale | FrictionScale | Slope | SensorNoise | MotorDelay
 
 KINDS: dict[str, tuple[type, str, float]] = {
     "push": (Push, "impulse", 10.0),
@@ -198,7 +198,7 @@ def format_perturbations(perturbations: Sequence[Perturbation]) -> str:
 def with_size(perturbation: Perturbation, size: float) -> Perturbation:
     """The same perturbation at another size (the push sweep's bisection variable)."""
     _, field_name, default = next(v for v in KINDS.values() if isinstance(perturbation, v[0]))
-    return replace(perturbation, **{field_name: type(default)(size)})
+    return replace(perturbation, **{field_name: type(default)(size)})  # type: ignore[arg-type]  # the field KINDS names
 
 
 class PerturbedBody:

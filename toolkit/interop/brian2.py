@@ -230,9 +230,10 @@ def export_brian2(
 
     outdir = Path(outdir)
     if outdir.exists() and not overwrite:
-        raise SimulationError(f"{outdir}: already exists; choose another directory or pass --force")
+        raise SimulationError(f"{outdir}: already exists; choose another directory or pass overwrite=True")
     with atomic_directory(outdir, overwrite=overwrite) as tmp:
-        np.savez_compressed(tmp / "network.npz", **network_arrays(network, seed=seed))
+        arrays = network_arrays(network, seed=seed)
+        np.savez_compressed(tmp / "network.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
         script = _SCRIPT.format(
             name=network.circuit.name,
             version=network.circuit.version,

@@ -56,7 +56,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,7 +156,7 @@ def export_sonata(
 
     outdir = Path(outdir)
     if outdir.exists() and not overwrite:
-        raise CircuitFileError(f"{outdir}: already exists; choose another directory or pass --force")
+        raise CircuitFileError(f"{outdir}: already exists; choose another directory or pass overwrite=True")
     if not outdir.parent.exists():
         raise CircuitFileError(f"{outdir}: folder {outdir.parent} does not exist")
     with atomic_directory(outdir, overwrite=overwrite) as staging:  # old or new, whole, whenever it dies
@@ -680,7 +680,7 @@ def _edge_values(group, table: dict[int, dict[str, str]], types: np.ndarray, col
     return values
 
 
-def _node_type(row: dict[str, str], models_dir: Path, sonata_population: str, roots: list[Path] = ()) -> _NodeType:
+def _node_type(row: dict[str, str], models_dir: Path, sonata_population: str, roots: Sequence[Path] = ()) -> _NodeType:
     model = row.get("model_template", "").replace("nest:", "")
     if model not in ("aeif_psc_exp", "iaf_psc_exp"):
         raise SonataError(
@@ -937,10 +937,10 @@ def _projections(
     inverse = np.asarray(inverse).ravel()
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(len(groups) + 1))
-    per_type = {}
+    per_type: dict[Any, set[tuple[Any, Any]]] = {}
     for etype, s, t, _, _ in groups.tolist():
         per_type.setdefault(etype, set()).add((s, t))
-    splits = {}
+    splits: dict[tuple[Any, Any, Any], set[tuple[Any, Any]]] = {}
     for etype, s, t, inh, d in groups.tolist():
         splits.setdefault((etype, s, t), set()).add((inh, d))
     projections: dict[str, dict] = {}

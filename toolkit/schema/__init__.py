@@ -14,4 +14,4 @@ from .v2 import __all__ as _current
 SCHEMA_VERSIONS = {"1": v1, "2": v2}
 """schema_version -> the module that defines it."""
 
-__all__ = ["v1", "v2", "SCHEMA_VERSIONS", *_current]
+__all__ = ["v1", "v2", "SCHEMA_VERSIONS", *_current]  # noqa: PLE0604 (v2.__all__ is a list of str)

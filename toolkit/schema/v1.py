@@ -25,7 +25,7 @@ is a new object (``model_copy(update=...)``), never an edit in place.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -64,7 +64,7 @@ class ParamRef(Strict):
     """Constant multiplier applied to the parameter's value (dimensionless)."""
 
 
-Value = Union[float, ParamRef]
+Value = float | ParamRef
 """A number, or a reference to a named parameter (``{"param": "w_mutual", "factor": 1}``)."""
 
 
@@ -395,6 +395,8 @@ class Circuit(Strict):
             return NotImplemented
         return self.__dict__ == other.__dict__
 
+    __hash__ = None  # type: ignore[assignment]  # compared by content, which holds dicts: not hashable
+
     def to_networkx(self):
         """Population-level directed multigraph: nodes carry population attributes, edges the projection.
 
@@ -472,7 +474,10 @@ _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 
 def bump_version(version: str, part: Literal["major", "minor", "patch"] = "minor") -> str:
     """Next semantic version: '1.2.3' -> '1.3.0' for a minor bump."""
-    major, minor, patch = (int(x) for x in _SEMVER.match(version).groups())
+    match = _SEMVER.match(version)
+    if match is None:
+        raise ValueError(f"version must be MAJOR.MINOR.PATCH; got {version!r}")
+    major, minor, patch = (int(x) for x in match.groups())
     if part == "major":
         return f"{major + 1}.0.0"
     if part == "minor":

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
 
@@ -141,9 +141,9 @@ FIELD_UNITS: dict[str, str] = {
 }
 """The unit of every field a parameter may be used in (by field name)."""
 
-Value = Union[float, ParamRef]
+Value = float | ParamRef
 """A number, or a reference to a named parameter (``{"param": "w_mutual", "factor": 1}``)."""
-Drive = Union[float, ParamRef, Annotated[list[float | ParamRef], Field(min_length=1)]]
+Drive = float | ParamRef | Annotated[list[float | ParamRef], Field(min_length=1)]
 """A Value, or a list of Values that are added (``[{"param": "tonic"}, {"param": "drive", "factor": -1.5}]``)."""
 
 
@@ -506,6 +506,8 @@ class Circuit(_CircuitBase):
             return NotImplemented
         return self.__dict__ == other.__dict__
 
+    __hash__ = None  # type: ignore[assignment]  # compared by content, which holds dicts: not hashable
+
     def __repr__(self) -> str:
         neurons = sum(int(self.resolve(p.size)) for p in self.populations.values())
         return (
@@ -832,12 +834,13 @@ def _twin(name: str) -> str | None:
 def _pair(circuit: Circuit) -> tuple[dict[str, Any], dict[str, Any]]:
     """Populations and projections with left/right twins folded, in an order expansion reproduces."""
     pops = list(circuit.populations.items())
-    twins = {}
+    twins: dict[str, str] = {}
     for name, pop in pops:
         twin = _twin(name)
         other = circuit.populations.get(twin) if twin else None
         if (
-            pop.side == "left"
+            twin is not None
+            and pop.side == "left"
             and other is not None
             and other.side == "right"
             and _same_but(pop, other, {"side", *SideValues.model_fields})
@@ -861,7 +864,7 @@ def _pair(circuit: Circuit) -> tuple[dict[str, Any], dict[str, Any]]:
             n, p = pops[i + j]
             q = circuit.populations[twins[n]]
             data = {f: getattr(p, f) for f in p.model_fields_set if f != "side"}
-            per_side = {}
+            per_side: dict[str, dict[str, Any]] = {}
             for f in SideValues.model_fields:
                 left = getattr(p, f) if f in p.model_fields_set else None
                 right = getattr(q, f) if f in q.model_fields_set else None
@@ -899,7 +902,7 @@ def _pair(circuit: Circuit) -> tuple[dict[str, Any], dict[str, Any]]:
     out_projs: dict[str, Any] = {}
     i = 0
     while i < len(projs):
-        name, p = projs[i]
+        name, proj = projs[i]
         k, found = 0, []
         while i + k < len(projs) and (hit := partner(*projs[i + k])) is not None:
             found.append(hit)
@@ -908,14 +911,14 @@ def _pair(circuit: Circuit) -> tuple[dict[str, Any], dict[str, Any]]:
             k -= 1
             found.pop()
         if k == 0:
-            out_projs[name] = ProjectionDecl.model_validate(p.model_dump(exclude_unset=True))
+            out_projs[name] = ProjectionDecl.model_validate(proj.model_dump(exclude_unset=True))
             i += 1
             continue
         for j in range(k):
-            n, q = projs[i + j]
+            _, left_proj = projs[i + j]
             decl, _, to = found[j]
-            data = q.model_dump(exclude_unset=True)
-            data.update(source=q.source[2:], target=q.target[2:], to=to)
+            data = left_proj.model_dump(exclude_unset=True)
+            data.update(source=left_proj.source[2:], target=left_proj.target[2:], to=to)
             out_projs[decl] = ProjectionDecl.model_validate(data)
         i += 2 * k
     return out_pops, out_projs
@@ -954,7 +957,7 @@ def _edge_groups(circuit: Circuit) -> dict[str, tuple[str, EdgeGroup, list[str]]
             and not p.references
             and p.model_fields_set <= {"source", "target", "rule", "weight", "delay"}
         )
-        if plain:
+        if plain and src is not None and tgt is not None and suffix is not None and isinstance(p.weight, ParamRef):
             key = (
                 src.cell_class,
                 tgt.cell_class,
@@ -968,7 +971,7 @@ def _edge_groups(circuit: Circuit) -> dict[str, tuple[str, EdgeGroup, list[str]]
         first = members[0][1]
         group = EdgeGroup(
             weight=ParamRef(param=param),
-            edges=[(p.source, p.target, p.weight.factor) for _, p, _ in members],
+            edges=[(p.source, p.target, p.weight.factor) for _, p, _ in members if isinstance(p.weight, ParamRef)],
             suffix=suffix,
             **({"delay": first.delay} if "delay" in first.model_fields_set else {}),
         )
@@ -1074,7 +1077,7 @@ def convert_from_v1(old: v1.Circuit) -> Circuit:
             out.append(Cite(ref=k, **({"note": r.note} if r.note is not None and not repeated else {})))
         return out
 
-    def convert(model: Strict, cls: type, **extra: Any) -> Any:
+    def convert(model: Strict, cls: type[Strict], **extra: Any) -> Any:
         data = {name: getattr(model, name) for name in model.model_fields_set}
         if "references" in data:
             data["references"] = cites(data["references"])
@@ -1098,19 +1101,21 @@ def convert_from_v1(old: v1.Circuit) -> Circuit:
     neuron_models = {n: convert(m, NeuronModel) for n, m in old.neuron_models.items()}
     cell_classes = {n: convert(c, CellClass) for n, c in old.cell_classes.items()}
     populations = {}
-    for n, p in old.populations.items():
-        extra = (
-            {"poisson_input": PoissonInput.model_validate(p.poisson_input.model_dump(exclude_unset=True))}
-            if p.poisson_input
+    for n, pop in old.populations.items():
+        poisson: dict[str, Any] = (
+            {"poisson_input": PoissonInput.model_validate(pop.poisson_input.model_dump(exclude_unset=True))}
+            if pop.poisson_input
             else {}
         )
-        populations[n] = convert(p, Population, **extra)
+        populations[n] = convert(pop, Population, **poisson)
     projections = {}
-    for n, p in old.projections.items():
-        extra = (
-            {"weight_mode": "source_size"} if "weight_mode" in p.model_fields_set and p.weight_mode == "total" else {}
+    for n, proj in old.projections.items():
+        mode: dict[str, Any] = (
+            {"weight_mode": "source_size"}
+            if "weight_mode" in proj.model_fields_set and proj.weight_mode == "total"
+            else {}
         )
-        projections[n] = convert(p, Projection, **extra)
+        projections[n] = convert(proj, Projection, **mode)
     matrix_projections = {n: convert(m, MatrixProjection) for n, m in old.matrix_projections.items()}
     readouts = {
         n: convert(

@@ -303,7 +303,7 @@ def _model_rows(circuit: Circuit, model) -> list[dict[str, Any]]:
 
 
 def _edges(circuit: Circuit) -> list[dict[str, Any]]:
-    edges = []
+    edges: list[dict[str, Any]] = []
     for name, proj in circuit.projections.items():
         weight = float(circuit.resolve(proj.weight))
         rule = proj.rule
@@ -453,7 +453,7 @@ def _layered(circuit: Circuit) -> dict[str, tuple[float, float]]:
     n_rows = len(rows)
     for r, members in enumerate(rows.values()):
         y = 60 + (580 * (r + 0.5) / n_rows)
-        groups = {"left": [], "middle": [], "right": []}
+        groups: dict[str, list[str]] = {"left": [], "middle": [], "right": []}
         for name in members:
             groups[_side(circuit.populations[name])].append(name)
         if not sided:
@@ -518,7 +518,7 @@ def _region_circle(circuit: Circuit) -> dict[str, tuple[float, float]]:
     regions: dict[str, list[str]] = {}
     for name, pop in circuit.populations.items():
         regions.setdefault(pop.region or name, []).append(name)
-    sides = {"left": [], "right": [], "middle": []}
+    sides: dict[str, list[str]] = {"left": [], "right": [], "middle": []}
     for region, members in regions.items():
         sides[_side(circuit.populations[members[0]])].append(region)
     positions = {}
@@ -549,9 +549,9 @@ def _afferents(circuit: Circuit) -> set[str]:
                 tree = json.loads(binding.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            found |= {a.get("population") for a in tree.get("afferents", {}).values() if isinstance(a, dict)} & set(
-                circuit.populations
-            )
+            found |= {
+                str(a.get("population")) for a in tree.get("afferents", {}).values() if isinstance(a, dict)
+            } & set(circuit.populations)
     return found
 
 
@@ -715,7 +715,7 @@ def _run(circuit: Circuit, run) -> dict[str, Any]:
     if list(run.population_names) != list(circuit.populations):
         raise ViewError(
             f"the run's populations ({len(run.population_names)}, e.g. {run.population_names[0]!r}) are not "
-            f"the circuit's ({len(circuit.populations)}); pass the run of this circuit (--run)"
+            f"the circuit's ({len(circuit.populations)}); pass the run of this circuit (run=)"
         )
     sizes = np.asarray(run.population_sizes, dtype=int)
     starts = np.concatenate([[0], np.cumsum(sizes)])
