@@ -9,7 +9,6 @@ is a small real one (the half-centre's gait objective, 12 evaluations), run by t
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime
 import ipaddress
 import json
@@ -74,10 +73,15 @@ def _calibrate(out: Path, *options: str) -> tuple[dict, dict]:
     }
 
 
-def _die_with_parent() -> None:
-    """In the child: ask Linux to end it when pytest dies, so a killed test run leaves no cluster behind."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+# Runs `python -m dask ...` after asking Linux to end the process when pytest dies
+# (PR_SET_PDEATHSIG), so that a killed test run leaves no cluster behind.
+DASK_DYING_WITH_PARENT = (
+    "import ctypes, runpy, signal, sys\n"
+    "if sys.platform.startswith('linux'):\n"
+    "    ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
+    "sys.argv[0] = 'dask'\n"
+    "runpy.run_module('dask', run_name='__main__', alter_sys=True)\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +103,11 @@ def dask_cluster(folder: Path, tls: list[str] | None = None):
         logs.append(log)
         children.append(
             subprocess.Popen(
-                [sys.executable, "-m", "dask", *args],
+                [sys.executable, "-c", DASK_DYING_WITH_PARENT, *args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 env={**os.environ, **ONE_THREAD},
-                preexec_fn=_die_with_parent,
             )
         )
 
