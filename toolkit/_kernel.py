@@ -446,13 +446,11 @@ def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool_weight, pool_target, acc
 
 
 @njit(cache=True, inline="always")
-def _draw_kicks(b, t, first, last, start, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags):
-    """Poisson counts of neurons [first, last) of row c into kicks[first - start : last - start]: the
+def _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags):
+    """Poisson counts of neurons [first, last) of row c into kicks[first:last]: the
     table's inverted CDF, branch-free over integer thresholds (see :func:`_threshold`); the counts it
     cannot finish (beyond the entries compared, means >= 10, closed-loop rates) one by one."""
     key_p = keys[b, STREAM_POISSON]
-    o0 = first - start
-    u0 = uint64(o0)  # unsigned tile offsets: a signed index's wraparound check blocks vectorising
     m = last - first
     mean = coef[c, POISSON_MEAN]
     entries = POISSON_TABLE
@@ -466,8 +464,8 @@ def _draw_kicks(b, t, first, last, start, coef, c, rate_to_mean, extra_rate, has
                 bits = int64(random_u64(key_p, t, uint64(first + q)) >> uint64(11))
                 k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
                 beyond = k == 4
-                kicks[u0 + uint64(q)] = k
-                flags[u0 + uint64(q)] = beyond
+                kicks[uint64(first + q)] = k
+                flags[uint64(first + q)] = beyond
                 n_beyond += beyond
         else:
             t4, t5 = _threshold(coef[c, POISSON_CDF + 4]), _threshold(coef[c, POISSON_CDF + 5])
@@ -477,33 +475,32 @@ def _draw_kicks(b, t, first, last, start, coef, c, rate_to_mean, extra_rate, has
                 k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
                 k += (bits > t4) + (bits > t5) + (bits > t6) + (bits > t7)
                 beyond = k == POISSON_TABLE
-                kicks[u0 + uint64(q)] = k
-                flags[u0 + uint64(q)] = beyond
+                kicks[uint64(first + q)] = k
+                flags[uint64(first + q)] = beyond
                 n_beyond += beyond
     if mean >= 10.0 or has_extra_rate:  # every count of the piece may need the exact draw
         for q in range(m):
             i = uint64(first + q)
             extra = extra_rate[b, i] if has_extra_rate else 0.0
-            if mean >= 10.0 or extra > 0.0 or kicks[o0 + q] == entries:
-                kicks[o0 + q] = _kicks_exact(
+            if mean >= 10.0 or extra > 0.0 or kicks[i] == entries:
+                kicks[i] = _kicks_exact(
                     uniform(key_p, t, i), coef, c, extra, rate_to_mean, key_p, keys[b, STREAM_POISSON_EXTRA], t, i
                 )
     elif n_beyond:
         flag_words = flags.view(np.uint64)
-        for word in range(o0 // 8, (o0 + m + 7) // 8):
+        for word in range(first // 8, (last + 7) // 8):
             if flag_words[word] == 0:
                 continue
-            for q in range(max(8 * word, o0), min(8 * word + 8, o0 + m)):
-                if flags[q]:
-                    i = uint64(start + q)
-                    kicks[q] = _kicks_exact(
+            for i in range(max(8 * word, first), min(8 * word + 8, last)):
+                if flags[i]:
+                    kicks[i] = _kicks_exact(
                         uniform(key_p, t, i), coef, c, 0.0, rate_to_mean, key_p, keys[b, STREAM_POISSON_EXTRA], t, i
                     )
 
 
 @njit(cache=True, inline="always")
 def _draw_normals(b, t, start, stop, keys, normals, flags):
-    """Standard normals of neurons [start, stop) into normals[0 : stop - start]: the ziggurat's common
+    """Standard normals of neurons [start, stop) into normals[start:stop]: the ziggurat's common
     case branch-free, then the ~1 % it rejected one by one."""
     key_a = keys[b, STREAM_NOISE_A]
     n_rejected = 0
@@ -512,17 +509,17 @@ def _draw_normals(b, t, start, stop, keys, normals, flags):
         layer = bits & uint64(127)
         u = 2.0 * _unit(bits) - 1.0
         rejected = abs(u) >= _ZIG_RATIO[layer]
-        normals[q] = u * _ZIG_X[layer]
-        flags[q] = rejected
+        normals[uint64(start + q)] = u * _ZIG_X[layer]
+        flags[uint64(start + q)] = rejected
         n_rejected += rejected
     if n_rejected:
         flag_words = flags.view(np.uint64)
-        for word in range((stop - start + 7) // 8):
+        for word in range(start // 8, (stop + 7) // 8):
             if flag_words[word] == 0:
                 continue
-            for q in range(8 * word, min(8 * word + 8, stop - start)):
-                if flags[q]:
-                    normals[q] = normal(key_a, keys[b, STREAM_NOISE_B], t, uint64(start + q))
+            for i in range(8 * word, min(8 * word + 8, stop)):
+                if flags[i]:
+                    normals[i] = normal(key_a, keys[b, STREAM_NOISE_B], t, i)
 
 
 @njit(cache=True, inline="always")
@@ -530,7 +527,6 @@ def _update(
     b,
     first,
     last,
-    start,
     coef,
     c,
     v_state,
@@ -546,11 +542,10 @@ def _update(
     fired,
 ):
     """Steps 1-3 for neurons [first, last) of row c, one branch-free loop (it vectorises); their
-    counts and normals are at ``i - start`` of kicks and normals. Returns (fired, non-finite) counts."""
+    counts and normals are kicks[i] and normals[i]. Returns (fired, non-finite) counts."""
     p_v, v_base, c_exc, c_inh, c_w = coef[c, P_V], coef[c, V_BASE], coef[c, C_EXC], coef[c, C_INH], coef[c, C_W]
     p_exc, p_inh, p_w, amp = coef[c, P_EXC], coef[c, P_INH], coef[c, P_W], coef[c, NOISE_AMP]
     threshold, poisson_weight = coef[c, V_THRESHOLD], coef[c, POISSON_WEIGHT]
-    u0 = uint64(first - start)
     n_fired = 0
     n_not_finite = 0
     for q in range(last - first):
@@ -559,7 +554,7 @@ def _update(
         ii = i_inh[b, i] + acc[b, 1, i]
         acc[b, 0, i] = 0.0
         acc[b, 1, i] = 0.0
-        jump = kicks[u0 + uint64(q)] * poisson_weight  # kicks are 0 without Poisson input
+        jump = kicks[i] * poisson_weight  # kicks are 0 without Poisson input
         excitatory = jump >= 0.0
         ie = ie + jump if excitatory else ie
         ii = ii if excitatory else ii + jump
@@ -568,7 +563,7 @@ def _update(
         r = refractory[b, i]
         v_inf = v_base + extra_current[b, i] if has_extra_current else v_base
         v_new = v_inf + (v - v_inf) * p_v + c_exc * ie + c_inh * ii - c_w * w
-        v_new = v_new + amp * normals[u0 + uint64(q)] if amp != 0.0 else v_new  # amp is 0 without noise
+        v_new = v_new + amp * normals[i] if amp != 0.0 else v_new  # amp is 0 without noise
         propagated = r == 0
         v = v_new if propagated else v
         refractory[b, i] = r if propagated else r - 1
@@ -626,18 +621,12 @@ def _step_range(
             first = max(runs[run, 0], start)
             last = min(runs[run, 1], stop)
             c = runs[run, 2]
-            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):
-                _draw_kicks(
-                    b, t, first, last, start, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags
-                )
-            elif has_poisson:  # a row without Poisson input in a network with some
-                for q in range(first - start, last - start):
-                    kicks[q] = 0.0
+            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # else its kicks stay 0
+                _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags)
             counts = _update(
                 b,
                 first,
                 last,
-                start,
                 coef,
                 c,
                 v_state,
@@ -718,9 +707,9 @@ def _advance_lane(
     words = (n + 7) // 8
     fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
     fired_words = fired.view(np.uint64)
-    kicks = np.zeros((bounds.shape[0] - 1, TILE))  # one tile's scratch per target range
-    normals = np.zeros((bounds.shape[0] - 1, TILE))
-    flags = np.zeros((bounds.shape[0] - 1, TILE), dtype=np.uint8)
+    kicks = np.zeros(n)  # Poisson counts, normals and their flags (target ranges are multiples of 8 apart)
+    normals = np.zeros(n)
+    flags = np.zeros(8 * words, dtype=np.uint8)
     runs = _runs_of_kind(kind[b])
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
@@ -784,9 +773,9 @@ def _advance_lane(
                 has_poisson,
                 has_noise,
                 keys,
-                kicks[chunk],
-                normals[chunk],
-                flags[chunk],
+                kicks,
+                normals,
+                flags,
                 fired,
             )
         if chunk_bad.sum():
@@ -892,9 +881,9 @@ def _advance_lane_serial(
     words = (n + 7) // 8
     fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
     fired_words = fired.view(np.uint64)
-    kicks = np.zeros(TILE)  # the counts, normals and flags of one tile of neurons
-    normals = np.zeros(TILE)
-    flags = np.zeros(TILE, dtype=np.uint8)
+    kicks = np.zeros(n)  # Poisson counts, normals and the flags of those the vectorised draws left
+    normals = np.zeros(n)
+    flags = np.zeros(8 * words, dtype=np.uint8)
     runs = _runs_of_kind(kind[b])
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
@@ -945,32 +934,44 @@ def _advance_lane_serial(
                 for a in range(n_ranges):
                     in_flight -= arrivals[a, 1] - arrivals[a, 0]
                 _deliver(b, 0, n, True, arrivals, n_ranges, pool_weight, pool_target, acc)
-        n_fired, n_not_finite = _step_range(
-            b,
-            t,
-            0,
-            n,
-            rate_to_mean,
-            v_state,
-            i_exc,
-            i_inh,
-            w_state,
-            refractory,
-            acc,
-            coef,
-            runs,
-            extra_current,
-            has_extra_current,
-            extra_rate,
-            has_extra_rate,
-            has_poisson,
-            has_noise,
-            keys,
-            kicks,
-            normals,
-            flags,
-            fired,
-        )
+        n_fired = 0  # _step_range(b, t, 0, n, ...) written out: a call per step costs ~0.2 µs
+        n_not_finite = 0
+        run = 0
+        for start in range(0, n, TILE):
+            stop = min(start + TILE, n)
+            if has_noise:
+                _draw_normals(b, t, start, stop, keys, normals, flags)
+            while run < runs.shape[0] and runs[run, 0] < stop:
+                first = max(runs[run, 0], start)
+                last = min(runs[run, 1], stop)
+                c = runs[run, 2]
+                if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):
+                    _draw_kicks(
+                        b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags
+                    )
+                tile_counts = _update(
+                    b,
+                    first,
+                    last,
+                    coef,
+                    c,
+                    v_state,
+                    i_exc,
+                    i_inh,
+                    w_state,
+                    refractory,
+                    acc,
+                    extra_current,
+                    has_extra_current,
+                    kicks,
+                    normals,
+                    fired,
+                )
+                n_fired += tile_counts[0]
+                n_not_finite += tile_counts[1]
+                if runs[run, 1] > stop:
+                    break
+                run += 1
         if n_not_finite:
             for i in range(n):
                 if not math.isfinite(v_state[b, i]):
