@@ -35,11 +35,14 @@ Exact order of one step t, for every neuron i of every lane:
    targets from step t + delay on.
 
 Delivery at arrival: at the start of step t the neurons that fired at t - 1 are queued as one
-block of (neuron, delay group) entries, ordered by delay then neuron (each neuron's synapses are
-grouped by delay once per network: :func:`delivery_view`); then, for every delay d from the
-longest down, the entries of block t - d with delay d add their weights into the one
-neuron-sized arrival buffer (exc. or inh. by the sign of the weight). No ``[delays x neurons]``
-ring: a lane holds two neuron-sized buffers and a queue of the spikes still in flight.
+block holding a copy of each of their synapses (weight, target, delay rank), ordered by delay,
+then neuron, then target (each neuron's synapses are grouped by delay once per network:
+:func:`delivery_view`); then, for every delay d from the longest down, the entries of block
+t - d with delay d add their weights into the one neuron-sized arrival buffer (exc. or inh. by
+the sign of the weight). No ``[delays x neurons]`` ring: a lane holds two neuron-sized buffers
+and a queue of the synapses still in flight. Copying at queueing reads each spiking neuron's
+synapses as one run, so delivery reads the queue in order instead of chasing every delay group
+of every spike through the network's arrays (the cache misses that dominated delivery).
 
 Steps 2 and 4 fix the two conventions a peer simulator must be given to fire the same
 spikes (stated, with the tests that check them, in :mod:`encephagen.simulate`): the
@@ -47,14 +50,16 @@ refractory count starts after the spike step, and a delay of d steps is Brian2's
 ``(d - 1) * dt``.
 
 How a step is laid out for speed (the order above is what it computes, bit for bit): the
-random numbers of all neurons are drawn first, in loops the compiler vectorises; the rare
-draws those loops cannot make (ziggurat rejections, Poisson counts beyond the table, means
->= 10, a closed loop's extra rate) are flagged and made one by one; then steps 1-3 run as
-one branch-free loop over each run of consecutive neurons that share a coefficient row (the
-row's coefficients are then constants, and the loop vectorises: AVX2/AVX-512 where present);
-then the neurons flagged as fired are handled in index order (step 4). A population is one
-such run, so a cortex of 160-neuron populations vectorises well; circuits of 3-neuron
-populations gain little.
+neurons are taken TILE at a time; a tile's normals are drawn first, then for each run of
+consecutive neurons in it that share a coefficient row, its Poisson counts and then its
+update, so that the counts and normals are still in L1 cache when the update reads them. The
+draws are loops the compiler vectorises; the rare draws they cannot make (ziggurat
+rejections, Poisson counts beyond the table entries compared, means >= 10, a closed loop's
+extra rate) are flagged and made one by one. The update (steps 1-3) is one branch-free loop
+per run (the row's coefficients are then constants, and the loop vectorises: AVX2/AVX-512
+where present); then the neurons flagged as fired are handled in index order (step 4). A
+population is one such run, so a cortex of 160-neuron populations vectorises well; circuits
+of 3-neuron populations gain little.
 
 Random numbers are counter-based: every draw is a hash of (lane key, step, neuron) where
 the lane key comes from the seed and the stream (initial v, noise, Poisson). A lane's
@@ -62,8 +67,9 @@ numbers therefore depend only on its seed, never on the other lanes or on how a 
 chunked, which is what makes batched and chunked runs bit-identical to single runs and
 lets lanes run on parallel threads. The hash is splitmix64 at a counter-given position;
 normals come from a ziggurat (one hash per draw almost always), Poisson counts from the
-inverted CDF with one uniform (an 8-entry table per coefficient row, continued exactly where
-it ends; PTRS rejection for means >= 10).
+inverted CDF with one uniform (an 8-entry table per coefficient row, compared as integers with
+the uniform's 53 bits, only its first four entries where the count rarely reaches 4, and
+continued exactly where the comparison stops; PTRS rejection for means >= 10).
 """
 
 from __future__ import annotations
