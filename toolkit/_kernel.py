@@ -50,12 +50,11 @@ refractory count starts after the spike step, and a delay of d steps is Brian2's
 ``(d - 1) * dt``.
 
 How a step is laid out for speed (the order above is what it computes, bit for bit): the
-neurons are taken TILE at a time; a tile's normals are drawn first, then for each run of
-consecutive neurons in it that share a coefficient row, its Poisson counts and then its
-update, so that the counts and normals are still in L1 cache when the update reads them. The
-draws are loops the compiler vectorises; the rare draws they cannot make (ziggurat
-rejections, Poisson counts beyond the table entries compared, means >= 10, a closed loop's
-extra rate) are flagged and made one by one. The update (steps 1-3) is one branch-free loop
+normals of all neurons are drawn first; then for each run of consecutive neurons that share a
+coefficient row, its Poisson counts and then its update, so that the counts are still in L1
+cache when the update reads them. The draws are loops the compiler vectorises; the rare draws
+they cannot make (ziggurat rejections, Poisson counts beyond the table entries compared, means
+>= 10, a closed loop's extra rate) are flagged and made one by one. The update (steps 1-3) is one branch-free loop
 per run (the row's coefficients are then constants, and the loop vectorises: AVX2/AVX-512
 where present); then the neurons flagged as fired are handled in index order (step 4). A
 population is one such run, so a cortex of 160-neuron populations vectorises well; circuits
@@ -291,9 +290,6 @@ def _runs_of_kind(kind):
     return runs
 
 
-TILE = 256
-"""Neurons drawn and then updated together: their Poisson counts and normals stay in L1 cache between
-the two passes (the neuron-sized scratch arrays they replace did not)."""
 SHORT_TABLE_TAIL = 0.02
 """A row whose P(k >= 4) is below this compares its uniforms with the first four table entries only
 (half the work of the vectorised draw) and finishes the few counts beyond them one by one."""
@@ -611,47 +607,41 @@ def _step_range(
     flags,
     fired,
 ):
-    """Steps 1-3 of the module docstring for neurons [lo, hi) (lo and hi multiples of 8, or hi = n),
-    TILE neurons at a time: the tile's normals, then for each piece of a run of one coefficient row
-    in it, its Poisson counts and its update. Returns (fired, non-finite) counts."""
+    """Steps 1-3 of the module docstring for neurons [lo, hi) (lo and hi multiples of 8, or hi = n):
+    the range's normals, then for each run of one coefficient row in it, its Poisson counts and its
+    update (the counts are still in L1 cache then). Returns (fired, non-finite) counts."""
     n_fired = 0
     n_not_finite = 0
-    run = 0
-    while run < runs.shape[0] and runs[run, 1] <= lo:
-        run += 1
-    for start in range(lo, hi, TILE):
-        stop = min(start + TILE, hi)
-        if has_noise:
-            _draw_normals(b, t, start, stop, keys, normals, flags)
-        while run < runs.shape[0] and runs[run, 0] < stop:
-            first = max(runs[run, 0], start)
-            last = min(runs[run, 1], stop)
-            c = runs[run, 2]
-            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # else its kicks stay 0
-                _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags)
-            counts = _update(
-                b,
-                first,
-                last,
-                coef,
-                c,
-                v_state,
-                i_exc,
-                i_inh,
-                w_state,
-                refractory,
-                acc,
-                extra_current,
-                has_extra_current,
-                kicks,
-                normals,
-                fired,
-            )
-            n_fired += counts[0]
-            n_not_finite += counts[1]
-            if runs[run, 1] > stop:
-                break
-            run += 1
+    if has_noise:
+        _draw_normals(b, t, lo, hi, keys, normals, flags)
+    for run in range(runs.shape[0]):
+        first = max(runs[run, 0], lo)
+        last = min(runs[run, 1], hi)
+        if first >= last:
+            continue
+        c = runs[run, 2]
+        if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # else its kicks stay 0
+            _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags)
+        counts = _update(
+            b,
+            first,
+            last,
+            coef,
+            c,
+            v_state,
+            i_exc,
+            i_inh,
+            w_state,
+            refractory,
+            acc,
+            extra_current,
+            has_extra_current,
+            kicks,
+            normals,
+            fired,
+        )
+        n_fired += counts[0]
+        n_not_finite += counts[1]
     return n_fired, n_not_finite
 
 
@@ -940,44 +930,34 @@ def _advance_lane_serial(
                 for a in range(n_ranges):
                     in_flight -= arrivals[a, 1] - arrivals[a, 0]
                 _deliver(b, 0, n, True, arrivals, n_ranges, pool_weight, pool_target, acc)
-        n_fired = 0  # _step_range(b, t, 0, n, ...) written out: a call per step costs ~0.2 µs
+        n_fired = 0  # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
         n_not_finite = 0
-        run = 0
-        for start in range(0, n, TILE):
-            stop = min(start + TILE, n)
-            if has_noise:
-                _draw_normals(b, t, start, stop, keys, normals, flags)
-            while run < runs.shape[0] and runs[run, 0] < stop:
-                first = max(runs[run, 0], start)
-                last = min(runs[run, 1], stop)
-                c = runs[run, 2]
-                if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):
-                    _draw_kicks(
-                        b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags
-                    )
-                tile_counts = _update(
-                    b,
-                    first,
-                    last,
-                    coef,
-                    c,
-                    v_state,
-                    i_exc,
-                    i_inh,
-                    w_state,
-                    refractory,
-                    acc,
-                    extra_current,
-                    has_extra_current,
-                    kicks,
-                    normals,
-                    fired,
-                )
-                n_fired += tile_counts[0]
-                n_not_finite += tile_counts[1]
-                if runs[run, 1] > stop:
-                    break
-                run += 1
+        if has_noise:
+            _draw_normals(b, t, 0, n, keys, normals, flags)
+        for run in range(runs.shape[0]):  # a run's Poisson counts are still in L1 cache when its update reads them
+            first, last, c = runs[run, 0], runs[run, 1], runs[run, 2]
+            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):
+                _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags)
+            run_counts = _update(
+                b,
+                first,
+                last,
+                coef,
+                c,
+                v_state,
+                i_exc,
+                i_inh,
+                w_state,
+                refractory,
+                acc,
+                extra_current,
+                has_extra_current,
+                kicks,
+                normals,
+                fired,
+            )
+            n_fired += run_counts[0]
+            n_not_finite += run_counts[1]
         if n_not_finite:
             for i in range(n):
                 if not math.isfinite(v_state[b, i]):
