@@ -118,7 +118,9 @@ def test_delivery_at_arrival_is_bit_identical_to_a_dense_delay_ring(network):
 
 def test_a_queue_that_must_grow_and_uneven_chunks_change_nothing(network, monkeypatch):
     reference = run(network, 4, 2000)
-    monkeypatch.setattr(simulate_module, "queue_capacity", lambda net, view: 1)
+    monkeypatch.setattr(
+        simulate_module, "queue_capacity", lambda net, view: 3
+    )  # rounded up to a power of two, then grown
     assert_identical(run(network, 4, 2000, chunks=(1, 7, 500, 3, None)), reference)
 
 

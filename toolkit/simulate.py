@@ -231,7 +231,7 @@ class Simulator:
         self._acc = np.zeros((n_lanes, 2, n))  # this step's arriving input, one buffer that stays in cache
         self._pending = np.zeros((n_lanes, n), dtype=np.int32)  # the neurons that fired in the last step
         self._pending_count = np.zeros(n_lanes, dtype=np.int64)
-        capacity = queue_capacity(network, self._view)
+        capacity = _power_of_two(queue_capacity(network, self._view))  # the kernel wraps positions with a mask
         self._pool_weight = np.zeros((n_lanes, capacity))  # the queued synapses: weight, target, delay rank
         self._pool_target = np.zeros((n_lanes, capacity), dtype=np.int32)
         self._pool_rank = np.zeros((n_lanes, capacity), dtype=np.int32)
