@@ -118,7 +118,9 @@ def test_delivery_at_arrival_is_bit_identical_to_a_dense_delay_ring(network):
 
 def test_a_queue_that_must_grow_and_uneven_chunks_change_nothing(network, monkeypatch):
     reference = run(network, 4, 2000)
-    monkeypatch.setattr(simulate_module, "queue_capacity", lambda net, view: 1)
+    monkeypatch.setattr(
+        simulate_module, "queue_capacity", lambda net, view: 3
+    )  # rounded up to a power of two, then grown
     assert_identical(run(network, 4, 2000, chunks=(1, 7, 500, 3, None)), reference)
 
 
@@ -150,3 +152,41 @@ def test_the_delivery_view_is_built_once_per_network_and_groups_each_neurons_syn
         if view.group_ptr[j + 1] > view.group_ptr[j]:
             first, last = view.group_syn[view.group_ptr[j]], view.group_syn[view.group_ptr[j + 1]]
             assert np.all(np.diff(delays[first:last]) >= 0)
+
+
+def test_poisson_counts_are_the_whole_tables_inverted_cdf_of_each_neurons_uniform():
+    """The vectorised draw compares integer thresholds, and only four table entries where a count
+    rarely reaches 4; the counts must still be those of the whole table and its exact continuation
+    for the uniform of (lane, step, neuron), including the counts beyond the entries compared."""
+    dt = 0.1
+    means = {"rare": 0.05, "cortex": 0.75, "busy": 3.0}  # four, four and eight entries compared
+    pops = {
+        name: {"size": 67, "poisson_input": {"rate": mean / dt * 1000.0, "weight": 1.0}, "drive": -50.0}
+        for name, mean in means.items()
+    }
+    network = compile_circuit(make_circuit(pops), dt=dt)
+    sim = Simulator(network, seeds=11)
+    key = sim._keys[0, simulate_module._kernel.STREAM_POISSON]
+    coef = sim._coef[sim._kind[0]]
+    cdf = coef[:, simulate_module._kernel.POISSON_CDF : simulate_module._kernel.POISSON_CDF + 8]
+    last_p = coef[:, simulate_module._kernel.POISSON_LAST_P]
+    mean = coef[:, simulate_module._kernel.POISSON_MEAN]
+    p_exc = coef[:, simulate_module._kernel.P_EXC]
+    beyond_four = beyond_eight = 0
+    for t in range(300):
+        sim._i_exc[:] = 0.0
+        sim.advance(1)
+        counts = np.rint(sim._i_exc[0] / p_exc)
+        for i in range(network.n_neurons):
+            u = simulate_module._kernel.uniform(key, t, i)
+            k = int(np.sum(u > cdf[i]))
+            if k == 8:  # the table's exact continuation, as it was computed
+                k, p, c = 7, last_p[i], cdf[i, 7]
+                while u > c and p > 0.0:
+                    k += 1
+                    p = p * (mean[i] / k)
+                    c += p
+            beyond_four += k >= 4 and cdf[i, 3] >= 1.0 - simulate_module._kernel.SHORT_TABLE_TAIL
+            beyond_eight += k >= 8
+            assert counts[i] == k, (t, i, u, counts[i], k)
+    assert beyond_four > 20 and beyond_eight > 20  # both continuations were exercised

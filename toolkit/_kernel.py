@@ -35,11 +35,14 @@ Exact order of one step t, for every neuron i of every lane:
    targets from step t + delay on.
 
 Delivery at arrival: at the start of step t the neurons that fired at t - 1 are queued as one
-block of (neuron, delay group) entries, ordered by delay then neuron (each neuron's synapses are
-grouped by delay once per network: :func:`delivery_view`); then, for every delay d from the
-longest down, the entries of block t - d with delay d add their weights into the one
-neuron-sized arrival buffer (exc. or inh. by the sign of the weight). No ``[delays x neurons]``
-ring: a lane holds two neuron-sized buffers and a queue of the spikes still in flight.
+block holding a copy of each of their synapses (weight, target, delay rank), ordered by delay,
+then neuron, then target (each neuron's synapses are grouped by delay once per network:
+:func:`delivery_view`); then, for every delay d from the longest down, the entries of block
+t - d with delay d add their weights into the one neuron-sized arrival buffer (exc. or inh. by
+the sign of the weight). No ``[delays x neurons]`` ring: a lane holds two neuron-sized buffers
+and a queue of the synapses still in flight. Copying at queueing reads each spiking neuron's
+synapses as one run, so delivery reads the queue in order instead of chasing every delay group
+of every spike through the network's arrays (the cache misses that dominated delivery).
 
 Steps 2 and 4 fix the two conventions a peer simulator must be given to fire the same
 spikes (stated, with the tests that check them, in :mod:`encephagen.simulate`): the
@@ -47,14 +50,15 @@ refractory count starts after the spike step, and a delay of d steps is Brian2's
 ``(d - 1) * dt``.
 
 How a step is laid out for speed (the order above is what it computes, bit for bit): the
-random numbers of all neurons are drawn first, in loops the compiler vectorises; the rare
-draws those loops cannot make (ziggurat rejections, Poisson counts beyond the table, means
->= 10, a closed loop's extra rate) are flagged and made one by one; then steps 1-3 run as
-one branch-free loop over each run of consecutive neurons that share a coefficient row (the
-row's coefficients are then constants, and the loop vectorises: AVX2/AVX-512 where present);
-then the neurons flagged as fired are handled in index order (step 4). A population is one
-such run, so a cortex of 160-neuron populations vectorises well; circuits of 3-neuron
-populations gain little.
+normals of all neurons are drawn first; then for each run of consecutive neurons that share a
+coefficient row, its Poisson counts and then its update, so that the counts are still in L1
+cache when the update reads them. The draws are loops the compiler vectorises; the rare draws
+they cannot make (ziggurat rejections, Poisson counts beyond the table entries compared, means
+>= 10, a closed loop's extra rate) are flagged and made one by one. The update (steps 1-3) is one branch-free loop
+per run (the row's coefficients are then constants, and the loop vectorises: AVX2/AVX-512
+where present); then the neurons flagged as fired are handled in index order (step 4). A
+population is one such run, so a cortex of 160-neuron populations vectorises well; circuits
+of 3-neuron populations gain little.
 
 Random numbers are counter-based: every draw is a hash of (lane key, step, neuron) where
 the lane key comes from the seed and the stream (initial v, noise, Poisson). A lane's
@@ -62,8 +66,9 @@ numbers therefore depend only on its seed, never on the other lanes or on how a 
 chunked, which is what makes batched and chunked runs bit-identical to single runs and
 lets lanes run on parallel threads. The hash is splitmix64 at a counter-given position;
 normals come from a ziggurat (one hash per draw almost always), Poisson counts from the
-inverted CDF with one uniform (an 8-entry table per coefficient row, continued exactly where
-it ends; PTRS rejection for means >= 10).
+inverted CDF with one uniform (an 8-entry table per coefficient row, compared as integers with
+the uniform's 53 bits, only its first four entries where the count rarely reaches 4, and
+continued exactly where the comparison stops; PTRS rejection for means >= 10).
 """
 
 from __future__ import annotations
@@ -285,18 +290,25 @@ def _runs_of_kind(kind):
     return runs
 
 
+SHORT_TABLE_TAIL = 0.02
+"""A row whose P(k >= 4) is below this compares its uniforms with the first four table entries only
+(half the work of the vectorised draw) and finishes the few counts beyond them one by one."""
+_TWO_53 = 9007199254740992.0
+
+
 @njit(cache=True, inline="always")
-def _poisson_flagged(k, coef, c, has_extra_rate):
-    """Whether a flagged neuron's Poisson count needs :func:`_kicks_exact`: its uniform fell beyond the
-    table, its mean has no table, or a closed loop adds a rate. A neuron flagged only because its noise
-    draw was rejected keeps its tabulated count."""
-    return k == POISSON_TABLE or coef[c, POISSON_MEAN] >= 10.0 or has_extra_rate
+def _threshold(cdf):
+    """A table entry on the 53 random bits of a uniform u = bits / 2**53: ``u > cdf`` exactly when
+    ``bits > floor(cdf * 2**53)``, so the draw compares integers without converting them."""
+    x = cdf * _TWO_53
+    return int64(math.floor(x)) if x < _TWO_53 else int64(9007199254740992)
 
 
 @njit(cache=True)
 def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
-    """The Poisson count where the table does not reach: beyond its last entry, means >= 10, or a
-    closed loop's extra rate (a mean with no table)."""
+    """The Poisson count where the vectorised draw stopped: beyond the table entries it compared,
+    means >= 10, or a closed loop's extra rate (a mean with no table). For a tabulated mean it is
+    the count the whole table and its exact continuation give for u, whichever entries were compared."""
     mean = coef[c, POISSON_MEAN]
     tabulated = True
     if extra_rate > 0.0:
@@ -307,6 +319,11 @@ def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
     if mean >= 10.0:
         return float(poisson_count(key_p, key_x, t, i, mean, 0.0))
     if tabulated:
+        k = 0
+        while k < POISSON_TABLE and u > coef[c, POISSON_CDF + k]:
+            k += 1
+        if k < POISSON_TABLE:
+            return float(k)
         last = coef[c, POISSON_CDF + POISSON_TABLE - 1]
         return float(_poisson_inverse(u, mean, POISSON_TABLE - 1, coef[c, POISSON_LAST_P], last))
     p0 = math.exp(-mean)
@@ -315,13 +332,31 @@ def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
 
 @njit(cache=True)
 def _queue_spikes(
-    b, t, pending, pending_count, group_ptr, group_rank, rank_count, pool, pool_rank, blocks, pool_pos, status
+    b,
+    t,
+    pending,
+    pending_count,
+    group_ptr,
+    group_syn,
+    group_rank,
+    rank_count,
+    post,
+    weight,
+    pool_weight,
+    pool_target,
+    pool_rank,
+    blocks,
+    pool_pos,
+    status,
 ):
-    """Queue the spikes of step t - 1 as block t - 1 of the pool: one entry per (spike, delay group),
-    ordered by delay, then by neuron (the order in which they fired). False when the pool is too small
-    (status QUEUE_FULL, status[b, 1] the size it needs); nothing has changed then."""
+    """Queue the spikes of step t - 1 as block t - 1 of the pool: a copy of each of their synapses
+    (weight, target, delay rank), ordered by delay, then by neuron (the order in which they fired),
+    then by target. Copying here reads each neuron's synapses in one run; delivery then reads the pool
+    in order instead of chasing each delay group's synapses. False when the pool is too small (status
+    QUEUE_FULL, status[b, 1] the size it needs); nothing has changed then."""
     depth = blocks.shape[1]
-    cap = pool.shape[1]
+    cap = pool_weight.shape[1]
+    mask = cap - 1  # the capacity is a power of two
     pos = pool_pos[b]
     slot = (t - 1) % depth
     m = pending_count[b]
@@ -333,7 +368,7 @@ def _queue_spikes(
     total = 0
     for q in range(m):
         j = pending[b, q]
-        total += group_ptr[j + 1] - group_ptr[j]
+        total += group_syn[group_ptr[j + 1]] - group_syn[group_ptr[j]]
     oldest = t - (depth - 1)  # the oldest block still queued: its longest delay arrives at step t
     if oldest > t - 2:
         live_start = pos
@@ -349,17 +384,20 @@ def _queue_spikes(
     for q in range(m):
         j = pending[b, q]
         for g in range(group_ptr[j], group_ptr[j + 1]):
-            rank_count[group_rank[g] + 1] += 1
+            rank_count[group_rank[g] + 1] += group_syn[g + 1] - group_syn[g]
     for r in range(rank_count.shape[0] - 1):
         rank_count[r + 1] += rank_count[r]
     for q in range(m):
         j = pending[b, q]
         for g in range(group_ptr[j], group_ptr[j + 1]):
             r = group_rank[g]
-            p = (pos + rank_count[r]) % cap
-            rank_count[r] += 1
-            pool[b, p] = g
-            pool_rank[b, p] = r
+            p = pos + rank_count[r] - group_syn[g]
+            rank_count[r] += group_syn[g + 1] - group_syn[g]
+            for k in range(group_syn[g], group_syn[g + 1]):
+                x = (p + k) & mask
+                pool_weight[b, x] = weight[b, k]
+                pool_target[b, x] = post[k]
+                pool_rank[b, x] = r
     blocks[b, slot, 0] = pos
     blocks[b, slot, 1] = pos + total
     blocks[b, slot, 2] = pos
@@ -373,17 +411,18 @@ def _arrivals(b, t, delay_values, pool_rank, blocks, arrivals):
     """Pool ranges [start, end) arriving at step t, oldest spikes (longest delay) first; advances the
     blocks' cursors past them. Returns how many ranges."""
     depth = blocks.shape[1]
-    cap = pool_rank.shape[1]
+    mask = pool_rank.shape[1] - 1
+    now = t % depth
     n_ranges = 0
     for r in range(delay_values.shape[0] - 1, -1, -1):
-        s = t - delay_values[r]
-        if s < 0:
+        if t < delay_values[r]:
             continue
-        slot = s % depth
+        slot = now - delay_values[r]  # (t - delay) % depth without a division: delays are < depth
+        slot = slot + depth if slot < 0 else slot
         first = blocks[b, slot, 2]
         end = blocks[b, slot, 1]
         last = first
-        while last < end and pool_rank[b, last % cap] == r:
+        while last < end and pool_rank[b, last & mask] == r:
             last += 1
         if last > first:
             arrivals[n_ranges, 0] = first
@@ -393,37 +432,152 @@ def _arrivals(b, t, delay_values, pool_rank, blocks, arrivals):
     return n_ranges
 
 
-@njit(cache=True, inline="always")
-def _first_at_least(post, low, high, value):
-    """First k in [low, high) with post[k] >= value (post is sorted there)."""
-    while low < high:
-        mid = (low + high) >> 1
-        if post[mid] < value:
-            low = mid + 1
-        else:
-            high = mid
-    return low
-
-
 @njit(cache=True)
-def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, group_syn, post, weight, acc):
+def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool_weight, pool_target, acc):
     """Add the arriving weights to acc[b, 0 (exc) or 1 (inh), target] for targets in [lo, hi), in
-    arrival order: a target sums its inputs in the same order whatever the split."""
-    cap = pool.shape[1]
+    arrival order: a target sums its inputs in the same order whatever the split. The buffer is
+    chosen by index, not by a branch (excitatory and inhibitory sources interleave unpredictably)."""
+    mask = pool_weight.shape[1] - 1
     for a in range(n_ranges):
         for p in range(arrivals[a, 0], arrivals[a, 1]):
-            g = pool[b, p % cap]
-            k0 = group_syn[g]
-            k1 = group_syn[g + 1]
-            if not whole:
-                k0 = _first_at_least(post, k0, k1, lo)
-                k1 = _first_at_least(post, k0, k1, hi)
-            for k in range(k0, k1):
-                wk = weight[b, k]
-                if wk >= 0.0:
-                    acc[b, 0, post[k]] += wk
-                else:
-                    acc[b, 1, post[k]] += wk
+            x = p & mask
+            wk = pool_weight[b, x]
+            j = pool_target[b, x]
+            if whole or (lo <= j and j < hi):
+                acc[b, 1 - (wk >= 0.0), j] += wk
+
+
+@njit(cache=True, inline="always")
+def _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags):
+    """Poisson counts of neurons [first, last) of row c into kicks[first:last]: the
+    table's inverted CDF, branch-free over integer thresholds (see :func:`_threshold`); the counts it
+    cannot finish (beyond the entries compared, means >= 10, closed-loop rates) one by one."""
+    key_p = keys[b, STREAM_POISSON]
+    m = last - first
+    mean = coef[c, POISSON_MEAN]
+    entries = POISSON_TABLE
+    n_beyond = 0
+    if mean < 10.0:
+        t0, t1 = _threshold(coef[c, POISSON_CDF]), _threshold(coef[c, POISSON_CDF + 1])
+        t2, t3 = _threshold(coef[c, POISSON_CDF + 2]), _threshold(coef[c, POISSON_CDF + 3])
+        if coef[c, POISSON_CDF + 3] >= 1.0 - SHORT_TABLE_TAIL:
+            entries = 4
+            for q in range(m):
+                bits = int64(random_u64(key_p, t, uint64(first + q)) >> uint64(11))
+                k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
+                beyond = k == 4
+                kicks[uint64(first + q)] = k
+                flags[uint64(first + q)] = beyond
+                n_beyond += beyond
+        else:
+            t4, t5 = _threshold(coef[c, POISSON_CDF + 4]), _threshold(coef[c, POISSON_CDF + 5])
+            t6, t7 = _threshold(coef[c, POISSON_CDF + 6]), _threshold(coef[c, POISSON_CDF + 7])
+            for q in range(m):
+                bits = int64(random_u64(key_p, t, uint64(first + q)) >> uint64(11))
+                k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
+                k += (bits > t4) + (bits > t5) + (bits > t6) + (bits > t7)
+                beyond = k == POISSON_TABLE
+                kicks[uint64(first + q)] = k
+                flags[uint64(first + q)] = beyond
+                n_beyond += beyond
+    if mean >= 10.0 or has_extra_rate:  # every count of the piece may need the exact draw
+        for q in range(m):
+            i = uint64(first + q)
+            extra = extra_rate[b, i] if has_extra_rate else 0.0
+            if mean >= 10.0 or extra > 0.0 or kicks[i] == entries:
+                kicks[i] = _kicks_exact(
+                    uniform(key_p, t, i), coef, c, extra, rate_to_mean, key_p, keys[b, STREAM_POISSON_EXTRA], t, i
+                )
+    elif n_beyond:
+        flag_words = flags.view(np.uint64)
+        for word in range(first // 8, (last + 7) // 8):
+            if flag_words[word] == 0:
+                continue
+            for i in range(max(8 * word, first), min(8 * word + 8, last)):
+                if flags[i]:
+                    kicks[i] = _kicks_exact(
+                        uniform(key_p, t, i), coef, c, 0.0, rate_to_mean, key_p, keys[b, STREAM_POISSON_EXTRA], t, i
+                    )
+
+
+@njit(cache=True, inline="always")
+def _draw_normals(b, t, start, stop, keys, normals, flags):
+    """Standard normals of neurons [start, stop) into normals[start:stop]: the ziggurat's common
+    case branch-free, then the ~1 % it rejected one by one."""
+    key_a = keys[b, STREAM_NOISE_A]
+    n_rejected = 0
+    for q in range(stop - start):
+        bits = random_u64(key_a, t, uint64(start + q))
+        layer = bits & uint64(127)
+        u = 2.0 * _unit(bits) - 1.0
+        rejected = abs(u) >= _ZIG_RATIO[layer]
+        normals[uint64(start + q)] = u * _ZIG_X[layer]
+        flags[uint64(start + q)] = rejected
+        n_rejected += rejected
+    if n_rejected:
+        flag_words = flags.view(np.uint64)
+        for word in range(start // 8, (stop + 7) // 8):
+            if flag_words[word] == 0:
+                continue
+            for i in range(8 * word, min(8 * word + 8, stop)):
+                if flags[i]:
+                    normals[i] = normal(key_a, keys[b, STREAM_NOISE_B], t, i)
+
+
+@njit(cache=True, inline="always")
+def _update(
+    b,
+    first,
+    last,
+    coef,
+    c,
+    v_state,
+    i_exc,
+    i_inh,
+    w_state,
+    refractory,
+    acc,
+    extra_current,
+    has_extra_current,
+    kicks,
+    normals,
+    fired,
+):
+    """Steps 1-3 for neurons [first, last) of row c, one branch-free loop (it vectorises); their
+    counts and normals are kicks[i] and normals[i]. Returns (fired, non-finite) counts."""
+    p_v, v_base, c_exc, c_inh, c_w = coef[c, P_V], coef[c, V_BASE], coef[c, C_EXC], coef[c, C_INH], coef[c, C_W]
+    p_exc, p_inh, p_w, amp = coef[c, P_EXC], coef[c, P_INH], coef[c, P_W], coef[c, NOISE_AMP]
+    threshold, poisson_weight = coef[c, V_THRESHOLD], coef[c, POISSON_WEIGHT]
+    n_fired = 0
+    n_not_finite = 0
+    for q in range(last - first):
+        i = uint64(first + q)  # an unsigned index needs no negative-index wraparound, which blocks vectorising
+        ie = i_exc[b, i] + acc[b, 0, i]
+        ii = i_inh[b, i] + acc[b, 1, i]
+        acc[b, 0, i] = 0.0
+        acc[b, 1, i] = 0.0
+        jump = kicks[i] * poisson_weight  # kicks are 0 without Poisson input
+        excitatory = jump >= 0.0
+        ie = ie + jump if excitatory else ie
+        ii = ii if excitatory else ii + jump
+        w = w_state[b, i]
+        v = v_state[b, i]
+        r = refractory[b, i]
+        v_inf = v_base + extra_current[b, i] if has_extra_current else v_base
+        v_new = v_inf + (v - v_inf) * p_v + c_exc * ie + c_inh * ii - c_w * w
+        v_new = v_new + amp * normals[i] if amp != 0.0 else v_new  # amp is 0 without noise
+        propagated = r == 0
+        v = v_new if propagated else v
+        refractory[b, i] = r if propagated else r - 1
+        n_not_finite += propagated > (abs(v_new) < math.inf)
+        spike = propagated & (v >= threshold)
+        fired[i] = spike
+        n_fired += spike
+        v_state[b, i] = v
+        i_exc[b, i] = ie * p_exc
+        i_inh[b, i] = ii * p_inh
+        w_state[b, i] = w * p_w
+    return n_fired, n_not_finite
 
 
 @njit(cache=True, inline="always")
@@ -440,7 +594,6 @@ def _step_range(
     refractory,
     acc,
     coef,
-    kind,
     runs,
     extra_current,
     has_extra_current,
@@ -450,131 +603,45 @@ def _step_range(
     has_noise,
     keys,
     kicks,
-    uniforms,
     normals,
-    special,
-    special_words,
+    flags,
     fired,
 ):
     """Steps 1-3 of the module docstring for neurons [lo, hi) (lo and hi multiples of 8, or hi = n):
-    random draws, arrivals, exact propagation, decay. Returns (fired, non-finite) counts."""
-    key_a = keys[b, STREAM_NOISE_A]
-    key_b = keys[b, STREAM_NOISE_B]
-    key_p = keys[b, STREAM_POISSON]
-    key_x = keys[b, STREAM_POISSON_EXTRA]
-    n_special = 0
-    if has_poisson:  # the inverted CDF from the table, branch-free; the rest is flagged
-        for run in range(runs.shape[0]):
-            first = max(runs[run, 0], lo)
-            last = min(runs[run, 1], hi)
-            if first >= last:
-                continue
-            c = runs[run, 2]
-            cdf0, cdf1, cdf2, cdf3 = (
-                coef[c, POISSON_CDF],
-                coef[c, POISSON_CDF + 1],
-                coef[c, POISSON_CDF + 2],
-                coef[c, POISSON_CDF + 3],
-            )
-            cdf4, cdf5, cdf6, cdf7 = (
-                coef[c, POISSON_CDF + 4],
-                coef[c, POISSON_CDF + 5],
-                coef[c, POISSON_CDF + 6],
-                coef[c, POISSON_CDF + 7],
-            )
-            untabulated = coef[c, POISSON_MEAN] >= 10.0
-            for j in range(first, last):
-                i = uint64(j)
-                u = uniform(key_p, t, i)
-                k = (
-                    (u > cdf0)
-                    + (u > cdf1)
-                    + (u > cdf2)
-                    + (u > cdf3)
-                    + (u > cdf4)
-                    + (u > cdf5)
-                    + (u > cdf6)
-                    + (u > cdf7)
-                )
-                flag = (k == POISSON_TABLE) | untabulated
-                if has_extra_rate:
-                    flag = flag | (extra_rate[b, i] > 0.0)
-                uniforms[i] = u
-                kicks[i] = k
-                special[i] = flag
-                n_special += flag
-    if has_noise:  # the ziggurat's common case; NaN marks the ~1 % rejected
-        for j in range(lo, hi):
-            i = uint64(j)
-            bits = random_u64(key_a, t, i)
-            layer = bits & uint64(127)
-            u = 2.0 * _unit(bits) - 1.0
-            rejected = abs(u) >= _ZIG_RATIO[layer]
-            normals[i] = np.nan if rejected else u * _ZIG_X[layer]
-            special[i] |= rejected
-            n_special += rejected
-    if n_special:
-        for word in range(lo // 8, (hi + 7) // 8):
-            if special_words[word] == 0:
-                continue
-            for i in range(8 * word, min(8 * word + 8, hi)):
-                if special[i] == 0:
-                    continue
-                special[i] = 0
-                if has_noise and normals[i] != normals[i]:
-                    normals[i] = normal(key_a, key_b, t, i)
-                if has_poisson and _poisson_flagged(
-                    kicks[i], coef, kind[b, i], has_extra_rate and extra_rate[b, i] > 0.0
-                ):
-                    kicks[i] = _kicks_exact(
-                        uniforms[i],
-                        coef,
-                        kind[b, i],
-                        extra_rate[b, i] if has_extra_rate else 0.0,
-                        rate_to_mean,
-                        key_p,
-                        key_x,
-                        t,
-                        i,
-                    )
+    the range's normals, then for each run of one coefficient row in it, its Poisson counts and its
+    update (the counts are still in L1 cache then). Returns (fired, non-finite) counts."""
     n_fired = 0
     n_not_finite = 0
-    for run in range(runs.shape[0]):  # neurons of one coefficient row at a time, so that the update vectorises
+    if has_noise:
+        _draw_normals(b, t, lo, hi, keys, normals, flags)
+    for run in range(runs.shape[0]):
         first = max(runs[run, 0], lo)
         last = min(runs[run, 1], hi)
         if first >= last:
             continue
         c = runs[run, 2]
-        p_v, v_base, c_exc, c_inh, c_w = coef[c, P_V], coef[c, V_BASE], coef[c, C_EXC], coef[c, C_INH], coef[c, C_W]
-        p_exc, p_inh, p_w, amp = coef[c, P_EXC], coef[c, P_INH], coef[c, P_W], coef[c, NOISE_AMP]
-        threshold, poisson_weight = coef[c, V_THRESHOLD], coef[c, POISSON_WEIGHT]
-        for j in range(first, last):
-            i = uint64(j)  # an unsigned index needs no negative-index wraparound, which blocks vectorising
-            ie = i_exc[b, i] + acc[b, 0, i]
-            ii = i_inh[b, i] + acc[b, 1, i]
-            acc[b, 0, i] = 0.0
-            acc[b, 1, i] = 0.0
-            jump = kicks[i] * poisson_weight  # kicks stay 0 without Poisson input
-            excitatory = jump >= 0.0
-            ie = ie + jump if excitatory else ie
-            ii = ii if excitatory else ii + jump
-            w = w_state[b, i]
-            v = v_state[b, i]
-            r = refractory[b, i]
-            v_inf = v_base + extra_current[b, i] if has_extra_current else v_base
-            v_new = v_inf + (v - v_inf) * p_v + c_exc * ie + c_inh * ii - c_w * w
-            v_new = v_new + amp * normals[i] if amp != 0.0 else v_new  # normals stay 0 without noise
-            propagated = r == 0
-            v = v_new if propagated else v
-            refractory[b, i] = r if propagated else r - 1
-            n_not_finite += propagated > (abs(v_new) < math.inf)
-            spike = propagated & (v >= threshold)
-            fired[i] = spike
-            n_fired += spike
-            v_state[b, i] = v
-            i_exc[b, i] = ie * p_exc
-            i_inh[b, i] = ii * p_inh
-            w_state[b, i] = w * p_w
+        if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # else its kicks stay 0
+            _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags)
+        counts = _update(
+            b,
+            first,
+            last,
+            coef,
+            c,
+            v_state,
+            i_exc,
+            i_inh,
+            w_state,
+            refractory,
+            acc,
+            extra_current,
+            has_extra_current,
+            kicks,
+            normals,
+            fired,
+        )
+        n_fired += counts[0]
+        n_not_finite += counts[1]
     return n_fired, n_not_finite
 
 
@@ -605,7 +672,8 @@ def _advance_lane(
     weight,
     pending,
     pending_count,
-    pool,
+    pool_weight,
+    pool_target,
     pool_rank,
     blocks,
     pool_pos,
@@ -633,13 +701,11 @@ def _advance_lane(
     n_traces = trace_neuron.shape[0]
     rate_to_mean = dt / 1000.0
     words = (n + 7) // 8
-    kicks = np.zeros(n)
-    uniforms = np.zeros(n)
-    normals = np.zeros(n)
-    special = np.zeros(8 * words, dtype=np.uint8)  # Poisson counts and normals the vectorised passes could not draw
-    fired = np.zeros(8 * words, dtype=np.uint8)  # both padded to whole 64-bit words, which the scans test at once
-    special_words = special.view(np.uint64)
+    fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
     fired_words = fired.view(np.uint64)
+    kicks = np.zeros(n)  # Poisson counts, normals and their flags (target ranges are multiples of 8 apart)
+    normals = np.zeros(n)
+    flags = np.zeros(8 * words, dtype=np.uint8)
     runs = _runs_of_kind(kind[b])
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
@@ -656,7 +722,22 @@ def _advance_lane(
             next_step[b] = t
             return
         if t > 0 and not _queue_spikes(
-            b, t, pending, pending_count, group_ptr, group_rank, rank_count, pool, pool_rank, blocks, pool_pos, status
+            b,
+            t,
+            pending,
+            pending_count,
+            group_ptr,
+            group_syn,
+            group_rank,
+            rank_count,
+            post,
+            weight,
+            pool_weight,
+            pool_target,
+            pool_rank,
+            blocks,
+            pool_pos,
+            status,
         ):
             spike_count[b] = recorded
             next_step[b] = t
@@ -666,7 +747,7 @@ def _advance_lane(
             lo = bounds[chunk]
             hi = bounds[chunk + 1]
             if n_ranges:
-                _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, group_syn, post, weight, acc)
+                _deliver(b, lo, hi, whole, arrivals, n_ranges, pool_weight, pool_target, acc)
             chunk_fired[chunk], chunk_bad[chunk] = _step_range(
                 b,
                 t,
@@ -680,7 +761,6 @@ def _advance_lane(
                 refractory,
                 acc,
                 coef,
-                kind,
                 runs,
                 extra_current,
                 has_extra_current,
@@ -690,10 +770,8 @@ def _advance_lane(
                 has_noise,
                 keys,
                 kicks,
-                uniforms,
                 normals,
-                special,
-                special_words,
+                flags,
                 fired,
             )
         if chunk_bad.sum():
@@ -769,7 +847,8 @@ def _advance_lane_serial(
     weight,
     pending,
     pending_count,
-    pool,
+    pool_weight,
+    pool_target,
     pool_rank,
     blocks,
     pool_pos,
@@ -794,19 +873,13 @@ def _advance_lane_serial(
     n = v_state.shape[1]
     capacity = spike_step.shape[1]
     n_traces = trace_neuron.shape[0]
-    key_a = keys[b, STREAM_NOISE_A]
-    key_b = keys[b, STREAM_NOISE_B]
-    key_p = keys[b, STREAM_POISSON]
-    key_x = keys[b, STREAM_POISSON_EXTRA]
     rate_to_mean = dt / 1000.0
     words = (n + 7) // 8
-    kicks = np.zeros(n)
-    uniforms = np.zeros(n)
-    normals = np.zeros(n)
-    special = np.zeros(8 * words, dtype=np.uint8)  # Poisson counts and normals the vectorised passes could not draw
-    fired = np.zeros(8 * words, dtype=np.uint8)  # both padded to whole 64-bit words, which the scans test at once
-    special_words = special.view(np.uint64)
+    fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
     fired_words = fired.view(np.uint64)
+    kicks = np.zeros(n)  # Poisson counts, normals and the flags of those the vectorised draws left
+    normals = np.zeros(n)
+    flags = np.zeros(8 * words, dtype=np.uint8)
     runs = _runs_of_kind(kind[b])
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
@@ -835,9 +908,13 @@ def _advance_lane_serial(
                 pending,
                 pending_count,
                 group_ptr,
+                group_syn,
                 group_rank,
                 rank_count,
-                pool,
+                post,
+                weight,
+                pool_weight,
+                pool_target,
                 pool_rank,
                 blocks,
                 pool_pos,
@@ -852,112 +929,35 @@ def _advance_lane_serial(
             if n_ranges:
                 for a in range(n_ranges):
                     in_flight -= arrivals[a, 1] - arrivals[a, 0]
-                _deliver(b, 0, n, True, arrivals, n_ranges, pool, group_syn, post, weight, acc)
-        n_special = 0
-        if has_poisson:  # the inverted CDF from the table, branch-free; the rest is flagged
-            for run in range(runs.shape[0]):
-                c = runs[run, 2]
-                cdf0, cdf1, cdf2, cdf3 = (
-                    coef[c, POISSON_CDF],
-                    coef[c, POISSON_CDF + 1],
-                    coef[c, POISSON_CDF + 2],
-                    coef[c, POISSON_CDF + 3],
-                )
-                cdf4, cdf5, cdf6, cdf7 = (
-                    coef[c, POISSON_CDF + 4],
-                    coef[c, POISSON_CDF + 5],
-                    coef[c, POISSON_CDF + 6],
-                    coef[c, POISSON_CDF + 7],
-                )
-                untabulated = coef[c, POISSON_MEAN] >= 10.0
-                for j in range(runs[run, 0], runs[run, 1]):
-                    i = uint64(j)
-                    u = uniform(key_p, t, i)
-                    k = (
-                        (u > cdf0)
-                        + (u > cdf1)
-                        + (u > cdf2)
-                        + (u > cdf3)
-                        + (u > cdf4)
-                        + (u > cdf5)
-                        + (u > cdf6)
-                        + (u > cdf7)
-                    )
-                    flag = (k == POISSON_TABLE) | untabulated
-                    if has_extra_rate:
-                        flag = flag | (extra_rate[b, i] > 0.0)
-                    uniforms[i] = u
-                    kicks[i] = k
-                    special[i] = flag
-                    n_special += flag
-        if has_noise:  # the ziggurat's common case; NaN marks the ~1 % rejected
-            for j in range(n):
-                i = uint64(j)
-                bits = random_u64(key_a, t, i)
-                layer = bits & uint64(127)
-                u = 2.0 * _unit(bits) - 1.0
-                rejected = abs(u) >= _ZIG_RATIO[layer]
-                normals[i] = np.nan if rejected else u * _ZIG_X[layer]
-                special[i] |= rejected
-                n_special += rejected
-        if n_special:
-            for word in range(words):
-                if special_words[word] == 0:
-                    continue
-                for i in range(8 * word, min(8 * word + 8, n)):
-                    if special[i] == 0:
-                        continue
-                    special[i] = 0
-                    if has_noise and normals[i] != normals[i]:
-                        normals[i] = normal(key_a, key_b, t, i)
-                    if has_poisson and _poisson_flagged(
-                        kicks[i], coef, kind[b, i], has_extra_rate and extra_rate[b, i] > 0.0
-                    ):
-                        kicks[i] = _kicks_exact(
-                            uniforms[i],
-                            coef,
-                            kind[b, i],
-                            extra_rate[b, i] if has_extra_rate else 0.0,
-                            rate_to_mean,
-                            key_p,
-                            key_x,
-                            t,
-                            i,
-                        )
-        n_fired = 0
+                _deliver(b, 0, n, True, arrivals, n_ranges, pool_weight, pool_target, acc)
+        n_fired = 0  # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
         n_not_finite = 0
-        for run in range(runs.shape[0]):  # neurons of one coefficient row at a time, so that the update vectorises
-            c = runs[run, 2]
-            p_v, v_base, c_exc, c_inh, c_w = coef[c, P_V], coef[c, V_BASE], coef[c, C_EXC], coef[c, C_INH], coef[c, C_W]
-            p_exc, p_inh, p_w, amp = coef[c, P_EXC], coef[c, P_INH], coef[c, P_W], coef[c, NOISE_AMP]
-            threshold, poisson_weight = coef[c, V_THRESHOLD], coef[c, POISSON_WEIGHT]
-            for j in range(runs[run, 0], runs[run, 1]):
-                i = uint64(j)  # an unsigned index needs no negative-index wraparound, which blocks vectorising
-                ie = i_exc[b, i] + acc[b, 0, i]
-                ii = i_inh[b, i] + acc[b, 1, i]
-                acc[b, 0, i] = 0.0
-                acc[b, 1, i] = 0.0
-                jump = kicks[i] * poisson_weight  # kicks stay 0 without Poisson input
-                excitatory = jump >= 0.0
-                ie = ie + jump if excitatory else ie
-                ii = ii if excitatory else ii + jump
-                w = w_state[b, i]
-                v = v_state[b, i]
-                r = refractory[b, i]
-                v_inf = v_base + extra_current[b, i] if has_extra_current else v_base
-                v_new = v_inf + (v - v_inf) * p_v + c_exc * ie + c_inh * ii - c_w * w
-                v_new = v_new + amp * normals[i] if amp != 0.0 else v_new  # normals stay 0 without noise
-                propagated = r == 0
-                v = v_new if propagated else v
-                refractory[b, i] = r if propagated else r - 1
-                n_not_finite += propagated > (abs(v_new) < math.inf)
-                spike = propagated & (v >= threshold)
-                fired[i] = spike
-                n_fired += spike
-                v_state[b, i] = v
-                i_exc[b, i] = ie * p_exc
-                i_inh[b, i] = ii * p_inh
-                w_state[b, i] = w * p_w
+        if has_noise:
+            _draw_normals(b, t, 0, n, keys, normals, flags)
+        for run in range(runs.shape[0]):  # a run's Poisson counts are still in L1 cache when its update reads them
+            first, last, c = runs[run, 0], runs[run, 1], runs[run, 2]
+            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):
+                _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags)
+            run_counts = _update(
+                b,
+                first,
+                last,
+                coef,
+                c,
+                v_state,
+                i_exc,
+                i_inh,
+                w_state,
+                refractory,
+                acc,
+                extra_current,
+                has_extra_current,
+                kicks,
+                normals,
+                fired,
+            )
+            n_fired += run_counts[0]
+            n_not_finite += run_counts[1]
         if n_not_finite:
             for i in range(n):
                 if not math.isfinite(v_state[b, i]):
@@ -1033,7 +1033,8 @@ def _advance(
     weight,
     pending,
     pending_count,
-    pool,
+    pool_weight,
+    pool_target,
     pool_rank,
     blocks,
     pool_pos,
@@ -1092,7 +1093,8 @@ def _advance(
                 weight,
                 pending,
                 pending_count,
-                pool,
+                pool_weight,
+                pool_target,
                 pool_rank,
                 blocks,
                 pool_pos,

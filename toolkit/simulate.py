@@ -77,8 +77,10 @@ default, because on this project's shared 2-core machine the per-step thread bar
 than it saved (0.16-0.27x one thread at 100 k-1 M neurons, load 3-4). Set
 ``ENCEPHAGEN_WIDE_NEURONS=50000`` (or this attribute) where the cores are idle."""
 WIDE_NEURONS_ENV = "ENCEPHAGEN_WIDE_NEURONS"
-QUEUE_SPIKE_RATE_HZ = 50.0
+QUEUE_SPIKE_RATE_HZ = 20.0
 """Firing rate for which the spike queue is sized up front (it grows when a run needs more)."""
+QUEUE_INITIAL_MAX = 2**22
+"""Most queue entries (16 bytes each) allocated up front per lane; a busier run grows the queue."""
 _TRACE_SPEC = re.compile(r"^(?P<var>[A-Za-z_]+)(?::(?P<pop>[^\[\]]+)(?:\[(?P<index>\d+)\])?)?$")
 
 
@@ -230,8 +232,10 @@ class Simulator:
         self._acc = np.zeros((n_lanes, 2, n))  # this step's arriving input, one buffer that stays in cache
         self._pending = np.zeros((n_lanes, n), dtype=np.int32)  # the neurons that fired in the last step
         self._pending_count = np.zeros(n_lanes, dtype=np.int64)
-        self._pool = np.zeros((n_lanes, queue_capacity(network, self._view)), dtype=np.int64)
-        self._pool_rank = np.zeros(self._pool.shape, dtype=np.int32)
+        capacity = _power_of_two(queue_capacity(network, self._view))  # the kernel wraps positions with a mask
+        self._pool_weight = np.zeros((n_lanes, capacity))  # the queued synapses: weight, target, delay rank
+        self._pool_target = np.zeros((n_lanes, capacity), dtype=np.int32)
+        self._pool_rank = np.zeros((n_lanes, capacity), dtype=np.int32)
         self._blocks = np.zeros((n_lanes, depth, 3), dtype=np.int64)
         self._pool_pos = np.zeros(n_lanes, dtype=np.int64)
         self._zeros = np.zeros((n_lanes, n))
@@ -313,7 +317,8 @@ class Simulator:
                 self._weight,
                 self._pending,
                 self._pending_count,
-                self._pool,
+                self._pool_weight,
+                self._pool_target,
                 self._pool_rank,
                 self._blocks,
                 self._pool_pos,
@@ -369,16 +374,18 @@ class Simulator:
         return _kernel.advance, whole
 
     def _grow_queue(self, needed: int) -> None:
-        """Enlarge every lane's spike queue to hold ``needed`` entries, keeping its queued spikes in place."""
-        old = self._pool.shape[1]
-        size = max(2 * old, needed + needed // 2)
-        pool = np.zeros((self.n_lanes, size), dtype=np.int64)
-        rank = np.zeros((self.n_lanes, size), dtype=np.int32)
-        for b, end in enumerate(self._pool_pos):
-            positions = np.arange(max(0, int(end) - old), int(end))
-            pool[b, positions % size] = self._pool[b, positions % old]
-            rank[b, positions % size] = self._pool_rank[b, positions % old]
-        self._pool, self._pool_rank = pool, rank
+        """Enlarge every lane's spike queue to hold ``needed`` entries (a power of two), keeping its
+        queued synapses in place."""
+        old = self._pool_weight.shape[1]
+        size = _power_of_two(max(2 * old, needed + needed // 2))
+        grown = []
+        for pool in (self._pool_weight, self._pool_target, self._pool_rank):
+            bigger = np.zeros((self.n_lanes, size), dtype=pool.dtype)
+            for b, end in enumerate(self._pool_pos):
+                positions = np.arange(max(0, int(end) - old), int(end))
+                bigger[b, positions % size] = pool[b, positions % old]
+            grown.append(bigger)
+        self._pool_weight, self._pool_target, self._pool_rank = grown
         log.debug("spike queue grown to %d entries per lane", size)
 
     def _collect_spikes(self) -> None:
@@ -505,7 +512,7 @@ def memory_estimate(
     depth = int(network.delays.max()) + 1 if nnz else 2
     n_populations = len(network.population_names)
     parts = {
-        "spike queues": n_lanes * (2 * n * 8 + n * 4 + depth * 24 + min(nnz, max(1024, n * depth)) * 12 // 8),
+        "spike queues": n_lanes * (2 * n * 8 + n * 4 + depth * 24 + _queue_entries(n, nnz, depth - 1, network.dt) * 16),
         "neuron state and coefficients": n_lanes * n * (5 * 8 + _kernel.N_COEF * 8 + 4 + 2 * 8),
         "weights": n_lanes * nnz * 8
         + nnz * (8 + 4 + 4 + 12)
@@ -747,13 +754,21 @@ def delivery_view(network) -> DeliveryView:
 
 
 def queue_capacity(network, view: DeliveryView) -> int:
-    """Initial spike-queue entries per lane: the (spike, delay group) pairs of ``QUEUE_SPIKE_RATE_HZ``
-    over the longest delay, plus one step in which every neuron fires; the queue grows if needed."""
-    n = network.n_neurons
-    groups = int(view.group_syn.size - 1)
-    window_s = (view.max_delay + 1) * network.dt / 1000.0
-    expected = groups * QUEUE_SPIKE_RATE_HZ * window_s
-    return int(max(1024, min(groups * (view.max_delay + 1), 2 * expected + groups / max(n, 1) * 64)))
+    """Initial spike-queue entries per lane (a power of two): the synapses of ``QUEUE_SPIKE_RATE_HZ``
+    over the longest delay plus 64 neurons' worth, at most ``QUEUE_INITIAL_MAX``; the queue grows if
+    a run needs more."""
+    return _queue_entries(network.n_neurons, int(view.post.size), view.max_delay, network.dt)
+
+
+def _queue_entries(n: int, synapses: int, max_delay: int, dt: float) -> int:
+    window_s = (max_delay + 1) * dt / 1000.0
+    expected = synapses * QUEUE_SPIKE_RATE_HZ * window_s + synapses / max(n, 1) * 64
+    return _power_of_two(int(max(1024, min(synapses * (max_delay + 1), expected, QUEUE_INITIAL_MAX))))
+
+
+def _power_of_two(size: int) -> int:
+    """The smallest power of two >= size (the kernel wraps queue positions with a mask)."""
+    return 1 << max(0, int(size) - 1).bit_length()
 
 
 def csc_view(network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
