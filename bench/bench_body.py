@@ -65,8 +65,9 @@ def physics_rate(steps: int = 3000) -> dict[str, tuple[float, float]]:
 def loop_rate(circuit_name: str, lanes: int, steps: int = 1000) -> tuple[float, float]:
     from encephagen.body.binding import binding_path_for, load_binding
     from encephagen.body.loop import ClosedLoop
-    from encephagen.compile import compile_circuit
-    from encephagen.storage import load_circuit, resolve_circuit_path
+    from encephagen.compiler import compile_circuit
+    from encephagen.locations import resolve_circuit_path
+    from encephagen.storage import load_circuit
 
     path = resolve_circuit_path(circuit_name)
     loop = ClosedLoop(
@@ -82,15 +83,16 @@ def walkers(circuit_name: str, sine_pitch: list[float], seeds: list[int]) -> dic
     from encephagen.body.baselines import aggregate, reference_controllers, run_episode
     from encephagen.body.binding import binding_path_for, load_binding
     from encephagen.body.loop import ClosedLoop
-    from encephagen.compile import compile_circuit
-    from encephagen.storage import load_circuit, resolve_circuit_path
+    from encephagen.compiler import compile_circuit
+    from encephagen.locations import resolve_circuit_path
+    from encephagen.storage import load_circuit
 
     body = Walker2d()
     table = {
         name: aggregate([run_episode(body, controller, s) for s in seeds])
         for name, controller in reference_controllers(body, sine_pitch).items()
     }
-    from encephagen.compile import lesion
+    from encephagen.compiler import lesion
 
     path = resolve_circuit_path(circuit_name)
     circuit, binding = load_circuit(path), load_binding(binding_path_for(path))
@@ -115,8 +117,9 @@ def humanoid_rates(dt: float, steps: int = 2000) -> dict[str, tuple[float, float
     from encephagen.body.adapters import Humanoid
     from encephagen.body.binding import binding_path_for, load_binding
     from encephagen.body.loop import ClosedLoop
-    from encephagen.compile import compile_circuit
-    from encephagen.storage import load_circuit, resolve_circuit_path
+    from encephagen.compiler import compile_circuit
+    from encephagen.locations import resolve_circuit_path
+    from encephagen.storage import load_circuit
 
     action, body, env = np.zeros(17), Humanoid(), gym.make("Humanoid-v5")
 

@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from encephagen import load_circuit
-    from encephagen.calibrate import CalibrationSettings, calibrate, open_executor
-    from encephagen.compile import compile_circuit
+    from encephagen.calibration import CalibrationSettings, calibrate, open_executor
+    from encephagen.compiler import compile_circuit
 
     circuit = load_circuit(args.circuit)
     settings = CalibrationSettings(

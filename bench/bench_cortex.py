@@ -1,7 +1,7 @@
 """Speed of the 80-region cortex (16,000 LIF neurons, ~1 M synapses): encephagen vs NEST and Brian2.
 
 All engines run the same compiled network — the weights, delays, neuron parameters and
-Poisson drive of ``circuits/hcp_cortex.json`` as :func:`encephagen.compile.compile_circuit`
+Poisson drive of ``circuits/hcp_cortex.json`` as :func:`encephagen.compiler.compile_circuit`
 builds them — so the real-time factors compare like with like:
 
 * encephagen: the simulation with conduction delays, plus the Balloon–Windkessel BOLD of
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_network(dt: float, no_delays: bool):
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
     from encephagen.storage import load_circuit
 
     network = compile_circuit(load_circuit(ROOT / "circuits" / "hcp_cortex.json"), dt=dt, base_dir=ROOT / "circuits")
@@ -55,7 +55,7 @@ def load_network(dt: float, no_delays: bool):
 def run_encephagen(network, duration_ms: float) -> dict:
     from encephagen.fc import activity_to_bold_fc, region_rates, run_cortex
     from encephagen.hcp import AAL2_CORTICAL_80
-    from encephagen.simulate import simulate
+    from encephagen.simulation import simulate
 
     simulate(network, 10 * network.dt, bin_ms=10 * network.dt, record_spikes=False)  # compile the kernel first
     start, cpu = time.perf_counter(), time.process_time()

@@ -6,7 +6,7 @@ log-normal structural matrix scaled so that the expected synapse count is the ta
 delays come from a distance matrix (1-5 ms). Every neuron gets Poisson background input.
 Then it measures, stage by stage, wall time and the process's peak resident memory:
 
-1. compile (``encephagen.compile.compile_circuit``);
+1. compile (``encephagen.compiler.compile_circuit``);
 2. set-up (``Simulator()``: the delivery view, built once per network and cached, then a
    second set-up that reuses it) and stepping ``--duration-ms`` without keeping spikes, timed
    apart: steps/s of stepping alone, on one thread and on all of numba's threads (a large
@@ -131,11 +131,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     import numba
 
+    import encephagen.simulation as simulate_module
     from encephagen import _kernel
-    from encephagen import simulate as simulate_module
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
     from encephagen.rules import estimate_size
-    from encephagen.simulate import Simulator
+    from encephagen.simulation import Simulator
 
     report: dict = {"neurons_requested": args.neurons, "synapses_requested": args.synapses, "regions": args.regions}
 

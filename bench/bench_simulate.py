@@ -185,7 +185,7 @@ def cortex_circuit(regions: int = 80, exc: int = 160, inh: int = 40, ext_rate: f
 
 
 def network_for(workload: str):
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
 
     return compile_circuit(cpg80_circuit() if workload == "cpg80" else cortex_circuit(), dt=0.1)
 
@@ -194,7 +194,7 @@ def network_for(workload: str):
 
 
 def encephagen_single(network, n_steps: int, repeats: int = 3) -> dict:
-    from encephagen.simulate import simulate
+    from encephagen.simulation import simulate
 
     simulate(network, 10 * network.dt)  # load the cached kernel outside the timing
     walls, spikes = [], 0
@@ -210,7 +210,7 @@ def encephagen_single(network, n_steps: int, repeats: int = 3) -> dict:
 def encephagen_batch(network, n_steps: int, lanes: int, repeats: int = 3) -> dict:
     """One batched call of ``lanes`` parameter sets against as many single calls; best of ``repeats`` each
     (as for the single runs: a busy machine only ever slows a run down)."""
-    from encephagen.simulate import simulate
+    from encephagen.simulation import simulate
 
     sets = [{"drive_scale": 1.0 + 0.01 * k} for k in range(lanes)]  # 16 distinct parameter sets
     simulate(network, 2000 * network.dt, seeds=0, parameters=sets)  # load (or compile) the parallel kernel
@@ -240,7 +240,7 @@ def encephagen_batch(network, n_steps: int, lanes: int, repeats: int = 3) -> dic
 def kernel_compile_seconds() -> dict:
     """First simulate() in a fresh process: with an empty numba cache (compile) and with the warm cache."""
     code = (
-        "import time; from encephagen.compile import compile_circuit; from encephagen.simulate import simulate; "
+        "import time; from encephagen.compiler import compile_circuit; from encephagen.simulation import simulate; "
         "import bench_simulate as b; net = compile_circuit(b.cpg80_circuit()); t = time.perf_counter(); "
         "simulate(net, 1.0); print(time.perf_counter() - t)"
     )
@@ -496,7 +496,7 @@ def main(argv: list[str] | None = None) -> dict:
     cortex = network_for("cortex")
     numba.set_num_threads(1)
     start = time.perf_counter()
-    from encephagen.simulate import simulate
+    from encephagen.simulation import simulate
 
     simulate(cortex, 1.0)
     start = time.perf_counter()

@@ -38,7 +38,8 @@ FIC_SEED = 1_000_001
 def screen(args) -> list[dict]:
     from encephagen.fc import screen_cortex
     from encephagen.fic import feedback_inhibition_control
-    from encephagen.storage import load_circuit, resolve_circuit_path
+    from encephagen.locations import resolve_circuit_path
+    from encephagen.storage import load_circuit
 
     path = resolve_circuit_path(args.circuit)
     base = load_circuit(path)

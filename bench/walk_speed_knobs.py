@@ -54,7 +54,7 @@ def circuit_rows(values: dict[str, float]) -> list[tuple[str, dict[str, float]]]
 def run_circuit(episodes: int) -> None:
     from encephagen.body.binding import load_binding
     from encephagen.body.loop import ClosedLoop
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
     from encephagen.storage import load_circuit
 
     binding_file = ROOT / "circuits" / "walker2d_cpg.binding.json"

@@ -64,7 +64,7 @@ def _floats(pairs: dict[str, str], what: str) -> dict[str, float]:
 
 def _check_output(path: Path, *, in_place: bool) -> None:
     """Refuse an output that cannot or must not be written, before any work."""
-    from encephagen.storage import check_output_file
+    from encephagen.atomic_files import check_output_file
 
     if path.exists() and not in_place:
         raise CircuitFileError(f"{path}: already exists; choose a new --out path (or --in-place to replace the input)")
@@ -241,9 +241,10 @@ def calibrate(
     if report is not None:
         _report(report, plot, as_json, force)
         return
-    from encephagen.calibrate import LOG_NAME, CalibrationSettings, check_request, evaluation_job, open_executor
-    from encephagen.calibrate import calibrate as run_calibration
-    from encephagen.storage import load_circuit, resolve_circuit_path, save_circuit
+    from encephagen.calibration import LOG_NAME, CalibrationSettings, check_request, evaluation_job, open_executor
+    from encephagen.calibration import calibrate as run_calibration
+    from encephagen.locations import resolve_circuit_path
+    from encephagen.storage import load_circuit, save_circuit
 
     if circuit is None:
         raise CalibrationError("give a CIRCUIT to calibrate (or --report LOG)")
@@ -266,7 +267,7 @@ def calibrate(
     if tls_ca_file or tls_cert or tls_key:
         if address is None or not address.startswith("tls://"):
             raise CalibrationError("--tls-ca-file, --tls-cert and --tls-key go with --executor tls://HOST:PORT")
-        from encephagen.calibrate import dask_security
+        from encephagen.calibration import dask_security
 
         security = dask_security(tls_ca_file, tls_cert, tls_key)
     settings = CalibrationSettings(
@@ -362,8 +363,8 @@ def _print_result(result, path: Path, out: Path) -> None:
 
 
 def _report(log_path: Path, plot: Path | None, as_json: bool, force: bool = False) -> None:
-    from encephagen.calibrate import convergence, plot_convergence, read_log
-    from encephagen.storage import check_output_file
+    from encephagen.atomic_files import check_output_file
+    from encephagen.calibration import convergence, plot_convergence, read_log
 
     if plot is not None:
         check_output_file(plot, overwrite=force)

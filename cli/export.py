@@ -40,8 +40,9 @@ def export(
           sim_config='hc_sonata/simulation_config_nest.json'); net.BuildNetwork(); net.Simulate()"
       encephagen export half_centre hc_brian2 --format brian2
     """
-    from encephagen.compile import compile_circuit
-    from encephagen.storage import check_output_dir, load_circuit
+    from encephagen.atomic_files import check_output_dir
+    from encephagen.compiler import compile_circuit
+    from encephagen.storage import load_circuit
 
     check_output_dir(outdir, overwrite=force)
     network = compile_circuit(load_circuit(circuit), dt=dt)

@@ -131,11 +131,13 @@ def fc(
       encephagen fc hcp_cortex --duration-s 300 --dt 0.5 --lanes 2 --plot fc.png
       encephagen fc hcp_cortex --duration-s 100 --dt 0.5 --set coupling=1.8 --observable rate
     """
+    from encephagen.atomic_files import check_output_file
     from encephagen.cli.gait import parse_assignments
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
     from encephagen.fc import fc_report, run_cortex
     from encephagen.hcp import load_connectome
-    from encephagen.storage import check_output_file, load_circuit, resolve_circuit_path
+    from encephagen.locations import resolve_circuit_path
+    from encephagen.storage import load_circuit
 
     for output in (plot, save_result):
         if output is not None:

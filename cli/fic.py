@@ -94,7 +94,8 @@ def fic(
     from encephagen.cli.gait import parse_assignments
     from encephagen.errors import CircuitFileError
     from encephagen.fic import feedback_inhibition_control
-    from encephagen.storage import load_circuit, resolve_circuit_path, save_circuit
+    from encephagen.locations import resolve_circuit_path
+    from encephagen.storage import load_circuit, save_circuit
 
     if out.exists() and not force:
         raise CircuitFileError(f"{out}: already exists; choose another --out or pass --force")

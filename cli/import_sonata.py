@@ -39,10 +39,11 @@ def import_sonata(directory: Path, out: Path, name: str | None, force: bool, all
       encephagen export half_centre hc_sonata --format sonata
       encephagen import sonata hc_sonata --out half_centre_back.json
     """
+    from encephagen.atomic_files import check_output_file
     from encephagen.errors import CircuitError
     from encephagen.interop.sonata import import_sonata as read
     from encephagen.rules import check_circuit
-    from encephagen.storage import check_output_file, save_circuit
+    from encephagen.storage import save_circuit
 
     check_output_file(out, overwrite=force)
     circuit = read(directory, name=name, allow_roots=allow_roots)

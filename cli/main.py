@@ -146,7 +146,8 @@ def cli(ctx: click.Context, verbose: int, data_roots: tuple[str, ...], no_verify
       encephagen simulate half_centre --duration-ms 2000 --plot raster.png
       encephagen calibrate spinal_cpg --objective gait --budget 600 --out my_cpg.json
     """
-    from encephagen.storage import DATA_ROOTS_ENV, NO_VERIFY_ENV
+    from encephagen.locations import DATA_ROOTS_ENV
+    from encephagen.storage import NO_VERIFY_ENV
 
     saved = {name: os.environ.get(name) for name in (DATA_ROOTS_ENV, NO_VERIFY_ENV)}
     ctx.call_on_close(

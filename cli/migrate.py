@@ -29,13 +29,14 @@ def migrate(file: str, out: str | None, in_place: bool, force: bool) -> None:
       encephagen migrate old.h5 --in-place
     """
     from encephagen.errors import CircuitFileError
-    from encephagen.migrate import migrate_file
-    from encephagen.storage import circuit_tree, dumps_canonical, save_circuit
+    from encephagen.json_codec import dumps_canonical
+    from encephagen.migration import migrate_file
+    from encephagen.storage import circuit_tree, save_circuit
 
     if out and in_place:
         raise click.UsageError("give --out or --in-place, not both")
     if out and str(out) != str(file):
-        from encephagen.storage import check_output_file
+        from encephagen.atomic_files import check_output_file
 
         check_output_file(out, overwrite=force)
     circuit, from_version, path = migrate_file(file)

@@ -124,12 +124,12 @@ def run(
       encephagen run walker2d_cpg --episodes 10 --drive-schedule 0:20,4:25
       encephagen run walker2d_cpg --episodes 1 --video walk.mp4
     """
+    from encephagen.atomic_files import check_output_file
     from encephagen.body.loop import DriveSchedule
     from encephagen.body.perturbations import Push, parse_perturbations
     from encephagen.body.runs import bind, run_body
     from encephagen.errors import BodyError
     from encephagen.seeds import describe_seeds
-    from encephagen.storage import check_output_file
 
     for path in (video, plot):
         if path is not None:

@@ -24,8 +24,9 @@ def schema(out: str | None, version: str | None, force: bool) -> None:
       encephagen schema --out circuits/circuit.schema.json --force
       encephagen schema --version 1 --out circuits/circuit.v1.schema.json --force
     """
+    from encephagen.atomic_files import atomic_write_bytes, check_output_file
     from encephagen.schema import SCHEMA_VERSION
-    from encephagen.storage import atomic_write_bytes, check_output_file, json_schema_text
+    from encephagen.storage import json_schema_text
 
     if out is not None:
         check_output_file(out, overwrite=force)

@@ -36,7 +36,8 @@ def show(file: str, as_json: bool, textconv: bool) -> None:
 
         click.echo(textconv_text(file), nl=False)
         return
-    from encephagen.storage import load_circuit, resolve_circuit_path
+    from encephagen.locations import resolve_circuit_path
+    from encephagen.storage import load_circuit
 
     path = resolve_circuit_path(file)
     overview = circuit_overview(load_circuit(path), str(path))

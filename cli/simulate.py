@@ -66,11 +66,12 @@ def simulate(
       encephagen simulate celegans --duration-ms 1000 --out run.nwb
       encephagen simulate spinal_cpg --duration-ms 1000 --out spikes.h5 --format sonata
     """
+    from encephagen.atomic_files import check_output_file
     from encephagen.cli.progress import progress_bar
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
     from encephagen.errors import SimulationError
-    from encephagen.simulate import simulate as run
-    from encephagen.storage import check_output_file, load_circuit
+    from encephagen.simulation import simulate as run
+    from encephagen.storage import load_circuit
 
     for path in (out, plot):
         if path is not None and path.exists() and not force:

@@ -88,8 +88,9 @@ def sweep(
       encephagen sweep spinal_cpg --param drive --values 12:36:7 --plot drive.png
       encephagen sweep spinal_cpg --param drive --values 15,25,35 --lesion V0v --json
     """
+    from encephagen.atomic_files import check_output_file
     from encephagen.gait import sweep_gait
-    from encephagen.storage import check_output_file, load_circuit
+    from encephagen.storage import load_circuit
 
     check_duration(duration_ms, warmup_ms)
     if plot is not None:

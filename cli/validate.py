@@ -26,7 +26,7 @@ def validate(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
       encephagen validate circuits/*.json my_cpg.h5
       encephagen validate draft.json --json
     """
-    from encephagen.rules import validate_file
+    from encephagen.validation import validate_file
 
     reports = [validate_file(name) for name in files]
     if as_json:

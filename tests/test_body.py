@@ -293,7 +293,7 @@ def test_neural_steps_per_body_step_must_be_whole():
 
 @pytest.fixture(scope="module")
 def half_centre_loop():
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
 
     circuit = load_circuit("half_centre")
     return ClosedLoop(compile_circuit(circuit, dt=0.1), binding_from_tree(_binding_tree(), "b.json"))
@@ -313,7 +313,7 @@ def test_closed_loop_is_deterministic_and_lanes_are_independent(half_centre_loop
 
 
 def test_a_fall_is_not_counted_as_walking():
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
 
     limp = {"right_hip": {"actuator": "right_hip", "terms": [{"readout": "flexor_minus_extensor", "gain": 0.0}]}}
     binding = binding_from_tree(_binding_tree(body={"kind": "walker2d", "max_steps": 400}, motors=limp), "b.json")
@@ -416,7 +416,7 @@ def test_video_is_an_mp4_with_the_activity_panel(half_centre_loop, tmp_path):
 @pytest.mark.parametrize("binding_name", ["walker2d_cpg.binding.json", "walker2d_cpg.humanoid.binding.json"])
 def test_shipped_bindings_fit_their_circuit_and_body(binding_name):
     from encephagen.body.binding import make_bound_body
-    from encephagen.storage import shipped_circuits_dir
+    from encephagen.locations import shipped_circuits_dir
 
     binding = load_binding(shipped_circuits_dir() / binding_name)
     body = make_bound_body(binding)
@@ -450,8 +450,8 @@ def test_walk_objective_scores_candidates_on_seeds(tmp_path):
 @pytest.fixture(scope="module")
 def walker2d_cpg_steps_and_distance():
     """Mean steps and distance of the shipped walker2d_cpg, intact and lesioned, on held-out seeds 0-9."""
-    from encephagen.compile import compile_circuit, lesion
-    from encephagen.storage import shipped_circuits_dir
+    from encephagen.compiler import compile_circuit, lesion
+    from encephagen.locations import shipped_circuits_dir
 
     circuit = load_circuit("walker2d_cpg")
     binding = load_binding(shipped_circuits_dir() / "walker2d_cpg.binding.json")
@@ -496,8 +496,8 @@ def test_walker2d_cpg_needs_its_rhythm_generator_and_commissural_wiring(walker2d
 
 @pytest.fixture(scope="module")
 def walker2d_cpg_loop():
-    from encephagen.compile import compile_circuit
-    from encephagen.storage import shipped_circuits_dir
+    from encephagen.compiler import compile_circuit
+    from encephagen.locations import shipped_circuits_dir
 
     return ClosedLoop(
         compile_circuit(load_circuit("walker2d_cpg"), dt=0.1),

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from encephagen.calibrate import (
+from encephagen.calibration import (
     CHECKPOINT_NAME,
     LOG_NAME,
     CalibrationSettings,
@@ -303,9 +303,9 @@ def test_gait_drive_sweep_scores_every_value_against_the_interpolated_frequency(
 def test_gait_lesion_lane_penalises_a_rhythm_that_survives_the_lesion():
     """lesion_zero adds a control lane with those parameters at zero; its rhythmic fraction
     above lesion_rhythmic_max is the lesion_rhythm term, scaled to [0, 1]."""
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
     from encephagen.gait import gait_from_rates, pools_from_circuit
-    from encephagen.simulate import simulate
+    from encephagen.simulation import simulate
 
     half_centre = load_circuit("half_centre")
     gait = get_objective("gait")
@@ -339,7 +339,7 @@ def test_gait_lesion_lane_penalises_a_rhythm_that_survives_the_lesion():
 
 @pytest.mark.slow
 def test_process_pool_gives_the_same_result(tmp_path):
-    from encephagen.calibrate import open_executor
+    from encephagen.calibration import open_executor
 
     alone = calibrate(fake_circuit(), settings(budget=24), tmp_path / "alone")
     with open_executor(workers=2) as (executor, chunks):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from encephagen import load_circuit
-from encephagen.compile import compile_circuit
+from encephagen.compiler import compile_circuit
 from encephagen.interop.celegans import ConnectomeDataError, celegans_circuit, parse_dataset, parse_neuron_table
 from encephagen.rules import check_circuit
-from encephagen.simulate import simulate
+from encephagen.simulation import simulate
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import encephagen.migrate as migrate_module
+import encephagen.upgrades as upgrades_module
 from encephagen.cli.main import cli
-from encephagen.storage import json_schema_text, load_circuit, read_tree, save_tree, shipped_circuit_names
+from encephagen.locations import shipped_circuit_names
+from encephagen.storage import json_schema_text, load_circuit, read_tree, save_tree
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL = FIXTURES / "small.json"
@@ -294,7 +295,7 @@ def test_migrate_applies_converters_and_records_history(tmp_path, monkeypatch):
     def from_zero(tree):  # a made-up version 0 that called populations "groups"
         return {**{k: v for k, v in tree.items() if k != "groups"}, "populations": tree["groups"]}
 
-    monkeypatch.setitem(migrate_module.CONVERTERS, "0", ("1", from_zero))
+    monkeypatch.setitem(upgrades_module.CONVERTERS, "0", ("1", from_zero))
     tree = read_tree(SMALL)
     tree["schema_version"] = "0"
     tree["groups"] = tree.pop("populations")

@@ -8,11 +8,11 @@ from conftest import make_circuit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import encephagen.compile as compile_module
+import encephagen.compiler as compile_module
 from encephagen import load_circuit
-from encephagen.compile import CompileError, bernoulli_pairs, compile_circuit, lesion
-from encephagen.errors import UnknownNameError
-from encephagen.storage import shipped_circuit_names
+from encephagen.compiler import bernoulli_pairs, compile_circuit, lesion
+from encephagen.errors import CompileError, UnknownNameError
+from encephagen.locations import shipped_circuit_names
 
 
 def test_weights_are_post_by_pre():

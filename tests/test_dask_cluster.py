@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from encephagen.calibrate import open_address_warning
+from encephagen.calibration import open_address_warning
 
 distributed = pytest.importorskip("distributed", reason="dask is an optional extra: pip install 'encephagen[dask]'")
 
@@ -325,5 +325,5 @@ def test_the_cli_warns_before_connecting(tmp_path, caplog):
         .splitlines()[-1]
         .startswith("error: cannot reach the Dask scheduler at tcp://192.0.2.1:8786")
     )
-    (warning,) = [r for r in caplog.records if r.levelname == "WARNING" and r.name == "encephagen.calibrate"]
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING" and r.name == "encephagen.calibration"]
     assert warning.getMessage().startswith("--executor tcp://192.0.2.1:8786: plain tcp:// beyond loopback")

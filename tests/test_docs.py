@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from encephagen.calibrate import CalibrationResult, SeedSplit
-from encephagen.compile import compile_circuit
+from encephagen.calibration import CalibrationResult, SeedSplit
+from encephagen.compiler import compile_circuit
 from encephagen.objectives import Loss
-from encephagen.simulate import simulate
+from encephagen.simulation import simulate
 from encephagen.storage import load_circuit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def test_api_reference_builds_with_warnings_as_errors(tmp_path):
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    page = (tmp_path / "site" / "api" / "simulate" / "index.html").read_text(encoding="utf-8")
+    page = (tmp_path / "site" / "api" / "simulation" / "index.html").read_text(encoding="utf-8")
     assert "duration_ms" in page and "progress" in page  # the reference really documents the functions
 
 
@@ -136,7 +136,7 @@ import matplotlib
 matplotlib.use("svg")
 import numpy as np
 from encephagen import load_circuit, compile_circuit
-from encephagen.simulate import simulate
+from encephagen.simulation import simulate
 from encephagen.gait import analyse_result
 from encephagen.plots import gait_figure, save_figure, sweep_figure
 from encephagen.cli.simulate import raster_figure

@@ -46,14 +46,14 @@ def test_docstring_example(test, tmp_path, monkeypatch):
 
 
 STAGES_WITH_EXAMPLES = (
-    "encephagen.compile",
-    "encephagen.simulate",
+    "encephagen.compiler",
+    "encephagen.simulation",
     "encephagen.gait",
     "encephagen.lesions",
     "encephagen.diff",
     "encephagen.nwb",
     "encephagen.schema.v2",
-    "encephagen.storage",
+    "encephagen.json_codec",
     "encephagen.view",
     "encephagen.interop.sonata",
     "encephagen.interop.celegans",

@@ -20,7 +20,7 @@ from encephagen.hcp import AAL2_CORTICAL_80, build_hcp_cortex_circuit, default_d
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     """The cortex with 8 + 2 neurons per region (800 in all), dense enough to couple."""
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
 
     folder = tmp_path_factory.mktemp("small")
     circuit = build_hcp_cortex_circuit(default_data_path(), circuit_dir=folder, n_exc=8, n_inh=2)

@@ -171,7 +171,7 @@ def test_fic_brings_every_region_to_the_target(small, monkeypatch):
 
 @pytest.mark.slow
 def test_fc_report_scores_heldout_subjects_with_calibration_chosen_baselines(small):
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
     from encephagen.fc import run_cortex
 
     circuit, folder = small

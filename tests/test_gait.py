@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from encephagen import load_circuit
 from encephagen.cli.main import cli
-from encephagen.compile import compile_circuit
+from encephagen.compiler import compile_circuit
 from encephagen.errors import UnknownNameError
 from encephagen.gait import (
     MIN_CONTRAST,
@@ -25,7 +25,7 @@ from encephagen.gait import (
     pools_from_circuit,
     rhythmic_pools,
 )
-from encephagen.perturb import shuffle_projections
+from encephagen.shuffling import shuffle_projections
 
 BIN_MS = 1.0
 NAMES = ["LF", "LE", "RF", "RE"]

@@ -129,7 +129,9 @@ def test_unknown_dataset_and_missing_source(tmp_path):
 def test_shipped_cortex_is_reproducible_from_the_data():
     """The shipped file is the built circuit plus the calibrations its history records."""
     from encephagen.hcp import build_hcp_cortex_circuit
-    from encephagen.storage import circuit_tree, dumps_canonical, load_circuit, shipped_circuits_dir
+    from encephagen.json_codec import dumps_canonical
+    from encephagen.locations import shipped_circuits_dir
+    from encephagen.storage import circuit_tree, load_circuit
 
     path = shipped_circuits_dir() / "hcp_cortex.json"
     shipped, built = load_circuit(path), build_hcp_cortex_circuit()
@@ -143,8 +145,9 @@ def test_shipped_cortex_is_reproducible_from_the_data():
 
 @pytest.mark.slow
 def test_cortex_compiles_with_delays_from_tract_length():
-    from encephagen.compile import compile_circuit
-    from encephagen.storage import load_circuit, resolve_circuit_path
+    from encephagen.compiler import compile_circuit
+    from encephagen.locations import resolve_circuit_path
+    from encephagen.storage import load_circuit
 
     circuit = load_circuit("hcp_cortex")  # rules checked, array checksums included
     network = compile_circuit(circuit, base_dir=resolve_circuit_path("hcp_cortex").parent)

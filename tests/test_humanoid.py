@@ -14,7 +14,8 @@ from encephagen.body.baselines import (
     run_episode,
 )
 from encephagen.body.binding import binding_path_for, load_binding
-from encephagen.storage import load_circuit, shipped_circuits_dir
+from encephagen.locations import shipped_circuits_dir
+from encephagen.storage import load_circuit
 
 REPORT_SEEDS = [100000, 100001, 100002]
 
@@ -164,7 +165,7 @@ def test_fit_to_controller_recovers_the_binding_that_produced_the_actions():
     the loop's, bit for bit)."""
     from encephagen.body.imitate import fit_to_controller
     from encephagen.body.loop import ClosedLoop
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
 
     circuit = load_circuit("humanoid_cpg")
     binding = load_binding(shipped_circuits_dir() / "humanoid_cpg.humanoid.binding.json")
@@ -232,7 +233,7 @@ def test_video_shows_a_front_view_of_a_3d_body_only(humanoid):
 @pytest.fixture(scope="module")
 def stander_loop():
     from encephagen.body.loop import ClosedLoop
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
 
     path = shipped_circuits_dir() / "humanoid_stander.json"
     return ClosedLoop(

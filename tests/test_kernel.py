@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import make_circuit
 
-from encephagen import simulate as simulate_module
-from encephagen.compile import compile_circuit
-from encephagen.simulate import Simulator, coefficients, delivery_view
+import encephagen.simulation as simulate_module
+from encephagen.compiler import compile_circuit
+from encephagen.simulation import Simulator, coefficients, delivery_view
 
 
 def delayed_circuit():

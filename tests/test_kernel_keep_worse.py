@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from test_calibrate import fake_circuit, invoke, quadratic, settings
 
-from encephagen.calibrate import SeedSplit, calibrate
+from encephagen.calibration import SeedSplit, calibrate
 from encephagen.errors import CalibrationError
 from encephagen.objectives import Loss
 from encephagen.storage import save_circuit

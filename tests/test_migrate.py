@@ -17,10 +17,12 @@ import pytest
 from click.testing import CliRunner
 
 from encephagen.cli.main import cli
-from encephagen.compile import compile_circuit
+from encephagen.compiler import compile_circuit
+from encephagen.json_codec import dumps_canonical, parse_json_text
+from encephagen.locations import shipped_circuits_dir
 from encephagen.schema import Circuit, compact, convert_from_v1, expand, v1
-from encephagen.simulate import simulate
-from encephagen.storage import circuit_from_tree, circuit_tree, dumps_canonical, parse_json_text, shipped_circuits_dir
+from encephagen.simulation import simulate
+from encephagen.storage import circuit_from_tree, circuit_tree
 
 REPO = Path(__file__).resolve().parents[1]
 SPIKE_MS = {"celegans": 100.0, "hcp_cortex": 50.0}
@@ -238,7 +240,7 @@ def test_a_v1_unit_outside_the_vocabulary_is_located(tmp_path):
 
 def test_rule_problems_point_at_the_bilateral_declaration(tmp_path):
     """A Dale violation in a per-side projection is reported where the file declares it, once per side."""
-    from encephagen.rules import validate_file
+    from encephagen.validation import validate_file
 
     tree = json.loads((shipped_circuits_dir() / "spinal_cpg.json").read_text(encoding="utf-8"))
     tree["projections"]["V0d->RG_F"]["weight"] = 1.0  # V0d are inhibitory

@@ -27,11 +27,11 @@ import numpy as np
 import pytest
 
 from encephagen import load_circuit
-from encephagen.compile import compile_circuit
+from encephagen.compiler import compile_circuit
 from encephagen.hcp import default_data_path, load_connectome
 from encephagen.interop.sonata import NestRun, export_sonata
 from encephagen.schema import Circuit
-from encephagen.simulate import simulate
+from encephagen.simulation import simulate
 
 REGIONS = ["Precentral_L", "Precentral_R", "Postcentral_L", "Postcentral_R"]
 SEED = 100021  # a report seed: nothing was chosen by looking at runs with it

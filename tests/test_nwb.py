@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from encephagen.cli.main import cli
-from encephagen.compile import compile_circuit
+from encephagen.compiler import compile_circuit
 from encephagen.errors import SimulationError
 from encephagen.nwb import write_nwb, write_sonata_spikes
-from encephagen.simulate import simulate
+from encephagen.simulation import simulate
 from encephagen.storage import load_circuit
 
 pynwb = pytest.importorskip("pynwb", reason="NWB output needs pynwb: pip install -e '.[dev]'")

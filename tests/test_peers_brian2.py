@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from conftest import make_circuit
 
-from encephagen.compile import compile_circuit
-from encephagen.simulate import simulate
+from encephagen.compiler import compile_circuit
+from encephagen.simulation import simulate
 
 try:
     import brian2

@@ -26,9 +26,10 @@ from encephagen.body.perturbations import (
     parse_perturbations,
 )
 from encephagen.cli.main import cli
-from encephagen.compile import compile_circuit
+from encephagen.compiler import compile_circuit
 from encephagen.errors import BodyError
-from encephagen.storage import load_circuit, resolve_circuit_path
+from encephagen.locations import resolve_circuit_path
+from encephagen.storage import load_circuit
 
 SEEDS = [200_000, 200_001]  # selection seeds: these tests check mechanisms, not reported figures
 
@@ -178,7 +179,7 @@ def test_sensors_at_rest_keep_the_tonic_input_and_lose_the_body(walker):
 
 
 def test_walk_objective_trains_on_perturbed_episodes_and_history_records_them(tmp_path):
-    from encephagen.calibrate import CalibrationSettings, calibrate
+    from encephagen.calibration import CalibrationSettings, calibrate
     from encephagen.objectives import get_objective
 
     objective = get_objective("walk")

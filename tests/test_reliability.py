@@ -26,16 +26,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from encephagen.atomic_files import check_output_file, remove_stale_temporaries
 from encephagen.cli.main import cli
 from encephagen.rules import array_checksum
-from encephagen.storage import (
-    check_output_file,
-    load_circuit,
-    read_tree,
-    remove_stale_temporaries,
-    save_circuit,
-    save_tree,
-)
+from encephagen.storage import load_circuit, read_tree, save_circuit, save_tree
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL = FIXTURES / "small.json"
@@ -214,7 +208,7 @@ def _tampered_hdf5(folder: Path) -> Path:
 
 def _sonata(folder: Path) -> Path:
     """A SONATA export of half_centre at folder/sonata."""
-    from encephagen.compile import compile_circuit
+    from encephagen.compiler import compile_circuit
     from encephagen.interop.sonata import export_sonata
 
     export_sonata(compile_circuit(load_circuit("half_centre")), folder / "sonata")
@@ -716,7 +710,11 @@ WRITERS = {
     "export-brian2": (
         ["export", "half_centre", "{out}", "--format", "brian2", "--force"],
         "b2",
-        ["numpy.savez_compressed:before", "pathlib.Path.write_text:after", "encephagen.storage._remove_tree:before"],
+        [
+            "numpy.savez_compressed:before",
+            "pathlib.Path.write_text:after",
+            "encephagen.atomic_files._remove_tree:before",
+        ],
     ),
     "export-sonata": (
         ["export", "half_centre", "{out}", "--format", "sonata", "--force"],
@@ -724,13 +722,13 @@ WRITERS = {
         [
             "encephagen.interop.sonata._write_edges:before",
             "encephagen.interop.sonata._write_indices:after",
-            "encephagen.storage._remove_tree:before",
+            "encephagen.atomic_files._remove_tree:before",
         ],
     ),
     "convert-h5": (
         ["convert", str(SMALL), "{out}", "--force"],
         "c.h5",
-        ["os.replace:after:c.h5", "os.replace:before:c.h5", "encephagen.storage.hdf5_content_digest:before"],
+        ["os.replace:after:c.h5", "os.replace:before:c.h5", "encephagen.hdf5_codec.hdf5_content_digest:before"],
     ),
     "convert-json": (
         ["convert", str(SMALL), "{out}", "--force"],

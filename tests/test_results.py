@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import make_circuit
 
-from encephagen.compile import compile_circuit
+from encephagen.compiler import compile_circuit
 from encephagen.errors import SimulationError, UnknownNameError
 from encephagen.results import SimulationResult
-from encephagen.simulate import simulate
+from encephagen.simulation import simulate
 
 
 @pytest.fixture(scope="module")

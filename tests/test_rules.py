@@ -11,8 +11,9 @@ from circuit_strategies import circuit_trees
 from hypothesis import HealthCheck, given, settings
 
 from encephagen.errors import CircuitError
-from encephagen.rules import array_checksum, check_circuit, estimate_size, validate_file
+from encephagen.rules import array_checksum, check_circuit, estimate_size
 from encephagen.storage import circuit_from_tree, load_circuit, read_tree, save_tree
+from encephagen.validation import validate_file
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL = FIXTURES / "small.json"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from encephagen.locations import resolve_circuit_path, shipped_circuit_names, shipped_circuits_dir
 from encephagen.schema import (
     SCHEMA_FILENAME,
     SCHEMA_VERSIONS,
@@ -19,15 +20,7 @@ from encephagen.schema import (
     generated_json_schema,
     v1,
 )
-from encephagen.storage import (
-    circuit_tree,
-    json_schema_text,
-    load_circuit,
-    read_tree,
-    resolve_circuit_path,
-    shipped_circuit_names,
-    shipped_circuits_dir,
-)
+from encephagen.storage import circuit_tree, json_schema_text, load_circuit, read_tree
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -160,7 +153,7 @@ def test_units_come_from_a_vocabulary_checked_against_each_field(tmp_path):
     tree = circuit_tree(load_circuit(FIXTURES / "small.json"))
     tree["parameters"]["w_exc"]["unit"] = "ms"
     (tmp_path / "c.json").write_text(json.dumps(tree))
-    from encephagen.rules import validate_file
+    from encephagen.validation import validate_file
 
     messages = [str(p) for p in validate_file(str(tmp_path / "c.json")).problems]
     assert messages == [

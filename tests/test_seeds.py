@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from encephagen import seeds as seed_ranges
-from encephagen.calibrate import SeedSplit
+from encephagen.calibration import SeedSplit
 from encephagen.cli.main import cli
 from encephagen.seeds import (
     CALIBRATION,

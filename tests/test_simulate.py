@@ -9,9 +9,9 @@ import pytest
 from conftest import make_circuit
 
 from encephagen import _kernel
-from encephagen.compile import compile_circuit
+from encephagen.compiler import compile_circuit
 from encephagen.errors import SimulationError, UnknownNameError
-from encephagen.simulate import Simulator, exponential_input_gain, simulate
+from encephagen.simulation import Simulator, exponential_input_gain, simulate
 
 DT = 0.1
 
@@ -33,7 +33,7 @@ def test_constant_drive_rate_matches_the_analytic_lif_rate():
 
 
 def test_analytic_rate_range_at_the_default_step():
-    """The range the docs state (encephagen.simulate): at dt 0.1 ms the rate of a neuron under constant
+    """The range the docs state (encephagen.simulation): at dt 0.1 ms the rate of a neuron under constant
     drive is within 1 % of the analytic LIF rate up to 110 Hz, and above that within rate x dt (each
     interval is rounded up to whole steps: a crossing is detected at the end of its step)."""
     rates = np.arange(5.0, 300.0, 2.3)
@@ -197,7 +197,7 @@ def test_each_batched_lane_is_bit_identical_to_the_same_run_alone(noisy_network)
 @pytest.mark.slow  # compiles the parallel kernel on a machine's first run
 def test_lanes_on_parallel_threads_are_bit_identical_to_serial_lanes(noisy_network, monkeypatch):
     serial = simulate(noisy_network, 300.0, seeds=[1, 2, 3], traces=["v:ext[0]"])
-    monkeypatch.setattr("encephagen.simulate.PARALLEL_WORK", 0)
+    monkeypatch.setattr("encephagen.simulation.PARALLEL_WORK", 0)
     parallel = simulate(noisy_network, 300.0, seeds=[1, 2, 3], traces=["v:ext[0]"])
     assert_same_run(parallel, serial)
 

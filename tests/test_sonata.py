@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from encephagen import load_circuit
 from encephagen.cli.main import cli
-from encephagen.compile import DEFAULT_DT, NEURON_FIELDS, compile_circuit
+from encephagen.compiler import DEFAULT_DT, NEURON_FIELDS, compile_circuit
 from encephagen.errors import CircuitFileError
 from encephagen.interop.sonata import SonataError, export_sonata, import_sonata
 from encephagen.rules import check_circuit
@@ -201,7 +201,7 @@ def test_nest_runs_the_export_like_encephagen(half_centre, tmp_path, builder):
     """
     pytest.importorskip("nest", reason="NEST is an optional extra: pip install nest-simulator")
     from encephagen.interop.sonata import run_nest
-    from encephagen.simulate import simulate
+    from encephagen.simulation import simulate
 
     if builder == "sonata" and not _nest_has_hdf5():
         pytest.skip(

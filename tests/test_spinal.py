@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from encephagen import load_circuit
-from encephagen.compile import compile_circuit
+from encephagen.compiler import compile_circuit
 from encephagen.gait import POOL_ROLES, RHYTHMIC_POOL_MIN, gait_per_lane, rhythmic_pools, run_gait, sweep_gait
 from encephagen.lesions import SPINAL_LESIONS, classify_fe, classify_lr, judge, lesion_table
 

@@ -13,18 +13,19 @@ from circuit_strategies import JSON_TREES, circuit_trees
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import encephagen.hdf5_codec as hdf5_codec_module
+import encephagen.locations as locations_module
 import encephagen.storage as storage
 from encephagen.errors import CircuitError, CircuitFileError, UnknownNameError
+from encephagen.json_codec import dumps_canonical
+from encephagen.locations import shipped_circuit_names, shipped_circuits_dir
 from encephagen.storage import (
     circuit_from_tree,
     circuit_tree,
-    dumps_canonical,
     load_circuit,
     read_tree,
     save_circuit,
     save_tree,
-    shipped_circuit_names,
-    shipped_circuits_dir,
     textconv_text,
 )
 
@@ -108,10 +109,13 @@ EDGE_TREE = {
 
 
 @pytest.mark.parametrize(
-    ("suffix", "dataset_min"), [(".h5", 1), (".h5", storage.DATASET_MIN), (".json", storage.DATASET_MIN)]
+    ("suffix", "dataset_min"),
+    [(".h5", 1), (".h5", hdf5_codec_module.DATASET_MIN), (".json", hdf5_codec_module.DATASET_MIN)],
 )
 def test_tree_mapping_edge_cases(tmp_path, monkeypatch, suffix, dataset_min):
-    monkeypatch.setattr(storage, "DATASET_MIN", dataset_min)  # 1: every array a dataset, every container a group
+    monkeypatch.setattr(
+        hdf5_codec_module, "DATASET_MIN", dataset_min
+    )  # 1: every array a dataset, every container a group
     path = tmp_path / f"tree{suffix}"
     save_tree(EDGE_TREE, path)
     back = read_tree(path)
@@ -133,7 +137,7 @@ def test_random_circuits_load_save_load(tmp_path, tree, suffix):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tree=st.dictionaries(st.text(max_size=6), JSON_TREES, max_size=5))
 def test_random_json_trees_survive_hdf5(tmp_path, monkeypatch, tree):
-    monkeypatch.setattr(storage, "DATASET_MIN", 1)
+    monkeypatch.setattr(hdf5_codec_module, "DATASET_MIN", 1)
     save_tree(tree, tmp_path / "t.h5")
     assert json.dumps(read_tree(tmp_path / "t.h5")) == json.dumps(tree)
 
@@ -171,7 +175,7 @@ def test_unknown_circuit_name_suggests_a_shipped_one():
 
 
 def test_shipped_circuit_by_file_name():
-    assert storage.resolve_circuit_path("half_centre.json") == shipped_circuits_dir() / "half_centre.json"
+    assert locations_module.resolve_circuit_path("half_centre.json") == shipped_circuits_dir() / "half_centre.json"
 
 
 def test_unreadable_file(tmp_path, monkeypatch):
@@ -183,7 +187,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
 
 
 def test_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
-    monkeypatch.setattr(storage, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(locations_module, "MAX_FILE_BYTES", 100)
     assert (
         _error(SMALL)
         == f"{SMALL}: file is {SMALL.stat().st_size / 1024**3:.1f} GiB, over the 0 GiB limit for circuit files"
@@ -217,7 +221,7 @@ def test_hdf5_that_is_not_a_circuit(tmp_path):
 
 
 def test_damaged_hdf5_tree_is_located(tmp_path, monkeypatch):
-    monkeypatch.setattr(storage, "DATASET_MIN", 1)
+    monkeypatch.setattr(hdf5_codec_module, "DATASET_MIN", 1)
     save_circuit(load_circuit(SMALL), tmp_path / "c.h5")
     with h5py.File(tmp_path / "c.h5", "a") as h5:
         h5["history"].attrs["length"] = 10**12  # must not allocate 10**12 keys
@@ -229,7 +233,7 @@ def test_damaged_hdf5_tree_is_located(tmp_path, monkeypatch):
 
 
 def test_schema_errors_inside_hdf5_use_the_same_pointers(tmp_path, monkeypatch):
-    monkeypatch.setattr(storage, "DATASET_MIN", 1)
+    monkeypatch.setattr(hdf5_codec_module, "DATASET_MIN", 1)
     save_circuit(load_circuit(SMALL), tmp_path / "c.h5")
     with h5py.File(tmp_path / "c.h5", "a") as h5:
         projection = json.loads(h5["projections"].attrs["exc->out"])
@@ -257,7 +261,7 @@ def test_schema_errors_inside_hdf5_use_the_same_pointers(tmp_path, monkeypatch):
 def test_large_arrays_are_datasets(tmp_path):
     tree = circuit_tree(load_circuit(SMALL))
     rule = tree["projections"]["inh->out"]["rule"]
-    n = storage.DATASET_MIN
+    n = hdf5_codec_module.DATASET_MIN
     rule.update(source_index=[i % 4 for i in range(n)], target_index=[i % 3 for i in range(n)], weight_factor=[1.0] * n)
     save_tree(tree, tmp_path / "c.h5")
     with h5py.File(tmp_path / "c.h5", "r") as h5:

@@ -19,9 +19,10 @@ import pytest
 from click.testing import CliRunner
 
 from encephagen.cli.main import cli
-from encephagen.compile import compile_circuit
-from encephagen.simulate import simulate
-from encephagen.storage import load_circuit, shipped_circuit_names
+from encephagen.compiler import compile_circuit
+from encephagen.locations import shipped_circuit_names
+from encephagen.simulation import simulate
+from encephagen.storage import load_circuit
 from encephagen.view import ViewError, layout, render_html, view_data, write_view
 
 ARTIFACTS = Path(__file__).parent / "artifacts"

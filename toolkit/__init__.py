@@ -2,8 +2,8 @@
 
 The stages, each a module named for what it holds: :mod:`~encephagen.schema` (the file format),
 :mod:`~encephagen.storage` (loading and saving), :mod:`~encephagen.rules` (validation),
-:mod:`~encephagen.compile`, :mod:`~encephagen.simulate`, :mod:`~encephagen.gait` /
-:mod:`~encephagen.fc` (measures), :mod:`~encephagen.objectives` and :mod:`~encephagen.calibrate`,
+:mod:`~encephagen.compiler`, :mod:`~encephagen.simulation`, :mod:`~encephagen.gait` /
+:mod:`~encephagen.fc` (measures), :mod:`~encephagen.objectives` and :mod:`~encephagen.calibration`,
 :mod:`~encephagen.body`. The names below are the short path through them, the verbs
 (:func:`compile_circuit`, :func:`simulate`, :func:`calibrate`, :func:`run_body`) included; the
 simulator's names load numba on first use, :func:`run_body` MuJoCo and :func:`calibrate` nevergrad.
@@ -17,11 +17,11 @@ from .schema import Circuit
 from .storage import load_circuit, save_circuit
 
 _LAZY = {
-    "compile_circuit": "encephagen.compile",
-    "simulate": "encephagen.simulate",
-    "Simulator": "encephagen.simulate",
+    "compile_circuit": "encephagen.compiler",
+    "simulate": "encephagen.simulation",
+    "Simulator": "encephagen.simulation",
     "SimulationResult": "encephagen.results",
-    "calibrate": "encephagen.calibrate",
+    "calibrate": "encephagen.calibration",
     "run_body": "encephagen.body.runs",
 }
 

@@ -14,7 +14,7 @@ Between events the system is linear, so it is integrated exactly over each step 
 towards ``v_inf = v_rest + drive + current`` and every exponentially decaying input x (I_exc,
 I_inh, -w) with time constant tau_x adds ``x * tau_x/(tau_x - tau_m) * (exp(-dt/tau_x) -
 exp(-dt/tau_m))`` (limit ``x * dt/tau_m * exp(-dt/tau_m)`` when tau_x == tau_m); the
-coefficients are prepared once per lane by :mod:`encephagen.simulate`.
+coefficients are prepared once per lane by :mod:`encephagen.simulation`.
 
 Exact order of one step t, for every neuron i of every lane:
 
@@ -45,7 +45,7 @@ synapses as one run, so delivery reads the queue in order instead of chasing eve
 of every spike through the network's arrays (the cache misses that dominated delivery).
 
 Steps 2 and 4 fix the two conventions a peer simulator must be given to fire the same
-spikes (stated, with the tests that check them, in :mod:`encephagen.simulate`): the
+spikes (stated, with the tests that check them, in :mod:`encephagen.simulation`): the
 refractory count starts after the spike step, and a delay of d steps is Brian2's or NEST's
 ``(d - 1) * dt``.
 

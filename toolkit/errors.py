@@ -96,3 +96,7 @@ def json_pointer(path: Iterable[object]) -> str:
     """RFC 6901 pointer for a path of keys and indices (``~`` and ``/`` escaped)."""
     parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
     return "/" + "/".join(parts) if parts else ""
+
+
+class CompileError(CircuitError):
+    """A circuit that is valid as a file but cannot be built as asked."""

@@ -23,7 +23,7 @@ from .bold import HemodynamicParameters, balloon_windkessel
 from .errors import EncephagenError
 
 if TYPE_CHECKING:
-    from .compile import CompiledNetwork
+    from .compiler import CompiledNetwork
     from .fcd import FCDComparison, FCDSettings
 
 log = logging.getLogger(__name__)
@@ -401,7 +401,7 @@ def run_cortex(
     encephagen.results.SimulationResult
         One lane per seed, ``population_counts`` in ``bin_ms`` bins.
     """
-    from .simulate import Simulator, steps_for
+    from .simulation import Simulator, steps_for
 
     seeds = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
     if isinstance(parameters, Mapping):
@@ -625,7 +625,7 @@ def screen_cortex(
         Windows of the FCD distance to the calibration subjects' FCD (60-s windows by default;
         runs too short for them get ``fcd_ks=None``).
     """
-    from .compile import compile_circuit
+    from .compiler import compile_circuit
     from .fcd import FCDSettings, ks_distance, pooled_fcd
     from .hcp import load_connectome
     from .seeds import CALIBRATION, SeedRangeError
@@ -732,7 +732,7 @@ class FCEvaluator:
         return {**self.__dict__, "_network": None}
 
     def __call__(self, parameter_sets: Sequence[Mapping[str, float]], seeds: Sequence[int]):
-        from .compile import compile_circuit
+        from .compiler import compile_circuit
         from .objectives import Loss
 
         if self._network is None:

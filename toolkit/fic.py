@@ -125,7 +125,7 @@ def feedback_inhibition_control(
     progress
         Called with every :class:`FICStep`.
     """
-    from .compile import compile_circuit
+    from .compiler import compile_circuit
     from .fc import run_cortex
     from .schema import HistoryEntry, bump_version
 

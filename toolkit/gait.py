@@ -2,7 +2,7 @@
 
 The mission's first claim is that a circuit's wiring makes a locomotor rhythm; this module
 is how that is measured. It reads population activity only (a
-:class:`~encephagen.simulate.SimulationResult`, or plain arrays) and returns named numbers:
+:class:`~encephagen.simulation.SimulationResult`, or plain arrays) and returns named numbers:
 
 * bursts are detected on each motor pool's smoothed firing rate with a two-level
   (hysteresis) threshold set between a low and a high percentile of that pool's rate;
@@ -470,7 +470,7 @@ def rhythmic_pools(metrics: Mapping[str, float]) -> list[str]:
 def gait_metrics(
     result, lane: int = 0, *, pools: Mapping[str, Sequence[str]] | None = None, **options: Any
 ) -> dict[str, float]:
-    """Gait metrics of one lane of a :class:`~encephagen.simulate.SimulationResult`.
+    """Gait metrics of one lane of a :class:`~encephagen.simulation.SimulationResult`.
 
     Parameters
     ----------
@@ -576,9 +576,9 @@ class GaitRun:
 
 
 def prepare_circuit(circuit, *, lesions: Sequence[str] = (), shuffle_seed: int | None = None):
-    """The circuit after the requested lesions (:func:`encephagen.compile.lesion`) and shuffling."""
-    from .compile import lesion
-    from .perturb import shuffle_projections
+    """The circuit after the requested lesions (:func:`encephagen.compiler.lesion`) and shuffling."""
+    from .compiler import lesion
+    from .shuffling import shuffle_projections
 
     if lesions:
         circuit = lesion(circuit, lesions)
@@ -616,7 +616,7 @@ def run_gait(
     lesions
         Populations, projections or cell classes to remove (e.g. ``["V0d", "V0v"]``).
     shuffle_seed
-        If given, every synapse is sent to a random target first (:func:`encephagen.perturb.shuffle_projections`).
+        If given, every synapse is sent to a random target first (:func:`encephagen.shuffling.shuffle_projections`).
     pools
         Motor pools; default: the circuit's pool readouts (:func:`pools_from_circuit`).
     record_spikes
@@ -628,8 +628,8 @@ def run_gait(
     **options
         Passed to :func:`analyse_gait`.
     """
-    from .compile import compile_circuit
-    from .simulate import simulate
+    from .compiler import compile_circuit
+    from .simulation import simulate
 
     pools = {k: list(v) for k, v in pools.items()} if pools is not None else pools_from_circuit(circuit)
     circuit = prepare_circuit(circuit, lesions=lesions, shuffle_seed=shuffle_seed)
@@ -673,8 +673,8 @@ def sweep_gait(
     >>> len(rows), "frequency_hz" in rows[0]
     (2, True)
     """
-    from .compile import compile_circuit
-    from .simulate import simulate
+    from .compiler import compile_circuit
+    from .simulation import simulate
 
     if parameter not in circuit.parameters:
         raise UnknownNameError("parameter", parameter, circuit.parameters)

@@ -298,7 +298,7 @@ def write_connectome(connectome: Connectome, path: str | Path, *, overwrite: boo
     """
     import h5py
 
-    from .storage import atomic_output
+    from .atomic_files import atomic_output
 
     path = Path(path)
     if path.exists() and not overwrite:

@@ -61,7 +61,7 @@ class Lesion:
     label: str
     """How the table names it (``"In-F/In-E"``)."""
     remove: tuple[str, ...]
-    """Populations, projections or cell classes removed (:func:`encephagen.compile.lesion`)."""
+    """Populations, projections or cell classes removed (:func:`encephagen.compiler.lesion`)."""
     literature: str
     """What the cited papers report, in their terms."""
     expect: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -334,8 +334,8 @@ def lesion_table(
     list of list of LesionCell
         One row per lesion, one cell per speed (in ``speeds`` order).
     """
-    from .compile import compile_circuit, lesion
-    from .simulate import simulate
+    from .compiler import compile_circuit, lesion
+    from .simulation import simulate
 
     values = resolve_speeds(circuit, parameter, speeds)
     motor_pools = pools_from_circuit(circuit)

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .atomic_files import atomic_output
 from .errors import MissingDependencyError, SimulationError
-from .storage import atomic_output
 
 SONATA_SORTING = {"none": 0, "by_id": 1, "by_time": 2}
 """The SONATA spike report's ``sorting`` enumeration (an HDF5 enum, as libsonata reads it)."""
@@ -75,7 +75,7 @@ def write_nwb(result, path: str | os.PathLike, *, circuit=None, lane: int = 0, o
     --------
     >>> import tempfile, pathlib
     >>> from encephagen import load_circuit, compile_circuit
-    >>> from encephagen.simulate import simulate
+    >>> from encephagen.simulation import simulate
     >>> circuit = load_circuit("half_centre")
     >>> run = simulate(compile_circuit(circuit), 200.0, seeds=100_017)
     >>> with tempfile.TemporaryDirectory() as folder:

@@ -321,7 +321,7 @@ class GaitEvaluator:
     """
 
     def __init__(self, circuit: Circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None):
-        from .compile import compile_circuit
+        from .compiler import compile_circuit
         from .gait import pools_from_circuit
 
         if not targets["frequency_hz"] > 0 or not 0 < targets["rhythmic_fraction"] <= 1 or targets["period_cv"] < 0:
@@ -363,7 +363,7 @@ class GaitEvaluator:
 
     def __call__(self, parameter_sets: Sequence[Mapping[str, float]], seeds: Sequence[int]) -> list[list[Loss]]:
         from .gait import gait_from_rates
-        from .simulate import simulate
+        from .simulation import simulate
 
         points: list[tuple[dict[str, float], Mapping[str, float] | None]] = [({}, self.targets)]
         if self.sweep is not None:

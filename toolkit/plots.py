@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic_files import atomic_write_bytes
 from .extras import require
-from .storage import atomic_write_bytes
 
 POOL_STYLE = {
     "left_flexor": ("tab:blue", "-"),

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from .atomic_files import atomic_output
 from .errors import SimulationError, UnknownNameError
-from .storage import atomic_output
 
 FORMAT = "encephagen.simulation"
 FORMAT_VERSION = 1
@@ -43,7 +43,7 @@ TRACE_UNITS = {"v": "mV", "I_exc": "mV", "I_inh": "mV", "w": "mV"}
 
 @dataclass(frozen=True, eq=False)
 class SimulationResult:
-    """Recorded output of a run of B lanes (see :mod:`encephagen.simulate` for time stamps)."""
+    """Recorded output of a run of B lanes (see :mod:`encephagen.simulation` for time stamps)."""
 
     dt: float
     """Integration step (ms)."""
@@ -100,7 +100,7 @@ class SimulationResult:
 
     def readout(self, name: str) -> np.ndarray:
         """(B, n_bins) the named readout: weighted population rates, low-pass filtered (Hz)."""
-        from .simulate import filter_readout
+        from .readouts import filter_readout
 
         if name not in self.readouts:
             raise UnknownNameError("readout", name, self.readouts)

@@ -644,7 +644,7 @@ if __name__ == "__main__":
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from encephagen.storage import dumps_canonical
+    from encephagen.json_codec import dumps_canonical
 
     circuit, binding = build()
     (ROOT / "circuits" / "humanoid_cpg.json").write_text(dumps_canonical(circuit))

@@ -191,7 +191,7 @@ def build(pool_size: int = 20, readout_tau: float = 5.0, noise: float = 0.5) -> 
 
 
 if __name__ == "__main__":
-    from encephagen.storage import dumps_canonical
+    from encephagen.json_codec import dumps_canonical
 
     circuit, binding = build()
     (ROOT / "circuits" / "humanoid_stander.json").write_text(dumps_canonical(circuit))

@@ -8,8 +8,9 @@ import numpy as np
 
 from encephagen.body.binding import binding_path_for, load_binding
 from encephagen.body.loop import ClosedLoop
-from encephagen.compile import compile_circuit, lesion
-from encephagen.storage import load_circuit, resolve_circuit_path
+from encephagen.compiler import compile_circuit, lesion
+from encephagen.locations import resolve_circuit_path
+from encephagen.storage import load_circuit
 
 SEEDS = list(range(100000, 100010))
 path = resolve_circuit_path("humanoid_cpg")

@@ -18,8 +18,9 @@ from encephagen.body.adapters import make_body
 from encephagen.body.binding import binding_path_for, load_binding
 from encephagen.body.imitate import readouts_on_observations
 from encephagen.body.loop import ClosedLoop
-from encephagen.compile import compile_circuit
-from encephagen.storage import load_circuit, resolve_circuit_path
+from encephagen.compiler import compile_circuit
+from encephagen.locations import resolve_circuit_path
+from encephagen.storage import load_circuit
 
 path = resolve_circuit_path("humanoid_cpg")
 circuit = load_circuit(path)

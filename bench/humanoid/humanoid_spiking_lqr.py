@@ -52,7 +52,7 @@ from encephagen.body.binding import load_binding
 from encephagen.body.imitate import readouts_on_observations, record_controller
 from encephagen.body.loop import ClosedLoop
 from encephagen.body.lqr import lqr_stander
-from encephagen.compile import compile_circuit
+from encephagen.compiler import compile_circuit
 from encephagen.storage import load_circuit
 
 AFFERENT_MODEL = {"tau_m": 5.0, "v_threshold": 10.0, "t_ref": 2.0}
@@ -218,7 +218,7 @@ def _resting_synaptic_input(loop: ClosedLoop, body_steps: int = 100) -> dict[str
     pose's value: the afferents' tonic input as simulated, which the drive then cancels exactly
     (the formula's estimate misses the afferents' noise and time step by enough to silence or
     saturate a pool whose tonic input is hundreds of mV)."""
-    from encephagen.simulate import Simulator
+    from encephagen.simulation import Simulator
 
     body = make_body("humanoid")
     _, s0 = lqr_stander(body).on_sensors(body)

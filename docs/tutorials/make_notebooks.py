@@ -120,7 +120,7 @@ the same spikes, bit for bit. Seeds from 100000 on are the project's *report* se
         ),
         (
             "code",
-            """from encephagen.simulate import simulate
+            """from encephagen.simulation import simulate
 
 network = encephagen.compile_circuit(circuit)
 result = simulate(network, 3000.0, seeds=100_101, progress=True)  # True: a tqdm bar (a widget here); or pass a callback
@@ -177,7 +177,7 @@ that it runs in seconds: it shows the workflow, not a good calibration (the READ
 import tempfile
 
 import encephagen
-from encephagen.calibrate import CalibrationSettings, calibrate
+from encephagen.calibration import CalibrationSettings, calibrate
 
 circuit = encephagen.load_circuit("spinal_cpg")
 print(circuit.name, circuit.version, "free parameters:", len(circuit.free_parameters))
@@ -248,7 +248,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import encephagen
 from encephagen.body.binding import binding_path_for, load_binding, make_bound_body
 from encephagen.body.loop import ClosedLoop
-from encephagen.storage import resolve_circuit_path
+from encephagen.locations import resolve_circuit_path
 
 circuit_path = resolve_circuit_path("walker2d_cpg")
 binding_file = binding_path_for(circuit_path)

@@ -168,7 +168,7 @@ def copy_bindings(circuit_path: str | os.PathLike, new_circuit_path: str | os.Pa
     its stem. A binding's gains name circuit parameters, so the copy reads the new values. An
     existing file is never replaced. Returns the files written.
     """
-    from ..storage import atomic_write_bytes
+    from ..atomic_files import atomic_write_bytes
 
     old, new = Path(circuit_path), Path(new_circuit_path)
     old_stem, new_stem = old.name.split(".")[0], new.name.split(".")[0]
@@ -187,7 +187,8 @@ def copy_bindings(circuit_path: str | os.PathLike, new_circuit_path: str | os.Pa
 
 def load_binding(path: str | os.PathLike) -> Binding:
     """Read and validate a binding file (structure only; see :func:`check_binding` for names)."""
-    from ..storage import check_readable, read_json_tree
+    from ..json_codec import read_json_tree
+    from ..locations import check_readable
 
     path = Path(path)
     check_readable(path)
@@ -211,7 +212,7 @@ def binding_from_tree(tree: Any, file: str) -> Binding:
     try:
         binding = Binding.model_validate(tree, strict=True)
     except ValidationError as exc:
-        from ..storage import problems_from_validation
+        from ..validation_messages import problems_from_validation
 
         raise CircuitError(problems_from_validation(exc, tree, file, root=Binding)) from None
     return binding
@@ -219,7 +220,8 @@ def binding_from_tree(tree: Any, file: str) -> Binding:
 
 def save_binding(binding: Binding, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write a binding as canonical JSON, atomically; refuses to overwrite unless asked."""
-    from ..storage import atomic_write_bytes, dumps_canonical
+    from ..atomic_files import atomic_write_bytes
+    from ..json_codec import dumps_canonical
 
     path = Path(path)
     if path.exists() and not overwrite:

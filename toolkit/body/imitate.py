@@ -206,7 +206,7 @@ def readouts_on_observations(
     time per row, readouts read at the end of the step that saw row t (what the loop turns
     into action t).
     """
-    from ..simulate import Simulator
+    from ..simulation import Simulator
 
     values = {**loop.network.parameter_values(), **(parameters or {})}
     gain, offset, _, _ = loop._lane_arrays(values)

@@ -123,7 +123,7 @@ class ClosedLoop:
     Parameters
     ----------
     network
-        The compiled circuit (:func:`encephagen.compile.compile_circuit`).
+        The compiled circuit (:func:`encephagen.compiler.compile_circuit`).
     binding
         The binding; checked against the circuit and the body here.
     base_dir
@@ -204,7 +204,7 @@ class ClosedLoop:
         noise seed ``seeds[i]``. What the circuit commands on its own: the open-loop rhythm
         that :mod:`encephagen.body.imitate` fits a binding to.
         """
-        from ..simulate import Simulator
+        from ..simulation import Simulator
 
         gain, offset, _, _ = self._lane_arrays({**self.network.parameter_values(), **(parameters or {})})
         lanes = len(seeds)
@@ -247,7 +247,7 @@ class ClosedLoop:
 
     def without_afferents(self) -> ClosedLoop:
         """The same loop with every population the binding feeds removed (see :func:`without_afferents`)."""
-        from ..compile import compile_circuit
+        from ..compiler import compile_circuit
 
         circuit, binding = without_afferents(self.network.circuit, self.binding)
         return ClosedLoop(compile_circuit(circuit, dt=self.network.dt), binding, base_dir=self.base_dir)
@@ -313,7 +313,7 @@ class ClosedLoop:
             numba.set_num_threads(previous)
 
     def _run(self, seeds, parameters, max_steps, record, perturbations=(), schedule=None) -> list[Episode]:
-        from ..simulate import Simulator
+        from ..simulation import Simulator
 
         seeds = [int(s) for s in seeds]
         if not seeds:
@@ -531,7 +531,7 @@ def evaluate_walk(
     perturbations, drive_schedule
         As for :meth:`ClosedLoop.run`.
     """
-    from ..compile import compile_circuit
+    from ..compiler import compile_circuit
 
     network = network or compile_circuit(circuit, dt=dt)
     loop = ClosedLoop(network, binding, base_dir=base_dir)
@@ -600,11 +600,11 @@ def without_afferents(circuit, binding: Binding):
     """The circuit without every population its binding feeds, and the binding without them.
 
     For walker2d_cpg: hip Ia, load Ib and vestibulospinal populations are removed by
-    :func:`encephagen.compile.lesion` (with their projections and readout terms); the
+    :func:`encephagen.compiler.lesion` (with their projections and readout terms); the
     binding loses the afferents into them and motor terms whose readout vanished. What is
     left is the spinal rhythm generator driving the legs open loop (a deafferented cord).
     """
-    from ..compile import lesion
+    from ..compiler import lesion
 
     fed = sorted({a.population for a in binding.afferents.values()})
     if not fed:

@@ -18,7 +18,7 @@ from ..objectives import Loss, register_objective
 from .loop import WALK_TARGETS, walk_objective_terms
 
 if TYPE_CHECKING:
-    from ..compile import CompiledNetwork
+    from ..compiler import CompiledNetwork
 
 WALK_OPTIONS: dict[str, Any] = {
     "body": "walker2d",
@@ -113,7 +113,7 @@ class WalkEvaluator:
         return {**self.__dict__, "_network": None}  # compiled arrays are rebuilt in each worker
 
     def __call__(self, parameter_sets: Sequence[Mapping[str, float]], seeds: Sequence[int]) -> list[list[Loss]]:
-        from ..compile import compile_circuit
+        from ..compiler import compile_circuit
         from .loop import evaluate_walk
 
         if self._network is None:

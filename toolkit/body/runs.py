@@ -41,8 +41,9 @@ def bind(
     binding
         A binding file; default: the one next to the circuit file.
     """
-    from ..compile import compile_circuit
-    from ..storage import load_circuit, resolve_circuit_path
+    from ..compiler import compile_circuit
+    from ..locations import resolve_circuit_path
+    from ..storage import load_circuit
     from .binding import binding_path_for, load_binding
 
     if isinstance(circuit, Circuit):

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic_files import atomic_output
 from ..errors import BodyError, MissingDependencyError
 from ..extras import require
 from ..progress import Progress, progress_callback
-from ..storage import atomic_output
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Brian2 from a compiled network: the same equations, written by Brian2's own code generation.
 
 Used two ways: the tests run small circuits in Brian2 and compare spikes with
-:mod:`encephagen.simulate` (a simulator we did not write checks ours), and
+:mod:`encephagen.simulation` (a simulator we did not write checks ours), and
 ``encephagen export --format brian2`` writes a self-contained script plus the arrays, so a
 Brian2 user can run, read and change the model without encephagen.
 
@@ -11,7 +11,7 @@ ours adds arrivals at the start of a step. A spike of step t with our delay d (s
 from our step t+d on, which is Brian2's delay ``(d - 1) * dt`` (its synaptic effect lands
 after step t+d-1's update). Brian2 integrates again at step ``t + refractory/dt``, we after
 ``round(t_ref/dt)`` held steps, so Brian2's refractory is ``(round(t_ref/dt) + 1) * dt``.
-These are the two step conventions of :mod:`encephagen.simulate` (refractory steps counted
+These are the two step conventions of :mod:`encephagen.simulation` (refractory steps counted
 after the spike step; a spike acts one step earlier than a nominal Brian2 delay);
 ``tests/test_peers_brian2.py::test_brian2_fires_the_same_spikes`` runs both simulators on the
 same circuit and compares every neuron's spike count and spike steps.
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..compile import NEURON_MODEL_FIELDS
+from ..compiler import NEURON_MODEL_FIELDS
 from ..errors import MissingDependencyError, SimulationError
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ NEURON_ARRAYS = (
 def network_arrays(network, *, values: Mapping[str, float] | None = None, seed: int = 0) -> dict[str, np.ndarray]:
     """Plain arrays describing the network for :func:`build_from_arrays` (and the exported .npz).
 
-    ``v0`` is the initial membrane potential that :func:`encephagen.simulate.simulate` would
+    ``v0`` is the initial membrane potential that :func:`encephagen.simulation.simulate` would
     draw with ``seed``, so both simulators start from the same state.
     """
     from .. import _kernel
@@ -166,11 +166,11 @@ def build_brian2_network(
     Parameters
     ----------
     network
-        A :class:`encephagen.compile.CompiledNetwork`.
+        A :class:`encephagen.compiler.CompiledNetwork`.
     values
         Named parameter values replacing the compiled ones.
     seed
-        Seed of the initial membrane potentials (the same draw as :func:`encephagen.simulate.simulate`).
+        Seed of the initial membrane potentials (the same draw as :func:`encephagen.simulation.simulate`).
     codegen_target
         Brian2 code generation target ('numpy', 'cython'); default Brian2's preference.
 
@@ -222,11 +222,11 @@ def export_brian2(
 
     The script is self-contained: it holds the same builder as :func:`build_from_arrays`.
     The folder is written in a hidden staging sibling and swapped into place in one step
-    (:func:`encephagen.storage.atomic_directory`): killed at any moment, ``outdir`` is the old
+    (:func:`encephagen.atomic_files.atomic_directory`): killed at any moment, ``outdir`` is the old
     export, whole, or the new one, whole.
     """
     from .._version import __version__
-    from ..storage import atomic_directory
+    from ..atomic_files import atomic_directory
 
     outdir = Path(outdir)
     if outdir.exists() and not overwrite:

@@ -34,7 +34,7 @@ therefore holds ``(steps - 1) * dt``, which makes NEST act on exactly the step w
 one-step delay has no NEST equivalent (NEST's minimum delay is one step): it is written as
 ``dt`` and acts one step late in NEST; the export counts such synapses in its metadata. The
 exact delays travel in the extra edge column ``encephagen_delay_steps`` for the way back.
-This is the delay convention of :mod:`encephagen.simulate` (a spike acts one step earlier
+This is the delay convention of :mod:`encephagen.simulation` (a spike acts one step earlier
 than a nominal NEST delay); the refractory period needs no translation because NEST, like
 us, counts its refractory steps after the spike step.
 ``tests/test_sonata.py::test_nest_runs_the_export_like_encephagen`` checks both: the same
@@ -117,7 +117,7 @@ def export_sonata(
     Parameters
     ----------
     network
-        A :class:`~encephagen.compile.CompiledNetwork`, or a :class:`~encephagen.schema.Circuit`
+        A :class:`~encephagen.compiler.CompiledNetwork`, or a :class:`~encephagen.schema.Circuit`
         (compiled with the default dt).
     outdir
         Directory to create. It is written in a temporary sibling and renamed into place, so
@@ -139,7 +139,7 @@ def export_sonata(
     --------
     >>> import pathlib, tempfile
     >>> from encephagen import load_circuit
-    >>> from encephagen.compile import compile_circuit
+    >>> from encephagen.compiler import compile_circuit
     >>> network = compile_circuit(load_circuit("half_centre"))
     >>> out = export_sonata(network, pathlib.Path(tempfile.mkdtemp()) / "hc")
     >>> (out.n_nodes, out.n_edges) == (network.n_neurons, network.n_synapses)
@@ -147,12 +147,12 @@ def export_sonata(
     >>> out.node_types == len(network.population_names)
     True
     """
-    from ..compile import compile_circuit
+    from ..compiler import compile_circuit
 
     started = time.perf_counter()
     if not hasattr(network, "weights"):  # a Circuit: compile it
         network = compile_circuit(network)
-    from ..storage import atomic_directory
+    from ..atomic_files import atomic_directory
 
     outdir = Path(outdir)
     if outdir.exists() and not overwrite:
@@ -261,7 +261,7 @@ def _circuit_name(name: str) -> str:
 
 def _node_types(network) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Node type of every neuron: one per population, more if its neurons' parameters differ."""
-    from ..compile import NEURON_FIELDS
+    from ..compiler import NEURON_FIELDS
 
     table = np.column_stack([network.neuron[f] for f in NEURON_FIELDS])
     node_type = np.empty(network.n_neurons, dtype=np.int64)
@@ -445,7 +445,7 @@ class _Network:
 
 def read_config(path: Path) -> dict[str, Any]:
     """A SONATA config with its manifest applied: every ``$NAME`` replaced by an absolute path."""
-    from ..storage import read_regular_text
+    from ..locations import read_regular_text
 
     if not path.exists() and path.parent.is_dir():
         raise CircuitFileError(f"{path}: no such file; a SONATA directory holds circuit_config.json")
@@ -494,7 +494,7 @@ def read_config(path: Path) -> dict[str, Any]:
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
     """A SONATA types table: space separated, one header line."""
-    from ..storage import read_regular_text
+    from ..locations import read_regular_text
 
     if not path.exists() and path.parent.is_dir():
         raise CircuitFileError(f"{path}: no such file (named in the circuit config)")
@@ -520,7 +520,7 @@ class _Paths:
         self.config_path, self.base, self.roots = config_path, config_path.parent, roots
 
     def __call__(self, value: object, where: str, *, folder: bool = False) -> Path:
-        from ..storage import contained_path
+        from ..locations import contained_path
 
         if not isinstance(value, str) or not value:
             raise SonataError(f"{self.config_path}:{where}: expected a path; got {value!r}")
@@ -536,7 +536,8 @@ def _open_hdf5(path: Path, where: str):
     """An HDF5 file named by the config: a regular file whose datasets decode to a bounded size."""
     import h5py
 
-    from ..storage import check_hdf5_expansion, open_regular
+    from ..hdf5_codec import check_hdf5_expansion
+    from ..locations import open_regular
 
     open_regular(path).close()  # refuses FIFOs and devices without blocking
     try:
@@ -559,7 +560,7 @@ def read_sonata(
     Every path the config names must resolve inside the config's folder or one of
     ``allow_roots`` (or the roots in ENCEPHAGEN_DATA_ROOTS); files must be regular files.
     """
-    from ..storage import data_roots
+    from ..locations import data_roots
 
     directory = Path(directory)
     config_path = directory / "circuit_config.json" if directory.is_dir() else directory
@@ -687,7 +688,7 @@ def _node_type(row: dict[str, str], models_dir: Path, sonata_population: str, ro
             f"node type {row.get('node_type_id')}: model_template {row.get('model_template')!r} is not supported; "
             "encephagen imports nest:aeif_psc_exp (with a = 0, Delta_T = 0) and nest:iaf_psc_exp"
         )
-    from ..storage import contained_path, read_regular_text
+    from ..locations import contained_path, read_regular_text
 
     path, outside = contained_path(models_dir, row.get("dynamics_params", ""), roots=roots, sibling_data=False)
     if outside:

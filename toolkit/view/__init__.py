@@ -35,10 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic_files import atomic_write_bytes
 from ..diff import diff_circuits
 from ..errors import EncephagenError
 from ..schema import Circuit, ParamRef, UniformRange
-from ..storage import atomic_write_bytes
 
 ASSETS = Path(__file__).parent
 MAX_MATRIX_EDGES = 600
@@ -345,7 +345,7 @@ def _edges(circuit: Circuit) -> list[dict[str, Any]]:
 
 def _matrix_edges(circuit: Circuit, name: str, mproj) -> list[dict[str, Any]]:
     """A matrix projection as its strongest population pairs (a region graph), at most :data:`MAX_MATRIX_EDGES`."""
-    from ..compile import matrix_parts
+    from ..matrices import matrix_parts
 
     base = Path(circuit.source_path).parent if circuit.source_path else Path.cwd()
     shape = (len(mproj.targets), len(mproj.sources))

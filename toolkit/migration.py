@@ -2,7 +2,7 @@
 
 Each released version has its models in :mod:`encephagen.schema` (``v1``, ``v2``) and an
 explicit, pure converter from the one before (:func:`encephagen.schema.v2.convert_from_v1`),
-applied to a *validated* model. :data:`CONVERTERS` holds tree-level converters for formats
+applied to a *validated* model. :data:`encephagen.upgrades.CONVERTERS` holds tree-level converters for formats
 older than any model module (none ship; the hook is tested). ``encephagen migrate`` loads a
 file through all of them and writes the current version, whose writer declares left/right
 twins once, builds the references table and groups connectome edges.
@@ -11,46 +11,12 @@ twins once, builds the references table and groups connectome edges.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import CircuitError, Problem
-from .schema import SCHEMA_VERSION, SCHEMA_VERSIONS, Circuit, HistoryEntry, bump_version
-
-Converter = Callable[[dict[str, Any]], dict[str, Any]]
-CONVERTERS: dict[str, tuple[str, Converter]] = {}
-"""from-version -> (to-version, function taking and returning a raw tree)."""
-
-
-def register_converter(from_version: str, to_version: str, convert: Converter) -> None:
-    """Declare how a tree of ``from_version`` becomes a tree of ``to_version``."""
-    if from_version in CONVERTERS:
-        raise ValueError(f"a converter from schema_version {from_version!r} is already registered")
-    CONVERTERS[from_version] = (to_version, convert)
-
-
-def upgrade_tree(tree: dict[str, Any], file: str) -> dict[str, Any]:
-    """Apply tree converters until the tree has a version that has its own models."""
-    seen = set()
-    while (version := str(tree.get("schema_version"))) not in SCHEMA_VERSIONS:
-        if version in seen or version not in CONVERTERS:
-            known = sorted({*CONVERTERS, *SCHEMA_VERSIONS})
-            raise CircuitError(
-                [
-                    Problem(
-                        file,
-                        "/schema_version",
-                        f"unsupported schema_version {version!r}",
-                        f"This encephagen reads schema versions {', '.join(known)}; upgrade encephagen or fix the field",
-                    )
-                ]
-            )
-        seen.add(version)
-        to_version, convert = CONVERTERS[version]
-        tree = {**convert(dict(tree)), "schema_version": to_version}
-    return tree
+from .errors import CircuitError
+from .schema import SCHEMA_VERSION, Circuit, HistoryEntry, bump_version
 
 
 def migrate_file(name_or_path: str | os.PathLike) -> tuple[Circuit, str | None, Path]:
@@ -67,8 +33,9 @@ def migrate_file(name_or_path: str | os.PathLike) -> tuple[Circuit, str | None, 
         The file that was read.
     """
     from ._version import __version__
+    from .locations import resolve_circuit_path
     from .rules import check_circuit
-    from .storage import circuit_from_tree, read_tree, resolve_circuit_path
+    from .storage import circuit_from_tree, read_tree
 
     path = resolve_circuit_path(name_or_path)
     tree = read_tree(path)
@@ -77,7 +44,7 @@ def migrate_file(name_or_path: str | os.PathLike) -> tuple[Circuit, str | None, 
     circuit._source_path = path.resolve()
     problems = check_circuit(circuit, str(path), base_dir=path.parent)
     if problems:
-        from .storage import relocate
+        from .validation_messages import relocate
 
         raise CircuitError(relocate(problems, circuit))
     if from_version == SCHEMA_VERSION:

@@ -45,13 +45,15 @@ from typing import Any
 
 import numpy as np
 
+from .atomic_files import atomic_write_bytes
 from .errors import CalibrationError, MissingDependencyError, UnknownNameError
 from .extras import require
+from .json_codec import dumps_canonical
 from .objectives import BatchEvaluator, Loss, Objective, get_objective
 from .plots import save_figure
 from .schema import Circuit, HistoryEntry, Parameter, bump_version
 from .seeds import check_calibration_seeds, draw_calibration_seeds
-from .storage import atomic_write_bytes, circuit_from_tree, circuit_tree, dumps_canonical
+from .storage import circuit_from_tree, circuit_tree
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ driven, A -> B -> C, and B and C fire; reversing the projections silences them.
 array([[ 0.,  0.,  0.],
        [30.,  0.,  0.],
        [ 0., 30.,  0.]])
->>> from encephagen.simulate import simulate
+>>> from encephagen.simulation import simulate
 >>> def fires(net):
 ...     counts = simulate(net, 200.0, seeds=0).population_counts.sum(axis=1)[0]
 ...     return [bool(n > 0) for n in counts]
@@ -48,8 +48,9 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from .errors import CircuitError, Problem, UnknownNameError
-from .schema import ArrayFile, Circuit, MatrixValue, ParamRef, Readout, UniformRange
+from .errors import CompileError, Problem, UnknownNameError
+from .matrices import matrix_parts, matrix_probability
+from .schema import Circuit, MatrixValue, ParamRef, Readout, UniformRange
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,6 @@ NEURON_FIELDS = NEURON_MODEL_FIELDS + POPULATION_FIELDS
 """Names of the per-neuron vectors of a compiled network (units as in the schema: ms, mV, Hz)."""
 _PLACED = np.empty(0, dtype=np.int64)
 """What a synapse chunk is replaced with once it is in the CSR arrays, so that its memory is freed."""
-
-
-class CompileError(CircuitError):
-    """A circuit that is valid as a file but cannot be built as asked."""
 
 
 @dataclass(frozen=True)
@@ -253,7 +250,7 @@ def compile_circuit(
 
 
 def _check_compile_memory(circuit: Circuit, limit: int | None) -> None:
-    from .simulate import MEMORY_LIMIT_ENV, memory_limit_bytes
+    from .simulation import MEMORY_LIMIT_ENV, memory_limit_bytes
 
     if limit is None:
         limit, source = memory_limit_bytes()
@@ -599,59 +596,6 @@ def _positions(mask, out):
 
 
 # --------------------------------------------------------------------------- connection rules
-
-
-def matrix_probability(circuit: Circuit, name: str, base_dir: Path) -> np.ndarray:
-    """Connection probability of each (target, source) population pair of a matrix projection, in [0, 1]."""
-    mproj = circuit.matrix_projections[name]
-    shape = (len(mproj.targets), len(mproj.sources))
-    const, linear, param = matrix_parts(
-        circuit, mproj.probability, shape, f"/matrix_projections/{name}/probability", base_dir
-    )
-    if param is not None:
-        const = const + linear * circuit.parameters[param].value
-    return np.clip(const, 0.0, 1.0)
-
-
-def matrix_parts(
-    circuit: Circuit, value: MatrixValue, shape: tuple[int, int], where: str, base_dir: Path
-) -> tuple[np.ndarray, np.ndarray, str | None]:
-    """(constant part, linear part, parameter of the linear part) of offset + scale*T(A)/divisor."""
-    array = load_matrix_array(circuit, value.array, shape, where, base_dir)
-    if value.transform == "log1p":
-        array = np.log1p(value.gain * array)
-    elif value.gain != 1.0:
-        array = value.gain * array
-    if value.normalize == "max":
-        peak = float(np.max(array))
-        array = array / peak if peak > 0 else array
-    divisor = circuit.resolve(value.divisor)
-    offset = circuit.resolve(value.offset)
-    base = array / divisor
-    if isinstance(value.scale, ParamRef):
-        return np.full(shape, offset), base * value.scale.factor, value.scale.param
-    return offset + float(value.scale) * base, np.zeros(shape), None
-
-
-def load_matrix_array(
-    circuit: Circuit, array: list[list[float]] | ArrayFile, shape: tuple[int, int], where: str, base_dir: Path
-) -> np.ndarray:
-    """An inline array, or a dataset of an HDF5 file next to the circuit, checked against its [targets, sources] shape."""
-    if not isinstance(array, ArrayFile):
-        return np.asarray(array, dtype=float)
-    from .storage import read_array_file
-
-    try:  # shape, dtype, path and file kind are checked from metadata before anything is read
-        return read_array_file(
-            array,
-            base_dir,
-            file=str(circuit.source_path or circuit.name),
-            pointer=f"{where}/array",
-            shape=list(shape),
-            check_sha256=False,
-        )
-    except CircuitError as exc:
-        raise CompileError(exc.problems) from None
 
 
 def connect(rule, n_src: int, n_tgt: int, *, same: bool, resolve) -> tuple[np.ndarray, np.ndarray, np.ndarray | float]:

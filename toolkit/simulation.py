@@ -35,7 +35,7 @@ step, neuron), so a lane is bit-identical whether it runs alone or in a batch, i
 or in chunks, on one thread or several.
 
 >>> from encephagen import load_circuit
->>> from encephagen.compile import compile_circuit
+>>> from encephagen.compiler import compile_circuit
 >>> net = compile_circuit(load_circuit("half_centre"))
 >>> a = simulate(net, 200.0, seeds=[1, 2])
 >>> b = simulate(net, 200.0, seeds=2)
@@ -61,6 +61,7 @@ import numpy as np
 from . import _kernel
 from .errors import SimulationError, UnknownNameError
 from .progress import Progress, progress_callback
+from .readouts import readout_filters
 from .results import SimulationResult, provenance
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def simulate(
     Parameters
     ----------
     network
-        A :class:`encephagen.compile.CompiledNetwork`.
+        A :class:`encephagen.compiler.CompiledNetwork`.
     duration_ms
         Biological time to simulate (ms); rounded to whole steps of ``network.dt``.
     seeds
@@ -132,7 +133,7 @@ def simulate(
     Examples
     --------
     >>> from encephagen import load_circuit
-    >>> from encephagen.compile import compile_circuit
+    >>> from encephagen.compiler import compile_circuit
     >>> result = simulate(compile_circuit(load_circuit("half_centre")), 500.0, seeds=7)
     >>> result.population_rates_hz().shape == (1, len(result.population_names))
     True
@@ -841,41 +842,3 @@ def _lane_array(values, shape: tuple[int, int], name: str) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise SimulationError(f"{name} must be finite")
     return array
-
-
-def readout_filters(
-    readouts: Sequence, population_names: Sequence[str], sizes: np.ndarray, bin_ms: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(mix (P, R), decay (R,)) of ``readouts``: bin counts @ mix is each readout's unfiltered
-    signal in Hz, ``decay = exp(-bin_ms / tau)`` its filter's pole (see :func:`filter_readout`)."""
-    index = {name: i for i, name in enumerate(population_names)}
-    mix = np.zeros((len(index), len(readouts)))
-    for r, readout in enumerate(readouts):
-        for term in readout.terms:
-            mix[index[term.population], r] += term.coefficient / (sizes[index[term.population]] * bin_ms / 1000.0)
-    decay = np.array([math.exp(-bin_ms / readout.tau) for readout in readouts])
-    return mix, decay
-
-
-def filter_readout(
-    readout,
-    counts: np.ndarray,
-    population_names: Sequence[str],
-    sizes: np.ndarray,
-    bin_ms: float,
-    state: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Low-pass-filtered readout over bins: (values (B, n_bins), final state (B,)), in Hz.
-
-    ``x = sum(coefficient * rate of population)`` per bin and ``y[k] = a y[k-1] + (1 - a) x[k]``
-    with ``a = exp(-bin_ms / tau)``, starting from ``state`` (default 0).
-    """
-    from scipy.signal import lfilter
-
-    mix, decay = readout_filters([readout], population_names, sizes, bin_ms)
-    signal, a = counts @ mix[:, 0], float(decay[0])
-    initial = np.zeros(counts.shape[0]) if state is None else np.asarray(state, float)
-    if signal.shape[1] == 0:
-        return signal, initial
-    values, _ = lfilter([1.0 - a], [1.0, -a], signal, axis=1, zi=(a * initial)[:, None])
-    return values, values[:, -1].copy()

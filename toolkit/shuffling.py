@@ -5,7 +5,7 @@ parts stay the same. :func:`shuffle_projections` keeps every population, every n
 model, every drive and every synapse's source and weight, and sends each synapse to a
 target neuron drawn at random from the whole circuit: the synapse count, the weight
 distribution, each neuron's out-degree and Dale's law are unchanged; only who talks to whom
-is lost. (Lesions — removing populations or projections — are :func:`encephagen.compile.lesion`.)
+is lost. (Lesions — removing populations or projections — are :func:`encephagen.compiler.lesion`.)
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import logging
 
 import numpy as np
 
-from .compile import CompileError, connect
-from .errors import Problem
+from .compiler import connect
+from .errors import CompileError, Problem
 from .schema import Circuit, EdgeList, Projection
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def shuffle_projections(circuit: Circuit, seed: int) -> Circuit:
     >>> from encephagen import load_circuit
     >>> c = load_circuit("half_centre")
     >>> s = shuffle_projections(c, seed=1)
-    >>> from encephagen.compile import compile_circuit
+    >>> from encephagen.compiler import compile_circuit
     >>> compile_circuit(c).n_synapses == compile_circuit(s).n_synapses
     True
     """

@@ -1,0 +1,46 @@
+"""Readouts: low-pass-filtered population rates (Hz), the signal bodies and gait analysis read."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def readout_filters(
+    readouts: Sequence, population_names: Sequence[str], sizes: np.ndarray, bin_ms: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mix (P, R), decay (R,)) of ``readouts``: bin counts @ mix is each readout's unfiltered
+    signal in Hz, ``decay = exp(-bin_ms / tau)`` its filter's pole (see :func:`filter_readout`)."""
+    index = {name: i for i, name in enumerate(population_names)}
+    mix = np.zeros((len(index), len(readouts)))
+    for r, readout in enumerate(readouts):
+        for term in readout.terms:
+            mix[index[term.population], r] += term.coefficient / (sizes[index[term.population]] * bin_ms / 1000.0)
+    decay = np.array([math.exp(-bin_ms / readout.tau) for readout in readouts])
+    return mix, decay
+
+
+def filter_readout(
+    readout,
+    counts: np.ndarray,
+    population_names: Sequence[str],
+    sizes: np.ndarray,
+    bin_ms: float,
+    state: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Low-pass-filtered readout over bins: (values (B, n_bins), final state (B,)), in Hz.
+
+    ``x = sum(coefficient * rate of population)`` per bin and ``y[k] = a y[k-1] + (1 - a) x[k]``
+    with ``a = exp(-bin_ms / tau)``, starting from ``state`` (default 0).
+    """
+    from scipy.signal import lfilter
+
+    mix, decay = readout_filters([readout], population_names, sizes, bin_ms)
+    signal, a = counts @ mix[:, 0], float(decay[0])
+    initial = np.zeros(counts.shape[0]) if state is None else np.asarray(state, float)
+    if signal.shape[1] == 0:
+        return signal, initial
+    values, _ = lfilter([1.0 - a], [1.0, -a], signal, axis=1, zi=(a * initial)[:, None])
+    return values, values[:, -1].copy()
