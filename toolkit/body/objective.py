@@ -49,7 +49,7 @@ speed on command, ``(drive value, speed m/s)`` pairs (``((21.0, 0.4), (25.0, 0.8
 candidate and seed also runs with ``drive_param`` at each value, and the loss adds
 ``speed_weight`` times the mean relative speed error there (capped at 1 per value) plus the
 survival lost there (term ``drive_survival``). Both stay JSON (lists) in a calibration's
-history and run directory; ``encephagen calibrate --option perturb=none;push=15`` and
+history and run directory; ``encephagen calibrate --option 'perturb=none;push=15'`` and
 ``--option drive_speeds=21:0.4,25:0.8`` are their command-line text."""
 
 
