@@ -24,16 +24,45 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return pairs
 
 
+def _conditions(text: str) -> list[list[tuple[str, float]]]:
+    """``none;push=4;friction=1.5,mass=0.8`` -> one list of (kind, size) pairs per condition."""
+    from encephagen.body.perturbations import as_pair, parse_perturbations
+    from encephagen.errors import BodyError
+
+    parts = [part.strip() for part in text.split(";")] if text.strip() else []
+    try:
+        return [[] if part in ("", "none") else [as_pair(p) for p in parse_perturbations(part)] for part in parts]
+    except BodyError as exc:
+        raise CalibrationError(f"--option perturb={text}: {exc}") from None
+
+
+def _drive_speeds(text: str) -> list[tuple[float, float]]:
+    """``21:0.4,25:0.8`` -> [(21.0, 0.4), (25.0, 0.8)] (drive value, speed m/s)."""
+    try:
+        return [(float(v), float(sp)) for v, sp in (part.split(":") for part in text.split(",") if part.strip())]
+    except ValueError:
+        raise CalibrationError(
+            f"--option drive_speeds={text}: write DRIVE:SPEED pairs separated by commas, e.g. 21:0.4,25:0.8"
+        ) from None
+
+
+TEXT_FORMS = {"perturb": _conditions, "drive_speeds": _drive_speeds}
+"""Options of the body objectives (walk, stand) whose command-line text has a form of its own."""
+
+
 def _typed_options(objective: str, pairs: dict[str, str]) -> dict[str, object]:
     """``--option KEY=TEXT`` values parsed as the type of the objective's default for KEY: a number,
-    a comma-separated list (of numbers when every item is one, else of names), or text."""
+    a comma-separated list (of numbers when every item is one, else of names), or text; the body
+    objectives' ``perturb`` and ``drive_speeds`` by :data:`TEXT_FORMS`."""
     from encephagen.objectives import get_objective
 
     defaults = get_objective(objective).options
     out: dict[str, object] = {}
     for key, text in pairs.items():
         default = defaults.get(key, "")
-        if isinstance(default, tuple):
+        if key in TEXT_FORMS and isinstance(default, tuple):
+            out[key] = TEXT_FORMS[key](text)
+        elif isinstance(default, tuple):
             items = [item.strip() for item in text.split(",") if item.strip()]
             try:
                 out[key] = [float(item) for item in items]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import click
@@ -127,9 +126,8 @@ def run(
     from encephagen.atomic_files import check_output_file
     from encephagen.body.loop import DriveSchedule
     from encephagen.body.perturbations import Push, parse_perturbations
-    from encephagen.body.runs import bind, run_body
+    from encephagen.body.runs import bind, push_tolerance, run_body, run_with_schedule, speed_by_drive
     from encephagen.errors import BodyError
-    from encephagen.seeds import describe_seeds
 
     for path in (video, plot):
         if path is not None:
@@ -138,7 +136,6 @@ def run(
         loop = bind(circuit, body_name, binding=binding_file, dt=dt)
     except BodyError as exc:
         raise BodyError(str(exc).replace("give binding=", "pass --binding")) from None
-    binding = loop.binding
     try:
         perturbations = parse_perturbations(perturb)
     except BodyError as exc:
@@ -147,49 +144,35 @@ def run(
         raise BodyError("--sweep bisects the push impulse: add --perturb push (its size is where the bisection starts)")
     if plot is not None and drive_values is None:
         raise BodyError("--plot draws speed against drive: add --drive V1,V2,...")
-    seeds = list(range(seed, seed + episodes))
-    head = {
-        "circuit": loop.network.circuit.name,
-        "version": loop.network.circuit.version,
-        "binding": loop.file,
-        "body": binding.body.kind,
-        "dt_ms": dt,
-        "neural_steps_per_body_step": loop.steps_per_body_step,
-        "seeds": seeds,
-        "seed_range": describe_seeds(seeds),
-        "perturbations": [str(p) for p in perturb],
-    }
+    common = dict(episodes=episodes, first_seed=seed, perturbations=perturbations)
+    as_given = {"perturbations": list(perturb)}  # the report names the perturbations as the flags did
     if sweep:
-        _sweep(loop, seeds, perturbations, head, as_json)
+        progress = None if as_json else _sweep_progress
+        _print_tolerance(push_tolerance(loop, progress=progress, **common), as_given, as_json)
     elif drive_values is not None:
-        _drive(loop, seeds, drive_values, drive_param, perturbations, max_steps, plot, head, as_json)
+        values = _drive_values(drive_values)
+        result = speed_by_drive(loop, values, parameter=drive_param, max_steps=max_steps, **common)
+        _print_speeds(result, as_given, plot, as_json)
     elif drive_schedule is not None:
         try:
             schedule = DriveSchedule.parse(drive_schedule, drive_param)
         except BodyError as exc:
             raise BodyError(f"--drive-schedule: {exc}") from None
-        _schedule(loop, seeds, schedule, perturbations, max_steps, head, as_json)
+        _print_schedule(run_with_schedule(loop, schedule, max_steps=max_steps, **common), as_given, as_json)
     else:
-        result = run_body(
-            loop,
-            episodes=episodes,
-            first_seed=seed,
-            max_steps=max_steps,
-            perturbations=perturbations,
-            record_first=video is not None,
-        )
+        result = run_body(loop, max_steps=max_steps, record_first=video is not None, **common)
         if video is not None:
             from encephagen.body.binding import make_bound_body
             from encephagen.body.video import write_video
 
             write_video(
-                make_bound_body(binding, loop.base_dir),
+                make_bound_body(loop.binding, loop.base_dir),
                 result.trajectory,
                 video,
                 population_names=loop.network.population_names,
                 progress=not as_json,
             )
-        summary = {**head, "controllers": result.controllers, "video": str(video) if video else None}
+        summary = {**result.to_dict(), **as_given, "video": str(video) if video else None}
         click.echo(json.dumps(summary, indent=2) if as_json else _table(summary))
 
 
@@ -229,85 +212,68 @@ def _table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _sweep(loop, seeds, perturbations, head, as_json) -> None:
-    from encephagen.body.loop import push_sweep
-    from encephagen.body.perturbations import Push
+def _sweep_progress(name: str, size: float, fraction: float) -> None:
+    click.echo(f"  {name:15} push {size:7.3f} N·s: {fraction:.0%} full", err=True)
 
-    push = next(p for p in perturbations if isinstance(p, Push))
-    others = [p for p in perturbations if not isinstance(p, Push)]
-    progress = (
-        None
-        if as_json
-        else (
-            lambda name, size, fraction: click.echo(f"  {name:15} push {size:7.3f} N·s: {fraction:.0%} full", err=True)
-        )
-    )
-    results = push_sweep(loop, seeds, push=push, others=others, start=push.impulse or 4.0, progress=progress)
-    summary = {
-        **head,
-        "push_every_s": push.every_s,
-        "push_duration_ms": push.duration_ms,
-        "tolerance": {
-            name: {"impulse": t.size, "low": t.low, "high": t.high, "tried": t.tried} for name, t in results.items()
-        },
-    }
+
+def _print_tolerance(result, as_given: dict, as_json: bool) -> None:
+    summary = {**result.to_dict(), **as_given}
     if as_json:
-        click.echo(json.dumps(_finite(summary), indent=2))
+        click.echo(json.dumps(summary, indent=2))
         return
     click.echo(_title(summary))
     click.echo(
-        f"push impulse at which half of the episodes finish (one push per {push.every_s:g} s, {push.duration_ms:g} ms each, "
+        f"push impulse at which half of the episodes finish (one push per {result.push_every_s:g} s, {result.push_duration_ms:g} ms each, "
         f"forward or backward at random; same draws for every controller):"
     )
-    for name, t in results.items():
+    for name, t in result.tolerance.items():
         click.echo(
             f"  {name:15} {t.size:7.2f} N·s   (finished >= 50 % at {t.low:.2f}, < 50 % at {t.high:.2f}; {len(t.tried)} sizes tried)"
         )
-    circuit = results["circuit"].size
+    circuit = result.tolerance["circuit"].size
     for name in ("sine_pitch", "no afferents", "sensors at rest"):
-        if name in results:
-            other = results[name].size
+        if name in result.tolerance:
+            other = result.tolerance[name].size
             if other > 0:
                 click.echo(f"  circuit / {name}: {circuit / other:.2f}x")
             else:
                 click.echo(f"  circuit / {name}: {name} finishes fewer than half of its episodes even without pushes")
 
 
-def _drive(loop, seeds, values_text, parameter, perturbations, max_steps, plot, head, as_json) -> None:
-    from encephagen.body.loop import speed_by_drive
+def _drive_values(text: str) -> list[float]:
     from encephagen.errors import BodyError
 
     try:
-        values = [float(v) for v in values_text.split(",") if v.strip()]
+        values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise BodyError(f"--drive takes comma-separated numbers, e.g. 20,22.5,25; got {values_text!r}") from None
+        raise BodyError(f"--drive takes comma-separated numbers, e.g. 20,22.5,25; got {text!r}") from None
     if not values:
         raise BodyError("--drive takes at least one value, e.g. 20,22.5,25")
-    rows = speed_by_drive(loop, seeds, values, parameter=parameter, perturbations=perturbations, max_steps=max_steps)
-    summary = {
-        **head,
-        "parameter": parameter,
-        "by_value": [{"value": r["value"], "aggregate": r["aggregate"]} for r in rows],
-    }
+    return values
+
+
+def _print_speeds(result, as_given: dict, plot: Path | None, as_json: bool) -> None:
+    summary = {**result.to_dict(), **as_given}
+    parameter = result.parameter
     if plot is not None:
-        _plot_speed(rows, parameter, f"{head['circuit']} {head['version']}: {head['seed_range']}", plot)
+        _plot_speed(result.by_value, parameter, f"{result.circuit} {result.version}: {result.seed_range}", plot)
         summary["plot"] = str(plot)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
     click.echo(_title(summary))
     click.echo(f"{parameter:>10} {'full':>8} {'distance m':>14} {'speed m/s':>14}")
-    for r in rows:
+    for r in result.by_value:
         a = r["aggregate"]
         click.echo(
             f"{r['value']:>10g} {a['full']:>4}/{a['episodes']:<3} {a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f}"
         )
-    walking = [r for r in rows if r["aggregate"]["full"] >= 0.9 * r["aggregate"]["episodes"]]  # the bar: >= 9/10 full
-    speeds = [r["aggregate"]["speed_mean"] for r in walking]
-    if len(speeds) > 1 and min(speeds) > 0:
+    span = result.speed_span(0.9)  # the bar: >= 9/10 full
+    if span is not None:
+        slowest, fastest, counted = span
         click.echo(
-            f"speed span over the {len(walking)} values with >= 90 % full episodes: {max(speeds) / min(speeds):.2f}x "
-            f"({min(speeds):.3f} -> {max(speeds):.3f} m/s)"
+            f"speed span over the {counted} values with >= 90 % full episodes: {fastest / slowest:.2f}x "
+            f"({slowest:.3f} -> {fastest:.3f} m/s)"
         )
     else:
         click.echo(f"fewer than two {parameter} values finish >= 90 % of their episodes: no speed span to report")
@@ -334,43 +300,21 @@ def _plot_speed(rows, parameter, title, path) -> None:
     save_figure(fig, path)
 
 
-def _schedule(loop, seeds, schedule, perturbations, max_steps, head, as_json) -> None:
-    episodes = loop.run(seeds, perturbations=perturbations, max_steps=max_steps, drive_schedule=schedule)
-    duration = (max_steps or loop.binding.body.max_steps) * loop.body_dt_ms / 1000.0
-    pieces = schedule.segments(duration)
-    rows = [{"seed": e.seed, **e.metrics} for e in episodes]
-    summary = {
-        **head,
-        "parameter": schedule.parameter,
-        "schedule": [list(p) for p in schedule.points],
-        "episodes": rows,
-    }
+def _print_schedule(result, as_given: dict, as_json: bool) -> None:
+    summary = {**result.to_dict(), **as_given}
     if as_json:
-        click.echo(json.dumps(_finite(summary), indent=2))
+        click.echo(json.dumps(summary, indent=2))
         return
+    pieces, rows = result.segments, result.episodes
     click.echo(_title(summary))
-    click.echo(f"{schedule.parameter} schedule: " + ", ".join(f"{v:g} from {a:g} s" for a, _, v in pieces))
+    click.echo(f"{result.schedule.parameter} schedule: " + ", ".join(f"{v:g} from {a:g} s" for a, _, v in pieces))
     click.echo("seed    " + "  ".join(f"{f'{a:g}-{b:g} s':>10}" for a, b, _ in pieces) + "   steps  ended")
     for r in rows:
         cells = "  ".join(f"{r[f'speed_segment_{i}']:>10.3f}" for i in range(len(pieces)))
         click.echo(f"{r['seed']:>6}  {cells}   {r['steps']:>5d}  {_ending(r)}")
     full = sum(int(r["full"]) for r in rows)
-    means = []
-    for i in range(len(pieces)):
-        values = [r[f"speed_segment_{i}"] for r in rows if math.isfinite(r[f"speed_segment_{i}"])]
-        means.append(sum(values) / len(values) if values else math.nan)
+    means = result.segment_means()
     click.echo("mean    " + "  ".join(f"{m:>10.3f}" for m in means) + f"   full episodes {full}/{len(rows)}")
-
-
-def _finite(node):
-    """NaN and inf -> None, so that --json prints standard JSON (a tolerance beyond the ceiling is inf)."""
-    if isinstance(node, float) and not math.isfinite(node):
-        return None
-    if isinstance(node, dict):
-        return {k: _finite(v) for k, v in node.items()}
-    if isinstance(node, (list, tuple)):
-        return [_finite(v) for v in node]
-    return node
 
 
 def _ending(episode: dict) -> str:

@@ -12,7 +12,17 @@ from encephagen.cli.main import cli
 from encephagen.errors import BodyError
 
 pytest.importorskip("mujoco", reason="bodies need the body extra: pip install 'encephagen[body]'")
-from encephagen.body.runs import BodyRun, bind, run_body
+from encephagen.body.loop import DriveSchedule
+from encephagen.body.perturbations import MotorDelay, Push
+from encephagen.body.runs import (
+    BodyRun,
+    DriveRun,
+    bind,
+    push_tolerance,
+    run_body,
+    run_with_schedule,
+    speed_by_drive,
+)
 
 
 def test_run_body_returns_the_table_the_cli_prints():
@@ -47,3 +57,60 @@ def test_errors_name_python_arguments_and_the_cli_names_its_flags(tmp_path):
         run_body("walker2d_cpg", episodes=0)
     printed = CliRunner().invoke(cli, ["run", "walker2d_cpg", "--binding", str(tmp_path / "none.binding.json")])
     assert printed.exit_code != 0 and "pass --binding" in printed.output
+
+
+def _cli_json(*flags: str) -> dict:
+    printed = CliRunner().invoke(cli, ["run", "walker2d_cpg", "--seed", "200000", *flags, "--json"])
+    assert printed.exit_code == 0, printed.output
+    return json.loads(printed.output)
+
+
+def test_drive_and_schedule_runs_are_what_the_cli_prints():
+    loop = bind("walker2d_cpg")
+    drive = speed_by_drive(loop, [20, 25], episodes=2, first_seed=200000, max_steps=20, perturbations=["noise"])
+    assert [r["value"] for r in drive.by_value] == [20.0, 25.0] and drive.parameter == "drive"
+    assert [len(r["episodes"]) for r in drive.by_value] == [2, 2] and drive.perturbations == ["noise=0.05"]
+    shown = _cli_json("--episodes", "2", "--max-steps", "20", "--drive", "20,25", "--perturb", "noise")
+    assert shown == {**json.loads(json.dumps(drive.to_dict())), "perturbations": ["noise"]}
+    with pytest.raises(encephagen.errors.UnknownNameError):
+        speed_by_drive(loop, [20], parameter="speed", episodes=1)
+
+    schedule = DriveSchedule.parse("0:20,0.2:25")
+    scheduled = run_with_schedule(loop, schedule, episodes=1, first_seed=200000, max_steps=50)
+    assert [(a, b) for a, b, _ in scheduled.segments] == [(0.0, 0.2), (0.2, 0.4)]
+    assert len(scheduled.segment_means()) == 2 and all("speed_segment_1" in r for r in scheduled.episodes)
+    shown = _cli_json("--episodes", "1", "--max-steps", "50", "--drive-schedule", "0:20,0.2:25")
+    assert shown == json.loads(json.dumps(scheduled.to_dict()))
+
+
+def test_speed_span_counts_only_values_with_enough_full_episodes():
+    def at(value, full, speed):
+        return {"value": value, "aggregate": {"full": full, "episodes": 10, "speed_mean": speed}, "episodes": []}
+
+    stated = dict(
+        circuit="c", version="1", binding="b", body="walker2d", dt_ms=0.1, neural_steps_per_body_step=80, seeds=[1]
+    )
+    run = DriveRun(
+        **stated, perturbations=[], parameter="drive", by_value=[at(20, 9, 0.4), at(25, 10, 0.8), at(30, 5, 2.0)]
+    )
+    assert run.speed_span(0.9) == (0.4, 0.8, 2)
+    assert run.speed_span(1.0) is None  # one value is not a span
+
+
+def test_push_tolerance_bisects_every_controller_on_the_same_pushes():
+    seen = []
+    result = push_tolerance(
+        "walker2d_cpg",
+        episodes=1,
+        first_seed=200000,
+        perturbations=[Push(40.0, every_s=1.5), MotorDelay(1)],
+        iterations=1,
+        progress=lambda *measured: seen.append(measured),
+    )
+    assert list(result.tolerance) == ["circuit", "no afferents", "sensors at rest", "sine_pitch"]
+    assert result.push_every_s == 1.5 and result.perturbations == ["push=40", "delay=1"]
+    assert seen[0][:2] == ("circuit", 40.0) and len(seen) == sum(len(t.tried) for t in result.tolerance.values())
+    shown = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert [pair[0] for pair in shown["tolerance"]["circuit"]["tried"]] == [
+        size for size, _ in result.tolerance["circuit"].tried
+    ]

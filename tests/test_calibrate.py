@@ -611,3 +611,36 @@ def test_objective_options_are_typed_in_python_and_parsed_from_text_only_by_the_
     assert parsed == {"duration_ms": 1500.0, "sweep_values": [12.0, 16.0], "lesion_zero": ["w_inf", "w_ine"]}
     with pytest.raises(CalibrationError, match="--option duration_ms=long: not a number"):
         _typed_options("gait", {"duration_ms": "long"})
+
+
+def test_body_objective_conditions_and_drive_speeds_are_pairs_parsed_from_text_only_by_the_cli():
+    import encephagen.body.objective  # noqa: F401  (registers walk)
+    from encephagen.body.objective import conditions_option, drive_speeds_option
+    from encephagen.body.perturbations import FrictionScale, MassScale, MotorDelay, Push
+    from encephagen.cli.calibrate import _typed_options
+    from encephagen.errors import BodyError
+
+    parsed = _typed_options("walk", {"perturb": "none;push=4;friction=1.5,delay", "drive_speeds": "20:0.4, 25:0.85"})
+    assert parsed == {
+        "perturb": [[], [("push", 4.0)], [("friction", 1.5), ("delay", 1)]],
+        "drive_speeds": [(20.0, 0.4), (25.0, 0.85)],
+    }
+    assert _typed_options("walk", {"perturb": ""}) == {"perturb": []}
+    options = get_objective("walk").resolve_options(parsed)
+    assert conditions_option(options["perturb"]) == ((), (Push(4.0),), (FrictionScale(1.5), MotorDelay(1)))
+    assert conditions_option(()) == ((),) and drive_speeds_option(options["drive_speeds"]) == (
+        (20.0, 0.4),
+        (25.0, 0.85),
+    )
+    # as a resumed run directory or a history records them: lists of lists
+    assert conditions_option([[["mass", 0.8]]]) == ((MassScale(0.8),),)
+    with pytest.raises(CalibrationError, match=r"--option perturb=push=x: .*not a number"):
+        _typed_options("walk", {"perturb": "push=x"})
+    with pytest.raises(CalibrationError, match="--option drive_speeds=20: write DRIVE:SPEED pairs"):
+        _typed_options("walk", {"drive_speeds": "20"})
+    with pytest.raises(BodyError, match="takes conditions"):
+        conditions_option("none;push=4")
+    with pytest.raises(BodyError, match="size 'x' is not a number"):
+        conditions_option([[("push", "x")]])
+    with pytest.raises(BodyError, match="pairs of numbers"):
+        drive_speeds_option([("20", 0.4)])

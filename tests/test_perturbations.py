@@ -27,7 +27,7 @@ from encephagen.body.perturbations import (
 )
 from encephagen.cli.main import cli
 from encephagen.compiler import compile_circuit
-from encephagen.errors import BodyError
+from encephagen.errors import BodyError, CalibrationError
 from encephagen.locations import resolve_circuit_path
 from encephagen.storage import load_circuit
 
@@ -187,10 +187,19 @@ def test_walk_objective_trains_on_perturbed_episodes_and_history_records_them(tm
         objective.factory(
             load_circuit("walker2d_cpg"),
             objective.resolve_targets({}),
-            objective.resolve_options({"perturb": "shove=3"}),
+            objective.resolve_options({"perturb": [[("shove", 3)]]}),
             base_dir=None,
         )
-    options = {"perturb": "none;push=3", "drive_speeds": "21:0.4", "max_steps": 15}
+    with pytest.raises(CalibrationError, match="must be a list"):
+        objective.resolve_options({"perturb": "none;push=3"})  # the text form is the command line's
+    with pytest.raises(BodyError, match="every speed > 0"):
+        objective.factory(
+            load_circuit("walker2d_cpg"),
+            objective.resolve_targets({}),
+            objective.resolve_options({"drive_speeds": [(21, 0)]}),
+            base_dir=None,
+        )
+    options = {"perturb": [[], [("push", 3)]], "drive_speeds": [(21, 0.4)], "max_steps": 15}
     settings = CalibrationSettings(
         objective="walk",
         budget=2,
@@ -205,8 +214,21 @@ def test_walk_objective_trains_on_perturbed_episodes_and_history_records_them(tm
         load_circuit("walker2d_cpg"), settings, tmp_path / "run", base_dir=resolve_circuit_path("walker2d_cpg").parent
     )
     details = result.circuit.history[-1].details
-    assert details["options"]["perturb"] == "none;push=3" and details["options"]["drive_speeds"] == "21:0.4"
+    assert details["options"]["perturb"] == [[], [["push", 3.0]]] and details["options"]["drive_speeds"] == [[21, 0.4]]
     assert {"speed", "drive_survival", "distance", "survival"} <= set(result.loss_after.terms)
+    # a run directory written when these options were text: resuming it names them, and does not crash
+    checkpoint = tmp_path / "run" / "checkpoint.json"
+    state = json.loads(checkpoint.read_text())
+    state["config"]["options"].update(perturb="none;push=3", drive_speeds="21:0.4")
+    checkpoint.write_text(json.dumps(state))
+    with pytest.raises(CalibrationError, match=r"different settings \(options.drive_speeds, options.perturb\)"):
+        calibrate(
+            load_circuit("walker2d_cpg"),
+            settings,
+            tmp_path / "run",
+            base_dir=resolve_circuit_path("walker2d_cpg").parent,
+            resume=True,
+        )
 
 
 def test_run_prints_perturbed_runs_beside_the_baselines_and_refuses_bad_flags(tmp_path):

@@ -573,9 +573,9 @@ class _Log:
         if not self.checkpoint.exists():
             return None
         state = json.loads(self.checkpoint.read_text(encoding="utf-8"))
-        if state.get("config") != json.loads(_dumps(config)):
-            old = state.get("config", {})
-            changed = sorted(k for k in set(old) | set(config) if old.get(k) != json.loads(_dumps(config)).get(k))
+        new = json.loads(_dumps(config))
+        if state.get("config") != new:
+            changed = _changed_keys(state.get("config", {}), new)
             raise CalibrationError(
                 f"{self.checkpoint}: the run there used different settings ({', '.join(changed)}); resume with the same ones or choose another run_dir"
             )
@@ -583,6 +583,23 @@ class _Log:
             handle.truncate(state["log_bytes"])
         lines = self.path.read_text(encoding="utf-8").splitlines()
         return [r for r in map(json.loads, lines) if r["type"] == "evaluation"]
+
+
+def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The keys whose values differ, nested ones as ``options.perturb`` (a run written by an older
+    version may record an option in an older form, such as text where a list is now expected).
+
+    >>> _changed_keys({"seed": 1, "options": {"perturb": "push=3", "dt": 0.1}}, {"seed": 1, "options": {"perturb": [], "dt": 0.1}})
+    ['options.perturb']
+    """
+    changed = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            changed += _changed_keys(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changed.append(f"{prefix}{key}")
+    return changed
 
 
 def calibrate(

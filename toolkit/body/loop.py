@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from ..errors import BodyError, UnknownNameError
+from ..errors import BodyError
 from .baselines import aggregate, constant_controller, episode_metrics, reference_controllers, run_episode
 from .binding import Binding, check_binding, make_bound_body, resolve
 from .perturbations import Perturbation, parse_perturbations, perturbed
@@ -616,85 +616,6 @@ def without_afferents(circuit, binding: Binding):
         for name, m in binding.motors.items()
     }
     return lesioned, binding.model_copy(update={"afferents": afferents, "motors": motors})
-
-
-def push_sweep(
-    loop: ClosedLoop,
-    seeds: Sequence[int],
-    *,
-    push: Perturbation | None = None,
-    others: Sequence[Perturbation | str] = (),
-    iterations: int = 5,
-    start: float = 4.0,
-    progress=None,
-) -> dict[str, Any]:
-    """Push impulse at which half of the episodes still finish: circuit, circuit without afferents
-    (populations removed), circuit with its sensors read as 0 (tonic afferent input kept), sine walker.
-
-    Each controller's survival (fraction of full episodes on ``seeds``, the same push times
-    and directions for all, drawn from each seed) is bisected by
-    :func:`~encephagen.body.perturbations.half_survival`. ``push`` sets the push's timing
-    (its impulse is the variable); ``others`` are applied as well. ``progress(name, size,
-    fraction)`` is called after every measurement. Returns ``{name: Tolerance}``.
-    """
-    from .perturbations import Push, half_survival, with_size
-
-    push = push or Push(start)
-    others = parse_perturbations(others)
-    seeds = [int(s) for s in seeds]
-    body = make_bound_body(loop.binding, loop.base_dir)
-    sine = reference_controllers(body).get("sine_pitch")
-    lesioned, at_rest = loop.without_afferents(), loop.with_sensors_at_rest()
-    runners: dict[str, Any] = {
-        "circuit": lambda conditions: [e.metrics["full"] for e in loop.run(seeds, perturbations=conditions)],
-        "no afferents": lambda conditions: [e.metrics["full"] for e in lesioned.run(seeds, perturbations=conditions)],
-        "sensors at rest": lambda conditions: [e.metrics["full"] for e in at_rest.run(seeds, perturbations=conditions)],
-    }
-    if sine is not None:
-        runners["sine_pitch"] = lambda conditions: [
-            run_episode(perturbed(body, conditions), sine, s)["full"] for s in seeds
-        ]
-    results = {}
-    for name, runner in runners.items():
-
-        def survival(size: float, name=name, runner=runner) -> float:
-            fraction = float(np.mean(runner((with_size(push, size), *others))))
-            if progress is not None:
-                progress(name, size, fraction)
-            return fraction
-
-        results[name] = half_survival(survival, start=start, iterations=iterations)
-    return results
-
-
-def speed_by_drive(
-    loop: ClosedLoop,
-    seeds: Sequence[int],
-    values: Sequence[float],
-    *,
-    parameter: str = "drive",
-    perturbations: Sequence[Perturbation | str] = (),
-    max_steps: int | None = None,
-) -> list[dict[str, Any]]:
-    """Episodes at each value of a descending drive parameter (all as lanes of one run), aggregated per value.
-
-    The circuit's speed on command: returns one ``{"value", "aggregate", "episodes"}`` per value.
-    """
-    if parameter not in loop.network.circuit.parameters:
-        raise UnknownNameError("parameter", parameter, loop.network.circuit.parameters)
-    seeds = [int(s) for s in seeds]
-    lanes = [(float(v), s) for v in values for s in seeds]
-    episodes = loop.run(
-        [s for _, s in lanes],
-        parameters=[{parameter: v} for v, _ in lanes],
-        perturbations=perturbations,
-        max_steps=max_steps,
-    )
-    out = []
-    for i, value in enumerate(values):
-        rows = [{"seed": e.seed, **e.metrics} for e in episodes[i * len(seeds) : (i + 1) * len(seeds)]]
-        out.append({"value": float(value), "aggregate": aggregate(rows), "episodes": rows})
-    return out
 
 
 WALK_TARGETS: dict[str, float] = {"distance_m": 4.0, "steps": 1000.0}

@@ -9,6 +9,7 @@ parameters -- with every candidate and seed run as one lane of one closed loop.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import BodyError
 from ..objectives import Loss, register_objective
 from .loop import WALK_TARGETS, walk_objective_terms
+from .perturbations import Perturbation, from_pair
 
 if TYPE_CHECKING:
     from ..compiler import CompiledNetwork
@@ -28,9 +30,9 @@ WALK_OPTIONS: dict[str, Any] = {
     "distance_weight": 1.0,
     "posture_weight": 0.5,
     "effort_weight": 0.1,
-    "perturb": "",
+    "perturb": (),
     "drive_param": "drive",
-    "drive_speeds": "",
+    "drive_speeds": (),
     "speed_weight": 1.0,
 }
 """``binding`` '' means ``<circuit name>.binding.json`` in the circuit's folder; the weights
@@ -39,42 +41,64 @@ distance term stops rewarding at the distance target, so a target above the dist
 wanted, with a larger weight, keeps the search pushing (e.g. ``--target distance_m=6
 --option distance_weight=1.5``: 0.25 per m up to 6 m, one full episode = 1 m).
 
-``perturb``: episode conditions to train on, separated by ``;``, each a comma-separated list
-of :mod:`encephagen.body.perturbations` (``"none;push=15;mass=0.8,friction=0.7"``: every
-candidate and seed runs once unperturbed, once pushed, once lighter on a slippery floor; the
-loss is the mean over conditions). ``drive_speeds``: speed on command,
-``"VALUE:SPEED,..."`` (``"21:0.4,25:0.8"``): every candidate and seed also runs with
-``drive_param`` at each value, and the loss adds ``speed_weight`` times the mean relative
-speed error there (capped at 1 per value) plus the survival lost there (term ``drive_survival``)."""
+``perturb``: episode conditions to train on, each a list of ``(kind, size)`` pairs of
+:mod:`encephagen.body.perturbations` (``((), (("push", 15.0),), (("mass", 0.8), ("friction", 0.7)))``:
+every candidate and seed runs once unperturbed, once pushed, once lighter on a slippery floor;
+the loss is the mean over conditions; ``()`` is one unperturbed condition). ``drive_speeds``:
+speed on command, ``(drive value, speed m/s)`` pairs (``((21.0, 0.4), (25.0, 0.8))``): every
+candidate and seed also runs with ``drive_param`` at each value, and the loss adds
+``speed_weight`` times the mean relative speed error there (capped at 1 per value) plus the
+survival lost there (term ``drive_survival``). Both stay JSON (lists) in a calibration's
+history and run directory; ``encephagen calibrate --option 'perturb=none;push=15'`` and
+``--option drive_speeds=21:0.4,25:0.8`` are their command-line text."""
 
 
-def parse_drive_speeds(text: str) -> tuple[tuple[float, float], ...]:
-    """``'21:0.4,25:0.8'`` -> ((21.0, 0.4), (25.0, 0.8)); speeds must be > 0 m/s.
+def _pairs(option: str, value: Any, example: str) -> list[tuple[Any, Any]]:
+    """``value`` as a list of 2-item pairs, or a BodyError naming the option and its form."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise BodyError(f"option {option} of objective 'walk' takes a list of pairs such as {example}; got {value!r}")
+    pairs = []
+    for pair in value:
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+            raise BodyError(f"option {option} of objective 'walk' takes pairs such as {example}; got {pair!r}")
+        pairs.append((pair[0], pair[1]))
+    return pairs
 
-    >>> parse_drive_speeds("21:0.4, 25:0.8")
+
+def drive_speeds_option(value: Sequence[Sequence[float]]) -> tuple[tuple[float, float], ...]:
+    """The ``drive_speeds`` option -> ((drive, speed m/s), ...), checked: numbers, speeds > 0.
+
+    >>> drive_speeds_option([[21, 0.4], (25, 0.8)])
     ((21.0, 0.4), (25.0, 0.8))
     """
-    try:
-        points = tuple(
-            (float(v), float(sp)) for v, sp in (part.split(":") for part in str(text).split(",") if part.strip())
-        )
-    except ValueError:
+    points = []
+    for drive, speed in _pairs("drive_speeds", value, "(21.0, 0.4)"):
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (drive, speed)):
+            raise BodyError(
+                f"option drive_speeds of objective 'walk': pairs of numbers, e.g. (21.0, 0.4); got {(drive, speed)!r}"
+            )
+        if not (math.isfinite(drive) and math.isfinite(speed) and speed > 0):
+            raise BodyError(
+                f"option drive_speeds of objective 'walk': finite values, every speed > 0 m/s; got {(drive, speed)!r}"
+            )
+        points.append((float(drive), float(speed)))
+    return tuple(points)
+
+
+def conditions_option(value: Sequence[Sequence[Sequence[Any]]]) -> tuple[tuple[Perturbation, ...], ...]:
+    """The ``perturb`` option -> one tuple of perturbations per condition (``()`` = unperturbed).
+
+    >>> conditions_option([[], [["push", 4]]])
+    ((), (Push(impulse=4.0, every_s=2.0, duration_ms=100.0),))
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise BodyError(
-            f"option drive_speeds of objective 'walk' takes VALUE:SPEED pairs, e.g. 21:0.4,25:0.8; got {text!r}"
-        ) from None
-    if any(speed <= 0 for _, speed in points):
-        raise BodyError(f"option drive_speeds of objective 'walk': every speed must be > 0 m/s; got {text!r}")
-    return points
-
-
-def parse_conditions(text: str | Sequence[Any]) -> tuple[tuple[Any, ...], ...]:
-    """The ``perturb`` option -> one tuple of perturbations per condition (``()`` = unperturbed)."""
-    from .perturbations import parse_perturbations
-
-    if not isinstance(text, str):
-        return (parse_perturbations(text),)
-    parts = [part.strip() for part in text.split(";")] if text.strip() else [""]
-    return tuple(() if part in ("", "none") else parse_perturbations(part) for part in parts)
+            f"option perturb of objective 'walk' takes conditions, each a list of (kind, size) pairs, "
+            f"such as ((), (('push', 4.0),)); got {value!r}"
+        )
+    if not value:
+        return ((),)
+    return tuple(tuple(from_pair(kind, size) for kind, size in _pairs("perturb", c, "('push', 4.0)")) for c in value)
 
 
 class WalkEvaluator:
@@ -102,8 +126,8 @@ class WalkEvaluator:
                 f"{path}:/body/kind: the binding drives {self.binding.body.kind!r}, not {options['body']!r}"
             )
         self._network: CompiledNetwork | None = None
-        self.conditions = parse_conditions(options["perturb"])
-        self.drive_speeds = parse_drive_speeds(options["drive_speeds"]) if str(options["drive_speeds"]).strip() else ()
+        self.conditions = conditions_option(options["perturb"])
+        self.drive_speeds = drive_speeds_option(options["drive_speeds"])
         if self.drive_speeds and options["drive_param"] not in circuit.parameters:
             raise BodyError(
                 f"option drive_param of objective 'walk': circuit {circuit.name!r} has no parameter {options['drive_param']!r}"

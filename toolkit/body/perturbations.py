@@ -150,24 +150,49 @@ def _positive(what: str, value: float) -> None:
         raise BodyError(f"{what} must be a finite number > 0; got {value}")
 
 
-def parse_perturbation(text: str) -> Perturbation:
-    """``'push=20'``, ``'mass=0.8'``, ``'delay'`` ... -> the typed perturbation (size default per kind)."""
-    kind, _, size = str(text).strip().partition("=")
-    kind = kind.strip()
+def from_pair(kind: str, size: float | None = None) -> Perturbation:
+    """The typed perturbation of a kind and size (``("push", 20.0)``); ``None``: the kind's default size.
+
+    >>> from_pair("friction", 1.5)
+    FrictionScale(scale=1.5)
+    """
     if kind not in KINDS:
         raise BodyError(
             f"unknown perturbation {kind!r}{did_you_mean(kind, KINDS) or ''}; kinds: {', '.join(KINDS)} (as KIND or KIND=SIZE)"
         )
     cls, field_name, default = KINDS[kind]
-    if not size.strip():
+    if size is None:
         return cls(**{field_name: default})
+    whole = isinstance(default, int) and not isinstance(default, bool)
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or (whole and size != int(size)):
+        raise BodyError(
+            f"perturbation {kind}: size {size!r} is not a {'whole number' if whole else 'number'}; e.g. {kind}={default}"
+        )
+    return cls(**{field_name: int(size) if whole else float(size)})
+
+
+def as_pair(item: Perturbation) -> tuple[str, float]:
+    """``Push(12.5)`` -> ``("push", 12.5)``: the kind and size, as :func:`from_pair` takes them."""
+    for kind, (cls, field_name, _) in KINDS.items():
+        if isinstance(item, cls):
+            return kind, getattr(item, field_name)
+    raise BodyError(f"not a perturbation: {item!r}")
+
+
+def parse_perturbation(text: str) -> Perturbation:
+    """``'push=20'``, ``'mass=0.8'``, ``'delay'`` ... -> the typed perturbation (size default per kind)."""
+    kind, _, size = str(text).strip().partition("=")
+    kind = kind.strip()
+    if kind not in KINDS or not size.strip():
+        return from_pair(kind)
+    default = KINDS[kind][2]
     try:
         value: Any = int(size) if isinstance(default, int) and not isinstance(default, bool) else float(size)
     except ValueError:
         raise BodyError(
             f"perturbation {text!r}: size {size!r} is not a {'whole number' if isinstance(default, int) else 'number'}; e.g. {kind}={default}"
         ) from None
-    return cls(**{field_name: value})
+    return from_pair(kind, value)
 
 
 def parse_perturbations(items: str | Iterable[str | Perturbation]) -> tuple[Perturbation, ...]:
@@ -182,12 +207,10 @@ def parse_perturbations(items: str | Iterable[str | Perturbation]) -> tuple[Pert
     )
 
 
-def describe(perturbation: Perturbation) -> str:
+def describe(item: Perturbation) -> str:
     """``'push=12.5'``: the kind and size, as ``--perturb`` takes them."""
-    for kind, (cls, field_name, _) in KINDS.items():
-        if isinstance(perturbation, cls):
-            return f"{kind}={getattr(perturbation, field_name):g}"
-    raise BodyError(f"not a perturbation: {perturbation!r}")
+    kind, size = as_pair(item)
+    return f"{kind}={size:g}"
 
 
 def format_perturbations(perturbations: Sequence[Perturbation]) -> str:
@@ -358,8 +381,10 @@ __all__ = [
     "SensorNoise",
     "Slope",
     "Tolerance",
+    "as_pair",
     "describe",
     "format_perturbations",
+    "from_pair",
     "half_survival",
     "parse_perturbation",
     "parse_perturbations",
