@@ -190,3 +190,45 @@ def test_poisson_counts_are_the_whole_tables_inverted_cdf_of_each_neurons_unifor
             beyond_eight += k >= 8
             assert counts[i] == k, (t, i, u, counts[i], k)
     assert beyond_four > 20 and beyond_eight > 20  # both continuations were exercised
+
+
+@pytest.mark.parametrize("block_synapses", [1, 16, 65536])
+def test_the_delivery_view_sorts_by_source_then_delay_then_csr_position_whatever_the_block_size(
+    network, block_synapses
+):
+    w = network.weights
+    delays = np.asarray(network.delays, dtype=np.int32)
+    rank_of_delay = np.full(int(delays.max()) + 1, -1, dtype=np.int32)
+    rank_of_delay[np.unique(delays)] = np.arange(np.unique(delays).size, dtype=np.int32)
+    order, post, weight, group_ptr, group_syn, group_rank = simulate_module._kernel.delivery_view(
+        network.n_neurons,
+        np.asarray(w.indptr, dtype=np.int64),
+        np.asarray(w.indices, dtype=np.int32),
+        delays,
+        rank_of_delay,
+        np.asarray(w.data, dtype=float),
+        block_synapses,
+    )
+    expected = np.lexsort((np.arange(w.nnz), delays, w.indices))
+    rows = np.repeat(np.arange(network.n_neurons), np.diff(w.indptr))
+    assert np.array_equal(order, expected)
+    assert np.array_equal(post, rows[expected]) and np.array_equal(weight, w.data[expected])
+    view = delivery_view(network)
+    for got, want in ((group_ptr, view.group_ptr), (group_syn, view.group_syn), (group_rank, view.group_rank)):
+        assert np.array_equal(got, want)
+
+
+def test_simulators_without_parameters_share_the_views_weights_and_see_weights_edited_in_place(network):
+    first = Simulator(network, seeds=1)
+    second = Simulator(network, seeds=2)
+    assert np.shares_memory(first._weight, second._weight)
+    assert np.array_equal(second._weight[0], network.weights.data[delivery_view(network).order])
+    batch = Simulator(network, seeds=[1, 2], parameters=[{}, {}])
+    assert np.array_equal(batch._weight, np.tile(first._weight, (2, 1)))
+    original = network.weights.data.copy()
+    try:
+        network.weights.data *= 2.0
+        edited = Simulator(network, seeds=1)
+        assert np.array_equal(edited._weight[0], network.weights.data[delivery_view(network).order])
+    finally:
+        network.weights.data[:] = original

@@ -222,7 +222,7 @@ class Simulator:
         self._has_poisson = bool(np.any(self._coef[:, _kernel.POISSON_MEAN] > 0))
         self._has_noise = bool(np.any(self._coef[:, _kernel.NOISE_AMP] > 0))
         self._view = delivery_view(network)
-        self._weight = np.ascontiguousarray(weights_data[:, self._view.order])
+        self._weight = _lane_weights(network, self._view, weights_data, parameters is None)
         depth = self._view.max_delay + 1
         self._keys = _kernel.stream_keys(np.asarray(self.seeds, dtype=np.uint64))
         self._v = _kernel.initial_v(self._keys, neuron["initial_v_low"], neuron["initial_v_high"])
@@ -515,9 +515,9 @@ def memory_estimate(
     parts = {
         "spike queues": n_lanes * (2 * n * 8 + n * 4 + depth * 24 + _queue_entries(n, nnz, depth - 1, network.dt) * 16),
         "neuron state and coefficients": n_lanes * n * (5 * 8 + _kernel.N_COEF * 8 + 4 + 2 * 8),
-        "weights": n_lanes * nnz * 8
-        + nnz * (8 + 4 + 4 + 12)
-        + (n + 1) * 8,  # lane weights; delivery view and its build
+        # lane weights; the delivery view (order, target, weight, up to one delay group per synapse)
+        # and the 24-byte records it is built from
+        "weights": n_lanes * nnz * 8 + nnz * (8 + 4 + 8 + 12 + 24) + (n + 1) * 8,
         "population bins": n_lanes * (-(-n_steps // steps_per_bin)) * n_populations * 4 * 2,
         "traces": n_lanes * n_steps * n_traces * 8 * 2,
         "spikes": (n_lanes * int(n * n_steps * network.dt / 10.0) * SPIKE_BYTES * 2) if record_spikes else 0,
@@ -711,6 +711,11 @@ class DeliveryView:
 
     order: np.ndarray
     post: np.ndarray
+    weight: np.ndarray
+    """The network's weights in view order, shared by the simulators whose lanes have no parameters
+    (the kernel never writes them)."""
+    source_weights: np.ndarray
+    """The array ``weight`` was gathered from (``network.weights.data`` at the time)."""
     group_ptr: np.ndarray
     group_syn: np.ndarray
     group_rank: np.ndarray
@@ -733,25 +738,43 @@ def delivery_view(network) -> DeliveryView:
     if cached is not None and cached[0]() is network:
         return cached[1]
     w = network.weights
-    delays = np.asarray(network.delays)
-    if delays.size and delays.min() < 1:
-        raise SimulationError(f"delays must be at least one step; got {int(delays.min())}")
-    max_delay = int(delays.max()) if delays.size else 1
-    delay_values = (
-        np.flatnonzero(np.bincount(delays, minlength=max_delay + 1)) if delays.size else np.zeros(0, np.int64)
-    )
+    delays = np.asarray(network.delays, dtype=np.int32)
+    shortest, longest, present = _kernel.delay_extent(delays)
+    if delays.size and shortest < 1:
+        raise SimulationError(f"delays must be at least one step; got {int(shortest)}")
+    max_delay = int(longest) if delays.size else 1
+    delay_values = np.flatnonzero(present) if delays.size else np.zeros(0, np.int64)
     rank = np.full(max_delay + 1, -1, dtype=np.int32)
     rank[delay_values] = np.arange(delay_values.size, dtype=np.int32)
-    order, post, group_ptr, group_syn, group_rank = _kernel.delivery_view(
+    order, post, weight, group_ptr, group_syn, group_rank = _kernel.delivery_view(
         network.n_neurons,
         np.asarray(w.indptr, dtype=np.int64),
         np.asarray(w.indices, dtype=np.int32),
-        np.asarray(delays, dtype=np.int32),
+        delays,
         rank,
+        np.asarray(w.data, dtype=float),
     )
-    view = DeliveryView(order, post, group_ptr, group_syn, group_rank, delay_values.astype(np.int64), max_delay)
+    view = DeliveryView(
+        order, post, weight, w.data, group_ptr, group_syn, group_rank, delay_values.astype(np.int64), max_delay
+    )
     _VIEWS[key] = (weakref.ref(network, partial(_forget_view, key)), view)
     return view
+
+
+def _lane_weights(network, view: DeliveryView, weights_data: np.ndarray, network_weights: bool) -> np.ndarray:
+    """Each lane's weights (B, synapses) in view order.
+
+    Lanes without parameters all use the network's weights: they share the view's copy (one
+    lane) or repeat it, without gathering again, unless ``network.weights.data`` was replaced or
+    (as far as a sample of 4096 synapses shows) edited in place since the view was built.
+    """
+    data = network.weights.data
+    if network_weights and data is view.source_weights and view.weight.size:
+        sample = np.linspace(0, view.weight.size - 1, 4096).astype(np.int64)
+        if np.array_equal(view.weight[sample], np.asarray(data)[view.order[sample]]):
+            lanes = weights_data.shape[0]
+            return view.weight[None, :] if lanes == 1 else np.tile(view.weight, (lanes, 1))
+    return np.ascontiguousarray(np.take(weights_data, view.order, axis=1))
 
 
 def queue_capacity(network, view: DeliveryView) -> int:
