@@ -795,24 +795,6 @@ def _power_of_two(size: int) -> int:
     return 1 << max(0, int(size) - 1).bit_length()
 
 
-def csc_view(network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Column (presynaptic) view of W[post, pre]: (indptr, post, order, delays in column order).
-
-    ``order`` maps column order to CSR order, so per-lane CSR weights become
-    ``weights_data[:, order]``. Duplicate (post, pre) entries are kept, not summed.
-    """
-    w = network.weights
-    n = network.n_neurons
-    rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(w.indptr))
-    order = np.argsort(w.indices, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(w.indices, minlength=n), out=indptr[1:])
-    delays = np.ascontiguousarray(np.asarray(network.delays, dtype=np.int64)[order])
-    if delays.size and delays.min() < 1:
-        raise SimulationError(f"delays must be at least one step; got {int(delays.min())}")
-    return indptr, np.ascontiguousarray(rows[order].astype(np.int64)), order, delays
-
-
 def _parse_traces(network, specs: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Trace specs -> (labels, variable codes, neuron indices), one entry per recorded column."""
     labels, variables, neurons = [], [], []
