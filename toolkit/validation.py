@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .diff import SECTIONS
 from .errors import Problem
 from .rules import check_circuit, estimate_size
 
@@ -67,16 +68,8 @@ def validate_file(name_or_path: str) -> ValidationReport:
     return ValidationReport(path, summary=summary)
 
 
-NAMED_SECTIONS = (
-    "references",
-    "parameters",
-    "neuron_models",
-    "cell_classes",
-    "populations",
-    "projections",
-    "matrix_projections",
-    "readouts",
-)
+NAMED_SECTIONS = ("references", *SECTIONS)
+"""The sections whose items are named (``/populations/MN_F/...``), the references table included."""
 
 
 PLACEHOLDERS: dict[str, object] = {

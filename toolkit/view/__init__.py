@@ -38,7 +38,7 @@ import numpy as np
 from ..atomic_files import atomic_write_bytes
 from ..diff import diff_circuits
 from ..errors import EncephagenError
-from ..schema import Circuit, ParamRef, UniformRange
+from ..schema import FIELD_UNITS, Circuit, ParamRef, UniformRange
 
 ASSETS = Path(__file__).parent
 MAX_MATRIX_EDGES = 600
@@ -51,27 +51,14 @@ RATE_BIN_MS = 5.0
 """Bin width of the population-rate traces on the page (ms), or the run's bin if wider."""
 
 UNITS: dict[str, str] = {
-    "tau_m": "ms",
-    "v_threshold": "mV",
-    "v_reset": "mV",
-    "v_rest": "mV",
-    "t_ref": "ms",
-    "tau_syn_exc": "ms",
-    "tau_syn_inh": "ms",
-    "adaptation": "mV",
-    "tau_adaptation": "ms",
-    "noise_sigma": "mV",
-    "drive": "mV",
-    "rate": "Hz",
-    "weight": "mV",
-    "delay": "ms",
+    **FIELD_UNITS,
     "probability": "",
     "size": "neurons",
     "initial_v": "mV",
     "indegree": "synapses",
     "sources": "",
 }
-"""Unit of every numeric field a panel shows (the schema's conventions: ms, mV, Hz)."""
+"""Unit of every numeric field a panel shows: the schema's (:data:`FIELD_UNITS`), with counts named."""
 
 
 class ViewError(EncephagenError, ValueError):
