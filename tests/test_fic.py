@@ -9,6 +9,7 @@ import encephagen.hcp as hcp
 from encephagen.fc import FC_OPTIONS, FC_TARGETS, FCEvaluator, baseline_predictors, fc_report, sar_gain
 from encephagen.fic import feedback_inhibition_control, inhibitory_factors
 from encephagen.hcp import build_hcp_cortex_circuit, default_data_path, load_connectome
+from encephagen.seeds import SeedRangeError
 from encephagen.storage import load_circuit
 
 
@@ -126,6 +127,14 @@ def small(tmp_path_factory):
     folder = tmp_path_factory.mktemp("small_cortex")
     circuit = build_hcp_cortex_circuit(default_data_path(), circuit_dir=folder, n_exc=40, n_inh=10)
     return circuit.with_parameter_values({"p_long_range": 0.5, "p_local": 0.4}), folder
+
+
+@pytest.mark.parametrize("seed", [100_000, 200_000, 0])
+def test_fic_draws_only_calibration_seeds(small, seed):
+    """FIC sets weights that ship in a new version, so a report, selection or unranged seed is refused."""
+    circuit, folder = small
+    with pytest.raises(SeedRangeError, match="cannot be used to calibrate"):
+        feedback_inhibition_control(circuit, seeds=[seed], base_dir=folder)
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import EncephagenError
+from .seeds import CALIBRATION, check_calibration_seeds
 
 DECO_2014 = "Deco G, Ponce-Alvarez A, Hagmann P, Romani GL, Mantini D, Corbetta M (2014) How local excitation-inhibition ratio impacts the whole brain dynamics. J Neurosci 34:7886-7898"
 
@@ -96,7 +97,7 @@ def feedback_inhibition_control(
     duration_s: float = 12.0,
     settle_s: float = 2.0,
     dt: float = 0.5,
-    seeds: Sequence[int] = (0,),
+    seeds: Sequence[int] = (CALIBRATION.first + 1,),
     max_iterations: int = 12,
     tolerance: float = 0.15,
     rate: float = 0.5,
@@ -117,7 +118,8 @@ def feedback_inhibition_control(
     dt
         Integration step (ms).
     seeds
-        Noise seeds of each run (several lanes average the rate estimate).
+        Noise seeds of each run (several lanes average the rate estimate): calibration seeds only,
+        since the weights they set ship in a new version (others are refused).
     max_iterations, tolerance
         Stop when the worst region is within ``tolerance`` (relative) or after this many runs.
     rate, max_step
@@ -131,6 +133,7 @@ def feedback_inhibition_control(
 
     if target_hz <= 0 or not 0 < tolerance < 1 or max_step <= 1 or settle_s >= duration_s:
         raise EncephagenError("FIC needs target_hz > 0, 0 < tolerance < 1, max_step > 1 and settle_s < duration_s")
+    check_calibration_seeds(seeds, "feedback inhibition control")
     regions = _regions(circuit)
     factors = inhibitory_factors(circuit, regions)
     steps: list[FICStep] = []

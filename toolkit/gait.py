@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UnknownNameError
+from .seeds import REPORT_FIRST
 
 log = logging.getLogger(__name__)
 
@@ -590,7 +591,7 @@ def prepare_circuit(circuit, *, lesions: Sequence[str] = (), shuffle_seed: int |
 def run_gait(
     circuit,
     *,
-    seeds: Sequence[int] = tuple(range(10)),
+    seeds: Sequence[int] = tuple(range(REPORT_FIRST, REPORT_FIRST + 10)),
     duration_ms: float = 20_000.0,
     parameters: Mapping[str, float] | None = None,
     lesions: Sequence[str] = (),
@@ -654,7 +655,7 @@ def sweep_gait(
     parameter: str,
     values: Sequence[float],
     *,
-    seeds: Sequence[int] = tuple(range(3)),
+    seeds: Sequence[int] = tuple(range(REPORT_FIRST, REPORT_FIRST + 3)),
     duration_ms: float = 10_000.0,
     parameters: Mapping[str, float] | None = None,
     lesions: Sequence[str] = (),
