@@ -76,6 +76,17 @@ def test_explicit_report_or_selection_seeds_are_refused_by_calibration():
     check_calibration_seeds([CALIBRATION.first, CALIBRATION.last])
 
 
+def test_tuning_a_baseline_controller_draws_only_calibration_seeds():
+    """The shipped baselines are picked by tune_baseline, so its seeds are held to the split too."""
+    pytest.importorskip("nevergrad")
+    from encephagen.body.baselines import tune_baseline
+
+    with pytest.raises(SeedRangeError, match=r"tuning the constant baseline: seed 100000 .* report seed"):
+        tune_baseline("constant", budget=1, weight=0.0, train_seeds=[100_000])
+    with pytest.raises(SeedRangeError, match="selection seed"):
+        tune_baseline("sine", budget=1, weight=0.0, validation_seeds=[200_001])
+
+
 def test_describe_names_the_range_a_run_used():
     assert REPORT.describe(range(100_000, 100_100)) == "report seeds 100000-100099"
     assert REPORT.describe([3, 4]) == "seeds (outside the report range 100000-199999) 3-4"
