@@ -15,6 +15,7 @@ from encephagen.body.binding import binding_from_tree, check_binding, load_bindi
 from encephagen.body.conformance import check_body
 from encephagen.body.loop import ClosedLoop, evaluate_walk, neural_steps_per_body_step, walk_objective_terms
 from encephagen.errors import BodyError, CircuitError, UnknownNameError
+from encephagen.seeds import SeedRangeError
 from encephagen.storage import load_circuit
 
 gym = pytest.importorskip("gymnasium", reason="the Gymnasium comparison needs gymnasium[mujoco]")
@@ -543,3 +544,5 @@ def test_imitation_needs_known_parameters_and_a_rhythm(walker2d_cpg_loop):
         fit_to_rhythm(
             walker2d_cpg_loop, walker, JOINT_GAINS, phase_readout="right_fe_fast", steps=60, skip=0
         )  # < 1 cycle
+    with pytest.raises(SeedRangeError, match="seed 100000 cannot be used to calibrate: it is a report seed"):
+        fit_to_rhythm(walker2d_cpg_loop, walker, JOINT_GAINS, phase_readout="right_fe_fast", seeds=[100000], steps=50)

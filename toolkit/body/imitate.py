@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import BodyError, UnknownNameError
 from ..schema import ParamRef
+from ..seeds import check_calibration_seeds
 from .binding import resolve
 
 
@@ -83,7 +84,7 @@ def fit_to_rhythm(
     names: Sequence[str],
     *,
     phase_readout: str,
-    seeds: Sequence[int] = (11, 12, 13),
+    seeds: Sequence[int] = (1_000_011, 1_000_012, 1_000_013),
     steps: int = 1200,
     skip: int = 100,
     shifts: int = 72,
@@ -103,10 +104,12 @@ def fit_to_rhythm(
     phase_readout
         The readout whose cycle defines the circuit's phase (:func:`rhythm_phase`).
     seeds, steps, skip
-        Open-loop runs: noise seeds, body steps each, and steps left out at the start.
+        Open-loop runs: noise seeds (calibration seeds only: the fit sets values that ship),
+        body steps each, and steps left out at the start.
     shifts
         Phase shifts of the reference tried (a grid over one cycle); the best fit is kept.
     """
+    check_calibration_seeds(seeds, "imitation seeds")
     names = list(names)
     known = set(loop.network.parameter_values())
     for name in names:
@@ -255,7 +258,8 @@ def fit_to_controller(
     names
         Circuit parameters used as gains or offsets in the binding's motors.
     seeds
-        One recorded episode of the reference per seed (body reset and circuit noise).
+        One recorded episode of the reference per seed (body reset and circuit noise);
+        calibration seeds only, as the fitted values ship.
     steps, skip
         Body steps per episode (default: the body's limit) and steps left out at the start.
     noise
@@ -264,6 +268,7 @@ def fit_to_controller(
     """
     from .binding import make_bound_body
 
+    check_calibration_seeds(seeds, "imitation seeds")
     names = list(names)
     known = set(loop.network.parameter_values())
     for name in names:
