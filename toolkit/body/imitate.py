@@ -78,6 +78,16 @@ class Imitation:
     """Root-mean-square difference between fitted commands and targets (action units)."""
 
 
+def _checked_inputs(loop, names: Sequence[str], seeds: Sequence[int]) -> list[str]:
+    """The parameter names to fit, each known to the circuit, once the seeds are calibration seeds."""
+    check_calibration_seeds(seeds, "imitation seeds")
+    known = set(loop.network.parameter_values())
+    for name in names:
+        if name not in known:
+            raise UnknownNameError("parameter", name, sorted(known))
+    return list(names)
+
+
 def fit_to_rhythm(
     loop,
     gait,
@@ -109,12 +119,7 @@ def fit_to_rhythm(
     shifts
         Phase shifts of the reference tried (a grid over one cycle); the best fit is kept.
     """
-    check_calibration_seeds(seeds, "imitation seeds")
-    names = list(names)
-    known = set(loop.network.parameter_values())
-    for name in names:
-        if name not in known:
-            raise UnknownNameError("parameter", name, sorted(known))
+    names = _checked_inputs(loop, names, seeds)
     if phase_readout not in loop.readout_names:
         raise UnknownNameError("readout", phase_readout, loop.readout_names)
     readouts = loop.readouts_at_rest(seeds, steps)[:, skip:]
@@ -268,12 +273,7 @@ def fit_to_controller(
     """
     from .binding import make_bound_body
 
-    check_calibration_seeds(seeds, "imitation seeds")
-    names = list(names)
-    known = set(loop.network.parameter_values())
-    for name in names:
-        if name not in known:
-            raise UnknownNameError("parameter", name, sorted(known))
+    names = _checked_inputs(loop, names, seeds)
     body = make_bound_body(loop.binding, loop.base_dir)
     episodes = record_controller(body, controller_factory, seeds, steps=steps, noise=noise)
     readouts = readouts_on_observations(loop, [o for o, _ in episodes], seeds)
