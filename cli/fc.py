@@ -134,11 +134,13 @@ def fc(
     from encephagen.atomic_files import check_output_file
     from encephagen.cli.gait import parse_assignments
     from encephagen.compiler import compile_circuit
+    from encephagen.extras import require
     from encephagen.fc import fc_report, run_cortex
     from encephagen.hcp import load_connectome
     from encephagen.locations import resolve_circuit_path
     from encephagen.storage import load_circuit
 
+    require("scipy", "the FCD of encephagen fc")  # before minutes of simulation, not after
     for output in (plot, save_result):
         if output is not None:
             check_output_file(output, overwrite=force)
