@@ -124,7 +124,8 @@ def fc(
     held-out subjects, and printed beside what the data predict without any simulation:
     log1p(1000 SC), the node-strength product, the best linear (SAR) model, and the
     split-half ceiling — all computed from the same file. The FC of a run of T seconds is
-    noisy; --lanes N averages N independent runs (N x T seconds of BOLD).
+    noisy; --lanes N averages N independent runs (N x T seconds of BOLD). The FCD's filter and
+    statistics need scipy: pip install 'encephagen[fc]'.
 
     \b
     Example:
