@@ -97,12 +97,12 @@ def run_nest(network, delays, duration_ms: float) -> dict:
             "V_m": np.random.default_rng(0).uniform(p["initial_v_low"], p["initial_v_high"]),
         },
     )
-    coo = network.weights.tocoo()
+    post, pre, syn_weight = network.weights.triplets()
     nest.Connect(
-        np.asarray(cells)[coo.col],
-        np.asarray(cells)[coo.row],
+        np.asarray(cells)[pre],
+        np.asarray(cells)[post],
         "one_to_one",
-        {"synapse_model": "static_synapse", "weight": coo.data, "delay": np.maximum(delays, 1) * network.dt},
+        {"synapse_model": "static_synapse", "weight": syn_weight, "delay": np.maximum(delays, 1) * network.dt},
     )
     for rate, weight in {(float(r), float(w)) for r, w in zip(p["poisson_rate"], p["poisson_weight"])}:
         members = np.flatnonzero((p["poisson_rate"] == rate) & (p["poisson_weight"] == weight))
@@ -147,13 +147,13 @@ def run_brian2(network, delays, duration_ms: float) -> dict:
     group.t_ref, group.tau_m = p["t_ref"] * b2.ms, p["tau_m"] * b2.ms
     group.tau_e, group.tau_i = p["tau_syn_exc"] * b2.ms, p["tau_syn_inh"] * b2.ms
     group.v = np.random.default_rng(0).uniform(p["initial_v_low"], p["initial_v_high"])
-    coo = network.weights.tocoo()
+    post, pre, syn_weight = network.weights.triplets()
     objects = [group]
     for sign, target in ((1, "i_e"), (-1, "i_i")):
-        keep = np.flatnonzero(np.sign(coo.data) == sign)
+        keep = np.flatnonzero(np.sign(syn_weight) == sign)
         synapses = b2.Synapses(group, group, "w : 1", on_pre=f"{target}_post += w")
-        synapses.connect(i=coo.col[keep], j=coo.row[keep])
-        synapses.w = coo.data[keep]
+        synapses.connect(i=pre[keep], j=post[keep])
+        synapses.w = syn_weight[keep]
         synapses.delay = np.maximum(delays[keep], 1) * network.dt * b2.ms
         objects.append(synapses)
     rate, weight = float(p["poisson_rate"][0]), float(p["poisson_weight"][0])

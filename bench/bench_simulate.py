@@ -276,7 +276,7 @@ def memory_bandwidth_gb_s(megabytes: int = 256) -> float:
 
 def csr_matvec_seconds_per_bio_s(network, steps: int = 300) -> float:
     """A scipy CSR mat-vec every step (what a dense-time simulator does), scaled to 1 s biological."""
-    w = network.weights
+    w = network.weights.to_scipy()
     spikes = np.zeros(network.n_neurons)
     spikes[::50] = 1.0  # ~2 % of neurons spike each step; the cost does not depend on it
     start = time.perf_counter()

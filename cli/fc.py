@@ -124,7 +124,8 @@ def fc(
     held-out subjects, and printed beside what the data predict without any simulation:
     log1p(1000 SC), the node-strength product, the best linear (SAR) model, and the
     split-half ceiling — all computed from the same file. The FC of a run of T seconds is
-    noisy; --lanes N averages N independent runs (N x T seconds of BOLD).
+    noisy; --lanes N averages N independent runs (N x T seconds of BOLD). The FCD's filter and
+    statistics need scipy: pip install 'encephagen[fc]'.
 
     \b
     Example:
@@ -134,11 +135,13 @@ def fc(
     from encephagen.atomic_files import check_output_file
     from encephagen.cli.gait import parse_assignments
     from encephagen.compiler import compile_circuit
+    from encephagen.extras import require
     from encephagen.fc import fc_report, run_cortex
     from encephagen.hcp import load_connectome
     from encephagen.locations import resolve_circuit_path
     from encephagen.storage import load_circuit
 
+    require("scipy", "the FCD of encephagen fc")  # before minutes of simulation, not after
     for output in (plot, save_result):
         if output is not None:
             check_output_file(output, overwrite=force)

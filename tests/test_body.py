@@ -292,6 +292,24 @@ def test_neural_steps_per_body_step_must_be_whole():
 # --------------------------------------------------------------------------- closed loop
 
 
+def test_afferent_fanout_sums_each_populations_afferents_in_binding_order_from_zero():
+    from encephagen.body.loop import _Fanout
+
+    rng = np.random.default_rng(200140)
+    slices = [slice(0, 3), slice(5, 6), slice(0, 3), slice(7, 10), slice(0, 3), slice(5, 6)]
+    values = rng.normal(0.0, 1.0, (4, len(slices))) * np.array([1e8, 1.0, 1e-8, 3.0, -1e8, 0.1])
+    expected = np.zeros((4, 12))
+    for population in {(s.start, s.stop) for s in slices}:
+        total = np.zeros(4)
+        for i, part in enumerate(slices):
+            if (part.start, part.stop) == population:
+                total = total + values[:, i]  # one afferent after the other, as the binding lists them
+        expected[:, population[0] : population[1]] = total[:, None]
+    got = _Fanout.of(slices, 12)(values)
+    assert np.array_equal(got.view(np.uint64), expected.view(np.uint64))
+    assert _Fanout.of([], 12) is None
+
+
 @pytest.fixture(scope="module")
 def half_centre_loop():
     from encephagen.compiler import compile_circuit

@@ -47,6 +47,7 @@ def test_docstring_example(test, tmp_path, monkeypatch):
 
 STAGES_WITH_EXAMPLES = (
     "encephagen.compiler",
+    "encephagen.synapse_matrix",
     "encephagen.simulation",
     "encephagen.gait",
     "encephagen.lesions",

@@ -157,9 +157,8 @@ def test_cortex_compiles_with_delays_from_tract_length():
     velocity = circuit.parameters["conduction_velocity"].value
     synaptic = circuit.parameters["synaptic_delay"].value
     long_range = network.projection_synapses["long_range.E->E"]
-    coo = network.weights.tocoo()
     region_of = network.population_index // 2  # populations alternate <region>.E, <region>.I
-    pre, post = coo.col[long_range], coo.row[long_range]
+    pre, post = network.weights.indices[long_range], network.weights.rows()[long_range]
     expected = np.rint((synaptic + connectome.tract_length[region_of[post], region_of[pre]] / velocity) / network.dt)
     assert np.array_equal(network.delays[long_range], np.maximum(1, expected).astype(np.int32))
     assert network.delays[long_range].max() * network.dt > 40  # the longest tracts take tens of ms

@@ -62,9 +62,8 @@ def test_round_trip_compiles_to_the_same_network(exported, half_centre):
 
 
 def _canonical(network) -> np.ndarray:
-    w = network.weights.tocoo()
-    order = np.argsort(w.row, kind="stable")  # CSR data are already row-major; tocoo keeps that order
-    table = np.column_stack([w.row[order], w.col[order], w.data[order], network.delays[order]])
+    post, pre, weight = network.weights.triplets()  # CSR order: row-major already
+    table = np.column_stack([post, pre, weight, network.delays])
     return table[np.lexsort(table.T[::-1])]
 
 
@@ -159,7 +158,7 @@ def test_import_of_a_foreign_iaf_circuit_converts_units(tmp_path):
     network = compile_circuit(circuit)
     g_l = 200.0 / 20.0  # nS: pA / nS = mV
     assert network.neuron["drive"][0] == pytest.approx(150.0 / g_l)
-    assert network.weights[1, 0] == pytest.approx(-30.0 / g_l)
+    assert network.weights.toarray()[1, 0] == pytest.approx(-30.0 / g_l)
     assert network.delays[0] == 15
     assert circuit.cell_classes[circuit.populations[pop_name].cell_class].effective_sign == "inhibitory"
 

@@ -1,8 +1,9 @@
 """Compile a circuit into a back-end-neutral network: sparse weights, per-neuron vectors, delays.
 
-Orientation: the weight matrix is ``W[post, pre]`` (scipy CSR, float64, mV), so the synaptic
-input to every neuron is ``W @ spikes``. Entries may repeat when two projections connect the
-same pair of neurons; ``W @ spikes`` sums them. The 3-neuron chain below proves it: only A is
+Orientation: the weight matrix is ``W[post, pre]`` (CSR, float64, mV: a
+:class:`~encephagen.synapse_matrix.SynapseMatrix`), so the synaptic input to every neuron is
+``W @ spikes``. Entries may repeat when two projections connect the same pair of neurons;
+``W @ spikes`` sums them. The 3-neuron chain below proves it: only A is
 driven, A -> B -> C, and B and C fire; reversing the projections silences them.
 
 >>> from encephagen.schema import Circuit
@@ -45,12 +46,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numba import njit
 
 from .errors import CompileError, Problem, UnknownNameError
 from .matrices import matrix_parts, matrix_probability
 from .schema import Circuit, MatrixValue, ParamRef, Readout, UniformRange
+from .synapse_matrix import SynapseMatrix
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class CompiledNetwork:
 
     circuit: Circuit
     dt: float
-    weights: sp.csr_matrix
+    weights: SynapseMatrix
     delays: np.ndarray
     neuron: dict[str, np.ndarray]
     population_names: list[str]
@@ -496,7 +497,7 @@ class _Builder:
             first += value.size
         where = None  # a view of rank, which must not outlive it
         self.value, self.delay = [], []
-        weights = sp.csr_matrix((constant.copy(), indices, indptr), shape=(n, n))
+        weights = SynapseMatrix(constant.copy(), indices, indptr, (n, n))
         for param, first, coefficients in self.weight_refs:
             indices_of = rank[first : first + coefficients.size].copy()
             self.pmap.setdefault(param, []).append(ParamTarget("weight", indices_of, np.asarray(coefficients, float)))

@@ -238,13 +238,11 @@ def excitatory_input_matrix(network, values: Mapping[str, float] | None = None) 
     ``rates @ M.T`` is each population's mean excitatory synaptic input (mV/s).
     """
     weights = network.apply(dict(values or {})).weights_data
-    coo = network.weights.tocoo()  # same entry order as weights_data
+    post, pre = network.weights.rows(), network.weights.indices  # same entry order as weights_data
     sizes = np.array([s.stop - s.start for s in network.population_slices.values()], dtype=float)
     population = np.repeat(np.arange(len(sizes)), sizes.astype(np.int64))
     n = len(sizes)
-    flat = np.bincount(
-        population[coo.row] * n + population[coo.col], weights=np.clip(weights, 0.0, None), minlength=n * n
-    )
+    flat = np.bincount(population[post] * n + population[pre], weights=np.clip(weights, 0.0, None), minlength=n * n)
     return flat.reshape(n, n) / sizes[:, None]
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import EncephagenError
+from .extras import require
 
 HANSEN_2015 = "Hansen ECA, Battaglia D, Spiegler A, Deco G, Jirsa VK (2015) Functional connectivity dynamics: modeling the switching behavior of the resting state. NeuroImage 105:525-535"
 
@@ -38,14 +39,13 @@ class FCDSettings:
 
 def bandpass(bold: np.ndarray, tr_s: float, band_hz: tuple[float, float]) -> np.ndarray:
     """Zero-phase 2nd-order Butterworth band-pass of (frames, regions) BOLD."""
-    from scipy.signal import butter, sosfiltfilt
-
+    signal = require("scipy.signal", "the FCD's band-pass filter")
     nyquist = 0.5 / tr_s
     low, high = band_hz
     if not 0 < low < high < nyquist:
         raise EncephagenError(f"band {low:g}-{high:g} Hz must lie inside (0, {nyquist:g}) Hz for TR {tr_s:g} s")
-    sos = butter(2, [low / nyquist, high / nyquist], btype="band", output="sos")
-    return sosfiltfilt(sos, np.asarray(bold, dtype=np.float64), axis=0)
+    sos = signal.butter(2, [low / nyquist, high / nyquist], btype="band", output="sos")
+    return signal.sosfiltfilt(sos, np.asarray(bold, dtype=np.float64), axis=0)
 
 
 def window_fc(bold: np.ndarray, tr_s: float, settings: FCDSettings = FCDSettings()) -> np.ndarray:
@@ -76,9 +76,8 @@ def pooled_fcd(runs: Sequence[np.ndarray], tr_s: float, settings: FCDSettings = 
 
 def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Kolmogorov–Smirnov statistic between two samples (largest gap of their CDFs)."""
-    from scipy.stats import ks_2samp
-
-    return float(ks_2samp(a, b).statistic)
+    stats = require("scipy.stats", "the FCD's Kolmogorov-Smirnov distance")
+    return float(stats.ks_2samp(a, b).statistic)
 
 
 @dataclass(frozen=True)

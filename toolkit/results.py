@@ -263,7 +263,6 @@ def _readout_dict(readout: Any) -> dict[str, Any]:
 def provenance(network, *, wall_seconds: float | None, n_steps: int, n_lanes: int) -> dict[str, Any]:
     """Where a result came from: circuit identity, sizes, software versions, time and host."""
     import numba
-    import scipy
 
     from ._version import __version__
 
@@ -282,7 +281,6 @@ def provenance(network, *, wall_seconds: float | None, n_steps: int, n_lanes: in
         "encephagen": __version__,
         "numpy": np.__version__,
         "numba": numba.__version__,
-        "scipy": scipy.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

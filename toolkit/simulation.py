@@ -434,8 +434,7 @@ class Simulator:
 
         The closed loop calls this after every body step, so it filters only the bins
         completed since the last call, with the recursion of :func:`filter_readout`
-        written out (scipy's ``lfilter`` costs ~0.1 ms per call, more than a body step's
-        neurons).
+        written out for every readout at once (a call filters a few bins).
         """
         complete = self.step // self.steps_per_bin
         pieces = []  # only the chunks holding bins not filtered yet

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from ..errors import BodyError
 from .baselines import aggregate, constant_controller, episode_metrics, reference_controllers, run_episode
@@ -420,15 +419,16 @@ class ClosedLoop:
 class _Fanout:
     """Afferent values -> per-neuron input: each population receives the sum of the afferents that feed it.
 
-    Summed once per population (a sparse groups x afferents matrix) and then gathered onto its
-    neurons, instead of a dense (afferents x neurons) product: the product cost more than the
-    circuit's kernel on a 680-neuron Humanoid circuit fed by 1,452 afferents (and more again with
-    BLAS threads on a busy machine). Sums run in binding order; for up to two afferents per
+    Summed once per population and then gathered onto its neurons, instead of a dense (afferents x
+    neurons) product: the product cost more than the circuit's kernel on a 680-neuron Humanoid
+    circuit fed by 1,452 afferents (and more again with BLAS threads on a busy machine). Sums run in
+    binding order, one term per pass over the populations, from zero; for up to two afferents per
     population they equal the dense product's bit for bit (its extra terms are zeros).
     """
 
-    def __init__(self, groups: sparse.csr_matrix, neuron_group: np.ndarray, targeted: np.ndarray, n_neurons: int):
-        self.groups, self.neuron_group, self.targeted, self.n_neurons = groups, neuron_group, targeted, n_neurons
+    def __init__(self, terms: list[tuple[np.ndarray, np.ndarray]], n_groups: int, neuron_group, targeted, n_neurons):
+        self.terms, self.n_groups = terms, n_groups
+        self.neuron_group, self.targeted, self.n_neurons = neuron_group, targeted, n_neurons
 
     @classmethod
     def of(cls, slices: list[slice], n_neurons: int) -> _Fanout | None:
@@ -442,14 +442,22 @@ class _Fanout:
                 group_of_neuron[part] = len(members)
                 members[key] = []
             members[key].append(i)
-        columns = [i for group in members.values() for i in group]
-        indptr = np.cumsum([0] + [len(group) for group in members.values()])
-        groups = sparse.csr_matrix((np.ones(len(columns)), columns, indptr), shape=(len(members), len(slices)))
+        groups = list(members.values())
+        # pass k adds the k-th afferent of every group that has one: (groups, afferent columns)
+        terms = [
+            (
+                np.array([g for g, group in enumerate(groups) if len(group) > k], dtype=np.intp),
+                np.array([group[k] for group in groups if len(group) > k], dtype=np.intp),
+            )
+            for k in range(max(len(group) for group in groups))
+        ]
         targeted = np.flatnonzero(group_of_neuron >= 0)
-        return cls(groups, group_of_neuron[targeted], targeted, n_neurons)
+        return cls(terms, len(groups), group_of_neuron[targeted], targeted, n_neurons)
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
-        sums = (self.groups @ values.T).T
+        sums = np.zeros((values.shape[0], self.n_groups))
+        for groups, columns in self.terms:
+            sums[:, groups] += values[:, columns]
         out = np.zeros((values.shape[0], self.n_neurons))
         out[:, self.targeted] = sums[:, self.neuron_group]
         return out

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BodyError
+from ..extras import require
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,8 @@ def linearise(body, qpos0: np.ndarray, ctrl0: np.ndarray, eps: float = 1e-4) -> 
 def design_lqr(body, weights: LqrWeights = LqrWeights()) -> LqrStander:
     """The LQR stander of ``body`` (Humanoid-v5) for cost ``weights``; deterministic."""
     import mujoco
-    from scipy.linalg import solve_discrete_are
+
+    solve_discrete_are = require("scipy.linalg", "the LQR stander", extra="body").solve_discrete_are
 
     model = body.model
     nv, nu = model.nv, model.nu
