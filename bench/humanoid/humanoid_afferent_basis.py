@@ -25,7 +25,7 @@ transduction), exciting push-pull motor pools of N neurons with weights
 ``C |Gc_ik| / (TAUSYN f_a' ca_k)``; the motor drive cancels the channels' resting input as
 simulated. Other options: TAUA (channel membrane ms), NOISE_A, NOISE (motor), TAU (readout),
 DT, ALLOC=1 (channel sizes in proportion to the largest share of a command each carries,
-at least NMIN), INDEG (fixed in-degree instead of all-to-all), PRUNE (drop terms below that
+at least NMIN), INDEG (fixed in-degree instead of all-to-all), RULE=one_to_one (channel neuron i onto motor neuron i; needs NA=N), PRUNE (drop terms below that
 share of the command). Prints steps survived per seed, full episodes and body steps per CPU
 second (load average beside it); ``fidelity`` compares the circuit's action with the LQR's
 open loop on one recorded LQR episode (selection seed 200053). Choose on selection seeds.
@@ -163,7 +163,7 @@ def build(options: dict, body, lqr, deviations) -> tuple[dict, dict]:
                     "target": f"{actuator}_MN_{target}",
                     "rule": {"kind": "fixed_indegree", "indegree": min(indegree, int(sizes[k])), "seed": 1 + k}
                     if indegree
-                    else {"kind": "all_to_all"},
+                    else {"kind": options.get("RULE", "all_to_all")},
                     "weight": weight,
                     "weight_mode": "total",
                     "delay": 0.5,
