@@ -156,6 +156,11 @@ def build(options: dict, body, lqr, deviations) -> tuple[dict, dict]:
             if abs(gc[i, k]) <= 1e-9:
                 continue
             weight = C * abs(gc[i, k]) / (tau_syn / 1000.0 * slope * ca)
+            # schema 1's 'total' gives each synapse weight / source size: scale up by the sources a target lacks
+            sources = (
+                min(indegree, int(sizes[k])) if indegree else 1 if options.get("RULE") == "one_to_one" else sizes[k]
+            )
+            weight *= sizes[k] / sources
             for d in ("pos", "neg"):
                 target = d if -gc[i, k] > 0 else {"pos": "neg", "neg": "pos"}[d]
                 projections[f"A_{channel}_{d}->{actuator}_MN_{target}"] = {
