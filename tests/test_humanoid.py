@@ -241,19 +241,32 @@ def stander_loop():
     )
 
 
-def _without_pathway(loop, pathway: str):
-    """The loop with the binding's spindle ('ia': joint angles and velocities) or vestibular
-    ('vestibular': trunk orientation, rates, velocities) afferent entries removed."""
+def _without_class(loop, cell_class: str):
+    """The loop with the circuit's populations of ``cell_class`` removed (with their projections)
+    and the binding's afferent entries into them."""
     from encephagen.body.loop import ClosedLoop
+    from encephagen.compiler import compile_circuit, lesion
 
-    def is_spindle(sensor: str) -> bool:
-        return sensor.endswith(("_angle", "_velocity")) and not sensor.startswith(
-            ("torso_", "forward_", "lateral_", "vertical_")
-        )
+    circuit = loop.network.circuit
+    pools = {name for name, p in circuit.populations.items() if p.cell_class == cell_class}
+    kept = {name: a for name, a in loop.binding.afferents.items() if a.population not in pools}
+    assert pools and 0 < len(kept) < len(loop.binding.afferents)
+    return ClosedLoop(
+        compile_circuit(lesion(circuit, [cell_class]), dt=loop.network.dt),
+        loop.binding.model_copy(update={"afferents": kept}),
+        base_dir=loop.base_dir,
+    )
 
-    kept = {name: a for name, a in loop.binding.afferents.items() if is_spindle(a.sensor) != (pathway == "ia")}
-    assert 0 < len(kept) < len(loop.binding.afferents)
-    return ClosedLoop(loop.network, loop.binding.model_copy(update={"afferents": kept}), base_dir=loop.base_dir)
+
+def test_humanoid_stander_feeds_its_motor_pools_only_through_spiking_channel_populations(stander_loop):
+    circuit = stander_loop.network.circuit
+    fed = {a.population for a in stander_loop.binding.afferents.values()}
+    assert {circuit.populations[p].cell_class for p in fed} == {"VS", "SpIN"}
+    assert all(
+        circuit.populations[p.source].cell_class in ("VS", "SpIN") and circuit.populations[p.target].cell_class == "MN"
+        for p in circuit.projections.values()
+    )
+    assert all(circuit.cell_classes[c].references for c in ("VS", "SpIN", "MN"))
 
 
 def test_humanoid_stander_stays_up_where_zero_action_falls_at_40_steps(stander_loop):
@@ -261,7 +274,9 @@ def test_humanoid_stander_stays_up_where_zero_action_falls_at_40_steps(stander_l
     assert episode.metrics["steps"] == 300
 
 
-@pytest.mark.parametrize("pathway", ["ia", "vestibular"])
-def test_humanoid_stander_falls_within_200_steps_without_its_spindle_or_vestibular_drive(stander_loop, pathway):
-    episodes = _without_pathway(stander_loop, pathway).run(REPORT_SEEDS[:2], max_steps=200)
+@pytest.mark.parametrize("cell_class", ["SpIN", "VS"])
+def test_humanoid_stander_falls_within_200_steps_without_its_spindle_or_vestibulospinal_populations(
+    stander_loop, cell_class
+):
+    episodes = _without_class(stander_loop, cell_class).run(REPORT_SEEDS[:2], max_steps=200)
     assert all(e.metrics["steps"] < 200 for e in episodes)

@@ -44,7 +44,7 @@ import numpy as np
 from build_humanoid_stander import DRIVE as I0  # this folder, on sys.path when run as a script
 from build_humanoid_stander import INPUT_PER_ACTION as C
 from build_humanoid_stander import MOTOR_NEURON as MN_MODEL
-from build_humanoid_stander import build as build_stander
+from build_humanoid_stander import motor_pools_only as build_stander
 
 from encephagen.body.adapters import make_body
 from encephagen.body.baselines import run_episode
