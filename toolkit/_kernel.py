@@ -49,8 +49,9 @@ spikes (stated, with the tests that check them, in :mod:`encephagen.simulation`)
 refractory count starts after the spike step, and a delay of d steps is Brian2's or NEST's
 ``(d - 1) * dt``.
 
-How a step is laid out for speed (the order above is what it computes, bit for bit): the
-normals of all neurons are drawn first; then for each run of consecutive neurons that share a
+How a step is laid out for speed (the order above is what it computes, bit for bit): queueing
+prefetches the spiking neurons' delay groups and synapses level by level (their cache misses
+then overlap); the normals of all neurons are drawn first; then for each run of consecutive neurons that share a
 coefficient row, its Poisson counts and then its update, so that the counts are still in L1
 cache when the update reads them. The draws are loops the compiler vectorises; the rare draws
 they cannot make (ziggurat rejections, Poisson counts beyond the table entries compared, means
@@ -76,8 +77,12 @@ from __future__ import annotations
 import math
 import types
 
+import numba
 import numpy as np
+from llvmlite import ir
 from numba import int64, njit, prange, uint64
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # columns of the coefficient table coef[kind, :]; neuron i of lane b has the row kind[b, i], so
 # the 16,000 neurons of a cortex with four cell types share four rows that stay in L1 cache
@@ -304,12 +309,27 @@ def _threshold(cdf):
     return int64(math.floor(x)) if x < _TWO_53 else int64(9007199254740992)
 
 
+@njit(cache=True, inline="always")
+def _table(coef, c):
+    """Row c's Poisson CDF table, P(k <= 0..7), as a tuple (passed by value: no array references)."""
+    return (
+        coef[c, POISSON_CDF],
+        coef[c, POISSON_CDF + 1],
+        coef[c, POISSON_CDF + 2],
+        coef[c, POISSON_CDF + 3],
+        coef[c, POISSON_CDF + 4],
+        coef[c, POISSON_CDF + 5],
+        coef[c, POISSON_CDF + 6],
+        coef[c, POISSON_CDF + 7],
+    )
+
+
 @njit(cache=True)
-def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
+def _kicks_exact(u, mean, table, last_p, extra_rate, rate_to_mean, key_p, key_x, t, i):
     """The Poisson count where the vectorised draw stopped: beyond the table entries it compared,
-    means >= 10, or a closed loop's extra rate (a mean with no table). For a tabulated mean it is
-    the count the whole table and its exact continuation give for u, whichever entries were compared."""
-    mean = coef[c, POISSON_MEAN]
+    means >= 10, or a closed loop's extra rate (a mean with no table). For a tabulated mean (``table``
+    from :func:`_table`, ``last_p`` = P(k = 7)) it is the count the whole table and its exact
+    continuation give for u, whichever entries were compared."""
     tabulated = True
     if extra_rate > 0.0:
         mean += extra_rate * rate_to_mean
@@ -320,14 +340,61 @@ def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
         return float(poisson_count(key_p, key_x, t, i, mean, 0.0))
     if tabulated:
         k = 0
-        while k < POISSON_TABLE and u > coef[c, POISSON_CDF + k]:
+        while k < POISSON_TABLE and u > table[k]:
             k += 1
         if k < POISSON_TABLE:
             return float(k)
-        last = coef[c, POISSON_CDF + POISSON_TABLE - 1]
-        return float(_poisson_inverse(u, mean, POISSON_TABLE - 1, coef[c, POISSON_LAST_P], last))
+        return float(_poisson_inverse(u, mean, POISSON_TABLE - 1, last_p, table[POISSON_TABLE - 1]))
     p0 = math.exp(-mean)
     return float(_poisson_inverse(u, mean, 0, p0, p0))
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Ask the CPU to bring the cache line of ``array[index]`` (an integer, or a tuple of them) into
+    every cache level, without waiting for it (LLVM's ``llvm.prefetch``; a hint: nothing happens on a
+    bad address)."""
+
+    def codegen(context, builder, signature, args):
+        array_type, index_type = signature.args
+        if isinstance(index_type, numba.types.BaseTuple):
+            indices = zip(cgutils.unpack_tuple(builder, args[1]), index_type.types)
+        else:
+            indices = [(args[1], index_type)]
+        indices = [context.cast(builder, value, kind, numba.types.intp) for value, kind in indices]
+        view = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(context, builder, array_type, view, indices, wraparound=False)
+        i32 = ir.IntType(32)
+        byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
+        hint = ir.FunctionType(ir.VoidType(), [byte_pointer.type, i32, i32, i32])
+        call = cgutils.get_or_insert_function(builder.module, hint, "llvm.prefetch.p0")
+        builder.call(call, [byte_pointer, i32(0), i32(3), i32(1)])  # read, keep in all levels, data
+        return context.get_dummy_value()
+
+    return numba.types.void(array, index), codegen
+
+
+@njit(cache=True, inline="always")
+def _prefetch_range(array, start, stop, per_line):
+    """Prefetch the cache lines of array[start:stop] (``per_line`` elements to a 64-byte line)."""
+    if stop > start:
+        for k in range(start, stop, per_line):
+            _prefetch(array, k)
+        _prefetch(array, stop - 1)
+
+
+@njit(cache=True, inline="always")
+def _prefetch_synapses(b, post, weight, first, last):
+    """Prefetch the targets and lane b's weights of view synapses [first, last)."""
+    _prefetch_range(post, first, last, 16)
+    if last > first:
+        for k in range(first, last, 8):
+            _prefetch(weight, (b, k))
+        _prefetch(weight, (b, last - 1))
+
+
+PREFETCH_AHEAD = 16
+"""Spiking neurons whose synapses are prefetched ahead of the one being queued."""
 
 
 @njit(cache=True)
@@ -353,7 +420,12 @@ def _queue_spikes(
     (weight, target, delay rank), ordered by delay, then by neuron (the order in which they fired),
     then by target. Copying here reads each neuron's synapses in one run; delivery then reads the pool
     in order instead of chasing each delay group's synapses. False when the pool is too small (status
-    QUEUE_FULL, status[b, 1] the size it needs); nothing has changed then."""
+    QUEUE_FULL, status[b, 1] the size it needs); nothing has changed then.
+
+    The spiking neurons' entries in the network's arrays are rarely in cache, and each is found
+    through the one before (group_ptr, then group_syn and group_rank, then post and weight), so
+    each level is prefetched for all of them (the synapses for ``PREFETCH_AHEAD`` neurons ahead)
+    before it is read: the misses then overlap instead of following one another."""
     depth = blocks.shape[1]
     cap = pool_weight.shape[1]
     mask = cap - 1  # the capacity is a power of two
@@ -365,10 +437,19 @@ def _queue_spikes(
         blocks[b, slot, 1] = pos
         blocks[b, slot, 2] = pos
         return True
+    for q in range(m):
+        _prefetch(group_ptr, pending[b, q])
+    for q in range(m):
+        j = pending[b, q]
+        _prefetch_range(group_syn, group_ptr[j], group_ptr[j + 1] + 1, 8)
+        _prefetch_range(group_rank, group_ptr[j], group_ptr[j + 1], 16)
     total = 0
     for q in range(m):
         j = pending[b, q]
-        total += group_syn[group_ptr[j + 1]] - group_syn[group_ptr[j]]
+        first, last = group_syn[group_ptr[j]], group_syn[group_ptr[j + 1]]
+        total += last - first
+        if q < PREFETCH_AHEAD:
+            _prefetch_synapses(b, post, weight, first, last)
     oldest = t - (depth - 1)  # the oldest block still queued: its longest delay arrives at step t
     if oldest > t - 2:
         live_start = pos
@@ -388,6 +469,9 @@ def _queue_spikes(
     for r in range(rank_count.shape[0] - 1):
         rank_count[r + 1] += rank_count[r]
     for q in range(m):
+        if q + PREFETCH_AHEAD < m:
+            ahead = pending[b, q + PREFETCH_AHEAD]
+            _prefetch_synapses(b, post, weight, group_syn[group_ptr[ahead]], group_syn[group_ptr[ahead + 1]])
         j = pending[b, q]
         for g in range(group_ptr[j], group_ptr[j + 1]):
             r = group_rank[g]
@@ -448,22 +532,31 @@ def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool_weight, pool_target, acc
 
 
 @njit(cache=True, inline="always")
-def _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags):
+def _draw_kicks(
+    b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, kick_bits, flags, flag_words
+):
     """Poisson counts of neurons [first, last) of row c into kicks[first:last]: the
     table's inverted CDF, branch-free over integer thresholds (see :func:`_threshold`); the counts it
-    cannot finish (beyond the entries compared, means >= 10, closed-loop rates) one by one."""
+    cannot finish (beyond the entries compared, means >= 10, closed-loop rates) one by one. The hashes
+    are drawn in a loop of their own (into kicks' memory) before the comparisons: fused into one loop
+    the two vectorise badly (23 against 16 us per 16,000 neurons)."""
     key_p = keys[b, STREAM_POISSON]
+    key_x = keys[b, STREAM_POISSON_EXTRA]
     m = last - first
     mean = coef[c, POISSON_MEAN]
+    table = _table(coef, c)
+    last_p = coef[c, POISSON_LAST_P]
     entries = POISSON_TABLE
     n_beyond = 0
     if mean < 10.0:
         t0, t1 = _threshold(coef[c, POISSON_CDF]), _threshold(coef[c, POISSON_CDF + 1])
         t2, t3 = _threshold(coef[c, POISSON_CDF + 2]), _threshold(coef[c, POISSON_CDF + 3])
-        if coef[c, POISSON_CDF + 3] >= 1.0 - SHORT_TABLE_TAIL:
+        for q in range(m):
+            kick_bits[uint64(first + q)] = random_u64(key_p, t, uint64(first + q))
+        if table[3] >= 1.0 - SHORT_TABLE_TAIL:
             entries = 4
             for q in range(m):
-                bits = int64(random_u64(key_p, t, uint64(first + q)) >> uint64(11))
+                bits = int64(kick_bits[uint64(first + q)] >> uint64(11))
                 k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
                 beyond = k == 4
                 kicks[uint64(first + q)] = k
@@ -473,7 +566,7 @@ def _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_
             t4, t5 = _threshold(coef[c, POISSON_CDF + 4]), _threshold(coef[c, POISSON_CDF + 5])
             t6, t7 = _threshold(coef[c, POISSON_CDF + 6]), _threshold(coef[c, POISSON_CDF + 7])
             for q in range(m):
-                bits = int64(random_u64(key_p, t, uint64(first + q)) >> uint64(11))
+                bits = int64(kick_bits[uint64(first + q)] >> uint64(11))
                 k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
                 k += (bits > t4) + (bits > t5) + (bits > t6) + (bits > t7)
                 beyond = k == POISSON_TABLE
@@ -486,22 +579,21 @@ def _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_
             extra = extra_rate[b, i] if has_extra_rate else 0.0
             if mean >= 10.0 or extra > 0.0 or kicks[i] == entries:
                 kicks[i] = _kicks_exact(
-                    uniform(key_p, t, i), coef, c, extra, rate_to_mean, key_p, keys[b, STREAM_POISSON_EXTRA], t, i
+                    uniform(key_p, t, i), mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i
                 )
     elif n_beyond:
-        flag_words = flags.view(np.uint64)
         for word in range(first // 8, (last + 7) // 8):
             if flag_words[word] == 0:
                 continue
             for i in range(max(8 * word, first), min(8 * word + 8, last)):
                 if flags[i]:
                     kicks[i] = _kicks_exact(
-                        uniform(key_p, t, i), coef, c, 0.0, rate_to_mean, key_p, keys[b, STREAM_POISSON_EXTRA], t, i
+                        uniform(key_p, t, i), mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, i
                     )
 
 
 @njit(cache=True, inline="always")
-def _draw_normals(b, t, start, stop, keys, normals, flags):
+def _draw_normals(b, t, start, stop, keys, normals, flags, flag_words):
     """Standard normals of neurons [start, stop) into normals[start:stop]: the ziggurat's common
     case branch-free, then the ~1 % it rejected one by one."""
     key_a = keys[b, STREAM_NOISE_A]
@@ -515,7 +607,6 @@ def _draw_normals(b, t, start, stop, keys, normals, flags):
         flags[uint64(start + q)] = rejected
         n_rejected += rejected
     if n_rejected:
-        flag_words = flags.view(np.uint64)
         for word in range(start // 8, (stop + 7) // 8):
             if flag_words[word] == 0:
                 continue
@@ -603,8 +694,10 @@ def _step_range(
     has_noise,
     keys,
     kicks,
+    kick_bits,
     normals,
     flags,
+    flag_words,
     fired,
 ):
     """Steps 1-3 of the module docstring for neurons [lo, hi) (lo and hi multiples of 8, or hi = n):
@@ -613,7 +706,7 @@ def _step_range(
     n_fired = 0
     n_not_finite = 0
     if has_noise:
-        _draw_normals(b, t, lo, hi, keys, normals, flags)
+        _draw_normals(b, t, lo, hi, keys, normals, flags, flag_words)
     for run in range(runs.shape[0]):
         first = max(runs[run, 0], lo)
         last = min(runs[run, 1], hi)
@@ -621,7 +714,22 @@ def _step_range(
             continue
         c = runs[run, 2]
         if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # else its kicks stay 0
-            _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags)
+            _draw_kicks(
+                b,
+                t,
+                first,
+                last,
+                coef,
+                c,
+                rate_to_mean,
+                extra_rate,
+                has_extra_rate,
+                keys,
+                kicks,
+                kick_bits,
+                flags,
+                flag_words,
+            )
         counts = _update(
             b,
             first,
@@ -706,6 +814,8 @@ def _advance_lane(
     kicks = np.zeros(n)  # Poisson counts, normals and their flags (target ranges are multiples of 8 apart)
     normals = np.zeros(n)
     flags = np.zeros(8 * words, dtype=np.uint8)
+    kick_bits = kicks.view(np.uint64)  # the Poisson draw's hashes, each overwritten by its count
+    flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
     runs = _runs_of_kind(kind[b])
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
@@ -770,8 +880,10 @@ def _advance_lane(
                 has_noise,
                 keys,
                 kicks,
+                kick_bits,
                 normals,
                 flags,
+                flag_words,
                 fired,
             )
         if chunk_bad.sum():
@@ -869,7 +981,11 @@ def _advance_lane_serial(
     bounds,
 ):
     """Lane b from t_begin to t_end on one thread: :func:`_advance_lane` with a single target range,
-    written out as one loop nest (small circuits step ~1 µs apart, where every call counts)."""
+    written out as one loop nest (small circuits step ~1 µs apart, where every call counts). The
+    normals and Poisson draws are written out here too: numba counts references to the arrays an
+    inlined function takes (an atomic increment and decrement each) and, in a function this large,
+    LLVM does not prune them; per step and per run of neurons they cost the 80-neuron CPG 5 % and
+    hcp_cortex 10 %."""
     n = v_state.shape[1]
     capacity = spike_step.shape[1]
     n_traces = trace_neuron.shape[0]
@@ -880,9 +996,15 @@ def _advance_lane_serial(
     kicks = np.zeros(n)  # Poisson counts, normals and the flags of those the vectorised draws left
     normals = np.zeros(n)
     flags = np.zeros(8 * words, dtype=np.uint8)
+    kick_bits = kicks.view(np.uint64)  # the Poisson draw's hashes, each overwritten by its count
+    flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
     runs = _runs_of_kind(kind[b])
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
+    key_a = keys[b, STREAM_NOISE_A]
+    key_b = keys[b, STREAM_NOISE_B]
+    key_p = keys[b, STREAM_POISSON]
+    key_x = keys[b, STREAM_POISSON_EXTRA]
     depth = blocks.shape[1]
     in_flight = 0  # queued entries not delivered yet: none, and a step needs not look at the queue
     for slot in range(blocks.shape[1]):
@@ -932,12 +1054,72 @@ def _advance_lane_serial(
                 _deliver(b, 0, n, True, arrivals, n_ranges, pool_weight, pool_target, acc)
         n_fired = 0  # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
         n_not_finite = 0
-        if has_noise:
-            _draw_normals(b, t, 0, n, keys, normals, flags)
+        if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays at every step
+            n_rejected = 0
+            for j in range(n):
+                bits = random_u64(key_a, t, uint64(j))
+                layer = bits & uint64(127)
+                u = 2.0 * _unit(bits) - 1.0
+                rejected = abs(u) >= _ZIG_RATIO[layer]
+                normals[uint64(j)] = u * _ZIG_X[layer]
+                flags[uint64(j)] = rejected
+                n_rejected += rejected
+            if n_rejected:
+                for word in range(words):
+                    if flag_words[word] == 0:
+                        continue
+                    for i in range(8 * word, min(8 * word + 8, n)):
+                        if flags[i]:
+                            normals[i] = normal(key_a, key_b, t, i)
         for run in range(runs.shape[0]):  # a run's Poisson counts are still in L1 cache when its update reads them
             first, last, c = runs[run, 0], runs[run, 1], runs[run, 2]
-            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):
-                _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags)
+            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # _draw_kicks written out (see normals)
+                m = last - first
+                mean = coef[c, POISSON_MEAN]
+                table = _table(coef, c)
+                last_p = coef[c, POISSON_LAST_P]
+                entries = POISSON_TABLE
+                n_beyond = 0
+                if mean < 10.0:
+                    t0, t1 = _threshold(table[0]), _threshold(table[1])
+                    t2, t3 = _threshold(table[2]), _threshold(table[3])
+                    for q in range(m):
+                        kick_bits[uint64(first + q)] = random_u64(key_p, t, uint64(first + q))
+                    if table[3] >= 1.0 - SHORT_TABLE_TAIL:
+                        entries = 4
+                        for q in range(m):
+                            drawn = int64(kick_bits[uint64(first + q)] >> uint64(11))
+                            k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                            beyond = k == 4
+                            kicks[uint64(first + q)] = k
+                            flags[uint64(first + q)] = beyond
+                            n_beyond += beyond
+                    else:
+                        t4, t5 = _threshold(table[4]), _threshold(table[5])
+                        t6, t7 = _threshold(table[6]), _threshold(table[7])
+                        for q in range(m):
+                            drawn = int64(kick_bits[uint64(first + q)] >> uint64(11))
+                            k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                            k += (drawn > t4) + (drawn > t5) + (drawn > t6) + (drawn > t7)
+                            beyond = k == POISSON_TABLE
+                            kicks[uint64(first + q)] = k
+                            flags[uint64(first + q)] = beyond
+                            n_beyond += beyond
+                if mean >= 10.0 or has_extra_rate:
+                    for q in range(m):
+                        i = uint64(first + q)
+                        extra = extra_rate[b, i] if has_extra_rate else 0.0
+                        if mean >= 10.0 or extra > 0.0 or kicks[i] == entries:
+                            u = uniform(key_p, t, i)
+                            kicks[i] = _kicks_exact(u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i)
+                elif n_beyond:
+                    for word in range(first // 8, (last + 7) // 8):
+                        if flag_words[word] == 0:
+                            continue
+                        for i in range(max(8 * word, first), min(8 * word + 8, last)):
+                            if flags[i]:
+                                u = uniform(key_p, t, i)
+                                kicks[i] = _kicks_exact(u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, i)
             run_counts = _update(
                 b,
                 first,
