@@ -35,7 +35,9 @@ Exact order of one step t, for every neuron i of every lane:
    targets from step t + delay on.
 
 Delivery at arrival: at the start of step t the neurons that fired at t - 1 are queued as one
-block holding a copy of each of their synapses (weight, target, delay rank), ordered by delay,
+block holding a copy of each of their synapses (one 16-byte record: the weight, then delay rank
+and target in one integer, so that finding an arrival and delivering it read one cache line),
+ordered by delay,
 then neuron, then target (each neuron's synapses are grouped by delay once per network:
 :func:`delivery_view`); then, for every delay d from the longest down, the entries of block
 t - d with delay d add their weights into the one neuron-sized arrival buffer (exc. or inh. by
@@ -409,15 +411,15 @@ def _queue_spikes(
     rank_count,
     post,
     weight,
+    pool,
     pool_weight,
-    pool_target,
-    pool_rank,
     blocks,
     pool_pos,
     status,
 ):
     """Queue the spikes of step t - 1 as block t - 1 of the pool: a copy of each of their synapses
-    (weight, target, delay rank), ordered by delay, then by neuron (the order in which they fired),
+    (``pool_weight[b, x, 0]``, a float view of ``pool``, the weight; ``pool[b, x, 1]`` delay rank << 32
+    | target), ordered by delay, then by neuron (the order in which they fired),
     then by target. Copying here reads each neuron's synapses in one run; delivery then reads the pool
     in order instead of chasing each delay group's synapses. False when the pool is too small (status
     QUEUE_FULL, status[b, 1] the size it needs); nothing has changed then.
@@ -427,7 +429,7 @@ def _queue_spikes(
     each level is prefetched for all of them (the synapses for ``PREFETCH_AHEAD`` neurons ahead)
     before it is read: the misses then overlap instead of following one another."""
     depth = blocks.shape[1]
-    cap = pool_weight.shape[1]
+    cap = pool.shape[1]
     mask = cap - 1  # the capacity is a power of two
     pos = pool_pos[b]
     slot = (t - 1) % depth
@@ -479,9 +481,8 @@ def _queue_spikes(
             rank_count[r] += group_syn[g + 1] - group_syn[g]
             for k in range(group_syn[g], group_syn[g + 1]):
                 x = (p + k) & mask
-                pool_weight[b, x] = weight[b, k]
-                pool_target[b, x] = post[k]
-                pool_rank[b, x] = r
+                pool_weight[b, x, 0] = weight[b, k]
+                pool[b, x, 1] = (int64(r) << 32) | int64(post[k])
     blocks[b, slot, 0] = pos
     blocks[b, slot, 1] = pos + total
     blocks[b, slot, 2] = pos
@@ -491,11 +492,11 @@ def _queue_spikes(
 
 
 @njit(cache=True)
-def _arrivals(b, t, delay_values, pool_rank, blocks, arrivals):
+def _arrivals(b, t, delay_values, pool, blocks, arrivals):
     """Pool ranges [start, end) arriving at step t, oldest spikes (longest delay) first; advances the
     blocks' cursors past them. Returns how many ranges."""
     depth = blocks.shape[1]
-    mask = pool_rank.shape[1] - 1
+    mask = pool.shape[1] - 1
     now = t % depth
     n_ranges = 0
     for r in range(delay_values.shape[0] - 1, -1, -1):
@@ -506,7 +507,7 @@ def _arrivals(b, t, delay_values, pool_rank, blocks, arrivals):
         first = blocks[b, slot, 2]
         end = blocks[b, slot, 1]
         last = first
-        while last < end and pool_rank[b, last & mask] == r:
+        while last < end and pool[b, last & mask, 1] >> 32 == r:
             last += 1
         if last > first:
             arrivals[n_ranges, 0] = first
@@ -517,16 +518,16 @@ def _arrivals(b, t, delay_values, pool_rank, blocks, arrivals):
 
 
 @njit(cache=True)
-def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool_weight, pool_target, acc):
+def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, pool_weight, acc):
     """Add the arriving weights to acc[b, 0 (exc) or 1 (inh), target] for targets in [lo, hi), in
     arrival order: a target sums its inputs in the same order whatever the split. The buffer is
     chosen by index, not by a branch (excitatory and inhibitory sources interleave unpredictably)."""
-    mask = pool_weight.shape[1] - 1
+    mask = pool.shape[1] - 1
     for a in range(n_ranges):
         for p in range(arrivals[a, 0], arrivals[a, 1]):
             x = p & mask
-            wk = pool_weight[b, x]
-            j = pool_target[b, x]
+            wk = pool_weight[b, x, 0]
+            j = pool[b, x, 1] & 0xFFFFFFFF
             if whole or (lo <= j and j < hi):
                 acc[b, 1 - (wk >= 0.0), j] += wk
 
@@ -780,9 +781,7 @@ def _advance_lane(
     weight,
     pending,
     pending_count,
-    pool_weight,
-    pool_target,
-    pool_rank,
+    pool,
     blocks,
     pool_pos,
     keys,
@@ -816,6 +815,7 @@ def _advance_lane(
     flags = np.zeros(8 * words, dtype=np.uint8)
     kick_bits = kicks.view(np.uint64)  # the Poisson draw's hashes, each overwritten by its count
     flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
+    pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
     runs = _runs_of_kind(kind[b])
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
@@ -842,9 +842,8 @@ def _advance_lane(
             rank_count,
             post,
             weight,
+            pool,
             pool_weight,
-            pool_target,
-            pool_rank,
             blocks,
             pool_pos,
             status,
@@ -852,12 +851,12 @@ def _advance_lane(
             spike_count[b] = recorded
             next_step[b] = t
             return
-        n_ranges = _arrivals(b, t, delay_values, pool_rank, blocks, arrivals)
+        n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
         for chunk in prange(n_chunks):
             lo = bounds[chunk]
             hi = bounds[chunk + 1]
             if n_ranges:
-                _deliver(b, lo, hi, whole, arrivals, n_ranges, pool_weight, pool_target, acc)
+                _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, pool_weight, acc)
             chunk_fired[chunk], chunk_bad[chunk] = _step_range(
                 b,
                 t,
@@ -959,9 +958,7 @@ def _advance_lane_serial(
     weight,
     pending,
     pending_count,
-    pool_weight,
-    pool_target,
-    pool_rank,
+    pool,
     blocks,
     pool_pos,
     keys,
@@ -998,6 +995,7 @@ def _advance_lane_serial(
     flags = np.zeros(8 * words, dtype=np.uint8)
     kick_bits = kicks.view(np.uint64)  # the Poisson draw's hashes, each overwritten by its count
     flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
+    pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
     runs = _runs_of_kind(kind[b])
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
@@ -1035,9 +1033,8 @@ def _advance_lane_serial(
                 rank_count,
                 post,
                 weight,
+                pool,
                 pool_weight,
-                pool_target,
-                pool_rank,
                 blocks,
                 pool_pos,
                 status,
@@ -1047,11 +1044,11 @@ def _advance_lane_serial(
                 return
             in_flight += pool_pos[b] - queued
         if in_flight:
-            n_ranges = _arrivals(b, t, delay_values, pool_rank, blocks, arrivals)
+            n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
             if n_ranges:
                 for a in range(n_ranges):
                     in_flight -= arrivals[a, 1] - arrivals[a, 0]
-                _deliver(b, 0, n, True, arrivals, n_ranges, pool_weight, pool_target, acc)
+                _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
         n_fired = 0  # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
         n_not_finite = 0
         if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays at every step
@@ -1215,9 +1212,7 @@ def _advance(
     weight,
     pending,
     pending_count,
-    pool_weight,
-    pool_target,
-    pool_rank,
+    pool,
     blocks,
     pool_pos,
     keys,
@@ -1275,9 +1270,7 @@ def _advance(
                 weight,
                 pending,
                 pending_count,
-                pool_weight,
-                pool_target,
-                pool_rank,
+                pool,
                 blocks,
                 pool_pos,
                 keys,
