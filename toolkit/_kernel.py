@@ -351,29 +351,36 @@ def _kicks_exact(u, mean, table, last_p, extra_rate, rate_to_mean, key_p, key_x,
     return float(_poisson_inverse(u, mean, 0, p0, p0))
 
 
-@intrinsic
-def _prefetch(typingctx, array, index):
-    """Ask the CPU to bring the cache line of ``array[index]`` (an integer, or a tuple of them) into
-    every cache level, without waiting for it (LLVM's ``llvm.prefetch``; a hint: nothing happens on a
-    bad address)."""
+def _prefetch_intrinsic(write):
+    """An intrinsic that asks the CPU to bring the cache line of ``array[index]`` (an integer, or a
+    tuple of them) into every cache level, for reading or (``write``) for writing, without waiting for
+    it (LLVM's ``llvm.prefetch``; a hint: nothing happens on a bad address)."""
 
-    def codegen(context, builder, signature, args):
-        array_type, index_type = signature.args
-        if isinstance(index_type, numba.types.BaseTuple):
-            indices = zip(cgutils.unpack_tuple(builder, args[1]), index_type.types)
-        else:
-            indices = [(args[1], index_type)]
-        indices = [context.cast(builder, value, kind, numba.types.intp) for value, kind in indices]
-        view = context.make_array(array_type)(context, builder, args[0])
-        pointer = cgutils.get_item_pointer(context, builder, array_type, view, indices, wraparound=False)
-        i32 = ir.IntType(32)
-        byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
-        hint = ir.FunctionType(ir.VoidType(), [byte_pointer.type, i32, i32, i32])
-        call = cgutils.get_or_insert_function(builder.module, hint, "llvm.prefetch.p0")
-        builder.call(call, [byte_pointer, i32(0), i32(3), i32(1)])  # read, keep in all levels, data
-        return context.get_dummy_value()
+    @intrinsic
+    def prefetch(typingctx, array, index):
+        def codegen(context, builder, signature, args):
+            array_type, index_type = signature.args
+            if isinstance(index_type, numba.types.BaseTuple):
+                indices = zip(cgutils.unpack_tuple(builder, args[1]), index_type.types)
+            else:
+                indices = [(args[1], index_type)]
+            indices = [context.cast(builder, value, kind, numba.types.intp) for value, kind in indices]
+            view = context.make_array(array_type)(context, builder, args[0])
+            pointer = cgutils.get_item_pointer(context, builder, array_type, view, indices, wraparound=False)
+            i32 = ir.IntType(32)
+            byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
+            hint = ir.FunctionType(ir.VoidType(), [byte_pointer.type, i32, i32, i32])
+            call = cgutils.get_or_insert_function(builder.module, hint, "llvm.prefetch.p0")
+            builder.call(call, [byte_pointer, i32(int(write)), i32(3), i32(1)])  # keep in all levels, data
+            return context.get_dummy_value()
 
-    return numba.types.void(array, index), codegen
+        return numba.types.void(array, index), codegen
+
+    return prefetch
+
+
+_prefetch = _prefetch_intrinsic(write=False)
+_prefetch_for_write = _prefetch_intrinsic(write=True)
 
 
 @njit(cache=True, inline="always")
@@ -463,6 +470,8 @@ def _queue_spikes(
         status[b, 0] = QUEUE_FULL
         status[b, 1] = pos + total - live_start
         return False
+    for x in range(pos, pos + total, 4):  # the block's records, four to a cache line, are written out of order
+        _prefetch_for_write(pool, (b, x & mask, 0))
     rank_count[:] = 0
     for q in range(m):
         j = pending[b, q]
