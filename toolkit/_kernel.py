@@ -488,10 +488,11 @@ def _queue_spikes(
             r = group_rank[g]
             p = pos + rank_count[r] - group_syn[g]
             rank_count[r] += group_syn[g + 1] - group_syn[g]
+            rank_bits = int64(r) << 32
             for k in range(group_syn[g], group_syn[g + 1]):
-                x = (p + k) & mask
-                pool_weight[b, x, 0] = weight[b, k]
-                pool[b, x, 1] = (int64(r) << 32) | int64(post[k])
+                x = uint64((p + k) & mask)  # unsigned indices: no negative-index wraparound code
+                pool_weight[b, x, 0] = weight[b, uint64(k)]
+                pool[b, x, 1] = rank_bits | int64(post[uint64(k)])
     blocks[b, slot, 0] = pos
     blocks[b, slot, 1] = pos + total
     blocks[b, slot, 2] = pos
