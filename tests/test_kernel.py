@@ -155,9 +155,10 @@ def test_the_delivery_view_is_built_once_per_network_and_groups_each_neurons_syn
 
 
 def test_poisson_counts_are_the_whole_tables_inverted_cdf_of_each_neurons_uniform():
-    """The vectorised draw compares integer thresholds, and only four table entries where a count
-    rarely reaches 4; the counts must still be those of the whole table and its exact continuation
-    for the uniform of (lane, step, neuron), including the counts beyond the entries compared."""
+    """The vectorised draw compares 32-bit integer thresholds, and only four table entries where a
+    count rarely reaches 4; the counts must still be those of the whole table and its exact
+    continuation for the uniform of (lane, step, neuron), including the counts beyond the entries
+    compared. Odd population sizes make runs start inside a pair of neurons that share a hash."""
     dt = 0.1
     means = {"rare": 0.05, "cortex": 0.75, "busy": 3.0}  # four, four and eight entries compared
     pops = {
@@ -178,7 +179,9 @@ def test_poisson_counts_are_the_whole_tables_inverted_cdf_of_each_neurons_unifor
         sim.advance(1)
         counts = np.rint(sim._i_exc[0] / p_exc)
         for i in range(network.n_neurons):
-            u = simulate_module._kernel.uniform(key, t, i)
+            u = simulate_module._kernel.poisson_uniform(key, t, i)
+            half = (int(simulate_module._kernel.random_u64(key, t, i // 2)) >> (32 * (i % 2))) & 0xFFFFFFFF
+            assert u == half / 2.0**32  # neuron i's half of its pair's hash
             k = int(np.sum(u > cdf[i]))
             if k == 8:  # the table's exact continuation, as it was computed
                 k, p, c = 7, last_p[i], cdf[i, 7]

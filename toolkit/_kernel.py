@@ -35,7 +35,9 @@ Exact order of one step t, for every neuron i of every lane:
    targets from step t + delay on.
 
 Delivery at arrival: at the start of step t the neurons that fired at t - 1 are queued as one
-block holding a copy of each of their synapses (weight, target, delay rank), ordered by delay,
+block holding a copy of each of their synapses (one 16-byte record: the weight, then delay rank
+and target in one integer, so that finding an arrival and delivering it read one cache line),
+ordered by delay,
 then neuron, then target (each neuron's synapses are grouped by delay once per network:
 :func:`delivery_view`); then, for every delay d from the longest down, the entries of block
 t - d with delay d add their weights into the one neuron-sized arrival buffer (exc. or inh. by
@@ -49,8 +51,9 @@ spikes (stated, with the tests that check them, in :mod:`encephagen.simulation`)
 refractory count starts after the spike step, and a delay of d steps is Brian2's or NEST's
 ``(d - 1) * dt``.
 
-How a step is laid out for speed (the order above is what it computes, bit for bit): the
-normals of all neurons are drawn first; then for each run of consecutive neurons that share a
+How a step is laid out for speed (the order above is what it computes, bit for bit): queueing
+prefetches the spiking neurons' delay groups and synapses level by level (their cache misses
+then overlap); the normals of all neurons are drawn first; then for each run of consecutive neurons that share a
 coefficient row, its Poisson counts and then its update, so that the counts are still in L1
 cache when the update reads them. The draws are loops the compiler vectorises; the rare draws
 they cannot make (ziggurat rejections, Poisson counts beyond the table entries compared, means
@@ -66,9 +69,10 @@ numbers therefore depend only on its seed, never on the other lanes or on how a 
 chunked, which is what makes batched and chunked runs bit-identical to single runs and
 lets lanes run on parallel threads. The hash is splitmix64 at a counter-given position;
 normals come from a ziggurat (one hash per draw almost always), Poisson counts from the
-inverted CDF with one uniform (an 8-entry table per coefficient row, compared as integers with
-the uniform's 53 bits, only its first four entries where the count rarely reaches 4, and
-continued exactly where the comparison stops; PTRS rejection for means >= 10).
+inverted CDF with one 32-bit uniform (:func:`poisson_uniform`: the two neurons of a pair share
+one hash, one half each; an 8-entry table per coefficient row, compared as 32-bit integers,
+only its first four entries where the count rarely reaches 4, and continued exactly where the
+comparison stops; PTRS rejection, with 53-bit uniforms, for means >= 10).
 """
 
 from __future__ import annotations
@@ -76,8 +80,12 @@ from __future__ import annotations
 import math
 import types
 
+import numba
 import numpy as np
-from numba import int64, njit, prange, uint64
+from llvmlite import ir
+from numba import int64, njit, prange, uint32, uint64
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # columns of the coefficient table coef[kind, :]; neuron i of lane b has the row kind[b, i], so
 # the 16,000 neurons of a cortex with four cell types share four rows that stay in L1 cache
@@ -116,6 +124,7 @@ DONE, BUFFER_FULL, NOT_FINITE, QUEUE_FULL = 0, 1, 2, 3
 
 _GOLDEN = uint64(0x9E3779B97F4A7C15)
 _INV_2_53 = 1.0 / 9007199254740992.0
+_INV_2_32 = 1.0 / 4294967296.0
 
 
 @njit(cache=True, inline="always")
@@ -151,6 +160,22 @@ def _unit(bits):
 def uniform(key, step, index):
     """Uniform double in [0, 1) with 53 random bits."""
     return _unit(random_u64(key, step, index))
+
+
+@njit(cache=True, inline="always")
+def poisson_bits(key, step, index):
+    """The 32 random bits of neuron ``index``'s Poisson draw at ``step``: the low (even index) or
+    high (odd index) half of the hash of its pair ``index // 2``, so that one hash serves two
+    neurons (the draw of a 16,000-neuron cortex costs about a third less than with a hash each)."""
+    i = uint64(index)
+    bits = random_u64(key, step, i >> uint64(1))
+    return uint32((bits >> ((i & uint64(1)) << uint64(5))) & uint64(0xFFFFFFFF))
+
+
+@njit(cache=True, inline="always")
+def poisson_uniform(key, step, index):
+    """Neuron ``index``'s uniform for its Poisson draw at ``step``: :func:`poisson_bits` / 2**32, in [0, 1)."""
+    return float(poisson_bits(key, step, index)) * _INV_2_32
 
 
 @njit(cache=True)
@@ -243,12 +268,13 @@ def _poisson_inverse(u, mean, k, p, cdf):
 def poisson_count(key_first, key_extra, step, index, mean, exp_minus_mean):
     """Poisson(mean) from counter-based uniforms.
 
-    Inversion of the CDF with one uniform for means below 10 (the usual case: a few kicks
-    per step at most); Hörmann's transformed rejection (PTRS, as numpy uses) above, whose
-    extra uniforms come from a second stream indexed by the attempt number.
+    Inversion of the CDF with one uniform (:func:`poisson_uniform`) for means below 10 (the usual
+    case: a few kicks per step at most); Hörmann's transformed rejection (PTRS, as numpy uses)
+    above, whose extra uniforms come from a second stream indexed by the attempt number.
     """
     if mean < 10.0:
-        return _poisson_inverse(uniform(key_first, step, index), mean, 0, exp_minus_mean, exp_minus_mean)
+        u = poisson_uniform(key_first, step, index)
+        return _poisson_inverse(u, mean, 0, exp_minus_mean, exp_minus_mean)
     slam = math.sqrt(mean)
     loglam = math.log(mean)
     b = 0.931 + 2.53 * slam
@@ -293,23 +319,38 @@ def _runs_of_kind(kind):
 SHORT_TABLE_TAIL = 0.02
 """A row whose P(k >= 4) is below this compares its uniforms with the first four table entries only
 (half the work of the vectorised draw) and finishes the few counts beyond them one by one."""
-_TWO_53 = 9007199254740992.0
+_TWO_32 = 4294967296.0
 
 
 @njit(cache=True, inline="always")
 def _threshold(cdf):
-    """A table entry on the 53 random bits of a uniform u = bits / 2**53: ``u > cdf`` exactly when
-    ``bits > floor(cdf * 2**53)``, so the draw compares integers without converting them."""
-    x = cdf * _TWO_53
-    return int64(math.floor(x)) if x < _TWO_53 else int64(9007199254740992)
+    """A table entry on the 32 random bits of a uniform u = bits / 2**32: ``u > cdf`` exactly when
+    ``bits > floor(cdf * 2**32)``, so the draw compares 32-bit integers without converting them."""
+    x = cdf * _TWO_32
+    return uint32(math.floor(x)) if x < _TWO_32 else uint32(0xFFFFFFFF)
+
+
+@njit(cache=True, inline="always")
+def _table(coef, c):
+    """Row c's Poisson CDF table, P(k <= 0..7), as a tuple (passed by value: no array references)."""
+    return (
+        coef[c, POISSON_CDF],
+        coef[c, POISSON_CDF + 1],
+        coef[c, POISSON_CDF + 2],
+        coef[c, POISSON_CDF + 3],
+        coef[c, POISSON_CDF + 4],
+        coef[c, POISSON_CDF + 5],
+        coef[c, POISSON_CDF + 6],
+        coef[c, POISSON_CDF + 7],
+    )
 
 
 @njit(cache=True)
-def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
+def _kicks_exact(u, mean, table, last_p, extra_rate, rate_to_mean, key_p, key_x, t, i):
     """The Poisson count where the vectorised draw stopped: beyond the table entries it compared,
-    means >= 10, or a closed loop's extra rate (a mean with no table). For a tabulated mean it is
-    the count the whole table and its exact continuation give for u, whichever entries were compared."""
-    mean = coef[c, POISSON_MEAN]
+    means >= 10, or a closed loop's extra rate (a mean with no table). For a tabulated mean (``table``
+    from :func:`_table`, ``last_p`` = P(k = 7)) it is the count the whole table and its exact
+    continuation give for u, whichever entries were compared."""
     tabulated = True
     if extra_rate > 0.0:
         mean += extra_rate * rate_to_mean
@@ -320,14 +361,68 @@ def _kicks_exact(u, coef, c, extra_rate, rate_to_mean, key_p, key_x, t, i):
         return float(poisson_count(key_p, key_x, t, i, mean, 0.0))
     if tabulated:
         k = 0
-        while k < POISSON_TABLE and u > coef[c, POISSON_CDF + k]:
+        while k < POISSON_TABLE and u > table[k]:
             k += 1
         if k < POISSON_TABLE:
             return float(k)
-        last = coef[c, POISSON_CDF + POISSON_TABLE - 1]
-        return float(_poisson_inverse(u, mean, POISSON_TABLE - 1, coef[c, POISSON_LAST_P], last))
+        return float(_poisson_inverse(u, mean, POISSON_TABLE - 1, last_p, table[POISSON_TABLE - 1]))
     p0 = math.exp(-mean)
     return float(_poisson_inverse(u, mean, 0, p0, p0))
+
+
+def _prefetch_intrinsic(write):
+    """An intrinsic that asks the CPU to bring the cache line of ``array[index]`` (an integer, or a
+    tuple of them) into every cache level, for reading or (``write``) for writing, without waiting for
+    it (LLVM's ``llvm.prefetch``; a hint: nothing happens on a bad address)."""
+
+    @intrinsic
+    def prefetch(typingctx, array, index):
+        def codegen(context, builder, signature, args):
+            array_type, index_type = signature.args
+            if isinstance(index_type, numba.types.BaseTuple):
+                indices = zip(cgutils.unpack_tuple(builder, args[1]), index_type.types)
+            else:
+                indices = [(args[1], index_type)]
+            indices = [context.cast(builder, value, kind, numba.types.intp) for value, kind in indices]
+            view = context.make_array(array_type)(context, builder, args[0])
+            pointer = cgutils.get_item_pointer(context, builder, array_type, view, indices, wraparound=False)
+            i32 = ir.IntType(32)
+            byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
+            hint = ir.FunctionType(ir.VoidType(), [byte_pointer.type, i32, i32, i32])
+            call = cgutils.get_or_insert_function(builder.module, hint, "llvm.prefetch.p0")
+            builder.call(call, [byte_pointer, i32(int(write)), i32(3), i32(1)])  # keep in all levels, data
+            return context.get_dummy_value()
+
+        return numba.types.void(array, index), codegen
+
+    return prefetch
+
+
+_prefetch = _prefetch_intrinsic(write=False)
+_prefetch_for_write = _prefetch_intrinsic(write=True)
+
+
+@njit(cache=True, inline="always")
+def _prefetch_range(array, start, stop, per_line):
+    """Prefetch the cache lines of array[start:stop] (``per_line`` elements to a 64-byte line)."""
+    if stop > start:
+        for k in range(start, stop, per_line):
+            _prefetch(array, k)
+        _prefetch(array, stop - 1)
+
+
+@njit(cache=True, inline="always")
+def _prefetch_synapses(b, post, weight, first, last):
+    """Prefetch the targets and lane b's weights of view synapses [first, last)."""
+    _prefetch_range(post, first, last, 16)
+    if last > first:
+        for k in range(first, last, 8):
+            _prefetch(weight, (b, k))
+        _prefetch(weight, (b, last - 1))
+
+
+PREFETCH_AHEAD = 16
+"""Spiking neurons whose synapses are prefetched ahead of the one being queued."""
 
 
 @njit(cache=True)
@@ -342,20 +437,25 @@ def _queue_spikes(
     rank_count,
     post,
     weight,
+    pool,
     pool_weight,
-    pool_target,
-    pool_rank,
     blocks,
     pool_pos,
     status,
 ):
     """Queue the spikes of step t - 1 as block t - 1 of the pool: a copy of each of their synapses
-    (weight, target, delay rank), ordered by delay, then by neuron (the order in which they fired),
+    (``pool_weight[b, x, 0]``, a float view of ``pool``, the weight; ``pool[b, x, 1]`` delay rank << 32
+    | target), ordered by delay, then by neuron (the order in which they fired),
     then by target. Copying here reads each neuron's synapses in one run; delivery then reads the pool
     in order instead of chasing each delay group's synapses. False when the pool is too small (status
-    QUEUE_FULL, status[b, 1] the size it needs); nothing has changed then."""
+    QUEUE_FULL, status[b, 1] the size it needs); nothing has changed then.
+
+    The spiking neurons' entries in the network's arrays are rarely in cache, and each is found
+    through the one before (group_ptr, then group_syn and group_rank, then post and weight), so
+    each level is prefetched for all of them (the synapses for ``PREFETCH_AHEAD`` neurons ahead)
+    before it is read: the misses then overlap instead of following one another."""
     depth = blocks.shape[1]
-    cap = pool_weight.shape[1]
+    cap = pool.shape[1]
     mask = cap - 1  # the capacity is a power of two
     pos = pool_pos[b]
     slot = (t - 1) % depth
@@ -365,10 +465,19 @@ def _queue_spikes(
         blocks[b, slot, 1] = pos
         blocks[b, slot, 2] = pos
         return True
+    for q in range(m):
+        _prefetch(group_ptr, pending[b, q])
+    for q in range(m):
+        j = pending[b, q]
+        _prefetch_range(group_syn, group_ptr[j], group_ptr[j + 1] + 1, 8)
+        _prefetch_range(group_rank, group_ptr[j], group_ptr[j + 1], 16)
     total = 0
     for q in range(m):
         j = pending[b, q]
-        total += group_syn[group_ptr[j + 1]] - group_syn[group_ptr[j]]
+        first, last = group_syn[group_ptr[j]], group_syn[group_ptr[j + 1]]
+        total += last - first
+        if q < PREFETCH_AHEAD:
+            _prefetch_synapses(b, post, weight, first, last)
     oldest = t - (depth - 1)  # the oldest block still queued: its longest delay arrives at step t
     if oldest > t - 2:
         live_start = pos
@@ -380,6 +489,8 @@ def _queue_spikes(
         status[b, 0] = QUEUE_FULL
         status[b, 1] = pos + total - live_start
         return False
+    for x in range(pos, pos + total, 4):  # the block's records, four to a cache line, are written out of order
+        _prefetch_for_write(pool, (b, x & mask, 0))
     rank_count[:] = 0
     for q in range(m):
         j = pending[b, q]
@@ -388,16 +499,19 @@ def _queue_spikes(
     for r in range(rank_count.shape[0] - 1):
         rank_count[r + 1] += rank_count[r]
     for q in range(m):
+        if q + PREFETCH_AHEAD < m:
+            ahead = pending[b, q + PREFETCH_AHEAD]
+            _prefetch_synapses(b, post, weight, group_syn[group_ptr[ahead]], group_syn[group_ptr[ahead + 1]])
         j = pending[b, q]
         for g in range(group_ptr[j], group_ptr[j + 1]):
             r = group_rank[g]
             p = pos + rank_count[r] - group_syn[g]
             rank_count[r] += group_syn[g + 1] - group_syn[g]
+            rank_bits = int64(r) << 32
             for k in range(group_syn[g], group_syn[g + 1]):
-                x = (p + k) & mask
-                pool_weight[b, x] = weight[b, k]
-                pool_target[b, x] = post[k]
-                pool_rank[b, x] = r
+                x = uint64((p + k) & mask)  # unsigned indices: no negative-index wraparound code
+                pool_weight[b, x, 0] = weight[b, uint64(k)]
+                pool[b, x, 1] = rank_bits | int64(post[uint64(k)])
     blocks[b, slot, 0] = pos
     blocks[b, slot, 1] = pos + total
     blocks[b, slot, 2] = pos
@@ -407,11 +521,11 @@ def _queue_spikes(
 
 
 @njit(cache=True)
-def _arrivals(b, t, delay_values, pool_rank, blocks, arrivals):
+def _arrivals(b, t, delay_values, pool, blocks, arrivals):
     """Pool ranges [start, end) arriving at step t, oldest spikes (longest delay) first; advances the
     blocks' cursors past them. Returns how many ranges."""
     depth = blocks.shape[1]
-    mask = pool_rank.shape[1] - 1
+    mask = pool.shape[1] - 1
     now = t % depth
     n_ranges = 0
     for r in range(delay_values.shape[0] - 1, -1, -1):
@@ -422,7 +536,7 @@ def _arrivals(b, t, delay_values, pool_rank, blocks, arrivals):
         first = blocks[b, slot, 2]
         end = blocks[b, slot, 1]
         last = first
-        while last < end and pool_rank[b, last & mask] == r:
+        while last < end and pool[b, last & mask, 1] >> 32 == r:
             last += 1
         if last > first:
             arrivals[n_ranges, 0] = first
@@ -433,37 +547,61 @@ def _arrivals(b, t, delay_values, pool_rank, blocks, arrivals):
 
 
 @njit(cache=True)
-def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool_weight, pool_target, acc):
+def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, pool_weight, acc):
     """Add the arriving weights to acc[b, 0 (exc) or 1 (inh), target] for targets in [lo, hi), in
     arrival order: a target sums its inputs in the same order whatever the split. The buffer is
     chosen by index, not by a branch (excitatory and inhibitory sources interleave unpredictably)."""
-    mask = pool_weight.shape[1] - 1
+    mask = pool.shape[1] - 1
     for a in range(n_ranges):
         for p in range(arrivals[a, 0], arrivals[a, 1]):
             x = p & mask
-            wk = pool_weight[b, x]
-            j = pool_target[b, x]
+            wk = pool_weight[b, x, 0]
+            j = pool[b, x, 1] & 0xFFFFFFFF
             if whole or (lo <= j and j < hi):
                 acc[b, 1 - (wk >= 0.0), j] += wk
 
 
 @njit(cache=True, inline="always")
-def _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags):
+def _draw_kicks(
+    b,
+    t,
+    first,
+    last,
+    coef,
+    c,
+    rate_to_mean,
+    extra_rate,
+    has_extra_rate,
+    keys,
+    kicks,
+    pair_bits,
+    pair_halves,
+    flags,
+    flag_words,
+):
     """Poisson counts of neurons [first, last) of row c into kicks[first:last]: the
     table's inverted CDF, branch-free over integer thresholds (see :func:`_threshold`); the counts it
-    cannot finish (beyond the entries compared, means >= 10, closed-loop rates) one by one."""
+    cannot finish (beyond the entries compared, means >= 10, closed-loop rates) one by one. The pairs'
+    hashes (:func:`poisson_bits`) are drawn in a loop of their own into ``pair_bits`` before the
+    comparisons read them as 32-bit halves (``pair_halves``, a view): fused into one loop the two
+    vectorise badly."""
     key_p = keys[b, STREAM_POISSON]
+    key_x = keys[b, STREAM_POISSON_EXTRA]
     m = last - first
     mean = coef[c, POISSON_MEAN]
+    table = _table(coef, c)
+    last_p = coef[c, POISSON_LAST_P]
     entries = POISSON_TABLE
     n_beyond = 0
     if mean < 10.0:
         t0, t1 = _threshold(coef[c, POISSON_CDF]), _threshold(coef[c, POISSON_CDF + 1])
         t2, t3 = _threshold(coef[c, POISSON_CDF + 2]), _threshold(coef[c, POISSON_CDF + 3])
-        if coef[c, POISSON_CDF + 3] >= 1.0 - SHORT_TABLE_TAIL:
+        for pair in range(first >> 1, (last + 1) >> 1):
+            pair_bits[uint64(pair)] = random_u64(key_p, t, uint64(pair))
+        if table[3] >= 1.0 - SHORT_TABLE_TAIL:
             entries = 4
             for q in range(m):
-                bits = int64(random_u64(key_p, t, uint64(first + q)) >> uint64(11))
+                bits = pair_halves[uint64(first + q)]
                 k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
                 beyond = k == 4
                 kicks[uint64(first + q)] = k
@@ -473,7 +611,7 @@ def _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_
             t4, t5 = _threshold(coef[c, POISSON_CDF + 4]), _threshold(coef[c, POISSON_CDF + 5])
             t6, t7 = _threshold(coef[c, POISSON_CDF + 6]), _threshold(coef[c, POISSON_CDF + 7])
             for q in range(m):
-                bits = int64(random_u64(key_p, t, uint64(first + q)) >> uint64(11))
+                bits = pair_halves[uint64(first + q)]
                 k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
                 k += (bits > t4) + (bits > t5) + (bits > t6) + (bits > t7)
                 beyond = k == POISSON_TABLE
@@ -485,23 +623,20 @@ def _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_
             i = uint64(first + q)
             extra = extra_rate[b, i] if has_extra_rate else 0.0
             if mean >= 10.0 or extra > 0.0 or kicks[i] == entries:
-                kicks[i] = _kicks_exact(
-                    uniform(key_p, t, i), coef, c, extra, rate_to_mean, key_p, keys[b, STREAM_POISSON_EXTRA], t, i
-                )
+                u = poisson_uniform(key_p, t, i)
+                kicks[i] = _kicks_exact(u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i)
     elif n_beyond:
-        flag_words = flags.view(np.uint64)
         for word in range(first // 8, (last + 7) // 8):
             if flag_words[word] == 0:
                 continue
             for i in range(max(8 * word, first), min(8 * word + 8, last)):
                 if flags[i]:
-                    kicks[i] = _kicks_exact(
-                        uniform(key_p, t, i), coef, c, 0.0, rate_to_mean, key_p, keys[b, STREAM_POISSON_EXTRA], t, i
-                    )
+                    u = poisson_uniform(key_p, t, i)
+                    kicks[i] = _kicks_exact(u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, i)
 
 
 @njit(cache=True, inline="always")
-def _draw_normals(b, t, start, stop, keys, normals, flags):
+def _draw_normals(b, t, start, stop, keys, normals, flags, flag_words):
     """Standard normals of neurons [start, stop) into normals[start:stop]: the ziggurat's common
     case branch-free, then the ~1 % it rejected one by one."""
     key_a = keys[b, STREAM_NOISE_A]
@@ -515,7 +650,6 @@ def _draw_normals(b, t, start, stop, keys, normals, flags):
         flags[uint64(start + q)] = rejected
         n_rejected += rejected
     if n_rejected:
-        flag_words = flags.view(np.uint64)
         for word in range(start // 8, (stop + 7) // 8):
             if flag_words[word] == 0:
                 continue
@@ -603,8 +737,11 @@ def _step_range(
     has_noise,
     keys,
     kicks,
+    pair_bits,
+    pair_halves,
     normals,
     flags,
+    flag_words,
     fired,
 ):
     """Steps 1-3 of the module docstring for neurons [lo, hi) (lo and hi multiples of 8, or hi = n):
@@ -613,7 +750,7 @@ def _step_range(
     n_fired = 0
     n_not_finite = 0
     if has_noise:
-        _draw_normals(b, t, lo, hi, keys, normals, flags)
+        _draw_normals(b, t, lo, hi, keys, normals, flags, flag_words)
     for run in range(runs.shape[0]):
         first = max(runs[run, 0], lo)
         last = min(runs[run, 1], hi)
@@ -621,7 +758,23 @@ def _step_range(
             continue
         c = runs[run, 2]
         if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # else its kicks stay 0
-            _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags)
+            _draw_kicks(
+                b,
+                t,
+                first,
+                last,
+                coef,
+                c,
+                rate_to_mean,
+                extra_rate,
+                has_extra_rate,
+                keys,
+                kicks,
+                pair_bits,
+                pair_halves,
+                flags,
+                flag_words,
+            )
         counts = _update(
             b,
             first,
@@ -672,9 +825,7 @@ def _advance_lane(
     weight,
     pending,
     pending_count,
-    pool_weight,
-    pool_target,
-    pool_rank,
+    pool,
     blocks,
     pool_pos,
     keys,
@@ -706,6 +857,10 @@ def _advance_lane(
     kicks = np.zeros(n)  # Poisson counts, normals and their flags (target ranges are multiples of 8 apart)
     normals = np.zeros(n)
     flags = np.zeros(8 * words, dtype=np.uint8)
+    pair_bits = np.zeros(4 * words, dtype=np.uint64)  # the Poisson draw's hashes, one per pair of neurons
+    pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
+    flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
+    pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
     runs = _runs_of_kind(kind[b])
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
@@ -732,9 +887,8 @@ def _advance_lane(
             rank_count,
             post,
             weight,
+            pool,
             pool_weight,
-            pool_target,
-            pool_rank,
             blocks,
             pool_pos,
             status,
@@ -742,12 +896,12 @@ def _advance_lane(
             spike_count[b] = recorded
             next_step[b] = t
             return
-        n_ranges = _arrivals(b, t, delay_values, pool_rank, blocks, arrivals)
+        n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
         for chunk in prange(n_chunks):
             lo = bounds[chunk]
             hi = bounds[chunk + 1]
             if n_ranges:
-                _deliver(b, lo, hi, whole, arrivals, n_ranges, pool_weight, pool_target, acc)
+                _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, pool_weight, acc)
             chunk_fired[chunk], chunk_bad[chunk] = _step_range(
                 b,
                 t,
@@ -770,8 +924,11 @@ def _advance_lane(
                 has_noise,
                 keys,
                 kicks,
+                pair_bits,
+                pair_halves,
                 normals,
                 flags,
+                flag_words,
                 fired,
             )
         if chunk_bad.sum():
@@ -847,9 +1004,7 @@ def _advance_lane_serial(
     weight,
     pending,
     pending_count,
-    pool_weight,
-    pool_target,
-    pool_rank,
+    pool,
     blocks,
     pool_pos,
     keys,
@@ -869,7 +1024,11 @@ def _advance_lane_serial(
     bounds,
 ):
     """Lane b from t_begin to t_end on one thread: :func:`_advance_lane` with a single target range,
-    written out as one loop nest (small circuits step ~1 µs apart, where every call counts)."""
+    written out as one loop nest (small circuits step ~1 µs apart, where every call counts). The
+    normals and Poisson draws are written out here too: numba counts references to the arrays an
+    inlined function takes (an atomic increment and decrement each) and, in a function this large,
+    LLVM does not prune them; per step and per run of neurons they cost the 80-neuron CPG 5 % and
+    hcp_cortex 10 %."""
     n = v_state.shape[1]
     capacity = spike_step.shape[1]
     n_traces = trace_neuron.shape[0]
@@ -880,9 +1039,17 @@ def _advance_lane_serial(
     kicks = np.zeros(n)  # Poisson counts, normals and the flags of those the vectorised draws left
     normals = np.zeros(n)
     flags = np.zeros(8 * words, dtype=np.uint8)
+    pair_bits = np.zeros(4 * words, dtype=np.uint64)  # the Poisson draw's hashes, one per pair of neurons
+    pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
+    flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
+    pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
     runs = _runs_of_kind(kind[b])
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
+    key_a = keys[b, STREAM_NOISE_A]
+    key_b = keys[b, STREAM_NOISE_B]
+    key_p = keys[b, STREAM_POISSON]
+    key_x = keys[b, STREAM_POISSON_EXTRA]
     depth = blocks.shape[1]
     in_flight = 0  # queued entries not delivered yet: none, and a step needs not look at the queue
     for slot in range(blocks.shape[1]):
@@ -913,9 +1080,8 @@ def _advance_lane_serial(
                 rank_count,
                 post,
                 weight,
+                pool,
                 pool_weight,
-                pool_target,
-                pool_rank,
                 blocks,
                 pool_pos,
                 status,
@@ -925,19 +1091,79 @@ def _advance_lane_serial(
                 return
             in_flight += pool_pos[b] - queued
         if in_flight:
-            n_ranges = _arrivals(b, t, delay_values, pool_rank, blocks, arrivals)
+            n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
             if n_ranges:
                 for a in range(n_ranges):
                     in_flight -= arrivals[a, 1] - arrivals[a, 0]
-                _deliver(b, 0, n, True, arrivals, n_ranges, pool_weight, pool_target, acc)
+                _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
         n_fired = 0  # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
         n_not_finite = 0
-        if has_noise:
-            _draw_normals(b, t, 0, n, keys, normals, flags)
+        if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays at every step
+            n_rejected = 0
+            for j in range(n):
+                bits = random_u64(key_a, t, uint64(j))
+                layer = bits & uint64(127)
+                u = 2.0 * _unit(bits) - 1.0
+                rejected = abs(u) >= _ZIG_RATIO[layer]
+                normals[uint64(j)] = u * _ZIG_X[layer]
+                flags[uint64(j)] = rejected
+                n_rejected += rejected
+            if n_rejected:
+                for word in range(words):
+                    if flag_words[word] == 0:
+                        continue
+                    for i in range(8 * word, min(8 * word + 8, n)):
+                        if flags[i]:
+                            normals[i] = normal(key_a, key_b, t, i)
         for run in range(runs.shape[0]):  # a run's Poisson counts are still in L1 cache when its update reads them
             first, last, c = runs[run, 0], runs[run, 1], runs[run, 2]
-            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):
-                _draw_kicks(b, t, first, last, coef, c, rate_to_mean, extra_rate, has_extra_rate, keys, kicks, flags)
+            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # _draw_kicks written out (see normals)
+                m = last - first
+                mean = coef[c, POISSON_MEAN]
+                table = _table(coef, c)
+                last_p = coef[c, POISSON_LAST_P]
+                entries = POISSON_TABLE
+                n_beyond = 0
+                if mean < 10.0:
+                    t0, t1 = _threshold(table[0]), _threshold(table[1])
+                    t2, t3 = _threshold(table[2]), _threshold(table[3])
+                    for pair in range(first >> 1, (last + 1) >> 1):
+                        pair_bits[uint64(pair)] = random_u64(key_p, t, uint64(pair))
+                    if table[3] >= 1.0 - SHORT_TABLE_TAIL:
+                        entries = 4
+                        for q in range(m):
+                            drawn = pair_halves[uint64(first + q)]
+                            k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                            beyond = k == 4
+                            kicks[uint64(first + q)] = k
+                            flags[uint64(first + q)] = beyond
+                            n_beyond += beyond
+                    else:
+                        t4, t5 = _threshold(table[4]), _threshold(table[5])
+                        t6, t7 = _threshold(table[6]), _threshold(table[7])
+                        for q in range(m):
+                            drawn = pair_halves[uint64(first + q)]
+                            k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                            k += (drawn > t4) + (drawn > t5) + (drawn > t6) + (drawn > t7)
+                            beyond = k == POISSON_TABLE
+                            kicks[uint64(first + q)] = k
+                            flags[uint64(first + q)] = beyond
+                            n_beyond += beyond
+                if mean >= 10.0 or has_extra_rate:
+                    for q in range(m):
+                        i = uint64(first + q)
+                        extra = extra_rate[b, i] if has_extra_rate else 0.0
+                        if mean >= 10.0 or extra > 0.0 or kicks[i] == entries:
+                            u = poisson_uniform(key_p, t, i)
+                            kicks[i] = _kicks_exact(u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i)
+                elif n_beyond:
+                    for word in range(first // 8, (last + 7) // 8):
+                        if flag_words[word] == 0:
+                            continue
+                        for i in range(max(8 * word, first), min(8 * word + 8, last)):
+                            if flags[i]:
+                                u = poisson_uniform(key_p, t, i)
+                                kicks[i] = _kicks_exact(u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, i)
             run_counts = _update(
                 b,
                 first,
@@ -1033,9 +1259,7 @@ def _advance(
     weight,
     pending,
     pending_count,
-    pool_weight,
-    pool_target,
-    pool_rank,
+    pool,
     blocks,
     pool_pos,
     keys,
@@ -1093,9 +1317,7 @@ def _advance(
                 weight,
                 pending,
                 pending_count,
-                pool_weight,
-                pool_target,
-                pool_rank,
+                pool,
                 blocks,
                 pool_pos,
                 keys,

@@ -234,9 +234,8 @@ class Simulator:
         self._pending = np.zeros((n_lanes, n), dtype=np.int32)  # the neurons that fired in the last step
         self._pending_count = np.zeros(n_lanes, dtype=np.int64)
         capacity = _power_of_two(queue_capacity(network, self._view))  # the kernel wraps positions with a mask
-        self._pool_weight = np.zeros((n_lanes, capacity))  # the queued synapses: weight, target, delay rank
-        self._pool_target = np.zeros((n_lanes, capacity), dtype=np.int32)
-        self._pool_rank = np.zeros((n_lanes, capacity), dtype=np.int32)
+        # the queued synapses, one 16-byte record each: the weight's bits, then delay rank << 32 | target
+        self._pool = np.zeros((n_lanes, capacity, 2), dtype=np.int64)
         self._blocks = np.zeros((n_lanes, depth, 3), dtype=np.int64)
         self._pool_pos = np.zeros(n_lanes, dtype=np.int64)
         self._zeros = np.zeros((n_lanes, n))
@@ -318,9 +317,7 @@ class Simulator:
                 self._weight,
                 self._pending,
                 self._pending_count,
-                self._pool_weight,
-                self._pool_target,
-                self._pool_rank,
+                self._pool,
                 self._blocks,
                 self._pool_pos,
                 self._keys,
@@ -377,16 +374,13 @@ class Simulator:
     def _grow_queue(self, needed: int) -> None:
         """Enlarge every lane's spike queue to hold ``needed`` entries (a power of two), keeping its
         queued synapses in place."""
-        old = self._pool_weight.shape[1]
+        old = self._pool.shape[1]
         size = _power_of_two(max(2 * old, needed + needed // 2))
-        grown = []
-        for pool in (self._pool_weight, self._pool_target, self._pool_rank):
-            bigger = np.zeros((self.n_lanes, size), dtype=pool.dtype)
-            for b, end in enumerate(self._pool_pos):
-                positions = np.arange(max(0, int(end) - old), int(end))
-                bigger[b, positions % size] = pool[b, positions % old]
-            grown.append(bigger)
-        self._pool_weight, self._pool_target, self._pool_rank = grown
+        bigger = np.zeros((self.n_lanes, size, 2), dtype=self._pool.dtype)
+        for b, end in enumerate(self._pool_pos):
+            positions = np.arange(max(0, int(end) - old), int(end))
+            bigger[b, positions % size] = self._pool[b, positions % old]
+        self._pool = bigger
         log.debug("spike queue grown to %d entries per lane", size)
 
     def _collect_spikes(self) -> None:
