@@ -380,7 +380,7 @@ def _prefetch_intrinsic(write):
         def codegen(context, builder, signature, args):
             array_type, index_type = signature.args
             if isinstance(index_type, numba.types.BaseTuple):
-                indices = zip(cgutils.unpack_tuple(builder, args[1]), index_type.types)
+                indices = zip(cgutils.unpack_tuple(builder, args[1]), index_type.types)  # type: ignore[attr-defined]  # Tuple and UniTuple both have .types
             else:
                 indices = [(args[1], index_type)]
             indices = [context.cast(builder, value, kind, numba.types.intp) for value, kind in indices]
