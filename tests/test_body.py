@@ -241,6 +241,77 @@ def test_binding_structure_errors_are_located(change, message):
     assert message in str(info.value)
 
 
+_SETPOINT_HIP = {"actuator": "right_hip", "terms": [{"readout": "flexor_minus_extensor", "gain": 0.002}]}
+
+
+@pytest.mark.parametrize(
+    "motor, message",
+    [
+        (
+            {**_SETPOINT_HIP, "mode": "setpoint"},
+            "b.json:/motors/right_hip: a setpoint motor needs kp (action per rad of angle error)",
+        ),
+        (
+            {**_SETPOINT_HIP, "kp": 3.0, "joint": "right_hip"},
+            "b.json:/motors/right_hip: kp, joint apply to setpoint motors only; add mode: 'setpoint' or remove them",
+        ),
+        ({**_SETPOINT_HIP, "mode": "position", "kp": 3.0}, "b.json:/motors/right_hip/mode"),
+    ],
+)
+def test_setpoint_motor_structure_errors_are_located(motor, message):
+    with pytest.raises(CircuitError) as info:
+        binding_from_tree(_binding_tree(motors={"right_hip": motor}), "b.json")
+    assert message in str(info.value)
+
+
+def test_setpoint_motor_needs_the_joint_sensors_of_the_body():
+    circuit, body = load_circuit("half_centre"), Walker2d()
+    motor = {**_SETPOINT_HIP, "mode": "setpoint", "kp": 3.0, "joint": "right_hp"}
+    with pytest.raises(BodyError) as info:
+        check_binding(binding_from_tree(_binding_tree(motors={"right_hip": motor}), "b.json"), circuit, body, "b.json")
+    assert (
+        "b.json:/motors/right_hip/joint: a setpoint motor reads sensor 'right_hp_angle', which body 'walker2d' does not have; did you mean 'right_hip_angle'?"
+        in str(info.value)
+    )
+
+
+def test_setpoint_motor_holds_its_sum_as_a_joint_angle():
+    """action = clip(kp (offset + gain * readout - angle) - kd * velocity), from the state the circuit saw."""
+    from encephagen.compiler import compile_circuit
+
+    motors = {
+        "right_hip": {
+            **_SETPOINT_HIP,
+            "mode": "setpoint",
+            "offset": -0.3,
+            "kp": {"param": "drive_flex", "factor": 0.2},
+            "kd": 0.05,
+        },
+        "left_hip": {
+            "actuator": "left_hip",
+            "terms": [{"readout": "flexor_minus_extensor", "gain": -0.01}],
+            "offset": 0.6,
+        },
+    }
+    loop = ClosedLoop(
+        compile_circuit(load_circuit("half_centre"), dt=0.1), binding_from_tree(_binding_tree(motors=motors), "b.json")
+    )
+    episode = loop.run([3], record=True, max_steps=30)[0]
+    trajectory, kp = episode.trajectory, 0.2 * loop.network.parameter_values()["drive_flex"]
+    body = Walker2d()
+    hip = body.model.joint("thigh_joint")  # right_hip
+    angle, velocity = trajectory["qpos"][:-1, hip.qposadr[0]], trajectory["qvel"][:-1, hip.dofadr[0]]
+    target = -0.3 + 0.002 * trajectory["readouts"][:, 0]
+    expected = np.clip(kp * (target - angle) - 0.05 * velocity, -1, 1)
+    assert np.allclose(trajectory["action"][:, 0], expected)
+    assert np.ptp(trajectory["action"][:, 0]) > 0.1  # the reflex acts, not a constant
+    assert np.allclose(trajectory["action"][:, 3], np.clip(0.6 - 0.01 * trajectory["readouts"][:, 0], -1, 1))
+    offsets = loop.offset_controller()
+    observation = np.zeros(len(body.sensor_names))
+    observation[body.sensor_index("right_hip_angle")] = -0.1
+    assert offsets(0, observation)[0] == pytest.approx(kp * (-0.3 + 0.1))  # holds the offset angle
+
+
 def test_binding_names_are_checked_against_circuit_and_body():
     circuit, body = load_circuit("half_centre"), Walker2d()
     tree = _binding_tree()
