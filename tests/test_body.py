@@ -484,7 +484,10 @@ def test_video_is_an_mp4_with_the_activity_panel(half_centre_loop, tmp_path):
 # --------------------------------------------------------------------------- shipped bindings, objective
 
 
-@pytest.mark.parametrize("binding_name", ["walker2d_cpg.binding.json", "walker2d_cpg.humanoid.binding.json"])
+@pytest.mark.parametrize(
+    "binding_name",
+    ["walker2d_cpg.binding.json", "walker2d_cpg.humanoid.binding.json", "walker2d_setpoint.binding.json"],
+)
 def test_shipped_bindings_fit_their_circuit_and_body(binding_name):
     from encephagen.body.binding import make_bound_body
     from encephagen.locations import shipped_circuits_dir
@@ -493,6 +496,19 @@ def test_shipped_bindings_fit_their_circuit_and_body(binding_name):
     body = make_bound_body(binding)
     check_binding(binding, load_circuit(binding.circuit), body, binding_name)
     assert body.name == binding.body.kind
+
+
+def test_walker2d_setpoint_drive_deepens_the_joint_excursions():
+    """walker2d_setpoint's speed command: more descending drive to the motor pools, larger knee swings
+    through the set-point motors (same seed, 2 s of walking after the warm-up)."""
+    from encephagen.body.runs import bind
+
+    loop = bind("walker2d_setpoint")
+    assert loop.motor_setpoint.all()
+    low, high = loop.run([100_300, 100_300], parameters=[{"drive": 0.0}, {"drive": 7.9}], record=True, max_steps=250)
+    knee = Walker2d().model.joint("leg_joint").qposadr[0]  # right knee
+    swing = [np.ptp(e.trajectory["qpos"][50:, knee]) for e in (low, high)]
+    assert swing[1] > 1.3 * swing[0], swing
 
 
 def test_walk_objective_scores_candidates_on_seeds(tmp_path):
