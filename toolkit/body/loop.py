@@ -27,7 +27,7 @@ import numpy as np
 from scipy import sparse
 
 from ..errors import BodyError
-from .baselines import aggregate, constant_controller, episode_metrics, reference_controllers, run_episode
+from .baselines import Controller, aggregate, constant_controller, episode_metrics, reference_controllers, run_episode
 from .binding import Binding, check_binding, make_bound_body, resolve
 from .perturbations import Perturbation, parse_perturbations, perturbed
 
@@ -207,7 +207,8 @@ class ClosedLoop:
 
         Torque motors pass their sum on; setpoint motors hold it as their joint's target angle,
         ``kp * (target - angle) - kd * velocity``, reading the joint sensors of ``observations``
-        (the body's state the circuit also saw). Clipped to each motor's range.
+        (the body's state the circuit also saw; the reflex belongs to the motor, so it reads them
+        even when the afferents read sensors at rest). Clipped to each motor's range.
         """
         if self.motor_setpoint.any():
             reflex = kp * (command - observations[:, self._joint_angle]) - kd * observations[:, self._joint_velocity]
@@ -228,7 +229,7 @@ class ClosedLoop:
         )
         return action
 
-    def offset_controller(self):
+    def offset_controller(self) -> Controller:
         """The binding with every readout at 0, as a controller: torque motors give their
         offsets, setpoint motors hold their joints at the offset angles (a stiff posture, which
         can also stand a walker up alone; reported beside every run for the same reason)."""
