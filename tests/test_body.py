@@ -242,6 +242,77 @@ def test_binding_structure_errors_are_located(change, message):
     assert message in str(info.value)
 
 
+_SETPOINT_HIP = {"actuator": "right_hip", "terms": [{"readout": "flexor_minus_extensor", "gain": 0.002}]}
+
+
+@pytest.mark.parametrize(
+    "motor, message",
+    [
+        (
+            {**_SETPOINT_HIP, "mode": "setpoint"},
+            "b.json:/motors/right_hip: a setpoint motor needs kp (action per rad of angle error)",
+        ),
+        (
+            {**_SETPOINT_HIP, "kp": 3.0, "joint": "right_hip"},
+            "b.json:/motors/right_hip: kp, joint apply to setpoint motors only; add mode: 'setpoint' or remove them",
+        ),
+        ({**_SETPOINT_HIP, "mode": "position", "kp": 3.0}, "b.json:/motors/right_hip/mode"),
+    ],
+)
+def test_setpoint_motor_structure_errors_are_located(motor, message):
+    with pytest.raises(CircuitError) as info:
+        binding_from_tree(_binding_tree(motors={"right_hip": motor}), "b.json")
+    assert message in str(info.value)
+
+
+def test_setpoint_motor_needs_the_joint_sensors_of_the_body():
+    circuit, body = load_circuit("half_centre"), Walker2d()
+    motor = {**_SETPOINT_HIP, "mode": "setpoint", "kp": 3.0, "joint": "right_hp"}
+    with pytest.raises(BodyError) as info:
+        check_binding(binding_from_tree(_binding_tree(motors={"right_hip": motor}), "b.json"), circuit, body, "b.json")
+    assert (
+        "b.json:/motors/right_hip/joint: a setpoint motor reads sensor 'right_hp_angle', which body 'walker2d' does not have; did you mean 'right_hip_angle'?"
+        in str(info.value)
+    )
+
+
+def test_setpoint_motor_holds_its_sum_as_a_joint_angle():
+    """action = clip(kp (offset + gain * readout - angle) - kd * velocity), from the state the circuit saw."""
+    from encephagen.compiler import compile_circuit
+
+    motors = {
+        "right_hip": {
+            **_SETPOINT_HIP,
+            "mode": "setpoint",
+            "offset": -0.3,
+            "kp": {"param": "drive_flex", "factor": 0.2},
+            "kd": 0.05,
+        },
+        "left_hip": {
+            "actuator": "left_hip",
+            "terms": [{"readout": "flexor_minus_extensor", "gain": -0.01}],
+            "offset": 0.6,
+        },
+    }
+    loop = ClosedLoop(
+        compile_circuit(load_circuit("half_centre"), dt=0.1), binding_from_tree(_binding_tree(motors=motors), "b.json")
+    )
+    episode = loop.run([3], record=True, max_steps=30)[0]
+    trajectory, kp = episode.trajectory, 0.2 * loop.network.parameter_values()["drive_flex"]
+    body = Walker2d()
+    hip = body.model.joint("thigh_joint")  # right_hip
+    angle, velocity = trajectory["qpos"][:-1, hip.qposadr[0]], trajectory["qvel"][:-1, hip.dofadr[0]]
+    target = -0.3 + 0.002 * trajectory["readouts"][:, 0]
+    expected = np.clip(kp * (target - angle) - 0.05 * velocity, -1, 1)
+    assert np.allclose(trajectory["action"][:, 0], expected)
+    assert np.ptp(trajectory["action"][:, 0]) > 0.1  # the reflex acts, not a constant
+    assert np.allclose(trajectory["action"][:, 3], np.clip(0.6 - 0.01 * trajectory["readouts"][:, 0], -1, 1))
+    offsets = loop.offset_controller()
+    observation = np.zeros(len(body.sensor_names))
+    observation[body.sensor_index("right_hip_angle")] = -0.1
+    assert offsets(0, observation)[0] == pytest.approx(kp * (-0.3 + 0.1))  # holds the offset angle
+
+
 def test_binding_names_are_checked_against_circuit_and_body():
     circuit, body = load_circuit("half_centre"), Walker2d()
     tree = _binding_tree()
@@ -432,7 +503,10 @@ def test_video_is_an_mp4_with_the_activity_panel(half_centre_loop, tmp_path):
 # --------------------------------------------------------------------------- shipped bindings, objective
 
 
-@pytest.mark.parametrize("binding_name", ["walker2d_cpg.binding.json", "walker2d_cpg.humanoid.binding.json"])
+@pytest.mark.parametrize(
+    "binding_name",
+    ["walker2d_cpg.binding.json", "walker2d_cpg.humanoid.binding.json", "walker2d_setpoint.binding.json"],
+)
 def test_shipped_bindings_fit_their_circuit_and_body(binding_name):
     from encephagen.body.binding import make_bound_body
     from encephagen.locations import shipped_circuits_dir
@@ -441,6 +515,32 @@ def test_shipped_bindings_fit_their_circuit_and_body(binding_name):
     body = make_bound_body(binding)
     check_binding(binding, load_circuit(binding.circuit), body, binding_name)
     assert body.name == binding.body.kind
+
+
+def test_walker2d_setpoint_drive_deepens_the_joint_excursions():
+    """walker2d_setpoint's speed command: more descending drive to the motor pools, larger knee swings
+    through the set-point motors (same seed, 2 s of walking after the warm-up)."""
+    from encephagen.body.runs import bind
+
+    loop = bind("walker2d_setpoint")
+    assert loop.motor_setpoint.all()
+    low, high = loop.run([100_300, 100_300], parameters=[{"drive": 0.0}, {"drive": 7.9}], record=True, max_steps=250)
+    knee = Walker2d().model.joint("leg_joint").qposadr[0]  # right knee
+    swing = [np.ptp(e.trajectory["qpos"][50:, knee]) for e in (low, high)]
+    assert swing[1] > 1.3 * swing[0], swing
+
+
+@pytest.mark.slow
+def test_walker2d_setpoint_walks_faster_on_more_drive():
+    """Speed on command, on report seeds 100000-100004 (bounds set before these seeds were run): at
+    drive 0, 1 and 2 mV the mean speed rises, the fastest at least 1.5x the slowest (the README's
+    2.03x is over 20 episodes), and at least 4 of 5 episodes are full at each drive."""
+    from encephagen.body.runs import speed_by_drive
+
+    result = speed_by_drive("walker2d_setpoint", [0.0, 1.0, 2.0], episodes=5, first_seed=100_000)
+    speeds = [row["aggregate"]["speed_mean"] for row in result.by_value]
+    assert speeds[0] < speeds[1] < speeds[2] and speeds[2] >= 1.5 * speeds[0], speeds
+    assert all(row["aggregate"]["full"] >= 4 for row in result.by_value), result.by_value
 
 
 def test_walk_objective_scores_candidates_on_seeds(tmp_path):

@@ -39,6 +39,7 @@ CLICKED = {
     "half_centre": "flex_rg",
     "spinal_cpg": "L_RG_F",
     "walker2d_cpg": "L_Ia_hip",
+    "walker2d_setpoint": "L_Ia_hip",
     "hcp_cortex": "Precentral_L.E",
     "celegans": "AVAL",
     "humanoid_cpg": "L_RG_F",

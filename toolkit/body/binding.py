@@ -10,8 +10,15 @@ exists otherwise.
 
 Afferents: ``input = clip(offset + gain * sensor, low, high)`` enters every neuron of a
 population, either as a current (mV, added to the membrane equation like ``drive``) or as
-the rate (Hz) of extra Poisson input. Motors: ``action = clip(offset + sum(gain *
-readout), low, high)``, readouts in Hz. Gains and offsets may name a parameter of the
+the rate (Hz) of extra Poisson input. Motors in ``torque`` mode (the default): ``action =
+clip(offset + sum(gain * readout), low, high)``, readouts in Hz. Motors in ``setpoint`` mode
+make the same sum a joint-angle target (rad) held by a stretch reflex, ``action = clip(kp *
+(target - angle) - kd * velocity, low, high)`` with the joint's own angle and velocity
+sensors: Feldman's equilibrium-point (lambda) model, in which descending and spinal
+commands shift the threshold angle of the stretch reflex rather than set a force (Feldman
+1986, J Mot Behav 18:17; Feldman & Levin 1995, Behav Brain Sci 18:723), so that joint
+excursions grade with the motor pools' output instead of saturating at the joint's limits.
+Gains, offsets, ``kp`` and ``kd`` may name a parameter of the
 circuit (``{"param": "k_hip"}``): one namespace, one file that carries calibrated values,
 so ``encephagen calibrate`` tunes binding gains declared free there together with the
 circuit's own parameters and writes them back with its provenance.
@@ -90,15 +97,31 @@ class MotorTerm(Strict):
 
 
 class Motor(Strict):
-    """One actuator driven by readouts: ``clip(offset + sum(gain * readout), low, high)``."""
+    """One actuator driven by readouts.
+
+    ``torque`` mode: ``action = clip(offset + sum(gain * readout), low, high)``.
+    ``setpoint`` mode: ``target = offset + sum(gain * readout)`` is a joint angle (rad) and
+    ``action = clip(kp * (target - angle) - kd * velocity, low, high)``, with the angle and
+    velocity sensors of ``joint`` (a stretch reflex whose threshold the circuit shifts).
+    """
 
     actuator: Name
     """An actuator of the body, e.g. 'right_hip' (Walker2d) or 'right_hip_y' (Humanoid)."""
     terms: list[MotorTerm] = []
     offset: Value = 0.0
-    """Action when every readout is 0 (a constant bias: report it, it can stand a walker up alone)."""
+    """Action (torque mode) or joint angle in rad (setpoint mode) when every readout is 0
+    (a constant bias: report it, it can stand a walker up alone)."""
+    mode: Literal["torque", "setpoint"] = "torque"
+    """'torque': the sum is the action; 'setpoint': the sum is a joint-angle target (rad)."""
+    kp: Value | None = None
+    """Setpoint mode only: action per rad of the joint's distance from its target (reflex stiffness)."""
+    kd: Value | None = None
+    """Setpoint mode only: action per rad/s of joint velocity (reflex damping; default 0)."""
+    joint: Name | None = None
+    """Setpoint mode only: the joint whose '<joint>_angle' and '<joint>_velocity' sensors are
+    read; default the actuator's name."""
     low: float | None = None
-    """Lower clip; default the actuator's range."""
+    """Lower clip of the action; default the actuator's range."""
     high: float | None = None
     description: str = ""
 
@@ -106,7 +129,20 @@ class Motor(Strict):
     def _ordered(self) -> Motor:
         if self.low is not None and self.high is not None and not self.low < self.high:
             raise ValueError(f"low must be below high; got [{self.low}, {self.high}]")
+        if self.mode == "setpoint" and self.kp is None:
+            raise ValueError("a setpoint motor needs kp (action per rad of angle error)")
+        if self.mode == "torque":
+            given = [name for name in ("kp", "kd", "joint") if getattr(self, name) is not None]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} apply to setpoint motors only; add mode: 'setpoint' or remove them"
+                )
         return self
+
+    @property
+    def joint_name(self) -> str:
+        """The joint a setpoint motor reads (its own name unless ``joint`` says otherwise)."""
+        return self.joint or self.actuator
 
 
 class Binding(Strict):
@@ -133,6 +169,9 @@ class Binding(Strict):
             yield ["afferents", name, "offset"], aff.offset
         for name, motor in self.motors.items():
             yield ["motors", name, "offset"], motor.offset
+            for key in ("kp", "kd"):
+                if getattr(motor, key) is not None:
+                    yield ["motors", name, key], getattr(motor, key)
             for i, term in enumerate(motor.terms):
                 yield ["motors", name, "terms", i, "gain"], term.gain
 
@@ -319,6 +358,17 @@ def check_binding(binding: Binding, circuit: Any, body: Any, file: str = "<bindi
                         "Stay within the range",
                     )
                 )
+        if motor.mode == "setpoint":
+            problems.extend(
+                Problem(
+                    file,
+                    pointer + ("/joint" if motor.joint else "/actuator"),
+                    f"a setpoint motor reads sensor {sensor!r}, which body {body.name!r} does not have{_near(sensor, sensors)}",
+                    "Name the joint it moves under 'joint'",
+                )
+                for sensor in (f"{motor.joint_name}_angle", f"{motor.joint_name}_velocity")
+                if sensor not in sensors
+            )
         for i, term in enumerate(motor.terms):
             if term.readout not in circuit.readouts:
                 problems.append(

@@ -108,7 +108,8 @@ def fit_to_rhythm(
     gait
         A rhythmic reference with ``actions_at_phase(cycles) -> (T, n_actuators)``, e.g.
         :class:`~encephagen.body.baselines.SineGait` (its pitch feedback is not imitated here:
-        feedback gains are set, or calibrated, separately).
+        feedback gains are set, or calibrated, separately). For setpoint motors its values are
+        the joint-angle targets (rad).
     names
         Circuit parameters used as gains or offsets in the binding's motors.
     phase_readout
@@ -131,7 +132,9 @@ def fit_to_rhythm(
     samples = np.concatenate([lane[np.isfinite(p)] for lane, p in zip(readouts, phases)])  # (S, R)
     phase = np.concatenate([p[np.isfinite(p)] for p in phases])
     design, fixed, actuators = _design(loop, samples, names)
-    low, high = loop.motor_low, loop.motor_high
+    # torque motors imitate the clipped action; setpoint motors a joint-angle target, which has no action range
+    low = np.where(loop.motor_setpoint, -np.inf, loop.motor_low)
+    high = np.where(loop.motor_setpoint, np.inf, loop.motor_high)
     grid = np.arange(shifts) / shifts
     # one target column per shift, motor-major like the design's rows: every shift is solved in one factorisation
     targets = np.stack(

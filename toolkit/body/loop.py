@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from ..errors import BodyError
-from .baselines import aggregate, constant_controller, episode_metrics, reference_controllers, run_episode
+from .baselines import Controller, aggregate, constant_controller, episode_metrics, reference_controllers, run_episode
 from .binding import Binding, check_binding, make_bound_body, resolve
 from .perturbations import Perturbation, parse_perturbations, perturbed
 
@@ -157,6 +157,15 @@ class ClosedLoop:
         self.motor_high = np.array(
             [probe.action_high[i] if m.high is None else m.high for m, i in zip(motors, self.motor_actuators)]
         )
+        self.motor_setpoint = np.array([m.mode == "setpoint" for m in motors], dtype=bool)
+        """Per motor: True when its sum is a joint-angle target held by a stretch reflex."""
+        self._joint_angle, self._joint_velocity = (
+            np.array(
+                [probe.sensor_index(f"{m.joint_name}_{kind}") if m.mode == "setpoint" else 0 for m in motors],
+                dtype=np.intp,
+            )
+            for kind in ("angle", "velocity")
+        )
         self.n_actuators = len(probe.actuator_names)
         self.n_sensors = len(probe.sensor_names)
         unbound = sorted(set(probe.actuator_names) - {m.actuator for m in motors})
@@ -184,16 +193,59 @@ class ClosedLoop:
                 motor_gain[i, self.readout_names.index(term.readout)] += resolve(term.gain, values)
         return gain, offset, motor_offset, motor_gain
 
+    def _lane_stiffness(self, values: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Stretch-reflex stiffness ``kp`` and damping ``kd`` (M,) of one lane; 0 for torque motors."""
+        motors = list(self.binding.motors.values())
+        kp = np.array([0.0 if m.kp is None else resolve(m.kp, values) for m in motors])
+        kd = np.array([0.0 if m.kd is None else resolve(m.kd, values) for m in motors])
+        return kp, kd
+
+    def motor_actions(
+        self, command: np.ndarray, observations: np.ndarray, kp: np.ndarray, kd: np.ndarray
+    ) -> np.ndarray:
+        """Motor outputs (B, M) from the motor sums ``command`` (B, M).
+
+        Torque motors pass their sum on; setpoint motors hold it as their joint's target angle,
+        ``kp * (target - angle) - kd * velocity``, reading the joint sensors of ``observations``
+        (the body's state the circuit also saw; the reflex belongs to the motor, so it reads them
+        even when the afferents read sensors at rest). Clipped to each motor's range.
+        """
+        if self.motor_setpoint.any():
+            reflex = kp * (command - observations[:, self._joint_angle]) - kd * observations[:, self._joint_velocity]
+            command = np.where(self.motor_setpoint, reflex, command)
+        return np.clip(command, self.motor_low, self.motor_high)
+
     def offset_action(self) -> np.ndarray:
-        """The action the binding gives with every readout at 0: its constant offsets alone.
+        """The action the binding gives with every readout at 0: its constant offsets alone
+        (setpoint motors: 0, see :meth:`offset_controller`).
 
         Reported beside every run: a constant bias can stand a walker up for 1000 steps
         without any circuit, so what the circuit adds is what it does beyond this.
         """
         _, _, motor_offset, _ = self._lane_arrays(self.network.parameter_values())
         action = np.zeros(self.n_actuators)
-        action[self.motor_actuators] = np.clip(motor_offset, self.motor_low, self.motor_high)
+        action[self.motor_actuators] = np.where(
+            self.motor_setpoint, 0.0, np.clip(motor_offset, self.motor_low, self.motor_high)
+        )
         return action
+
+    def offset_controller(self) -> Controller:
+        """The binding with every readout at 0, as a controller: torque motors give their
+        offsets, setpoint motors hold their joints at the offset angles (a stiff posture, which
+        can also stand a walker up alone; reported beside every run for the same reason)."""
+        if not self.motor_setpoint.any():
+            return constant_controller(self.offset_action())
+        values = self.network.parameter_values()
+        _, _, motor_offset, _ = self._lane_arrays(values)
+        kp, kd = self._lane_stiffness(values)
+        base = self.offset_action()
+
+        def act(step: int, observation: np.ndarray) -> np.ndarray:
+            action = base.copy()
+            action[self.motor_actuators] = self.motor_actions(motor_offset[None], observation[None], kp, kd)[0]
+            return action
+
+        return act
 
     def readouts_at_rest(
         self, seeds: Sequence[int], steps: int, *, parameters: Mapping[str, float] | None = None
@@ -328,6 +380,8 @@ class ClosedLoop:
         per_lane = [self._lane_arrays({**defaults, **s}) for s in sets]
         gain, offset, motor_offset = (np.stack([lane[k] for lane in per_lane]) for k in range(3))
         motor_gain = np.stack([lane[3] for lane in per_lane])
+        stiffness = [self._lane_stiffness({**defaults, **s}) for s in sets]
+        kp, kd = (np.stack([lane[k] for lane in stiffness]) for k in range(2))
 
         bodies = [perturbed(make_bound_body(self.binding, self.base_dir), perturbations) for _ in seeds]
         for body in bodies:
@@ -364,7 +418,7 @@ class ClosedLoop:
             )
             rates = simulator.readout_array()[:, columns]
             command = motor_offset + (motor_gain @ rates[:, :, None])[:, :, 0]
-            action[:, self.motor_actuators] = np.clip(command, self.motor_low, self.motor_high)
+            action[:, self.motor_actuators] = self.motor_actions(command, observations, kp, kd)
             for b in running:
                 result = bodies[b].step(action[b])
                 observations[b] = result.observation
@@ -579,7 +633,7 @@ def run_with_baselines(
     come from the episode seed). ``baselines`` keeps only the named baselines (default:
     all); ``extra`` adds other closed loops (e.g. ``{"no afferents": ...}``) run on the same seeds.
 
-    Also run: the binding's own offsets as a constant action ("offsets"), which tells how
+    Also run: the binding's own offsets with every readout at 0 ("offsets"), which tells how
     much of the result the circuit's activity adds. Returns ``{"controllers": {name: {"episodes": [...], "aggregate": {...}}}, "trajectory":
     first circuit episode's trajectory or None}``. The others are the body's
     :func:`~encephagen.body.baselines.reference_controllers` (on Walker2d: zero, best constant,
@@ -597,7 +651,7 @@ def run_with_baselines(
         controllers[name] = [
             {"seed": e.seed, **e.metrics} for e in other.run(seeds, max_steps=max_steps, perturbations=perturbations)
         ]
-    available = {"offsets": constant_controller(loop.offset_action()), **reference_controllers(plain)}
+    available = {"offsets": loop.offset_controller(), **reference_controllers(plain)}
     if baselines is not None:
         unknown = sorted(set(baselines) - set(available))
         if unknown:
