@@ -215,37 +215,25 @@ class ClosedLoop:
             command = np.where(self.motor_setpoint, reflex, command)
         return np.clip(command, self.motor_low, self.motor_high)
 
-    def offset_action(self) -> np.ndarray:
-        """The action the binding gives with every readout at 0: its constant offsets alone
-        (setpoint motors: 0, see :meth:`offset_controller`).
-
-        Reported beside every run: a constant bias can stand a walker up for 1000 steps
-        without any circuit, so what the circuit adds is what it does beyond this.
-        """
-        _, _, motor_offset, _ = self._lane_arrays(self.network.parameter_values())
-        action = np.zeros(self.n_actuators)
-        action[self.motor_actuators] = np.where(
-            self.motor_setpoint, 0.0, np.clip(motor_offset, self.motor_low, self.motor_high)
-        )
-        return action
-
     def offset_controller(self) -> Controller:
         """The binding with every readout at 0, as a controller: torque motors give their
-        offsets, setpoint motors hold their joints at the offset angles (a stiff posture, which
-        can also stand a walker up alone; reported beside every run for the same reason)."""
-        if not self.motor_setpoint.any():
-            return constant_controller(self.offset_action())
+        offsets, setpoint motors hold their joints at the offset angles.
+
+        Reported beside every run: a constant bias (or a stiff posture) can stand a walker up
+        for 1000 steps without any circuit, so what the circuit adds is what it does beyond this.
+        """
         values = self.network.parameter_values()
         _, _, motor_offset, _ = self._lane_arrays(values)
         kp, kd = self._lane_stiffness(values)
-        base = self.offset_action()
 
         def act(step: int, observation: np.ndarray) -> np.ndarray:
-            action = base.copy()
+            action = np.zeros(self.n_actuators)
             action[self.motor_actuators] = self.motor_actions(motor_offset[None], observation[None], kp, kd)[0]
             return action
 
-        return act
+        if self.motor_setpoint.any():
+            return act
+        return constant_controller(act(0, np.zeros(self.n_sensors)))  # torque offsets ignore the body
 
     def readouts_at_rest(
         self, seeds: Sequence[int], steps: int, *, parameters: Mapping[str, float] | None = None
@@ -482,9 +470,8 @@ class _Fanout:
     body step on a Humanoid circuit with ~40 afferents per population.
     """
 
-    def __init__(self, group_ptr: np.ndarray, columns: np.ndarray, neuron_group: np.ndarray, n_neurons: int):
-        self.group_ptr, self.columns = group_ptr, columns
-        self.neuron_group, self.n_neurons = neuron_group, n_neurons
+    def __init__(self, group_ptr: np.ndarray, columns: np.ndarray, neuron_group: np.ndarray):
+        self.group_ptr, self.columns, self.neuron_group = group_ptr, columns, neuron_group
 
     @classmethod
     def of(cls, slices: list[slice], n_neurons: int) -> _Fanout | None:
@@ -501,7 +488,7 @@ class _Fanout:
         sizes = [len(group) for group in members.values()]
         group_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
         columns = np.array([i for group in members.values() for i in group], dtype=np.intp)
-        return cls(group_ptr, columns, group_of_neuron, n_neurons)
+        return cls(group_ptr, columns, group_of_neuron)
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         return _fan_out(np.ascontiguousarray(values, dtype=np.float64), self.group_ptr, self.columns, self.neuron_group)
