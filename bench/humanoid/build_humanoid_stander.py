@@ -95,6 +95,30 @@ def lif_rate(current: float, model: dict = MOTOR_NEURON) -> float:
     return 1000.0 / (t_ref + tau_m * math.log(current / (current - threshold)))
 
 
+def _hand_set(reason: str) -> dict:
+    return {"kind": "hand-set", "reason": reason}
+
+
+def motor_noise_and_gain(noise: float) -> dict:
+    """The motor pools' ``noise`` and ``k_motor`` parameters: the gain from pool rate to action that
+    reproduces the LQR's gain through the LIF f-I slope at ``DRIVE``."""
+    k = 1.0 / (2 * INPUT_PER_ACTION * (lif_rate(DRIVE + 1) - lif_rate(DRIVE - 1)) / 2)
+    return {
+        "noise": {
+            "value": noise,
+            "unit": "mV",
+            "description": "Membrane noise of the motor neurons: keeps a pool's neurons out of step, so its spike count per body step is smooth",
+            "source": _hand_set(f"0 mV: 0/6 full episodes (the pools synchronise), 0.5 mV: 6/6 ({SELECTION})"),
+        },
+        "k_motor": {
+            "value": round(k, 6),
+            "unit": "1/Hz",
+            "description": f"Action per Hz of agonist-minus-antagonist pool rate: 1 / (2 x {INPUT_PER_ACTION} mV per action unit x the f-I slope at drive_mn)",
+            "source": _hand_set("computed from the LIF f-I curve so that the pools reproduce the LQR's gain"),
+        },
+    }
+
+
 def motor_pools_only(pool_size: int = 20, readout_tau: float = 5.0, noise: float = 0.5) -> tuple[dict, dict]:
     """0.1.0's design as JSON trees (circuit, binding): the sensors as mean-field drive straight onto the
     motor pools; the defaults were its shipped choices (bench/humanoid/humanoid_spiking_lqr.py varies them)."""
@@ -104,29 +128,16 @@ def motor_pools_only(pool_size: int = 20, readout_tau: float = 5.0, noise: float
     body = make_body("humanoid")
     lqr = lqr_stander(body)
     gain, s0 = lqr.on_sensors(body)
-    k = 1.0 / (2 * INPUT_PER_ACTION * (lif_rate(DRIVE + 1) - lif_rate(DRIVE - 1)) / 2)
-    hand_set = lambda reason: {"kind": "hand-set", "reason": reason}
     parameters = {
         "drive_mn": {
             "value": DRIVE,
             "unit": "mV",
             "description": "Resting input of every motor neuron (112 Hz at rest, where the LIF f-I curve is close to linear)",
-            "source": hand_set(
+            "source": _hand_set(
                 "the middle of the motor neuron's near-linear f-I range (10 mV threshold, rate 0-250 Hz)"
             ),
         },
-        "noise": {
-            "value": noise,
-            "unit": "mV",
-            "description": "Membrane noise of the motor neurons: keeps a pool's neurons out of step, so its spike count per body step is smooth",
-            "source": hand_set(f"0 mV: 0/6 full episodes (the pools synchronise), 0.5 mV: 6/6 ({SELECTION})"),
-        },
-        "k_motor": {
-            "value": round(k, 6),
-            "unit": "1/Hz",
-            "description": f"Action per Hz of agonist-minus-antagonist pool rate: 1 / (2 x {INPUT_PER_ACTION} mV per action unit x the f-I slope at drive_mn)",
-            "source": hand_set("computed from the LIF f-I curve so that the pools reproduce the LQR's gain"),
-        },
+        **motor_noise_and_gain(noise),
     }
     populations, readouts = {}, {}
     for actuator in body.actuator_names:
@@ -165,7 +176,7 @@ def motor_pools_only(pool_size: int = 20, readout_tau: float = 5.0, noise: float
             "motor_neuron": {
                 **MOTOR_NEURON,
                 "noise_sigma": {"param": "noise"},
-                "source": hand_set(
+                "source": _hand_set(
                     "a fast LIF (10 ms membrane, 2 ms refractory) so that a pool follows a body step's input"
                 ),
             }
@@ -292,15 +303,13 @@ def build(channel_size: int = CHANNEL_SIZE, resting_input: dict[str, float] | No
     gain, s0 = lqr.on_sensors(body)
     deviations = recorded_sensors(body, lqr)
     groups = vestibular_and_spindle_channels(body, gain, deviations)
-    k = 1.0 / (2 * INPUT_PER_ACTION * (lif_rate(DRIVE + 1) - lif_rate(DRIVE - 1)) / 2)
     slope = lif_rate(CHANNEL_DRIVE + 0.5, CHANNEL_NEURON) - lif_rate(CHANNEL_DRIVE - 0.5, CHANNEL_NEURON)
-    hand_set = lambda reason: {"kind": "hand-set", "reason": reason}
     parameters = {
         "drive_mn": {
             "value": DRIVE,
             "unit": "mV",
             "description": "Resting input of every motor neuron (112 Hz at rest, where the LIF f-I curve is close to linear); each pool's drive also cancels the channels' resting input",
-            "source": hand_set(
+            "source": _hand_set(
                 "the middle of the motor neuron's near-linear f-I range (10 mV threshold, rate 0-250 Hz)"
             ),
         },
@@ -308,22 +317,11 @@ def build(channel_size: int = CHANNEL_SIZE, resting_input: dict[str, float] | No
             "value": CHANNEL_DRIVE,
             "unit": "mV",
             "description": "Resting input of every vestibulospinal and spindle-channel neuron (133 Hz at rest)",
-            "source": hand_set(
+            "source": _hand_set(
                 "above the 10 mV threshold by more than a channel's usual swing (8 mV per 24 channel sds: 1.3 mV at 4 sds)"
             ),
         },
-        "noise": {
-            "value": 0.5,
-            "unit": "mV",
-            "description": "Membrane noise of the motor neurons: keeps a pool's neurons out of step, so its spike count per body step is smooth",
-            "source": hand_set(f"0 mV: 0/6 full episodes (the pools synchronise), 0.5 mV: 6/6 ({SELECTION})"),
-        },
-        "k_motor": {
-            "value": round(k, 6),
-            "unit": "1/Hz",
-            "description": f"Action per Hz of agonist-minus-antagonist pool rate: 1 / (2 x {INPUT_PER_ACTION} mV per action unit x the f-I slope at drive_mn)",
-            "source": hand_set("computed from the LIF f-I curve so that the pools reproduce the LQR's gain"),
-        },
+        **motor_noise_and_gain(0.5),
     }
     populations, projections, readouts, afferents = {}, {}, {}, {}
     channel_of = {
@@ -409,14 +407,14 @@ def build(channel_size: int = CHANNEL_SIZE, resting_input: dict[str, float] | No
                 **MOTOR_NEURON,
                 "tau_syn_exc": SYNAPSE_TAU,
                 "noise_sigma": {"param": "noise"},
-                "source": hand_set(
+                "source": _hand_set(
                     "a fast LIF (10 ms membrane, 2 ms refractory) so that a pool follows a body step's input"
                 ),
             },
             "channel_neuron": {
                 **CHANNEL_NEURON,
                 "noise_sigma": CHANNEL_NOISE,
-                "source": hand_set(
+                "source": _hand_set(
                     "a faster LIF (5 ms membrane) than the motor neuron, so that the two layers together lag the sensors by less than a body step; 0.3 mV of noise keeps a pool's neurons out of step"
                 ),
             },
@@ -514,16 +512,11 @@ def resting_input(circuit: dict, binding: dict, body_steps: int = 100) -> dict[s
     import json
     import tempfile
 
-    from encephagen.body.adapters import make_body
     from encephagen.body.binding import load_binding
     from encephagen.body.loop import ClosedLoop
-    from encephagen.body.lqr import lqr_stander
     from encephagen.compiler import compile_circuit
-    from encephagen.simulation import Simulator
     from encephagen.storage import load_circuit
 
-    body = make_body("humanoid")
-    _, s0 = lqr_stander(body).on_sensors(body)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "humanoid_stander.json"
         path.write_text(json.dumps(circuit))
@@ -533,6 +526,18 @@ def resting_input(circuit: dict, binding: dict, body_steps: int = 100) -> dict[s
             load_binding(Path(folder) / "humanoid_stander.binding.json"),
             base_dir=folder,
         )
+    return resting_pool_input(loop, body_steps)
+
+
+def resting_pool_input(loop, body_steps: int = 100) -> dict[str, float]:
+    """Mean excitatory synaptic input (mV) of each motor pool (``*_MN_*``) of a closed loop whose
+    sensors all read the LQR's standing pose, over ``body_steps`` after the warm-up."""
+    from encephagen.body.adapters import make_body
+    from encephagen.body.lqr import lqr_stander
+    from encephagen.simulation import Simulator
+
+    body = make_body("humanoid")
+    _, s0 = lqr_stander(body).on_sensors(body)
     pools = [p for p in loop.network.population_names if "_MN_" in p]
     simulator = Simulator(
         loop.network, seeds=[1], record_spikes=False, traces=[f"I_exc:{p}" for p in pools], bin_ms=loop.body_dt_ms

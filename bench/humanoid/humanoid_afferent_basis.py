@@ -41,8 +41,8 @@ import numpy as np
 from build_humanoid_stander import DRIVE as I0  # this folder, on sys.path when run as a script
 from build_humanoid_stander import INPUT_PER_ACTION as C
 from build_humanoid_stander import MOTOR_NEURON as MN_MODEL
-from build_humanoid_stander import cancellation, whitened_channels
-from humanoid_spiking_lqr import AFFERENT_MODEL, _resting_synaptic_input, _write_and_load, lif_rate, pathway
+from build_humanoid_stander import cancellation, lif_rate, resting_pool_input, whitened_channels
+from humanoid_spiking_lqr import AFFERENT_MODEL, _write_and_load, pathway, stander_binding
 
 from encephagen.body.adapters import make_body
 from encephagen.body.imitate import record_controller
@@ -117,8 +117,8 @@ def build(options: dict, body, lqr, deviations) -> tuple[dict, dict]:
         float(options.get("TAUSYN", 5)),
     )
     afferent_model = {**AFFERENT_MODEL, "tau_m": float(options.get("TAUA", AFFERENT_MODEL["tau_m"]))}
-    slope = lif_rate(afferent_model, i0a + 0.5) - lif_rate(afferent_model, i0a - 0.5)
-    mn_slope = lif_rate(MN_MODEL, I0 + 1) / 2 - lif_rate(MN_MODEL, I0 - 1) / 2
+    slope = lif_rate(i0a + 0.5, afferent_model) - lif_rate(i0a - 0.5, afferent_model)
+    mn_slope = lif_rate(I0 + 1, MN_MODEL) / 2 - lif_rate(I0 - 1, MN_MODEL) / 2
     k_motor = 1.0 / (2 * C * mn_slope)
     models = {
         "mn": {**MN_MODEL, "noise_sigma": noise, "tau_syn_exc": tau_syn},
@@ -197,19 +197,7 @@ def build(options: dict, body, lqr, deviations) -> tuple[dict, dict]:
         "projections": projections,
         "readouts": readouts,
     }
-    motors = {
-        a: {"actuator": a, "offset": float(lqr.ctrl0[i]), "terms": [{"readout": f"{a}_mn", "gain": k_motor}]}
-        for i, a in enumerate(actuators)
-    }
-    binding = {
-        "binding_version": "1",
-        "circuit": "spiking_lqr",
-        "body": {"kind": "humanoid"},
-        "warmup_ms": 150,
-        "afferents": afferents,
-        "motors": motors,
-    }
-    return circuit, binding
+    return circuit, stander_binding(lqr, actuators, afferents, k_motor)
 
 
 def closed_loop(options: dict, folder: Path):
@@ -222,7 +210,7 @@ def closed_loop(options: dict, folder: Path):
         recorded_sensors(body, lqr, float(options.get("REC_NOISE", 0.03)), int(options.get("START", 20))),
     )
     loop = _write_and_load(circuit, binding, options, folder)
-    for name, current in _resting_synaptic_input(loop).items():
+    for name, current in resting_pool_input(loop).items():
         circuit["populations"][name]["drive"] = I0 - current
     return _write_and_load(circuit, binding, options, folder)
 

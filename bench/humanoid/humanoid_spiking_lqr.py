@@ -44,6 +44,7 @@ import numpy as np
 from build_humanoid_stander import DRIVE as I0  # this folder, on sys.path when run as a script
 from build_humanoid_stander import INPUT_PER_ACTION as C
 from build_humanoid_stander import MOTOR_NEURON as MN_MODEL
+from build_humanoid_stander import lif_rate, resting_pool_input
 from build_humanoid_stander import motor_pools_only as build_stander
 
 from encephagen.body.adapters import make_body
@@ -57,13 +58,6 @@ from encephagen.storage import load_circuit
 
 AFFERENT_MODEL = {"tau_m": 5.0, "v_threshold": 10.0, "t_ref": 2.0}
 TRUNK = ("torso_", "forward_", "lateral_", "vertical_")
-
-
-def lif_rate(model: dict, current: float) -> float:
-    """Rate (Hz) of a noiseless LIF neuron at constant input ``current`` (mV)."""
-    if current <= model["v_threshold"]:
-        return 0.0
-    return 1000.0 / (model["t_ref"] + model["tau_m"] * np.log(current / (current - model["v_threshold"])))
 
 
 def lqr_sensor_sd(body, lqr, gain, s0, seed: int = 200039) -> np.ndarray:
@@ -101,7 +95,7 @@ def build(design: str, options: dict) -> tuple[dict, dict]:
     def spiking(sensor: str) -> bool:
         return options.get("SPIKING", "all") in ("all", pathway(sensor))
 
-    mn_slope = lif_rate(MN_MODEL, I0 + 1) / 2 - lif_rate(MN_MODEL, I0 - 1) / 2
+    mn_slope = lif_rate(I0 + 1, MN_MODEL) / 2 - lif_rate(I0 - 1, MN_MODEL) / 2
     k = 1.0 / (2 * C * mn_slope)
     populations, projections, readouts, afferents = {}, {}, {}, {}
     tonic = np.zeros(len(actuators))
@@ -112,7 +106,7 @@ def build(design: str, options: dict) -> tuple[dict, dict]:
     models["afferent"] = {**AFFERENT_MODEL, "noise_sigma": float(options.get("NOISE_A", 0.3))}
     models["mn"]["tau_syn_exc"] = tau_syn
     classes["afferent"] = {"transmitter": "glutamate"}
-    slope = lif_rate(AFFERENT_MODEL, i0a + 0.5) - lif_rate(AFFERENT_MODEL, i0a - 0.5)
+    slope = lif_rate(i0a + 0.5, AFFERENT_MODEL) - lif_rate(i0a - 0.5, AFFERENT_MODEL)
     sd = lqr_sensor_sd(body, lqr, gain, s0)
     for j, sensor in enumerate(sensors):
         if np.abs(gain[:, j]).max() <= 1e-3 or not spiking(sensor):
@@ -137,7 +131,7 @@ def build(design: str, options: dict) -> tuple[dict, dict]:
             if abs(gain[i, j]) <= 1e-3:
                 continue
             weight = C * abs(gain[i, j]) / (tau_syn / 1000.0 * slope * ca)
-            tonic[i] += weight * tau_syn / 1000.0 * lif_rate(AFFERENT_MODEL, i0a)
+            tonic[i] += weight * tau_syn / 1000.0 * lif_rate(i0a, AFFERENT_MODEL)
             for d in ("pos", "neg"):
                 target = d if -gain[i, j] > 0 else {"pos": "neg", "neg": "pos"}[d]
                 projections[f"A_{sensor}_{d}->{actuator}_MN_{target}"] = {
@@ -181,11 +175,17 @@ def build(design: str, options: dict) -> tuple[dict, dict]:
         "projections": projections,
         "readouts": readouts,
     }
+    return circuit, stander_binding(lqr, actuators, afferents, k)
+
+
+def stander_binding(lqr, actuators: list[str], afferents: dict, k_motor: float) -> dict:
+    """The bench circuits' binding: the given afferents, and per actuator the LQR's ctrl0 plus
+    ``k_motor`` times its pools' rate difference (readout ``{actuator}_mn``)."""
     motors = {
-        a: {"actuator": a, "offset": float(lqr.ctrl0[i]), "terms": [{"readout": f"{a}_mn", "gain": k}]}
+        a: {"actuator": a, "offset": float(lqr.ctrl0[i]), "terms": [{"readout": f"{a}_mn", "gain": k_motor}]}
         for i, a in enumerate(actuators)
     }
-    binding = {
+    return {
         "binding_version": "1",
         "circuit": "spiking_lqr",
         "body": {"kind": "humanoid"},
@@ -193,14 +193,13 @@ def build(design: str, options: dict) -> tuple[dict, dict]:
         "afferents": afferents,
         "motors": motors,
     }
-    return circuit, binding
 
 
 def closed_loop(design: str, options: dict, folder: Path) -> ClosedLoop:
     circuit, binding = build(design, options)
     loop = _write_and_load(circuit, binding, options, folder)
     if design == "afferent":
-        for name, current in _resting_synaptic_input(loop).items():
+        for name, current in resting_pool_input(loop).items():
             circuit["populations"][name]["drive"] = I0 - current
         loop = _write_and_load(circuit, binding, options, folder)
     return loop
@@ -211,28 +210,6 @@ def _write_and_load(circuit: dict, binding: dict, options: dict, folder: Path) -
     (folder / "spiking_lqr.humanoid.binding.json").write_text(json.dumps(binding))
     network = compile_circuit(load_circuit(folder / "spiking_lqr.json"), dt=float(options.get("DT", 0.25)))
     return ClosedLoop(network, load_binding(folder / "spiking_lqr.humanoid.binding.json"), base_dir=folder)
-
-
-def _resting_synaptic_input(loop: ClosedLoop, body_steps: int = 100) -> dict[str, float]:
-    """Mean excitatory synaptic input (mV) of each motor pool with every sensor at the standing
-    pose's value: the afferents' tonic input as simulated, which the drive then cancels exactly
-    (the formula's estimate misses the afferents' noise and time step by enough to silence or
-    saturate a pool whose tonic input is hundreds of mV)."""
-    from encephagen.simulation import Simulator
-
-    body = make_body("humanoid")
-    _, s0 = lqr_stander(body).on_sensors(body)
-    pools = [p for p in loop.network.population_names if "_MN_" in p]
-    simulator = Simulator(
-        loop.network, seeds=[1], record_spikes=False, traces=[f"I_exc:{p}" for p in pools], bin_ms=loop.body_dt_ms
-    )
-    gain, offset, _, _ = loop._lane_arrays(loop.network.parameter_values())
-    inputs = loop._inputs(s0[None, :], gain[None, :], offset[None, :])
-    simulator.advance(loop.warmup_steps + body_steps * loop.steps_per_body_step, **inputs)
-    result = simulator.result()
-    traces = result.traces[0, loop.warmup_steps :]
-    labels = [label.split(":")[1].split("[")[0] if ":" in label else label for label in result.trace_labels]
-    return {p: float(traces[:, [i for i, label in enumerate(labels) if label == p]].mean()) for p in pools}
 
 
 def fidelity(loop: ClosedLoop) -> None:
