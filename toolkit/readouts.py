@@ -6,7 +6,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
 
 
 def readout_filters(
@@ -41,19 +40,18 @@ def filter_readout(
     initial = np.zeros(counts.shape[0]) if state is None else np.asarray(state, float)
     if signal.shape[1] == 0:
         return signal, initial
-    values = _low_pass(np.ascontiguousarray(signal, dtype=np.float64), a, np.ascontiguousarray(initial))
+    values = low_pass(signal, a, initial)
     return values, values[:, -1].copy()
 
 
-@njit(cache=True)
-def _low_pass(signal, a, initial):
-    """``y[k] = a y[k-1] + (1 - a) x[k]`` along each row from ``y[-1] = initial``: the products and
-    sums of scipy's ``lfilter([1 - a], [1, -a], zi=a * initial)``, in its order, so equal bit for bit."""
+def low_pass(signal: np.ndarray, a, state: np.ndarray) -> np.ndarray:
+    """``y[k] = a y[k-1] + (1 - a) x[k]`` along axis 1 of ``signal`` from ``y[-1] = state``; all y.
+
+    The products and sums of scipy's ``lfilter([1 - a], [1, -a], zi=a * state)`` in its order, so
+    equal to it bit for bit; ``a`` may be one decay or one per readout (the last axis).
+    """
     values = np.empty_like(signal)
-    gain = 1.0 - a
-    for lane in range(signal.shape[0]):
-        y = initial[lane]
-        for k in range(signal.shape[1]):
-            y = a * y + gain * signal[lane, k]
-            values[lane, k] = y
+    for k in range(signal.shape[1]):
+        state = a * state + (1.0 - a) * signal[:, k]
+        values[:, k] = state
     return values

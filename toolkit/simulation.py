@@ -61,7 +61,7 @@ import numpy as np
 from . import _kernel
 from .errors import SimulationError, UnknownNameError
 from .progress import Progress, progress_callback
-from .readouts import readout_filters
+from .readouts import low_pass, readout_filters
 from .results import SimulationResult, provenance
 
 log = logging.getLogger(__name__)
@@ -427,8 +427,7 @@ class Simulator:
         """Current readout values as one (B, R) array in :attr:`readout_names` order (Hz).
 
         The closed loop calls this after every body step, so it filters only the bins
-        completed since the last call, with the recursion of :func:`filter_readout`
-        written out for every readout at once (a call filters a few bins).
+        completed since the last call, every readout at once (a call filters a few bins).
         """
         complete = self.step // self.steps_per_bin
         pieces = []  # only the chunks holding bins not filtered yet
@@ -440,10 +439,7 @@ class Simulator:
                 break
         if pieces:
             signal = (pieces[0] if len(pieces) == 1 else np.concatenate(pieces[::-1], axis=1)) @ self._readout_mix
-            a, state = self._readout_decay, self._readout_state
-            for k in range(signal.shape[1]):
-                state = a * state + (1.0 - a) * signal[:, k]
-            self._readout_state = state
+            self._readout_state = low_pass(signal, self._readout_decay, self._readout_state)[:, -1]
             self._readout_bins = complete
         return self._readout_state.copy()
 
