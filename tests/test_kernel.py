@@ -257,3 +257,41 @@ def test_simulators_without_parameters_share_the_views_weights_and_see_weights_e
         assert np.array_equal(edited._weight[0], network.weights.data[delivery_view(network).order])
     finally:
         network.weights.data[:] = original
+
+
+def test_the_noise_draw_is_each_neurons_counter_based_normal_bit_for_bit(monkeypatch):
+    """The lanes' written-out ziggurat (hashes by stream position, each uniform built from its bits)
+    gives neuron i at step t exactly ``_kernel.normal(key_a, key_b, t, i)``: v written out plainly
+    with those draws equals the kernel's v bit for bit, ~1 % rejected draws included, on the serial
+    lane and on a lane split over threads."""
+    from encephagen import _kernel
+
+    circuit = make_circuit(
+        {"P": {"size": 203, "drive": 4.0, "initial_v": {"uniform": [0.0, 5.0]}}},
+        neuron_models={"lif": {"tau_m": 10.0, "v_threshold": 1e9, "noise_sigma": 2.0}},
+    )
+    net = compile_circuit(circuit, dt=0.25)
+    coef, kind = coefficients(net, {k: np.asarray(x, float)[None, :] for k, x in net.neuron.items()}, net.dt)
+    p_v, v_base, amp = (coef[kind[0], column] for column in (_kernel.P_V, _kernel.V_BASE, _kernel.NOISE_AMP))
+    assert np.all(amp > 0)
+    n_steps = 60
+    for wide in (None, "8"):
+        if wide:
+            monkeypatch.setenv(simulate_module.WIDE_NEURONS_ENV, wide)
+            numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+        sim = Simulator(net, seeds=11)
+        v = sim._v[0].copy()
+        key_a, key_b = sim._keys[0, _kernel.STREAM_NOISE_A], sim._keys[0, _kernel.STREAM_NOISE_B]
+        sim.advance(n_steps)
+        rejected = 0
+        for t in range(n_steps):
+            bits = [int(_kernel.random_u64(key_a, t, i)) for i in range(v.size)]
+            rejected += sum(abs((b >> 11) / 2.0**52 - 1.0) >= _kernel._ZIG_RATIO[b & 127] for b in bits)
+            v = (
+                v_base
+                + (v - v_base) * p_v
+                + amp * np.array([_kernel.normal(key_a, key_b, t, i) for i in range(v.size)])
+            )
+        assert rejected > 20  # the redrawn path was exercised
+        assert_identical([v], [sim._v[0]])
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]

@@ -156,6 +156,43 @@ def _unit(bits):
     return float(int64(bits >> uint64(11))) * _INV_2_53
 
 
+@intrinsic
+def _bits_as_double(typingctx, bits):
+    """The 64 bits of ``bits`` (uint64) read as a double (a bitcast, no conversion)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return numba.float64(uint64), codegen
+
+
+_ONE_BITS = uint64(0x3FF0000000000000)  # 1.0
+_TWO_BITS = uint64(0x4000000000000000)  # 2.0
+_MANTISSA = uint64((1 << 52) - 1)
+
+
+@njit(cache=True, inline="always")
+def _signed_unit(bits):
+    """``2 * _unit(bits) - 1`` in [-1, 1), bit for bit, without converting an integer to a double.
+
+    With the high 53 bits ``s * 2**52 + m`` (s the top bit), ``d = 1 + m / 2**52`` is built from
+    its bits and the value is ``d - 1`` (s = 1) or ``d - 2`` (s = 0): both exact, as is the
+    original (every step of ``2 * (top / 2**53) - 1`` is exact for a 53-bit ``top``), so the two
+    agree everywhere. An int64 -> double conversion has no vector instruction before AVX-512,
+    which kept the ziggurat's draw loop from vectorising.
+    """
+    d: float = _bits_as_double(_ONE_BITS | ((bits >> uint64(11)) & _MANTISSA))  # type: ignore[call-arg]  # typed by numba
+    return d - _bits_as_double(_TWO_BITS - ((bits >> uint64(63)) << uint64(52)))
+
+
+@njit(cache=True, inline="always")
+def stream_position(key, step):
+    """Where neuron 0's draw of ``step`` sits in the stream ``key``: ``random_u64(key, step, i)``
+    is ``mix64(stream_position(key, step) + i * _GOLDEN)`` (modulo 2**64, the same integer), so a
+    loop over neurons adds instead of recomputing the step's part."""
+    return key + (uint64(step) << uint64(32)) * _GOLDEN
+
+
 @njit(cache=True, inline="always")
 def uniform(key, step, index):
     """Uniform double in [0, 1) with 53 random bits."""
@@ -641,10 +678,11 @@ def _draw_normals(b, t, start, stop, keys, normals, flags, flag_words):
     case branch-free, then the ~1 % it rejected one by one."""
     key_a = keys[b, STREAM_NOISE_A]
     n_rejected = 0
+    position = stream_position(key_a, t)
     for q in range(stop - start):
-        bits = random_u64(key_a, t, uint64(start + q))
+        bits = mix64(position + uint64(start + q) * _GOLDEN)
         layer = bits & uint64(127)
-        u = 2.0 * _unit(bits) - 1.0
+        u = _signed_unit(bits)
         rejected = abs(u) >= _ZIG_RATIO[layer]
         normals[uint64(start + q)] = u * _ZIG_X[layer]
         flags[uint64(start + q)] = rejected
@@ -1038,6 +1076,7 @@ def _advance_lane_serial(
     fired_words = fired.view(np.uint64)
     kicks = np.zeros(n)  # Poisson counts, normals and the flags of those the vectorised draws left
     normals = np.zeros(n)
+    normal_bits = normals.view(np.uint64)  # each normal's hash, read before the normal overwrites it
     flags = np.zeros(8 * words, dtype=np.uint8)
     pair_bits = np.zeros(4 * words, dtype=np.uint64)  # the Poisson draw's hashes, one per pair of neurons
     pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
@@ -1100,10 +1139,13 @@ def _advance_lane_serial(
         n_not_finite = 0
         if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays at every step
             n_rejected = 0
+            position = stream_position(key_a, t)
+            for j in range(n):  # the hashes in a loop of their own: it vectorises, fused with the rest it did not
+                normal_bits[uint64(j)] = mix64(position + uint64(j) * _GOLDEN)
             for j in range(n):
-                bits = random_u64(key_a, t, uint64(j))
+                bits = normal_bits[uint64(j)]
                 layer = bits & uint64(127)
-                u = 2.0 * _unit(bits) - 1.0
+                u = _signed_unit(bits)
                 rejected = abs(u) >= _ZIG_RATIO[layer]
                 normals[uint64(j)] = u * _ZIG_X[layer]
                 flags[uint64(j)] = rejected
