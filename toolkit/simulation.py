@@ -239,6 +239,7 @@ class Simulator:
         self._blocks = np.zeros((n_lanes, depth, 3), dtype=np.int64)
         self._pool_pos = np.zeros(n_lanes, dtype=np.int64)
         self._zeros = np.zeros((n_lanes, n))
+        self._whole = np.array([0, n], dtype=np.int64)  # the one target range of a serial lane
         self._population_index = np.ascontiguousarray(network.population_index, dtype=np.int64)
         # room for 50 Hz on average, so that most runs never stop to grow the buffer
         self._capacity = int(min(max(4 * n, 1024, n * planned_steps * self.dt / 1000.0 * 50.0), 2**26))
@@ -336,6 +337,8 @@ class Simulator:
                 bounds,
             )
             self._collect_spikes()
+            if not self._status[:, 0].any():  # every lane DONE (0): the common case, one check
+                break
             faulty = np.flatnonzero(self._status[:, 0] == _kernel.NOT_FINITE)
             if faulty.size:
                 raise self._fault(int(faulty[0]))
@@ -360,16 +363,18 @@ class Simulator:
         """(kernel, target-range bounds): lanes on threads for large batches, one lane's neurons on
         threads for a large network, else serial (the same numbers whichever is chosen)."""
         n_lanes, n = self._v.shape
-        threads = numba.get_num_threads()
         wide = os.environ.get(WIDE_NEURONS_ENV) or WIDE_NEURONS
-        if wide is not None and threads > 1 and n >= int(wide) and n_lanes < threads:
-            bounds = np.unique(np.minimum(np.arange(threads + 1, dtype=np.int64) * (-(-n // (64 * threads)) * 64), n))
-            if bounds.size > 2:
-                return _kernel.advance_wide, bounds
-        whole = np.array([0, n], dtype=np.int64)
+        if wide is not None and n >= int(wide):
+            threads = numba.get_num_threads()  # ~1 us: asked only when a wide lane is possible
+            if threads > 1 and n_lanes < threads:
+                bounds = np.unique(
+                    np.minimum(np.arange(threads + 1, dtype=np.int64) * (-(-n // (64 * threads)) * 64), n)
+                )
+                if bounds.size > 2:
+                    return _kernel.advance_wide, bounds
         if n_lanes > 1 and n_lanes * n * n_steps >= PARALLEL_WORK:
-            return _kernel.advance_parallel, whole
-        return _kernel.advance, whole
+            return _kernel.advance_parallel, self._whole
+        return _kernel.advance, self._whole
 
     def _grow_queue(self, needed: int) -> None:
         """Enlarge every lane's spike queue to hold ``needed`` entries (a power of two), keeping its
@@ -385,7 +390,7 @@ class Simulator:
 
     def _collect_spikes(self) -> None:
         """Move the spike buffer into the per-lane lists (or drop it) and grow it if it was full."""
-        if not self.record_spikes and _kernel.BUFFER_FULL not in self._status[:, 0]:
+        if not self.record_spikes and not (self._status[:, 0] == _kernel.BUFFER_FULL).any():
             self._spike_count[:] = 0  # the common case of a closed loop: nothing to keep or grow
             return
         if self.record_spikes:

@@ -36,6 +36,10 @@ from ..extras import require
 
 log = logging.getLogger(__name__)
 
+_add = np.add.reduce
+"""What ``np.sum`` calls (the same summation, bit for bit) without its Python wrapper: the step of a
+Humanoid sums five times per body step."""
+
 
 @dataclass(frozen=True)
 class Sensor:
@@ -418,10 +422,12 @@ class MujocoBody:
         return values
 
     def _observe(self) -> np.ndarray:
+        return np.concatenate(self._observation_parts())
+
+    def _observation_parts(self) -> list:
+        """The observation's pieces in sensor order (a body with more sensors appends its own)."""
         data = self.data
-        return np.concatenate(
-            [self._root_values(), data.qpos[self._joint_qpos], data.qvel[self._joint_dof], self._contact_values()]
-        )
+        return [self._root_values(), data.qpos[self._joint_qpos], data.qvel[self._joint_dof], self._contact_values()]
 
     # ------------------------------------------------------------------ rendering
 
@@ -546,17 +552,19 @@ class Humanoid(MujocoBody):
         self._sensor_index = {n: i for i, n in enumerate(self.sensor_names)}
         self._extra = np.array([self._root_dof + 3, self._root_dof + 5, self._root_dof + 1])
 
-    def _observe(self) -> np.ndarray:
-        return np.concatenate([super()._observe(), self.data.qvel[self._extra]])
+    def _observation_parts(self) -> list:
+        return [*super()._observation_parts(), self.data.qvel[self._extra]]
 
-    def _progress_position(self) -> float:  # Gymnasium's mass_center(), term for term
-        return float((np.sum(self._mass * self.data.xipos, axis=0) / np.sum(self._mass))[0])
+    def _progress_position(self) -> float:
+        """Gymnasium's mass_center(), term for term: np.sum is np.add.reduce behind a Python wrapper
+        (called twice per body step), and only the x of ``sum(m x) / sum(m)`` is kept."""
+        return float(_add(self._mass * self.data.xipos, axis=0)[0] / _add(self._mass, axis=None))
 
     def _reward(self, velocity: float, action: np.ndarray, healthy: bool) -> tuple[float, dict[str, float]]:
         survive = 5.0 * float(healthy)
         forward = 1.25 * velocity
-        ctrl = 0.1 * float(np.sum(np.square(self.data.ctrl)))
-        contact = min(5e-7 * float(np.sum(np.square(self.data.cfrc_ext))), 10.0)
+        ctrl = 0.1 * float(_add(np.square(self.data.ctrl), axis=None))
+        contact = min(5e-7 * float(_add(np.square(self.data.cfrc_ext), axis=None)), 10.0)
         terms = {"reward_forward": forward, "reward_survive": survive, "reward_ctrl": -ctrl, "reward_contact": -contact}
         return (forward + survive) - (ctrl + contact), terms
 

@@ -143,6 +143,8 @@ class ClosedLoop:
         afferents = list(binding.afferents.values())
         self._sensor = np.array([probe.sensor_index(a.sensor) for a in afferents], dtype=np.intp)
         self._is_rate = np.array([a.input == "rate" for a in afferents], dtype=bool)
+        self._current_columns = np.flatnonzero(~self._is_rate)  # index arrays: a mask is negated per body step
+        self._rate_columns = np.flatnonzero(self._is_rate)
         slices = [network.population_slices[a.population] for a in afferents]
         self._current_fanout = _Fanout.of([s for s, r in zip(slices, self._is_rate) if not r], network.n_neurons)
         self._rate_fanout = _Fanout.of([s for s, r in zip(slices, self._is_rate) if r], network.n_neurons)
@@ -159,6 +161,7 @@ class ClosedLoop:
         )
         self.motor_setpoint = np.array([m.mode == "setpoint" for m in motors], dtype=bool)
         """Per motor: True when its sum is a joint-angle target held by a stretch reflex."""
+        self._any_setpoint = bool(self.motor_setpoint.any())
         self._joint_angle, self._joint_velocity = (
             np.array(
                 [probe.sensor_index(f"{m.joint_name}_{kind}") if m.mode == "setpoint" else 0 for m in motors],
@@ -210,7 +213,7 @@ class ClosedLoop:
         (the body's state the circuit also saw; the reflex belongs to the motor, so it reads them
         even when the afferents read sensors at rest). Clipped to each motor's range.
         """
-        if self.motor_setpoint.any():
+        if self._any_setpoint:
             reflex = kp * (command - observations[:, self._joint_angle]) - kd * observations[:, self._joint_velocity]
             command = np.where(self.motor_setpoint, reflex, command)
         return np.clip(command, self.motor_low, self.motor_high)
@@ -389,7 +392,7 @@ class ClosedLoop:
         terminated = np.zeros(lanes, dtype=bool)
         recorder = _Recorder(bodies, record)
 
-        columns = [simulator.readout_names.index(name) for name in self.readout_names]
+        columns = np.array([simulator.readout_names.index(name) for name in self.readout_names], dtype=np.intp)
         commanded = None
         if schedule is not None:
             fanout = self.drive_fanout(schedule.parameter)
@@ -400,6 +403,7 @@ class ClosedLoop:
             simulator.advance(self.warmup_steps, **self._inputs(sensed, gain, offset, commanded and commanded(0)))
         action = np.zeros((lanes, self.n_actuators))
         running = list(range(lanes))
+        lanes_running = np.arange(lanes)  # `running` as an index array, remade only when a lane ends
         for step in range(limit):
             counts = simulator.advance(
                 self.steps_per_body_step, **self._inputs(sensed, gain, offset, commanded and commanded(step))
@@ -415,12 +419,14 @@ class ClosedLoop:
                 if result.terminated or result.truncated:
                     active[b] = False
                     terminated[b] = result.terminated
-            tilt[running] += np.abs(observations[running, self._pitch])
-            effort[running] += (
-                np.square(action[running]).sum(axis=1) / self.n_actuators
+            tilt[lanes_running] += np.abs(observations[lanes_running, self._pitch])
+            effort[lanes_running] += (
+                np.square(action[lanes_running]).sum(axis=1) / self.n_actuators
             )  # = np.mean, without its ~20 us of overhead
             recorder.add(action, rates, counts, observations, self.body_dt_ms)
             running = [b for b in running if active[b]]
+            if len(running) != len(lanes_running):
+                lanes_running = np.array(running, dtype=np.intp)
             if not running:
                 break
         episodes = []
@@ -452,10 +458,10 @@ class ClosedLoop:
         if not self._sensor.size:
             return {"current": commanded, "poisson_rate": None}
         value = np.clip(offset + gain * observations[:, self._sensor], self._aff_low, self._aff_high)
-        current = self._current_fanout(value[:, ~self._is_rate]) if self._current_fanout is not None else None
+        current = self._current_fanout(value[:, self._current_columns]) if self._current_fanout is not None else None
         if commanded is not None:
             current = commanded if current is None else current + commanded
-        rate = self._rate_fanout(value[:, self._is_rate]) if self._rate_fanout is not None else None
+        rate = self._rate_fanout(value[:, self._rate_columns]) if self._rate_fanout is not None else None
         return {"current": current, "poisson_rate": rate}
 
 
