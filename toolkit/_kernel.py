@@ -84,7 +84,7 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import int64, njit, prange, uint32, uint64
-from numba.core import cgutils
+from numba.core import cgutils, compiler
 from numba.extending import intrinsic
 
 # columns of the coefficient table coef[kind, :]; neuron i of lane b has the row kind[b, i], so
@@ -1014,7 +1014,21 @@ def _advance_lane(
     next_step[b] = t_end
 
 
-@njit(cache=True)
+class _NoAliasCompiler(compiler.Compiler):
+    """numba's default pipeline with its ``noalias`` flag set: every array argument's data pointer
+    is marked ``noalias`` (C's ``restrict``), which the serial lane's arguments are (the simulator's
+    state arrays are distinct allocations; the arrays that may be one object, a closed loop's extra
+    current and rate, are only read). Without it, LLVM guards each vectorised loop with run-time
+    overlap checks of every pair of arrays it touches: ~130 comparisons at each entry of the update
+    loop, which runs once per coefficient row and step (35 times per step in humanoid_stander,
+    ~65 ns each). Only the machine code changes: the arithmetic is the same, bit for bit."""
+
+    def define_pipelines(self):
+        self.state.flags.noalias = True
+        return super().define_pipelines()
+
+
+@njit(cache=True, pipeline_class=_NoAliasCompiler)
 def _advance_lane_serial(
     b,
     t_begin,
