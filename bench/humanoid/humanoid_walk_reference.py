@@ -1,7 +1,9 @@
 """Does any simple, non-learned controller walk Humanoid-v5? (issue 14's walk bar)
 
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py lqr V [SEEDS]        # LQR stander, CoM target moving at V m/s
-    .venv/bin/python bench/humanoid/humanoid_walk_reference.py simbicon [K=V ...] [SEEDS]
+    .venv/bin/python bench/humanoid/humanoid_walk_reference.py simbicon [K=V ...] [SEEDS]     # Simbicon() defaults changed by K=V
+    .venv/bin/python bench/humanoid/humanoid_walk_reference.py chosen [SEEDS]                # baselines.HUMANOID_SIMBICON
+    .venv/bin/python bench/humanoid/humanoid_walk_reference.py search BUDGET [sigma= cap= train= validation=] [K=V ...]
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py torque              # single-support torque vs actuators
 
 SEEDS: a comma list or FIRST-LAST (default: selection seeds 204000-204009). One line per
@@ -29,7 +31,7 @@ import mujoco
 import numpy as np
 
 from encephagen.body.adapters import make_body
-from encephagen.body.baselines import Simbicon
+from encephagen.body.baselines import HUMANOID_SIMBICON, Simbicon
 from encephagen.body.lqr import lqr_stander
 
 SELECTION = list(range(204000, 204010))
@@ -263,10 +265,10 @@ SEARCH = {
 """Searched SIMBICON numbers and their ranges; each kd is kept at a tenth of its kp."""
 
 
-def walk_score(rows: list[dict]) -> float:
-    """Mean of steps/100 x (1 + forward CoM displacement/3 m), displacement clipped to 0-5 m:
+def walk_score(rows: list[dict], cap: float = 5.0) -> float:
+    """Mean of steps/100 x (1 + forward CoM displacement/3 m), displacement clipped to 0-``cap`` m:
     a full still episode scores 10, a full 3 m walk 20, a fall at 200 steps after 2.5 m 3.7."""
-    return float(np.mean([r["steps"] / 100 * (1 + min(max(r["com_dx"], 0.0), 5.0) / 3) for r in rows]))
+    return float(np.mean([r["steps"] / 100 * (1 + min(max(r["com_dx"], 0.0), cap) / 3) for r in rows]))
 
 
 def params_from(u: np.ndarray, base: SimbiconParams) -> SimbiconParams:
@@ -276,13 +278,22 @@ def params_from(u: np.ndarray, base: SimbiconParams) -> SimbiconParams:
     return replace(base, **values)
 
 
-def search(body, budget: int, seeds: list[int], validation: list[int], start: SimbiconParams) -> None:
-    """CMA-ES (nevergrad, popsize 8, seed 0) on ``seeds``; the 5 best re-scored on ``validation``."""
+def search(
+    body,
+    budget: int,
+    seeds: list[int],
+    validation: list[int],
+    start: SimbiconParams,
+    sigma: float = 0.3,
+    cap: float = 5.0,
+) -> None:
+    """CMA-ES (nevergrad, popsize 8, seed 0, step ``sigma`` in [-1, 1] box units) on ``seeds``,
+    scored by :func:`walk_score` with its ``cap``; the 5 best re-scored on ``validation``."""
     import nevergrad as ng
 
     init = np.array([2 * (getattr(start, k) - lo) / (hi - lo) - 1 for k, (lo, hi) in SEARCH.items()])
     parametrization = ng.p.Array(init=np.clip(init, -1, 1)).set_bounds(-1.0, 1.0)
-    parametrization.set_mutation(sigma=0.3)
+    parametrization.set_mutation(sigma=sigma)
     parametrization.random_state = np.random.RandomState(0)
     optimizer = ng.optimizers.ParametrizedCMA(popsize=8)(parametrization, budget=budget)
     seen = []
@@ -290,7 +301,7 @@ def search(body, budget: int, seeds: list[int], validation: list[int], start: Si
         candidate = optimizer.ask()
         params = params_from(candidate.value, start)
         rows = [episode(body, simbicon(params), s) for s in seeds]
-        value = walk_score(rows)
+        value = walk_score(rows, cap)
         optimizer.tell(candidate, -value)
         seen.append((value, params, rows))
         if i % 8 == 7:
@@ -323,14 +334,22 @@ def main(argv: list[str]) -> None:
     if mode == "torque":
         single_support_torques()
         return
-    if mode == "search":  # search BUDGET [K=V ...]: start point
-        changes = {k: float(v) for k, v in (item.split("=") for item in argv[2:])}
+    if mode == "search":  # search BUDGET [sigma=S cap=C train=A-B validation=C-D] [K=V ...]: the start point
+        options = {"sigma": "0.3", "cap": "5", "train": "204100-204103", "validation": "204010-204019"}
+        changes = {}
+        for key, value in (item.split("=") for item in argv[2:]):
+            if key in options:
+                options[key] = value
+            else:
+                changes[key] = float(value)
         search(
             body,
             int(argv[1]),
-            [204100, 204101, 204102, 204103],
-            list(range(204010, 204020)),
+            parse_seeds(options["train"]),
+            parse_seeds(options["validation"]),
             replace(SimbiconParams(), **changes),
+            sigma=float(options["sigma"]),
+            cap=float(options["cap"]),
         )
         return
     seeds = SELECTION
@@ -339,6 +358,8 @@ def main(argv: list[str]) -> None:
         seeds = parse_seeds(rest.pop())
     if mode == "lqr":
         make, label = lqr_moving(float(rest[0])), f"lqr moving target v={rest[0]}"
+    elif mode == "chosen":  # the shipped walker, baselines.HUMANOID_SIMBICON
+        make, label = simbicon(HUMANOID_SIMBICON), "simbicon (HUMANOID_SIMBICON)"
     elif mode == "simbicon":
         names = {f.name: f.type for f in fields(SimbiconParams)}
         changes = {k: float(v) for k, v in (item.split("=") for item in rest)}

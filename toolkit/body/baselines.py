@@ -175,8 +175,8 @@ def baseline_controller(kind: str, params: Sequence[float], body) -> Controller:
 def reference_controllers(body, sine_pitch: Sequence[float] = SINE_PITCH) -> dict[str, Controller]:
     """The baselines a circuit on ``body`` is reported beside: zero action everywhere; on
     Walker2d also the best constant action and the tuned sine walker (``sine_pitch``); on
-    Humanoid the best constant action, the joint PD holding the initial pose and the LQR stander
-    (on the full state, and on the named sensors)."""
+    Humanoid the best constant action, the joint PD holding the initial pose, the LQR stander
+    (on the full state, and on the named sensors) and the SIMBICON walker."""
     controllers = {"zero": constant_controller(np.zeros(len(body.actuator_names)))}
     if body.name == "walker2d":
         controllers["constant"] = constant_controller(BEST_CONSTANT)
@@ -422,9 +422,48 @@ class SimbiconController:
         return np.clip(action, body.action_low, body.action_high)
 
 
+HUMANOID_SIMBICON = Simbicon(
+    lift_time=0.2117,
+    max_swing=0.5372,
+    swing_hip_lift=0.5065,
+    swing_hip_strike=0.1583,
+    swing_knee_lift=-1.0724,
+    swing_knee_strike=-0.2141,
+    stance_knee=-0.2696,
+    cd=0.3572,
+    cv=0.3754,
+    cd_lat=0.782,
+    cv_lat=0.38,
+    swing_hip_lat=0.0785,
+    torso_pitch=0.0905,
+    lean_lat=-0.0009,
+    kp=128.3959,
+    kd=12.83959,
+    kp_torso=289.3059,
+    kd_torso=28.93059,
+    kp_knee=129.3463,
+    kd_knee=12.93463,
+    kp_stance_knee=264.3776,
+    kd_stance_knee=26.43776,
+    kp_lat=107.6056,
+    kd_lat=10.76056,
+    kp_abd=60.0,
+    kd_abd=6.0,
+    kp_yaw=44.3302,
+    kd_yaw=4.43302,
+)
+"""Humanoid-v5's SIMBICON walker (0.1, hand structure, numbers searched on selection seeds): CMA-ES
+(nevergrad, popsize 8, 18 numbers, each kd a tenth of its kp) scored by steps x (1 + CoM forward
+displacement / 3 m), 640 evaluations on seeds 204100-204103 (displacement capped at 5 m), then 240
+refining ones (step 0.15, cap 4 m) on 204104-204107; the best of the 5 best on 204020-204029, and
+chosen over the first search's pick on fresh seeds 204030-204049 (13/20 full episodes against 9/20).
+``bench/humanoid/humanoid_walk_reference.py``; every step in docs/notes/humanoid_walk.md."""
+
+
 def humanoid_references(body) -> dict[str, Controller]:
     """Humanoid-v5's references: best constant action, joint PD, the LQR stander on the full
-    MuJoCo state, and the same LQR on the named sensors only (what a circuit reads)."""
+    MuJoCo state, the same LQR on the named sensors only (what a circuit reads), and the
+    SIMBICON walker (:data:`HUMANOID_SIMBICON`, full state)."""
     from .lqr import lqr_stander
 
     lqr = lqr_stander(body)
@@ -433,6 +472,7 @@ def humanoid_references(body) -> dict[str, Controller]:
         "pd": JointPD(*HUMANOID_PD).controller(body),
         "lqr": lqr.controller(body),
         "lqr_sensors": lqr.sensor_controller(body),
+        "simbicon": HUMANOID_SIMBICON.controller(body),
     }
 
 
