@@ -112,6 +112,8 @@ def episode(body, make_controller, seed: int) -> dict:
         "sat": {g: saturated[g] / (step * len(GROUPS[g])) for g in GROUPS},
         "yaw": yaw,
         "min_height": float(min(heights)),
+        "end_pitch": float(observation[1]),
+        "end_roll": float(observation[3]),
         "stance_sat": {k: v / stats["n"] for k, v in stats.items() if k != "n"} if stats else {},
     }
 
@@ -122,7 +124,7 @@ def report(rows: list[dict], label: str) -> None:
         print(
             f"  {r['seed']}  steps {r['steps']:4d} ({r['end']:8s})  root {r['root_dx']:6.2f} m  com {r['com_dx']:6.2f} m"
             f" (y {r['com_dy']:5.2f})  switches {r['switches']:3d}  lifted {r['lifted']:.2f}  slip {r['slip']:.3f} m/s  yaw {r['yaw']:5.2f}"
-            f"  min h {r['min_height']:.2f}  sat: {sat}"
+            f"  min h {r['min_height']:.2f}  end pitch {r['end_pitch']:+.2f} roll {r['end_roll']:+.2f}  sat: {sat}"
             + "".join(f"  {k} {v:.2f}" for k, v in r["stance_sat"].items()),
             flush=True,
         )

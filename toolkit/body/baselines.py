@@ -453,7 +453,7 @@ HUMANOID_SIMBICON = Simbicon(
     kd_yaw=4.43302,
 )
 """Humanoid-v5's SIMBICON walker (0.1, hand structure, numbers searched on selection seeds): CMA-ES
-(nevergrad, popsize 8, 18 numbers, each kd a tenth of its kp) scored by steps x (1 + CoM forward
+(nevergrad, popsize 8, 20 numbers, each kd a tenth of its kp) scored by steps x (1 + CoM forward
 displacement / 3 m), 640 evaluations on seeds 204100-204103 (displacement capped at 5 m), then 240
 refining ones (step 0.15, cap 4 m) on 204104-204107; the best of the 5 best on 204020-204029, and
 chosen over the first search's pick on fresh seeds 204030-204049 (13/20 full episodes against 9/20).
