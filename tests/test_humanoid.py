@@ -9,6 +9,7 @@ import pytest
 
 from encephagen.body.adapters import make_body
 from encephagen.body.baselines import (
+    HUMANOID_SIMBICON,
     JointPD,
     reference_controllers,
     run_episode,
@@ -49,7 +50,7 @@ def test_lqr_stander_stands_where_zero_action_and_joint_pd_fall(humanoid):
     ~40 steps, the joint PD holding the initial pose in < 200, the LQR stands 1000, also when it
     reads only the named sensors a circuit reads."""
     controllers = reference_controllers(humanoid)
-    assert list(controllers) == ["zero", "constant", "pd", "lqr", "lqr_sensors"]
+    assert list(controllers) == ["zero", "constant", "pd", "lqr", "lqr_sensors", "simbicon"]
     steps = {name: [run_episode(humanoid, c, s)["steps"] for s in REPORT_SEEDS] for name, c in controllers.items()}
     assert all(35 <= s <= 50 for s in steps["zero"]), steps
     assert all(s < 200 for s in steps["pd"] + steps["constant"]), steps
@@ -61,6 +62,29 @@ def test_lqr_stander_is_deterministic(humanoid):
 
     first, second = design_lqr(humanoid), design_lqr(humanoid)
     assert np.array_equal(first.gain, second.gain) and np.array_equal(first.qpos0, second.qpos0)
+
+
+def test_simbicon_walks_forward_deterministically_and_restarts_its_phase_each_episode():
+    """The SIMBICON reference on selection seeds 204900-204901 (300 steps = 4.5 s): it stays up
+    and moves > 1 m forward; the same numbers twice; one controller reused over episodes gives
+    what a fresh controller per episode gives (the phase restarts at step 0)."""
+    body = make_body("humanoid", max_steps=300)
+    shared = HUMANOID_SIMBICON.controller(body)
+    reused = [run_episode(body, shared, s) for s in (204900, 204901)]
+    fresh = [run_episode(body, HUMANOID_SIMBICON.controller(body), s) for s in (204900, 204901)]
+    assert reused == fresh
+    assert all(e["steps"] == 300 and not e["fell"] and e["distance"] > 1.0 for e in fresh), fresh
+
+
+def test_simbicon_falls_without_its_foot_placement_feedback():
+    """With the swing hip's d and v feedback off (cd = cv = cd_lat = cv_lat = 0) the same walker
+    falls within 300 steps on the same seeds: the balance is the feedback, not the gait pattern."""
+    from dataclasses import replace
+
+    body = make_body("humanoid", max_steps=300)
+    open_loop = replace(HUMANOID_SIMBICON, cd=0.0, cv=0.0, cd_lat=0.0, cv_lat=0.0)
+    episodes = [run_episode(body, open_loop.controller(body), s) for s in (204900, 204901)]
+    assert all(e["fell"] and e["steps"] < 300 for e in episodes), episodes
 
 
 def test_joint_pd_pushes_each_joint_back_to_its_initial_angle(humanoid):
@@ -219,7 +243,16 @@ def test_run_prints_the_circuit_beside_every_humanoid_reference_on_the_same_seed
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["binding"].endswith("humanoid_cpg.humanoid.binding.json")
-    assert list(report["controllers"]) == ["circuit", "offsets", "zero", "constant", "pd", "lqr", "lqr_sensors"]
+    assert list(report["controllers"]) == [
+        "circuit",
+        "offsets",
+        "zero",
+        "constant",
+        "pd",
+        "lqr",
+        "lqr_sensors",
+        "simbicon",
+    ]
     assert all([e["seed"] for e in c["episodes"]] == [100000, 100001] for c in report["controllers"].values())
 
 

@@ -18,10 +18,11 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from ..errors import CalibrationError, UnknownNameError
+from ..errors import BodyError, CalibrationError, UnknownNameError
 from ..extras import require
 from ..seeds import CALIBRATION, check_calibration_seeds
 
@@ -174,8 +175,8 @@ def baseline_controller(kind: str, params: Sequence[float], body) -> Controller:
 def reference_controllers(body, sine_pitch: Sequence[float] = SINE_PITCH) -> dict[str, Controller]:
     """The baselines a circuit on ``body`` is reported beside: zero action everywhere; on
     Walker2d also the best constant action and the tuned sine walker (``sine_pitch``); on
-    Humanoid the best constant action, the joint PD holding the initial pose and the LQR stander
-    (on the full state, and on the named sensors)."""
+    Humanoid the best constant action, the joint PD holding the initial pose, the LQR stander
+    (on the full state, and on the named sensors) and the SIMBICON walker."""
     controllers = {"zero": constant_controller(np.zeros(len(body.actuator_names)))}
     if body.name == "walker2d":
         controllers["constant"] = constant_controller(BEST_CONSTANT)
@@ -239,9 +240,230 @@ class JointPD:
         return act
 
 
+@dataclass(frozen=True)
+class Simbicon:
+    """A SIMBICON walker for Humanoid-v5: a finite-state machine of joint PD targets plus balance feedback.
+
+    Yin, Loken & van de Panne 2007, "SIMBICON: simple biped locomotion control", ACM Trans.
+    Graph. 26(3):105 (doi:10.1145/1276377.1276509). Each step has two states: *lift* (a fixed
+    time) and *strike* (until the swing foot carries load, or a time-out); then the legs swap.
+
+    * swing thigh: its angle from the vertical in the torso's heading frame is held by a PD at
+      ``theta0 + cd d + cv v`` in the sagittal plane (``theta0`` per state) and at
+      ``swing_hip_lat + cd_lat d_lat + cv_lat v_lat`` in the coronal plane, where d, v are the
+      centre of mass's horizontal offset from the stance foot and its velocity (the foot-placement
+      balance feedback);
+    * knees: joint PD to a target per state (swing) or a fixed one (stance);
+    * stance hip: chosen so that the two hips together put a PD torque on the torso's world
+      pitch and roll (``tau_stance = -tau_torso - tau_swing``; SIMBICON's torso control) and, with
+      ``kp_yaw``, on its heading (the walk goes along +x);
+    * abdomen and arms: joint PD (abdomen_x leans the upper body ``lean_lat`` towards the stance
+      side); all torques in N m, divided by the actuator gear and clipped to the +-0.4 range.
+
+    It reads the full MuJoCo state (``body.data``: centre of mass, foot and thigh poses), like
+    the LQR stander: a reference, not a model of what a nervous system senses. The phase restarts
+    when an episode does (``step == 0``), so one controller serves many episodes.
+
+    ====================  =========================================================
+    argument              meaning (units)
+    ====================  =========================================================
+    lift_time, max_swing  lift state's duration; strike state's time-out (s)
+    swing_hip_*           swing thigh targets: sagittal per state, coronal (rad)
+    swing_knee_*          swing knee targets per state (rad; knee flexion < 0)
+    stance_knee           stance knee target (rad)
+    cd, cv, cd_lat, cv_lat  foot-placement feedback (rad per m, rad per m/s)
+    torso_pitch           torso pitch target (rad, + = forward lean)
+    lean_lat              abdomen_x lean towards the stance side (rad)
+    kp_*, kd_*            PD gains (N m per rad, N m per rad/s)
+    ====================  =========================================================
+
+    Version history: 0.1 (session 7) the first walker on Humanoid-v5; numbers chosen by CMA-ES on
+    selection seeds (``bench/humanoid/humanoid_walk_reference.py``, docs/notes/humanoid_walk.md).
+    """
+
+    lift_time: float = 0.25
+    max_swing: float = 0.6
+    swing_hip_lift: float = 0.45
+    swing_hip_strike: float = 0.15
+    swing_knee_lift: float = -1.0
+    swing_knee_strike: float = -0.1
+    stance_knee: float = -0.1
+    cd: float = 0.5
+    cv: float = 0.2
+    cd_lat: float = 0.5
+    cv_lat: float = 0.2
+    swing_hip_lat: float = 0.05
+    torso_pitch: float = 0.0
+    lean_lat: float = 0.0
+    kp: float = 300.0
+    kd: float = 30.0
+    kp_torso: float = 300.0
+    kd_torso: float = 30.0
+    kp_knee: float = 300.0
+    kd_knee: float = 20.0
+    kp_stance_knee: float = 300.0
+    kd_stance_knee: float = 30.0
+    kp_lat: float = 200.0
+    kd_lat: float = 20.0
+    kp_abd: float = 200.0
+    kd_abd: float = 20.0
+    kp_arm: float = 20.0
+    kd_arm: float = 2.0
+    kp_yaw: float = 0.0
+    kd_yaw: float = 0.0
+
+    def controller(self, body) -> SimbiconController:
+        return SimbiconController(self, body)
+
+
+class SimbiconController:
+    """:class:`Simbicon` running on one body; ``stance`` is the current stance leg ('left'/'right')."""
+
+    _SIDE: ClassVar[dict[str, float]] = {"right": -1.0, "left": 1.0}
+    """Lateral direction of each leg (+y is left)."""
+    _AXIS: ClassVar[dict[str, float]] = {"right": 1.0, "left": -1.0}
+    """Sign of each leg's hip_x and hip_z joint axes (Humanoid-v5 mirrors the left leg's)."""
+    _ARMS = ("right_shoulder1", "right_shoulder2", "right_elbow", "left_shoulder1", "left_shoulder2", "left_elbow")
+
+    def __init__(self, params: Simbicon, body):
+        import mujoco
+
+        self._mujoco, self.p, self.body = mujoco, params, body
+        model = body.model
+        body_id = {n: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, n) for n in ("torso",)}
+        for side in ("right", "left"):
+            for part in ("thigh", "foot"):
+                body_id[f"{side}_{part}"] = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f"{side}_{part}")
+        if min(body_id.values()) < 0:
+            raise BodyError(
+                f"body {body.name!r} lacks the torso, thighs or feet of Humanoid-v5; SIMBICON is written for it"
+            )
+        self._id = body_id
+        self._actuator = {a: body.actuator_index(a) for a in body.actuator_names}
+        self._qpos = {a: int(model.jnt_qposadr[model.joint(a).id]) for a in body.actuator_names}
+        self._qvel = {a: int(model.jnt_dofadr[model.joint(a).id]) for a in body.actuator_names}
+        self._load = {s: body.sensor_index(f"{s}_foot_load") for s in ("right", "left")}
+        self._roll_rate = body.sensor_index("torso_roll_rate")
+        self._dt = body.dt_ms / 1000.0
+        self._velocity = np.zeros(6)
+        self.stance, self._t, self._lift = "left", 0.0, True
+
+    def _pd(self, joint: str, target: float, kp: float, kd: float) -> float:
+        data = self.body.data
+        return kp * (target - data.qpos[self._qpos[joint]]) - kd * data.qvel[self._qvel[joint]]
+
+    def _thigh(self, side: str, heading: np.ndarray) -> tuple[float, float, float, float]:
+        """(sagittal angle, its rate, coronal angle (+ outward), its rate) of a thigh from the vertical."""
+        data = self.body.data
+        u = heading @ (data.xmat[self._id[f"{side}_thigh"]].reshape(3, 3)[:, 2] * -1.0)
+        self._mujoco.mj_objectVelocity(
+            self.body.model, data, self._mujoco.mjtObj.mjOBJ_BODY, self._id[f"{side}_thigh"], self._velocity, 0
+        )
+        w = heading @ self._velocity[:3]
+        lateral = self._SIDE[side]
+        return (
+            math.atan2(u[0], -u[2]),
+            -float(w[1]),
+            math.atan2(lateral * u[1], -u[2]),
+            lateral * float(w[0]),
+        )
+
+    def __call__(self, step: int, observation: np.ndarray) -> np.ndarray:
+        p, body, data = self.p, self.body, self.body.data
+        if step == 0:
+            self.stance, self._t, self._lift = "left", 0.0, True
+        swing = "right" if self.stance == "left" else "left"
+        if self._lift and self._t >= p.lift_time:
+            self._lift = False
+        elif not self._lift and (observation[self._load[swing]] > 20.0 or self._t >= p.lift_time + p.max_swing):
+            self.stance, swing, self._t, self._lift = swing, self.stance, 0.0, True
+        self._t += self._dt
+        stance, lift = self.stance, self._lift
+        torso = data.xmat[self._id["torso"]].reshape(3, 3)
+        yaw = math.atan2(torso[1, 0], torso[0, 0])
+        c, s = math.cos(yaw), math.sin(yaw)
+        heading = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])  # world -> heading frame
+        self._mujoco.mj_subtreeVel(body.model, data)  # mj_step leaves subtree_linvel stale
+        offset = heading @ (data.subtree_com[1] - data.xpos[self._id[f"{stance}_foot"]])
+        velocity = heading @ data.subtree_linvel[1]
+        side = self._SIDE[swing]
+        tau: dict[str, float] = {}
+        sagittal, sagittal_rate, coronal, coronal_rate = self._thigh(swing, heading)
+        target = (p.swing_hip_lift if lift else p.swing_hip_strike) + p.cd * offset[0] + p.cv * velocity[0]
+        tau[f"{swing}_hip_y"] = -(p.kp * (target - sagittal) - p.kd * sagittal_rate)
+        target = p.swing_hip_lat + p.cd_lat * side * offset[1] + p.cv_lat * side * velocity[1]
+        tau[f"{swing}_hip_x"] = -(p.kp_lat * (target - coronal) - p.kd_lat * coronal_rate)
+        tau[f"{swing}_hip_z"] = self._pd(f"{swing}_hip_z", 0.0, p.kp_lat, p.kd_lat)
+        tau[f"{swing}_knee"] = self._pd(
+            f"{swing}_knee", p.swing_knee_lift if lift else p.swing_knee_strike, p.kp_knee, p.kd_knee
+        )
+        tau[f"{stance}_knee"] = self._pd(f"{stance}_knee", p.stance_knee, p.kp_stance_knee, p.kd_stance_knee)
+        pitch, pitch_rate, roll = (
+            observation[body.sensor_index(n)] for n in ("torso_pitch", "torso_pitch_rate", "torso_roll")
+        )
+        torso_y = -p.kp_torso * (pitch - p.torso_pitch) - p.kd_torso * pitch_rate
+        tau[f"{stance}_hip_y"] = -torso_y - tau[f"{swing}_hip_y"]
+        torso_x = -p.kp_torso * roll - p.kd_torso * observation[self._roll_rate]
+        tau[f"{stance}_hip_x"] = (-torso_x - self._AXIS[swing] * tau[f"{swing}_hip_x"]) / self._AXIS[stance]
+        if p.kp_yaw:
+            torso_z = -p.kp_yaw * yaw - p.kd_yaw * data.qvel[5]
+            tau[f"{stance}_hip_z"] = (-torso_z - self._AXIS[swing] * tau[f"{swing}_hip_z"]) / self._AXIS[stance]
+        else:
+            tau[f"{stance}_hip_z"] = self._pd(f"{stance}_hip_z", 0.0, p.kp_lat, p.kd_lat)
+        tau["abdomen_y"] = self._pd("abdomen_y", 0.0, p.kp_abd, p.kd_abd)
+        tau["abdomen_z"] = self._pd("abdomen_z", 0.0, p.kp_abd, p.kd_abd)
+        tau["abdomen_x"] = self._pd("abdomen_x", p.lean_lat * self._SIDE[stance], p.kp_abd, p.kd_abd)
+        for arm in self._ARMS:
+            tau[arm] = self._pd(arm, float(body.init_qpos[self._qpos[arm]]), p.kp_arm, p.kd_arm)
+        action = np.zeros(len(self._actuator))
+        gear = body.model.actuator_gear[:, 0]
+        for joint, value in tau.items():
+            action[self._actuator[joint]] = value / gear[self._actuator[joint]]
+        return np.clip(action, body.action_low, body.action_high)
+
+
+HUMANOID_SIMBICON = Simbicon(
+    lift_time=0.2117,
+    max_swing=0.5372,
+    swing_hip_lift=0.5065,
+    swing_hip_strike=0.1583,
+    swing_knee_lift=-1.0724,
+    swing_knee_strike=-0.2141,
+    stance_knee=-0.2696,
+    cd=0.3572,
+    cv=0.3754,
+    cd_lat=0.782,
+    cv_lat=0.38,
+    swing_hip_lat=0.0785,
+    torso_pitch=0.0905,
+    lean_lat=-0.0009,
+    kp=128.3959,
+    kd=12.83959,
+    kp_torso=289.3059,
+    kd_torso=28.93059,
+    kp_knee=129.3463,
+    kd_knee=12.93463,
+    kp_stance_knee=264.3776,
+    kd_stance_knee=26.43776,
+    kp_lat=107.6056,
+    kd_lat=10.76056,
+    kp_abd=60.0,
+    kd_abd=6.0,
+    kp_yaw=44.3302,
+    kd_yaw=4.43302,
+)
+"""Humanoid-v5's SIMBICON walker (0.1, hand structure, numbers searched on selection seeds): CMA-ES
+(nevergrad, popsize 8, 20 numbers, each kd a tenth of its kp) scored by steps x (1 + CoM forward
+displacement / 3 m), 640 evaluations on seeds 204100-204103 (displacement capped at 5 m), then 240
+refining ones (step 0.15, cap 4 m) on 204104-204107; the best of the 5 best on 204020-204029, and
+chosen over the first search's pick on fresh seeds 204030-204049 (13/20 full episodes against 9/20).
+``bench/humanoid/humanoid_walk_reference.py``; every step in docs/notes/humanoid_walk.md."""
+
+
 def humanoid_references(body) -> dict[str, Controller]:
     """Humanoid-v5's references: best constant action, joint PD, the LQR stander on the full
-    MuJoCo state, and the same LQR on the named sensors only (what a circuit reads)."""
+    MuJoCo state, the same LQR on the named sensors only (what a circuit reads), and the
+    SIMBICON walker (:data:`HUMANOID_SIMBICON`, full state)."""
     from .lqr import lqr_stander
 
     lqr = lqr_stander(body)
@@ -250,6 +472,7 @@ def humanoid_references(body) -> dict[str, Controller]:
         "pd": JointPD(*HUMANOID_PD).controller(body),
         "lqr": lqr.controller(body),
         "lqr_sensors": lqr.sensor_controller(body),
+        "simbicon": HUMANOID_SIMBICON.controller(body),
     }
 
 
