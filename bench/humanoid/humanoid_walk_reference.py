@@ -46,9 +46,8 @@ GROUPS = {
 
 
 def com(body) -> np.ndarray:
-    """Whole-body centre of mass (m) and its velocity (m/s)."""
-    data = body.data
-    return data.subtree_com[1].copy()
+    """Whole-body centre of mass (m)."""
+    return body.data.subtree_com[1].copy()
 
 
 def episode(body, make_controller, seed: int) -> dict:
@@ -180,9 +179,6 @@ def lqr_moving(speed: float):
 # --------------------------------------------------------------------------- 2. SIMBICON
 
 
-SimbiconParams = Simbicon
-
-
 def simbicon(p: Simbicon):
     """A controller factory for :func:`episode`: the library's SIMBICON walker with numbers ``p``."""
     return p.controller
@@ -273,7 +269,7 @@ def walk_score(rows: list[dict], cap: float = 5.0) -> float:
     return float(np.mean([r["steps"] / 100 * (1 + min(max(r["com_dx"], 0.0), cap) / 3) for r in rows]))
 
 
-def params_from(u: np.ndarray, base: SimbiconParams) -> SimbiconParams:
+def params_from(u: np.ndarray, base: Simbicon) -> Simbicon:
     values = {k: lo + (float(np.clip(x, -1, 1)) + 1) / 2 * (hi - lo) for (k, (lo, hi)), x in zip(SEARCH.items(), u)}
     for k in ("kp", "kp_torso", "kp_knee", "kp_stance_knee", "kp_lat", "kp_yaw"):
         values[k.replace("kp", "kd")] = values[k] / 10
@@ -285,7 +281,7 @@ def search(
     budget: int,
     seeds: list[int],
     validation: list[int],
-    start: SimbiconParams,
+    start: Simbicon,
     sigma: float = 0.3,
     cap: float = 5.0,
 ) -> None:
@@ -349,7 +345,7 @@ def main(argv: list[str]) -> None:
             int(argv[1]),
             parse_seeds(options["train"]),
             parse_seeds(options["validation"]),
-            replace(SimbiconParams(), **changes),
+            replace(Simbicon(), **changes),
             sigma=float(options["sigma"]),
             cap=float(options["cap"]),
         )
@@ -363,7 +359,7 @@ def main(argv: list[str]) -> None:
     elif mode == "chosen":  # the shipped walker, baselines.HUMANOID_SIMBICON
         make, label = simbicon(HUMANOID_SIMBICON), "simbicon (HUMANOID_SIMBICON)"
     elif mode == "simbicon":
-        names = {f.name: f.type for f in fields(SimbiconParams)}
+        names = {f.name: f.type for f in fields(Simbicon)}
         changes = {k: float(v) for k, v in (item.split("=") for item in rest)}
         for key in [k for k in changes if k.startswith("strength.")]:  # diagnostic: a stronger body
             group = key.split(".", 1)[1]
@@ -373,7 +369,7 @@ def main(argv: list[str]) -> None:
         unknown = set(changes) - set(names)
         if unknown:
             raise SystemExit(f"unknown parameters {sorted(unknown)}; known: {sorted(names)}")
-        make, label = simbicon(replace(SimbiconParams(), **changes)), f"simbicon {changes}"
+        make, label = simbicon(replace(Simbicon(), **changes)), f"simbicon {changes}"
     else:
         raise SystemExit(__doc__)
     print(f"{label}, seeds {seeds[0]}-{seeds[-1]}", flush=True)

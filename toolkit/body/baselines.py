@@ -343,7 +343,10 @@ class SimbiconController:
         self._qpos = {a: int(model.jnt_qposadr[model.joint(a).id]) for a in body.actuator_names}
         self._qvel = {a: int(model.jnt_dofadr[model.joint(a).id]) for a in body.actuator_names}
         self._load = {s: body.sensor_index(f"{s}_foot_load") for s in ("right", "left")}
-        self._roll_rate = body.sensor_index("torso_roll_rate")
+        self._torso = [
+            body.sensor_index(n) for n in ("torso_pitch", "torso_pitch_rate", "torso_roll", "torso_roll_rate")
+        ]
+        self._gear = model.actuator_gear[:, 0].copy()
         self._dt = body.dt_ms / 1000.0
         self._velocity = np.zeros(6)
         self.stance, self._t, self._lift = "left", 0.0, True
@@ -398,12 +401,10 @@ class SimbiconController:
             f"{swing}_knee", p.swing_knee_lift if lift else p.swing_knee_strike, p.kp_knee, p.kd_knee
         )
         tau[f"{stance}_knee"] = self._pd(f"{stance}_knee", p.stance_knee, p.kp_stance_knee, p.kd_stance_knee)
-        pitch, pitch_rate, roll = (
-            observation[body.sensor_index(n)] for n in ("torso_pitch", "torso_pitch_rate", "torso_roll")
-        )
+        pitch, pitch_rate, roll, roll_rate = observation[self._torso]
         torso_y = -p.kp_torso * (pitch - p.torso_pitch) - p.kd_torso * pitch_rate
         tau[f"{stance}_hip_y"] = -torso_y - tau[f"{swing}_hip_y"]
-        torso_x = -p.kp_torso * roll - p.kd_torso * observation[self._roll_rate]
+        torso_x = -p.kp_torso * roll - p.kd_torso * roll_rate
         tau[f"{stance}_hip_x"] = (-torso_x - self._AXIS[swing] * tau[f"{swing}_hip_x"]) / self._AXIS[stance]
         if p.kp_yaw:
             torso_z = -p.kp_yaw * yaw - p.kd_yaw * data.qvel[5]
@@ -416,9 +417,8 @@ class SimbiconController:
         for arm in self._ARMS:
             tau[arm] = self._pd(arm, float(body.init_qpos[self._qpos[arm]]), p.kp_arm, p.kd_arm)
         action = np.zeros(len(self._actuator))
-        gear = body.model.actuator_gear[:, 0]
         for joint, value in tau.items():
-            action[self._actuator[joint]] = value / gear[self._actuator[joint]]
+            action[self._actuator[joint]] = value / self._gear[self._actuator[joint]]
         return np.clip(action, body.action_low, body.action_high)
 
 

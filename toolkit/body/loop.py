@@ -402,8 +402,7 @@ class ClosedLoop:
         if self.warmup_steps:
             simulator.advance(self.warmup_steps, **self._inputs(sensed, gain, offset, commanded and commanded(0)))
         action = np.zeros((lanes, self.n_actuators))
-        running = list(range(lanes))
-        lanes_running = np.arange(lanes)  # `running` as an index array, remade only when a lane ends
+        running = np.arange(lanes)  # the lanes whose episode goes on, remade only when one ends
         for step in range(limit):
             counts = simulator.advance(
                 self.steps_per_body_step, **self._inputs(sensed, gain, offset, commanded and commanded(step))
@@ -411,7 +410,7 @@ class ClosedLoop:
             rates = simulator.readout_array()[:, columns]
             command = motor_offset + (motor_gain @ rates[:, :, None])[:, :, 0]
             action[:, self.motor_actuators] = self.motor_actions(command, observations, kp, kd)
-            for b in running:
+            for b in running.tolist():
                 result = bodies[b].step(action[b])
                 observations[b] = result.observation
                 totals[b] += result.reward
@@ -419,16 +418,15 @@ class ClosedLoop:
                 if result.terminated or result.truncated:
                     active[b] = False
                     terminated[b] = result.terminated
-            tilt[lanes_running] += np.abs(observations[lanes_running, self._pitch])
-            effort[lanes_running] += (
-                np.square(action[lanes_running]).sum(axis=1) / self.n_actuators
+            tilt[running] += np.abs(observations[running, self._pitch])
+            effort[running] += (
+                np.square(action[running]).sum(axis=1) / self.n_actuators
             )  # = np.mean, without its ~20 us of overhead
             recorder.add(action, rates, counts, observations, self.body_dt_ms)
-            running = [b for b in running if active[b]]
-            if len(running) != len(lanes_running):
-                lanes_running = np.array(running, dtype=np.intp)
-            if not running:
-                break
+            if not active[running].all():
+                running = np.flatnonzero(active)
+                if not running.size:
+                    break
         episodes = []
         for b, (body, seed) in enumerate(zip(bodies, seeds)):
             metrics = episode_metrics(
