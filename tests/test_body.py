@@ -664,3 +664,62 @@ def test_imitation_needs_known_parameters_and_a_rhythm(walker2d_cpg_loop):
         )  # < 1 cycle
     with pytest.raises(SeedRangeError, match="seed 100000 cannot be used to calibrate: it is a report seed"):
         fit_to_rhythm(walker2d_cpg_loop, walker, JOINT_GAINS, phase_readout="right_fe_fast", seeds=[100000], steps=50)
+
+
+def test_gait_meter_scores_the_skating_circuit_above_the_sine_walker(walker2d_cpg_loop):
+    """walker2d_cpg 0.8.1 skates (notes/walk.md, session 7): its loaded feet slide faster and its
+    swings are shorter than the sine walker's on the same seeds; the meter must see both."""
+    from encephagen.body.baselines import reference_controllers
+    from encephagen.body.binding import make_bound_body
+    from encephagen.body.loop import GaitMeter
+
+    seeds, steps = [0, 1, 2], 300
+    circuit = [e.metrics for e in walker2d_cpg_loop.run(seeds, max_steps=steps)]
+    body = make_bound_body(walker2d_cpg_loop.binding, walker2d_cpg_loop.base_dir)
+    body.max_steps = steps
+    sine, meter = reference_controllers(body)["sine_pitch"], GaitMeter(body)
+    for seed, own in zip(seeds, circuit):
+        observation, _ = body.reset(seed)
+        meter.reset()
+        for step in range(steps):
+            result = body.step(sine(step, observation))
+            observation = result.observation
+            meter.add()
+            if result.terminated or result.truncated:
+                break
+        other = meter.metrics()
+        assert own["slip"] > other["slip"] > 0.0, (seed, own, other)
+        assert 0.0 < own["air_ms"] < 0.6 * other["air_ms"], (seed, own, other)
+
+
+def test_gait_meter_sees_no_slip_and_no_swing_in_a_body_standing_still():
+    from encephagen.body.loop import GaitMeter
+
+    body = Walker2d(max_steps=50)
+    meter = GaitMeter(body)
+    body.reset(0)
+    for _ in range(50):  # no action: the walker sinks and stands on both feet
+        body.step(np.zeros(6))
+        meter.add()
+    metrics = meter.metrics()
+    assert metrics["air_ms"] == 0.0 and metrics["slip"] < 0.05, metrics
+
+
+def test_walk_objective_adds_gait_shape_terms_only_when_weighted(tmp_path):
+    from encephagen.body.loop import evaluate_walk
+    from encephagen.body.objective import make_walk_evaluator
+
+    path = tmp_path / "b.binding.json"
+    path.write_text(json.dumps(_binding_tree()))
+    options = {"body": "walker2d", "binding": str(path), "max_steps": 40}
+    circuit = load_circuit("half_centre")
+    plain = make_walk_evaluator(circuit, {"distance_m": 4.0, "steps": 1000.0}, options)([{}], [0, 1])[0]
+    shaped = make_walk_evaluator(
+        circuit, {"distance_m": 4.0, "steps": 1000.0}, {**options, "slip_weight": 2.0, "swing_weight": 0.5}
+    )([{}], [0, 1])[0]
+    episodes = evaluate_walk(circuit, load_binding(path), [0, 1], max_steps=40, base_dir=tmp_path)
+    for before, after, episode in zip(plain, shaped, episodes):
+        assert "slip" not in before.terms and "swing" not in before.terms
+        assert after.terms["slip"] == episode["slip"] > 0.0
+        assert after.terms["swing"] == max(0.0, 1.0 - episode["air_ms"] / 400.0)
+        assert after.total == pytest.approx(before.total + 2.0 * after.terms["slip"] + 0.5 * after.terms["swing"])

@@ -391,6 +391,7 @@ class ClosedLoop:
         travelled = np.zeros((lanes, limit + 1))  # forward distance after each body step
         terminated = np.zeros(lanes, dtype=bool)
         recorder = _Recorder(bodies, record)
+        meters = [GaitMeter(body) for body in bodies]
 
         columns = np.array([simulator.readout_names.index(name) for name in self.readout_names], dtype=np.intp)
         commanded = None
@@ -415,6 +416,7 @@ class ClosedLoop:
                 observations[b] = result.observation
                 totals[b] += result.reward
                 travelled[b, bodies[b].steps] = result.info["distance"]
+                meters[b].add()
                 if result.terminated or result.truncated:
                     active[b] = False
                     terminated[b] = result.terminated
@@ -439,6 +441,7 @@ class ClosedLoop:
             metrics["end_height"] = float(observations[b, self._height])
             before_fall = max(body.steps - self.fall_steps, 0) if terminated[b] else body.steps
             metrics["distance_upright"] = float(travelled[b, before_fall])
+            metrics.update(meters[b].metrics())  # foot slip under load and swing time (GaitMeter)
             if schedule is not None:
                 for i, (start, end, _) in enumerate(schedule.segments(limit * self.body_dt_ms / 1000.0)):
                     first, last = (int(round(t * 1000.0 / self.body_dt_ms)) for t in (start, end))
@@ -554,6 +557,76 @@ class _Recorder:
         out["qpos"] = np.array([qpos0] + [r["qpos"] for r in rows])
         out["qvel"] = np.array([qvel0] + [r["qvel"] for r in rows])
         return out
+
+
+class GaitMeter:
+    """How a body's feet meet the floor, accumulated after each body step: slip under load and swing time.
+
+    * ``slip`` (m/s): the mean horizontal speed of the foot's contact point over every
+      foot-floor contact, weighted by its normal force -- 0 for feet that grip where they
+      land, larger for a gait that skates its loaded feet along the floor;
+    * ``air_ms``: the mean time a foot spends off the floor before it touches down again
+      (over the episode's touchdowns after the foot's first contact; 0 with none).
+
+    "Feet" are the body's contact-sensor geom groups (Walker2d: ``right_foot``, ``left_foot``);
+    a contact between two of them is not counted. Measured from MuJoCo's contacts after
+    each step (``mj_contactForce``, ``mj_objectVelocity``), so it works for any controller
+    that steps the body; it changes nothing in the body.
+    """
+
+    def __init__(self, body):
+        import mujoco
+
+        self.body = body
+        self._mujoco = mujoco
+        self._group_of_geom = body._group_of_geom
+        self._groups = len(body._contact_groups)
+        self._force, self._velocity = np.zeros(6), np.zeros(6)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything measured (call at the episode's start)."""
+        self._slip, self._load = 0.0, 0.0
+        self._air = np.full(self._groups, -1)  # steps off the floor since the last contact; -1 before the first
+        self._flights: list[int] = []
+
+    def add(self) -> None:
+        """Account the body's present contacts (call after each body step)."""
+        model, data, mujoco = self.body.model, self.body.data, self._mujoco
+        touching = np.zeros(self._groups, dtype=bool)
+        ncon = data.ncon
+        if ncon:
+            groups = self._group_of_geom[data.contact.geom[:ncon]].tolist()
+            for c, (first, second) in enumerate(groups):
+                if (first < 0) == (second < 0):  # neither is a foot, or foot on foot
+                    continue
+                group, side = (first, 0) if first >= 0 else (second, 1)
+                touching[group] = True
+                mujoco.mj_contactForce(model, data, c, self._force)
+                load = abs(self._force[0])
+                if load <= 0.0:
+                    continue
+                contact = data.contact[c]
+                geom = int(contact.geom[side])
+                mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_GEOM, geom, self._velocity, 0)
+                arm = contact.pos - data.geom_xpos[geom]
+                point = self._velocity[3:] + np.cross(self._velocity[:3], arm)  # the contact point's velocity
+                self._slip += load * math.hypot(point[0], point[1])
+                self._load += load
+        for g in range(self._groups):
+            if touching[g]:
+                if self._air[g] > 0:
+                    self._flights.append(int(self._air[g]))
+                self._air[g] = 0
+            elif self._air[g] >= 0:
+                self._air[g] += 1
+
+    def metrics(self) -> dict[str, float]:
+        """``slip`` (m/s) and ``air_ms`` of everything added since :meth:`reset`."""
+        return {
+            "slip": float(self._slip / self._load) if self._load > 0 else 0.0,
+            "air_ms": float(np.mean(self._flights)) * self.body.dt_ms if self._flights else 0.0,
+        }
 
 
 def evaluate_walk(

@@ -34,6 +34,9 @@ WALK_OPTIONS: dict[str, Any] = {
     "drive_param": "drive",
     "drive_speeds": (),
     "speed_weight": 1.0,
+    "slip_weight": 0.0,
+    "swing_weight": 0.0,
+    "swing_ms": 400.0,
 }
 """``binding`` '' means ``<circuit name>.binding.json`` in the circuit's folder; the weights
 scale the distance, upright and effort terms against survival (each about [0, 1]). The
@@ -50,7 +53,16 @@ candidate and seed also runs with ``drive_param`` at each value, and the loss ad
 ``speed_weight`` times the mean relative speed error there (capped at 1 per value) plus the
 survival lost there (term ``drive_survival``). Both stay JSON (lists) in a calibration's
 history and run directory; ``encephagen calibrate --option 'perturb=none;push=15'`` and
-``--option drive_speeds=21:0.4,25:0.8`` are their command-line text."""
+``--option drive_speeds=21:0.4,25:0.8`` are their command-line text.
+
+Gait shape (both off by default, so the loss is that of the terms above alone):
+``slip_weight`` times term ``slip``, the mean horizontal speed (m/s) of the feet's contact
+points while on the floor, weighted by their normal force (metric ``slip`` of
+:class:`~encephagen.body.loop.GaitMeter`: a gait that skates its loaded feet scores more;
+walker2d_cpg 0.8.1 ~0.13, the sine walker ~0.10 on the normal floor); ``swing_weight`` times
+term ``swing``, the relative shortfall of the mean time a foot is in the air before a
+touchdown (metric ``air_ms``) from ``swing_ms`` (0 at or above it, 1 for no swing; 0.8.1
+~190 ms, the sine walker ~490 ms). ``--option slip_weight=3 --option swing_weight=0.5``."""
 
 
 def _pairs(option: str, value: Any, example: str) -> list[tuple[Any, Any]]:
@@ -156,6 +168,8 @@ class WalkEvaluator:
             "effort": float(self.options["effort_weight"]),
             "speed": float(self.options["speed_weight"]),
             "drive_survival": 1.0,
+            "slip": float(self.options["slip_weight"]),
+            "swing": float(self.options["swing_weight"]),
         }
         n, k = len(seeds), len(sets)
         terms: list[dict[str, float]] = [{} for _ in range(k * n)]  # (set, seed) -> mean terms over conditions
@@ -194,7 +208,12 @@ class WalkEvaluator:
         return losses
 
     def _terms(self, episode: Mapping[str, float]) -> dict[str, float]:
-        return walk_objective_terms([episode], self.targets)
+        terms = walk_objective_terms([episode], self.targets)
+        if float(self.options["slip_weight"]):
+            terms["slip"] = float(episode["slip"])
+        if float(self.options["swing_weight"]):
+            terms["swing"] = max(0.0, 1.0 - float(episode["air_ms"]) / float(self.options["swing_ms"]))
+        return terms
 
 
 class StandEvaluator(WalkEvaluator):
@@ -211,8 +230,10 @@ class StandEvaluator(WalkEvaluator):
 
 
 STAND_TARGETS: dict[str, float] = {"steps": 1000.0, "drift_m": 1.0}
+GAIT_SHAPE_OPTIONS = ("slip_weight", "swing_weight", "swing_ms")
+"""The walk options that score the gait's shape; ``stand`` does not take them."""
 STAND_OPTIONS: dict[str, Any] = {
-    **WALK_OPTIONS,
+    **{key: value for key, value in WALK_OPTIONS.items() if key not in GAIT_SHAPE_OPTIONS},
     "body": "humanoid",
     "distance_weight": 0.1,
     "posture_weight": 1.0,
@@ -239,7 +260,7 @@ register_objective(
     make_walk_evaluator,
     targets=WALK_TARGETS,
     options=WALK_OPTIONS,
-    description="Closed-loop walking: forward distance and survival (plus posture and effort) over seeded episodes.",
+    description="Closed-loop walking: forward distance and survival (plus posture and effort; optionally foot slip and swing time, options slip_weight and swing_weight) over seeded episodes.",
 )
 register_objective(
     "stand",
