@@ -596,22 +596,23 @@ class GaitMeter:
         touching = np.zeros(self._groups, dtype=bool)
         ncon = data.ncon
         if ncon:
-            groups = self._group_of_geom[data.contact.geom[:ncon]].tolist()
+            geoms = data.contact.geom[:ncon]
+            groups = self._group_of_geom[geoms].tolist()
             for c, (first, second) in enumerate(groups):
                 if (first < 0) == (second < 0):  # neither is a foot, or foot on foot
                     continue
                 group, side = (first, 0) if first >= 0 else (second, 1)
                 touching[group] = True
                 mujoco.mj_contactForce(model, data, c, self._force)
-                load = abs(self._force[0])
+                load = abs(float(self._force[0]))
                 if load <= 0.0:
                     continue
-                contact = data.contact[c]
-                geom = int(contact.geom[side])
+                geom = int(geoms[c, side])
                 mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_GEOM, geom, self._velocity, 0)
-                arm = contact.pos - data.geom_xpos[geom]
-                point = self._velocity[3:] + np.cross(self._velocity[:3], arm)  # the contact point's velocity
-                self._slip += load * math.hypot(point[0], point[1])
+                wx, wy, wz, vx, vy, _ = self._velocity.tolist()
+                rx, ry, rz = (data.contact.pos[c] - data.geom_xpos[geom]).tolist()
+                # the contact point's horizontal velocity: v + w x r
+                self._slip += load * math.hypot(vx + wy * rz - wz * ry, vy + wz * rx - wx * rz)
                 self._load += load
         for g in range(self._groups):
             if touching[g]:
