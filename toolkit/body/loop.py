@@ -569,7 +569,8 @@ class GaitMeter:
       (over the episode's touchdowns after the foot's first contact; 0 with none).
 
     "Feet" are the body's contact-sensor geom groups (Walker2d: ``right_foot``, ``left_foot``);
-    a contact between two of them is not counted. Measured from MuJoCo's contacts after
+    a foot's contact with anything but another foot counts (on Walker2d, the floor), one
+    between two feet does not. Measured from MuJoCo's contacts after
     each step (``mj_contactForce``, ``mj_objectVelocity``), so it works for any controller
     that steps the body; it changes nothing in the body.
     """
