@@ -87,6 +87,20 @@ def test_simbicon_falls_without_its_foot_placement_feedback():
     assert all(e["fell"] and e["steps"] < 300 for e in episodes), episodes
 
 
+def test_simbicon_new_options_at_their_defaults_keep_session_7s_walker():
+    """0.2 added arm_swing, hip_priority, contact_switch, capture_lat and the _sense hook with
+    defaults that keep 0.1's behaviour: HUMANOID_SIMBICON_S7 reproduces what session 7's code gave
+    on selection seed 207901 (300 steps: root distance 2.62111 m, reward 1635.742, measured with
+    the session-7 code on main at 45361ed)."""
+    from encephagen.body.baselines import HUMANOID_SIMBICON_S7
+
+    body = make_body("humanoid", max_steps=300)
+    episode = run_episode(body, HUMANOID_SIMBICON_S7.controller(body), 207901)
+    assert episode["steps"] == 300
+    assert episode["distance"] == pytest.approx(2.6211111976221737, abs=1e-9)
+    assert episode["reward"] == pytest.approx(1635.7419739900254, abs=1e-6)
+
+
 def test_simbicon_reads_every_balance_channel_through_its_sense_hook():
     """A spiking carrier adds noise to the walker's balance channels; the bench measures that by
     overriding ``_sense``. Every channel goes through it (an identity override changes nothing;

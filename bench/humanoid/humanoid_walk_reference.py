@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py lqr V [SEEDS]        # LQR stander, CoM target moving at V m/s
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py simbicon [K=V ...] [SEEDS]     # Simbicon() defaults changed by K=V
-    .venv/bin/python bench/humanoid/humanoid_walk_reference.py chosen [SEEDS]                # baselines.HUMANOID_SIMBICON
+    .venv/bin/python bench/humanoid/humanoid_walk_reference.py chosen [K=V ...] [SEEDS]        # baselines.HUMANOID_SIMBICON (K changed)
+        extra K=V: push=I mass=S friction=S slope=D delay=N (encephagen.body.perturbations on the body);
+        sense_noise=SD (Gaussian noise on the walker's balance channels, NoisySimbicon), channel.NAME=1 (only there)
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py search BUDGET [sigma= cap= train= validation=] [K=V ...]
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py survival BUDGET FIRST_SEED [per_eval= sigma= popsize=] [K=V ...]
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py torque              # single-support torque vs actuators
@@ -203,14 +205,16 @@ class NoisySimbicon(SimbiconController):
         "torso": [1.0, 10.0, 1.0, 10.0],
     }
 
-    def __init__(self, params: Simbicon, body, sd: float):
+    def __init__(self, params: Simbicon, body, sd: float, channels: tuple[str, ...] = ()):
         super().__init__(params, body)
-        self.sd, self.rng = sd, np.random.default_rng(0)
+        self.sd, self.rng, self.channels = sd, np.random.default_rng(0), channels or tuple(self.SCALE)
 
     def reseed(self, seed: int) -> None:
         self.rng = np.random.default_rng([seed, 0x5E45E])
 
     def _sense(self, channel: str, values: np.ndarray) -> np.ndarray:
+        if channel not in self.channels:
+            return values
         return values + self.sd * np.array(self.SCALE[channel]) * self.rng.standard_normal(len(values))
 
 
@@ -472,6 +476,7 @@ def main(argv: list[str]) -> None:
             body = perturbed(body, perturbations)
         changes = {k: float(v) for k, v in pairs if k not in kinds}
         sd = changes.pop("sense_noise", 0.0)
+        channels = tuple(k.split(".", 1)[1] for k in [k for k in changes if k.startswith("channel.")] if changes.pop(k))
         for key in [k for k in changes if k.startswith("strength.")]:  # diagnostic: a stronger body
             group = key.split(".", 1)[1]
             for a in GROUPS[group]:
@@ -481,10 +486,10 @@ def main(argv: list[str]) -> None:
         if unknown:
             raise SystemExit(f"unknown parameters {sorted(unknown)}; known: {sorted(names)}")
         params = replace(base, **changes)
-        make = (lambda b: NoisySimbicon(params, b, sd)) if sd else simbicon(params)
+        make = (lambda b: NoisySimbicon(params, b, sd, channels)) if sd else simbicon(params)
         label = (
             f"{mode} {changes}"
-            + (f" sense_noise={sd}" if sd else "")
+            + (f" sense_noise={sd} on {channels or 'all'}" if sd else "")
             + "".join(f" {k}={v}" for k, v in pairs if k in kinds)
         )
     else:
