@@ -394,7 +394,7 @@ class SimbiconController:
     def _sense(self, channel: str, values: np.ndarray) -> np.ndarray:
         """Every balance channel the walker reads passes here ('yaw': yaw and its rate; 'com_offset',
         'com_velocity': heading frame; 'thigh': sagittal angle, rate, coronal angle, rate; 'torso':
-        pitch, its rate, roll, its rate); a subclass adds sensor noise (the bench's ``noise=``)."""
+        pitch, its rate, roll, its rate); a subclass adds sensor noise (the bench's ``sense_noise=``)."""
         return values
 
     def __call__(self, step: int, observation: np.ndarray) -> np.ndarray:
