@@ -422,20 +422,28 @@ def main(argv: list[str]) -> None:
     if mode == "torque":
         single_support_torques()
         return
-    if mode == "survival":  # survival BUDGET FIRST_SEED [per_eval=8 sigma=0.25] [K=V ...]: from HUMANOID_SIMBICON_S7
-        options = {"per_eval": "8", "sigma": "0.25", "popsize": "10"}
-        changes = {}
-        for key, value in (item.split("=") for item in argv[3:]):
+    if (
+        mode == "survival"
+    ):  # survival BUDGET FIRST_SEED [per_eval=8 sigma=0.25 start=s7|shipped delay=N push=I] [K=V ...]
+        options = {"per_eval": "8", "sigma": "0.25", "popsize": "10", "start": "s7"}
+        kinds = ("push", "mass", "friction", "slope", "delay")
+        changes, perturbations = {}, []
+        for key, value in (item.split("=", 1) for item in argv[3:]):
             if key in options:
                 options[key] = value
+            elif key in kinds:
+                perturbations.append(f"{key}={value}")
             else:
                 changes[key] = float(value)
+        if perturbations:  # searched under them (e.g. delay=1: a carrier's lag)
+            body = perturbed(body, parse_perturbations(perturbations))
+        start = {"s7": HUMANOID_SIMBICON_S7, "shipped": HUMANOID_SIMBICON}[options["start"]]
         survival_search(
             body,
             int(argv[1]),
             int(argv[2]),
             int(options["per_eval"]),
-            replace(HUMANOID_SIMBICON_S7, **changes),
+            replace(start, **changes),
             float(options["sigma"]),
             int(options["popsize"]),
         )
