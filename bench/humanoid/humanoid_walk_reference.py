@@ -4,7 +4,8 @@
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py simbicon [K=V ...] [SEEDS]     # Simbicon() defaults changed by K=V
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py chosen [K=V ...] [SEEDS]        # baselines.HUMANOID_SIMBICON (K changed)
         extra K=V: push=I mass=S friction=S slope=D delay=N (encephagen.body.perturbations on the body);
-        sense_noise=SD (Gaussian noise on the walker's balance channels, NoisySimbicon), channel.NAME=1 (only there)
+        sense_noise=SD (Gaussian noise on the walker's balance channels, NoisySimbicon), channel.NAME=1 (only there);
+        predict=S (the balance channels extrapolated S seconds ahead, PredictiveSimbicon)
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py search BUDGET [sigma= cap= train= validation=] [K=V ...]
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py survival BUDGET FIRST_SEED [per_eval= sigma= popsize=] [K=V ...]
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py torque              # single-support torque vs actuators
@@ -216,6 +217,28 @@ class NoisySimbicon(SimbiconController):
         if channel not in self.channels:
             return values
         return values + self.sd * np.array(self.SCALE[channel]) * self.rng.standard_normal(len(values))
+
+
+class PredictiveSimbicon(SimbiconController):
+    """The walker acting on its balance channels extrapolated ``lead`` s ahead (angle + rate x lead,
+    CoM offset + CoM velocity x lead): a Smith-predictor-like answer to a motor delay."""
+
+    def __init__(self, params: Simbicon, body, lead: float):
+        super().__init__(params, body)
+        self.lead = lead
+
+    def _sense(self, channel: str, values: np.ndarray) -> np.ndarray:
+        out = values.copy()
+        if channel in ("yaw", "thigh", "torso"):  # (angle, rate) pairs
+            out[0::2] += self.lead * values[1::2]
+        elif channel == "com_offset":  # subtree_linvel is fresh here (mj_subtreeVel ran just before)
+            torso = self.body.data.xmat[self._id["torso"]].reshape(3, 3)
+            yaw = math.atan2(torso[1, 0], torso[0, 0])
+            c, s = math.cos(yaw), math.sin(yaw)
+            out += self.lead * (
+                np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]]) @ self.body.data.subtree_linvel[1]
+            )
+        return out
 
 
 # --------------------------------------------------------------------------- 4. torque a single support needs
@@ -484,6 +507,7 @@ def main(argv: list[str]) -> None:
             body = perturbed(body, perturbations)
         changes = {k: float(v) for k, v in pairs if k not in kinds}
         sd = changes.pop("sense_noise", 0.0)
+        lead = changes.pop("predict", 0.0)
         channels = tuple(k.split(".", 1)[1] for k in [k for k in changes if k.startswith("channel.")] if changes.pop(k))
         for key in [k for k in changes if k.startswith("strength.")]:  # diagnostic: a stronger body
             group = key.split(".", 1)[1]
@@ -495,9 +519,12 @@ def main(argv: list[str]) -> None:
             raise SystemExit(f"unknown parameters {sorted(unknown)}; known: {sorted(names)}")
         params = replace(base, **changes)
         make = (lambda b: NoisySimbicon(params, b, sd, channels)) if sd else simbicon(params)
+        if lead:
+            make = lambda b: PredictiveSimbicon(params, b, lead)
         label = (
             f"{mode} {changes}"
             + (f" sense_noise={sd} on {channels or 'all'}" if sd else "")
+            + (f" predict={lead}" if lead else "")
             + "".join(f" {k}={v}" for k, v in pairs if k in kinds)
         )
     else:
