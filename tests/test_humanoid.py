@@ -87,6 +87,48 @@ def test_simbicon_falls_without_its_foot_placement_feedback():
     assert all(e["fell"] and e["steps"] < 300 for e in episodes), episodes
 
 
+def test_simbicon_new_options_at_their_defaults_keep_session_7s_walker():
+    """0.2 added arm_swing, hip_priority, contact_switch, capture_lat and the _sense hook with
+    defaults that keep 0.1's behaviour: HUMANOID_SIMBICON_S7 reproduces what session 7's code gave
+    on selection seed 207901 (300 steps: root distance 2.62111 m, reward 1635.742, measured with
+    the session-7 code on main at 45361ed)."""
+    from encephagen.body.baselines import HUMANOID_SIMBICON_S7
+
+    body = make_body("humanoid", max_steps=300)
+    episode = run_episode(body, HUMANOID_SIMBICON_S7.controller(body), 207901)
+    assert episode["steps"] == 300
+    assert episode["distance"] == pytest.approx(2.6211111976221737, abs=1e-9)
+    assert episode["reward"] == pytest.approx(1635.7419739900254, abs=1e-6)
+
+
+def test_simbicon_reads_every_balance_channel_through_its_sense_hook():
+    """A spiking carrier adds noise to the walker's balance channels; the bench measures that by
+    overriding ``_sense``. Every channel goes through it (an identity override changes nothing;
+    white noise of sd 0.2 on each (rad, rad/s, m, m/s) makes the walker fall within 300 steps on
+    selection seeds 207900-207901)."""
+    from encephagen.body.baselines import SimbiconController
+
+    seen: set[str] = set()
+
+    class Identity(SimbiconController):
+        def _sense(self, channel, values):
+            seen.add(channel)
+            return values
+
+    class Noisy(SimbiconController):
+        rng = np.random.default_rng(0)
+
+        def _sense(self, channel, values):
+            return values + 0.2 * self.rng.standard_normal(len(values))
+
+    body = make_body("humanoid", max_steps=300)
+    plain = [run_episode(body, HUMANOID_SIMBICON.controller(body), s) for s in (207900, 207901)]
+    same = [run_episode(body, Identity(HUMANOID_SIMBICON, body), s) for s in (207900, 207901)]
+    assert plain == same and seen == {"yaw", "com_offset", "com_velocity", "thigh", "torso"}
+    noisy = [run_episode(body, Noisy(HUMANOID_SIMBICON, body), s) for s in (207900, 207901)]
+    assert all(not e["fell"] for e in plain) and all(e["fell"] and e["steps"] < 300 for e in noisy), (plain, noisy)
+
+
 def test_joint_pd_pushes_each_joint_back_to_its_initial_angle(humanoid):
     observation, _ = humanoid.reset(0)
     controller = JointPD(1.0, 0.0).controller(humanoid)

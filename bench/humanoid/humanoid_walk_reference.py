@@ -2,8 +2,12 @@
 
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py lqr V [SEEDS]        # LQR stander, CoM target moving at V m/s
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py simbicon [K=V ...] [SEEDS]     # Simbicon() defaults changed by K=V
-    .venv/bin/python bench/humanoid/humanoid_walk_reference.py chosen [SEEDS]                # baselines.HUMANOID_SIMBICON
+    .venv/bin/python bench/humanoid/humanoid_walk_reference.py chosen [K=V ...] [SEEDS]        # baselines.HUMANOID_SIMBICON (K changed)
+        extra K=V: push=I mass=S friction=S slope=D delay=N (encephagen.body.perturbations on the body);
+        sense_noise=SD (Gaussian noise on the walker's balance channels, NoisySimbicon), channel.NAME=1 (only there);
+        predict=S (the balance channels extrapolated S seconds ahead, PredictiveSimbicon)
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py search BUDGET [sigma= cap= train= validation=] [K=V ...]
+    .venv/bin/python bench/humanoid/humanoid_walk_reference.py survival BUDGET FIRST_SEED [per_eval= sigma= popsize=] [K=V ...]
     .venv/bin/python bench/humanoid/humanoid_walk_reference.py torque              # single-support torque vs actuators
 
 SEEDS: a comma list or FIRST-LAST (default: selection seeds 204000-204009). One line per
@@ -26,13 +30,15 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import fields, replace
+from typing import ClassVar
 
 import mujoco
 import numpy as np
 
 from encephagen.body.adapters import make_body
-from encephagen.body.baselines import HUMANOID_SIMBICON, Simbicon
+from encephagen.body.baselines import HUMANOID_SIMBICON, HUMANOID_SIMBICON_S7, Simbicon, SimbiconController
 from encephagen.body.lqr import lqr_stander
+from encephagen.body.perturbations import parse_perturbations, perturbed
 
 SELECTION = list(range(204000, 204010))
 GROUPS = {
@@ -55,6 +61,8 @@ def episode(body, make_controller, seed: int) -> dict:
     model, data = body.model, body.data
     observation, _ = body.reset(seed)
     controller = make_controller(body)
+    if hasattr(controller, "reseed"):  # a noisy controller draws its noise from the episode's seed
+        controller.reseed(seed)
     feet = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, n) for n in ("right_foot", "left_foot")]
     load = [body.sensor_index("right_foot_load"), body.sensor_index("left_foot_load")]
     com0 = com(body)
@@ -184,6 +192,55 @@ def simbicon(p: Simbicon):
     return p.controller
 
 
+class NoisySimbicon(SimbiconController):
+    """The walker with white Gaussian noise on every balance channel it reads (what a spiking
+    carrier adds): ``sd`` rad on angles (torso pitch, roll, yaw; thigh angles), 10 ``sd`` rad/s on
+    their rates, ``sd`` m on the CoM's offset from the stance foot and ``sd`` m/s on its velocity
+    (the units of :class:`encephagen.body.perturbations.SensorNoise`); drawn from the episode's seed."""
+
+    SCALE: ClassVar[dict[str, list[float]]] = {
+        "yaw": [1.0, 10.0],
+        "com_offset": [1.0] * 3,
+        "com_velocity": [1.0] * 3,
+        "thigh": [1.0, 10.0, 1.0, 10.0],
+        "torso": [1.0, 10.0, 1.0, 10.0],
+    }
+
+    def __init__(self, params: Simbicon, body, sd: float, channels: tuple[str, ...] = ()):
+        super().__init__(params, body)
+        self.sd, self.rng, self.channels = sd, np.random.default_rng(0), channels or tuple(self.SCALE)
+
+    def reseed(self, seed: int) -> None:
+        self.rng = np.random.default_rng([seed, 0x5E45E])
+
+    def _sense(self, channel: str, values: np.ndarray) -> np.ndarray:
+        if channel not in self.channels:
+            return values
+        return values + self.sd * np.array(self.SCALE[channel]) * self.rng.standard_normal(len(values))
+
+
+class PredictiveSimbicon(SimbiconController):
+    """The walker acting on its balance channels extrapolated ``lead`` s ahead (angle + rate x lead,
+    CoM offset + CoM velocity x lead): a Smith-predictor-like answer to a motor delay."""
+
+    def __init__(self, params: Simbicon, body, lead: float):
+        super().__init__(params, body)
+        self.lead = lead
+
+    def _sense(self, channel: str, values: np.ndarray) -> np.ndarray:
+        out = values.copy()
+        if channel in ("yaw", "thigh", "torso"):  # (angle, rate) pairs
+            out[0::2] += self.lead * values[1::2]
+        elif channel == "com_offset":  # subtree_linvel is fresh here (mj_subtreeVel ran just before)
+            torso = self.body.data.xmat[self._id["torso"]].reshape(3, 3)
+            yaw = math.atan2(torso[1, 0], torso[0, 0])
+            c, s = math.cos(yaw), math.sin(yaw)
+            out += self.lead * (
+                np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]]) @ self.body.data.subtree_linvel[1]
+            )
+        return out
+
+
 # --------------------------------------------------------------------------- 4. torque a single support needs
 
 
@@ -269,11 +326,67 @@ def walk_score(rows: list[dict], cap: float = 5.0) -> float:
     return float(np.mean([r["steps"] / 100 * (1 + min(max(r["com_dx"], 0.0), cap) / 3) for r in rows]))
 
 
-def params_from(u: np.ndarray, base: Simbicon) -> Simbicon:
-    values = {k: lo + (float(np.clip(x, -1, 1)) + 1) / 2 * (hi - lo) for (k, (lo, hi)), x in zip(SEARCH.items(), u)}
+def params_from(u: np.ndarray, base: Simbicon, space: dict[str, tuple[float, float]] = SEARCH) -> Simbicon:
+    values = {k: lo + (float(np.clip(x, -1, 1)) + 1) / 2 * (hi - lo) for (k, (lo, hi)), x in zip(space.items(), u)}
     for k in ("kp", "kp_torso", "kp_knee", "kp_stance_knee", "kp_lat", "kp_yaw"):
-        values[k.replace("kp", "kd")] = values[k] / 10
+        if k in values:
+            values[k.replace("kp", "kd")] = values[k] / 10
     return replace(base, **values)
+
+
+SURVIVAL_SEARCH = {**SEARCH, "arm_swing": (-1.0, 1.5)}
+"""Session 8's search space: session 7's plus the antiphase arm swing."""
+
+
+def survival_score(rows: list[dict]) -> float:
+    """Full episodes first: full fraction + 0.5 x mean steps/1000 + 0.1 x mean forward CoM
+    displacement clipped to 0-4 m, /4 (the walk bar needs 3 m; speed beyond it earns nothing)."""
+    full = np.mean([r["end"] == "time" for r in rows])
+    steps = np.mean([r["steps"] for r in rows]) / 1000
+    dx = np.mean([min(max(r["com_dx"], 0.0), 4.0) for r in rows]) / 4
+    return float(full + 0.5 * steps + 0.1 * dx)
+
+
+def survival_search(
+    body, budget: int, first_seed: int, per_eval: int, start: Simbicon, sigma: float, popsize: int = 10
+) -> None:
+    """CMA-ES (nevergrad, seed 0; ``sigma`` is nevergrad's, a step of ~0.14 sigma in [-1, 1] box
+    units per number) over :data:`SURVIVAL_SEARCH` from ``start``, scored by
+    :func:`survival_score`; each generation's candidates share ``per_eval`` fresh selection seeds
+    (generation g: first_seed + g per_eval, ...), so no seed is fitted twice. Prints every
+    generation's best and the optimiser's recommendation as ``K=V`` for ``chosen K=V ...``."""
+    import nevergrad as ng
+
+    space = SURVIVAL_SEARCH
+    init = np.array([2 * (getattr(start, k) - lo) / (hi - lo) - 1 for k, (lo, hi) in space.items()])
+    parametrization = ng.p.Array(init=np.clip(init, -1, 1)).set_bounds(-1.0, 1.0)
+    parametrization.set_mutation(sigma=sigma)
+    parametrization.random_state = np.random.RandomState(0)
+    optimizer = ng.optimizers.ParametrizedCMA(popsize=popsize)(parametrization, budget=budget)
+
+    def text(params: Simbicon) -> str:  # the kd's are printed as kp/10 would round: pass kd=kp/10 to rerun
+        return " ".join(f"{k}={getattr(params, k):.4g}" for k in space)
+
+    for generation in range(budget // popsize):
+        seeds = list(range(first_seed + generation * per_eval, first_seed + (generation + 1) * per_eval))
+        asked = [optimizer.ask() for _ in range(popsize)]
+        scored = []
+        for candidate in asked:
+            params = params_from(candidate.value, start, space)
+            rows = [episode(body, simbicon(params), s) for s in seeds]
+            value = survival_score(rows)
+            optimizer.tell(candidate, -value)
+            scored.append((value, sum(r["end"] == "time" for r in rows), np.mean([r["com_dx"] for r in rows]), params))
+        value, full, dx, params = max(scored, key=lambda x: x[0])
+        mean = np.mean([x[0] for x in scored])
+        print(
+            f"gen {generation} seeds {seeds[0]}-{seeds[-1]}: mean score {mean:.3f}, best {value:.3f}"
+            f" ({full}/{per_eval} full, com {dx:.2f} m): {text(params)}",
+            flush=True,
+        )
+        print(
+            f"  recommendation: {text(params_from(optimizer.provide_recommendation().value, start, space))}", flush=True
+        )
 
 
 def search(
@@ -332,6 +445,32 @@ def main(argv: list[str]) -> None:
     if mode == "torque":
         single_support_torques()
         return
+    if (
+        mode == "survival"
+    ):  # survival BUDGET FIRST_SEED [per_eval=8 sigma=0.25 start=s7|shipped delay=N push=I] [K=V ...]
+        options = {"per_eval": "8", "sigma": "0.25", "popsize": "10", "start": "s7"}
+        kinds = ("push", "mass", "friction", "slope", "delay")
+        changes, perturbations = {}, []
+        for key, value in (item.split("=", 1) for item in argv[3:]):
+            if key in options:
+                options[key] = value
+            elif key in kinds:
+                perturbations.append(f"{key}={value}")
+            else:
+                changes[key] = float(value)
+        if perturbations:  # searched under them (e.g. delay=1: a carrier's lag)
+            body = perturbed(body, parse_perturbations(perturbations))
+        start = {"s7": HUMANOID_SIMBICON_S7, "shipped": HUMANOID_SIMBICON}[options["start"]]
+        survival_search(
+            body,
+            int(argv[1]),
+            int(argv[2]),
+            int(options["per_eval"]),
+            replace(start, **changes),
+            float(options["sigma"]),
+            int(options["popsize"]),
+        )
+        return
     if mode == "search":  # search BUDGET [sigma=S cap=C train=A-B validation=C-D] [K=V ...]: the start point
         options = {"sigma": "0.3", "cap": "5", "train": "204100-204103", "validation": "204010-204019"}
         changes = {}
@@ -356,11 +495,20 @@ def main(argv: list[str]) -> None:
         seeds = parse_seeds(rest.pop())
     if mode == "lqr":
         make, label = lqr_moving(float(rest[0])), f"lqr moving target v={rest[0]}"
-    elif mode == "chosen":  # the shipped walker, baselines.HUMANOID_SIMBICON
+    elif mode == "chosen" and not rest:  # the shipped walker, baselines.HUMANOID_SIMBICON
         make, label = simbicon(HUMANOID_SIMBICON), "simbicon (HUMANOID_SIMBICON)"
-    elif mode == "simbicon":
+    elif mode in ("simbicon", "chosen"):  # chosen K=V ...: HUMANOID_SIMBICON with K changed
+        base = HUMANOID_SIMBICON if mode == "chosen" else Simbicon()
         names = {f.name: f.type for f in fields(Simbicon)}
-        changes = {k: float(v) for k, v in (item.split("=") for item in rest)}
+        pairs = [item.split("=", 1) for item in rest]
+        kinds = ("push", "mass", "friction", "slope", "delay")
+        perturbations = parse_perturbations([f"{k}={v}" for k, v in pairs if k in kinds])
+        if perturbations:  # the body's own perturbations (pushes on the torso, ...), drawn from the seed
+            body = perturbed(body, perturbations)
+        changes = {k: float(v) for k, v in pairs if k not in kinds}
+        sd = changes.pop("sense_noise", 0.0)
+        lead = changes.pop("predict", 0.0)
+        channels = tuple(k.split(".", 1)[1] for k in [k for k in changes if k.startswith("channel.")] if changes.pop(k))
         for key in [k for k in changes if k.startswith("strength.")]:  # diagnostic: a stronger body
             group = key.split(".", 1)[1]
             for a in GROUPS[group]:
@@ -369,7 +517,16 @@ def main(argv: list[str]) -> None:
         unknown = set(changes) - set(names)
         if unknown:
             raise SystemExit(f"unknown parameters {sorted(unknown)}; known: {sorted(names)}")
-        make, label = simbicon(replace(Simbicon(), **changes)), f"simbicon {changes}"
+        params = replace(base, **changes)
+        make = (lambda b: NoisySimbicon(params, b, sd, channels)) if sd else simbicon(params)
+        if lead:
+            make = lambda b: PredictiveSimbicon(params, b, lead)
+        label = (
+            f"{mode} {changes}"
+            + (f" sense_noise={sd} on {channels or 'all'}" if sd else "")
+            + (f" predict={lead}" if lead else "")
+            + "".join(f" {k}={v}" for k, v in pairs if k in kinds)
+        )
     else:
         raise SystemExit(__doc__)
     print(f"{label}, seeds {seeds[0]}-{seeds[-1]}", flush=True)
