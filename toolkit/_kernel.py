@@ -458,6 +458,52 @@ def _prefetch_synapses(b, post, weight, first, last):
         _prefetch(weight, (b, last - 1))
 
 
+TILE = 2048
+"""Neurons per tile of the serial lane's step: a tile's normals and Poisson counts are drawn into
+buffers of this size (~40 kB, they stay in L1 cache) just before its update reads them, instead of
+into network-sized arrays that a large network's update reads back from memory."""
+
+
+@njit(cache=True)
+def inhibitory_lanes(weight):
+    """1 for each lane (row of ``weight``) with a synapse that delivers into the inhibitory buffer
+    (``not w >= 0``, as :func:`_deliver` decides), else 0."""
+    out = np.zeros(weight.shape[0], dtype=np.uint8)
+    for b in range(weight.shape[0]):
+        for k in range(weight.shape[1]):
+            if not weight[b, k] >= 0.0:
+                out[b] = 1
+                break
+    return out
+
+
+@njit(cache=True)
+def _positive_zeros(x, b, first, last):
+    """Whether x[b, first:last] are all +0.0."""
+    for i in range(first, last):  # noqa: SIM110 (a loop numba compiles; all() over a generator it does not)
+        if x[b, i] != 0.0 or math.copysign(1.0, x[b, i]) < 0.0:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _lean_runs(b, runs, coef, w_state, i_inh, acc, inhibitory):
+    """For each run of lane b, whether its update must read and write w (else w is +0.0 and stays so:
+    no adaptation increment, a non-negative decay factor) and I_inh (else I_inh and the inhibitory
+    arrivals are +0.0 and stay so: no inhibitory synapse in the lane, a non-negative Poisson weight
+    and decay factor). Checked at every call, so that state set between calls is honoured."""
+    n_runs = runs.shape[0]
+    run_w = np.ones(n_runs, dtype=np.bool_)
+    run_inh = np.ones(n_runs, dtype=np.bool_)
+    for r in range(n_runs):
+        first, last, c = runs[r, 0], runs[r, 1], runs[r, 2]
+        if coef[c, ADAPTATION] == 0.0 and coef[c, P_W] >= 0.0:
+            run_w[r] = not _positive_zeros(w_state, b, first, last)
+        if inhibitory[b] == 0 and coef[c, POISSON_WEIGHT] >= 0.0 and coef[c, P_INH] >= 0.0:
+            run_inh[r] = not (_positive_zeros(i_inh, b, first, last) and _positive_zeros(acc[:, 1], b, first, last))
+    return run_w, run_inh
+
+
 PREFETCH_AHEAD = 16
 """Spiking neurons whose synapses are prefetched ahead of the one being queued."""
 
@@ -713,10 +759,19 @@ def _update(
     has_extra_current,
     kicks,
     normals,
+    base,
     fired,
+    with_w,
+    with_inh,
 ):
     """Steps 1-3 for neurons [first, last) of row c, one branch-free loop (it vectorises); their
-    counts and normals are kicks[i] and normals[i]. Returns (fired, non-finite) counts."""
+    counts and normals are kicks[i - base] and normals[i - base]. Returns (fired, non-finite) counts.
+
+    ``with_w`` False: the run's w is +0.0 and stays so (no adaptation increment, p_w >= 0), so w is
+    neither read nor written, and ``c_w * 0.0`` enters v as it did; ``with_inh`` False likewise for
+    I_inh and the inhibitory arrival buffer (nothing inhibitory can reach the run): the arithmetic is
+    the same, bit for bit, with 16 or 32 fewer bytes per neuron read and written. Callers pass
+    constants, so that each combination compiles to a loop of its own."""
     p_v, v_base, c_exc, c_inh, c_w = coef[c, P_V], coef[c, V_BASE], coef[c, C_EXC], coef[c, C_INH], coef[c, C_W]
     p_exc, p_inh, p_w, amp = coef[c, P_EXC], coef[c, P_INH], coef[c, P_W], coef[c, NOISE_AMP]
     threshold, poisson_weight = coef[c, V_THRESHOLD], coef[c, POISSON_WEIGHT]
@@ -724,20 +779,25 @@ def _update(
     n_not_finite = 0
     for q in range(last - first):
         i = uint64(first + q)  # an unsigned index needs no negative-index wraparound, which blocks vectorising
+        s = uint64(first + q - base)
         ie = i_exc[b, i] + acc[b, 0, i]
-        ii = i_inh[b, i] + acc[b, 1, i]
         acc[b, 0, i] = 0.0
-        acc[b, 1, i] = 0.0
-        jump = kicks[i] * poisson_weight  # kicks are 0 without Poisson input
+        if with_inh:
+            ii = i_inh[b, i] + acc[b, 1, i]
+            acc[b, 1, i] = 0.0
+        else:
+            ii = 0.0
+        jump = kicks[s] * poisson_weight  # kicks are 0 without Poisson input
         excitatory = jump >= 0.0
         ie = ie + jump if excitatory else ie
-        ii = ii if excitatory else ii + jump
-        w = w_state[b, i]
+        if with_inh:
+            ii = ii if excitatory else ii + jump
+        w = w_state[b, i] if with_w else 0.0
         v = v_state[b, i]
         r = refractory[b, i]
         v_inf = v_base + extra_current[b, i] if has_extra_current else v_base
         v_new = v_inf + (v - v_inf) * p_v + c_exc * ie + c_inh * ii - c_w * w
-        v_new = v_new + amp * normals[i] if amp != 0.0 else v_new  # amp is 0 without noise
+        v_new = v_new + amp * normals[s] if amp != 0.0 else v_new  # amp is 0 without noise
         propagated = r == 0
         v = v_new if propagated else v
         refractory[b, i] = r if propagated else r - 1
@@ -747,8 +807,10 @@ def _update(
         n_fired += spike
         v_state[b, i] = v
         i_exc[b, i] = ie * p_exc
-        i_inh[b, i] = ii * p_inh
-        w_state[b, i] = w * p_w
+        if with_inh:
+            i_inh[b, i] = ii * p_inh
+        if with_w:
+            w_state[b, i] = w * p_w
     return n_fired, n_not_finite
 
 
@@ -829,7 +891,10 @@ def _step_range(
             has_extra_current,
             kicks,
             normals,
+            0,
             fired,
+            True,
+            True,
         )
         n_fired += counts[0]
         n_not_finite += counts[1]
@@ -861,6 +926,7 @@ def _advance_lane(
     delay_values,
     post,
     weight,
+    inhibitory,
     pending,
     pending_count,
     pool,
@@ -1054,6 +1120,7 @@ def _advance_lane_serial(
     delay_values,
     post,
     weight,
+    inhibitory,
     pending,
     pending_count,
     pool,
@@ -1088,15 +1155,18 @@ def _advance_lane_serial(
     words = (n + 7) // 8
     fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
     fired_words = fired.view(np.uint64)
-    kicks = np.zeros(n)  # Poisson counts, normals and the flags of those the vectorised draws left
-    normals = np.zeros(n)
+    tiled = n > TILE
+    tile_words = (min(n, TILE) + 7) // 8
+    kicks = np.zeros(8 * tile_words)  # one tile's Poisson counts, normals and the flags the vectorised draws left
+    normals = np.zeros(8 * tile_words)
     normal_bits = normals.view(np.uint64)  # each normal's hash, read before the normal overwrites it
-    flags = np.zeros(8 * words, dtype=np.uint8)
-    pair_bits = np.zeros(4 * words, dtype=np.uint64)  # the Poisson draw's hashes, one per pair of neurons
+    flags = np.zeros(8 * tile_words, dtype=np.uint8)
+    pair_bits = np.zeros(4 * tile_words + 1, dtype=np.uint64)  # the Poisson draw's hashes, one per pair of neurons
     pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
     flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
     pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
     runs = _runs_of_kind(kind[b])
+    run_w, run_inh = _lean_runs(b, runs, coef, w_state, i_inh, acc, inhibitory)
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
     key_a = keys[b, STREAM_NOISE_A]
@@ -1151,95 +1221,185 @@ def _advance_lane_serial(
                 _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
         n_fired = 0  # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
         n_not_finite = 0
-        if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays at every step
-            n_rejected = 0
-            position = stream_position(key_a, t)
-            for j in range(n):  # the hashes in a loop of their own: it vectorises, fused with the rest it did not
-                normal_bits[uint64(j)] = mix64(position + uint64(j) * _GOLDEN)
-            for j in range(n):
-                bits = normal_bits[uint64(j)]
-                layer = bits & uint64(127)
-                u = _signed_unit(bits)
-                rejected = abs(u) >= _ZIG_RATIO[layer]
-                normals[uint64(j)] = u * _ZIG_X[layer]
-                flags[uint64(j)] = rejected
-                n_rejected += rejected
-            if n_rejected:
-                for word in range(words):
-                    if flag_words[word] == 0:
-                        continue
-                    for i in range(8 * word, min(8 * word + 8, n)):
-                        if flags[i]:
-                            normals[i] = normal(key_a, key_b, t, i)
-        for run in range(runs.shape[0]):  # a run's Poisson counts are still in L1 cache when its update reads them
-            first, last, c = runs[run, 0], runs[run, 1], runs[run, 2]
-            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # _draw_kicks written out (see normals)
-                m = last - first
-                mean = coef[c, POISSON_MEAN]
-                table = _table(coef, c)
-                last_p = coef[c, POISSON_LAST_P]
-                entries = POISSON_TABLE
-                n_beyond = 0
-                if mean < 10.0:
-                    t0, t1 = _threshold(table[0]), _threshold(table[1])
-                    t2, t3 = _threshold(table[2]), _threshold(table[3])
-                    for pair in range(first >> 1, (last + 1) >> 1):
-                        pair_bits[uint64(pair)] = random_u64(key_p, t, uint64(pair))
-                    if table[3] >= 1.0 - SHORT_TABLE_TAIL:
-                        entries = 4
-                        for q in range(m):
-                            drawn = pair_halves[uint64(first + q)]
-                            k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
-                            beyond = k == 4
-                            kicks[uint64(first + q)] = k
-                            flags[uint64(first + q)] = beyond
-                            n_beyond += beyond
-                    else:
-                        t4, t5 = _threshold(table[4]), _threshold(table[5])
-                        t6, t7 = _threshold(table[6]), _threshold(table[7])
-                        for q in range(m):
-                            drawn = pair_halves[uint64(first + q)]
-                            k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
-                            k += (drawn > t4) + (drawn > t5) + (drawn > t6) + (drawn > t7)
-                            beyond = k == POISSON_TABLE
-                            kicks[uint64(first + q)] = k
-                            flags[uint64(first + q)] = beyond
-                            n_beyond += beyond
-                if mean >= 10.0 or has_extra_rate:
-                    for q in range(m):
-                        i = uint64(first + q)
-                        extra = extra_rate[b, i] if has_extra_rate else 0.0
-                        if mean >= 10.0 or extra > 0.0 or kicks[i] == entries:
-                            u = poisson_uniform(key_p, t, i)
-                            kicks[i] = _kicks_exact(u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i)
-                elif n_beyond:
-                    for word in range(first // 8, (last + 7) // 8):
+        run_first = 0  # the first run that reaches into the tile
+        for lo in range(0, n, TILE):  # tiles of neurons: their draws stay in L1 cache until the update reads them
+            hi = min(lo + TILE, n)
+            if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays at every step
+                n_rejected = 0
+                position = stream_position(key_a, t)
+                for j in range(
+                    hi - lo
+                ):  # the hashes in a loop of their own: it vectorises, fused with the rest it did not
+                    normal_bits[uint64(j)] = mix64(position + uint64(lo + j) * _GOLDEN)
+                for j in range(hi - lo):
+                    bits = normal_bits[uint64(j)]
+                    layer = bits & uint64(127)
+                    u = _signed_unit(bits)
+                    rejected = abs(u) >= _ZIG_RATIO[layer]
+                    normals[uint64(j)] = u * _ZIG_X[layer]
+                    flags[uint64(j)] = rejected
+                    n_rejected += rejected
+                if n_rejected:
+                    for word in range((hi - lo + 7) // 8):
                         if flag_words[word] == 0:
                             continue
-                        for i in range(max(8 * word, first), min(8 * word + 8, last)):
-                            if flags[i]:
+                        for j in range(8 * word, min(8 * word + 8, hi - lo)):
+                            if flags[j]:
+                                normals[j] = normal(key_a, key_b, t, lo + j)
+            while runs[run_first, 1] <= lo:
+                run_first += 1
+            run = run_first
+            while (
+                run < runs.shape[0] and runs[run, 0] < hi
+            ):  # a run's Poisson counts are still in L1 cache for its update
+                first, last, c = max(runs[run, 0], lo), min(runs[run, 1], hi), runs[run, 2]
+                if has_poisson and (
+                    coef[c, POISSON_MEAN] > 0.0 or has_extra_rate
+                ):  # _draw_kicks written out (see normals)
+                    m = last - first
+                    mean = coef[c, POISSON_MEAN]
+                    table = _table(coef, c)
+                    last_p = coef[c, POISSON_LAST_P]
+                    entries = POISSON_TABLE
+                    n_beyond = 0
+                    if mean < 10.0:
+                        t0, t1 = _threshold(table[0]), _threshold(table[1])
+                        t2, t3 = _threshold(table[2]), _threshold(table[3])
+                        for pair in range(first >> 1, (last + 1) >> 1):  # lo is even: pairs do not straddle tiles
+                            pair_bits[uint64(pair - (lo >> 1))] = random_u64(key_p, t, uint64(pair))
+                        if table[3] >= 1.0 - SHORT_TABLE_TAIL:
+                            entries = 4
+                            for q in range(m):
+                                drawn = pair_halves[uint64(first - lo + q)]
+                                k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                                beyond = k == 4
+                                kicks[uint64(first - lo + q)] = k
+                                flags[uint64(first - lo + q)] = beyond
+                                n_beyond += beyond
+                        else:
+                            t4, t5 = _threshold(table[4]), _threshold(table[5])
+                            t6, t7 = _threshold(table[6]), _threshold(table[7])
+                            for q in range(m):
+                                drawn = pair_halves[uint64(first - lo + q)]
+                                k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                                k += (drawn > t4) + (drawn > t5) + (drawn > t6) + (drawn > t7)
+                                beyond = k == POISSON_TABLE
+                                kicks[uint64(first - lo + q)] = k
+                                flags[uint64(first - lo + q)] = beyond
+                                n_beyond += beyond
+                    if mean >= 10.0 or has_extra_rate:
+                        for q in range(m):
+                            i = uint64(first + q)
+                            extra = extra_rate[b, i] if has_extra_rate else 0.0
+                            if mean >= 10.0 or extra > 0.0 or kicks[i - lo] == entries:
                                 u = poisson_uniform(key_p, t, i)
-                                kicks[i] = _kicks_exact(u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, i)
-            run_counts = _update(
-                b,
-                first,
-                last,
-                coef,
-                c,
-                v_state,
-                i_exc,
-                i_inh,
-                w_state,
-                refractory,
-                acc,
-                extra_current,
-                has_extra_current,
-                kicks,
-                normals,
-                fired,
-            )
-            n_fired += run_counts[0]
-            n_not_finite += run_counts[1]
+                                kicks[i - lo] = _kicks_exact(
+                                    u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i
+                                )
+                    elif n_beyond:
+                        for word in range((first - lo) // 8, (last - lo + 7) // 8):
+                            if flag_words[word] == 0:
+                                continue
+                            for j in range(max(8 * word, first - lo), min(8 * word + 8, last - lo)):
+                                if flags[j]:
+                                    u = poisson_uniform(key_p, t, lo + j)
+                                    kicks[j] = _kicks_exact(
+                                        u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, lo + j
+                                    )
+                elif has_poisson and tiled:  # the tile's counts may hold another run's: this run draws none
+                    for j in range(first - lo, last - lo):
+                        kicks[j] = 0.0
+                if run_w[run] and run_inh[run]:  # each combination its own loop (constant arguments)
+                    run_counts = _update(
+                        b,
+                        first,
+                        last,
+                        coef,
+                        c,
+                        v_state,
+                        i_exc,
+                        i_inh,
+                        w_state,
+                        refractory,
+                        acc,
+                        extra_current,
+                        has_extra_current,
+                        kicks,
+                        normals,
+                        lo,
+                        fired,
+                        True,
+                        True,
+                    )
+                elif run_inh[run]:
+                    run_counts = _update(
+                        b,
+                        first,
+                        last,
+                        coef,
+                        c,
+                        v_state,
+                        i_exc,
+                        i_inh,
+                        w_state,
+                        refractory,
+                        acc,
+                        extra_current,
+                        has_extra_current,
+                        kicks,
+                        normals,
+                        lo,
+                        fired,
+                        False,
+                        True,
+                    )
+                elif run_w[run]:
+                    run_counts = _update(
+                        b,
+                        first,
+                        last,
+                        coef,
+                        c,
+                        v_state,
+                        i_exc,
+                        i_inh,
+                        w_state,
+                        refractory,
+                        acc,
+                        extra_current,
+                        has_extra_current,
+                        kicks,
+                        normals,
+                        lo,
+                        fired,
+                        True,
+                        False,
+                    )
+                else:
+                    run_counts = _update(
+                        b,
+                        first,
+                        last,
+                        coef,
+                        c,
+                        v_state,
+                        i_exc,
+                        i_inh,
+                        w_state,
+                        refractory,
+                        acc,
+                        extra_current,
+                        has_extra_current,
+                        kicks,
+                        normals,
+                        lo,
+                        fired,
+                        False,
+                        False,
+                    )
+                n_fired += run_counts[0]
+                n_not_finite += run_counts[1]
+                run += 1
         if n_not_finite:
             for i in range(n):
                 if not math.isfinite(v_state[b, i]):
@@ -1313,6 +1473,7 @@ def _advance(
     delay_values,
     post,
     weight,
+    inhibitory,
     pending,
     pending_count,
     pool,
@@ -1371,6 +1532,7 @@ def _advance(
                 delay_values,
                 post,
                 weight,
+                inhibitory,
                 pending,
                 pending_count,
                 pool,

@@ -223,13 +223,16 @@ class Simulator:
         self._has_noise = bool(np.any(self._coef[:, _kernel.NOISE_AMP] > 0))
         self._view = delivery_view(network)
         self._weight = _lane_weights(network, self._view, weights_data, parameters is None)
+        self._inhibitory = _kernel.inhibitory_lanes(self._weight)  # lanes whose I_inh can change at all
         depth = self._view.max_delay + 1
         self._keys = _kernel.stream_keys(np.asarray(self.seeds, dtype=np.uint64))
         self._v = _kernel.initial_v(self._keys, neuron["initial_v_low"], neuron["initial_v_high"])
         self._i_exc = np.zeros((n_lanes, n))
         self._i_inh = np.zeros((n_lanes, n))
         self._w = np.zeros((n_lanes, n))
-        self._refractory = np.zeros((n_lanes, n), dtype=np.int64)
+        # refractory counters in 32 bits (4 bytes less per neuron to read and write every step) where they fit
+        fits = not self._coef.size or self._coef[:, _kernel.N_REFRACTORY].max() < 2**31
+        self._refractory = np.zeros((n_lanes, n), dtype=np.int32 if fits else np.int64)
         self._acc = np.zeros((n_lanes, 2, n))  # this step's arriving input, one buffer that stays in cache
         self._pending = np.zeros((n_lanes, n), dtype=np.int32)  # the neurons that fired in the last step
         self._pending_count = np.zeros(n_lanes, dtype=np.int64)
@@ -316,6 +319,7 @@ class Simulator:
                 view.delay_values,
                 view.post,
                 self._weight,
+                self._inhibitory,
                 self._pending,
                 self._pending_count,
                 self._pool,
