@@ -295,3 +295,53 @@ def test_the_noise_draw_is_each_neurons_counter_based_normal_bit_for_bit(monkeyp
         assert rejected > 20  # the redrawn path was exercised
         assert_identical([v], [sim._v[0]])
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+
+
+def busy_circuit(inhibitory: bool):
+    """Above the kernel's tile size (2,048 neurons), with ~100 spikes per step (the wide lane then
+    queues them on its threads) and several delays; one population with adaptation, one without."""
+    pops = {
+        "A": {"size": 2600, "drive": 40.0, "initial_v": {"uniform": [0.0, 9.9]}},
+        "B": {"size": 1500, "drive": 30.0, "initial_v": {"uniform": [0.0, 9.9]}, "neuron_model": "adapting"},
+    }
+    if inhibitory:
+        pops["I"] = {"size": 300, "cell_class": "inh", "drive": 25.0, "initial_v": {"uniform": [0.0, 9.0]}}
+    rule = lambda p, seed: {"kind": "fixed_probability", "probability": p, "seed": seed}
+    projections = {
+        "A->B": {"source": "A", "target": "B", "rule": rule(0.002, 1), "weight": 0.4, "delay": 0.3},
+        "B->A": {"source": "B", "target": "A", "rule": rule(0.002, 2), "weight": 0.2, "delay": 1.7},
+        "A->A": {"source": "A", "target": "A", "rule": rule(0.001, 3), "weight": 0.1, "delay": 0.9},
+    }
+    if inhibitory:
+        projections["I->A"] = {"source": "I", "target": "A", "rule": rule(0.01, 4), "weight": -0.5, "delay": 0.5}
+        projections["A->I"] = {"source": "A", "target": "I", "rule": rule(0.003, 5), "weight": 0.3, "delay": 1.1}
+    models = {
+        "lif": {"tau_m": 10.0, "v_threshold": 10.0, "t_ref": 0.5},
+        "adapting": {"tau_m": 12.0, "v_threshold": 10.0, "t_ref": 0.3, "adaptation": 0.2, "tau_adaptation": 50.0},
+    }
+    return make_circuit(pops, projections, neuron_models=models)
+
+
+@pytest.mark.parametrize("inhibitory", [False, True])
+def test_tiles_and_lean_updates_of_a_large_network_equal_a_dense_delay_ring(inhibitory):
+    """The serial lane's tiles and its update without w (no adaptation) or without I_inh (no
+    inhibitory synapse) give the arithmetic of the plain reference, bit for bit."""
+    net = compile_circuit(busy_circuit(inhibitory), dt=0.1)
+    reference = dense_ring_reference(net, 208200, 150)
+    assert reference[0].size > 150 * 64  # busy: the wide lane's queue split is used below
+    assert_identical(run(net, 208200, 150, chunks=(1, 60, None)), reference)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
+def test_a_wide_lane_queueing_spikes_on_its_threads_equals_the_serial_lane(monkeypatch):
+    net = compile_circuit(busy_circuit(True), dt=0.1)
+    reference = run(net, 208201, 150)
+    monkeypatch.setattr(simulate_module, "WIDE_NEURONS", 1)
+    monkeypatch.setattr(simulate_module, "queue_capacity", lambda net, view: 3)  # grows from the split queue too
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        assert Simulator(net, seeds=208201)._kernel_for(10)[0] is simulate_module._kernel.advance_wide
+        assert_identical(run(net, 208201, 150, chunks=(7, None)), reference)
+    finally:
+        numba.set_num_threads(previous)

@@ -604,6 +604,88 @@ def _queue_spikes(
 
 
 @njit(cache=True)
+def _queue_count(b, q_lo, q_hi, pending, group_ptr, group_syn, group_rank, part_count):
+    """Synapses of spiking neurons pending[b, q_lo:q_hi] per delay rank, into part_count (one part of
+    :func:`_queue_spikes`'s count, for a queue split over threads); the levels prefetched as there."""
+    part_count[:] = 0
+    for q in range(q_lo, q_hi):
+        _prefetch(group_ptr, pending[b, q])
+    for q in range(q_lo, q_hi):
+        j = pending[b, q]
+        _prefetch_range(group_syn, group_ptr[j], group_ptr[j + 1] + 1, 8)
+        _prefetch_range(group_rank, group_ptr[j], group_ptr[j + 1], 16)
+    for q in range(q_lo, q_hi):
+        j = pending[b, q]
+        for g in range(group_ptr[j], group_ptr[j + 1]):
+            part_count[group_rank[g]] += group_syn[g + 1] - group_syn[g]
+
+
+@njit(cache=True)
+def _queue_place(b, t, part_count, part_offset, pool, blocks, pool_pos, pending_count, status):
+    """Where each part's synapses go in block t - 1: rank by rank, part by part, which is the order in
+    which :func:`_queue_spikes` writes them (delay, then neuron, then target). Records the block and
+    returns True, or False (status QUEUE_FULL, nothing changed) when the pool is too small."""
+    depth = blocks.shape[1]
+    cap = pool.shape[1]
+    pos = pool_pos[b]
+    total = 0
+    for part in range(part_count.shape[0]):
+        for r in range(part_count.shape[1]):
+            total += part_count[part, r]
+    oldest = t - (depth - 1)
+    if oldest > t - 2:
+        live_start = pos
+    elif oldest >= 0:
+        live_start = blocks[b, oldest % depth, 0]
+    else:
+        live_start = 0
+    if pos + total - live_start > cap:
+        status[b, 0] = QUEUE_FULL
+        status[b, 1] = pos + total - live_start
+        return False
+    running = 0
+    for r in range(part_count.shape[1]):
+        for part in range(part_count.shape[0]):
+            part_offset[part, r] = running
+            running += part_count[part, r]
+    slot = (t - 1) % depth
+    blocks[b, slot, 0] = pos
+    blocks[b, slot, 1] = pos + total
+    blocks[b, slot, 2] = pos
+    pool_pos[b] = pos + total
+    pending_count[b] = 0
+    return True
+
+
+@njit(cache=True)
+def _queue_copy(b, pos, q_lo, q_hi, pending, group_ptr, group_syn, group_rank, post, weight, pool, pool_weight, offset):
+    """Copy the synapses of spiking neurons pending[b, q_lo:q_hi] into the pool at ``pos`` plus their
+    part's running offset per rank (``offset``, from :func:`_queue_place`), as :func:`_queue_spikes` does."""
+    mask = pool.shape[1] - 1
+    for q in range(q_lo, min(q_lo + PREFETCH_AHEAD, q_hi)):
+        j = pending[b, q]
+        _prefetch_synapses(b, post, weight, group_syn[group_ptr[j]], group_syn[group_ptr[j + 1]])
+    for q in range(q_lo, q_hi):
+        if q + PREFETCH_AHEAD < q_hi:
+            ahead = pending[b, q + PREFETCH_AHEAD]
+            _prefetch_synapses(b, post, weight, group_syn[group_ptr[ahead]], group_syn[group_ptr[ahead + 1]])
+        j = pending[b, q]
+        for g in range(group_ptr[j], group_ptr[j + 1]):
+            r = group_rank[g]
+            p = pos + offset[r] - group_syn[g]
+            offset[r] += group_syn[g + 1] - group_syn[g]
+            rank_bits = int64(r) << 32
+            for k in range(group_syn[g], group_syn[g + 1]):
+                x = uint64((p + k) & mask)
+                pool_weight[b, x, 0] = weight[b, uint64(k)]
+                pool[b, x, 1] = rank_bits | int64(post[uint64(k)])
+
+
+PARALLEL_QUEUE_SPIKES = 64
+"""Spikes in a step from which the wide lane queues them on its threads (fewer: on one)."""
+
+
+@njit(cache=True)
 def _arrivals(b, t, delay_values, pool, blocks, arrivals):
     """Pool ranges [start, end) arriving at step t, oldest spikes (longest delay) first; advances the
     blocks' cursors past them. Returns how many ranges."""
@@ -618,9 +700,25 @@ def _arrivals(b, t, delay_values, pool, blocks, arrivals):
         slot = slot + depth if slot < 0 else slot
         first = blocks[b, slot, 2]
         end = blocks[b, slot, 1]
+        # a block's records are in rank order and those of lower ranks have arrived: rank r's run starts
+        # at the cursor; its end is found by doubling steps, then halving (not by reading every record)
         last = first
-        while last < end and pool[b, last & mask, 1] >> 32 == r:
-            last += 1
+        if first < end and pool[b, first & mask, 1] >> 32 == r:
+            low = first  # a record of rank r
+            step = 1
+            high = first + 1
+            while high < end and pool[b, high & mask, 1] >> 32 == r:
+                low = high
+                step *= 2
+                high = first + step
+            high = min(high, end)  # the end of the block or a record of a higher rank
+            while high - low > 1:
+                middle = (low + high) >> 1
+                if pool[b, middle & mask, 1] >> 32 == r:
+                    low = middle
+                else:
+                    high = middle
+            last = high
         if last > first:
             arrivals[n_ranges, 0] = first
             arrivals[n_ranges, 1] = last
@@ -661,13 +759,14 @@ def _draw_kicks(
     pair_halves,
     flags,
     flag_words,
+    base,
 ):
-    """Poisson counts of neurons [first, last) of row c into kicks[first:last]: the
-    table's inverted CDF, branch-free over integer thresholds (see :func:`_threshold`); the counts it
-    cannot finish (beyond the entries compared, means >= 10, closed-loop rates) one by one. The pairs'
-    hashes (:func:`poisson_bits`) are drawn in a loop of their own into ``pair_bits`` before the
-    comparisons read them as 32-bit halves (``pair_halves``, a view): fused into one loop the two
-    vectorise badly."""
+    """Poisson counts of neurons [first, last) of row c into kicks[first - base:last - base] (base even,
+    a multiple of 8): the table's inverted CDF, branch-free over integer thresholds (see
+    :func:`_threshold`); the counts it cannot finish (beyond the entries compared, means >= 10,
+    closed-loop rates) one by one. The pairs' hashes (:func:`poisson_bits`) are drawn in a loop of
+    their own into ``pair_bits`` before the comparisons read them as 32-bit halves (``pair_halves``, a
+    view): fused into one loop the two vectorise badly."""
     key_p = keys[b, STREAM_POISSON]
     key_x = keys[b, STREAM_POISSON_EXTRA]
     m = last - first
@@ -676,52 +775,53 @@ def _draw_kicks(
     last_p = coef[c, POISSON_LAST_P]
     entries = POISSON_TABLE
     n_beyond = 0
+    s0 = first - base
     if mean < 10.0:
         t0, t1 = _threshold(coef[c, POISSON_CDF]), _threshold(coef[c, POISSON_CDF + 1])
         t2, t3 = _threshold(coef[c, POISSON_CDF + 2]), _threshold(coef[c, POISSON_CDF + 3])
         for pair in range(first >> 1, (last + 1) >> 1):
-            pair_bits[uint64(pair)] = random_u64(key_p, t, uint64(pair))
+            pair_bits[uint64(pair - (base >> 1))] = random_u64(key_p, t, uint64(pair))
         if table[3] >= 1.0 - SHORT_TABLE_TAIL:
             entries = 4
             for q in range(m):
-                bits = pair_halves[uint64(first + q)]
+                bits = pair_halves[uint64(s0 + q)]
                 k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
                 beyond = k == 4
-                kicks[uint64(first + q)] = k
-                flags[uint64(first + q)] = beyond
+                kicks[uint64(s0 + q)] = k
+                flags[uint64(s0 + q)] = beyond
                 n_beyond += beyond
         else:
             t4, t5 = _threshold(coef[c, POISSON_CDF + 4]), _threshold(coef[c, POISSON_CDF + 5])
             t6, t7 = _threshold(coef[c, POISSON_CDF + 6]), _threshold(coef[c, POISSON_CDF + 7])
             for q in range(m):
-                bits = pair_halves[uint64(first + q)]
+                bits = pair_halves[uint64(s0 + q)]
                 k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
                 k += (bits > t4) + (bits > t5) + (bits > t6) + (bits > t7)
                 beyond = k == POISSON_TABLE
-                kicks[uint64(first + q)] = k
-                flags[uint64(first + q)] = beyond
+                kicks[uint64(s0 + q)] = k
+                flags[uint64(s0 + q)] = beyond
                 n_beyond += beyond
     if mean >= 10.0 or has_extra_rate:  # every count of the piece may need the exact draw
         for q in range(m):
             i = uint64(first + q)
             extra = extra_rate[b, i] if has_extra_rate else 0.0
-            if mean >= 10.0 or extra > 0.0 or kicks[i] == entries:
+            if mean >= 10.0 or extra > 0.0 or kicks[s0 + q] == entries:
                 u = poisson_uniform(key_p, t, i)
-                kicks[i] = _kicks_exact(u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i)
+                kicks[s0 + q] = _kicks_exact(u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i)
     elif n_beyond:
-        for word in range(first // 8, (last + 7) // 8):
+        for word in range(s0 // 8, (last - base + 7) // 8):
             if flag_words[word] == 0:
                 continue
-            for i in range(max(8 * word, first), min(8 * word + 8, last)):
-                if flags[i]:
-                    u = poisson_uniform(key_p, t, i)
-                    kicks[i] = _kicks_exact(u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, i)
+            for j in range(max(8 * word, s0), min(8 * word + 8, last - base)):
+                if flags[j]:
+                    u = poisson_uniform(key_p, t, base + j)
+                    kicks[j] = _kicks_exact(u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, base + j)
 
 
 @njit(cache=True, inline="always")
 def _draw_normals(b, t, start, stop, keys, normals, flags, flag_words):
-    """Standard normals of neurons [start, stop) into normals[start:stop]: the ziggurat's common
-    case branch-free, then the ~1 % it rejected one by one."""
+    """Standard normals of neurons [start, stop) (start a multiple of 8) into normals[0:stop - start]:
+    the ziggurat's common case branch-free, then the ~1 % it rejected one by one."""
     key_a = keys[b, STREAM_NOISE_A]
     n_rejected = 0
     position = stream_position(key_a, t)
@@ -730,16 +830,16 @@ def _draw_normals(b, t, start, stop, keys, normals, flags, flag_words):
         layer = bits & uint64(127)
         u = _signed_unit(bits)
         rejected = abs(u) >= _ZIG_RATIO[layer]
-        normals[uint64(start + q)] = u * _ZIG_X[layer]
-        flags[uint64(start + q)] = rejected
+        normals[uint64(q)] = u * _ZIG_X[layer]
+        flags[uint64(q)] = rejected
         n_rejected += rejected
     if n_rejected:
-        for word in range(start // 8, (stop + 7) // 8):
+        for word in range((stop - start + 7) // 8):
             if flag_words[word] == 0:
                 continue
-            for i in range(8 * word, min(8 * word + 8, stop)):
-                if flags[i]:
-                    normals[i] = normal(key_a, keys[b, STREAM_NOISE_B], t, i)
+            for j in range(8 * word, min(8 * word + 8, stop - start)):
+                if flags[j]:
+                    normals[j] = normal(key_a, keys[b, STREAM_NOISE_B], t, start + j)
 
 
 @njit(cache=True, inline="always")
@@ -814,7 +914,7 @@ def _update(
     return n_fired, n_not_finite
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _step_range(
     b,
     t,
@@ -829,6 +929,8 @@ def _step_range(
     acc,
     coef,
     runs,
+    run_w,
+    run_inh,
     extra_current,
     has_extra_current,
     extra_rate,
@@ -838,66 +940,141 @@ def _step_range(
     keys,
     kicks,
     pair_bits,
-    pair_halves,
     normals,
     flags,
-    flag_words,
     fired,
 ):
-    """Steps 1-3 of the module docstring for neurons [lo, hi) (lo and hi multiples of 8, or hi = n):
-    the range's normals, then for each run of one coefficient row in it, its Poisson counts and its
-    update (the counts are still in L1 cache then). Returns (fired, non-finite) counts."""
+    """Steps 1-3 of the module docstring for neurons [lo, hi) (lo a multiple of 8), tile by tile as in
+    the serial lane: the tile's normals, then for each run of one coefficient row in it, its Poisson
+    counts and its update (the draws are still in L1 cache then). ``kicks``, ``pair_bits``, ``normals``
+    and ``flags`` are this range's tile buffers. Returns (fired, non-finite) counts."""
     n_fired = 0
     n_not_finite = 0
-    if has_noise:
-        _draw_normals(b, t, lo, hi, keys, normals, flags, flag_words)
-    for run in range(runs.shape[0]):
-        first = max(runs[run, 0], lo)
-        last = min(runs[run, 1], hi)
-        if first >= last:
-            continue
-        c = runs[run, 2]
-        if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # else its kicks stay 0
-            _draw_kicks(
-                b,
-                t,
-                first,
-                last,
-                coef,
-                c,
-                rate_to_mean,
-                extra_rate,
-                has_extra_rate,
-                keys,
-                kicks,
-                pair_bits,
-                pair_halves,
-                flags,
-                flag_words,
-            )
-        counts = _update(
-            b,
-            first,
-            last,
-            coef,
-            c,
-            v_state,
-            i_exc,
-            i_inh,
-            w_state,
-            refractory,
-            acc,
-            extra_current,
-            has_extra_current,
-            kicks,
-            normals,
-            0,
-            fired,
-            True,
-            True,
-        )
-        n_fired += counts[0]
-        n_not_finite += counts[1]
+    pair_halves = pair_bits.view(np.uint32)
+    flag_words = flags.view(np.uint64)
+    run_first = 0
+    for tile_lo in range(lo, hi, TILE):
+        tile_hi = min(tile_lo + TILE, hi)
+        if has_noise:
+            _draw_normals(b, t, tile_lo, tile_hi, keys, normals, flags, flag_words)
+        while runs[run_first, 1] <= tile_lo:
+            run_first += 1
+        run = run_first
+        while run < runs.shape[0] and runs[run, 0] < tile_hi:
+            first, last, c = max(runs[run, 0], tile_lo), min(runs[run, 1], tile_hi), runs[run, 2]
+            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):
+                _draw_kicks(
+                    b,
+                    t,
+                    first,
+                    last,
+                    coef,
+                    c,
+                    rate_to_mean,
+                    extra_rate,
+                    has_extra_rate,
+                    keys,
+                    kicks,
+                    pair_bits,
+                    pair_halves,
+                    flags,
+                    flag_words,
+                    tile_lo,
+                )
+            elif has_poisson:  # the tile's counts may hold another run's: this run draws none
+                for j in range(first - tile_lo, last - tile_lo):
+                    kicks[j] = 0.0
+            if run_w[run] and run_inh[run]:  # each combination its own loop (constant arguments)
+                counts = _update(
+                    b,
+                    first,
+                    last,
+                    coef,
+                    c,
+                    v_state,
+                    i_exc,
+                    i_inh,
+                    w_state,
+                    refractory,
+                    acc,
+                    extra_current,
+                    has_extra_current,
+                    kicks,
+                    normals,
+                    tile_lo,
+                    fired,
+                    True,
+                    True,
+                )
+            elif run_inh[run]:
+                counts = _update(
+                    b,
+                    first,
+                    last,
+                    coef,
+                    c,
+                    v_state,
+                    i_exc,
+                    i_inh,
+                    w_state,
+                    refractory,
+                    acc,
+                    extra_current,
+                    has_extra_current,
+                    kicks,
+                    normals,
+                    tile_lo,
+                    fired,
+                    False,
+                    True,
+                )
+            elif run_w[run]:
+                counts = _update(
+                    b,
+                    first,
+                    last,
+                    coef,
+                    c,
+                    v_state,
+                    i_exc,
+                    i_inh,
+                    w_state,
+                    refractory,
+                    acc,
+                    extra_current,
+                    has_extra_current,
+                    kicks,
+                    normals,
+                    tile_lo,
+                    fired,
+                    True,
+                    False,
+                )
+            else:
+                counts = _update(
+                    b,
+                    first,
+                    last,
+                    coef,
+                    c,
+                    v_state,
+                    i_exc,
+                    i_inh,
+                    w_state,
+                    refractory,
+                    acc,
+                    extra_current,
+                    has_extra_current,
+                    kicks,
+                    normals,
+                    tile_lo,
+                    fired,
+                    False,
+                    False,
+                )
+            n_fired += counts[0]
+            n_not_finite += counts[1]
+            run += 1
     return n_fired, n_not_finite
 
 
@@ -958,17 +1135,19 @@ def _advance_lane(
     words = (n + 7) // 8
     fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
     fired_words = fired.view(np.uint64)
-    kicks = np.zeros(n)  # Poisson counts, normals and their flags (target ranges are multiples of 8 apart)
-    normals = np.zeros(n)
-    flags = np.zeros(8 * words, dtype=np.uint8)
-    pair_bits = np.zeros(4 * words, dtype=np.uint64)  # the Poisson draw's hashes, one per pair of neurons
-    pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
-    flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
+    n_chunks = bounds.shape[0] - 1
+    tile_words = (min(n, TILE) + 7) // 8
+    kicks = np.zeros((n_chunks, 8 * tile_words))  # each range's tile buffers (see the serial lane)
+    normals = np.zeros((n_chunks, 8 * tile_words))
+    flags = np.zeros((n_chunks, 8 * tile_words), dtype=np.uint8)
+    pair_bits = np.zeros((n_chunks, 4 * tile_words + 1), dtype=np.uint64)
     pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
     runs = _runs_of_kind(kind[b])
+    run_w, run_inh = _lean_runs(b, runs, coef, w_state, i_inh, acc, inhibitory)
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
+    part_count = np.zeros((n_chunks, delay_values.shape[0]), dtype=np.int64)
+    part_offset = np.zeros((n_chunks, delay_values.shape[0]), dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
-    n_chunks = bounds.shape[0] - 1
     whole = n_chunks == 1
     chunk_fired = np.zeros(n_chunks, dtype=np.int64)
     chunk_bad = np.zeros(n_chunks, dtype=np.int64)
@@ -980,26 +1159,61 @@ def _advance_lane(
             status[b, 1] = 0
             next_step[b] = t
             return
-        if t > 0 and not _queue_spikes(
-            b,
-            t,
-            pending,
-            pending_count,
-            group_ptr,
-            group_syn,
-            group_rank,
-            rank_count,
-            post,
-            weight,
-            pool,
-            pool_weight,
-            blocks,
-            pool_pos,
-            status,
-        ):
-            spike_count[b] = recorded
-            next_step[b] = t
-            return
+        m = pending_count[b]
+        if t > 0 and (n_chunks == 1 or m < PARALLEL_QUEUE_SPIKES):
+            if not _queue_spikes(
+                b,
+                t,
+                pending,
+                pending_count,
+                group_ptr,
+                group_syn,
+                group_rank,
+                rank_count,
+                post,
+                weight,
+                pool,
+                pool_weight,
+                blocks,
+                pool_pos,
+                status,
+            ):
+                spike_count[b] = recorded
+                next_step[b] = t
+                return
+        elif t > 0:  # the spikes split over the threads: count, place (one thread), copy
+            for part in prange(n_chunks):
+                _queue_count(
+                    b,
+                    m * part // n_chunks,
+                    m * (part + 1) // n_chunks,
+                    pending,
+                    group_ptr,
+                    group_syn,
+                    group_rank,
+                    part_count[part],
+                )
+            pos = pool_pos[b]
+            if not _queue_place(b, t, part_count, part_offset, pool, blocks, pool_pos, pending_count, status):
+                spike_count[b] = recorded
+                next_step[b] = t
+                return
+            for part in prange(n_chunks):
+                _queue_copy(
+                    b,
+                    pos,
+                    m * part // n_chunks,
+                    m * (part + 1) // n_chunks,
+                    pending,
+                    group_ptr,
+                    group_syn,
+                    group_rank,
+                    post,
+                    weight,
+                    pool,
+                    pool_weight,
+                    part_offset[part],
+                )
         n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
         for chunk in prange(n_chunks):
             lo = bounds[chunk]
@@ -1020,6 +1234,8 @@ def _advance_lane(
                 acc,
                 coef,
                 runs,
+                run_w,
+                run_inh,
                 extra_current,
                 has_extra_current,
                 extra_rate,
@@ -1027,12 +1243,10 @@ def _advance_lane(
                 has_poisson,
                 has_noise,
                 keys,
-                kicks,
-                pair_bits,
-                pair_halves,
-                normals,
-                flags,
-                flag_words,
+                kicks[chunk],
+                pair_bits[chunk],
+                normals[chunk],
+                flags[chunk],
                 fired,
             )
         if chunk_bad.sum():
