@@ -64,6 +64,7 @@ def dense_ring_reference(net, seed: int, n_steps: int):
     order = np.argsort(w_csr.indices, kind="stable")
     rows = np.repeat(np.arange(n), np.diff(w_csr.indptr))[order]
     pre, weight, delay = w_csr.indices[order], w_csr.data[order], np.asarray(net.delays)[order]
+    pre_ptr = np.searchsorted(pre, np.arange(n + 1))  # neuron i's synapses: [pre_ptr[i], pre_ptr[i + 1])
     depth = int(delay.max()) + 1
     ring = np.zeros((2, depth, n))
     i_exc, i_inh, w, refractory = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, int)
@@ -83,7 +84,7 @@ def dense_ring_reference(net, seed: int, n_steps: int):
             neurons.append(i)
             v[i], refractory[i] = reset[i], n_ref[i]
             w[i] += adaptation[i]
-            for k in np.flatnonzero(pre == i):
+            for k in range(pre_ptr[i], pre_ptr[i + 1]):
                 ring[0 if weight[k] >= 0 else 1, (slot + delay[k]) % depth, rows[k]] += weight[k]
     return np.array(steps, dtype=np.int64), np.array(neurons, dtype=np.int32), v, i_exc, i_inh, w
 
@@ -298,11 +299,14 @@ def test_the_noise_draw_is_each_neurons_counter_based_normal_bit_for_bit(monkeyp
 
 
 def busy_circuit(inhibitory: bool):
-    """Above the kernel's tile size (2,048 neurons), with ~100 spikes per step (the wide lane then
-    queues them on its threads) and several delays; one population with adaptation, one without."""
+    """Large enough for the serial lane to step in tiles (136,100 neurons, TILED_NEURONS 131,072),
+    mostly quiet, ~100 spikes per step (the wide lane then queues them on its threads), several
+    delays; one population with adaptation, the others without."""
     pops = {
+        "Q": {"size": 70000, "drive": 6.0, "initial_v": {"uniform": [0.0, 9.9]}},
         "A": {"size": 2600, "drive": 40.0, "initial_v": {"uniform": [0.0, 9.9]}},
         "B": {"size": 1500, "drive": 30.0, "initial_v": {"uniform": [0.0, 9.9]}, "neuron_model": "adapting"},
+        "R": {"size": 62000, "drive": 6.5, "initial_v": {"uniform": [0.0, 9.9]}},
     }
     if inhibitory:
         pops["I"] = {"size": 300, "cell_class": "inh", "drive": 25.0, "initial_v": {"uniform": [0.0, 9.0]}}
@@ -311,6 +315,8 @@ def busy_circuit(inhibitory: bool):
         "A->B": {"source": "A", "target": "B", "rule": rule(0.002, 1), "weight": 0.4, "delay": 0.3},
         "B->A": {"source": "B", "target": "A", "rule": rule(0.002, 2), "weight": 0.2, "delay": 1.7},
         "A->A": {"source": "A", "target": "A", "rule": rule(0.001, 3), "weight": 0.1, "delay": 0.9},
+        "A->Q": {"source": "A", "target": "Q", "rule": rule(0.00005, 6), "weight": 2.5, "delay": 0.4},
+        "B->R": {"source": "B", "target": "R", "rule": rule(0.00005, 7), "weight": 3.0, "delay": 1.3},
     }
     if inhibitory:
         projections["I->A"] = {"source": "I", "target": "A", "rule": rule(0.01, 4), "weight": -0.5, "delay": 0.5}
@@ -327,6 +333,7 @@ def test_tiles_and_lean_updates_of_a_large_network_equal_a_dense_delay_ring(inhi
     """The serial lane's tiles and its update without w (no adaptation) or without I_inh (no
     inhibitory synapse) give the arithmetic of the plain reference, bit for bit."""
     net = compile_circuit(busy_circuit(inhibitory), dt=0.1)
+    assert net.n_neurons >= simulate_module._kernel.TILED_NEURONS
     reference = dense_ring_reference(net, 208200, 150)
     assert reference[0].size > 150 * 64  # busy: the wide lane's queue split is used below
     assert_identical(run(net, 208200, 150, chunks=(1, 60, None)), reference)

@@ -53,15 +53,28 @@ refractory count starts after the spike step, and a delay of d steps is Brian2's
 
 How a step is laid out for speed (the order above is what it computes, bit for bit): queueing
 prefetches the spiking neurons' delay groups and synapses level by level (their cache misses
-then overlap); the normals of all neurons are drawn first; then for each run of consecutive neurons that share a
-coefficient row, its Poisson counts and then its update, so that the counts are still in L1
-cache when the update reads them. The draws are loops the compiler vectorises; the rare draws
-they cannot make (ziggurat rejections, Poisson counts beyond the table entries compared, means
->= 10, a closed loop's extra rate) are flagged and made one by one. The update (steps 1-3) is one branch-free loop
-per run (the row's coefficients are then constants, and the loop vectorises: AVX2/AVX-512
-where present); then the neurons flagged as fired are handled in index order (step 4). A
-population is one such run, so a cortex of 160-neuron populations vectorises well; circuits
-of 3-neuron populations gain little.
+then overlap); the neurons of a network of :data:`TILED_NEURONS` (131,072) or more are then taken in
+tiles of :data:`TILE` (2,048; a smaller network is one tile): a tile's normals are drawn first, then for each run of consecutive neurons in the tile that share a coefficient row,
+its Poisson counts and then its update, so that the draws are still in L1 cache when the update
+reads them (tile-sized buffers: a network-sized one would go out to memory and back). The draws
+are loops the compiler vectorises; the rare draws they cannot make (ziggurat rejections, Poisson
+counts beyond the table entries compared, means >= 10, a closed loop's extra rate) are flagged and
+made one by one. The update (steps 1-3) is one branch-free loop per run (the row's coefficients
+are then constants, and the loop vectorises: AVX2/AVX-512 where present); it neither reads nor
+writes w, in a tiled network, where w is +0.0 and stays so (no adaptation) nor I_inh where nothing
+inhibitory can reach the lane (:func:`_lean_runs`: the same arithmetic with constants). Refractory counters are 32-bit
+integers where they fit. Then the neurons flagged as fired are
+handled in index order (step 4). A population is one such run, so a cortex of 160-neuron
+populations vectorises well; circuits of 3-neuron populations gain little. In a tiled network, a step's arriving records are first sorted by their target's tile (stably:
+:func:`_bucket_arrivals`), and each tile adds its own into a tile-sized arrival buffer just before
+its update, so that the network-sized arrival buffers are neither scattered into nor streamed.
+
+The wide lane (one large network on several threads) gives each thread a target range: its
+threads queue a step's spikes together (:func:`_queue_count`, :func:`_queue_place`,
+:func:`_queue_copy`: each thread copies the synapses of a share of the spiking neurons to the
+places the serial queue would give them) and each thread delivers the arrivals for its own
+targets and updates them, tile by tile; finding the arrivals and handling the spikes stay on one
+thread.
 
 Random numbers are counter-based: every draw is a hash of (lane key, step, neuron) where
 the lane key comes from the seed and the stream (initial v, noise, Poisson). A lane's
@@ -458,7 +471,11 @@ def _prefetch_synapses(b, post, weight, first, last):
         _prefetch(weight, (b, last - 1))
 
 
-TILE = 2048
+TILE_SHIFT = 11
+TILE = 1 << TILE_SHIFT
+TILED_NEURONS = 1 << 17
+"""Neurons from which the serial lane steps in tiles (below, one tile of the whole network: its state
+stays in cache, and the per-tile work only costs; hcp_cortex, 16,000 neurons, was 1.22x slower tiled)."""
 """Neurons per tile of the serial lane's step: a tile's normals and Poisson counts are drawn into
 buffers of this size (~40 kB, they stay in L1 cache) just before its update reads them, instead of
 into network-sized arrays that a large network's update reads back from memory."""
@@ -728,6 +745,29 @@ def _arrivals(b, t, delay_values, pool, blocks, arrivals):
 
 
 @njit(cache=True)
+def _bucket_arrivals(b, arrivals, n_ranges, pool, pool_weight, bucket_ptr, bucket_fill, weight, target):
+    """The arriving records (weight, target) sorted by the target's tile, stably: tile k's are
+    ``[bucket_ptr[k], bucket_ptr[k + 1])`` in arrival order, so that each target still sums its inputs
+    in arrival order when its tile adds them up."""
+    mask = pool.shape[1] - 1
+    bucket_ptr[:] = 0
+    for a in range(n_ranges):
+        for p in range(arrivals[a, 0], arrivals[a, 1]):
+            bucket_ptr[((pool[b, p & mask, 1] & 0xFFFFFFFF) >> TILE_SHIFT) + 1] += 1
+    for k in range(bucket_ptr.shape[0] - 1):
+        bucket_ptr[k + 1] += bucket_ptr[k]
+    bucket_fill[:] = bucket_ptr
+    for a in range(n_ranges):
+        for p in range(arrivals[a, 0], arrivals[a, 1]):
+            x = p & mask
+            j = pool[b, x, 1] & 0xFFFFFFFF
+            k = bucket_fill[j >> TILE_SHIFT]
+            bucket_fill[j >> TILE_SHIFT] = k + 1
+            weight[k] = pool_weight[b, x, 0]
+            target[k] = j
+
+
+@njit(cache=True)
 def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, pool_weight, acc):
     """Add the arriving weights to acc[b, 0 (exc) or 1 (inh), target] for targets in [lo, hi), in
     arrival order: a target sums its inputs in the same order whatever the split. The buffer is
@@ -855,6 +895,8 @@ def _update(
     w_state,
     refractory,
     acc,
+    acc_b,
+    acc_base,
     extra_current,
     has_extra_current,
     kicks,
@@ -865,7 +907,8 @@ def _update(
     with_inh,
 ):
     """Steps 1-3 for neurons [first, last) of row c, one branch-free loop (it vectorises); their
-    counts and normals are kicks[i - base] and normals[i - base]. Returns (fired, non-finite) counts.
+    counts and normals are kicks[i - base] and normals[i - base], their arriving input acc[acc_b, 0 (exc)
+    or 1 (inh), i - acc_base] (the lane's arrival buffers, or a tile's). Returns (fired, non-finite) counts.
 
     ``with_w`` False: the run's w is +0.0 and stays so (no adaptation increment, p_w >= 0), so w is
     neither read nor written, and ``c_w * 0.0`` enters v as it did; ``with_inh`` False likewise for
@@ -880,11 +923,12 @@ def _update(
     for q in range(last - first):
         i = uint64(first + q)  # an unsigned index needs no negative-index wraparound, which blocks vectorising
         s = uint64(first + q - base)
-        ie = i_exc[b, i] + acc[b, 0, i]
-        acc[b, 0, i] = 0.0
+        a = uint64(first + q - acc_base)
+        ie = i_exc[b, i] + acc[acc_b, 0, a]
+        acc[acc_b, 0, a] = 0.0
         if with_inh:
-            ii = i_inh[b, i] + acc[b, 1, i]
-            acc[b, 1, i] = 0.0
+            ii = i_inh[b, i] + acc[acc_b, 1, a]
+            acc[acc_b, 1, a] = 0.0
         else:
             ii = 0.0
         jump = kicks[s] * poisson_weight  # kicks are 0 without Poisson input
@@ -997,6 +1041,8 @@ def _step_range(
                     w_state,
                     refractory,
                     acc,
+                    b,
+                    0,
                     extra_current,
                     has_extra_current,
                     kicks,
@@ -1019,6 +1065,8 @@ def _step_range(
                     w_state,
                     refractory,
                     acc,
+                    b,
+                    0,
                     extra_current,
                     has_extra_current,
                     kicks,
@@ -1041,6 +1089,8 @@ def _step_range(
                     w_state,
                     refractory,
                     acc,
+                    b,
+                    0,
                     extra_current,
                     has_extra_current,
                     kicks,
@@ -1063,6 +1113,8 @@ def _step_range(
                     w_state,
                     refractory,
                     acc,
+                    b,
+                    0,
                     extra_current,
                     has_extra_current,
                     kicks,
@@ -1309,7 +1361,391 @@ class _NoAliasCompiler(compiler.Compiler):
 
 
 @njit(cache=True, pipeline_class=_NoAliasCompiler)
+def _update_lean(
+    b,
+    first,
+    last,
+    coef,
+    c,
+    v_state,
+    i_exc,
+    i_inh,
+    w_state,
+    refractory,
+    acc_tile,
+    lo,
+    extra_current,
+    has_extra_current,
+    kicks,
+    normals,
+    fired,
+    with_w,
+    with_inh,
+):
+    """:func:`_update` of neurons [first, last) in the tile starting at lo (its draws and arrival
+    buffers ``acc_tile[0]``), in the loop compiled for ``with_w`` and ``with_inh``."""
+    if with_w and with_inh:
+        return _update(
+            b,
+            first,
+            last,
+            coef,
+            c,
+            v_state,
+            i_exc,
+            i_inh,
+            w_state,
+            refractory,
+            acc_tile,
+            0,
+            lo,
+            extra_current,
+            has_extra_current,
+            kicks,
+            normals,
+            lo,
+            fired,
+            True,
+            True,
+        )
+    if with_inh:
+        return _update(
+            b,
+            first,
+            last,
+            coef,
+            c,
+            v_state,
+            i_exc,
+            i_inh,
+            w_state,
+            refractory,
+            acc_tile,
+            0,
+            lo,
+            extra_current,
+            has_extra_current,
+            kicks,
+            normals,
+            lo,
+            fired,
+            False,
+            True,
+        )
+    if with_w:
+        return _update(
+            b,
+            first,
+            last,
+            coef,
+            c,
+            v_state,
+            i_exc,
+            i_inh,
+            w_state,
+            refractory,
+            acc_tile,
+            0,
+            lo,
+            extra_current,
+            has_extra_current,
+            kicks,
+            normals,
+            lo,
+            fired,
+            True,
+            False,
+        )
+    return _update(
+        b,
+        first,
+        last,
+        coef,
+        c,
+        v_state,
+        i_exc,
+        i_inh,
+        w_state,
+        refractory,
+        acc_tile,
+        0,
+        lo,
+        extra_current,
+        has_extra_current,
+        kicks,
+        normals,
+        lo,
+        fired,
+        False,
+        False,
+    )
+
+
+@njit(cache=True, pipeline_class=_NoAliasCompiler)
 def _advance_lane_serial(
+    b,
+    t_begin,
+    t_end,
+    dt,
+    v_state,
+    i_exc,
+    i_inh,
+    w_state,
+    refractory,
+    acc,
+    coef,
+    kind,
+    extra_current,
+    has_extra_current,
+    extra_rate,
+    has_extra_rate,
+    has_poisson,
+    has_noise,
+    group_ptr,
+    group_syn,
+    group_rank,
+    delay_values,
+    post,
+    weight,
+    inhibitory,
+    pending,
+    pending_count,
+    pool,
+    blocks,
+    pool_pos,
+    keys,
+    population_index,
+    spike_step,
+    spike_neuron,
+    spike_count,
+    counts,
+    bin_first,
+    steps_per_bin,
+    trace_neuron,
+    trace_variable,
+    traces,
+    trace_first,
+    status,
+    next_step,
+    bounds,
+):
+    """Lane b from t_begin to t_end on one thread (a network below TILED_NEURONS; larger ones:
+    :func:`_lane_serial`): :func:`_advance_lane` with a single target range,
+    written out as one loop nest (small circuits step ~1 µs apart, where every call counts). The
+    normals and Poisson draws are written out here too: numba counts references to the arrays an
+    inlined function takes (an atomic increment and decrement each) and, in a function this large,
+    LLVM does not prune them; per step and per run of neurons they cost the 80-neuron CPG 5 % and
+    hcp_cortex 10 %."""
+    n = v_state.shape[1]
+    capacity = spike_step.shape[1]
+    n_traces = trace_neuron.shape[0]
+    rate_to_mean = dt / 1000.0
+    words = (n + 7) // 8
+    fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
+    fired_words = fired.view(np.uint64)
+    kicks = np.zeros(n)  # Poisson counts, normals and the flags of those the vectorised draws left
+    normals = np.zeros(n)
+    normal_bits = normals.view(np.uint64)  # each normal's hash, read before the normal overwrites it
+    flags = np.zeros(8 * words, dtype=np.uint8)
+    pair_bits = np.zeros(4 * words, dtype=np.uint64)  # the Poisson draw's hashes, one per pair of neurons
+    pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
+    flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
+    pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
+    runs = _runs_of_kind(kind[b])
+    rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
+    arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
+    key_a = keys[b, STREAM_NOISE_A]
+    key_b = keys[b, STREAM_NOISE_B]
+    key_p = keys[b, STREAM_POISSON]
+    key_x = keys[b, STREAM_POISSON_EXTRA]
+    depth = blocks.shape[1]
+    in_flight = 0  # queued entries not delivered yet: none, and a step needs not look at the queue
+    for slot in range(blocks.shape[1]):
+        in_flight += blocks[b, slot, 1] - blocks[b, slot, 2]
+    recorded = spike_count[b]  # kept local: lanes on other threads write the neighbouring counters
+    for t in range(t_begin, t_end):
+        if recorded + n > capacity:
+            spike_count[b] = recorded
+            status[b, 0] = BUFFER_FULL
+            status[b, 1] = 0
+            next_step[b] = t
+            return
+        if t > 0 and pending_count[b] == 0:  # nothing fired: an empty block, without a call
+            slot = (t - 1) % depth
+            blocks[b, slot, 0] = pool_pos[b]
+            blocks[b, slot, 1] = pool_pos[b]
+            blocks[b, slot, 2] = pool_pos[b]
+        elif t > 0:
+            queued = pool_pos[b]
+            if not _queue_spikes(
+                b,
+                t,
+                pending,
+                pending_count,
+                group_ptr,
+                group_syn,
+                group_rank,
+                rank_count,
+                post,
+                weight,
+                pool,
+                pool_weight,
+                blocks,
+                pool_pos,
+                status,
+            ):
+                spike_count[b] = recorded
+                next_step[b] = t
+                return
+            in_flight += pool_pos[b] - queued
+        if in_flight:
+            n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
+            if n_ranges:
+                for a in range(n_ranges):
+                    in_flight -= arrivals[a, 1] - arrivals[a, 0]
+                _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
+        n_fired = 0  # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
+        n_not_finite = 0
+        if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays at every step
+            n_rejected = 0
+            position = stream_position(key_a, t)
+            for j in range(n):  # the hashes in a loop of their own: it vectorises, fused with the rest it did not
+                normal_bits[uint64(j)] = mix64(position + uint64(j) * _GOLDEN)
+            for j in range(n):
+                bits = normal_bits[uint64(j)]
+                layer = bits & uint64(127)
+                u = _signed_unit(bits)
+                rejected = abs(u) >= _ZIG_RATIO[layer]
+                normals[uint64(j)] = u * _ZIG_X[layer]
+                flags[uint64(j)] = rejected
+                n_rejected += rejected
+            if n_rejected:
+                for word in range(words):
+                    if flag_words[word] == 0:
+                        continue
+                    for i in range(8 * word, min(8 * word + 8, n)):
+                        if flags[i]:
+                            normals[i] = normal(key_a, key_b, t, i)
+        for run in range(runs.shape[0]):  # a run's Poisson counts are still in L1 cache when its update reads them
+            first, last, c = runs[run, 0], runs[run, 1], runs[run, 2]
+            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # _draw_kicks written out (see normals)
+                m = last - first
+                mean = coef[c, POISSON_MEAN]
+                table = _table(coef, c)
+                last_p = coef[c, POISSON_LAST_P]
+                entries = POISSON_TABLE
+                n_beyond = 0
+                if mean < 10.0:
+                    t0, t1 = _threshold(table[0]), _threshold(table[1])
+                    t2, t3 = _threshold(table[2]), _threshold(table[3])
+                    for pair in range(first >> 1, (last + 1) >> 1):
+                        pair_bits[uint64(pair)] = random_u64(key_p, t, uint64(pair))
+                    if table[3] >= 1.0 - SHORT_TABLE_TAIL:
+                        entries = 4
+                        for q in range(m):
+                            drawn = pair_halves[uint64(first + q)]
+                            k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                            beyond = k == 4
+                            kicks[uint64(first + q)] = k
+                            flags[uint64(first + q)] = beyond
+                            n_beyond += beyond
+                    else:
+                        t4, t5 = _threshold(table[4]), _threshold(table[5])
+                        t6, t7 = _threshold(table[6]), _threshold(table[7])
+                        for q in range(m):
+                            drawn = pair_halves[uint64(first + q)]
+                            k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                            k += (drawn > t4) + (drawn > t5) + (drawn > t6) + (drawn > t7)
+                            beyond = k == POISSON_TABLE
+                            kicks[uint64(first + q)] = k
+                            flags[uint64(first + q)] = beyond
+                            n_beyond += beyond
+                if mean >= 10.0 or has_extra_rate:
+                    for q in range(m):
+                        i = uint64(first + q)
+                        extra = extra_rate[b, i] if has_extra_rate else 0.0
+                        if mean >= 10.0 or extra > 0.0 or kicks[i] == entries:
+                            u = poisson_uniform(key_p, t, i)
+                            kicks[i] = _kicks_exact(u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i)
+                elif n_beyond:
+                    for word in range(first // 8, (last + 7) // 8):
+                        if flag_words[word] == 0:
+                            continue
+                        for i in range(max(8 * word, first), min(8 * word + 8, last)):
+                            if flags[i]:
+                                u = poisson_uniform(key_p, t, i)
+                                kicks[i] = _kicks_exact(u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, i)
+            run_counts = _update(
+                b,
+                first,
+                last,
+                coef,
+                c,
+                v_state,
+                i_exc,
+                i_inh,
+                w_state,
+                refractory,
+                acc,
+                b,
+                0,
+                extra_current,
+                has_extra_current,
+                kicks,
+                normals,
+                0,
+                fired,
+                True,
+                True,
+            )
+            n_fired += run_counts[0]
+            n_not_finite += run_counts[1]
+        if n_not_finite:
+            for i in range(n):
+                if not math.isfinite(v_state[b, i]):
+                    spike_count[b] = recorded
+                    status[b, 0] = NOT_FINITE
+                    status[b, 1] = t
+                    status[b, 2] = i
+                    next_step[b] = t
+                    return
+        if n_fired:
+            m = 0
+            for word in range(words):
+                if fired_words[word] == 0:
+                    continue
+                for i in range(8 * word, min(8 * word + 8, n)):
+                    if fired[i] == 0:
+                        continue
+                    c = kind[b, i]
+                    spike_step[b, recorded] = t
+                    spike_neuron[b, recorded] = i
+                    recorded += 1
+                    counts[b, t // steps_per_bin - bin_first, population_index[i]] += 1
+                    v_state[b, i] = coef[c, V_RESET]
+                    refractory[b, i] = int(coef[c, N_REFRACTORY])
+                    w_state[b, i] += coef[c, ADAPTATION]
+                    pending[b, m] = i
+                    m += 1
+            pending_count[b] = m
+        for k in range(n_traces):
+            j = trace_neuron[k]
+            var = trace_variable[k]
+            if var == 0:
+                value = v_state[b, j]
+            elif var == 1:
+                value = i_exc[b, j]
+            elif var == 2:
+                value = i_inh[b, j]
+            else:
+                value = w_state[b, j]
+            traces[b, t - trace_first, k] = value
+    spike_count[b] = recorded
+    status[b, 0] = DONE
+    next_step[b] = t_end
+
+
+def _lane_serial(
     b,
     t_begin,
     t_end,
@@ -1369,8 +1805,9 @@ def _advance_lane_serial(
     words = (n + 7) // 8
     fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
     fired_words = fired.view(np.uint64)
-    tiled = n > TILE
-    tile_words = (min(n, TILE) + 7) // 8
+    tiled = TILED_BUILD  # a constant of each build: the other build's code is not compiled in
+    tile = TILE if tiled else max(n, 1)  # below TILED_NEURONS, one tile: the whole network
+    tile_words = (tile + 7) // 8
     kicks = np.zeros(8 * tile_words)  # one tile's Poisson counts, normals and the flags the vectorised draws left
     normals = np.zeros(8 * tile_words)
     normal_bits = normals.view(np.uint64)  # each normal's hash, read before the normal overwrites it
@@ -1383,6 +1820,14 @@ def _advance_lane_serial(
     run_w, run_inh = _lean_runs(b, runs, coef, w_state, i_inh, acc, inhibitory)
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
+    # a large network's arrivals are sorted by tile (stable: each target keeps its order) and summed into
+    # a tile-sized buffer just before the tile's update, instead of into network-sized buffers
+    n_tiles = (n + TILE - 1) // TILE
+    bucket_ptr = np.zeros(n_tiles + 1, dtype=np.int64)
+    bucket_fill = np.zeros(n_tiles + 1, dtype=np.int64)
+    bucket_weight = np.zeros(1024 if tiled else 0)
+    bucket_target = np.zeros(1024 if tiled else 0, dtype=np.int32)
+    acc_tile = np.zeros((1, 2, TILE if tiled else 0))  # a tile's arrival buffers (a network of more than one tile)
     key_a = keys[b, STREAM_NOISE_A]
     key_b = keys[b, STREAM_NOISE_B]
     key_p = keys[b, STREAM_POISSON]
@@ -1427,17 +1872,29 @@ def _advance_lane_serial(
                 next_step[b] = t
                 return
             in_flight += pool_pos[b] - queued
+        bucketed = False
         if in_flight:
             n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
             if n_ranges:
+                arriving = 0
                 for a in range(n_ranges):
-                    in_flight -= arrivals[a, 1] - arrivals[a, 0]
-                _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
+                    arriving += arrivals[a, 1] - arrivals[a, 0]
+                in_flight -= arriving
+                if tiled:  # (branches on ``tiled`` alone: numba drops the other build's code before compiling)
+                    if arriving > bucket_weight.shape[0]:
+                        bucket_weight = np.zeros(2 * arriving)
+                        bucket_target = np.zeros(2 * arriving, dtype=np.int32)
+                    _bucket_arrivals(
+                        b, arrivals, n_ranges, pool, pool_weight, bucket_ptr, bucket_fill, bucket_weight, bucket_target
+                    )
+                    bucketed = True
+                else:
+                    _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
         n_fired = 0  # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
         n_not_finite = 0
         run_first = 0  # the first run that reaches into the tile
-        for lo in range(0, n, TILE):  # tiles of neurons: their draws stay in L1 cache until the update reads them
-            hi = min(lo + TILE, n)
+        for lo in range(0, n, tile):  # tiles of neurons: their draws stay in L1 cache until the update reads them
+            hi = min(lo + tile, n)
             if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays at every step
                 n_rejected = 0
                 position = stream_position(key_a, t)
@@ -1460,6 +1917,10 @@ def _advance_lane_serial(
                         for j in range(8 * word, min(8 * word + 8, hi - lo)):
                             if flags[j]:
                                 normals[j] = normal(key_a, key_b, t, lo + j)
+            if tiled and bucketed:  # this tile's arrivals, in arrival order, into the tile's buffers
+                for k in range(bucket_ptr[lo >> TILE_SHIFT], bucket_ptr[(lo >> TILE_SHIFT) + 1]):
+                    wk = bucket_weight[k]
+                    acc_tile[0, 1 - (wk >= 0.0), bucket_target[k] - lo] += wk
             while runs[run_first, 1] <= lo:
                 run_first += 1
             run = run_first
@@ -1523,8 +1984,8 @@ def _advance_lane_serial(
                 elif has_poisson and tiled:  # the tile's counts may hold another run's: this run draws none
                     for j in range(first - lo, last - lo):
                         kicks[j] = 0.0
-                if run_w[run] and run_inh[run]:  # each combination its own loop (constant arguments)
-                    run_counts = _update(
+                if tiled:  # a function of its own: its four loops inlined here slowed small circuits' steps 2x
+                    run_counts = _update_lean(
                         b,
                         first,
                         last,
@@ -1535,17 +1996,17 @@ def _advance_lane_serial(
                         i_inh,
                         w_state,
                         refractory,
-                        acc,
+                        acc_tile,
+                        lo,
                         extra_current,
                         has_extra_current,
                         kicks,
                         normals,
-                        lo,
                         fired,
-                        True,
-                        True,
+                        run_w[run],
+                        run_inh[run],
                     )
-                elif run_inh[run]:
+                else:  # the lane's own buffers, all variables read (small circuits gain nothing here)
                     run_counts = _update(
                         b,
                         first,
@@ -1558,28 +2019,8 @@ def _advance_lane_serial(
                         w_state,
                         refractory,
                         acc,
-                        extra_current,
-                        has_extra_current,
-                        kicks,
-                        normals,
-                        lo,
-                        fired,
-                        False,
-                        True,
-                    )
-                elif run_w[run]:
-                    run_counts = _update(
                         b,
-                        first,
-                        last,
-                        coef,
-                        c,
-                        v_state,
-                        i_exc,
-                        i_inh,
-                        w_state,
-                        refractory,
-                        acc,
+                        0,
                         extra_current,
                         has_extra_current,
                         kicks,
@@ -1587,29 +2028,7 @@ def _advance_lane_serial(
                         lo,
                         fired,
                         True,
-                        False,
-                    )
-                else:
-                    run_counts = _update(
-                        b,
-                        first,
-                        last,
-                        coef,
-                        c,
-                        v_state,
-                        i_exc,
-                        i_inh,
-                        w_state,
-                        refractory,
-                        acc,
-                        extra_current,
-                        has_extra_current,
-                        kicks,
-                        normals,
-                        lo,
-                        fired,
-                        False,
-                        False,
+                        True,
                     )
                 n_fired += run_counts[0]
                 n_not_finite += run_counts[1]
@@ -1659,7 +2078,8 @@ def _advance_lane_serial(
     next_step[b] = t_end
 
 
-LANE = _advance_lane_serial
+TILED_BUILD = False
+"""Replaced in each build of :func:`_lane_serial`: True in the build for networks of TILED_NEURONS or more."""
 """The lane function :func:`_advance` calls; each build of it names its own (see the builds below)."""
 
 
@@ -1789,11 +2209,17 @@ def _named(function, name: str, **globals_):
     return clone
 
 
+_advance_lane_tiled = njit(cache=True, pipeline_class=_NoAliasCompiler)(
+    _named(_lane_serial, "advance_lane_tiled", TILED_BUILD=True)
+)
+"""One lane of a large network on one thread, in tiles."""
+LANE = _advance_lane_serial
 _advance_lane_wide = njit(cache=True, parallel=True)(_named(_advance_lane, "advance_lane_wide"))
 """One lane, its neuron ranges on parallel threads."""
 advance = njit(cache=True)(_named(_advance, "advance_serial", LANE=_advance_lane_serial))
 advance_parallel = njit(cache=True, parallel=True)(_named(_advance, "advance_parallel", LANE=_advance_lane_serial))
 advance_wide = njit(cache=True)(_named(_advance, "advance_wide", LANE=_advance_lane_wide))
+advance_tiled = njit(cache=True)(_named(_advance, "advance_tiled", LANE=_advance_lane_tiled))
 
 
 @njit(cache=True)
