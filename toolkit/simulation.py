@@ -76,7 +76,7 @@ WIDE_NEURONS: int | None = None
 """Neurons from which one lane's steps are split over threads by target range; None: never, the
 default, because on this project's shared 2-core machine the per-step thread barrier cost more
 than it saved (0.16-0.27x one thread at 100 k-1 M neurons, load 3-4; 1 M / 100 M on two idle threads:
-1.18-1.37x, session 8). Set ``ENCEPHAGEN_WIDE_NEURONS=50000`` (or this attribute) where the cores are idle."""
+1.18-1.57x, session 8). Set ``ENCEPHAGEN_WIDE_NEURONS=50000`` (or this attribute) where the cores are idle."""
 WIDE_NEURONS_ENV = "ENCEPHAGEN_WIDE_NEURONS"
 QUEUE_SPIKE_RATE_HZ = 20.0
 """Firing rate for which the spike queue is sized up front (it grows when a run needs more)."""
