@@ -8,6 +8,7 @@ their runs and keeps each one's best CPU time; it also checks that both give the
     python bench/speed_ab.py --base /work/main loop humanoid_stander --dt 0.25 --reps 6 --steps 300
     python bench/speed_ab.py --base /work/main kernel humanoid_stander --dt 0.25 --chunk 60 --reps 40
     python bench/speed_ab.py --base /work/main cpg80 --reps 11
+    python bench/speed_ab.py --base /work/main scale --threads 1 2   # 1 M neurons / 100 M synapses
     python bench/speed_ab.py identity OUT.json      # hashes of closed-loop trajectories and simulator state
 
 ``loop``: closed-loop body steps per CPU second on one lane (binding warm-up off, as in
@@ -17,6 +18,10 @@ fixed random current, and whether spikes and state are the same. ``identity`` (t
 in both trees and diff the files): trajectories, actions, readouts, population rates, observations and
 metrics of humanoid_stander (dt 0.25 and 0.1), humanoid_cpg and walker2d_cpg, one lane and batched,
 and spikes and state of chunked simulator runs, as short hashes (selection seeds 203000-203004).
+``scale``: bench_scale.py's network (default 1 M neurons, 100 M synapses, selection seed 208000), one
+simulator per tree and thread count on the same compiled network, ``--warmup`` steps each, then
+``--reps`` x ``--steps`` steps interleaved; best CPU time per step, and whether every simulator's spikes
+and final state are the same (two threads: the wide lane, target ranges on threads).
 """
 
 from __future__ import annotations
@@ -134,7 +139,7 @@ def _state(simulator) -> list[np.ndarray]:
         simulator._i_exc,
         simulator._i_inh,
         simulator._w,
-        simulator._refractory,
+        simulator._refractory.astype(np.int64),  # int32 since session 8: the same hash as before
     ]
 
 
@@ -188,6 +193,69 @@ def cpg80_ab(packages: dict[str, str], reps: int, n_steps: int = 30000) -> None:
         f"80-neuron CPG, {n_steps} steps: {times} per step (best of {reps}){ratio}; spikes identical: {same}; "
         f"load {_load_average()}"
     )
+
+
+SCALE_SEED = 208000
+"""Selection seed of the scale A/B (network and lanes; encephagen.seeds: session 8's kernel block)."""
+
+
+def scale_ab(
+    packages: dict[str, str], neurons: int, synapses: int, threads: list[int], warmup: int, steps: int, reps: int
+) -> None:
+    import numba
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_scale import scale_circuit
+
+    network = _module("encephagen", "compiler").compile_circuit(scale_circuit(neurons, synapses, 100, SCALE_SEED))
+    simulators = {}
+    for label, package in packages.items():
+        for n_threads in threads:
+            simulation = _module(package, "simulation")
+            simulators[label, n_threads] = simulation, simulation.Simulator(network, seeds=SCALE_SEED, bin_ms=1.0)
+
+    def advance(key, n_steps: int) -> None:
+        simulation, simulator = simulators[key]
+        numba.set_num_threads(key[1])
+        simulation.WIDE_NEURONS = 50_000 if key[1] > 1 else None  # the wide lane (off by default)
+        simulator.advance(n_steps)
+        simulation.WIDE_NEURONS = None
+
+    for key in simulators:
+        advance(key, warmup)  # loads (or compiles) the kernels; the network becomes active
+    best = dict.fromkeys(simulators, np.inf)
+    best_wall = dict.fromkeys(simulators, np.inf)
+    for _ in range(reps):
+        for key in simulators:
+            cpu, wall = time.process_time(), time.perf_counter()
+            advance(key, steps)
+            best[key] = min(best[key], (time.process_time() - cpu) / steps)
+            best_wall[key] = min(best_wall[key], (time.perf_counter() - wall) / steps)
+    total = warmup + reps * steps
+    print(
+        f"scale network: {network.n_neurons:,} neurons, {network.n_synapses:,} synapses, selection seed {SCALE_SEED}; "
+        f"{warmup} warm-up steps, then best of {reps} x {steps} steps; load {_load_average()}"
+    )
+    for (label, n_threads), (_, simulator) in simulators.items():
+        rate = simulator.population_counts().sum() / network.n_neurons / (total * network.dt / 1000.0)
+        print(
+            f"  {label:4s} {n_threads} thread{'s' if n_threads > 1 else ' '}: {best[label, n_threads] * 1e3:6.2f} ms CPU "
+            f"per step ({1 / best[label, n_threads]:6.1f} steps per CPU s), wall {best_wall[label, n_threads] * 1e3:6.2f} ms "
+            f"({1 / best_wall[label, n_threads]:6.1f} steps/s); mean rate {rate:.2f} Hz"
+        )
+    for n_threads in threads:
+        if ("base", n_threads) in best:
+            print(
+                f"  new/base, {n_threads} thread(s): CPU {best['new', n_threads] / best['base', n_threads]:.3f}, "
+                f"wall {best_wall['new', n_threads] / best_wall['base', n_threads]:.3f}"
+            )
+    for label in packages:
+        if len(threads) > 1:
+            one, many = (label, threads[0]), (label, threads[-1])
+            print(f"  {label}: {threads[-1]} threads vs {threads[0]}: wall {best_wall[one] / best_wall[many]:.2f}x")
+    states = [_state(simulator) for _, simulator in simulators.values()]
+    same = all(all(np.array_equal(a, b) for a, b in zip(states[0], other)) for other in states[1:])
+    print(f"  spikes and state identical across all {len(states)} simulators: {same}")
 
 
 def identity(out: Path) -> None:
@@ -245,6 +313,13 @@ def main() -> None:
     kernel.add_argument("--reps", type=int, default=40)
     cpg = sub.add_parser("cpg80")
     cpg.add_argument("--reps", type=int, default=11)
+    scale = sub.add_parser("scale")
+    scale.add_argument("--neurons", type=int, default=1_000_000)
+    scale.add_argument("--synapses", type=int, default=100_000_000)
+    scale.add_argument("--threads", type=int, nargs="+", default=[1])
+    scale.add_argument("--warmup", type=int, default=600)
+    scale.add_argument("--steps", type=int, default=100)
+    scale.add_argument("--reps", type=int, default=3)
     ident = sub.add_parser("identity")
     ident.add_argument("out", type=Path)
     args = parser.parse_args()
@@ -254,6 +329,8 @@ def main() -> None:
     packages = _load(args.base)
     if args.command == "loop":
         loop_ab(packages, args.circuit, args.dt, args.reps, args.steps)
+    elif args.command == "scale":
+        scale_ab(packages, args.neurons, args.synapses, args.threads, args.warmup, args.steps, args.reps)
     elif args.command == "kernel":
         kernel_ab(packages, args.circuit, args.dt, args.chunk, args.reps)
     else:

@@ -64,6 +64,7 @@ def dense_ring_reference(net, seed: int, n_steps: int):
     order = np.argsort(w_csr.indices, kind="stable")
     rows = np.repeat(np.arange(n), np.diff(w_csr.indptr))[order]
     pre, weight, delay = w_csr.indices[order], w_csr.data[order], np.asarray(net.delays)[order]
+    pre_ptr = np.searchsorted(pre, np.arange(n + 1))  # neuron i's synapses: [pre_ptr[i], pre_ptr[i + 1])
     depth = int(delay.max()) + 1
     ring = np.zeros((2, depth, n))
     i_exc, i_inh, w, refractory = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, int)
@@ -83,7 +84,7 @@ def dense_ring_reference(net, seed: int, n_steps: int):
             neurons.append(i)
             v[i], refractory[i] = reset[i], n_ref[i]
             w[i] += adaptation[i]
-            for k in np.flatnonzero(pre == i):
+            for k in range(pre_ptr[i], pre_ptr[i + 1]):
                 ring[0 if weight[k] >= 0 else 1, (slot + delay[k]) % depth, rows[k]] += weight[k]
     return np.array(steps, dtype=np.int64), np.array(neurons, dtype=np.int32), v, i_exc, i_inh, w
 
@@ -295,3 +296,59 @@ def test_the_noise_draw_is_each_neurons_counter_based_normal_bit_for_bit(monkeyp
         assert rejected > 20  # the redrawn path was exercised
         assert_identical([v], [sim._v[0]])
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+
+
+def busy_circuit(inhibitory: bool):
+    """Large enough for the serial lane to step in tiles (136,100 neurons, TILED_NEURONS 131,072),
+    mostly quiet, ~100 spikes per step (the wide lane then queues them on its threads), several
+    delays; one population with adaptation, the others without."""
+    pops = {
+        "Q": {"size": 70000, "drive": 6.0, "initial_v": {"uniform": [0.0, 9.9]}},
+        "A": {"size": 2600, "drive": 40.0, "initial_v": {"uniform": [0.0, 9.9]}},
+        "B": {"size": 1500, "drive": 30.0, "initial_v": {"uniform": [0.0, 9.9]}, "neuron_model": "adapting"},
+        "R": {"size": 62000, "drive": 6.5, "initial_v": {"uniform": [0.0, 9.9]}},
+    }
+    if inhibitory:
+        pops["I"] = {"size": 300, "cell_class": "inh", "drive": 25.0, "initial_v": {"uniform": [0.0, 9.0]}}
+    rule = lambda p, seed: {"kind": "fixed_probability", "probability": p, "seed": seed}
+    projections = {
+        "A->B": {"source": "A", "target": "B", "rule": rule(0.002, 1), "weight": 0.4, "delay": 0.3},
+        "B->A": {"source": "B", "target": "A", "rule": rule(0.002, 2), "weight": 0.2, "delay": 1.7},
+        "A->A": {"source": "A", "target": "A", "rule": rule(0.001, 3), "weight": 0.1, "delay": 0.9},
+        "A->Q": {"source": "A", "target": "Q", "rule": rule(0.00005, 6), "weight": 2.5, "delay": 0.4},
+        "B->R": {"source": "B", "target": "R", "rule": rule(0.00005, 7), "weight": 3.0, "delay": 1.3},
+    }
+    if inhibitory:
+        projections["I->A"] = {"source": "I", "target": "A", "rule": rule(0.01, 4), "weight": -0.5, "delay": 0.5}
+        projections["A->I"] = {"source": "A", "target": "I", "rule": rule(0.003, 5), "weight": 0.3, "delay": 1.1}
+    models = {
+        "lif": {"tau_m": 10.0, "v_threshold": 10.0, "t_ref": 0.5},
+        "adapting": {"tau_m": 12.0, "v_threshold": 10.0, "t_ref": 0.3, "adaptation": 0.2, "tau_adaptation": 50.0},
+    }
+    return make_circuit(pops, projections, neuron_models=models)
+
+
+@pytest.mark.parametrize("inhibitory", [False, True])
+def test_tiles_and_lean_updates_of_a_large_network_equal_a_dense_delay_ring(inhibitory):
+    """The serial lane's tiles and its update without w (no adaptation) or without I_inh (no
+    inhibitory synapse) give the arithmetic of the plain reference, bit for bit."""
+    net = compile_circuit(busy_circuit(inhibitory), dt=0.1)
+    assert net.n_neurons >= simulate_module._kernel.TILED_NEURONS
+    reference = dense_ring_reference(net, 208200, 150)
+    assert reference[0].size > 150 * 64  # busy: the wide lane's queue split is used below
+    assert_identical(run(net, 208200, 150, chunks=(1, 60, None)), reference)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
+def test_a_wide_lane_queueing_spikes_on_its_threads_equals_the_serial_lane(monkeypatch):
+    net = compile_circuit(busy_circuit(True), dt=0.1)
+    reference = run(net, 208201, 150)
+    monkeypatch.setattr(simulate_module, "WIDE_NEURONS", 1)
+    monkeypatch.setattr(simulate_module, "queue_capacity", lambda net, view: 3)  # grows from the split queue too
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        assert Simulator(net, seeds=208201)._kernel_for(10)[0] is simulate_module._kernel.advance_wide
+        assert_identical(run(net, 208201, 150, chunks=(7, None)), reference)
+    finally:
+        numba.set_num_threads(previous)

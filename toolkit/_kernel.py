@@ -53,15 +53,28 @@ refractory count starts after the spike step, and a delay of d steps is Brian2's
 
 How a step is laid out for speed (the order above is what it computes, bit for bit): queueing
 prefetches the spiking neurons' delay groups and synapses level by level (their cache misses
-then overlap); the normals of all neurons are drawn first; then for each run of consecutive neurons that share a
-coefficient row, its Poisson counts and then its update, so that the counts are still in L1
-cache when the update reads them. The draws are loops the compiler vectorises; the rare draws
-they cannot make (ziggurat rejections, Poisson counts beyond the table entries compared, means
->= 10, a closed loop's extra rate) are flagged and made one by one. The update (steps 1-3) is one branch-free loop
-per run (the row's coefficients are then constants, and the loop vectorises: AVX2/AVX-512
-where present); then the neurons flagged as fired are handled in index order (step 4). A
-population is one such run, so a cortex of 160-neuron populations vectorises well; circuits
-of 3-neuron populations gain little.
+then overlap); the neurons of a network of :data:`TILED_NEURONS` (131,072) or more are then taken in
+tiles of :data:`TILE` (2,048; a smaller network is one tile): a tile's normals are drawn first, then for each run of consecutive neurons in the tile that share a coefficient row,
+its Poisson counts and then its update, so that the draws are still in L1 cache when the update
+reads them (tile-sized buffers: a network-sized one would go out to memory and back). The draws
+are loops the compiler vectorises; the rare draws they cannot make (ziggurat rejections, Poisson
+counts beyond the table entries compared, means >= 10, a closed loop's extra rate) are flagged and
+made one by one. The update (steps 1-3) is one branch-free loop per run (the row's coefficients
+are then constants, and the loop vectorises: AVX2/AVX-512 where present); it neither reads nor
+writes w, in a tiled network, where w is +0.0 and stays so (no adaptation) nor I_inh where nothing
+inhibitory can reach the lane (:func:`_lean_runs`: the same arithmetic with constants). Refractory counters are 32-bit
+integers where they fit. Then the neurons flagged as fired are
+handled in index order (step 4). A population is one such run, so a cortex of 160-neuron
+populations vectorises well; circuits of 3-neuron populations gain little. In a tiled network, a step's arriving records are first sorted by their target's tile (stably:
+:func:`_bucket_arrivals`), and each tile adds its own into a tile-sized arrival buffer just before
+its update, so that the network-sized arrival buffers are neither scattered into nor streamed.
+
+The wide lane (one large network on several threads) gives each thread a target range: its
+threads queue a step's spikes together (:func:`_queue_count`, :func:`_queue_place`,
+:func:`_queue_copy`: each thread copies the synapses of a share of the spiking neurons to the
+places the serial queue would give them) and each thread delivers the arrivals for its own
+targets and updates them, tile by tile; finding the arrivals and handling the spikes stay on one
+thread.
 
 Random numbers are counter-based: every draw is a hash of (lane key, step, neuron) where
 the lane key comes from the seed and the stream (initial v, noise, Poisson). A lane's
@@ -458,6 +471,56 @@ def _prefetch_synapses(b, post, weight, first, last):
         _prefetch(weight, (b, last - 1))
 
 
+TILE_SHIFT = 11
+TILE = 1 << TILE_SHIFT
+TILED_NEURONS = 1 << 17
+"""Neurons from which the serial lane steps in tiles (below, one tile of the whole network: its state
+stays in cache, and the per-tile work only costs; hcp_cortex, 16,000 neurons, was 1.22x slower tiled)."""
+"""Neurons per tile of the serial lane's step: a tile's normals and Poisson counts are drawn into
+buffers of this size (~40 kB, they stay in L1 cache) just before its update reads them, instead of
+into network-sized arrays that a large network's update reads back from memory."""
+
+
+@njit(cache=True)
+def inhibitory_lanes(weight):
+    """1 for each lane (row of ``weight``) with a synapse that delivers into the inhibitory buffer
+    (``not w >= 0``, as :func:`_deliver` decides), else 0."""
+    out = np.zeros(weight.shape[0], dtype=np.uint8)
+    for b in range(weight.shape[0]):
+        for k in range(weight.shape[1]):
+            if not weight[b, k] >= 0.0:
+                out[b] = 1
+                break
+    return out
+
+
+@njit(cache=True)
+def _positive_zeros(x, b, first, last):
+    """Whether x[b, first:last] are all +0.0."""
+    for i in range(first, last):  # noqa: SIM110 (a loop numba compiles; all() over a generator it does not)
+        if x[b, i] != 0.0 or math.copysign(1.0, x[b, i]) < 0.0:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _lean_runs(b, runs, coef, w_state, i_inh, acc, inhibitory):
+    """For each run of lane b, whether its update must read and write w (else w is +0.0 and stays so:
+    no adaptation increment, a non-negative decay factor) and I_inh (else I_inh and the inhibitory
+    arrivals are +0.0 and stay so: no inhibitory synapse in the lane, a non-negative Poisson weight
+    and decay factor). Checked at every call, so that state set between calls is honoured."""
+    n_runs = runs.shape[0]
+    run_w = np.ones(n_runs, dtype=np.bool_)
+    run_inh = np.ones(n_runs, dtype=np.bool_)
+    for r in range(n_runs):
+        first, last, c = runs[r, 0], runs[r, 1], runs[r, 2]
+        if coef[c, ADAPTATION] == 0.0 and coef[c, P_W] >= 0.0:
+            run_w[r] = not _positive_zeros(w_state, b, first, last)
+        if inhibitory[b] == 0 and coef[c, POISSON_WEIGHT] >= 0.0 and coef[c, P_INH] >= 0.0:
+            run_inh[r] = not (_positive_zeros(i_inh, b, first, last) and _positive_zeros(acc[:, 1], b, first, last))
+    return run_w, run_inh
+
+
 PREFETCH_AHEAD = 16
 """Spiking neurons whose synapses are prefetched ahead of the one being queued."""
 
@@ -558,6 +621,88 @@ def _queue_spikes(
 
 
 @njit(cache=True)
+def _queue_count(b, q_lo, q_hi, pending, group_ptr, group_syn, group_rank, part_count):
+    """Synapses of spiking neurons pending[b, q_lo:q_hi] per delay rank, into part_count (one part of
+    :func:`_queue_spikes`'s count, for a queue split over threads); the levels prefetched as there."""
+    part_count[:] = 0
+    for q in range(q_lo, q_hi):
+        _prefetch(group_ptr, pending[b, q])
+    for q in range(q_lo, q_hi):
+        j = pending[b, q]
+        _prefetch_range(group_syn, group_ptr[j], group_ptr[j + 1] + 1, 8)
+        _prefetch_range(group_rank, group_ptr[j], group_ptr[j + 1], 16)
+    for q in range(q_lo, q_hi):
+        j = pending[b, q]
+        for g in range(group_ptr[j], group_ptr[j + 1]):
+            part_count[group_rank[g]] += group_syn[g + 1] - group_syn[g]
+
+
+@njit(cache=True)
+def _queue_place(b, t, part_count, part_offset, pool, blocks, pool_pos, pending_count, status):
+    """Where each part's synapses go in block t - 1: rank by rank, part by part, which is the order in
+    which :func:`_queue_spikes` writes them (delay, then neuron, then target). Records the block and
+    returns True, or False (status QUEUE_FULL, nothing changed) when the pool is too small."""
+    depth = blocks.shape[1]
+    cap = pool.shape[1]
+    pos = pool_pos[b]
+    total = 0
+    for part in range(part_count.shape[0]):
+        for r in range(part_count.shape[1]):
+            total += part_count[part, r]
+    oldest = t - (depth - 1)
+    if oldest > t - 2:
+        live_start = pos
+    elif oldest >= 0:
+        live_start = blocks[b, oldest % depth, 0]
+    else:
+        live_start = 0
+    if pos + total - live_start > cap:
+        status[b, 0] = QUEUE_FULL
+        status[b, 1] = pos + total - live_start
+        return False
+    running = 0
+    for r in range(part_count.shape[1]):
+        for part in range(part_count.shape[0]):
+            part_offset[part, r] = running
+            running += part_count[part, r]
+    slot = (t - 1) % depth
+    blocks[b, slot, 0] = pos
+    blocks[b, slot, 1] = pos + total
+    blocks[b, slot, 2] = pos
+    pool_pos[b] = pos + total
+    pending_count[b] = 0
+    return True
+
+
+@njit(cache=True)
+def _queue_copy(b, pos, q_lo, q_hi, pending, group_ptr, group_syn, group_rank, post, weight, pool, pool_weight, offset):
+    """Copy the synapses of spiking neurons pending[b, q_lo:q_hi] into the pool at ``pos`` plus their
+    part's running offset per rank (``offset``, from :func:`_queue_place`), as :func:`_queue_spikes` does."""
+    mask = pool.shape[1] - 1
+    for q in range(q_lo, min(q_lo + PREFETCH_AHEAD, q_hi)):
+        j = pending[b, q]
+        _prefetch_synapses(b, post, weight, group_syn[group_ptr[j]], group_syn[group_ptr[j + 1]])
+    for q in range(q_lo, q_hi):
+        if q + PREFETCH_AHEAD < q_hi:
+            ahead = pending[b, q + PREFETCH_AHEAD]
+            _prefetch_synapses(b, post, weight, group_syn[group_ptr[ahead]], group_syn[group_ptr[ahead + 1]])
+        j = pending[b, q]
+        for g in range(group_ptr[j], group_ptr[j + 1]):
+            r = group_rank[g]
+            p = pos + offset[r] - group_syn[g]
+            offset[r] += group_syn[g + 1] - group_syn[g]
+            rank_bits = int64(r) << 32
+            for k in range(group_syn[g], group_syn[g + 1]):
+                x = uint64((p + k) & mask)
+                pool_weight[b, x, 0] = weight[b, uint64(k)]
+                pool[b, x, 1] = rank_bits | int64(post[uint64(k)])
+
+
+PARALLEL_QUEUE_SPIKES = 64
+"""Spikes in a step from which the wide lane queues them on its threads (fewer: on one)."""
+
+
+@njit(cache=True)
 def _arrivals(b, t, delay_values, pool, blocks, arrivals):
     """Pool ranges [start, end) arriving at step t, oldest spikes (longest delay) first; advances the
     blocks' cursors past them. Returns how many ranges."""
@@ -572,15 +717,54 @@ def _arrivals(b, t, delay_values, pool, blocks, arrivals):
         slot = slot + depth if slot < 0 else slot
         first = blocks[b, slot, 2]
         end = blocks[b, slot, 1]
+        # a block's records are in rank order and those of lower ranks have arrived: rank r's run starts
+        # at the cursor; its end is found by doubling steps, then halving (not by reading every record)
         last = first
-        while last < end and pool[b, last & mask, 1] >> 32 == r:
-            last += 1
+        if first < end and pool[b, first & mask, 1] >> 32 == r:
+            low = first  # a record of rank r
+            step = 1
+            high = first + 1
+            while high < end and pool[b, high & mask, 1] >> 32 == r:
+                low = high
+                step *= 2
+                high = first + step
+            high = min(high, end)  # the end of the block or a record of a higher rank
+            while high - low > 1:
+                middle = (low + high) >> 1
+                if pool[b, middle & mask, 1] >> 32 == r:
+                    low = middle
+                else:
+                    high = middle
+            last = high
         if last > first:
             arrivals[n_ranges, 0] = first
             arrivals[n_ranges, 1] = last
             n_ranges += 1
             blocks[b, slot, 2] = last
     return n_ranges
+
+
+@njit(cache=True)
+def _bucket_arrivals(b, arrivals, n_ranges, pool, pool_weight, bucket_ptr, bucket_fill, weight, target):
+    """The arriving records (weight, target) sorted by the target's tile, stably: tile k's are
+    ``[bucket_ptr[k], bucket_ptr[k + 1])`` in arrival order, so that each target still sums its inputs
+    in arrival order when its tile adds them up."""
+    mask = pool.shape[1] - 1
+    bucket_ptr[:] = 0
+    for a in range(n_ranges):
+        for p in range(arrivals[a, 0], arrivals[a, 1]):
+            bucket_ptr[((pool[b, p & mask, 1] & 0xFFFFFFFF) >> TILE_SHIFT) + 1] += 1
+    for k in range(bucket_ptr.shape[0] - 1):
+        bucket_ptr[k + 1] += bucket_ptr[k]
+    bucket_fill[:] = bucket_ptr
+    for a in range(n_ranges):
+        for p in range(arrivals[a, 0], arrivals[a, 1]):
+            x = p & mask
+            j = pool[b, x, 1] & 0xFFFFFFFF
+            k = bucket_fill[j >> TILE_SHIFT]
+            bucket_fill[j >> TILE_SHIFT] = k + 1
+            weight[k] = pool_weight[b, x, 0]
+            target[k] = j
 
 
 @njit(cache=True)
@@ -615,13 +799,14 @@ def _draw_kicks(
     pair_halves,
     flags,
     flag_words,
+    base,
 ):
-    """Poisson counts of neurons [first, last) of row c into kicks[first:last]: the
-    table's inverted CDF, branch-free over integer thresholds (see :func:`_threshold`); the counts it
-    cannot finish (beyond the entries compared, means >= 10, closed-loop rates) one by one. The pairs'
-    hashes (:func:`poisson_bits`) are drawn in a loop of their own into ``pair_bits`` before the
-    comparisons read them as 32-bit halves (``pair_halves``, a view): fused into one loop the two
-    vectorise badly."""
+    """Poisson counts of neurons [first, last) of row c into kicks[first - base:last - base] (base even,
+    a multiple of 8): the table's inverted CDF, branch-free over integer thresholds (see
+    :func:`_threshold`); the counts it cannot finish (beyond the entries compared, means >= 10,
+    closed-loop rates) one by one. The pairs' hashes (:func:`poisson_bits`) are drawn in a loop of
+    their own into ``pair_bits`` before the comparisons read them as 32-bit halves (``pair_halves``, a
+    view): fused into one loop the two vectorise badly."""
     key_p = keys[b, STREAM_POISSON]
     key_x = keys[b, STREAM_POISSON_EXTRA]
     m = last - first
@@ -630,52 +815,53 @@ def _draw_kicks(
     last_p = coef[c, POISSON_LAST_P]
     entries = POISSON_TABLE
     n_beyond = 0
+    s0 = first - base
     if mean < 10.0:
         t0, t1 = _threshold(coef[c, POISSON_CDF]), _threshold(coef[c, POISSON_CDF + 1])
         t2, t3 = _threshold(coef[c, POISSON_CDF + 2]), _threshold(coef[c, POISSON_CDF + 3])
         for pair in range(first >> 1, (last + 1) >> 1):
-            pair_bits[uint64(pair)] = random_u64(key_p, t, uint64(pair))
+            pair_bits[uint64(pair - (base >> 1))] = random_u64(key_p, t, uint64(pair))
         if table[3] >= 1.0 - SHORT_TABLE_TAIL:
             entries = 4
             for q in range(m):
-                bits = pair_halves[uint64(first + q)]
+                bits = pair_halves[uint64(s0 + q)]
                 k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
                 beyond = k == 4
-                kicks[uint64(first + q)] = k
-                flags[uint64(first + q)] = beyond
+                kicks[uint64(s0 + q)] = k
+                flags[uint64(s0 + q)] = beyond
                 n_beyond += beyond
         else:
             t4, t5 = _threshold(coef[c, POISSON_CDF + 4]), _threshold(coef[c, POISSON_CDF + 5])
             t6, t7 = _threshold(coef[c, POISSON_CDF + 6]), _threshold(coef[c, POISSON_CDF + 7])
             for q in range(m):
-                bits = pair_halves[uint64(first + q)]
+                bits = pair_halves[uint64(s0 + q)]
                 k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
                 k += (bits > t4) + (bits > t5) + (bits > t6) + (bits > t7)
                 beyond = k == POISSON_TABLE
-                kicks[uint64(first + q)] = k
-                flags[uint64(first + q)] = beyond
+                kicks[uint64(s0 + q)] = k
+                flags[uint64(s0 + q)] = beyond
                 n_beyond += beyond
     if mean >= 10.0 or has_extra_rate:  # every count of the piece may need the exact draw
         for q in range(m):
             i = uint64(first + q)
             extra = extra_rate[b, i] if has_extra_rate else 0.0
-            if mean >= 10.0 or extra > 0.0 or kicks[i] == entries:
+            if mean >= 10.0 or extra > 0.0 or kicks[s0 + q] == entries:
                 u = poisson_uniform(key_p, t, i)
-                kicks[i] = _kicks_exact(u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i)
+                kicks[s0 + q] = _kicks_exact(u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i)
     elif n_beyond:
-        for word in range(first // 8, (last + 7) // 8):
+        for word in range(s0 // 8, (last - base + 7) // 8):
             if flag_words[word] == 0:
                 continue
-            for i in range(max(8 * word, first), min(8 * word + 8, last)):
-                if flags[i]:
-                    u = poisson_uniform(key_p, t, i)
-                    kicks[i] = _kicks_exact(u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, i)
+            for j in range(max(8 * word, s0), min(8 * word + 8, last - base)):
+                if flags[j]:
+                    u = poisson_uniform(key_p, t, base + j)
+                    kicks[j] = _kicks_exact(u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, base + j)
 
 
 @njit(cache=True, inline="always")
 def _draw_normals(b, t, start, stop, keys, normals, flags, flag_words):
-    """Standard normals of neurons [start, stop) into normals[start:stop]: the ziggurat's common
-    case branch-free, then the ~1 % it rejected one by one."""
+    """Standard normals of neurons [start, stop) (start a multiple of 8) into normals[0:stop - start]:
+    the ziggurat's common case branch-free, then the ~1 % it rejected one by one."""
     key_a = keys[b, STREAM_NOISE_A]
     n_rejected = 0
     position = stream_position(key_a, t)
@@ -684,16 +870,16 @@ def _draw_normals(b, t, start, stop, keys, normals, flags, flag_words):
         layer = bits & uint64(127)
         u = _signed_unit(bits)
         rejected = abs(u) >= _ZIG_RATIO[layer]
-        normals[uint64(start + q)] = u * _ZIG_X[layer]
-        flags[uint64(start + q)] = rejected
+        normals[uint64(q)] = u * _ZIG_X[layer]
+        flags[uint64(q)] = rejected
         n_rejected += rejected
     if n_rejected:
-        for word in range(start // 8, (stop + 7) // 8):
+        for word in range((stop - start + 7) // 8):
             if flag_words[word] == 0:
                 continue
-            for i in range(8 * word, min(8 * word + 8, stop)):
-                if flags[i]:
-                    normals[i] = normal(key_a, keys[b, STREAM_NOISE_B], t, i)
+            for j in range(8 * word, min(8 * word + 8, stop - start)):
+                if flags[j]:
+                    normals[j] = normal(key_a, keys[b, STREAM_NOISE_B], t, start + j)
 
 
 @njit(cache=True, inline="always")
@@ -709,14 +895,26 @@ def _update(
     w_state,
     refractory,
     acc,
+    acc_b,
+    acc_base,
     extra_current,
     has_extra_current,
     kicks,
     normals,
+    base,
     fired,
+    with_w,
+    with_inh,
 ):
     """Steps 1-3 for neurons [first, last) of row c, one branch-free loop (it vectorises); their
-    counts and normals are kicks[i] and normals[i]. Returns (fired, non-finite) counts."""
+    counts and normals are kicks[i - base] and normals[i - base], their arriving input acc[acc_b, 0 (exc)
+    or 1 (inh), i - acc_base] (the lane's arrival buffers, or a tile's). Returns (fired, non-finite) counts.
+
+    ``with_w`` False: the run's w is +0.0 and stays so (no adaptation increment, p_w >= 0), so w is
+    neither read nor written, and ``c_w * 0.0`` enters v as it did; ``with_inh`` False likewise for
+    I_inh and the inhibitory arrival buffer (nothing inhibitory can reach the run): the arithmetic is
+    the same, bit for bit, with 16 or 32 fewer bytes per neuron read and written. Callers pass
+    constants, so that each combination compiles to a loop of its own."""
     p_v, v_base, c_exc, c_inh, c_w = coef[c, P_V], coef[c, V_BASE], coef[c, C_EXC], coef[c, C_INH], coef[c, C_W]
     p_exc, p_inh, p_w, amp = coef[c, P_EXC], coef[c, P_INH], coef[c, P_W], coef[c, NOISE_AMP]
     threshold, poisson_weight = coef[c, V_THRESHOLD], coef[c, POISSON_WEIGHT]
@@ -724,20 +922,26 @@ def _update(
     n_not_finite = 0
     for q in range(last - first):
         i = uint64(first + q)  # an unsigned index needs no negative-index wraparound, which blocks vectorising
-        ie = i_exc[b, i] + acc[b, 0, i]
-        ii = i_inh[b, i] + acc[b, 1, i]
-        acc[b, 0, i] = 0.0
-        acc[b, 1, i] = 0.0
-        jump = kicks[i] * poisson_weight  # kicks are 0 without Poisson input
+        s = uint64(first + q - base)
+        a = uint64(first + q - acc_base)
+        ie = i_exc[b, i] + acc[acc_b, 0, a]
+        acc[acc_b, 0, a] = 0.0
+        if with_inh:
+            ii = i_inh[b, i] + acc[acc_b, 1, a]
+            acc[acc_b, 1, a] = 0.0
+        else:
+            ii = 0.0
+        jump = kicks[s] * poisson_weight  # kicks are 0 without Poisson input
         excitatory = jump >= 0.0
         ie = ie + jump if excitatory else ie
-        ii = ii if excitatory else ii + jump
-        w = w_state[b, i]
+        if with_inh:
+            ii = ii if excitatory else ii + jump
+        w = w_state[b, i] if with_w else 0.0
         v = v_state[b, i]
         r = refractory[b, i]
         v_inf = v_base + extra_current[b, i] if has_extra_current else v_base
         v_new = v_inf + (v - v_inf) * p_v + c_exc * ie + c_inh * ii - c_w * w
-        v_new = v_new + amp * normals[i] if amp != 0.0 else v_new  # amp is 0 without noise
+        v_new = v_new + amp * normals[s] if amp != 0.0 else v_new  # amp is 0 without noise
         propagated = r == 0
         v = v_new if propagated else v
         refractory[b, i] = r if propagated else r - 1
@@ -747,12 +951,14 @@ def _update(
         n_fired += spike
         v_state[b, i] = v
         i_exc[b, i] = ie * p_exc
-        i_inh[b, i] = ii * p_inh
-        w_state[b, i] = w * p_w
+        if with_inh:
+            i_inh[b, i] = ii * p_inh
+        if with_w:
+            w_state[b, i] = w * p_w
     return n_fired, n_not_finite
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _step_range(
     b,
     t,
@@ -767,6 +973,8 @@ def _step_range(
     acc,
     coef,
     runs,
+    run_w,
+    run_inh,
     extra_current,
     has_extra_current,
     extra_rate,
@@ -776,63 +984,149 @@ def _step_range(
     keys,
     kicks,
     pair_bits,
-    pair_halves,
     normals,
     flags,
-    flag_words,
     fired,
 ):
-    """Steps 1-3 of the module docstring for neurons [lo, hi) (lo and hi multiples of 8, or hi = n):
-    the range's normals, then for each run of one coefficient row in it, its Poisson counts and its
-    update (the counts are still in L1 cache then). Returns (fired, non-finite) counts."""
+    """Steps 1-3 of the module docstring for neurons [lo, hi) (lo a multiple of 8), tile by tile as in
+    the serial lane: the tile's normals, then for each run of one coefficient row in it, its Poisson
+    counts and its update (the draws are still in L1 cache then). ``kicks``, ``pair_bits``, ``normals``
+    and ``flags`` are this range's tile buffers. Returns (fired, non-finite) counts."""
     n_fired = 0
     n_not_finite = 0
-    if has_noise:
-        _draw_normals(b, t, lo, hi, keys, normals, flags, flag_words)
-    for run in range(runs.shape[0]):
-        first = max(runs[run, 0], lo)
-        last = min(runs[run, 1], hi)
-        if first >= last:
-            continue
-        c = runs[run, 2]
-        if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # else its kicks stay 0
-            _draw_kicks(
-                b,
-                t,
-                first,
-                last,
-                coef,
-                c,
-                rate_to_mean,
-                extra_rate,
-                has_extra_rate,
-                keys,
-                kicks,
-                pair_bits,
-                pair_halves,
-                flags,
-                flag_words,
-            )
-        counts = _update(
-            b,
-            first,
-            last,
-            coef,
-            c,
-            v_state,
-            i_exc,
-            i_inh,
-            w_state,
-            refractory,
-            acc,
-            extra_current,
-            has_extra_current,
-            kicks,
-            normals,
-            fired,
-        )
-        n_fired += counts[0]
-        n_not_finite += counts[1]
+    pair_halves = pair_bits.view(np.uint32)
+    flag_words = flags.view(np.uint64)
+    run_first = 0
+    for tile_lo in range(lo, hi, TILE):
+        tile_hi = min(tile_lo + TILE, hi)
+        if has_noise:
+            _draw_normals(b, t, tile_lo, tile_hi, keys, normals, flags, flag_words)
+        while runs[run_first, 1] <= tile_lo:
+            run_first += 1
+        run = run_first
+        while run < runs.shape[0] and runs[run, 0] < tile_hi:
+            first, last, c = max(runs[run, 0], tile_lo), min(runs[run, 1], tile_hi), runs[run, 2]
+            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):
+                _draw_kicks(
+                    b,
+                    t,
+                    first,
+                    last,
+                    coef,
+                    c,
+                    rate_to_mean,
+                    extra_rate,
+                    has_extra_rate,
+                    keys,
+                    kicks,
+                    pair_bits,
+                    pair_halves,
+                    flags,
+                    flag_words,
+                    tile_lo,
+                )
+            elif has_poisson:  # the tile's counts may hold another run's: this run draws none
+                for j in range(first - tile_lo, last - tile_lo):
+                    kicks[j] = 0.0
+            if run_w[run] and run_inh[run]:  # each combination its own loop (constant arguments)
+                counts = _update(
+                    b,
+                    first,
+                    last,
+                    coef,
+                    c,
+                    v_state,
+                    i_exc,
+                    i_inh,
+                    w_state,
+                    refractory,
+                    acc,
+                    b,
+                    0,
+                    extra_current,
+                    has_extra_current,
+                    kicks,
+                    normals,
+                    tile_lo,
+                    fired,
+                    True,
+                    True,
+                )
+            elif run_inh[run]:
+                counts = _update(
+                    b,
+                    first,
+                    last,
+                    coef,
+                    c,
+                    v_state,
+                    i_exc,
+                    i_inh,
+                    w_state,
+                    refractory,
+                    acc,
+                    b,
+                    0,
+                    extra_current,
+                    has_extra_current,
+                    kicks,
+                    normals,
+                    tile_lo,
+                    fired,
+                    False,
+                    True,
+                )
+            elif run_w[run]:
+                counts = _update(
+                    b,
+                    first,
+                    last,
+                    coef,
+                    c,
+                    v_state,
+                    i_exc,
+                    i_inh,
+                    w_state,
+                    refractory,
+                    acc,
+                    b,
+                    0,
+                    extra_current,
+                    has_extra_current,
+                    kicks,
+                    normals,
+                    tile_lo,
+                    fired,
+                    True,
+                    False,
+                )
+            else:
+                counts = _update(
+                    b,
+                    first,
+                    last,
+                    coef,
+                    c,
+                    v_state,
+                    i_exc,
+                    i_inh,
+                    w_state,
+                    refractory,
+                    acc,
+                    b,
+                    0,
+                    extra_current,
+                    has_extra_current,
+                    kicks,
+                    normals,
+                    tile_lo,
+                    fired,
+                    False,
+                    False,
+                )
+            n_fired += counts[0]
+            n_not_finite += counts[1]
+            run += 1
     return n_fired, n_not_finite
 
 
@@ -861,6 +1155,7 @@ def _advance_lane(
     delay_values,
     post,
     weight,
+    inhibitory,
     pending,
     pending_count,
     pool,
@@ -892,17 +1187,19 @@ def _advance_lane(
     words = (n + 7) // 8
     fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
     fired_words = fired.view(np.uint64)
-    kicks = np.zeros(n)  # Poisson counts, normals and their flags (target ranges are multiples of 8 apart)
-    normals = np.zeros(n)
-    flags = np.zeros(8 * words, dtype=np.uint8)
-    pair_bits = np.zeros(4 * words, dtype=np.uint64)  # the Poisson draw's hashes, one per pair of neurons
-    pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
-    flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
+    n_chunks = bounds.shape[0] - 1
+    tile_words = (min(n, TILE) + 7) // 8
+    kicks = np.zeros((n_chunks, 8 * tile_words))  # each range's tile buffers (see the serial lane)
+    normals = np.zeros((n_chunks, 8 * tile_words))
+    flags = np.zeros((n_chunks, 8 * tile_words), dtype=np.uint8)
+    pair_bits = np.zeros((n_chunks, 4 * tile_words + 1), dtype=np.uint64)
     pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
     runs = _runs_of_kind(kind[b])
+    run_w, run_inh = _lean_runs(b, runs, coef, w_state, i_inh, acc, inhibitory)
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
+    part_count = np.zeros((n_chunks, delay_values.shape[0]), dtype=np.int64)
+    part_offset = np.zeros((n_chunks, delay_values.shape[0]), dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
-    n_chunks = bounds.shape[0] - 1
     whole = n_chunks == 1
     chunk_fired = np.zeros(n_chunks, dtype=np.int64)
     chunk_bad = np.zeros(n_chunks, dtype=np.int64)
@@ -914,26 +1211,61 @@ def _advance_lane(
             status[b, 1] = 0
             next_step[b] = t
             return
-        if t > 0 and not _queue_spikes(
-            b,
-            t,
-            pending,
-            pending_count,
-            group_ptr,
-            group_syn,
-            group_rank,
-            rank_count,
-            post,
-            weight,
-            pool,
-            pool_weight,
-            blocks,
-            pool_pos,
-            status,
-        ):
-            spike_count[b] = recorded
-            next_step[b] = t
-            return
+        m = pending_count[b]
+        if t > 0 and (n_chunks == 1 or m < PARALLEL_QUEUE_SPIKES):
+            if not _queue_spikes(
+                b,
+                t,
+                pending,
+                pending_count,
+                group_ptr,
+                group_syn,
+                group_rank,
+                rank_count,
+                post,
+                weight,
+                pool,
+                pool_weight,
+                blocks,
+                pool_pos,
+                status,
+            ):
+                spike_count[b] = recorded
+                next_step[b] = t
+                return
+        elif t > 0:  # the spikes split over the threads: count, place (one thread), copy
+            for part in prange(n_chunks):
+                _queue_count(
+                    b,
+                    m * part // n_chunks,
+                    m * (part + 1) // n_chunks,
+                    pending,
+                    group_ptr,
+                    group_syn,
+                    group_rank,
+                    part_count[part],
+                )
+            pos = pool_pos[b]
+            if not _queue_place(b, t, part_count, part_offset, pool, blocks, pool_pos, pending_count, status):
+                spike_count[b] = recorded
+                next_step[b] = t
+                return
+            for part in prange(n_chunks):
+                _queue_copy(
+                    b,
+                    pos,
+                    m * part // n_chunks,
+                    m * (part + 1) // n_chunks,
+                    pending,
+                    group_ptr,
+                    group_syn,
+                    group_rank,
+                    post,
+                    weight,
+                    pool,
+                    pool_weight,
+                    part_offset[part],
+                )
         n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
         for chunk in prange(n_chunks):
             lo = bounds[chunk]
@@ -954,6 +1286,8 @@ def _advance_lane(
                 acc,
                 coef,
                 runs,
+                run_w,
+                run_inh,
                 extra_current,
                 has_extra_current,
                 extra_rate,
@@ -961,12 +1295,10 @@ def _advance_lane(
                 has_poisson,
                 has_noise,
                 keys,
-                kicks,
-                pair_bits,
-                pair_halves,
-                normals,
-                flags,
-                flag_words,
+                kicks[chunk],
+                pair_bits[chunk],
+                normals[chunk],
+                flags[chunk],
                 fired,
             )
         if chunk_bad.sum():
@@ -1029,6 +1361,127 @@ class _NoAliasCompiler(compiler.Compiler):
 
 
 @njit(cache=True, pipeline_class=_NoAliasCompiler)
+def _update_lean(
+    b,
+    first,
+    last,
+    coef,
+    c,
+    v_state,
+    i_exc,
+    i_inh,
+    w_state,
+    refractory,
+    acc_tile,
+    lo,
+    extra_current,
+    has_extra_current,
+    kicks,
+    normals,
+    fired,
+    with_w,
+    with_inh,
+):
+    """:func:`_update` of neurons [first, last) in the tile starting at lo (its draws and arrival
+    buffers ``acc_tile[0]``), in the loop compiled for ``with_w`` and ``with_inh``."""
+    if with_w and with_inh:
+        return _update(
+            b,
+            first,
+            last,
+            coef,
+            c,
+            v_state,
+            i_exc,
+            i_inh,
+            w_state,
+            refractory,
+            acc_tile,
+            0,
+            lo,
+            extra_current,
+            has_extra_current,
+            kicks,
+            normals,
+            lo,
+            fired,
+            True,
+            True,
+        )
+    if with_inh:
+        return _update(
+            b,
+            first,
+            last,
+            coef,
+            c,
+            v_state,
+            i_exc,
+            i_inh,
+            w_state,
+            refractory,
+            acc_tile,
+            0,
+            lo,
+            extra_current,
+            has_extra_current,
+            kicks,
+            normals,
+            lo,
+            fired,
+            False,
+            True,
+        )
+    if with_w:
+        return _update(
+            b,
+            first,
+            last,
+            coef,
+            c,
+            v_state,
+            i_exc,
+            i_inh,
+            w_state,
+            refractory,
+            acc_tile,
+            0,
+            lo,
+            extra_current,
+            has_extra_current,
+            kicks,
+            normals,
+            lo,
+            fired,
+            True,
+            False,
+        )
+    return _update(
+        b,
+        first,
+        last,
+        coef,
+        c,
+        v_state,
+        i_exc,
+        i_inh,
+        w_state,
+        refractory,
+        acc_tile,
+        0,
+        lo,
+        extra_current,
+        has_extra_current,
+        kicks,
+        normals,
+        lo,
+        fired,
+        False,
+        False,
+    )
+
+
+@njit(cache=True, pipeline_class=_NoAliasCompiler)
 def _advance_lane_serial(
     b,
     t_begin,
@@ -1054,6 +1507,7 @@ def _advance_lane_serial(
     delay_values,
     post,
     weight,
+    inhibitory,
     pending,
     pending_count,
     pool,
@@ -1075,7 +1529,8 @@ def _advance_lane_serial(
     next_step,
     bounds,
 ):
-    """Lane b from t_begin to t_end on one thread: :func:`_advance_lane` with a single target range,
+    """Lane b from t_begin to t_end on one thread (a network below TILED_NEURONS; larger ones:
+    :func:`_lane_serial`): :func:`_advance_lane` with a single target range,
     written out as one loop nest (small circuits step ~1 µs apart, where every call counts). The
     normals and Poisson draws are written out here too: numba counts references to the arrays an
     inlined function takes (an atomic increment and decrement each) and, in a function this large,
@@ -1232,11 +1687,16 @@ def _advance_lane_serial(
                 w_state,
                 refractory,
                 acc,
+                b,
+                0,
                 extra_current,
                 has_extra_current,
                 kicks,
                 normals,
+                0,
                 fired,
+                True,
+                True,
             )
             n_fired += run_counts[0]
             n_not_finite += run_counts[1]
@@ -1285,7 +1745,341 @@ def _advance_lane_serial(
     next_step[b] = t_end
 
 
-LANE = _advance_lane_serial
+def _lane_serial(
+    b,
+    t_begin,
+    t_end,
+    dt,
+    v_state,
+    i_exc,
+    i_inh,
+    w_state,
+    refractory,
+    acc,
+    coef,
+    kind,
+    extra_current,
+    has_extra_current,
+    extra_rate,
+    has_extra_rate,
+    has_poisson,
+    has_noise,
+    group_ptr,
+    group_syn,
+    group_rank,
+    delay_values,
+    post,
+    weight,
+    inhibitory,
+    pending,
+    pending_count,
+    pool,
+    blocks,
+    pool_pos,
+    keys,
+    population_index,
+    spike_step,
+    spike_neuron,
+    spike_count,
+    counts,
+    bin_first,
+    steps_per_bin,
+    trace_neuron,
+    trace_variable,
+    traces,
+    trace_first,
+    status,
+    next_step,
+    bounds,
+):
+    """Lane b from t_begin to t_end on one thread: :func:`_advance_lane` with a single target range,
+    written out as one loop nest (small circuits step ~1 µs apart, where every call counts). The
+    normals and Poisson draws are written out here too: numba counts references to the arrays an
+    inlined function takes (an atomic increment and decrement each) and, in a function this large,
+    LLVM does not prune them; per step and per run of neurons they cost the 80-neuron CPG 5 % and
+    hcp_cortex 10 %."""
+    n = v_state.shape[1]
+    capacity = spike_step.shape[1]
+    n_traces = trace_neuron.shape[0]
+    rate_to_mean = dt / 1000.0
+    words = (n + 7) // 8
+    fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
+    fired_words = fired.view(np.uint64)
+    tiled = TILED_BUILD  # a constant of each build: the other build's code is not compiled in
+    tile = TILE if tiled else max(n, 1)  # below TILED_NEURONS, one tile: the whole network
+    tile_words = (tile + 7) // 8
+    kicks = np.zeros(8 * tile_words)  # one tile's Poisson counts, normals and the flags the vectorised draws left
+    normals = np.zeros(8 * tile_words)
+    normal_bits = normals.view(np.uint64)  # each normal's hash, read before the normal overwrites it
+    flags = np.zeros(8 * tile_words, dtype=np.uint8)
+    pair_bits = np.zeros(4 * tile_words + 1, dtype=np.uint64)  # the Poisson draw's hashes, one per pair of neurons
+    pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
+    flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
+    pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
+    runs = _runs_of_kind(kind[b])
+    run_w, run_inh = _lean_runs(b, runs, coef, w_state, i_inh, acc, inhibitory)
+    rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
+    arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
+    # a large network's arrivals are sorted by tile (stable: each target keeps its order) and summed into
+    # a tile-sized buffer just before the tile's update, instead of into network-sized buffers
+    n_tiles = (n + TILE - 1) // TILE
+    bucket_ptr = np.zeros(n_tiles + 1, dtype=np.int64)
+    bucket_fill = np.zeros(n_tiles + 1, dtype=np.int64)
+    bucket_weight = np.zeros(1024 if tiled else 0)
+    bucket_target = np.zeros(1024 if tiled else 0, dtype=np.int32)
+    acc_tile = np.zeros((1, 2, TILE if tiled else 0))  # a tile's arrival buffers (a network of more than one tile)
+    key_a = keys[b, STREAM_NOISE_A]
+    key_b = keys[b, STREAM_NOISE_B]
+    key_p = keys[b, STREAM_POISSON]
+    key_x = keys[b, STREAM_POISSON_EXTRA]
+    depth = blocks.shape[1]
+    in_flight = 0  # queued entries not delivered yet: none, and a step needs not look at the queue
+    for slot in range(blocks.shape[1]):
+        in_flight += blocks[b, slot, 1] - blocks[b, slot, 2]
+    recorded = spike_count[b]  # kept local: lanes on other threads write the neighbouring counters
+    for t in range(t_begin, t_end):
+        if recorded + n > capacity:
+            spike_count[b] = recorded
+            status[b, 0] = BUFFER_FULL
+            status[b, 1] = 0
+            next_step[b] = t
+            return
+        if t > 0 and pending_count[b] == 0:  # nothing fired: an empty block, without a call
+            slot = (t - 1) % depth
+            blocks[b, slot, 0] = pool_pos[b]
+            blocks[b, slot, 1] = pool_pos[b]
+            blocks[b, slot, 2] = pool_pos[b]
+        elif t > 0:
+            queued = pool_pos[b]
+            if not _queue_spikes(
+                b,
+                t,
+                pending,
+                pending_count,
+                group_ptr,
+                group_syn,
+                group_rank,
+                rank_count,
+                post,
+                weight,
+                pool,
+                pool_weight,
+                blocks,
+                pool_pos,
+                status,
+            ):
+                spike_count[b] = recorded
+                next_step[b] = t
+                return
+            in_flight += pool_pos[b] - queued
+        bucketed = False
+        if in_flight:
+            n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
+            if n_ranges:
+                arriving = 0
+                for a in range(n_ranges):
+                    arriving += arrivals[a, 1] - arrivals[a, 0]
+                in_flight -= arriving
+                if tiled:  # (branches on ``tiled`` alone: numba drops the other build's code before compiling)
+                    if arriving > bucket_weight.shape[0]:
+                        bucket_weight = np.zeros(2 * arriving)
+                        bucket_target = np.zeros(2 * arriving, dtype=np.int32)
+                    _bucket_arrivals(
+                        b, arrivals, n_ranges, pool, pool_weight, bucket_ptr, bucket_fill, bucket_weight, bucket_target
+                    )
+                    bucketed = True
+                else:
+                    _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
+        n_fired = 0  # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
+        n_not_finite = 0
+        run_first = 0  # the first run that reaches into the tile
+        for lo in range(0, n, tile):  # tiles of neurons: their draws stay in L1 cache until the update reads them
+            hi = min(lo + tile, n)
+            if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays at every step
+                n_rejected = 0
+                position = stream_position(key_a, t)
+                for j in range(
+                    hi - lo
+                ):  # the hashes in a loop of their own: it vectorises, fused with the rest it did not
+                    normal_bits[uint64(j)] = mix64(position + uint64(lo + j) * _GOLDEN)
+                for j in range(hi - lo):
+                    bits = normal_bits[uint64(j)]
+                    layer = bits & uint64(127)
+                    u = _signed_unit(bits)
+                    rejected = abs(u) >= _ZIG_RATIO[layer]
+                    normals[uint64(j)] = u * _ZIG_X[layer]
+                    flags[uint64(j)] = rejected
+                    n_rejected += rejected
+                if n_rejected:
+                    for word in range((hi - lo + 7) // 8):
+                        if flag_words[word] == 0:
+                            continue
+                        for j in range(8 * word, min(8 * word + 8, hi - lo)):
+                            if flags[j]:
+                                normals[j] = normal(key_a, key_b, t, lo + j)
+            if tiled and bucketed:  # this tile's arrivals, in arrival order, into the tile's buffers
+                for k in range(bucket_ptr[lo >> TILE_SHIFT], bucket_ptr[(lo >> TILE_SHIFT) + 1]):
+                    wk = bucket_weight[k]
+                    acc_tile[0, 1 - (wk >= 0.0), bucket_target[k] - lo] += wk
+            while runs[run_first, 1] <= lo:
+                run_first += 1
+            run = run_first
+            while (
+                run < runs.shape[0] and runs[run, 0] < hi
+            ):  # a run's Poisson counts are still in L1 cache for its update
+                first, last, c = max(runs[run, 0], lo), min(runs[run, 1], hi), runs[run, 2]
+                if has_poisson and (
+                    coef[c, POISSON_MEAN] > 0.0 or has_extra_rate
+                ):  # _draw_kicks written out (see normals)
+                    m = last - first
+                    mean = coef[c, POISSON_MEAN]
+                    table = _table(coef, c)
+                    last_p = coef[c, POISSON_LAST_P]
+                    entries = POISSON_TABLE
+                    n_beyond = 0
+                    if mean < 10.0:
+                        t0, t1 = _threshold(table[0]), _threshold(table[1])
+                        t2, t3 = _threshold(table[2]), _threshold(table[3])
+                        for pair in range(first >> 1, (last + 1) >> 1):  # lo is even: pairs do not straddle tiles
+                            pair_bits[uint64(pair - (lo >> 1))] = random_u64(key_p, t, uint64(pair))
+                        if table[3] >= 1.0 - SHORT_TABLE_TAIL:
+                            entries = 4
+                            for q in range(m):
+                                drawn = pair_halves[uint64(first - lo + q)]
+                                k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                                beyond = k == 4
+                                kicks[uint64(first - lo + q)] = k
+                                flags[uint64(first - lo + q)] = beyond
+                                n_beyond += beyond
+                        else:
+                            t4, t5 = _threshold(table[4]), _threshold(table[5])
+                            t6, t7 = _threshold(table[6]), _threshold(table[7])
+                            for q in range(m):
+                                drawn = pair_halves[uint64(first - lo + q)]
+                                k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                                k += (drawn > t4) + (drawn > t5) + (drawn > t6) + (drawn > t7)
+                                beyond = k == POISSON_TABLE
+                                kicks[uint64(first - lo + q)] = k
+                                flags[uint64(first - lo + q)] = beyond
+                                n_beyond += beyond
+                    if mean >= 10.0 or has_extra_rate:
+                        for q in range(m):
+                            i = uint64(first + q)
+                            extra = extra_rate[b, i] if has_extra_rate else 0.0
+                            if mean >= 10.0 or extra > 0.0 or kicks[i - lo] == entries:
+                                u = poisson_uniform(key_p, t, i)
+                                kicks[i - lo] = _kicks_exact(
+                                    u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i
+                                )
+                    elif n_beyond:
+                        for word in range((first - lo) // 8, (last - lo + 7) // 8):
+                            if flag_words[word] == 0:
+                                continue
+                            for j in range(max(8 * word, first - lo), min(8 * word + 8, last - lo)):
+                                if flags[j]:
+                                    u = poisson_uniform(key_p, t, lo + j)
+                                    kicks[j] = _kicks_exact(
+                                        u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, lo + j
+                                    )
+                elif has_poisson and tiled:  # the tile's counts may hold another run's: this run draws none
+                    for j in range(first - lo, last - lo):
+                        kicks[j] = 0.0
+                if tiled:  # a function of its own: its four loops inlined here slowed small circuits' steps 2x
+                    run_counts = _update_lean(
+                        b,
+                        first,
+                        last,
+                        coef,
+                        c,
+                        v_state,
+                        i_exc,
+                        i_inh,
+                        w_state,
+                        refractory,
+                        acc_tile,
+                        lo,
+                        extra_current,
+                        has_extra_current,
+                        kicks,
+                        normals,
+                        fired,
+                        run_w[run],
+                        run_inh[run],
+                    )
+                else:  # the lane's own buffers, all variables read (small circuits gain nothing here)
+                    run_counts = _update(
+                        b,
+                        first,
+                        last,
+                        coef,
+                        c,
+                        v_state,
+                        i_exc,
+                        i_inh,
+                        w_state,
+                        refractory,
+                        acc,
+                        b,
+                        0,
+                        extra_current,
+                        has_extra_current,
+                        kicks,
+                        normals,
+                        lo,
+                        fired,
+                        True,
+                        True,
+                    )
+                n_fired += run_counts[0]
+                n_not_finite += run_counts[1]
+                run += 1
+        if n_not_finite:
+            for i in range(n):
+                if not math.isfinite(v_state[b, i]):
+                    spike_count[b] = recorded
+                    status[b, 0] = NOT_FINITE
+                    status[b, 1] = t
+                    status[b, 2] = i
+                    next_step[b] = t
+                    return
+        if n_fired:
+            m = 0
+            for word in range(words):
+                if fired_words[word] == 0:
+                    continue
+                for i in range(8 * word, min(8 * word + 8, n)):
+                    if fired[i] == 0:
+                        continue
+                    c = kind[b, i]
+                    spike_step[b, recorded] = t
+                    spike_neuron[b, recorded] = i
+                    recorded += 1
+                    counts[b, t // steps_per_bin - bin_first, population_index[i]] += 1
+                    v_state[b, i] = coef[c, V_RESET]
+                    refractory[b, i] = int(coef[c, N_REFRACTORY])
+                    w_state[b, i] += coef[c, ADAPTATION]
+                    pending[b, m] = i
+                    m += 1
+            pending_count[b] = m
+        for k in range(n_traces):
+            j = trace_neuron[k]
+            var = trace_variable[k]
+            if var == 0:
+                value = v_state[b, j]
+            elif var == 1:
+                value = i_exc[b, j]
+            elif var == 2:
+                value = i_inh[b, j]
+            else:
+                value = w_state[b, j]
+            traces[b, t - trace_first, k] = value
+    spike_count[b] = recorded
+    status[b, 0] = DONE
+    next_step[b] = t_end
+
+
+TILED_BUILD = False
+"""Replaced in each build of :func:`_lane_serial`: True in the build for networks of TILED_NEURONS or more."""
 """The lane function :func:`_advance` calls; each build of it names its own (see the builds below)."""
 
 
@@ -1313,6 +2107,7 @@ def _advance(
     delay_values,
     post,
     weight,
+    inhibitory,
     pending,
     pending_count,
     pool,
@@ -1371,6 +2166,7 @@ def _advance(
                 delay_values,
                 post,
                 weight,
+                inhibitory,
                 pending,
                 pending_count,
                 pool,
@@ -1413,11 +2209,17 @@ def _named(function, name: str, **globals_):
     return clone
 
 
+_advance_lane_tiled = njit(cache=True, pipeline_class=_NoAliasCompiler)(
+    _named(_lane_serial, "advance_lane_tiled", TILED_BUILD=True)
+)
+"""One lane of a large network on one thread, in tiles."""
+LANE = _advance_lane_serial
 _advance_lane_wide = njit(cache=True, parallel=True)(_named(_advance_lane, "advance_lane_wide"))
 """One lane, its neuron ranges on parallel threads."""
 advance = njit(cache=True)(_named(_advance, "advance_serial", LANE=_advance_lane_serial))
 advance_parallel = njit(cache=True, parallel=True)(_named(_advance, "advance_parallel", LANE=_advance_lane_serial))
 advance_wide = njit(cache=True)(_named(_advance, "advance_wide", LANE=_advance_lane_wide))
+advance_tiled = njit(cache=True)(_named(_advance, "advance_tiled", LANE=_advance_lane_tiled))
 
 
 @njit(cache=True)

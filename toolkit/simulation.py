@@ -75,8 +75,8 @@ PARALLEL_WORK = 2_000_000
 WIDE_NEURONS: int | None = None
 """Neurons from which one lane's steps are split over threads by target range; None: never, the
 default, because on this project's shared 2-core machine the per-step thread barrier cost more
-than it saved (0.16-0.27x one thread at 100 k-1 M neurons, load 3-4). Set
-``ENCEPHAGEN_WIDE_NEURONS=50000`` (or this attribute) where the cores are idle."""
+than it saved (0.16-0.27x one thread at 100 k-1 M neurons, load 3-4; 1 M / 100 M on two idle threads:
+1.18-1.57x, session 8). Set ``ENCEPHAGEN_WIDE_NEURONS=50000`` (or this attribute) where the cores are idle."""
 WIDE_NEURONS_ENV = "ENCEPHAGEN_WIDE_NEURONS"
 QUEUE_SPIKE_RATE_HZ = 20.0
 """Firing rate for which the spike queue is sized up front (it grows when a run needs more)."""
@@ -223,13 +223,14 @@ class Simulator:
         self._has_noise = bool(np.any(self._coef[:, _kernel.NOISE_AMP] > 0))
         self._view = delivery_view(network)
         self._weight = _lane_weights(network, self._view, weights_data, parameters is None)
+        self._inhibitory = _kernel.inhibitory_lanes(self._weight)  # lanes whose I_inh can change at all
         depth = self._view.max_delay + 1
         self._keys = _kernel.stream_keys(np.asarray(self.seeds, dtype=np.uint64))
         self._v = _kernel.initial_v(self._keys, neuron["initial_v_low"], neuron["initial_v_high"])
         self._i_exc = np.zeros((n_lanes, n))
         self._i_inh = np.zeros((n_lanes, n))
         self._w = np.zeros((n_lanes, n))
-        self._refractory = np.zeros((n_lanes, n), dtype=np.int64)
+        self._refractory = np.zeros((n_lanes, n), dtype=refractory_dtype(self._coef, n))
         self._acc = np.zeros((n_lanes, 2, n))  # this step's arriving input, one buffer that stays in cache
         self._pending = np.zeros((n_lanes, n), dtype=np.int32)  # the neurons that fired in the last step
         self._pending_count = np.zeros(n_lanes, dtype=np.int64)
@@ -316,6 +317,7 @@ class Simulator:
                 view.delay_values,
                 view.post,
                 self._weight,
+                self._inhibitory,
                 self._pending,
                 self._pending_count,
                 self._pool,
@@ -374,6 +376,8 @@ class Simulator:
                     return _kernel.advance_wide, bounds
         if n_lanes > 1 and n_lanes * n * n_steps >= PARALLEL_WORK:
             return _kernel.advance_parallel, self._whole
+        if n >= _kernel.TILED_NEURONS:  # lanes one after the other, each stepped in tiles
+            return _kernel.advance_tiled, self._whole
         return _kernel.advance, self._whole
 
     def _grow_queue(self, needed: int) -> None:
@@ -571,6 +575,14 @@ def _lanes(network, seeds, parameters):
     batch = network.batch(parameters)
     neuron = {k: np.array(v, dtype=float) for k, v in batch.neuron.items()}
     return seed_list, parameters, batch.weights_data, neuron
+
+
+def refractory_dtype(coef: np.ndarray, n: int) -> type:
+    """int32 for a network of TILED_NEURONS or more where every row's refractory count fits (4 bytes
+    less to read and write per neuron and step), else int64 (int32 made the 80-neuron CPG ~3 % slower;
+    int8 was no faster at 1 M neurons)."""
+    longest = float(coef[:, _kernel.N_REFRACTORY].max()) if coef.size else 0.0
+    return np.int32 if n >= _kernel.TILED_NEURONS and longest <= np.iinfo(np.int32).max else np.int64
 
 
 def coefficients(network, neuron: Mapping[str, np.ndarray], dt: float) -> tuple[np.ndarray, np.ndarray]:
