@@ -79,7 +79,7 @@ def main() -> None:
         perturbations = [] if condition == "none" else [p for p in condition.split(";") if p]
         print(f"{condition} (selection seeds {seeds[0]}-{seeds[-1]})")
         for name, loop in loops.items():
-            episodes = [e.metrics for e in loop.run(seeds, perturbations=perturbations)]
+            episodes = [e.metrics for e in loop.run(seeds, perturbations=perturbations, gait_meter=True)]
             print(row(name, episodes))
         print(row("sine_pitch walker", sine_walker(seeds, perturbations)))
     print(f"{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu:.0f} CPU-s")

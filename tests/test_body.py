@@ -674,7 +674,7 @@ def test_gait_meter_scores_the_skating_circuit_above_the_sine_walker(walker2d_cp
     from encephagen.body.loop import GaitMeter
 
     seeds, steps = [0, 1, 2], 300
-    circuit = [e.metrics for e in walker2d_cpg_loop.run(seeds, max_steps=steps)]
+    circuit = [e.metrics for e in walker2d_cpg_loop.run(seeds, max_steps=steps, gait_meter=True)]
     body = make_bound_body(walker2d_cpg_loop.binding, walker2d_cpg_loop.base_dir)
     body.max_steps = steps
     sine, meter = reference_controllers(body)["sine_pitch"], GaitMeter(body)
@@ -717,7 +717,7 @@ def test_walk_objective_adds_gait_shape_terms_only_when_weighted(tmp_path):
     shaped = make_walk_evaluator(
         circuit, {"distance_m": 4.0, "steps": 1000.0}, {**options, "slip_weight": 2.0, "swing_weight": 0.5}
     )([{}], [0, 1])[0]
-    episodes = evaluate_walk(circuit, load_binding(path), [0, 1], max_steps=40, base_dir=tmp_path)
+    episodes = evaluate_walk(circuit, load_binding(path), [0, 1], max_steps=40, base_dir=tmp_path, gait_meter=True)
     for before, after, episode in zip(plain, shaped, episodes):
         assert "slip" not in before.terms and "swing" not in before.terms
         assert after.terms["slip"] == episode["slip"] > 0.0

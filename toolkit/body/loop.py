@@ -320,6 +320,7 @@ class ClosedLoop:
         threads: int = 1,
         perturbations: Sequence[Perturbation | str] = (),
         drive_schedule: DriveSchedule | None = None,
+        gait_meter: bool = False,
     ) -> list[Episode]:
         """One episode per lane: lane i resets its body with ``seeds[i]`` and seeds the circuit with it.
 
@@ -345,17 +346,25 @@ class ClosedLoop:
             Commands a population-drive parameter during the episode (the warm-up runs at
             its first value); each episode's metrics then include ``speed_segment_<i>``, its
             mean speed over piece i of the schedule (m/s, NaN for a piece it did not reach).
+        gait_meter
+            Also measure how the feet meet the floor (:class:`GaitMeter`): each episode's
+            metrics then include ``slip`` and ``air_ms``. Off by default: it reads MuJoCo's
+            contacts after every body step (5-10 % of a Walker2d lane's time).
         """
         import numba
 
         previous = numba.get_num_threads()
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]  # set at import
         try:
-            return self._run(seeds, parameters, max_steps, record, parse_perturbations(perturbations), drive_schedule)
+            return self._run(
+                seeds, parameters, max_steps, record, parse_perturbations(perturbations), drive_schedule, gait_meter
+            )
         finally:
             numba.set_num_threads(previous)
 
-    def _run(self, seeds, parameters, max_steps, record, perturbations=(), schedule=None) -> list[Episode]:
+    def _run(
+        self, seeds, parameters, max_steps, record, perturbations=(), schedule=None, gait_meter=False
+    ) -> list[Episode]:
         from ..simulation import Simulator
 
         seeds = [int(s) for s in seeds]
@@ -391,7 +400,7 @@ class ClosedLoop:
         travelled = np.zeros((lanes, limit + 1))  # forward distance after each body step
         terminated = np.zeros(lanes, dtype=bool)
         recorder = _Recorder(bodies, record)
-        meters = [GaitMeter(body) for body in bodies]
+        meters = [GaitMeter(body) for body in bodies] if gait_meter else None
 
         columns = np.array([simulator.readout_names.index(name) for name in self.readout_names], dtype=np.intp)
         commanded = None
@@ -416,7 +425,8 @@ class ClosedLoop:
                 observations[b] = result.observation
                 totals[b] += result.reward
                 travelled[b, bodies[b].steps] = result.info["distance"]
-                meters[b].add()
+                if meters is not None:
+                    meters[b].add()
                 if result.terminated or result.truncated:
                     active[b] = False
                     terminated[b] = result.terminated
@@ -441,7 +451,8 @@ class ClosedLoop:
             metrics["end_height"] = float(observations[b, self._height])
             before_fall = max(body.steps - self.fall_steps, 0) if terminated[b] else body.steps
             metrics["distance_upright"] = float(travelled[b, before_fall])
-            metrics.update(meters[b].metrics())  # foot slip under load and swing time (GaitMeter)
+            if meters is not None:
+                metrics.update(meters[b].metrics())  # foot slip under load and swing time
             if schedule is not None:
                 for i, (start, end, _) in enumerate(schedule.segments(limit * self.body_dt_ms / 1000.0)):
                     first, last = (int(round(t * 1000.0 / self.body_dt_ms)) for t in (start, end))
@@ -643,6 +654,7 @@ def evaluate_walk(
     network=None,
     perturbations: Sequence[Perturbation | str] = (),
     drive_schedule: DriveSchedule | None = None,
+    gait_meter: bool = False,
 ) -> list[dict[str, Any]]:
     """Episode metrics of every (parameter set, seed) pair, run as lanes of one closed loop.
 
@@ -663,7 +675,7 @@ def evaluate_walk(
         Circuit time step (ms); must divide the body step.
     network
         An already compiled network of ``circuit`` at ``dt`` (saves compiling per call).
-    perturbations, drive_schedule
+    perturbations, drive_schedule, gait_meter
         As for :meth:`ClosedLoop.run`.
     """
     from ..compiler import compile_circuit
@@ -679,6 +691,7 @@ def evaluate_walk(
         max_steps=max_steps,
         perturbations=perturbations,
         drive_schedule=drive_schedule,
+        gait_meter=gait_meter,
     )
     return [{**e.metrics, "seed": e.seed, "set": i // len(seeds)} for i, e in enumerate(episodes)]
 

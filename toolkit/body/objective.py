@@ -156,6 +156,7 @@ class WalkEvaluator:
             self._network = compile_circuit(self.circuit, dt=float(self.options["dt"]))
         common: dict[str, Any] = dict(
             dt=float(self.options["dt"]),
+            gait_meter=any(float(self.options.get(key, 0.0)) for key in ("slip_weight", "swing_weight")),
             max_steps=int(self.options["max_steps"]),
             base_dir=self.base_dir,
             network=self._network,
@@ -168,8 +169,8 @@ class WalkEvaluator:
             "effort": float(self.options["effort_weight"]),
             "speed": float(self.options["speed_weight"]),
             "drive_survival": 1.0,
-            "slip": float(self.options["slip_weight"]),
-            "swing": float(self.options["swing_weight"]),
+            "slip": float(self.options.get("slip_weight", 0.0)),
+            "swing": float(self.options.get("swing_weight", 0.0)),
         }
         n, k = len(seeds), len(sets)
         terms: list[dict[str, float]] = [{} for _ in range(k * n)]  # (set, seed) -> mean terms over conditions
