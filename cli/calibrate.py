@@ -117,6 +117,41 @@ def _describe(progress) -> str:
     return f"validation of the finalists: best {progress.best:.4g}  median {progress.median:.4g}"
 
 
+def _print_objectives(name: str | None, as_json: bool) -> None:
+    """Every registered objective (or ``name``'s) with its description, targets and options and their
+    defaults: what ``--target`` and ``--option`` accept, without reading the source."""
+    from encephagen.objectives import get_objective, objective_names
+
+    objectives = [get_objective(name)] if name else [get_objective(n) for n in objective_names()]
+    if as_json:
+        listing = {
+            o.name: {"description": o.description, "targets": dict(o.targets), "options": dict(o.options)}
+            for o in objectives
+        }
+        click.echo(json.dumps(listing, indent=2, default=list))
+        return
+    for number, o in enumerate(objectives):
+        if number:
+            click.echo()
+        click.echo(f"{o.name}  ({o.module})")
+        if o.description:
+            click.echo(click.wrap_text(o.description, initial_indent="  ", subsequent_indent="  "))
+        for kind, values in (("targets", o.targets), ("options", o.options)):
+            click.echo(f"  {kind} (--{kind[:-1]} KEY=VALUE):" if values else f"  {kind}: none")
+            width = max((len(key) for key in values), default=0)
+            for key, default in values.items():
+                click.echo(f"    {key:<{width}}  {_default_text(default)}")
+
+
+def _default_text(default: object) -> str:
+    """A default as it would be written after ``KEY=`` (lists comma-separated; '' shown as such)."""
+    if isinstance(default, tuple):
+        return ",".join(map(str, default)) if default else "(empty)"
+    if default == "":
+        return "''"
+    return str(default)
+
+
 def _progress_line(progress) -> str:
     eta = f"  eta {progress.eta_s:.0f} s" if progress.eta_s else ""
     return f"{progress.evaluations}/{progress.budget} evaluations  {_describe(progress)}{eta}"
@@ -124,7 +159,7 @@ def _progress_line(progress) -> str:
 
 @click.command("calibrate")
 @click.argument("circuit", required=False)
-@click.option("--objective", help="Registered objective, e.g. 'gait'.")
+@click.option("--objective", help="Registered objective, e.g. 'gait' (list them with --objectives).")
 @click.option(
     "--target",
     "targets",
@@ -215,6 +250,13 @@ def _progress_line(progress) -> str:
 @click.option("--force", is_flag=True, help="With --report --plot: replace the figure if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option(
+    "--objectives",
+    "list_objectives",
+    is_flag=True,
+    help="List the registered objectives with every target and option they take and its default "
+    "(only --objective's, if given), then exit.",
+)
+@click.option(
     "--keep-worse",
     is_flag=True,
     help="Write the new version even if its held-out loss is worse than the input's (refused by default).",
@@ -247,6 +289,7 @@ def calibrate(
     plot,
     force,
     as_json,
+    list_objectives,
     keep_worse,
 ) -> None:
     """Calibrate CIRCUIT's free parameters against an objective; write a new circuit version.
@@ -266,7 +309,11 @@ def calibrate(
       encephagen calibrate --report half_centre_cal.calibration/log.jsonl --plot curve.png
       encephagen calibrate walker2d_cpg --objective walk --body walker2d --budget 360 \\
           --seed 1 --workers 2 --out walker.json && encephagen run walker.json --episodes 10
+      encephagen calibrate --objectives --objective walk
     """
+    if list_objectives:
+        _print_objectives(objective, as_json)
+        return
     if report is not None:
         _report(report, plot, as_json, force)
         return

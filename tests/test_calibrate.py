@@ -644,3 +644,30 @@ def test_body_objective_conditions_and_drive_speeds_are_pairs_parsed_from_text_o
         conditions_option([[("push", "x")]])
     with pytest.raises(BodyError, match="pairs of numbers"):
         drive_speeds_option([("20", 0.4)])
+
+
+def test_objectives_listing_prints_every_target_and_option_with_a_default_the_cli_reads_back():
+    """``calibrate --objectives`` is the registry as text: every name with its default, and each
+    non-empty default as printed is what ``--option KEY=TEXT`` parses back to."""
+    import encephagen.body.objective  # noqa: F401  (registers walk and stand)
+    from encephagen.cli.calibrate import _default_text, _typed_options
+
+    listing = invoke("calibrate", "--objectives")
+    assert listing.exit_code == 0
+    as_json = json.loads(invoke("calibrate", "--objectives", "--json").output)
+    assert set(as_json) == set(objective_names()) >= {"gait", "walk", "stand"}
+    for name in objective_names():
+        objective = get_objective(name)
+        assert f"{name}  ({objective.module})" in listing.output
+        assert as_json[name]["targets"] == dict(objective.targets)
+        for key, default in objective.options.items():
+            text = _default_text(default)
+            assert f"{key}  " in listing.output and text in listing.output
+            if default in ("", ()) or key in ("perturb", "drive_speeds"):
+                continue
+            parsed = objective.resolve_options(_typed_options(name, {key: text}))[key]
+            assert parsed == default, (name, key, text)
+    walk = invoke("calibrate", "--objectives", "--objective", "walk").output
+    assert walk.startswith("walk  (") and "slip_weight" in walk and "gait  (" not in walk
+    unknown = CliRunner().invoke(cli, ["calibrate", "--objectives", "--objective", "wlk"])
+    assert unknown.exit_code != 0 and "did you mean 'walk'" in unknown.output
