@@ -6,6 +6,9 @@ pathway with Ia inhibitory interneurons, Renshaw cells and spinal_cpg's rhythm g
     .venv/bin/python bench/humanoid/build_humanoid_cpg.py fidelity [KEY=VALUE ...]
     .venv/bin/python bench/humanoid/build_humanoid_cpg.py rhythm DRIVE[,DRIVE...] [KEY=VALUE ...]
 
+(``run``, ``fidelity`` and ``rhythm`` without KEY=VALUE use the shipped files; with options they
+build a variant first, ~1 min.)
+
 The balance pathway is humanoid_stander 0.3.0's (``build_humanoid_stander.build``): the binding
 combines the sensors into 9 vestibulospinal (VS) and 17 spindle-channel (SpIN) push-pull pairs of
 20 spiking neurons that excite the 17 agonist/antagonist motor-pool pairs one-to-one. Added here,
@@ -163,7 +166,7 @@ def rhythm_generator(options: dict) -> dict:
     """spinal_cpg's rhythm-generator and commissural block (populations, projections, neuron models,
     parameters, cell classes, references) without its motor pools; its ``noise`` renamed ``noise_cpg``."""
     spinal = json.loads(SPINAL.read_text())
-    keep = {n for n, p in spinal["populations"].items() if p["cell_class"] in RG_CLASSES}
+    keep = [n for n, p in spinal["populations"].items() if p["cell_class"] in RG_CLASSES]
     rename = {"noise": "noise_cpg"}
     populations = {n: _renamed(copy.deepcopy(spinal["populations"][n]), rename) for n in keep}
     extensor = spinal["parameters"]["drive_ext"]["value"] / SPINAL_WALK_DRIVE
@@ -427,6 +430,13 @@ def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[
             "about 0.15 action units of hip torque per burst (open loop, `bench/humanoid/build_humanoid_cpg.py rhythm`)",
         )
         for s, leg in (("L", "left"), ("R", "right")):
+            for half, role in (("RG_F", "flexor"), ("RG_E", "extensor")):
+                # gait roles for `encephagen sweep` / `encephagen gait` (not read by the binding)
+                circuit["readouts"][f"{leg}_{role}"] = {
+                    "terms": [{"population": f"{s}_{half}"}],
+                    "tau": 20.0,
+                    "description": f"{leg} {role} half-centre rate (the rhythm generator's phase; not a motor command)",
+                }
             for source, target, sign, description in (
                 (f"{s}_RG_F", f"{leg}_hip_y_MN_neg", 1.0, "The flexor half-centre excites the hip flexor pool"),
                 (f"{s}_RG_E", f"{leg}_hip_y_MN_pos", 1.0, "The extensor half-centre excites the hip extensor pool"),
@@ -666,10 +676,16 @@ def main(argv: list[str]) -> None:
         options = options_from(rest[1:])
     else:
         options = options_from(rest)
-    circuit, binding = compensate(options)
-    n = sum(p["size"] for p in circuit["populations"].values())
+    keys = rest[1:] if mode in ("run", "rhythm") else rest
+    if mode != "write" and not keys:  # the shipped files, as they are
+        circuit = json.loads((ROOT / "circuits" / "humanoid_cpg.json").read_text())
+        binding = json.loads((ROOT / "circuits" / "humanoid_cpg.humanoid.binding.json").read_text())
+    else:
+        circuit, binding = compensate(options)
+    n = sum(p["size"] * len(p.get("sides", [None])) for p in circuit["populations"].values())
     print(
-        f"humanoid_cpg {circuit['version']} {options}: {n} neurons, {len(circuit['projections'])} projections",
+        f"humanoid_cpg {circuit['version']} {options if keys or mode == 'write' else '(shipped)'}: {n} neurons, "
+        f"{len(circuit['projections'])} projections",
         flush=True,
     )
     if mode == "write":
