@@ -65,7 +65,8 @@ OPTIONS = {
     "RC": 8,  # neurons per Renshaw pool
     "RC_REST": 30.0,  # a Renshaw cell's input from its pool at rest (mV)
     "RCGAIN": 0.1,  # recurrent loop gain: the pool's f-I slope falls by 1 + RCGAIN
-    "RC_IAIN": 0.05,  # share of an IaIN's command input that its Renshaw cell removes
+    "RC_IAIN": 0.05,
+    "RC_WIRING": "all",  # "all": MN<->RC<->IaIN all-to-all; "partition": neuron i onto neuron i mod n (fewer synapses)  # share of an IaIN's command input that its Renshaw cell removes
     "RG": 1,  # 0: no rhythm generator
     "DRIVE": 0.0,  # standing default of the MLR drive
     "W_RG_MN": 6.0,  # half-centre -> hip_y pool excitation, total (mV)
@@ -257,6 +258,10 @@ def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[
     n_iain, n_rc = int(options["IAIN"]), int(options["RC"])
     corrections = {a: float(f) for a, f in (item.split(":") for item in options["CORRECT"].split(",") if item.strip())}
     tau = stander.SYNAPSE_TAU / 1000.0
+
+    def rc_rule(n_source: int, n_target: int) -> dict:
+        return _partition(n_source, n_target) if options["RC_WIRING"] == "partition" else {"kind": "all_to_all"}
+
     f_mn = slope(stander.MOTOR_NEURON, stander.DRIVE)
     f_ia = slope(INTERNEURON, options["IAIN_DRIVE"])
     f_rc = slope(INTERNEURON, options["RC_REST"])
@@ -337,7 +342,7 @@ def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[
                 (
                     f"{actuator}_MN_{d}",
                     f"{actuator}_RC_{d}",
-                    {"kind": "all_to_all"},
+                    rc_rule(20, n_rc),
                     w_mr,
                     "Motor-axon collaterals excite the pool's Renshaw cells",
                     [{"ref": "renshaw1946"}, {"ref": "alvarez2007"}],
@@ -345,7 +350,7 @@ def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[
                 (
                     f"{actuator}_RC_{d}",
                     f"{actuator}_MN_{d}",
-                    {"kind": "all_to_all"},
+                    rc_rule(n_rc, 20),
                     -w_rm,
                     "Recurrent inhibition of the same pool",
                     [{"ref": "renshaw1946"}, {"ref": "hultborn1979"}, {"ref": "alvarez2007"}],
@@ -353,7 +358,7 @@ def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[
                 (
                     f"{actuator}_RC_{d}",
                     f"{actuator}_IaIN_{d}",
-                    {"kind": "all_to_all"},
+                    rc_rule(n_rc, n_iain),
                     -w_ri,
                     "Renshaw cells inhibit the Ia inhibitory interneurons coupled to the same pool",
                     [{"ref": "hultborn1979"}, {"ref": "alvarez2007"}],
