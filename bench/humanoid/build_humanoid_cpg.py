@@ -1,19 +1,79 @@
-"""Write circuits/humanoid_cpg.json and circuits/humanoid_cpg.humanoid.binding.json (run once; the files are the source of truth).
+"""Build circuits/humanoid_cpg.json 0.3.0 and its Humanoid-v5 binding: humanoid_stander's balance
+pathway with Ia inhibitory interneurons, Renshaw cells and spinal_cpg's rhythm generator.
 
-    .venv/bin/python bench/humanoid/build_humanoid_cpg.py
+    .venv/bin/python bench/humanoid/build_humanoid_cpg.py                 # writes the two files (deterministic)
+    .venv/bin/python bench/humanoid/build_humanoid_cpg.py run SEEDS [KEY=VALUE ...]
+    .venv/bin/python bench/humanoid/build_humanoid_cpg.py fidelity [KEY=VALUE ...]
+    .venv/bin/python bench/humanoid/build_humanoid_cpg.py rhythm DRIVE[,DRIVE...] [KEY=VALUE ...]
 
-The rhythm generator and commissural populations (Shox2 half-centres, In-F/In-E, V1, V2b,
-V2a, V0d, V0v, Ini, V3) and their parameters are copied from walker2d_cpg.json (spinal_cpg's
-classes); everything else is built here for Humanoid-v5's 17 actuators.
+(``run``, ``fidelity`` and ``rhythm`` without KEY=VALUE use the shipped files; with options they
+build a variant first, ~1 min.)
+
+The balance pathway is humanoid_stander 0.3.0's (``build_humanoid_stander.build``): the binding
+combines the sensors into 9 vestibulospinal (VS) and 17 spindle-channel (SpIN) push-pull pairs of
+20 spiking neurons that excite the 17 agonist/antagonist motor-pool pairs one-to-one. Added here,
+each with the weights recomputed so that the action per unit of the LQR's command is unchanged:
+
+* **Ia inhibitory interneurons** (reciprocal inhibition; Hultborn 1976, Jankowska 1992): per
+  actuator ``IaIN_pos`` (IAIN neurons) receives the same channel input as ``MN_pos`` (channel neuron
+  i onto interneuron i mod IAIN) and inhibits ``MN_neg`` and ``IaIN_neg``, and vice versa. A share
+  SHARE of the push-pull command reaches each pool as the antagonist's withdrawn inhibition instead
+  of as excitation: the channel-to-motor weights are scaled by (1 - SHARE) and the IaIN-to-motor
+  weight is set so that the IaIN path brings the rest, through the IaIN's f-I slope, its mutual
+  inhibition (loop gain MUTUAL) and the Renshaw cells' inhibition of it (share RC_IAIN).
+* **Renshaw cells** (recurrent inhibition; Renshaw 1946, Hultborn et al. 1979, Alvarez & Fyffe
+  2007): per pool RC neurons excited by the pool's collaterals, inhibiting the pool and its IaIN,
+  with a recurrent loop gain RCGAIN (the pool's rate slope falls by 1 + RCGAIN); every input onto
+  the motor pools is multiplied by 1 + RCGAIN to compensate.
+* **Rhythm generator**: spinal_cpg 0.4.2's per-side Shox2 flexor/extensor half-centres, In-F/In-E,
+  V1, V2b, V2a, V0d, V0v, Ini and V3 with its parameters, driven by the MLR-like ``drive``
+  parameter (onto both half-centres here, the extensor's scaled so that at spinal_cpg's default
+  walking drive both get spinal_cpg's values); the half-centres excite the hip_y flexor/extensor
+  pools and V1/V2b inhibit the opposite pool. At the standing default ``drive`` = 0 every
+  rhythm-generator neuron is below threshold (quiet stance); raised, it alternates.
+
+Every pool's tonic input from the channels, the IaINs and the Renshaw cells at the standing pose
+is simulated and cancelled by a second drive term, so that each motor pool and IaIN sits at its
+operating point (as in the stander). Options (KEY=VALUE, defaults in OPTIONS) were chosen on
+selection seeds 209500-209999 (docs/notes/humanoid.md, session 9).
 """
 
+from __future__ import annotations
+
+import copy
+import functools
 import json
+import os
+import sys
+import tempfile
+import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-WALKER = json.loads((ROOT / "circuits" / "walker2d_cpg.json").read_text())
+import numpy as np
 
-JOINT_TYPES = [
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_humanoid_stander as stander
+
+ROOT = Path(__file__).resolve().parents[2]
+SPINAL = ROOT / "circuits" / "spinal_cpg.json"
+OPTIONS = {
+    "SHARE": 0.3,  # share of the push-pull command carried by reciprocal inhibition
+    "IAIN": 8,  # neurons per IaIN pool
+    "IAIN_FANIN": 1,  # neurons of each channel pool that reach each IaIN neuron (1: channel neuron i onto IaIN i)
+    "IAIN_DRIVE": 20.0,  # IaIN operating point (mV)
+    "MUTUAL": 0.2,  # loop gain of the IaIN_pos <-> IaIN_neg mutual inhibition
+    "RC": 8,  # neurons per Renshaw pool
+    "RC_REST": 30.0,  # a Renshaw cell's input from its pool at rest (mV)
+    "RCGAIN": 0.1,  # recurrent loop gain: the pool's f-I slope falls by 1 + RCGAIN
+    "RC_IAIN": 0.05,
+    "RC_WIRING": "all",  # "all": MN<->RC<->IaIN all-to-all; "partition": neuron i onto neuron i mod n (fewer synapses)  # share of an IaIN's command input that its Renshaw cell removes
+    "RG": 1,  # 0: no rhythm generator
+    "DRIVE": 0.0,  # standing default of the MLR drive
+    "W_RG_MN": 6.0,  # half-centre -> hip_y pool excitation, total (mV)
+    "CORRECT": "",  # per-actuator gain corrections, "a:f,b:f" (from `fidelity`)
+}
+TAU_INH = 5.0
+JOINT_TYPES = (
     "abdomen_y",
     "abdomen_z",
     "abdomen_x",
@@ -24,632 +84,636 @@ JOINT_TYPES = [
     "shoulder1",
     "shoulder2",
     "elbow",
-]
-ACTUATORS = [
-    "abdomen_y",
-    "abdomen_z",
-    "abdomen_x",
-    "right_hip_x",
-    "right_hip_z",
-    "right_hip_y",
-    "right_knee",
-    "left_hip_x",
-    "left_hip_z",
-    "left_hip_y",
-    "left_knee",
-    "right_shoulder1",
-    "right_shoulder2",
-    "right_elbow",
-    "left_shoulder1",
-    "left_shoulder2",
-    "left_elbow",
-]
-# left shoulders hold the opposite sign of torque in their own coordinates (the MJCF mirrors their axes differently)
-MIRROR = {"left_shoulder1": -1.0, "left_shoulder2": -1.0}
-ARMS = {"shoulder1", "shoulder2", "elbow"}
-
-
-def jtype(a: str) -> str:
-    return next(t for t in JOINT_TYPES if a == t or a.endswith("_" + t))
-
-
-def side(a: str) -> str:
-    return "right" if a.startswith("right") else "left" if a.startswith("left") else "midline"
-
-
-def ref(citation, doi=None, note=None):
-    r = {"citation": citation}
-    if doi:
-        r["doi"] = doi
-    if note:
-        r["note"] = note
-    return r
-
-
-ECCLES = ref(
-    "Eccles JC, Fatt P, Landgren S (1956) Central pathway for direct inhibitory action of impulses in largest afferent nerve fibres to muscle. J Neurophysiol 19:75-98",
-    "10.1152/jn.1956.19.1.75",
 )
-HULTBORN_IA = ref(
-    "Hultborn H, Jankowska E, Lindstrom S (1971) Recurrent inhibition of interneurones monosynaptically activated from group Ia afferents. J Physiol 215:613-636",
-    "10.1113/jphysiol.1971.sp009488",
-)
-RENSHAW = ref(
-    "Renshaw B (1946) Central effects of centripetal impulses in axons of spinal ventral roots. J Neurophysiol 9:191-204",
-    "10.1152/jn.1946.9.3.191",
-)
-ALVAREZ = ref(
-    "Alvarez FJ, Fyffe REW (2007) The continuing case for the Renshaw cell. J Physiol 584:31-45",
-    "10.1113/jphysiol.2007.136200",
-)
-JANKOWSKA_IA = ref(
-    "Jankowska E (1992) Interneuronal relay in spinal pathways from proprioceptors. Prog Neurobiol 38:335-378",
-    "10.1016/0301-0082(92)90024-9",
-)
-PROCHAZKA = ref(
-    "Prochazka A, Gorassini M (1998) Models of ensemble firing of muscle spindle afferents recorded during normal locomotion in cats. J Physiol 507:277-291",
-    "10.1111/j.1469-7793.1998.277bu.x",
-)
-WILSON_VST = ref(
-    "Wilson VJ, Yoshida M (1969) Comparison of effects of stimulation of Deiters' nucleus and medial longitudinal fasciculus on neck, forelimb, and hindlimb motoneurons. J Neurophysiol 32:743-758",
-    "10.1152/jn.1969.32.5.743",
-)
-DEGANG = ref(
-    "Deliagina TG, Beloozerova IN, Zelenin PV, Orlovsky GN (2008) Spinal and supraspinal postural networks. Brain Res Rev 57:212-221",
-    "10.1016/j.brainresrev.2007.06.017",
-)
-MURRAY_VST = ref(
-    "Murray AJ, Croce K, Belton T, Akay T, Jessell TM (2018) Balance control mediated by vestibular circuits directing limb extension or antagonist muscle co-activation. Cell Rep 22:1325-1338",
-    "10.1016/j.celrep.2018.01.009",
-)
-DUYSENS_IB = ref(
-    "Duysens J, Pearson KG (1980) Inhibition of flexor burst generation by loading ankle extensor muscles in walking cats. Brain Res 187:321-332",
-    "10.1016/0006-8993(80)90206-1",
-)
-PEARSON_IB = ref(
-    "Pearson KG (2008) Role of sensory feedback in the control of stance duration in walking cats. Brain Res Rev 57:222-227",
-    "10.1016/j.brainresrev.2007.06.014",
-)
-BINDING_NOTE = ref("encephagen humanoid_cpg: gains set by the stand calibration, see docs/notes/humanoid.md")
+INTERNEURON = {"tau_m": 5.0, "v_threshold": 10.0, "t_ref": 2.0}
+RG_CLASSES = ("Shox2", "InRG", "V1", "V2b", "V2a", "V0d", "V0v", "Ini", "V3")
+SPINAL_VERSION = "0.4.2"
+SPINAL_WALK_DRIVE = 28.0  # spinal_cpg 0.4.2's default drive (the value its extensor drive was set beside)
+
+REFERENCES = {
+    "hultborn1976": {
+        "citation": "Hultborn H, Illert M, Santini M (1976) Convergence on interneurones mediating the reciprocal Ia inhibition of motoneurones. I. Disynaptic Ia inhibition of Ia inhibitory interneurones. Acta Physiol Scand 96:193-201",
+        "doi": "10.1111/j.1748-1716.1976.tb10188.x",
+    },
+    "hultborn1979": {
+        "citation": "Hultborn H, Lindstrom S, Wigstrom H (1979) On the function of recurrent inhibition in the spinal cord. Exp Brain Res 37:399-403",
+        "doi": "10.1007/BF00237722",
+    },
+    "renshaw1946": {
+        "citation": "Renshaw B (1946) Central effects of centripetal impulses in axons of spinal ventral roots. J Neurophysiol 9:191-204",
+        "doi": "10.1152/jn.1946.9.3.191",
+    },
+    "alvarez2007": {
+        "citation": "Alvarez FJ, Fyffe REW (2007) The continuing case for the Renshaw cell. J Physiol 584:31-45",
+        "doi": "10.1113/jphysiol.2007.136200",
+    },
+    "eccles1956": {
+        "citation": "Eccles JC, Fatt P, Landgren S (1956) Central pathway for direct inhibitory action of impulses in largest afferent nerve fibres to muscle. J Neurophysiol 19:75-98",
+        "doi": "10.1152/jn.1956.19.1.75",
+    },
+    "shik1966": {
+        "citation": "Shik ML, Severin FV, Orlovsky GN (1966) Control of walking and running by means of electrical stimulation of the mid-brain. Biofizika 11:659-666",
+    },
+}
 
 
-def param(value, unit, description, bounds=None, free=False):
-    p = {"value": value, "unit": unit, "description": description}
-    if bounds is not None:
-        p["bounds"] = bounds
-    if free:
-        p["free"] = True
-    return p
+def options_from(args: list[str]) -> dict:
+    """OPTIONS updated by KEY=VALUE arguments (numbers where the default is a number)."""
+    out = dict(OPTIONS)
+    for arg in args:
+        key, value = arg.split("=", 1)
+        if key not in out:
+            raise SystemExit(f"unknown option {key!r}; known: {', '.join(OPTIONS)}")
+        out[key] = value if isinstance(OPTIONS[key], str) else type(OPTIONS[key])(float(value))
+    return out
 
 
-def build():
-    wp = WALKER["parameters"]
-    keep_rg = ["RG_F", "RG_E", "InF", "InE", "V1", "V2b", "V2a", "V0d", "V0v", "Ini", "V3"]
-    populations, projections = {}, {}
-    for s in "LR":
-        for name in keep_rg:
-            populations[f"{s}_{name}"] = WALKER["populations"][f"{s}_{name}"]
-    rg_params = set()
-    projections = {
-        key: proj
-        for key, proj in WALKER["projections"].items()
-        if proj["source"] in populations and proj["target"] in populations
+def slope(model: dict, current: float) -> float:
+    """The noiseless LIF f-I slope (Hz per mV) at ``current``."""
+    return stander.lif_rate(current + 0.5, model) - stander.lif_rate(current - 0.5, model)
+
+
+def _hand_set(reason: str) -> dict:
+    return {"kind": "hand-set", "reason": reason}
+
+
+def _param(value: float, unit: str, description: str, reason: str) -> dict:
+    return {"value": round(float(value), 6), "unit": unit, "description": description, "source": _hand_set(reason)}
+
+
+def _partition(n_source: int, n_target: int) -> dict:
+    """An edge list pairing neuron i of the larger population with neuron i mod n of the smaller one."""
+    n = max(n_source, n_target)
+    return {
+        "kind": "edge_list",
+        "source_index": [i % n_source for i in range(n)],
+        "target_index": [i % n_target for i in range(n)],
     }
 
-    def params_in(tree):
+
+def _renamed(tree, names: dict[str, str]):
+    """``tree`` with every {"param": old} reference renamed."""
+    if isinstance(tree, dict):
+        out = {k: _renamed(v, names) for k, v in tree.items()}
+        if "param" in out and out["param"] in names:
+            out["param"] = names[out["param"]]
+        return out
+    if isinstance(tree, list):
+        return [_renamed(v, names) for v in tree]
+    return tree
+
+
+def rhythm_generator(options: dict) -> dict:
+    """spinal_cpg's rhythm-generator and commissural block (populations, projections, neuron models,
+    parameters, cell classes, references) without its motor pools; its ``noise`` renamed ``noise_cpg``."""
+    spinal = json.loads(SPINAL.read_text())
+    keep = [n for n, p in spinal["populations"].items() if p["cell_class"] in RG_CLASSES]
+    rename = {"noise": "noise_cpg"}
+    populations = {n: _renamed(copy.deepcopy(spinal["populations"][n]), rename) for n in keep}
+    extensor = spinal["parameters"]["drive_ext"]["value"] / SPINAL_WALK_DRIVE
+    populations["RG_E"]["drive"] = {"param": "drive", "factor": round(extensor, 6)}
+    projections = {
+        k: _renamed(copy.deepcopy(p), rename)
+        for k, p in spinal["projections"].items()
+        if p["source"] in keep and p["target"] in keep
+    }
+    models = {k: _renamed(copy.deepcopy(m), rename) for k, m in spinal["neuron_models"].items() if k != "motor_neuron"}
+    used: set[str] = set()
+
+    def collect(tree) -> None:
         if isinstance(tree, dict):
-            if set(tree) <= {"param", "factor"} and "param" in tree:
-                rg_params.add(tree["param"])
+            if "param" in tree:
+                used.add(tree["param"])
             for v in tree.values():
-                params_in(v)
+                collect(v)
         elif isinstance(tree, list):
             for v in tree:
-                params_in(v)
+                collect(v)
 
-    params_in(populations)
-    params_in(projections)
-    params_in(WALKER["neuron_models"])
-    parameters = {k: {**wp[k], "free": False} for k in sorted(rg_params)}
-    for k in parameters:
-        parameters[k].pop("free")
+    collect([populations, projections, models])
+    parameters = {}
+    for name in sorted(used):
+        original = {v: k for k, v in rename.items()}.get(name, name)
+        parameters[name] = copy.deepcopy(spinal["parameters"][original])
     parameters["drive"] = {
-        **wp["drive"],
-        "value": 18.0,
-        "bounds": [0.0, 26.0],
-        "description": "Descending (brainstem) drive to the flexor half-centres; low while standing (the rhythm is off), raised to walk",
-    }
-
-    cell_classes = {
-        k: WALKER["cell_classes"][k] for k in ["Shox2", "InRG", "V1", "V2b", "V2a", "V0d", "V0v", "Ini", "V3"]
-    }
-    cell_classes["MN"] = {
-        **WALKER["cell_classes"]["MN"],
-        "description": "Alpha motor neurons: for each actuated joint, one pool per direction of torque (agonist and antagonist)",
-    }
-    cell_classes["Ia_afferent"] = {
-        "transmitter": "glutamate",
-        "description": "Muscle-spindle group Ia afferents: rate rises with the stretch (joint angle away from the set point) and stretch velocity of the muscle; monosynaptic excitation of homonymous motor neurons",
-        "references": [PROCHAZKA, ECCLES],
-    }
-    cell_classes["IaIN"] = {
-        "transmitter": "glycine",
-        "description": "Ia inhibitory interneurons: excited by Ia afferents, inhibit the antagonist motor pool (reciprocal inhibition) and the opposite IaIN; inhibited by Renshaw cells",
-        "references": [ECCLES, HULTBORN_IA, JANKOWSKA_IA],
-    }
-    cell_classes["Renshaw"] = {
-        "transmitter": "GABA+glycine",
-        "description": "Renshaw cells: excited by motor-neuron collaterals, inhibit the same motor pool (recurrent inhibition) and its Ia inhibitory interneuron",
-        "markers": ["Calbindin"],
-        "references": [RENSHAW, HULTBORN_IA, ALVAREZ],
-    }
-    cell_classes["vestibulospinal"] = {
-        "transmitter": "glutamate",
-        "description": "Lateral vestibular (Deiters') nucleus neurons projecting down the lateral vestibulospinal tract: excited by trunk tilt towards one side (pitch forward/back, roll left/right) in push-pull pairs, they excite the motor pools that right the trunk",
-        "references": [WILSON_VST, DEGANG, MURRAY_VST],
-    }
-    cell_classes["load_afferent"] = {**WALKER["cell_classes"]["load_afferent"], "references": [DUYSENS_IB, PEARSON_IB]}
-    neuron_models = {
-        k: WALKER["neuron_models"][k] for k in ["rg_flexor", "rg_extensor", "interneuron", "motor_neuron", "afferent"]
-    }
-
-    parameters.update(
-        {
-            "drive_mn_leg": param(
-                6.0, "mV", "Tonic (postural) drive to the trunk and leg motor pools", [0.0, 7.9], True
-            ),
-            "drive_mn_arm": param(6.0, "mV", "Tonic postural drive to the arm motor pools", [0.0, 7.9], True),
-            "drive_iain": param(4.0, "mV", "Tonic drive to the Ia inhibitory interneurons", [0.0, 7.9]),
-            "drive_rc": param(2.0, "mV", "Tonic drive to the Renshaw cells", [0.0, 7.9]),
-            "w_ia_mn": param(
-                3.0,
-                "mV",
-                "Ia afferents -> homonymous motor pool (monosynaptic stretch reflex), total per target neuron",
-                [0.0, 10.0],
-                True,
-            ),
-            "w_ia_iain": param(3.0, "mV", "Ia afferents -> their Ia inhibitory interneuron", [0.0, 10.0]),
-            "w_iain_mn": param(
-                -3.0,
-                "mV",
-                "Ia inhibitory interneuron -> antagonist motor pool (reciprocal inhibition)",
-                [-10.0, 0.0],
-                True,
-            ),
-            "w_iain_iain": param(
-                -2.0, "mV", "Ia inhibitory interneuron -> the opposite Ia inhibitory interneuron", [-10.0, 0.0]
-            ),
-            "w_mn_rc": param(3.0, "mV", "Motor neuron collaterals -> Renshaw cells", [0.0, 10.0]),
-            "w_rc_mn": param(
-                -2.0, "mV", "Renshaw cells -> the same motor pool (recurrent inhibition)", [-10.0, 0.0], True
-            ),
-            "w_rc_iain": param(
-                -2.0, "mV", "Renshaw cells -> the Ia inhibitory interneuron of the same pool", [-10.0, 0.0]
-            ),
-            "w_vst_trunk": param(
-                4.0,
-                "mV",
-                "Vestibulospinal pitch population -> abdomen_y motor pool that rights the trunk",
-                [0.0, 12.0],
-                True,
-            ),
-            "w_vst_hip": param(
-                4.0,
-                "mV",
-                "Vestibulospinal pitch population -> hip_y motor pools that right the trunk",
-                [0.0, 12.0],
-                True,
-            ),
-            "w_vst_knee": param(2.0, "mV", "Vestibulospinal pitch population -> knee motor pools", [0.0, 12.0], True),
-            "w_vst_roll_trunk": param(
-                3.0, "mV", "Vestibulospinal roll population -> abdomen_x motor pool", [0.0, 12.0], True
-            ),
-            "w_vst_roll_hip": param(
-                3.0,
-                "mV",
-                "Vestibulospinal roll population -> hip_x motor pools (mirrored left/right)",
-                [0.0, 12.0],
-                True,
-            ),
-            "w_ib_mn": param(
-                1.0,
-                "mV",
-                "Foot-load Ib afferents -> hip and knee extensor pools of the same leg (positive force feedback in stance)",
-                [0.0, 8.0],
-                True,
-            ),
-            "w_ib_rg": {
-                **wp["w_ib"],
-                "free": False,
-                "description": "Foot-load Ib afferents -> extensor half-centre of the same side",
-            },
-            "w_rg_mn": param(
-                0.5,
-                "mV",
-                "Rhythm-generator half-centres -> hip_y flexor/extensor pools (and V1/V2b inhibition of the opposite pool)",
-                [0.0, 6.0],
-                True,
-            ),
-            # binding gains and offsets (declared here so that calibrate tunes them with the circuit)
-            "g_ia_angle": param(20.0, "mV/rad", "Ia afferent input per rad of joint angle", [0.0, 80.0], True),
-            "g_ia_velocity": param(
-                1.0,
-                "mV s/rad",
-                "Ia afferent input per rad/s of joint velocity (spindle velocity sensitivity)",
-                [0.0, 8.0],
-                True,
-            ),
-            "ia_offset": param(12.0, "mV", "Ia afferent input at joint angle 0 (fusimotor bias)", [8.0, 20.0]),
-            "g_vst_pitch": param(60.0, "mV/rad", "Vestibulospinal input per rad of trunk pitch", [0.0, 200.0], True),
-            "g_vst_pitch_rate": param(
-                5.0, "mV s/rad", "Vestibulospinal input per rad/s of trunk pitch rate", [0.0, 30.0], True
-            ),
-            "g_vst_roll": param(60.0, "mV/rad", "Vestibulospinal input per rad of trunk roll", [0.0, 200.0], True),
-            "g_vst_roll_rate": param(
-                5.0, "mV s/rad", "Vestibulospinal input per rad/s of trunk roll rate", [0.0, 30.0], True
-            ),
-            "vst_offset": param(
-                9.0, "mV", "Vestibulospinal input with the trunk upright (tonic resting rate)", [5.0, 15.0]
-            ),
-            "g_load": param(0.02, "mV/N", "Ib input per N of foot load", [0.0, 0.1]),
-            "load_offset": param(5.0, "mV", "Ib input with the foot unloaded", [0.0, 12.0]),
-        }
-    )
-    for t in JOINT_TYPES:
-        arm = t in ARMS
-        parameters[f"k_{t}"] = param(
-            0.004 if not arm else 0.002,
-            "1/Hz",
-            f"Action of {t} per Hz of agonist-minus-antagonist motor-pool rate",
-            [0.0, 0.03],
-            True,
-        )
-        parameters[f"o_{t}"] = param(
-            0.0, "1", f"Action of {t} with both pools silent or balanced (descending postural bias)", [-0.4, 0.4], True
-        )
-
-    def pop(cls, size, model, drive, sd, desc, region="spinal cord", refs=None):
-        p = {
-            "cell_class": cls,
-            "size": size,
-            "neuron_model": model,
-            "drive": drive,
-            "initial_v": {"uniform": [0.0, 5.0]},
-            "side": sd,
-            "region": region,
-            "description": desc,
-        }
-        if refs:
-            p["references"] = refs
-        return p
-
-    def proj(src, tgt, w, desc, refs, delay=1.0):
-        projections[f"{src}->{tgt}"] = {
-            "source": src,
-            "target": tgt,
-            "rule": {"kind": "all_to_all"},
-            "weight": {"param": w} if isinstance(w, str) else w,
-            "weight_mode": "total",
-            "delay": delay,
-            "description": desc,
-            "references": refs,
-        }
-
-    readouts = {}
-    for a in ACTUATORS:
-        t, sd = jtype(a), side(a)
-        drive = {"param": "drive_mn_arm" if t in ARMS else "drive_mn_leg"}
-        for d, sign in (("pos", "positive"), ("neg", "negative")):
-            populations[f"{a}_MN_{d}"] = pop(
-                "MN", 3, "motor_neuron", drive, sd, f"{a}: motor pool producing {sign} torque"
-            )
-            populations[f"{a}_Ia_{d}"] = pop(
-                "Ia_afferent",
-                2,
-                "afferent",
-                0.0,
-                sd,
-                f"{a}: Ia afferents of the muscle that {sign} motion stretches (they excite the pool that resists it)",
-                region="dorsal root ganglion",
-            )
-            populations[f"{a}_IaIN_{d}"] = pop(
-                "IaIN",
-                2,
-                "interneuron",
-                {"param": "drive_iain"},
-                sd,
-                f"{a}: Ia inhibitory interneuron relaying the Ia_{d} afferents",
-            )
-            populations[f"{a}_RC_{d}"] = pop(
-                "Renshaw", 1, "interneuron", {"param": "drive_rc"}, sd, f"{a}: Renshaw cell of the {sign}-torque pool"
-            )
-        for d, o in (("pos", "neg"), ("neg", "pos")):
-            # Ia_pos is stretched by positive motion: it excites the pool that resists it (MN_neg) and, through IaIN_pos, inhibits MN_pos
-            proj(
-                f"{a}_Ia_{d}",
-                f"{a}_MN_{o}",
-                "w_ia_mn",
-                "Monosynaptic stretch reflex onto the homonymous pool",
-                [ECCLES, PROCHAZKA],
-            )
-            proj(
-                f"{a}_Ia_{d}",
-                f"{a}_IaIN_{d}",
-                "w_ia_iain",
-                "Ia afferents excite their Ia inhibitory interneuron",
-                [ECCLES, JANKOWSKA_IA],
-            )
-            proj(
-                f"{a}_IaIN_{d}",
-                f"{a}_MN_{d}",
-                "w_iain_mn",
-                "Reciprocal inhibition of the antagonist pool",
-                [ECCLES, JANKOWSKA_IA],
-            )
-            proj(
-                f"{a}_IaIN_{d}",
-                f"{a}_IaIN_{o}",
-                "w_iain_iain",
-                "Mutual inhibition of opposite Ia inhibitory interneurons",
-                [HULTBORN_IA],
-            )
-            proj(
-                f"{a}_MN_{d}",
-                f"{a}_RC_{d}",
-                "w_mn_rc",
-                "Motor-axon collaterals excite Renshaw cells",
-                [RENSHAW, ALVAREZ],
-            )
-            proj(f"{a}_RC_{d}", f"{a}_MN_{d}", "w_rc_mn", "Recurrent inhibition of the same pool", [RENSHAW, ALVAREZ])
-            proj(
-                f"{a}_RC_{d}",
-                f"{a}_IaIN_{o}",
-                "w_rc_iain",
-                "Renshaw cells inhibit the Ia inhibitory interneuron that the pool's own Ia afferents drive",
-                [HULTBORN_IA],
-            )
-        readouts[f"{a}_mn"] = {
-            "terms": [{"population": f"{a}_MN_pos"}, {"population": f"{a}_MN_neg", "coefficient": -1.0}],
-            "tau": 10.0,
-            "description": f"{a}: positive minus negative torque pool rate, low-pass 10 ms (muscle activation)",
-        }
-    # vestibulospinal push-pull populations (brainstem, midline pairs)
-    vst = {
-        "VST_pitch_fwd": "trunk pitched forward",
-        "VST_pitch_back": "trunk pitched backward",
-        "VST_roll_pos": "trunk rolled towards -y (positive torso_roll)",
-        "VST_roll_neg": "trunk rolled towards +y",
-    }
-    for name, desc in vst.items():
-        populations[name] = pop(
-            "vestibulospinal",
-            3,
-            "interneuron",
-            0.0,
-            "midline",
-            f"Lateral vestibular nucleus neurons excited by {desc}",
-            region="lateral vestibular nucleus",
-        )
-    # signs from the LQR stander's gains: a forward pitch is righted by negative abdomen_y and hip_y and positive knee torque
-    for d_fwd, d_back, joints, w in (
-        ("neg", "pos", ["abdomen_y"], "w_vst_trunk"),
-        ("neg", "pos", ["right_hip_y", "left_hip_y"], "w_vst_hip"),
-        ("pos", "neg", ["right_knee", "left_knee"], "w_vst_knee"),
-    ):
-        for j in joints:
-            proj(
-                "VST_pitch_fwd",
-                f"{j}_MN_{d_fwd}",
-                w,
-                "Vestibulospinal excitation of the pool that rights a forward pitch",
-                [WILSON_VST, MURRAY_VST],
-                delay=2.0,
-            )
-            proj(
-                "VST_pitch_back",
-                f"{j}_MN_{d_back}",
-                w,
-                "Vestibulospinal excitation of the pool that rights a backward pitch",
-                [WILSON_VST, MURRAY_VST],
-                delay=2.0,
-            )
-    for j, d_pos, w in (
-        ("abdomen_x", "pos", "w_vst_roll_trunk"),
-        ("right_hip_x", "neg", "w_vst_roll_hip"),
-        ("left_hip_x", "pos", "w_vst_roll_hip"),
-    ):
-        d_neg = "neg" if d_pos == "pos" else "pos"
-        proj(
-            "VST_roll_pos",
-            f"{j}_MN_{d_pos}",
-            w,
-            "Vestibulospinal excitation of the pool that rights a roll (mirrored left/right)",
-            [WILSON_VST, DEGANG],
-            delay=2.0,
-        )
-        proj(
-            "VST_roll_neg",
-            f"{j}_MN_{d_neg}",
-            w,
-            "Vestibulospinal excitation of the pool that rights the opposite roll",
-            [WILSON_VST, DEGANG],
-            delay=2.0,
-        )
-    # foot-load Ib afferents and the rhythm generators' motor output
-    for s, leg in (("L", "left"), ("R", "right")):
-        populations[f"{s}_Ib_load"] = pop(
-            "load_afferent", 2, "afferent", 0.0, leg, f"{leg} foot-load (Ib) afferents", region="dorsal root ganglion"
-        )
-        proj(
-            f"{s}_Ib_load",
-            f"{s}_RG_E",
-            "w_ib_rg",
-            "Load afferents excite the extensor half-centre (prolong stance)",
-            [DUYSENS_IB, PEARSON_IB],
-        )
-        proj(
-            f"{s}_Ib_load",
-            f"{leg}_hip_y_MN_pos",
-            "w_ib_mn",
-            "Load afferents excite the hip extensor pool (positive force feedback)",
-            [PEARSON_IB],
-        )
-        proj(
-            f"{s}_Ib_load",
-            f"{leg}_knee_MN_neg",
-            "w_ib_mn",
-            "Load afferents excite the knee extensor pool (positive force feedback)",
-            [PEARSON_IB],
-        )
-        rybak = WALKER["cell_classes"]["V1"]["references"]
-        proj(f"{s}_RG_F", f"{leg}_hip_y_MN_neg", "w_rg_mn", "Flexor half-centre drives the hip flexor pool", rybak)
-        proj(f"{s}_RG_E", f"{leg}_hip_y_MN_pos", "w_rg_mn", "Extensor half-centre drives the hip extensor pool", rybak)
-        proj(
-            f"{s}_V1",
-            f"{leg}_hip_y_MN_pos",
-            {"param": "w_rg_mn", "factor": -1.0},
-            "V1 (driven by the flexor half-centre) inhibits the hip extensor pool",
-            rybak,
-        )
-        proj(
-            f"{s}_V2b",
-            f"{leg}_hip_y_MN_neg",
-            {"param": "w_rg_mn", "factor": -1.0},
-            "V2b (driven by the extensor half-centre) inhibits the hip flexor pool",
-            rybak,
-        )
-    for key in ("L_RG_F->L_MN_F",):
-        projections.pop(key, None)
-
-    circuit = {
-        "$schema": "circuit.schema.json",
-        "schema_version": "1",
-        "name": "humanoid_cpg",
-        "version": "0.1.0",
+        **parameters["drive"],
+        "value": options["DRIVE"],
+        "bounds": [0.0, 44.0],
         "description": (
-            "A spinal and brainstem circuit made for Gymnasium Humanoid-v5 (17 actuators). For each actuated joint: "
-            "an agonist/antagonist pair of motor pools, Ia afferents for angle and velocity (one per direction of stretch) "
-            "exciting the homonymous pool and inhibiting the antagonist through Ia inhibitory interneurons, and a Renshaw cell "
-            "per pool. Vestibulospinal pitch and roll populations in push-pull excite the trunk, hip and knee pools that right "
-            "the trunk; foot-load Ib afferents excite the extensors and the extensor half-centre; per side, flexor/extensor "
-            "rhythm generators with spinal_cpg's commissural classes (V0d, V0v via V2a, V3) drive the hip pools. Arm pools hold "
-            "the arms on tonic postural drive. Left and right share every parameter. The binding's gains are parameters here, "
-            "so calibrate tunes them with the synapses."
+            "MLR-like descending drive onto both rhythm-generator half-centres (the extensor's scaled by "
+            f"{extensor:.4f}, so that at spinal_cpg's default walking drive {SPINAL_WALK_DRIVE:g} mV both receive "
+            "spinal_cpg's values), V3 (x0.25) and, inhibitory, V0d (x1.5). 0 while standing: every rhythm-generator "
+            "neuron is below threshold (quiet stance); raised (spinal_cpg walks at 11-44 mV) the half-centres burst and "
+            "left and right alternate"
         ),
-        "authors": ["encephagen developers"],
-        "license": "CC-BY-4.0",
+        "source": _hand_set(
+            "0 at stance (the rhythm generator silent); the walking range is spinal_cpg's (history 0.3.1 there)"
+        ),
         "references": [
-            ECCLES,
-            HULTBORN_IA,
-            RENSHAW,
-            ALVAREZ,
-            JANKOWSKA_IA,
-            PROCHAZKA,
-            WILSON_VST,
-            DEGANG,
-            MURRAY_VST,
-            DUYSENS_IB,
-            PEARSON_IB,
-        ]
-        + WALKER["references"][:4],
-        "parameters": dict(sorted(parameters.items())),
-        "neuron_models": neuron_models,
-        "cell_classes": cell_classes,
-        "populations": populations,
-        "projections": projections,
-        "readouts": readouts,
-        "history": [
-            {
-                "version": "0.1.0",
-                "date": "2026-12-02T18:00:00Z",
-                "author": "encephagen developers",
-                "action": "created",
-                "description": "Built by bench/humanoid/build_humanoid_cpg.py; rhythm generator and commissural populations from walker2d_cpg 0.7.0.",
-            }
+            {"ref": "shik1966", "note": "mesencephalic locomotor region stimulation starts walking and sets its speed"},
+            *parameters["drive"].get("references", []),
         ],
     }
-    binding = {
-        "binding_version": "1",
-        "circuit": "humanoid_cpg",
-        "body": {"kind": "humanoid"},
-        "description": (
-            "humanoid_cpg on Humanoid-v5. Each joint's Ia pair reads its angle and velocity in push-pull (balanced at angle 0; the motor offsets o_TYPE hold the bent-knee stance against it); "
-            "the vestibulospinal pairs read torso pitch/roll and their rates; Ib reads the foot loads. Each actuator is driven by "
-            "its own motor pools only: o_TYPE + k_TYPE * (MN_pos - MN_neg); the left shoulders mirror the sign. Every gain, "
-            "and offset is a circuit parameter."
-        ),
-        "warmup_ms": 300,
-        "afferents": {},
-        "motors": {},
+    parameters.pop("free", None)
+    for p in parameters.values():
+        p.pop("free", None)
+    classes = {k: copy.deepcopy(spinal["cell_classes"][k]) for k in RG_CLASSES}
+    refs_used: set[str] = set()
+
+    def collect_refs(tree) -> None:
+        if isinstance(tree, dict):
+            if "ref" in tree:
+                refs_used.add(tree["ref"])
+            for v in tree.values():
+                collect_refs(v)
+        elif isinstance(tree, list):
+            for v in tree:
+                collect_refs(v)
+
+    collect_refs([populations, projections, models, parameters, classes])
+    references = {k: v for k, v in spinal["references"].items() if k in refs_used}
+    return {
+        "populations": populations,
+        "projections": projections,
+        "neuron_models": models,
+        "parameters": parameters,
+        "cell_classes": classes,
+        "references": references,
+        "version": spinal["version"],
     }
-    aff = binding["afferents"]
-    for a in ACTUATORS:
-        t = jtype(a)
-        for d, sign in (("pos", 1.0), ("neg", -1.0)):
-            aff[f"{a}_Ia_{d}_angle"] = {
-                "sensor": f"{a}_angle",
-                "population": f"{a}_Ia_{d}",
-                "gain": {"param": "g_ia_angle", "factor": sign},
-                "offset": {"param": "ia_offset"},
-                "low": 0.0,
-                "high": 40.0,
+
+
+@functools.cache
+def _stander() -> tuple[dict, dict]:
+    """humanoid_stander 0.3.0's circuit and binding before its resting-input compensation."""
+    return stander.build()
+
+
+def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[dict, dict]:
+    """(circuit, binding) as JSON trees; ``compensation``: each motor pool's and IaIN's second drive
+    term (mV) that cancels its tonic synaptic input at the standing pose (see :func:`compensate`)."""
+    circuit, binding = copy.deepcopy(_stander())
+    compensation = compensation or {}
+    share, mutual, rc_gain, rc_iain = options["SHARE"], options["MUTUAL"], options["RCGAIN"], options["RC_IAIN"]
+    n_iain, n_rc = int(options["IAIN"]), int(options["RC"])
+    corrections = {a: float(f) for a, f in (item.split(":") for item in options["CORRECT"].split(",") if item.strip())}
+    tau = stander.SYNAPSE_TAU / 1000.0
+
+    def rc_rule(n_source: int, n_target: int) -> dict:
+        return _partition(n_source, n_target) if options["RC_WIRING"] == "partition" else {"kind": "all_to_all"}
+
+    f_mn = slope(stander.MOTOR_NEURON, stander.DRIVE)
+    f_ia = slope(INTERNEURON, options["IAIN_DRIVE"])
+    f_rc = slope(INTERNEURON, options["RC_REST"])
+    r_mn = stander.lif_rate(stander.DRIVE)
+    w_mr = options["RC_REST"] / (tau * r_mn)  # MN pool -> RC, total: RC_REST mV at the pool's resting rate
+    w_rm = rc_gain / (f_mn * tau * f_rc * w_mr * tau)  # RC -> MN: loop gain RCGAIN
+    w_ri = rc_iain / (tau * f_rc * w_mr * tau * f_mn)  # RC -> IaIN: removes RC_IAIN of its command input
+    w_ii = mutual / (tau * f_ia)  # IaIN -> opposite IaIN: loop gain MUTUAL
+    per_action = stander.INPUT_PER_ACTION
+    ia_rate_per_action = f_ia * per_action * (1.0 - rc_iain) / (1.0 - mutual)  # Hz per action unit of command
+    w_im = share * per_action * (1.0 + rc_gain) / (tau * ia_rate_per_action)  # IaIN -> antagonist MN
+    populations, projections = circuit["populations"], circuit["projections"]
+    actuators = [p[: -len("_MN_pos")] for p in populations if p.endswith("_MN_pos")]
+    opposite = {"pos": "neg", "neg": "pos"}
+    sign_word = {"pos": "positive", "neg": "negative"}
+    for projection in list(projections.values()):
+        actuator, d = projection["target"].rsplit("_MN_", 1)
+        factor = (1.0 - share) * (1.0 + rc_gain) * corrections.get(actuator, 1.0)
+        projection["weight"] = round(projection["weight"] * factor, 6)
+        projection["description"] = (
+            f"Channel excitation of the pool that the channel's command pushes ({1 - share:.0%} of the command; "
+            "the rest arrives as withdrawn reciprocal inhibition)"
+        )
+        # the pool's Ia inhibitory interneuron receives the same channel input (at its own gain, 20 mV per action unit)
+        projections[f"{projection['source']}->{actuator}_IaIN_{d}"] = {
+            "source": projection["source"],
+            "target": f"{actuator}_IaIN_{d}",
+            "rule": _partition(min(stander.CHANNEL_SIZE, n_iain * int(options["IAIN_FANIN"])), n_iain),
+            "weight": round(projection["weight"] / factor, 6),
+            "weight_mode": "total",
+            "delay": stander.SYNAPSE_DELAY,
+            "description": "The channel input of the homonymous motor pool, onto its Ia inhibitory interneuron",
+            "references": [{"ref": "jankowska1992"}, {"ref": "hultborn1976"}],
+        }
+    for actuator in actuators:
+        correction = corrections.get(actuator, 1.0)
+        for d in ("pos", "neg"):
+            o = opposite[d]
+            populations[f"{actuator}_IaIN_{d}"] = {
+                "cell_class": "IaIN",
+                "size": n_iain,
+                "neuron_model": "interneuron_fast",
+                "drive": [{"param": "drive_iain"}, round(compensation.get(f"{actuator}_IaIN_{d}", 0.0), 4)],
+                "initial_v": {"uniform": [0.0, 10.0]},
+                "region": "spinal cord, lamina VII",
+                "description": (
+                    f"{actuator}: Ia inhibitory interneurons receiving the {sign_word[d]}-torque pool's channel input; they "
+                    f"inhibit the {sign_word[o]}-torque pool and its interneurons (second drive term: cancels the tonic input at the standing pose)"
+                ),
             }
-            aff[f"{a}_Ia_{d}_velocity"] = {
-                "sensor": f"{a}_velocity",
-                "population": f"{a}_Ia_{d}",
-                "gain": {"param": "g_ia_velocity", "factor": sign},
-                "low": -10.0,
-                "high": 10.0,
+            populations[f"{actuator}_RC_{d}"] = {
+                "cell_class": "Renshaw",
+                "size": n_rc,
+                "neuron_model": "interneuron_fast",
+                "drive": 0.0,
+                "initial_v": {"uniform": [0.0, 10.0]},
+                "region": "spinal cord, ventral horn (lamina VII)",
+                "description": f"{actuator}: Renshaw cells of the {sign_word[d]}-torque pool",
             }
-    for name, sensor, rate, sign in (
-        ("VST_pitch_fwd", "torso_pitch", "torso_pitch_rate", 1.0),
-        ("VST_pitch_back", "torso_pitch", "torso_pitch_rate", -1.0),
-        ("VST_roll_pos", "torso_roll", "torso_roll_rate", 1.0),
-        ("VST_roll_neg", "torso_roll", "torso_roll_rate", -1.0),
-    ):
-        g, gr = ("g_vst_pitch", "g_vst_pitch_rate") if "pitch" in name else ("g_vst_roll", "g_vst_roll_rate")
-        aff[name] = {
-            "sensor": sensor,
-            "population": name,
-            "gain": {"param": g, "factor": sign},
-            "offset": {"param": "vst_offset"},
-            "low": 0.0,
-            "high": 40.0,
+            populations[f"{actuator}_MN_{d}"]["drive"][1] = round(compensation.get(f"{actuator}_MN_{d}", 0.0), 4)
+            links = [
+                (
+                    f"{actuator}_IaIN_{d}",
+                    f"{actuator}_MN_{o}",
+                    _partition(n_iain, 20),
+                    -w_im * correction,
+                    "Reciprocal inhibition of the antagonist pool",
+                    [{"ref": "eccles1956"}, {"ref": "hultborn1976"}, {"ref": "jankowska1992"}],
+                ),
+                (
+                    f"{actuator}_IaIN_{d}",
+                    f"{actuator}_IaIN_{o}",
+                    {"kind": "all_to_all"},
+                    -w_ii,
+                    "Mutual inhibition of opposite Ia inhibitory interneurons",
+                    [{"ref": "hultborn1976"}],
+                ),
+                (
+                    f"{actuator}_MN_{d}",
+                    f"{actuator}_RC_{d}",
+                    rc_rule(20, n_rc),
+                    w_mr,
+                    "Motor-axon collaterals excite the pool's Renshaw cells",
+                    [{"ref": "renshaw1946"}, {"ref": "alvarez2007"}],
+                ),
+                (
+                    f"{actuator}_RC_{d}",
+                    f"{actuator}_MN_{d}",
+                    rc_rule(n_rc, 20),
+                    -w_rm,
+                    "Recurrent inhibition of the same pool",
+                    [{"ref": "renshaw1946"}, {"ref": "hultborn1979"}, {"ref": "alvarez2007"}],
+                ),
+                (
+                    f"{actuator}_RC_{d}",
+                    f"{actuator}_IaIN_{d}",
+                    rc_rule(n_rc, n_iain),
+                    -w_ri,
+                    "Renshaw cells inhibit the Ia inhibitory interneurons coupled to the same pool",
+                    [{"ref": "hultborn1979"}, {"ref": "alvarez2007"}],
+                ),
+            ]
+            for source, target, rule, weight, description, refs in links:
+                projections[f"{source}->{target}"] = {
+                    "source": source,
+                    "target": target,
+                    "rule": rule,
+                    "weight": round(float(weight), 6),
+                    "weight_mode": "total",
+                    "delay": stander.SYNAPSE_DELAY,
+                    "description": description,
+                    "references": refs,
+                }
+    parameters = circuit["parameters"]
+    parameters["drive_iain"] = _param(
+        options["IAIN_DRIVE"],
+        "mV",
+        "Resting input of the Ia inhibitory interneurons (each pool's second drive term cancels its tonic synaptic input)",
+        "the middle of the interneuron's near-linear f-I range, as drive_mn for the motor neurons",
+    )
+    circuit["neuron_models"]["interneuron_fast"] = {
+        **INTERNEURON,
+        "tau_syn_exc": stander.SYNAPSE_TAU,
+        "tau_syn_inh": TAU_INH,
+        "noise_sigma": stander.CHANNEL_NOISE,
+        "source": _hand_set("the channel neuron's fast LIF (5 ms membrane, 2 ms refractory, 0.3 mV noise)"),
+    }
+    circuit["neuron_models"]["motor_neuron"]["tau_syn_inh"] = TAU_INH
+    circuit["references"].update(REFERENCES)
+    circuit["cell_classes"]["IaIN"] = {
+        "transmitter": "glycine",
+        "description": (
+            "Ia inhibitory interneurons: receive the spindle (and here vestibulospinal) input of one motor pool and inhibit "
+            "its antagonist pool and the antagonist's interneurons (reciprocal inhibition); inhibited by Renshaw cells. "
+            f"They carry {share:.0%} of the push-pull command (the rest is the channels' crossed excitation)"
+        ),
+        "references": [
+            {"ref": "eccles1956", "note": "disynaptic inhibition of the antagonist motor pool from Ia afferents"},
+            {"ref": "hultborn1976", "note": "opposite Ia inhibitory interneurons inhibit each other"},
+            {"ref": "jankowska1992", "note": "convergence of many afferent and descending inputs onto IaINs"},
+        ],
+    }
+    circuit["cell_classes"]["Renshaw"] = {
+        "transmitter": "glycine",
+        "description": (
+            f"Renshaw cells: excited by motor-axon collaterals, they inhibit the same pool (recurrent loop gain {rc_gain:g}: "
+            "the pool's input-output slope falls by that factor, compensated on its inputs) and its Ia inhibitory interneurons"
+        ),
+        "markers": ["Calbindin"],
+        "references": [
+            {"ref": "renshaw1946"},
+            {"ref": "hultborn1979", "note": "recurrent inhibition as a variable gain regulator of the motor output"},
+            {"ref": "alvarez2007"},
+        ],
+    }
+    if options["RG"]:
+        rg = rhythm_generator(options)
+        clash = set(rg["parameters"]) & set(parameters)
+        if clash:
+            raise SystemExit(f"parameter names clash with spinal_cpg's: {sorted(clash)}")
+        populations.update(rg["populations"])
+        projections.update(rg["projections"])
+        circuit["neuron_models"].update(rg["neuron_models"])
+        parameters.update(rg["parameters"])
+        circuit["cell_classes"].update(rg["cell_classes"])
+        circuit["references"].update(rg["references"])
+        parameters["w_rg_mn"] = _param(
+            options["W_RG_MN"],
+            "mV",
+            "Rhythm-generator half-centre -> hip_y pool excitation (flexor -> flexor pool MN_neg, extensor -> extensor pool MN_pos), and V1/V2b -> opposite pool inhibition, total per target neuron",
+            "about 0.15 action units of hip torque per burst (open loop, `bench/humanoid/build_humanoid_cpg.py rhythm`)",
+        )
+        for s, leg in (("L", "left"), ("R", "right")):
+            for half, role in (("RG_F", "flexor"), ("RG_E", "extensor")):
+                # gait roles for `encephagen sweep` / `encephagen gait` (not read by the binding)
+                circuit["readouts"][f"{leg}_{role}"] = {
+                    "terms": [{"population": f"{s}_{half}"}],
+                    "tau": 20.0,
+                    "description": f"{leg} {role} half-centre rate (the rhythm generator's phase; not a motor command)",
+                }
+            for source, target, sign, description in (
+                (f"{s}_RG_F", f"{leg}_hip_y_MN_neg", 1.0, "The flexor half-centre excites the hip flexor pool"),
+                (f"{s}_RG_E", f"{leg}_hip_y_MN_pos", 1.0, "The extensor half-centre excites the hip extensor pool"),
+                (
+                    f"{s}_V1",
+                    f"{leg}_hip_y_MN_pos",
+                    -1.0,
+                    "V1 (driven by the flexor half-centre) inhibits the hip extensor pool",
+                ),
+                (
+                    f"{s}_V2b",
+                    f"{leg}_hip_y_MN_neg",
+                    -1.0,
+                    "V2b (driven by the extensor half-centre) inhibits the hip flexor pool",
+                ),
+            ):
+                projections[f"{source}->{target}"] = {
+                    "source": source,
+                    "target": target,
+                    "rule": {"kind": "all_to_all"},
+                    "weight": {"param": "w_rg_mn", "factor": sign} if sign < 0 else {"param": "w_rg_mn"},
+                    "weight_mode": "total",
+                    "delay": 1.0,
+                    "description": description,
+                    "references": [{"ref": "rybak2015"}, {"ref": "zhang2014"}],
+                }
+    # one motor gain per joint type, shared by left and right, free for `encephagen calibrate`
+    k_motor = parameters.pop("k_motor")
+    for joint in JOINT_TYPES:
+        parameters[f"k_{joint}"] = {
+            **k_motor,
+            "description": f"{joint}: {k_motor['description'][0].lower()}{k_motor['description'][1:]} (left and right share it)",
+            "bounds": [0.0, round(3 * k_motor["value"], 6)],
+            "free": True,
         }
-        aff[name + "_rate"] = {
-            "sensor": rate,
-            "population": name,
-            "gain": {"param": gr, "factor": sign},
-            "low": -15.0,
-            "high": 15.0,
+    for actuator, motor in binding["motors"].items():
+        motor["terms"][0]["gain"] = {"param": f"k_{joint_type(actuator)}"}
+    for name in ("drive_mn", "drive_channel", "drive_iain"):
+        parameters[name]["free"] = True
+        parameters[name]["bounds"] = [
+            round(parameters[name]["value"] * 0.5, 6),
+            round(parameters[name]["value"] * 1.5, 6),
+        ]
+    if "drive" in parameters:
+        parameters["drive"]["free"] = True
+    circuit["parameters"] = dict(sorted(parameters.items()))
+    circuit["name"] = binding["circuit"] = "humanoid_cpg"
+    circuit["version"] = "0.3.0"
+    n_channels = sum(1 for p in populations.values() if p["cell_class"] in ("VS", "SpIN")) // 2
+    circuit["description"] = (
+        "A spinal and brainstem circuit for Gymnasium Humanoid-v5 (17 actuators) that stands: humanoid_stander 0.3.0's balance "
+        f"pathway (the binding combines the sensors into {n_channels} uncorrelated channels along the LQR stander's command "
+        "directions; push-pull pairs of 20 vestibulospinal (VS) or spindle-channel (SpIN) neurons excite, one-to-one, an "
+        "agonist/antagonist pair of 20-neuron motor pools per actuator, whose rate difference is the action) with, per "
+        f"actuator, Ia inhibitory interneurons ({n_iain} per pool: they receive the pool's channel input and inhibit the "
+        f"antagonist pool and interneurons, carrying {share:.0%} of the push-pull command) and Renshaw cells ({n_rc} per pool: "
+        f"recurrent inhibition of the pool and its IaINs, loop gain {rc_gain:g}), every input rescaled so that the action per "
+        "unit of the LQR's command is the stander's. Per side, spinal_cpg's Shox2 flexor/extensor rhythm generator with "
+        "In-F/In-E, V1, V2b, V2a, V0d, V0v, Ini and V3 drives the hip_y pools; silent at the standing default of the MLR-like "
+        "drive (0), rhythmic with left-right alternation when drive is raised. Arm pools are held by the same LQR-derived "
+        "postural channels. Left and right share the rhythm generator's parameters and the motor gains k_TYPE; the channel "
+        "weights are the LQR's per-actuator gains and are not mirrored. Built by bench/humanoid/build_humanoid_cpg.py."
+    )
+    circuit["history"] = previous_history() + [
+        {
+            "version": "0.3.0",
+            "date": "2026-12-03T15:00:00Z",
+            "author": "encephagen developers",
+            "action": "edited",
+            "description": (
+                "Rebuilt on humanoid_stander 0.3.0's balance pathway (0.2.1 fell at ~81 steps): the former "
+                "bench/humanoid/build_humanoid_cpg.py (0.1.0: Ia afferents, IaINs, Renshaw cells and vestibulospinal pairs "
+                "of 1-3 neurons with hand-set weights, rhythm generator from walker2d_cpg) is replaced by one that adds "
+                "Ia inhibitory interneurons (reciprocal inhibition carrying "
+                f"{share:.0%} of the command), Renshaw cells (loop gain {rc_gain:g}) and spinal_cpg "
+                f"{SPINAL_VERSION}'s rhythm generator and commissural interneurons to the stander, with weights "
+                "recomputed so that the action gain is unchanged. Options chosen on selection seeds 209500-209529 "
+                "(docs/notes/humanoid.md, session 9)."
+            ),
         }
-    for s, leg in (("L", "left"), ("R", "right")):
-        aff[f"{leg}_foot_load"] = {
-            "sensor": f"{leg}_foot_load",
-            "population": f"{s}_Ib_load",
-            "gain": {"param": "g_load"},
-            "offset": {"param": "load_offset"},
-            "high": 40.0,
-        }
-    for a in ACTUATORS:
-        t, m = jtype(a), MIRROR.get(a, 1.0)
-        binding["motors"][a] = {
-            "actuator": a,
-            "offset": {"param": f"o_{t}", "factor": m} if m != 1.0 else {"param": f"o_{t}"},
-            "terms": [{"readout": f"{a}_mn", "gain": {"param": f"k_{t}"}}],
-        }
+    ]
     return circuit, binding
 
 
-if __name__ == "__main__":
-    import sys
+def previous_history() -> list[dict]:
+    """The history of the humanoid_cpg file this script replaces (entries before 0.3.0)."""
+    path = ROOT / "circuits" / "humanoid_cpg.json"
+    return [h for h in json.loads(path.read_text())["history"] if h["version"] != "0.3.0"]
 
-    sys.path.insert(0, str(ROOT))
+
+def joint_type(actuator: str) -> str:
+    """'left_hip_y' -> 'hip_y'; 'abdomen_y' -> 'abdomen_y'."""
+    return next(t for t in JOINT_TYPES if actuator == t or actuator.endswith("_" + t))
+
+
+def closed_loop(circuit: dict, binding: dict, folder: Path, dt: float = 0.25):
+    from encephagen.body.binding import load_binding
+    from encephagen.body.loop import ClosedLoop
+    from encephagen.compiler import compile_circuit
+    from encephagen.storage import load_circuit
+
+    (folder / "humanoid_cpg.json").write_text(json.dumps(circuit))
+    (folder / "humanoid_cpg.humanoid.binding.json").write_text(json.dumps(binding))
+    return ClosedLoop(
+        compile_circuit(load_circuit(folder / "humanoid_cpg.json"), dt=dt),
+        load_binding(folder / "humanoid_cpg.humanoid.binding.json"),
+        base_dir=folder,
+    )
+
+
+def resting_input(loop, pools: list[str], body_steps: int = 100) -> dict[str, float]:
+    """Mean synaptic input (excitatory plus inhibitory, mV) of each of ``pools`` with every sensor at
+    the LQR's standing pose, over ``body_steps`` after the warm-up (noise seed 1)."""
+    from encephagen.body.adapters import make_body
+    from encephagen.body.lqr import lqr_stander
+    from encephagen.simulation import Simulator
+
+    body = make_body("humanoid")
+    _, s0 = lqr_stander(body).on_sensors(body)
+    traces = [f"{kind}:{p}" for p in pools for kind in ("I_exc", "I_inh")]
+    simulator = Simulator(loop.network, seeds=[1], record_spikes=False, traces=traces, bin_ms=loop.body_dt_ms)
+    gain, offset, _, _ = loop._lane_arrays(loop.network.parameter_values())
+    simulator.advance(
+        loop.warmup_steps + body_steps * loop.steps_per_body_step,
+        **loop._inputs(s0[None, :], gain[None, :], offset[None, :]),
+    )
+    result = simulator.result()
+    values = result.traces[0, loop.warmup_steps :]
+    out = dict.fromkeys(pools, 0.0)
+    for i, label in enumerate(result.trace_labels):
+        pool = label.split(":")[1].split("[")[0]
+        out[pool] += float(values[:, i].mean()) / loop.network.circuit.populations[pool].size
+    return out
+
+
+def compensate(options: dict, rounds: int = 3) -> tuple[dict, dict]:
+    """Build, then set each motor pool's and IaIN's second drive term so that its total input at the
+    standing pose is its operating point (drive_mn / drive_iain), iterating because the Renshaw and
+    IaIN loops make each pool's input depend on the others' rates."""
+    compensation: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(rounds):
+            circuit, binding = build(options, compensation)
+            loop = closed_loop(circuit, binding, Path(folder))
+            pools = [p for p in circuit["populations"] if "_MN_" in p or "_IaIN_" in p]
+            measured = resting_input(loop, pools)
+            print(
+                f"resting input: largest {max(abs(v) for v in measured.values()):.2f} mV before this round", flush=True
+            )
+            compensation = {p: -measured[p] for p in pools}
+    return build(options, compensation)
+
+
+def fidelity(loop, seed: int = 209500) -> dict[str, float]:
+    """Per actuator, the slope of the circuit's action against the LQR's on the sensor rows of one LQR
+    episode (selection seed ``seed``, action noise 0.05), open loop; prints slope and residual sd."""
+    from encephagen.body.adapters import make_body
+    from encephagen.body.imitate import readouts_on_observations, record_controller
+    from encephagen.body.lqr import lqr_stander
+
+    body = make_body("humanoid")
+    lqr = lqr_stander(body)
+    gain, s0 = lqr.on_sensors(body)
+    observations, _ = record_controller(body, lqr.sensor_controller, [seed], steps=300, noise=0.05)[0]
+    readouts = readouts_on_observations(loop, [observations], [1])[0]
+    target = lqr.ctrl0 - (observations - s0) @ gain.T
+    _, _, offset, motor_gain = loop._lane_arrays(loop.network.parameter_values())
+    actions = offset + readouts @ motor_gain.T
+    slopes = {}
+    print(f"{'actuator':16s} {'LQR sd':>7s} {'slope':>6s} {'resid sd':>9s} {'mean err':>9s}")
+    for i, actuator in enumerate(body.actuator_names):
+        x, y = target[20:, i] - target[20:, i].mean(), actions[20:, i] - actions[20:, i].mean()
+        slopes[actuator] = float((x @ y) / (x @ x))
+        bias = float((actions[20:, i] - target[20:, i]).mean())
+        print(
+            f"{actuator:16s} {x.std():7.3f} {slopes[actuator]:6.2f} {np.std(y - slopes[actuator] * x):9.4f} {bias:9.4f}"
+        )
+    return slopes
+
+
+def rhythm(loop, drives: list[float], seconds: float = 4.0, seed: int = 209600) -> None:
+    """Open loop, sensors held at the standing pose: per MLR drive, the flexor half-centres' rates, the
+    rhythm's frequency (the L_RG_F rate's spectral peak), the left-right phase (cross-correlation lag
+    of L_RG_F and R_RG_F over the period; 0.5 = alternation) and the hip_y actions' sd (action units)."""
+    from encephagen.body.adapters import make_body
+    from encephagen.body.lqr import lqr_stander
+    from encephagen.simulation import Simulator
+
+    body = make_body("humanoid")
+    _, s0 = lqr_stander(body).on_sensors(body)
+    names = loop.network.population_names
+    k_motor = loop.network.parameter_values()["k_hip_y"]
+    print(
+        f"{'drive':>6s} {'L_RG_F Hz':>9s} {'R_RG_F Hz':>9s} {'L_RG_E Hz':>9s} {'cycle Hz':>8s} {'L-R phase':>9s} {'hip_y sd L/R':>13s}"
+    )
+    for drive in drives:
+        values = {**loop.network.parameter_values(), "drive": drive}
+        simulator = Simulator(loop.network, seeds=[seed], parameters=[values], record_spikes=False, bin_ms=5.0)
+        gain, offset, _, _ = loop._lane_arrays(values)
+        steps = int(seconds * 1000 / loop.network.dt)
+        simulator.advance(steps, **loop._inputs(s0[None, :], gain[None, :], offset[None, :]))
+        result = simulator.result()
+        start = int(1000 / 5.0)  # the first second dropped (transient)
+        rates = result.rate_traces_hz()[0, start:]
+        left, right = rates[:, names.index("L_RG_F")], rates[:, names.index("R_RG_F")]
+        extensor = rates[:, names.index("L_RG_E")]
+        spectrum = np.abs(np.fft.rfft(left - left.mean()))
+        frequencies = np.fft.rfftfreq(len(left), 5.0 / 1000.0)
+        peak = int(np.argmax(spectrum[1:]) + 1) if left.std() > 0 else 0
+        cycle = float(frequencies[peak]) if peak else 0.0
+        phase = float("nan")
+        if cycle > 0 and right.std() > 0:
+            period = int(round(1000.0 / cycle / 5.0))
+            lags = np.arange(period)
+            xcorr = [
+                np.corrcoef(left[: len(left) - period], right[lag : lag + len(left) - period])[0, 1] for lag in lags
+            ]
+            phase = float(lags[int(np.argmax(xcorr))] / period)
+        hips = [k_motor * result.readout(f"{leg}_hip_y_mn")[0, start:] for leg in ("left", "right")]
+        print(
+            f"{drive:6.1f} {left.mean():9.1f} {right.mean():9.1f} {extensor.mean():9.1f} {cycle:8.2f} {phase:9.2f} "
+            f"{hips[0].std():6.3f}/{hips[1].std():.3f}",
+            flush=True,
+        )
+
+
+def main(argv: list[str]) -> None:
     from encephagen.json_codec import dumps_canonical
 
-    circuit, binding = build()
-    (ROOT / "circuits" / "humanoid_cpg.json").write_text(dumps_canonical(circuit))
-    (ROOT / "circuits" / "humanoid_cpg.humanoid.binding.json").write_text(dumps_canonical(binding))
-    n = sum(p["size"] for p in circuit["populations"].values())
+    mode = argv[0] if argv and "=" not in argv[0] else "write"
+    rest = argv[1:] if mode != "write" else argv
+    if mode == "run":
+        seeds = [int(s) for s in rest[0].split(",")]
+        options = options_from(rest[1:])
+    elif mode == "rhythm":
+        drives = [float(s) for s in rest[0].split(",")]
+        options = options_from(rest[1:])
+    else:
+        options = options_from(rest)
+    keys = rest[1:] if mode in ("run", "rhythm") else rest
+    if mode != "write" and not keys:  # the shipped files, as they are
+        circuit = json.loads((ROOT / "circuits" / "humanoid_cpg.json").read_text())
+        binding = json.loads((ROOT / "circuits" / "humanoid_cpg.humanoid.binding.json").read_text())
+    else:
+        circuit, binding = compensate(options)
+    n = sum(p["size"] * len(p.get("sides", [None])) for p in circuit["populations"].values())
     print(
-        f"humanoid_cpg: {len(circuit['populations'])} populations, {n} neurons, {len(circuit['projections'])} projections, {len(circuit['parameters'])} parameters"
+        f"humanoid_cpg {circuit['version']} {options if keys or mode == 'write' else '(shipped)'}: {n} neurons, "
+        f"{len(circuit['projections'])} projections",
+        flush=True,
     )
+    if mode == "write":
+        (ROOT / "circuits" / "humanoid_cpg.json").write_text(dumps_canonical(circuit))
+        (ROOT / "circuits" / "humanoid_cpg.humanoid.binding.json").write_text(dumps_canonical(binding))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        loop = closed_loop(circuit, binding, Path(folder))
+        if mode == "fidelity":
+            fidelity(loop)
+        elif mode == "rhythm":
+            rhythm(loop, drives)
+        else:
+            start, wall = time.process_time(), time.time()
+            steps = [e.metrics["steps"] for e in loop.run(seeds)]
+            cpu = time.process_time() - start
+            print(
+                f"steps {steps}  full {sum(s == 1000 for s in steps)}/{len(steps)}  "
+                f"{sum(steps) / cpu:.0f} body steps per CPU s, {sum(steps) / (time.time() - wall):.0f} wall "
+                f"(load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -396,7 +396,7 @@ def build(channel_size: int = CHANNEL_SIZE, resting_input: dict[str, float] | No
             "body's sway on its feet), the spindle channels the joint angles and velocities; each channel is a direction of "
             "the LQR's command in whitened sensor coordinates, so that the motor pools sum few terms that do not cancel. "
             "Weights and motor-pool drives are computed from the LQR (bench/humanoid/build_humanoid_stander.py); no Ia "
-            "inhibitory interneurons, Renshaw cells or rhythm generators (humanoid_cpg has those and does not stand)."
+            "inhibitory interneurons, Renshaw cells or rhythm generators (humanoid_cpg 0.3.0 adds them to this pathway)."
         ),
         "authors": ["encephagen developers"],
         "license": "CC-BY-4.0",

@@ -1,0 +1,55 @@
+"""humanoid_cpg beside its lesions on Humanoid-v5: each class removed with its projections
+(``encephagen.compiler.lesion``) and the binding's afferent entries into it.
+
+    .venv/bin/python bench/humanoid/humanoid_cpg_lesions.py SEEDS [STEPS]
+
+* ``no VS``: the vestibulospinal channel populations (the trunk's sway signal);
+* ``no SpIN``: the spindle channel populations (the Ia pathway: joint angles and velocities);
+* ``no IaIN``: the Ia inhibitory interneurons (reciprocal inhibition, 30 % of the command);
+* ``no Renshaw``: the Renshaw cells (recurrent inhibition);
+* ``no rhythm generator``: every rhythm-generator and commissural class (Shox2, InRG, V1, V2b,
+  V2a, V0d, V0v, Ini, V3).
+
+Each lesion removes the tonic input the class gave the motor pools as well (their compensating
+drive stays): that is what removing a nucleus does. SEEDS: comma-separated (choose on selection
+seeds 200000+; report seeds once). STEPS: episode cap (default 1000). dt 0.25 ms.
+"""
+
+import sys
+
+import numpy as np
+
+from encephagen.body.binding import binding_path_for, load_binding
+from encephagen.body.loop import ClosedLoop
+from encephagen.compiler import compile_circuit, lesion
+from encephagen.locations import resolve_circuit_path
+from encephagen.storage import load_circuit
+
+LESIONS = {
+    "intact": [],
+    "no VS": ["VS"],
+    "no SpIN (Ia pathway)": ["SpIN"],
+    "no IaIN": ["IaIN"],
+    "no Renshaw": ["Renshaw"],
+    "no rhythm generator": ["Shox2", "InRG", "V1", "V2b", "V2a", "V0d", "V0v", "Ini", "V3"],
+}
+
+if __name__ == "__main__":
+    seeds = [int(s) for s in sys.argv[1].split(",")]
+    cap = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    path = resolve_circuit_path("humanoid_cpg")
+    circuit, binding = load_circuit(path), load_binding(binding_path_for(path, "humanoid"))
+    print(f"humanoid_cpg {circuit.version}, seeds {seeds[0]}-{seeds[-1]}, dt 0.25 ms", flush=True)
+    for name, classes in LESIONS.items():
+        pools = {n for n, p in circuit.populations.items() if p.cell_class in classes}
+        kept = {n: a for n, a in binding.afferents.items() if a.population not in pools}
+        loop = ClosedLoop(
+            compile_circuit(lesion(circuit, classes), dt=0.25),
+            binding.model_copy(update={"afferents": kept}),
+            base_dir=path.parent,
+        )
+        steps = [e.metrics["steps"] for e in loop.run(seeds, max_steps=cap)]
+        print(
+            f"{name:22} steps {np.mean(steps):6.1f}  full {sum(s == cap for s in steps)}/{len(steps)}  {steps}",
+            flush=True,
+        )
