@@ -72,9 +72,9 @@ its update, so that the network-sized arrival buffers are neither scattered into
 The wide lane (one large network on several threads) gives each thread a target range: its
 threads queue a step's spikes together (:func:`_queue_count`, :func:`_queue_place`,
 :func:`_queue_copy`: each thread copies the synapses of a share of the spiking neurons to the
-places the serial queue would give them) and each thread sorts the arrivals for its own
-targets by tile, into buckets of its own, and updates them tile by tile, as the tiled lane does;
-finding the arrivals and handling the spikes stay on one thread.
+places the serial queue would give them) and each thread delivers the arrivals for its own
+targets and updates them, tile by tile; finding the arrivals and handling the spikes stay on one
+thread.
 
 Random numbers are counter-based: every draw is a hash of (lane key, step, neuron) where
 the lane key comes from the seed and the stream (initial v, noise, Poisson). A lane's
@@ -745,18 +745,15 @@ def _arrivals(b, t, delay_values, pool, blocks, arrivals):
 
 
 @njit(cache=True)
-def _bucket_arrivals(b, lo, hi, whole, arrivals, n_ranges, pool, pool_weight, bucket_ptr, bucket_fill, weight, target):
-    """The arriving records (weight, target) for targets in [lo, hi) (all of them if ``whole``) sorted
-    by the target's tile (tile k: targets lo + k * TILE onwards), stably: tile k's are
+def _bucket_arrivals(b, arrivals, n_ranges, pool, pool_weight, bucket_ptr, bucket_fill, weight, target):
+    """The arriving records (weight, target) sorted by the target's tile, stably: tile k's are
     ``[bucket_ptr[k], bucket_ptr[k + 1])`` in arrival order, so that each target still sums its inputs
     in arrival order when its tile adds them up."""
     mask = pool.shape[1] - 1
     bucket_ptr[:] = 0
     for a in range(n_ranges):
         for p in range(arrivals[a, 0], arrivals[a, 1]):
-            j = pool[b, p & mask, 1] & 0xFFFFFFFF
-            if whole or (lo <= j and j < hi):
-                bucket_ptr[((j - lo) >> TILE_SHIFT) + 1] += 1
+            bucket_ptr[((pool[b, p & mask, 1] & 0xFFFFFFFF) >> TILE_SHIFT) + 1] += 1
     for k in range(bucket_ptr.shape[0] - 1):
         bucket_ptr[k + 1] += bucket_ptr[k]
     bucket_fill[:] = bucket_ptr
@@ -764,11 +761,10 @@ def _bucket_arrivals(b, lo, hi, whole, arrivals, n_ranges, pool, pool_weight, bu
         for p in range(arrivals[a, 0], arrivals[a, 1]):
             x = p & mask
             j = pool[b, x, 1] & 0xFFFFFFFF
-            if whole or (lo <= j and j < hi):
-                k = bucket_fill[(j - lo) >> TILE_SHIFT]
-                bucket_fill[(j - lo) >> TILE_SHIFT] = k + 1
-                weight[k] = pool_weight[b, x, 0]
-                target[k] = j
+            k = bucket_fill[j >> TILE_SHIFT]
+            bucket_fill[j >> TILE_SHIFT] = k + 1
+            weight[k] = pool_weight[b, x, 0]
+            target[k] = j
 
 
 @njit(cache=True)
@@ -1064,8 +1060,8 @@ def _lane(
       tile-sized buffers; a step's arrivals sorted by tile (:func:`_bucket_arrivals`) and added into a
       tile-sized buffer just before the tile's update; lean updates (:func:`_lean_runs`).
     * ``WIDE_BUILD`` True as well (:data:`_advance_lane_wide`, compiled parallel): ``bounds`` splits
-      the neurons into target ranges (multiples of 8), one per thread, each sorting its own targets'
-      arrivals by tile into buckets of its own and stepping its range in tiles; from PARALLEL_QUEUE_SPIKES
+      the neurons into target ranges (multiples of 8), one per thread, each delivering its own targets'
+      arrivals into the lane's buffers and stepping its range in tiles; from PARALLEL_QUEUE_SPIKES
       spikes in a step the queueing is split over the threads too. The same numbers, bit for bit.
 
     The normals and Poisson draws are written out, not inlined calls: numba counts references to the
@@ -1109,16 +1105,13 @@ def _lane(
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
     # the tiled serial lane's arrivals are sorted by tile (stable: each target keeps its order) and summed
     # into a tile-sized buffer just before the tile's update, instead of into network-sized buffers
-    # (each target range its own buckets, tiles counted from the range's start, and tile arrival buffers)
-    n_tiles = (n + TILE - 1) // TILE + 1 if tiled else 0  # a range's tiles: at most one more than the network's
-    bucket_ptr = np.zeros((n_chunks, n_tiles + 1), dtype=np.int64)
-    bucket_fill = np.zeros((n_chunks, n_tiles + 1), dtype=np.int64)
-    # room for a whole queue's records per range (a step delivers at most that): zeros from calloc, so only
-    # the pages a step writes are ever mapped; grown here when needed, the arrays made the wide build crash
-    # (numba's parallel loop and an array reassigned before it)
-    bucket_weight = np.zeros((n_chunks, pool.shape[1] if tiled else 0))
-    bucket_target = np.zeros((n_chunks, pool.shape[1] if tiled else 0), dtype=np.int32)
-    acc_tile = np.zeros((n_chunks, 2, TILE if tiled else 0))
+    bucketing = tiled and not wide
+    n_tiles = (n + TILE - 1) // TILE if bucketing else 0
+    bucket_ptr = np.zeros(n_tiles + 1, dtype=np.int64)
+    bucket_fill = np.zeros(n_tiles + 1, dtype=np.int64)
+    bucket_weight = np.zeros(1024 if bucketing else 0)
+    bucket_target = np.zeros(1024 if bucketing else 0, dtype=np.int32)
+    acc_tile = np.zeros((1, 2, TILE if bucketing else 0))  # a tile's arrival buffers
     key_a = keys[b, STREAM_NOISE_A]
     key_b = keys[b, STREAM_NOISE_B]
     key_p = keys[b, STREAM_POISSON]
@@ -1200,12 +1193,24 @@ def _lane(
                 return
             in_flight += pool_pos[b] - queued
         n_ranges = 0
+        bucketed = False
         if in_flight:
             n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
             if n_ranges:
                 for a in range(n_ranges):
                     in_flight -= arrivals[a, 1] - arrivals[a, 0]
-                if not tiled:
+                if bucketing:
+                    arriving = 0
+                    for a in range(n_ranges):
+                        arriving += arrivals[a, 1] - arrivals[a, 0]
+                    if arriving > bucket_weight.shape[0]:
+                        bucket_weight = np.zeros(2 * arriving)
+                        bucket_target = np.zeros(2 * arriving, dtype=np.int32)
+                    _bucket_arrivals(
+                        b, arrivals, n_ranges, pool, pool_weight, bucket_ptr, bucket_fill, bucket_weight, bucket_target
+                    )
+                    bucketed = True
+                elif not wide:
                     _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
         # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
         for chunk in prange(n_chunks):  # one pass but in the wide build
@@ -1219,21 +1224,8 @@ def _lane(
                 flag_words = flags.view(np.uint64)
                 pair_bits = pair_rows[chunk]
                 pair_halves = pair_bits.view(np.uint32)
-            if tiled and n_ranges:  # this range's targets' arrivals, sorted by tile
-                _bucket_arrivals(
-                    b,
-                    lo_chunk,
-                    hi_chunk,
-                    whole,
-                    arrivals,
-                    n_ranges,
-                    pool,
-                    pool_weight,
-                    bucket_ptr[chunk],
-                    bucket_fill[chunk],
-                    bucket_weight[chunk],
-                    bucket_target[chunk],
-                )
+                if n_ranges:  # this range's targets' arrivals, in arrival order
+                    _deliver(b, lo_chunk, hi_chunk, whole, arrivals, n_ranges, pool, pool_weight, acc)
             n_fired = 0
             n_not_finite = 0
             run_first = 0  # the first run that reaches into the tile
@@ -1261,10 +1253,10 @@ def _lane(
                             for j in range(8 * word, min(8 * word + 8, hi - lo)):
                                 if flags[j]:
                                     normals[j] = normal(key_a, key_b, t, lo + j)
-                if tiled and n_ranges:  # this tile's arrivals, in arrival order, into the tile's buffers
-                    for k in range(bucket_ptr[chunk, tile_index], bucket_ptr[chunk, tile_index + 1]):
-                        wk = bucket_weight[chunk, k]
-                        acc_tile[chunk, 1 - (wk >= 0.0), bucket_target[chunk, k] - lo] += wk
+                if bucketed:  # this tile's arrivals, in arrival order, into the tile's buffers
+                    for k in range(bucket_ptr[lo >> TILE_SHIFT], bucket_ptr[(lo >> TILE_SHIFT) + 1]):
+                        wk = bucket_weight[k]
+                        acc_tile[0, 1 - (wk >= 0.0), bucket_target[k] - lo] += wk
                 if tiled:
                     while runs[run_first, 1] <= lo:
                         run_first += 1
@@ -1328,7 +1320,7 @@ def _lane(
                     elif has_poisson and tiled:  # the tile's counts may hold another run's: this run draws none
                         for j in range(first - lo, last - lo):
                             kicks[j] = 0.0
-                    if tiled:  # lean updates, the arrivals in the tile's buffers
+                    if tiled:  # lean updates; the wide build's arrivals are in the lane's buffers
                         run_counts = _update_lean(
                             b,
                             first,
@@ -1340,9 +1332,9 @@ def _lane(
                             i_inh,
                             w_state,
                             refractory,
-                            acc_tile,
-                            chunk,
-                            lo,
+                            acc if wide else acc_tile,
+                            b if wide else 0,
+                            0 if wide else lo,
                             extra_current,
                             has_extra_current,
                             kicks,
