@@ -141,9 +141,8 @@ def test_splitting_a_lane_over_threads_by_target_range_changes_nothing(network, 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
 def test_the_wide_lanes_poisson_draw_equals_the_serial_lanes(monkeypatch):
-    """The serial lane writes the Poisson draw out (no inlined call: numba's reference counting
-    of its arrays cost 17 % of a cortex step) while the wide lane calls ``_draw_kicks``: the two
-    copies must give the same counts, table, short table and exact continuation alike."""
+    """The wide build of the lane draws each range's Poisson counts tile by tile, from tile offsets
+    that are not the serial build's: the same counts, table, short table and exact continuation alike."""
     dt = 0.1
     pops = {
         name: {"size": 67, "poisson_input": {"rate": mean / dt * 1000.0, "weight": 1.0}, "drive": 5.0}

@@ -783,106 +783,6 @@ def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, pool_weight, acc):
 
 
 @njit(cache=True, inline="always")
-def _draw_kicks(
-    b,
-    t,
-    first,
-    last,
-    coef,
-    c,
-    rate_to_mean,
-    extra_rate,
-    has_extra_rate,
-    keys,
-    kicks,
-    pair_bits,
-    pair_halves,
-    flags,
-    flag_words,
-    base,
-):
-    """Poisson counts of neurons [first, last) of row c into kicks[first - base:last - base] (base even,
-    a multiple of 8): the table's inverted CDF, branch-free over integer thresholds (see
-    :func:`_threshold`); the counts it cannot finish (beyond the entries compared, means >= 10,
-    closed-loop rates) one by one. The pairs' hashes (:func:`poisson_bits`) are drawn in a loop of
-    their own into ``pair_bits`` before the comparisons read them as 32-bit halves (``pair_halves``, a
-    view): fused into one loop the two vectorise badly."""
-    key_p = keys[b, STREAM_POISSON]
-    key_x = keys[b, STREAM_POISSON_EXTRA]
-    m = last - first
-    mean = coef[c, POISSON_MEAN]
-    table = _table(coef, c)
-    last_p = coef[c, POISSON_LAST_P]
-    entries = POISSON_TABLE
-    n_beyond = 0
-    s0 = first - base
-    if mean < 10.0:
-        t0, t1 = _threshold(coef[c, POISSON_CDF]), _threshold(coef[c, POISSON_CDF + 1])
-        t2, t3 = _threshold(coef[c, POISSON_CDF + 2]), _threshold(coef[c, POISSON_CDF + 3])
-        for pair in range(first >> 1, (last + 1) >> 1):
-            pair_bits[uint64(pair - (base >> 1))] = random_u64(key_p, t, uint64(pair))
-        if table[3] >= 1.0 - SHORT_TABLE_TAIL:
-            entries = 4
-            for q in range(m):
-                bits = pair_halves[uint64(s0 + q)]
-                k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
-                beyond = k == 4
-                kicks[uint64(s0 + q)] = k
-                flags[uint64(s0 + q)] = beyond
-                n_beyond += beyond
-        else:
-            t4, t5 = _threshold(coef[c, POISSON_CDF + 4]), _threshold(coef[c, POISSON_CDF + 5])
-            t6, t7 = _threshold(coef[c, POISSON_CDF + 6]), _threshold(coef[c, POISSON_CDF + 7])
-            for q in range(m):
-                bits = pair_halves[uint64(s0 + q)]
-                k = (bits > t0) + (bits > t1) + (bits > t2) + (bits > t3)
-                k += (bits > t4) + (bits > t5) + (bits > t6) + (bits > t7)
-                beyond = k == POISSON_TABLE
-                kicks[uint64(s0 + q)] = k
-                flags[uint64(s0 + q)] = beyond
-                n_beyond += beyond
-    if mean >= 10.0 or has_extra_rate:  # every count of the piece may need the exact draw
-        for q in range(m):
-            i = uint64(first + q)
-            extra = extra_rate[b, i] if has_extra_rate else 0.0
-            if mean >= 10.0 or extra > 0.0 or kicks[s0 + q] == entries:
-                u = poisson_uniform(key_p, t, i)
-                kicks[s0 + q] = _kicks_exact(u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i)
-    elif n_beyond:
-        for word in range(s0 // 8, (last - base + 7) // 8):
-            if flag_words[word] == 0:
-                continue
-            for j in range(max(8 * word, s0), min(8 * word + 8, last - base)):
-                if flags[j]:
-                    u = poisson_uniform(key_p, t, base + j)
-                    kicks[j] = _kicks_exact(u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, base + j)
-
-
-@njit(cache=True, inline="always")
-def _draw_normals(b, t, start, stop, keys, normals, flags, flag_words):
-    """Standard normals of neurons [start, stop) (start a multiple of 8) into normals[0:stop - start]:
-    the ziggurat's common case branch-free, then the ~1 % it rejected one by one."""
-    key_a = keys[b, STREAM_NOISE_A]
-    n_rejected = 0
-    position = stream_position(key_a, t)
-    for q in range(stop - start):
-        bits = mix64(position + uint64(start + q) * _GOLDEN)
-        layer = bits & uint64(127)
-        u = _signed_unit(bits)
-        rejected = abs(u) >= _ZIG_RATIO[layer]
-        normals[uint64(q)] = u * _ZIG_X[layer]
-        flags[uint64(q)] = rejected
-        n_rejected += rejected
-    if n_rejected:
-        for word in range((stop - start + 7) // 8):
-            if flag_words[word] == 0:
-                continue
-            for j in range(8 * word, min(8 * word + 8, stop - start)):
-                if flags[j]:
-                    normals[j] = normal(key_a, keys[b, STREAM_NOISE_B], t, start + j)
-
-
-@njit(cache=True, inline="always")
 def _update(
     b,
     first,
@@ -958,394 +858,6 @@ def _update(
     return n_fired, n_not_finite
 
 
-@njit(cache=True)
-def _step_range(
-    b,
-    t,
-    lo,
-    hi,
-    rate_to_mean,
-    v_state,
-    i_exc,
-    i_inh,
-    w_state,
-    refractory,
-    acc,
-    coef,
-    runs,
-    run_w,
-    run_inh,
-    extra_current,
-    has_extra_current,
-    extra_rate,
-    has_extra_rate,
-    has_poisson,
-    has_noise,
-    keys,
-    kicks,
-    pair_bits,
-    normals,
-    flags,
-    fired,
-):
-    """Steps 1-3 of the module docstring for neurons [lo, hi) (lo a multiple of 8), tile by tile as in
-    the serial lane: the tile's normals, then for each run of one coefficient row in it, its Poisson
-    counts and its update (the draws are still in L1 cache then). ``kicks``, ``pair_bits``, ``normals``
-    and ``flags`` are this range's tile buffers. Returns (fired, non-finite) counts."""
-    n_fired = 0
-    n_not_finite = 0
-    pair_halves = pair_bits.view(np.uint32)
-    flag_words = flags.view(np.uint64)
-    run_first = 0
-    for tile_lo in range(lo, hi, TILE):
-        tile_hi = min(tile_lo + TILE, hi)
-        if has_noise:
-            _draw_normals(b, t, tile_lo, tile_hi, keys, normals, flags, flag_words)
-        while runs[run_first, 1] <= tile_lo:
-            run_first += 1
-        run = run_first
-        while run < runs.shape[0] and runs[run, 0] < tile_hi:
-            first, last, c = max(runs[run, 0], tile_lo), min(runs[run, 1], tile_hi), runs[run, 2]
-            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):
-                _draw_kicks(
-                    b,
-                    t,
-                    first,
-                    last,
-                    coef,
-                    c,
-                    rate_to_mean,
-                    extra_rate,
-                    has_extra_rate,
-                    keys,
-                    kicks,
-                    pair_bits,
-                    pair_halves,
-                    flags,
-                    flag_words,
-                    tile_lo,
-                )
-            elif has_poisson:  # the tile's counts may hold another run's: this run draws none
-                for j in range(first - tile_lo, last - tile_lo):
-                    kicks[j] = 0.0
-            if run_w[run] and run_inh[run]:  # each combination its own loop (constant arguments)
-                counts = _update(
-                    b,
-                    first,
-                    last,
-                    coef,
-                    c,
-                    v_state,
-                    i_exc,
-                    i_inh,
-                    w_state,
-                    refractory,
-                    acc,
-                    b,
-                    0,
-                    extra_current,
-                    has_extra_current,
-                    kicks,
-                    normals,
-                    tile_lo,
-                    fired,
-                    True,
-                    True,
-                )
-            elif run_inh[run]:
-                counts = _update(
-                    b,
-                    first,
-                    last,
-                    coef,
-                    c,
-                    v_state,
-                    i_exc,
-                    i_inh,
-                    w_state,
-                    refractory,
-                    acc,
-                    b,
-                    0,
-                    extra_current,
-                    has_extra_current,
-                    kicks,
-                    normals,
-                    tile_lo,
-                    fired,
-                    False,
-                    True,
-                )
-            elif run_w[run]:
-                counts = _update(
-                    b,
-                    first,
-                    last,
-                    coef,
-                    c,
-                    v_state,
-                    i_exc,
-                    i_inh,
-                    w_state,
-                    refractory,
-                    acc,
-                    b,
-                    0,
-                    extra_current,
-                    has_extra_current,
-                    kicks,
-                    normals,
-                    tile_lo,
-                    fired,
-                    True,
-                    False,
-                )
-            else:
-                counts = _update(
-                    b,
-                    first,
-                    last,
-                    coef,
-                    c,
-                    v_state,
-                    i_exc,
-                    i_inh,
-                    w_state,
-                    refractory,
-                    acc,
-                    b,
-                    0,
-                    extra_current,
-                    has_extra_current,
-                    kicks,
-                    normals,
-                    tile_lo,
-                    fired,
-                    False,
-                    False,
-                )
-            n_fired += counts[0]
-            n_not_finite += counts[1]
-            run += 1
-    return n_fired, n_not_finite
-
-
-def _advance_lane(
-    b,
-    t_begin,
-    t_end,
-    dt,
-    v_state,
-    i_exc,
-    i_inh,
-    w_state,
-    refractory,
-    acc,
-    coef,
-    kind,
-    extra_current,
-    has_extra_current,
-    extra_rate,
-    has_extra_rate,
-    has_poisson,
-    has_noise,
-    group_ptr,
-    group_syn,
-    group_rank,
-    delay_values,
-    post,
-    weight,
-    inhibitory,
-    pending,
-    pending_count,
-    pool,
-    blocks,
-    pool_pos,
-    keys,
-    population_index,
-    spike_step,
-    spike_neuron,
-    spike_count,
-    counts,
-    bin_first,
-    steps_per_bin,
-    trace_neuron,
-    trace_variable,
-    traces,
-    trace_first,
-    status,
-    next_step,
-    bounds,
-):
-    """Advance lane b from t_begin to t_end. ``bounds`` splits the neurons into target ranges
-    (multiples of 8): one range in the serial build, one per thread in the wide build, whose
-    ranges run in parallel and give the same numbers bit for bit."""
-    n = v_state.shape[1]
-    capacity = spike_step.shape[1]
-    n_traces = trace_neuron.shape[0]
-    rate_to_mean = dt / 1000.0
-    words = (n + 7) // 8
-    fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
-    fired_words = fired.view(np.uint64)
-    n_chunks = bounds.shape[0] - 1
-    tile_words = (min(n, TILE) + 7) // 8
-    kicks = np.zeros((n_chunks, 8 * tile_words))  # each range's tile buffers (see the serial lane)
-    normals = np.zeros((n_chunks, 8 * tile_words))
-    flags = np.zeros((n_chunks, 8 * tile_words), dtype=np.uint8)
-    pair_bits = np.zeros((n_chunks, 4 * tile_words + 1), dtype=np.uint64)
-    pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
-    runs = _runs_of_kind(kind[b])
-    run_w, run_inh = _lean_runs(b, runs, coef, w_state, i_inh, acc, inhibitory)
-    rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
-    part_count = np.zeros((n_chunks, delay_values.shape[0]), dtype=np.int64)
-    part_offset = np.zeros((n_chunks, delay_values.shape[0]), dtype=np.int64)
-    arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
-    whole = n_chunks == 1
-    chunk_fired = np.zeros(n_chunks, dtype=np.int64)
-    chunk_bad = np.zeros(n_chunks, dtype=np.int64)
-    recorded = spike_count[b]  # kept local: lanes on other threads write the neighbouring counters
-    for t in range(t_begin, t_end):
-        if recorded + n > capacity:
-            spike_count[b] = recorded
-            status[b, 0] = BUFFER_FULL
-            status[b, 1] = 0
-            next_step[b] = t
-            return
-        m = pending_count[b]
-        if t > 0 and (n_chunks == 1 or m < PARALLEL_QUEUE_SPIKES):
-            if not _queue_spikes(
-                b,
-                t,
-                pending,
-                pending_count,
-                group_ptr,
-                group_syn,
-                group_rank,
-                rank_count,
-                post,
-                weight,
-                pool,
-                pool_weight,
-                blocks,
-                pool_pos,
-                status,
-            ):
-                spike_count[b] = recorded
-                next_step[b] = t
-                return
-        elif t > 0:  # the spikes split over the threads: count, place (one thread), copy
-            for part in prange(n_chunks):
-                _queue_count(
-                    b,
-                    m * part // n_chunks,
-                    m * (part + 1) // n_chunks,
-                    pending,
-                    group_ptr,
-                    group_syn,
-                    group_rank,
-                    part_count[part],
-                )
-            pos = pool_pos[b]
-            if not _queue_place(b, t, part_count, part_offset, pool, blocks, pool_pos, pending_count, status):
-                spike_count[b] = recorded
-                next_step[b] = t
-                return
-            for part in prange(n_chunks):
-                _queue_copy(
-                    b,
-                    pos,
-                    m * part // n_chunks,
-                    m * (part + 1) // n_chunks,
-                    pending,
-                    group_ptr,
-                    group_syn,
-                    group_rank,
-                    post,
-                    weight,
-                    pool,
-                    pool_weight,
-                    part_offset[part],
-                )
-        n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
-        for chunk in prange(n_chunks):
-            lo = bounds[chunk]
-            hi = bounds[chunk + 1]
-            if n_ranges:
-                _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, pool_weight, acc)
-            chunk_fired[chunk], chunk_bad[chunk] = _step_range(
-                b,
-                t,
-                lo,
-                hi,
-                rate_to_mean,
-                v_state,
-                i_exc,
-                i_inh,
-                w_state,
-                refractory,
-                acc,
-                coef,
-                runs,
-                run_w,
-                run_inh,
-                extra_current,
-                has_extra_current,
-                extra_rate,
-                has_extra_rate,
-                has_poisson,
-                has_noise,
-                keys,
-                kicks[chunk],
-                pair_bits[chunk],
-                normals[chunk],
-                flags[chunk],
-                fired,
-            )
-        if chunk_bad.sum():
-            for i in range(n):
-                if not math.isfinite(v_state[b, i]):
-                    spike_count[b] = recorded
-                    status[b, 0] = NOT_FINITE
-                    status[b, 1] = t
-                    status[b, 2] = i
-                    next_step[b] = t
-                    return
-        if chunk_fired.sum():
-            m = 0
-            for word in range(words):
-                if fired_words[word] == 0:
-                    continue
-                for i in range(8 * word, min(8 * word + 8, n)):
-                    if fired[i] == 0:
-                        continue
-                    c = kind[b, i]
-                    spike_step[b, recorded] = t
-                    spike_neuron[b, recorded] = i
-                    recorded += 1
-                    counts[b, t // steps_per_bin - bin_first, population_index[i]] += 1
-                    v_state[b, i] = coef[c, V_RESET]
-                    refractory[b, i] = int(coef[c, N_REFRACTORY])
-                    w_state[b, i] += coef[c, ADAPTATION]
-                    pending[b, m] = i
-                    m += 1
-            pending_count[b] = m
-        for k in range(n_traces):
-            j = trace_neuron[k]
-            var = trace_variable[k]
-            if var == 0:
-                value = v_state[b, j]
-            elif var == 1:
-                value = i_exc[b, j]
-            elif var == 2:
-                value = i_inh[b, j]
-            else:
-                value = w_state[b, j]
-            traces[b, t - trace_first, k] = value
-    spike_count[b] = recorded
-    status[b, 0] = DONE
-    next_step[b] = t_end
-
-
 class _NoAliasCompiler(compiler.Compiler):
     """numba's default pipeline with its ``noalias`` flag set: every array argument's data pointer
     is marked ``noalias`` (C's ``restrict``), which the serial lane's arguments are (the simulator's
@@ -1372,18 +884,20 @@ def _update_lean(
     i_inh,
     w_state,
     refractory,
-    acc_tile,
-    lo,
+    acc,
+    acc_b,
+    acc_base,
     extra_current,
     has_extra_current,
     kicks,
     normals,
+    base,
     fired,
     with_w,
     with_inh,
 ):
-    """:func:`_update` of neurons [first, last) in the tile starting at lo (its draws and arrival
-    buffers ``acc_tile[0]``), in the loop compiled for ``with_w`` and ``with_inh``."""
+    """:func:`_update` (same arguments) in the loop compiled for ``with_w`` and ``with_inh``: a
+    function of its own, because its four loops inlined into a lane slowed small circuits' steps 2x."""
     if with_w and with_inh:
         return _update(
             b,
@@ -1396,14 +910,14 @@ def _update_lean(
             i_inh,
             w_state,
             refractory,
-            acc_tile,
-            0,
-            lo,
+            acc,
+            acc_b,
+            acc_base,
             extra_current,
             has_extra_current,
             kicks,
             normals,
-            lo,
+            base,
             fired,
             True,
             True,
@@ -1420,14 +934,14 @@ def _update_lean(
             i_inh,
             w_state,
             refractory,
-            acc_tile,
-            0,
-            lo,
+            acc,
+            acc_b,
+            acc_base,
             extra_current,
             has_extra_current,
             kicks,
             normals,
-            lo,
+            base,
             fired,
             False,
             True,
@@ -1444,14 +958,14 @@ def _update_lean(
             i_inh,
             w_state,
             refractory,
-            acc_tile,
-            0,
-            lo,
+            acc,
+            acc_b,
+            acc_base,
             extra_current,
             has_extra_current,
             kicks,
             normals,
-            lo,
+            base,
             fired,
             True,
             False,
@@ -1467,22 +981,27 @@ def _update_lean(
         i_inh,
         w_state,
         refractory,
-        acc_tile,
-        0,
-        lo,
+        acc,
+        acc_b,
+        acc_base,
         extra_current,
         has_extra_current,
         kicks,
         normals,
-        lo,
+        base,
         fired,
         False,
         False,
     )
 
 
-@njit(cache=True, pipeline_class=_NoAliasCompiler)
-def _advance_lane_serial(
+TILED_BUILD = False
+"""Replaced in each build of :func:`_lane`: True in the builds for large networks (stepped in tiles)."""
+WIDE_BUILD = False
+"""Replaced in each build of :func:`_lane`: True in the build whose target ranges run on threads."""
+
+
+def _lane(
     b,
     t_begin,
     t_end,
@@ -1529,13 +1048,28 @@ def _advance_lane_serial(
     next_step,
     bounds,
 ):
-    """Lane b from t_begin to t_end on one thread (a network below TILED_NEURONS; larger ones:
-    :func:`_lane_serial`): :func:`_advance_lane` with a single target range,
-    written out as one loop nest (small circuits step ~1 µs apart, where every call counts). The
-    normals and Poisson draws are written out here too: numba counts references to the arrays an
-    inlined function takes (an atomic increment and decrement each) and, in a function this large,
-    LLVM does not prune them; per step and per run of neurons they cost the 80-neuron CPG 5 % and
-    hcp_cortex 10 %."""
+    """Advance lane b from t_begin to t_end: the one source of the three lanes, each a build of its
+    own with two constants (the other builds' code is not compiled in; one lane with run-time flags
+    cost the 80-neuron CPG 10-15 %):
+
+    * ``TILED_BUILD`` False, ``WIDE_BUILD`` False (:data:`_advance_lane_serial`, networks below
+      TILED_NEURONS): the whole network is one tile, the loops over tiles and target ranges have one
+      pass at constant bounds (the compiler drops them), arrivals go straight into the lane's buffers
+      and every update reads all variables (small circuits step ~1 µs apart, where every call counts).
+    * ``TILED_BUILD`` True (:data:`_advance_lane_tiled`): tiles of TILE neurons, whose draws sit in
+      tile-sized buffers; a step's arrivals sorted by tile (:func:`_bucket_arrivals`) and added into a
+      tile-sized buffer just before the tile's update; lean updates (:func:`_lean_runs`).
+    * ``WIDE_BUILD`` True as well (:data:`_advance_lane_wide`, compiled parallel): ``bounds`` splits
+      the neurons into target ranges (multiples of 8), one per thread, each delivering its own targets'
+      arrivals into the lane's buffers and stepping its range in tiles; from PARALLEL_QUEUE_SPIKES
+      spikes in a step the queueing is split over the threads too. The same numbers, bit for bit.
+
+    The normals and Poisson draws are written out, not inlined calls: numba counts references to the
+    arrays an inlined function takes (an atomic increment and decrement each) and, in a function this
+    large, LLVM does not prune them; per step and per run of neurons they cost the 80-neuron CPG 5 %
+    and hcp_cortex 10 %."""
+    tiled = TILED_BUILD  # constants of each build: ``if tiled`` / ``if wide`` drop the other builds' code
+    wide = WIDE_BUILD
     n = v_state.shape[1]
     capacity = spike_step.shape[1]
     n_traces = trace_neuron.shape[0]
@@ -1543,17 +1077,41 @@ def _advance_lane_serial(
     words = (n + 7) // 8
     fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
     fired_words = fired.view(np.uint64)
-    kicks = np.zeros(n)  # Poisson counts, normals and the flags of those the vectorised draws left
-    normals = np.zeros(n)
-    normal_bits = normals.view(np.uint64)  # each normal's hash, read before the normal overwrites it
-    flags = np.zeros(8 * words, dtype=np.uint8)
-    pair_bits = np.zeros(4 * words, dtype=np.uint64)  # the Poisson draw's hashes, one per pair of neurons
-    pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
-    flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
+    n_chunks = bounds.shape[0] - 1 if wide else 1  # target ranges (one per thread in the wide build)
+    whole = n_chunks == 1
+    tile_words = (min(n, TILE) + 7) // 8 if tiled else words  # below TILED_NEURONS, one tile: the network
+    if wide:  # each range's own tile buffers (taken as rows inside the parallel loop)
+        kick_rows = np.zeros((n_chunks, 8 * tile_words))
+        normal_rows = np.zeros((n_chunks, 8 * tile_words))
+        flag_rows = np.zeros((n_chunks, 8 * tile_words), dtype=np.uint8)
+        pair_rows = np.zeros((n_chunks, 4 * tile_words + 1), dtype=np.uint64)
+    else:
+        kicks = np.zeros(8 * tile_words)  # a tile's Poisson counts, normals and the flags the vectorised draws left
+        normals = np.zeros(8 * tile_words)
+        normal_bits = normals.view(np.uint64)  # each normal's hash, read before the normal overwrites it
+        flags = np.zeros(8 * tile_words, dtype=np.uint8)
+        pair_bits = np.zeros(4 * tile_words + 1, dtype=np.uint64)  # the Poisson draw's hashes, one per pair
+        pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
+        flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
+    chunk_fired = np.zeros(n_chunks if wide else 0, dtype=np.int64)  # each range's fired and non-finite counts
+    chunk_bad = np.zeros(n_chunks if wide else 0, dtype=np.int64)
+    part_count = np.zeros((n_chunks if wide else 0, delay_values.shape[0]), dtype=np.int64)
+    part_offset = np.zeros((n_chunks if wide else 0, delay_values.shape[0]), dtype=np.int64)
     pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
     runs = _runs_of_kind(kind[b])
+    if tiled:
+        run_w, run_inh = _lean_runs(b, runs, coef, w_state, i_inh, acc, inhibitory)
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
+    # the tiled serial lane's arrivals are sorted by tile (stable: each target keeps its order) and summed
+    # into a tile-sized buffer just before the tile's update, instead of into network-sized buffers
+    bucketing = tiled and not wide
+    n_tiles = (n + TILE - 1) // TILE if bucketing else 0
+    bucket_ptr = np.zeros(n_tiles + 1, dtype=np.int64)
+    bucket_fill = np.zeros(n_tiles + 1, dtype=np.int64)
+    bucket_weight = np.zeros(1024 if bucketing else 0)
+    bucket_target = np.zeros(1024 if bucketing else 0, dtype=np.int32)
+    acc_tile = np.zeros((1, 2, TILE if bucketing else 0))  # a tile's arrival buffers
     key_a = keys[b, STREAM_NOISE_A]
     key_b = keys[b, STREAM_NOISE_B]
     key_p = keys[b, STREAM_POISSON]
@@ -1570,11 +1128,47 @@ def _advance_lane_serial(
             status[b, 1] = 0
             next_step[b] = t
             return
-        if t > 0 and pending_count[b] == 0:  # nothing fired: an empty block, without a call
+        m = pending_count[b]
+        if t > 0 and m == 0:  # nothing fired: an empty block, without a call
             slot = (t - 1) % depth
             blocks[b, slot, 0] = pool_pos[b]
             blocks[b, slot, 1] = pool_pos[b]
             blocks[b, slot, 2] = pool_pos[b]
+        elif t > 0 and wide and n_chunks > 1 and m >= PARALLEL_QUEUE_SPIKES:
+            # the spikes split over the threads: count, place (one thread), copy
+            queued = pool_pos[b]
+            for part in prange(n_chunks):
+                _queue_count(
+                    b,
+                    m * part // n_chunks,
+                    m * (part + 1) // n_chunks,
+                    pending,
+                    group_ptr,
+                    group_syn,
+                    group_rank,
+                    part_count[part],
+                )
+            if not _queue_place(b, t, part_count, part_offset, pool, blocks, pool_pos, pending_count, status):
+                spike_count[b] = recorded
+                next_step[b] = t
+                return
+            for part in prange(n_chunks):
+                _queue_copy(
+                    b,
+                    queued,
+                    m * part // n_chunks,
+                    m * (part + 1) // n_chunks,
+                    pending,
+                    group_ptr,
+                    group_syn,
+                    group_rank,
+                    post,
+                    weight,
+                    pool,
+                    pool_weight,
+                    part_offset[part],
+                )
+            in_flight += pool_pos[b] - queued
         elif t > 0:
             queued = pool_pos[b]
             if not _queue_spikes(
@@ -1598,289 +1192,17 @@ def _advance_lane_serial(
                 next_step[b] = t
                 return
             in_flight += pool_pos[b] - queued
+        n_ranges = 0
+        bucketed = False
         if in_flight:
             n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
             if n_ranges:
                 for a in range(n_ranges):
                     in_flight -= arrivals[a, 1] - arrivals[a, 0]
-                _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
-        n_fired = 0  # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
-        n_not_finite = 0
-        if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays at every step
-            n_rejected = 0
-            position = stream_position(key_a, t)
-            for j in range(n):  # the hashes in a loop of their own: it vectorises, fused with the rest it did not
-                normal_bits[uint64(j)] = mix64(position + uint64(j) * _GOLDEN)
-            for j in range(n):
-                bits = normal_bits[uint64(j)]
-                layer = bits & uint64(127)
-                u = _signed_unit(bits)
-                rejected = abs(u) >= _ZIG_RATIO[layer]
-                normals[uint64(j)] = u * _ZIG_X[layer]
-                flags[uint64(j)] = rejected
-                n_rejected += rejected
-            if n_rejected:
-                for word in range(words):
-                    if flag_words[word] == 0:
-                        continue
-                    for i in range(8 * word, min(8 * word + 8, n)):
-                        if flags[i]:
-                            normals[i] = normal(key_a, key_b, t, i)
-        for run in range(runs.shape[0]):  # a run's Poisson counts are still in L1 cache when its update reads them
-            first, last, c = runs[run, 0], runs[run, 1], runs[run, 2]
-            if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # _draw_kicks written out (see normals)
-                m = last - first
-                mean = coef[c, POISSON_MEAN]
-                table = _table(coef, c)
-                last_p = coef[c, POISSON_LAST_P]
-                entries = POISSON_TABLE
-                n_beyond = 0
-                if mean < 10.0:
-                    t0, t1 = _threshold(table[0]), _threshold(table[1])
-                    t2, t3 = _threshold(table[2]), _threshold(table[3])
-                    for pair in range(first >> 1, (last + 1) >> 1):
-                        pair_bits[uint64(pair)] = random_u64(key_p, t, uint64(pair))
-                    if table[3] >= 1.0 - SHORT_TABLE_TAIL:
-                        entries = 4
-                        for q in range(m):
-                            drawn = pair_halves[uint64(first + q)]
-                            k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
-                            beyond = k == 4
-                            kicks[uint64(first + q)] = k
-                            flags[uint64(first + q)] = beyond
-                            n_beyond += beyond
-                    else:
-                        t4, t5 = _threshold(table[4]), _threshold(table[5])
-                        t6, t7 = _threshold(table[6]), _threshold(table[7])
-                        for q in range(m):
-                            drawn = pair_halves[uint64(first + q)]
-                            k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
-                            k += (drawn > t4) + (drawn > t5) + (drawn > t6) + (drawn > t7)
-                            beyond = k == POISSON_TABLE
-                            kicks[uint64(first + q)] = k
-                            flags[uint64(first + q)] = beyond
-                            n_beyond += beyond
-                if mean >= 10.0 or has_extra_rate:
-                    for q in range(m):
-                        i = uint64(first + q)
-                        extra = extra_rate[b, i] if has_extra_rate else 0.0
-                        if mean >= 10.0 or extra > 0.0 or kicks[i] == entries:
-                            u = poisson_uniform(key_p, t, i)
-                            kicks[i] = _kicks_exact(u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i)
-                elif n_beyond:
-                    for word in range(first // 8, (last + 7) // 8):
-                        if flag_words[word] == 0:
-                            continue
-                        for i in range(max(8 * word, first), min(8 * word + 8, last)):
-                            if flags[i]:
-                                u = poisson_uniform(key_p, t, i)
-                                kicks[i] = _kicks_exact(u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, i)
-            run_counts = _update(
-                b,
-                first,
-                last,
-                coef,
-                c,
-                v_state,
-                i_exc,
-                i_inh,
-                w_state,
-                refractory,
-                acc,
-                b,
-                0,
-                extra_current,
-                has_extra_current,
-                kicks,
-                normals,
-                0,
-                fired,
-                True,
-                True,
-            )
-            n_fired += run_counts[0]
-            n_not_finite += run_counts[1]
-        if n_not_finite:
-            for i in range(n):
-                if not math.isfinite(v_state[b, i]):
-                    spike_count[b] = recorded
-                    status[b, 0] = NOT_FINITE
-                    status[b, 1] = t
-                    status[b, 2] = i
-                    next_step[b] = t
-                    return
-        if n_fired:
-            m = 0
-            for word in range(words):
-                if fired_words[word] == 0:
-                    continue
-                for i in range(8 * word, min(8 * word + 8, n)):
-                    if fired[i] == 0:
-                        continue
-                    c = kind[b, i]
-                    spike_step[b, recorded] = t
-                    spike_neuron[b, recorded] = i
-                    recorded += 1
-                    counts[b, t // steps_per_bin - bin_first, population_index[i]] += 1
-                    v_state[b, i] = coef[c, V_RESET]
-                    refractory[b, i] = int(coef[c, N_REFRACTORY])
-                    w_state[b, i] += coef[c, ADAPTATION]
-                    pending[b, m] = i
-                    m += 1
-            pending_count[b] = m
-        for k in range(n_traces):
-            j = trace_neuron[k]
-            var = trace_variable[k]
-            if var == 0:
-                value = v_state[b, j]
-            elif var == 1:
-                value = i_exc[b, j]
-            elif var == 2:
-                value = i_inh[b, j]
-            else:
-                value = w_state[b, j]
-            traces[b, t - trace_first, k] = value
-    spike_count[b] = recorded
-    status[b, 0] = DONE
-    next_step[b] = t_end
-
-
-def _lane_serial(
-    b,
-    t_begin,
-    t_end,
-    dt,
-    v_state,
-    i_exc,
-    i_inh,
-    w_state,
-    refractory,
-    acc,
-    coef,
-    kind,
-    extra_current,
-    has_extra_current,
-    extra_rate,
-    has_extra_rate,
-    has_poisson,
-    has_noise,
-    group_ptr,
-    group_syn,
-    group_rank,
-    delay_values,
-    post,
-    weight,
-    inhibitory,
-    pending,
-    pending_count,
-    pool,
-    blocks,
-    pool_pos,
-    keys,
-    population_index,
-    spike_step,
-    spike_neuron,
-    spike_count,
-    counts,
-    bin_first,
-    steps_per_bin,
-    trace_neuron,
-    trace_variable,
-    traces,
-    trace_first,
-    status,
-    next_step,
-    bounds,
-):
-    """Lane b from t_begin to t_end on one thread: :func:`_advance_lane` with a single target range,
-    written out as one loop nest (small circuits step ~1 µs apart, where every call counts). The
-    normals and Poisson draws are written out here too: numba counts references to the arrays an
-    inlined function takes (an atomic increment and decrement each) and, in a function this large,
-    LLVM does not prune them; per step and per run of neurons they cost the 80-neuron CPG 5 % and
-    hcp_cortex 10 %."""
-    n = v_state.shape[1]
-    capacity = spike_step.shape[1]
-    n_traces = trace_neuron.shape[0]
-    rate_to_mean = dt / 1000.0
-    words = (n + 7) // 8
-    fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
-    fired_words = fired.view(np.uint64)
-    tiled = TILED_BUILD  # a constant of each build: the other build's code is not compiled in
-    tile = TILE if tiled else max(n, 1)  # below TILED_NEURONS, one tile: the whole network
-    tile_words = (tile + 7) // 8
-    kicks = np.zeros(8 * tile_words)  # one tile's Poisson counts, normals and the flags the vectorised draws left
-    normals = np.zeros(8 * tile_words)
-    normal_bits = normals.view(np.uint64)  # each normal's hash, read before the normal overwrites it
-    flags = np.zeros(8 * tile_words, dtype=np.uint8)
-    pair_bits = np.zeros(4 * tile_words + 1, dtype=np.uint64)  # the Poisson draw's hashes, one per pair of neurons
-    pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
-    flag_words = flags.view(np.uint64)  # views made once: a view made per step costs reference counting
-    pool_weight = pool.view(np.float64)  # the queued synapses' weights: pool[b, x, 0] read as doubles
-    runs = _runs_of_kind(kind[b])
-    run_w, run_inh = _lean_runs(b, runs, coef, w_state, i_inh, acc, inhibitory)
-    rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
-    arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
-    # a large network's arrivals are sorted by tile (stable: each target keeps its order) and summed into
-    # a tile-sized buffer just before the tile's update, instead of into network-sized buffers
-    n_tiles = (n + TILE - 1) // TILE
-    bucket_ptr = np.zeros(n_tiles + 1, dtype=np.int64)
-    bucket_fill = np.zeros(n_tiles + 1, dtype=np.int64)
-    bucket_weight = np.zeros(1024 if tiled else 0)
-    bucket_target = np.zeros(1024 if tiled else 0, dtype=np.int32)
-    acc_tile = np.zeros((1, 2, TILE if tiled else 0))  # a tile's arrival buffers (a network of more than one tile)
-    key_a = keys[b, STREAM_NOISE_A]
-    key_b = keys[b, STREAM_NOISE_B]
-    key_p = keys[b, STREAM_POISSON]
-    key_x = keys[b, STREAM_POISSON_EXTRA]
-    depth = blocks.shape[1]
-    in_flight = 0  # queued entries not delivered yet: none, and a step needs not look at the queue
-    for slot in range(blocks.shape[1]):
-        in_flight += blocks[b, slot, 1] - blocks[b, slot, 2]
-    recorded = spike_count[b]  # kept local: lanes on other threads write the neighbouring counters
-    for t in range(t_begin, t_end):
-        if recorded + n > capacity:
-            spike_count[b] = recorded
-            status[b, 0] = BUFFER_FULL
-            status[b, 1] = 0
-            next_step[b] = t
-            return
-        if t > 0 and pending_count[b] == 0:  # nothing fired: an empty block, without a call
-            slot = (t - 1) % depth
-            blocks[b, slot, 0] = pool_pos[b]
-            blocks[b, slot, 1] = pool_pos[b]
-            blocks[b, slot, 2] = pool_pos[b]
-        elif t > 0:
-            queued = pool_pos[b]
-            if not _queue_spikes(
-                b,
-                t,
-                pending,
-                pending_count,
-                group_ptr,
-                group_syn,
-                group_rank,
-                rank_count,
-                post,
-                weight,
-                pool,
-                pool_weight,
-                blocks,
-                pool_pos,
-                status,
-            ):
-                spike_count[b] = recorded
-                next_step[b] = t
-                return
-            in_flight += pool_pos[b] - queued
-        bucketed = False
-        if in_flight:
-            n_ranges = _arrivals(b, t, delay_values, pool, blocks, arrivals)
-            if n_ranges:
-                arriving = 0
-                for a in range(n_ranges):
-                    arriving += arrivals[a, 1] - arrivals[a, 0]
-                in_flight -= arriving
-                if tiled:  # (branches on ``tiled`` alone: numba drops the other build's code before compiling)
+                if bucketing:
+                    arriving = 0
+                    for a in range(n_ranges):
+                        arriving += arrivals[a, 1] - arrivals[a, 0]
                     if arriving > bucket_weight.shape[0]:
                         bucket_weight = np.zeros(2 * arriving)
                         bucket_target = np.zeros(2 * arriving, dtype=np.int32)
@@ -1888,151 +1210,173 @@ def _lane_serial(
                         b, arrivals, n_ranges, pool, pool_weight, bucket_ptr, bucket_fill, bucket_weight, bucket_target
                     )
                     bucketed = True
-                else:
+                elif not wide:
                     _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
-        n_fired = 0  # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
-        n_not_finite = 0
-        run_first = 0  # the first run that reaches into the tile
-        for lo in range(0, n, tile):  # tiles of neurons: their draws stay in L1 cache until the update reads them
-            hi = min(lo + tile, n)
-            if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays at every step
-                n_rejected = 0
-                position = stream_position(key_a, t)
-                for j in range(
-                    hi - lo
-                ):  # the hashes in a loop of their own: it vectorises, fused with the rest it did not
-                    normal_bits[uint64(j)] = mix64(position + uint64(lo + j) * _GOLDEN)
-                for j in range(hi - lo):
-                    bits = normal_bits[uint64(j)]
-                    layer = bits & uint64(127)
-                    u = _signed_unit(bits)
-                    rejected = abs(u) >= _ZIG_RATIO[layer]
-                    normals[uint64(j)] = u * _ZIG_X[layer]
-                    flags[uint64(j)] = rejected
-                    n_rejected += rejected
-                if n_rejected:
-                    for word in range((hi - lo + 7) // 8):
-                        if flag_words[word] == 0:
-                            continue
-                        for j in range(8 * word, min(8 * word + 8, hi - lo)):
-                            if flags[j]:
-                                normals[j] = normal(key_a, key_b, t, lo + j)
-            if tiled and bucketed:  # this tile's arrivals, in arrival order, into the tile's buffers
-                for k in range(bucket_ptr[lo >> TILE_SHIFT], bucket_ptr[(lo >> TILE_SHIFT) + 1]):
-                    wk = bucket_weight[k]
-                    acc_tile[0, 1 - (wk >= 0.0), bucket_target[k] - lo] += wk
-            while runs[run_first, 1] <= lo:
-                run_first += 1
-            run = run_first
-            while (
-                run < runs.shape[0] and runs[run, 0] < hi
-            ):  # a run's Poisson counts are still in L1 cache for its update
-                first, last, c = max(runs[run, 0], lo), min(runs[run, 1], hi), runs[run, 2]
-                if has_poisson and (
-                    coef[c, POISSON_MEAN] > 0.0 or has_extra_rate
-                ):  # _draw_kicks written out (see normals)
-                    m = last - first
-                    mean = coef[c, POISSON_MEAN]
-                    table = _table(coef, c)
-                    last_p = coef[c, POISSON_LAST_P]
-                    entries = POISSON_TABLE
-                    n_beyond = 0
-                    if mean < 10.0:
-                        t0, t1 = _threshold(table[0]), _threshold(table[1])
-                        t2, t3 = _threshold(table[2]), _threshold(table[3])
-                        for pair in range(first >> 1, (last + 1) >> 1):  # lo is even: pairs do not straddle tiles
-                            pair_bits[uint64(pair - (lo >> 1))] = random_u64(key_p, t, uint64(pair))
-                        if table[3] >= 1.0 - SHORT_TABLE_TAIL:
-                            entries = 4
-                            for q in range(m):
-                                drawn = pair_halves[uint64(first - lo + q)]
-                                k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
-                                beyond = k == 4
-                                kicks[uint64(first - lo + q)] = k
-                                flags[uint64(first - lo + q)] = beyond
-                                n_beyond += beyond
-                        else:
-                            t4, t5 = _threshold(table[4]), _threshold(table[5])
-                            t6, t7 = _threshold(table[6]), _threshold(table[7])
-                            for q in range(m):
-                                drawn = pair_halves[uint64(first - lo + q)]
-                                k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
-                                k += (drawn > t4) + (drawn > t5) + (drawn > t6) + (drawn > t7)
-                                beyond = k == POISSON_TABLE
-                                kicks[uint64(first - lo + q)] = k
-                                flags[uint64(first - lo + q)] = beyond
-                                n_beyond += beyond
-                    if mean >= 10.0 or has_extra_rate:
-                        for q in range(m):
-                            i = uint64(first + q)
-                            extra = extra_rate[b, i] if has_extra_rate else 0.0
-                            if mean >= 10.0 or extra > 0.0 or kicks[i - lo] == entries:
-                                u = poisson_uniform(key_p, t, i)
-                                kicks[i - lo] = _kicks_exact(
-                                    u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i
-                                )
-                    elif n_beyond:
-                        for word in range((first - lo) // 8, (last - lo + 7) // 8):
+        # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
+        for chunk in prange(n_chunks):  # one pass but in the wide build
+            lo_chunk = bounds[chunk] if wide else 0
+            hi_chunk = bounds[chunk + 1] if wide else n
+            if wide:
+                kicks = kick_rows[chunk]
+                normals = normal_rows[chunk]
+                normal_bits = normals.view(np.uint64)
+                flags = flag_rows[chunk]
+                flag_words = flags.view(np.uint64)
+                pair_bits = pair_rows[chunk]
+                pair_halves = pair_bits.view(np.uint32)
+                if n_ranges:  # this range's targets' arrivals, in arrival order
+                    _deliver(b, lo_chunk, hi_chunk, whole, arrivals, n_ranges, pool, pool_weight, acc)
+            n_fired = 0
+            n_not_finite = 0
+            run_first = 0  # the first run that reaches into the tile
+            n_tile_passes = (hi_chunk - lo_chunk + TILE - 1) // TILE if tiled else 1
+            for tile_index in range(n_tile_passes):  # the draws stay in L1 cache until the update reads them
+                lo = lo_chunk + tile_index * TILE if tiled else 0
+                hi = min(lo + TILE, hi_chunk) if tiled else n
+                if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays
+                    n_rejected = 0
+                    position = stream_position(key_a, t)
+                    for j in range(hi - lo):  # the hashes in a loop of their own: it vectorises, fused it did not
+                        normal_bits[uint64(j)] = mix64(position + uint64(lo + j) * _GOLDEN)
+                    for j in range(hi - lo):
+                        bits = normal_bits[uint64(j)]
+                        layer = bits & uint64(127)
+                        u = _signed_unit(bits)
+                        rejected = abs(u) >= _ZIG_RATIO[layer]
+                        normals[uint64(j)] = u * _ZIG_X[layer]
+                        flags[uint64(j)] = rejected
+                        n_rejected += rejected
+                    if n_rejected:
+                        for word in range((hi - lo + 7) // 8):
                             if flag_words[word] == 0:
                                 continue
-                            for j in range(max(8 * word, first - lo), min(8 * word + 8, last - lo)):
+                            for j in range(8 * word, min(8 * word + 8, hi - lo)):
                                 if flags[j]:
-                                    u = poisson_uniform(key_p, t, lo + j)
-                                    kicks[j] = _kicks_exact(
-                                        u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, lo + j
+                                    normals[j] = normal(key_a, key_b, t, lo + j)
+                if bucketed:  # this tile's arrivals, in arrival order, into the tile's buffers
+                    for k in range(bucket_ptr[lo >> TILE_SHIFT], bucket_ptr[(lo >> TILE_SHIFT) + 1]):
+                        wk = bucket_weight[k]
+                        acc_tile[0, 1 - (wk >= 0.0), bucket_target[k] - lo] += wk
+                if tiled:
+                    while runs[run_first, 1] <= lo:
+                        run_first += 1
+                run = run_first
+                while run < runs.shape[0] and (runs[run, 0] < hi if tiled else True):
+                    # a run's Poisson counts are still in L1 cache for its update
+                    first = max(runs[run, 0], lo) if tiled else runs[run, 0]
+                    last = min(runs[run, 1], hi) if tiled else runs[run, 1]
+                    c = runs[run, 2]
+                    if has_poisson and (coef[c, POISSON_MEAN] > 0.0 or has_extra_rate):  # _draw_kicks written out
+                        m = last - first
+                        mean = coef[c, POISSON_MEAN]
+                        table = _table(coef, c)
+                        last_p = coef[c, POISSON_LAST_P]
+                        entries = POISSON_TABLE
+                        n_beyond = 0
+                        if mean < 10.0:
+                            t0, t1 = _threshold(table[0]), _threshold(table[1])
+                            t2, t3 = _threshold(table[2]), _threshold(table[3])
+                            for pair in range(first >> 1, (last + 1) >> 1):  # lo is even: pairs do not straddle
+                                pair_bits[uint64(pair - (lo >> 1))] = random_u64(key_p, t, uint64(pair))
+                            if table[3] >= 1.0 - SHORT_TABLE_TAIL:
+                                entries = 4
+                                for q in range(m):
+                                    drawn = pair_halves[uint64(first - lo + q)]
+                                    k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                                    beyond = k == 4
+                                    kicks[uint64(first - lo + q)] = k
+                                    flags[uint64(first - lo + q)] = beyond
+                                    n_beyond += beyond
+                            else:
+                                t4, t5 = _threshold(table[4]), _threshold(table[5])
+                                t6, t7 = _threshold(table[6]), _threshold(table[7])
+                                for q in range(m):
+                                    drawn = pair_halves[uint64(first - lo + q)]
+                                    k = (drawn > t0) + (drawn > t1) + (drawn > t2) + (drawn > t3)
+                                    k += (drawn > t4) + (drawn > t5) + (drawn > t6) + (drawn > t7)
+                                    beyond = k == POISSON_TABLE
+                                    kicks[uint64(first - lo + q)] = k
+                                    flags[uint64(first - lo + q)] = beyond
+                                    n_beyond += beyond
+                        if mean >= 10.0 or has_extra_rate:
+                            for q in range(m):
+                                i = uint64(first + q)
+                                extra = extra_rate[b, i] if has_extra_rate else 0.0
+                                if mean >= 10.0 or extra > 0.0 or kicks[i - lo] == entries:
+                                    u = poisson_uniform(key_p, t, i)
+                                    kicks[i - lo] = _kicks_exact(
+                                        u, mean, table, last_p, extra, rate_to_mean, key_p, key_x, t, i
                                     )
-                elif has_poisson and tiled:  # the tile's counts may hold another run's: this run draws none
-                    for j in range(first - lo, last - lo):
-                        kicks[j] = 0.0
-                if tiled:  # a function of its own: its four loops inlined here slowed small circuits' steps 2x
-                    run_counts = _update_lean(
-                        b,
-                        first,
-                        last,
-                        coef,
-                        c,
-                        v_state,
-                        i_exc,
-                        i_inh,
-                        w_state,
-                        refractory,
-                        acc_tile,
-                        lo,
-                        extra_current,
-                        has_extra_current,
-                        kicks,
-                        normals,
-                        fired,
-                        run_w[run],
-                        run_inh[run],
-                    )
-                else:  # the lane's own buffers, all variables read (small circuits gain nothing here)
-                    run_counts = _update(
-                        b,
-                        first,
-                        last,
-                        coef,
-                        c,
-                        v_state,
-                        i_exc,
-                        i_inh,
-                        w_state,
-                        refractory,
-                        acc,
-                        b,
-                        0,
-                        extra_current,
-                        has_extra_current,
-                        kicks,
-                        normals,
-                        lo,
-                        fired,
-                        True,
-                        True,
-                    )
-                n_fired += run_counts[0]
-                n_not_finite += run_counts[1]
-                run += 1
+                        elif n_beyond:
+                            for word in range((first - lo) // 8, (last - lo + 7) // 8):
+                                if flag_words[word] == 0:
+                                    continue
+                                for j in range(max(8 * word, first - lo), min(8 * word + 8, last - lo)):
+                                    if flags[j]:
+                                        u = poisson_uniform(key_p, t, lo + j)
+                                        kicks[j] = _kicks_exact(
+                                            u, mean, table, last_p, 0.0, rate_to_mean, key_p, key_x, t, lo + j
+                                        )
+                    elif has_poisson and tiled:  # the tile's counts may hold another run's: this run draws none
+                        for j in range(first - lo, last - lo):
+                            kicks[j] = 0.0
+                    if tiled:  # lean updates; the wide build's arrivals are in the lane's buffers
+                        run_counts = _update_lean(
+                            b,
+                            first,
+                            last,
+                            coef,
+                            c,
+                            v_state,
+                            i_exc,
+                            i_inh,
+                            w_state,
+                            refractory,
+                            acc if wide else acc_tile,
+                            b if wide else 0,
+                            0 if wide else lo,
+                            extra_current,
+                            has_extra_current,
+                            kicks,
+                            normals,
+                            lo,
+                            fired,
+                            run_w[run],
+                            run_inh[run],
+                        )
+                    else:  # the lane's own buffers, all variables read (small circuits gain nothing here)
+                        run_counts = _update(
+                            b,
+                            first,
+                            last,
+                            coef,
+                            c,
+                            v_state,
+                            i_exc,
+                            i_inh,
+                            w_state,
+                            refractory,
+                            acc,
+                            b,
+                            0,
+                            extra_current,
+                            has_extra_current,
+                            kicks,
+                            normals,
+                            0,
+                            fired,
+                            True,
+                            True,
+                        )
+                    n_fired += run_counts[0]
+                    n_not_finite += run_counts[1]
+                    run += 1
+            if wide:
+                chunk_fired[chunk] = n_fired
+                chunk_bad[chunk] = n_not_finite
+        if wide:
+            n_fired = chunk_fired.sum()
+            n_not_finite = chunk_bad.sum()
         if n_not_finite:
             for i in range(n):
                 if not math.isfinite(v_state[b, i]):
@@ -2076,11 +1420,6 @@ def _lane_serial(
     spike_count[b] = recorded
     status[b, 0] = DONE
     next_step[b] = t_end
-
-
-TILED_BUILD = False
-"""Replaced in each build of :func:`_lane_serial`: True in the build for networks of TILED_NEURONS or more."""
-"""The lane function :func:`_advance` calls; each build of it names its own (see the builds below)."""
 
 
 def _advance(
@@ -2209,13 +1548,23 @@ def _named(function, name: str, **globals_):
     return clone
 
 
+_advance_lane_serial = njit(cache=True, pipeline_class=_NoAliasCompiler)(_named(_lane, "advance_lane_serial"))
+"""One lane of a network below TILED_NEURONS on one thread (the whole network one tile)."""
 _advance_lane_tiled = njit(cache=True, pipeline_class=_NoAliasCompiler)(
-    _named(_lane_serial, "advance_lane_tiled", TILED_BUILD=True)
+    _named(_lane, "advance_lane_tiled", TILED_BUILD=True)
 )
 """One lane of a large network on one thread, in tiles."""
+_WIDE_PARALLEL = dict(
+    comprehension=False, reduction=False, inplace_binop=False, setitem=False, numpy=False, stencil=False, fusion=False
+)
+"""Only the ``prange`` loops of the wide lane run on threads: with numba's other parallel passes (NumPy calls
+and array expressions made parallel loops, fusion) its first compile took ~50 % longer, for nothing."""
+_advance_lane_wide = njit(cache=True, parallel=_WIDE_PARALLEL)(  # type: ignore[call-overload]  # numba takes a dict
+    _named(_lane, "advance_lane_wide", TILED_BUILD=True, WIDE_BUILD=True)
+)
+"""One lane, its neuron ranges on parallel threads (each in tiles)."""
 LANE = _advance_lane_serial
-_advance_lane_wide = njit(cache=True, parallel=True)(_named(_advance_lane, "advance_lane_wide"))
-"""One lane, its neuron ranges on parallel threads."""
+"""The lane function :func:`_advance` calls; each build of it names its own (see below)."""
 advance = njit(cache=True)(_named(_advance, "advance_serial", LANE=_advance_lane_serial))
 advance_parallel = njit(cache=True, parallel=True)(_named(_advance, "advance_parallel", LANE=_advance_lane_serial))
 advance_wide = njit(cache=True)(_named(_advance, "advance_wide", LANE=_advance_lane_wide))
