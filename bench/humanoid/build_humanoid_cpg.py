@@ -163,6 +163,16 @@ def _renamed(tree, names: dict[str, str]):
     return tree
 
 
+def _values_of(key: str, tree) -> set[str]:
+    """Every value stored under ``key`` anywhere in a JSON-like tree (the parameters or references it names)."""
+    if isinstance(tree, dict):
+        found = {tree[key]} if key in tree else set()
+        return found.union(*(_values_of(key, v) for v in tree.values()))
+    if isinstance(tree, list):
+        return set().union(*(_values_of(key, v) for v in tree))
+    return set()
+
+
 def rhythm_generator(options: dict) -> dict:
     """spinal_cpg's rhythm-generator and commissural block (populations, projections, neuron models,
     parameters, cell classes, references) without its motor pools; its ``noise`` renamed ``noise_cpg``."""
@@ -178,21 +188,8 @@ def rhythm_generator(options: dict) -> dict:
         if p["source"] in keep and p["target"] in keep
     }
     models = {k: _renamed(copy.deepcopy(m), rename) for k, m in spinal["neuron_models"].items() if k != "motor_neuron"}
-    used: set[str] = set()
-
-    def collect(tree) -> None:
-        if isinstance(tree, dict):
-            if "param" in tree:
-                used.add(tree["param"])
-            for v in tree.values():
-                collect(v)
-        elif isinstance(tree, list):
-            for v in tree:
-                collect(v)
-
-    collect([populations, projections, models])
     parameters = {}
-    for name in sorted(used):
+    for name in sorted(_values_of("param", [populations, projections, models])):
         original = {v: k for k, v in rename.items()}.get(name, name)
         parameters[name] = copy.deepcopy(spinal["parameters"][original])
     parameters["drive"] = {
@@ -218,19 +215,7 @@ def rhythm_generator(options: dict) -> dict:
     for p in parameters.values():
         p.pop("free", None)
     classes = {k: copy.deepcopy(spinal["cell_classes"][k]) for k in RG_CLASSES}
-    refs_used: set[str] = set()
-
-    def collect_refs(tree) -> None:
-        if isinstance(tree, dict):
-            if "ref" in tree:
-                refs_used.add(tree["ref"])
-            for v in tree.values():
-                collect_refs(v)
-        elif isinstance(tree, list):
-            for v in tree:
-                collect_refs(v)
-
-    collect_refs([populations, projections, models, parameters, classes])
+    refs_used = _values_of("ref", [populations, projections, models, parameters, classes])
     references = {k: v for k, v in spinal["references"].items() if k in refs_used}
     return {
         "populations": populations,
