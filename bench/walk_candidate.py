@@ -20,11 +20,14 @@ does on selection seeds is in the notes.
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from encephagen.body.binding import copy_bindings
+from encephagen.errors import EncephagenError
+from encephagen.schema import Circuit
+from encephagen.storage import circuit_from_tree, read_tree, save_circuit
+
+SHIPPED = Path(__file__).resolve().parents[1] / "circuits" / "walker2d_cpg.json"
 NAMES = (
     "drive",
     "drive_ext",
@@ -57,13 +60,13 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
 # fmt: on
 
 
-def candidate(circuit: dict, name: str) -> dict:
-    """``circuit`` (the shipped walker2d_cpg as JSON) with candidate ``name``'s values and ``drive_ext`` free."""
-    parameters = circuit["parameters"]
+def candidate(name: str) -> Circuit:
+    """The shipped walker2d_cpg with candidate ``name``'s values and ``drive_ext`` free, validated."""
+    tree = read_tree(SHIPPED)
     for key, value in zip(NAMES, CANDIDATES[name], strict=True):
-        parameters[key]["value"] = value
-    parameters["drive_ext"]["free"] = True
-    return circuit
+        tree["parameters"][key]["value"] = value
+    tree["parameters"]["drive_ext"]["free"] = True
+    return circuit_from_tree(tree, f"{SHIPPED} with candidate {name}")
 
 
 def main() -> None:
@@ -72,14 +75,15 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, required=True, help="folder to write walker2d_cpg.json and its bindings into"
     )
+    parser.add_argument("--force", action="store_true", help="replace a walker2d_cpg.json already in --out")
     args = parser.parse_args()
-    shipped = ROOT / "circuits"
     args.out.mkdir(parents=True, exist_ok=True)
-    circuit = candidate(json.loads((shipped / "walker2d_cpg.json").read_text()), args.name)
-    (args.out / "walker2d_cpg.json").write_text(json.dumps(circuit, indent=2) + "\n")
-    for binding in shipped.glob("walker2d_cpg*.binding.json"):
-        shutil.copy(binding, args.out / binding.name)
-    print(f"wrote {args.out / 'walker2d_cpg.json'} (candidate {args.name})")
+    try:
+        path = save_circuit(candidate(args.name), args.out / SHIPPED.name, overwrite=args.force)
+    except EncephagenError as exc:
+        raise SystemExit(f"error: {exc} (here: --force)") from None
+    copy_bindings(SHIPPED, path)
+    print(f"wrote {path} (candidate {args.name})")
 
 
 if __name__ == "__main__":
