@@ -351,18 +351,10 @@ def stander_loop():
 def _without_class(loop, cell_class: str):
     """The loop with the circuit's populations of ``cell_class`` removed (with their projections)
     and the binding's afferent entries into them."""
-    from encephagen.body.loop import ClosedLoop
-    from encephagen.compiler import compile_circuit, lesion
-
-    circuit = loop.network.circuit
-    pools = {name for name, p in circuit.populations.items() if p.cell_class == cell_class}
-    kept = {name: a for name, a in loop.binding.afferents.items() if a.population not in pools}
-    assert pools and 0 < len(kept) < len(loop.binding.afferents)
-    return ClosedLoop(
-        compile_circuit(lesion(circuit, [cell_class]), dt=loop.network.dt),
-        loop.binding.model_copy(update={"afferents": kept}),
-        base_dir=loop.base_dir,
-    )
+    without = loop.lesioned([cell_class])
+    assert without.network.n_neurons < loop.network.n_neurons
+    assert 0 < len(without.binding.afferents) < len(loop.binding.afferents)
+    return without
 
 
 def test_humanoid_stander_feeds_its_motor_pools_only_through_spiking_channel_populations(stander_loop):
@@ -421,9 +413,7 @@ def test_humanoid_cpg_ia_interneurons_and_renshaw_cells_shape_the_motor_command(
     their f-I slope falls); without the Renshaw cells it changes as well (0.77: the divisive loop
     goes, but so does its tonic inhibition, with the same effect on the operating point)."""
     from encephagen.body.imitate import readouts_on_observations, record_controller
-    from encephagen.body.loop import ClosedLoop
     from encephagen.body.lqr import lqr_stander
-    from encephagen.compiler import compile_circuit, lesion
 
     body = make_body("humanoid")
     lqr = lqr_stander(body)
@@ -439,11 +429,7 @@ def test_humanoid_cpg_ia_interneurons_and_renshaw_cells_shape_the_motor_command(
         y = y - y.mean(axis=0)
         return float(np.median((x * y).sum(axis=0) / (x * x).sum(axis=0)))
 
-    def without(cell_class: str) -> ClosedLoop:
-        network = compile_circuit(lesion(cpg_loop.network.circuit, [cell_class]), dt=0.25)
-        return ClosedLoop(network, cpg_loop.binding, base_dir=cpg_loop.base_dir)
-
-    intact, no_iain, no_rc = slope(cpg_loop), slope(without("IaIN")), slope(without("Renshaw"))
+    intact, no_iain, no_rc = slope(cpg_loop), slope(cpg_loop.lesioned(["IaIN"])), slope(cpg_loop.lesioned(["Renshaw"]))
     assert 0.75 < intact < 1.0, intact
     assert no_iain < 0.8 * intact, (intact, no_iain)
     assert abs(no_rc / intact - 1) > 0.05, (intact, no_rc)

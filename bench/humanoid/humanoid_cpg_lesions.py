@@ -19,11 +19,7 @@ import sys
 
 import numpy as np
 
-from encephagen.body.binding import binding_path_for, load_binding
-from encephagen.body.loop import ClosedLoop
-from encephagen.compiler import compile_circuit, lesion
-from encephagen.locations import resolve_circuit_path
-from encephagen.storage import load_circuit
+from encephagen.body.runs import bind
 
 LESIONS = {
     "intact": [],
@@ -37,17 +33,10 @@ LESIONS = {
 if __name__ == "__main__":
     seeds = [int(s) for s in sys.argv[1].split(",")]
     cap = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-    path = resolve_circuit_path("humanoid_cpg")
-    circuit, binding = load_circuit(path), load_binding(binding_path_for(path, "humanoid"))
-    print(f"humanoid_cpg {circuit.version}, seeds {seeds[0]}-{seeds[-1]}, dt 0.25 ms", flush=True)
+    intact = bind("humanoid_cpg", "humanoid", dt=0.25)
+    print(f"humanoid_cpg {intact.network.circuit.version}, seeds {seeds[0]}-{seeds[-1]}, dt 0.25 ms", flush=True)
     for name, classes in LESIONS.items():
-        pools = {n for n, p in circuit.populations.items() if p.cell_class in classes}
-        kept = {n: a for n, a in binding.afferents.items() if a.population not in pools}
-        loop = ClosedLoop(
-            compile_circuit(lesion(circuit, classes), dt=0.25),
-            binding.model_copy(update={"afferents": kept}),
-            base_dir=path.parent,
-        )
+        loop = intact.lesioned(classes) if classes else intact
         steps = [e.metrics["steps"] for e in loop.run(seeds, max_steps=cap)]
         print(
             f"{name:22} steps {np.mean(steps):6.1f}  full {sum(s == cap for s in steps)}/{len(steps)}  {steps}",

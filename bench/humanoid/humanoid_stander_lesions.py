@@ -17,32 +17,26 @@ import sys
 
 import numpy as np
 
-from encephagen.body.binding import binding_path_for, load_binding
 from encephagen.body.loop import ClosedLoop
-from encephagen.compiler import compile_circuit, lesion
-from encephagen.locations import resolve_circuit_path
-from encephagen.storage import load_circuit
+from encephagen.body.runs import bind
 
 
-def variants(circuit, binding) -> dict[str, tuple]:
-    """name -> (circuit, binding) for the intact stander and its four lesions."""
-    out = {"intact": (circuit, binding)}
+def variants(intact) -> dict:
+    """name -> closed loop: the intact stander and its four lesions."""
+    out = {"intact": intact}
     for cls in ("VS", "SpIN"):
-        pools = {name for name, p in circuit.populations.items() if p.cell_class == cls}
-        kept = {name: a for name, a in binding.afferents.items() if a.population not in pools}
-        out[f"no {cls}"] = (lesion(circuit, [cls]), binding.model_copy(update={"afferents": kept}))
-        out[f"{cls} cut from sensors"] = (circuit, binding.model_copy(update={"afferents": kept}))
+        out[f"no {cls}"] = without = intact.lesioned([cls])
+        # the class's pools keep firing at their tonic drive, deaf to the body
+        out[f"{cls} cut from sensors"] = ClosedLoop(intact.network, without.binding, base_dir=intact.base_dir)
     return out
 
 
 if __name__ == "__main__":
     seeds = [int(s) for s in sys.argv[1].split(",")]
     steps_cap = int(sys.argv[2]) if len(sys.argv) > 2 else None
-    path = resolve_circuit_path("humanoid_stander")
-    circuit, binding = load_circuit(path), load_binding(binding_path_for(path))
-    print(f"humanoid_stander {circuit.version}, seeds {seeds[0]}-{seeds[-1]}, dt 0.25 ms", flush=True)
-    for name, (variant, bound) in variants(circuit, binding).items():
-        loop = ClosedLoop(compile_circuit(variant, dt=0.25), bound, base_dir=path.parent)
+    intact = bind("humanoid_stander", "humanoid", dt=0.25)
+    print(f"humanoid_stander {intact.network.circuit.version}, seeds {seeds[0]}-{seeds[-1]}, dt 0.25 ms", flush=True)
+    for name, loop in variants(intact).items():
         steps = [e.metrics["steps"] for e in loop.run(seeds, max_steps=steps_cap)]
         print(
             f"{name:22} steps {np.mean(steps):6.1f}  full {sum(s == (steps_cap or 1000) for s in steps)}/{len(steps)}  {steps}",

@@ -295,6 +295,14 @@ class ClosedLoop:
         circuit, binding = without_afferents(self.network.circuit, self.binding)
         return ClosedLoop(compile_circuit(circuit, dt=self.network.dt), binding, base_dir=self.base_dir)
 
+    def lesioned(self, names: Sequence[str]) -> ClosedLoop:
+        """The same loop with the named populations, projections or cell classes removed, with the
+        binding's entries into them (see :func:`lesioned`)."""
+        from ..compiler import compile_circuit
+
+        circuit, binding = lesioned(self.network.circuit, self.binding, names)
+        return ClosedLoop(compile_circuit(circuit, dt=self.network.dt), binding, base_dir=self.base_dir)
+
     def with_sensors_at_rest(self) -> ClosedLoop:
         """The same loop with every afferent reading its sensor as 0: the afferent populations keep
         their tonic input (the binding's offsets) but carry no information about the body.
@@ -752,18 +760,26 @@ def without_afferents(circuit, binding: Binding):
     binding loses the afferents into them and motor terms whose readout vanished. What is
     left is the spinal rhythm generator driving the legs open loop (a deafferented cord).
     """
-    from ..compiler import lesion
-
     fed = sorted({a.population for a in binding.afferents.values()})
     if not fed:
         raise BodyError(f"binding for {binding.circuit!r} feeds no population: there are no afferents to remove")
-    lesioned = lesion(circuit, fed)
-    afferents = {name: a for name, a in binding.afferents.items() if a.population not in fed}
+    return lesioned(circuit, binding, fed)
+
+
+def lesioned(circuit, binding: Binding, names: Sequence[str]):
+    """The circuit without the named populations, projections or cell classes
+    (:func:`encephagen.compiler.lesion`, with their projections and readout terms), and the binding
+    without its afferent entries into the removed populations and the motor terms whose readout
+    vanished: a lesion in closed loop, where the body's input to a removed nucleus goes too."""
+    from ..compiler import lesion
+
+    kept = lesion(circuit, names)
+    afferents = {name: a for name, a in binding.afferents.items() if a.population in kept.populations}
     motors = {
-        name: m.model_copy(update={"terms": [t for t in m.terms if t.readout in lesioned.readouts]})
+        name: m.model_copy(update={"terms": [t for t in m.terms if t.readout in kept.readouts]})
         for name, m in binding.motors.items()
     }
-    return lesioned, binding.model_copy(update={"afferents": afferents, "motors": motors})
+    return kept, binding.model_copy(update={"afferents": afferents, "motors": motors})
 
 
 WALK_TARGETS: dict[str, float] = {"distance_m": 4.0, "steps": 1000.0}
