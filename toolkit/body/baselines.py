@@ -453,7 +453,8 @@ class SimbiconController:
         for arm in self._ARMS:
             tau[arm] = self._pd(arm, float(body.init_qpos[self._qpos[arm]]), p.kp_arm, p.kd_arm)
         if p.arm_swing:  # + right_shoulder2 / - left_shoulder2 swing an arm forward; with the opposite thigh
-            right, left = self._thigh("right", heading)[0], self._thigh("left", heading)[0]
+            other = self._thigh(stance, heading)[0]  # the swing thigh was read above: one reading per step
+            right, left = (sagittal, other) if swing == "right" else (other, sagittal)
             tau["right_shoulder2"] = self._pd("right_shoulder2", p.arm_swing * left, p.kp_arm, p.kd_arm)
             tau["left_shoulder2"] = self._pd("left_shoulder2", -p.arm_swing * right, p.kp_arm, p.kd_arm)
         action = np.zeros(len(self._actuator))
