@@ -154,14 +154,6 @@ class WalkEvaluator:
 
         if self._network is None:
             self._network = compile_circuit(self.circuit, dt=float(self.options["dt"]))
-        common: dict[str, Any] = dict(
-            dt=float(self.options["dt"]),
-            gait_meter=any(float(self.options.get(key, 0.0)) for key in ("slip_weight", "swing_weight")),
-            max_steps=int(self.options["max_steps"]),
-            base_dir=self.base_dir,
-            network=self._network,
-        )
-        sets = [dict(p) for p in parameter_sets]
         weights = {
             "distance": float(self.options["distance_weight"]),
             "survival": 1.0,
@@ -169,9 +161,17 @@ class WalkEvaluator:
             "effort": float(self.options["effort_weight"]),
             "speed": float(self.options["speed_weight"]),
             "drive_survival": 1.0,
-            "slip": float(self.options.get("slip_weight", 0.0)),
-            "swing": float(self.options.get("swing_weight", 0.0)),
+            "slip": float(self.options["slip_weight"]),
+            "swing": float(self.options["swing_weight"]),
         }
+        common: dict[str, Any] = dict(
+            dt=float(self.options["dt"]),
+            gait_meter=bool(weights["slip"] or weights["swing"]),
+            max_steps=int(self.options["max_steps"]),
+            base_dir=self.base_dir,
+            network=self._network,
+        )
+        sets = [dict(p) for p in parameter_sets]
         n, k = len(seeds), len(sets)
         terms: list[dict[str, float]] = [{} for _ in range(k * n)]  # (set, seed) -> mean terms over conditions
         for perturbations in self.conditions:
@@ -246,7 +246,10 @@ def make_stand_evaluator(
     circuit, targets: Mapping[str, float], options: Mapping[str, Any], *, base_dir=None
 ) -> StandEvaluator:
     """The objective registry's factory for ``stand``."""
-    return StandEvaluator(circuit, {**STAND_TARGETS, **targets}, {**STAND_OPTIONS, **options}, base_dir)
+    gait_shape_off = {key: WALK_OPTIONS[key] for key in GAIT_SHAPE_OPTIONS}  # not stand's options: always off
+    return StandEvaluator(
+        circuit, {**STAND_TARGETS, **targets}, {**STAND_OPTIONS, **options, **gait_shape_off}, base_dir
+    )
 
 
 def make_walk_evaluator(
