@@ -151,7 +151,23 @@ def test_humanoid_cpg_binding_is_found_for_the_body_and_its_gains_are_free_param
 
 
 RG_CLASSES = {"Shox2", "InRG", "V1", "V2b", "V2a", "V0d", "V0v", "Ini", "V3"}
-CPG_CLASSES = {"MN", "VS", "SpIN", "IaIN", "Renshaw", "Shox2", "InRG", "V1", "V2b", "V2a", "V0d", "V0v", "Ini", "V3"}
+CPG_CLASSES = {
+    "MN",
+    "VS",
+    "SpIN",
+    "IaIN",
+    "Renshaw",
+    "Ib",
+    "Shox2",
+    "InRG",
+    "V1",
+    "V2b",
+    "V2a",
+    "V0d",
+    "V0v",
+    "Ini",
+    "V3",
+}
 
 
 def _weight_value(circuit, weight) -> float:
@@ -161,16 +177,16 @@ def _weight_value(circuit, weight) -> float:
 
 
 def test_humanoid_cpg_has_every_listed_class_cited_and_obeys_dales_law():
-    """Every class issue 14 lists (balance pathway, Ia inhibitory interneurons, Renshaw cells, the
-    rhythm generator with spinal_cpg's commissural classes) exists, is cited (the spinal classes'
-    references with a DOI), and every projection's sign is its source class's."""
+    """Every class issue 14 lists (balance pathway, Ia inhibitory interneurons, Renshaw cells, foot-load
+    afferents, the rhythm generator with spinal_cpg's commissural classes) exists, is cited (the spinal
+    classes' references with a DOI), and every projection's sign is its source class's."""
     circuit = load_circuit("humanoid_cpg")
-    assert str(circuit.version) == "0.3.0"
+    assert str(circuit.version) == "0.4.0"
     assert {p.cell_class for p in circuit.populations.values()} == CPG_CLASSES
     for cls in CPG_CLASSES:
         refs = circuit.cell_classes[cls].references
         assert refs, cls
-    for cls in ("MN", "VS", "SpIN", "IaIN", "Renshaw"):
+    for cls in ("MN", "VS", "SpIN", "IaIN", "Renshaw", "Ib"):
         assert all(circuit.references[r.ref].doi for r in circuit.cell_classes[cls].references), cls
     for name, projection in circuit.projections.items():
         sign = circuit.cell_classes[circuit.populations[projection.source].cell_class].effective_sign
@@ -199,6 +215,45 @@ def test_humanoid_cpg_has_every_listed_class_cited_and_obeys_dales_law():
             assert f"{side}_{source}->{leg}_hip_y_{target}" in circuit.projections
     n = sum(int(p.size) for p in circuit.populations.values())
     assert n <= 2400
+
+
+def test_humanoid_cpg_foot_load_afferents_read_their_foot_and_excite_the_same_legs_extensors():
+    """Each foot's Ib pool is fed by that foot's load sensor only and excites only the same leg's knee
+    and hip_y extensor pools (MN_pos: positive torque extends both), left and right through the same
+    parameters. Open loop (sensors at the LQR's standing pose, selection seed
+    209901, same noise in both runs): with the left foot unloaded its Ib pool is silent (it fires at the
+    standing load) and the left knee extensor pool fires less, the right one as before."""
+    from encephagen.body.loop import ClosedLoop
+    from encephagen.body.lqr import lqr_stander
+    from encephagen.compiler import compile_circuit
+    from encephagen.simulation import Simulator
+
+    path = shipped_circuits_dir() / "humanoid_cpg.json"
+    circuit, binding = load_circuit(path), load_binding(binding_path_for(path, "humanoid"))
+    for leg in ("left", "right"):
+        pool = f"{leg}_foot_Ib"
+        assert circuit.populations[pool].cell_class == "Ib"
+        fed = [a for a in binding.afferents.values() if a.population == pool]
+        assert [a.sensor for a in fed] == [f"{leg}_foot_load"] and fed[0].gain.param == "g_ib"
+        targets = {p.target: p.weight.param for p in circuit.projections.values() if p.source == pool}
+        assert targets == {f"{leg}_knee_MN_pos": "w_ib", f"{leg}_hip_y_MN_pos": "w_ib"}
+    body = make_body("humanoid")
+    loop = ClosedLoop(compile_circuit(circuit, dt=0.25), binding, base_dir=path.parent)
+    _, s0 = lqr_stander(body).on_sensors(body)
+    gain, offset, _, _ = loop._lane_arrays(loop.network.parameter_values())
+    names = loop.network.population_names
+    counts = []
+    for load in (s0[body.sensor_index("left_foot_load")], 0.0):
+        sensors = s0.copy()
+        sensors[body.sensor_index("left_foot_load")] = load
+        simulator = Simulator(loop.network, seeds=[209901], record_spikes=False, bin_ms=15.0)
+        simulator.advance(8000, **loop._inputs(sensors[None, :], gain[None, :], offset[None, :]))
+        counts.append(simulator.result().population_counts[0, 20:].sum(axis=0))
+    loaded, unloaded = counts
+    assert loaded[names.index("left_foot_Ib")] > 1000 and unloaded[names.index("left_foot_Ib")] == 0
+    assert unloaded[names.index("right_foot_Ib")] == loaded[names.index("right_foot_Ib")]
+    knee = names.index("left_knee_MN_pos")
+    assert unloaded[knee] < 0.99 * loaded[knee], (loaded[knee], unloaded[knee])
 
 
 def test_humanoid_cpg_rhythm_generator_is_silent_at_the_standing_drive_and_alternates_when_driven():

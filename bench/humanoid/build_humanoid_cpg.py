@@ -1,5 +1,6 @@
-"""Build circuits/humanoid_cpg.json 0.3.0 and its Humanoid-v5 binding: humanoid_stander's balance
-pathway with Ia inhibitory interneurons, Renshaw cells and spinal_cpg's rhythm generator.
+"""Build circuits/humanoid_cpg.json 0.4.0 and its Humanoid-v5 binding: humanoid_stander's balance
+pathway with Ia inhibitory interneurons, Renshaw cells, spinal_cpg's rhythm generator and foot-load
+(Ib) afferents.
 
     .venv/bin/python bench/humanoid/build_humanoid_cpg.py                 # writes the two files (deterministic)
     .venv/bin/python bench/humanoid/build_humanoid_cpg.py run SEEDS [KEY=VALUE ...]
@@ -31,11 +32,19 @@ each with the weights recomputed so that the action per unit of the LQR's comman
   walking drive both get spinal_cpg's values); the half-centres excite the hip_y flexor/extensor
   pools and V1/V2b inhibit the opposite pool. At the standing default ``drive`` = 0 every
   rhythm-generator neuron is below threshold (quiet stance); raised, it alternates.
+* **Foot-load (Ib) afferents** (Duysens & Pearson 1980, Pearson 2004, Dietz & Duysens 2000): per
+  foot IB_SIZE neurons driven by the foot's summed normal contact force (binding gain ``g_ib``)
+  excite the same leg's IB_JOINTS extensor pools (MN_pos; IB_GAIN action units per 100 N) and,
+  with IB_RG, its extensor half-centre (IB_RG mV at the standing load; 0 by default: not measured).
+  Larger gains onto the pools cost standing episodes (docs/notes/humanoid.md, session 10).
 
 Every pool's tonic input from the channels, the IaINs and the Renshaw cells at the standing pose
 is simulated and cancelled by a second drive term, so that each motor pool and IaIN sits at its
-operating point (as in the stander). Options (KEY=VALUE, defaults in OPTIONS) were chosen on
-selection seeds 209500-209999 (docs/notes/humanoid.md, session 9).
+operating point (as in the stander; with PAIRED an actuator's mirrored pools share one value).
+Populations are ordered by class (ORDER) so that equal neurons are contiguous: the kernel updates
+each run of equal neurons in one vectorised loop. Options (KEY=VALUE, defaults in OPTIONS) were
+chosen on selection seeds 209500-209999 (session 9) and 213000-213069 (session 10; notes in
+docs/notes/humanoid.md).
 """
 
 from __future__ import annotations
@@ -65,8 +74,17 @@ OPTIONS = {
     "RC": 8,  # neurons per Renshaw pool
     "RC_REST": 30.0,  # a Renshaw cell's input from its pool at rest (mV)
     "RCGAIN": 0.1,  # recurrent loop gain: the pool's f-I slope falls by 1 + RCGAIN
-    "RC_IAIN": 0.05,
-    "RC_WIRING": "all",  # "all": MN<->RC<->IaIN all-to-all; "partition": neuron i onto neuron i mod n (fewer synapses)  # share of an IaIN's command input that its Renshaw cell removes
+    "RC_IAIN": 0.05,  # share of an IaIN's command input that its Renshaw cell removes
+    "RC_WIRING": "partition",  # "all": MN<->RC<->IaIN all-to-all; "partition": neuron i onto neuron i mod n (fewer synapses)
+    "ORDER": "class",  # "class": populations of one class contiguous (equal neurons form one run in the kernel); "actuator"
+    "PAIRED": 1,  # 1: an actuator's two pools share one compensation where their inputs mirror each other (see compensate)
+    "IB": 1,  # 0: no foot-load (Ib) afferents
+    "IB_SIZE": 10,  # neurons per foot's Ib pool
+    "IB_REST": 15.0,  # an Ib afferent's input at the standing load (mV)
+    "IB_GAIN": 0.005,  # knee and hip_y extensor action (units) per 100 N of load on the same foot
+    "IB_JOINTS": "knee,hip_y",  # the extensor pools (MN_pos) the Ib afferents excite, ","-separated joint types
+    "IB_TAU": 5.0,  # the Ib neuron's membrane time constant (ms): a slower one smooths the contact force's chatter
+    "IB_RG": 0.0,  # Ib -> extensor half-centre excitation at the standing load (mV; 0: no projection)
     "RG": 1,  # 0: no rhythm generator
     "DRIVE": 0.0,  # standing default of the MLR drive
     "W_RG_MN": 6.0,  # half-centre -> hip_y pool excitation, total (mV)
@@ -110,6 +128,18 @@ REFERENCES = {
     "eccles1956": {
         "citation": "Eccles JC, Fatt P, Landgren S (1956) Central pathway for direct inhibitory action of impulses in largest afferent nerve fibres to muscle. J Neurophysiol 19:75-98",
         "doi": "10.1152/jn.1956.19.1.75",
+    },
+    "duysens1980": {
+        "citation": "Duysens J, Pearson KG (1980) Inhibition of flexor burst generation by loading ankle extensor muscles in walking cats. Brain Res 187:321-332",
+        "doi": "10.1016/0006-8993(80)90206-1",
+    },
+    "pearson2004": {
+        "citation": "Pearson KG (2004) Generating the walking gait: role of sensory feedback. Prog Brain Res 143:123-129",
+        "doi": "10.1016/S0079-6123(03)43012-4",
+    },
+    "dietz2000": {
+        "citation": "Dietz V, Duysens J (2000) Significance of load receptor input during locomotion: a review. Gait Posture 11:102-110",
+        "doi": "10.1016/S0966-6362(99)00052-1",
     },
     "shik1966": {
         "citation": "Shik ML, Severin FV, Orlovsky GN (1966) Control of walking and running by means of electrical stimulation of the mid-brain. Biofizika 11:659-666",
@@ -453,6 +483,8 @@ def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[
                     "description": description,
                     "references": [{"ref": "rybak2015"}, {"ref": "zhang2014"}],
                 }
+    if options["IB"]:
+        foot_load(circuit, binding, options)
     # one motor gain per joint type, shared by left and right, free for `encephagen calibrate`
     k_motor = parameters.pop("k_motor")
     for joint in JOINT_TYPES:
@@ -473,8 +505,10 @@ def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[
     if "drive" in parameters:
         parameters["drive"]["free"] = True
     circuit["parameters"] = dict(sorted(parameters.items()))
+    if options["ORDER"] == "class":
+        circuit["populations"] = ordered_by_class(populations)
     circuit["name"] = binding["circuit"] = "humanoid_cpg"
-    circuit["version"] = "0.3.0"
+    circuit["version"] = "0.4.0"
     n_channels = sum(1 for p in populations.values() if p["cell_class"] in ("VS", "SpIN")) // 2
     circuit["description"] = (
         "A spinal and brainstem circuit for Gymnasium Humanoid-v5 (17 actuators) that stands: humanoid_stander 0.3.0's balance "
@@ -488,33 +522,179 @@ def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[
         "In-F/In-E, V1, V2b, V2a, V0d, V0v, Ini and V3 drives the hip_y pools; silent at the standing default of the MLR-like "
         "drive (0), rhythmic with left-right alternation when drive is raised. Arm pools are held by the same LQR-derived "
         "postural channels. Left and right share the rhythm generator's parameters and the motor gains k_TYPE; the channel "
-        "weights are the LQR's per-actuator gains and are not mirrored. Built by bench/humanoid/build_humanoid_cpg.py."
+        "weights are the LQR's per-actuator gains and are not mirrored. "
+        + (
+            f"Per foot, {int(options['IB_SIZE'])} foot-load (Ib) afferents driven by the foot's contact force excite the same "
+            f"leg's {' and '.join(options['IB_JOINTS'].split(','))} extensor pools ({options['IB_GAIN']:g} action units per "
+            "100 N)"
+            + (" and its extensor half-centre (below threshold while standing). " if options["IB_RG"] else ". ")
+            if options["IB"]
+            else ""
+        )
+        + "Built by bench/humanoid/build_humanoid_cpg.py."
     )
     circuit["history"] = previous_history() + [
         {
-            "version": "0.3.0",
-            "date": "2026-12-03T15:00:00Z",
+            "version": "0.4.0",
+            "date": "2026-12-03T19:00:00Z",
             "author": "encephagen developers",
             "action": "edited",
             "description": (
-                "Rebuilt on humanoid_stander 0.3.0's balance pathway (0.2.1 fell at ~81 steps): the former "
-                "bench/humanoid/build_humanoid_cpg.py (0.1.0: Ia afferents, IaINs, Renshaw cells and vestibulospinal pairs "
-                "of 1-3 neurons with hand-set weights, rhythm generator from walker2d_cpg) is replaced by one that adds "
-                "Ia inhibitory interneurons (reciprocal inhibition carrying "
-                f"{share:.0%} of the command), Renshaw cells (loop gain {rc_gain:g}) and spinal_cpg "
-                f"{SPINAL_VERSION}'s rhythm generator and commissural interneurons to the stander, with weights "
-                "recomputed so that the action gain is unchanged. Options chosen on selection seeds 209500-209529 "
-                "(docs/notes/humanoid.md, session 9)."
+                "Foot-load (Ib) afferents added (issue 14): per foot a pool driven by the foot's summed normal contact "
+                "force through the binding (gain g_ib, free), exciting the same leg's knee and hip_y extensor pools "
+                f"({options['IB_GAIN']:g} action units per 100 N; 0.05 and 0.01 cost standing episodes, selection seeds "
+                "213000-213069; Duysens & Pearson 1980, Pearson 2004, Dietz & Duysens 2000). "
+                "Faster closed loop, same dynamics: populations ordered by class and an actuator's two pools given one "
+                "compensation where their inputs mirror each other (fewer runs of equal neurons for the kernel), and the "
+                "Renshaw loop wired neuron i onto neuron i mod n instead of all-to-all (the pools' summed input unchanged). "
+                "Chosen on selection seeds 213000-213069 (docs/notes/humanoid.md, session 10)."
             ),
         }
     ]
     return circuit, binding
 
 
+CLASS_ORDER = ("VS", "SpIN", "MN", "IaIN", "Renshaw", "Ib")
+
+
+def ordered_by_class(populations: dict) -> dict:
+    """The populations with each class's pools contiguous, in CLASS_ORDER (file order kept within a class;
+    the rhythm generator's last, so that removing it leaves every other neuron's noise stream as it was).
+    The kernel updates a run of consecutive neurons with equal parameters in one vectorised loop: the
+    Renshaw pools (equal parameters) then form one run instead of 34."""
+    rank = {c: i for i, c in enumerate(CLASS_ORDER)}
+    names = list(populations)
+    key = lambda n: (rank.get(populations[n]["cell_class"], len(rank)), names.index(n))
+    return {n: populations[n] for n in sorted(names, key=key)}
+
+
+def foot_load(circuit: dict, binding: dict, options: dict) -> None:
+    """Per foot a pool of foot-load (Ib) afferents, driven through the binding by the foot's summed normal
+    contact force, exciting the same leg's knee and hip_y extensor pools (MN_pos: positive torque extends
+    both joints), and, with IB_RG, the extensor half-centre. Left and right share g_ib and w_ib.
+
+    The gain g_ib puts an Ib neuron at IB_REST mV under the standing load (the LQR pose's, ~180 N a foot);
+    w_ib is set so that 100 N more on a foot adds IB_GAIN action units of knee and hip extension (through
+    the Ib f-I slope and the motor pools' 2 x 20 mV per action unit, times 1 + RCGAIN as every motor input).
+    The tonic part at the standing load is cancelled with the rest of the pools' resting input
+    (:func:`compensate`), so only load changes act."""
+    from encephagen.body.adapters import make_body
+    from encephagen.body.lqr import lqr_stander
+
+    body = make_body("humanoid")
+    _, s0 = lqr_stander(body).on_sensors(body)
+    load = 0.5 * float(s0[body.sensor_index("left_foot_load")] + s0[body.sensor_index("right_foot_load")])
+    tau = stander.SYNAPSE_TAU / 1000.0
+    model = {**INTERNEURON, "tau_m": options["IB_TAU"]}
+    g_ib = options["IB_REST"] / load
+    f_ib = slope(model, options["IB_REST"])  # Hz per mV
+    per_newton = options["IB_GAIN"] / 100.0 * 2 * stander.INPUT_PER_ACTION * (1.0 + options["RCGAIN"])  # mV per N
+    w_ib = per_newton / (tau * f_ib * g_ib)
+    populations, projections, parameters = circuit["populations"], circuit["projections"], circuit["parameters"]
+    parameters["g_ib"] = {
+        **_param(
+            g_ib,
+            "mV/N",
+            "Binding: input current of a foot-load (Ib) afferent per N of summed normal contact force on its foot",
+            f"{options['IB_REST']:g} mV (an Ib neuron at {stander.lif_rate(options['IB_REST'], model):.0f} Hz) "
+            f"at the standing pose's {load:.0f} N a foot",
+        ),
+        "free": True,
+        "bounds": [0.0, round(3 * g_ib, 6)],
+    }
+    parameters["w_ib"] = {
+        **_param(
+            w_ib,
+            "mV",
+            "Foot-load (Ib) afferents -> the same leg's knee and hip_y extensor pools, total per target neuron",
+            f"{options['IB_GAIN']:g} action units of extension per 100 N of added load (Ib f-I slope {f_ib:.1f} Hz/mV)",
+        ),
+        "free": True,
+        "bounds": [0.0, round(4 * w_ib, 6)],
+    }
+    refs = [{"ref": "duysens1980"}, {"ref": "pearson2004"}, {"ref": "dietz2000"}]
+    for leg in ("left", "right"):
+        pool = f"{leg}_foot_Ib"
+        populations[pool] = {
+            "cell_class": "Ib",
+            "size": int(options["IB_SIZE"]),
+            "neuron_model": "load_afferent",
+            "drive": 0.0,
+            "initial_v": {"uniform": [0.0, 10.0]},
+            "region": "dorsal root ganglion (group Ib), lumped with the excitatory interneurons of the load pathway",
+            "description": f"{leg} foot-load afferents: driven by the {leg} foot's summed normal contact force",
+        }
+        binding["afferents"][f"{pool}_{leg}_foot_load"] = {
+            "sensor": f"{leg}_foot_load",
+            "population": pool,
+            "gain": {"param": "g_ib"},
+            "offset": 0.0,
+            "high": 40.0,
+        }
+        targets = [
+            (f"{leg}_{joint}_MN_pos", {"param": "w_ib"}, f"Load excites the {leg} {joint} extensor pool")
+            for joint in options["IB_JOINTS"].split(",")
+        ]
+        if options["IB_RG"] and "RG_E" in populations:  # the rhythm generator's populations are per side
+            targets.append(
+                (
+                    f"{leg[0].upper()}_RG_E",
+                    {"param": "w_ib_rg"},
+                    "Load excites the extensor half-centre (prolongs stance)",
+                )
+            )
+        for target, weight, description in targets:
+            projections[f"{pool}->{target}"] = {
+                "source": pool,
+                "target": target,
+                "rule": {"kind": "all_to_all"},
+                "weight": weight,
+                "weight_mode": "total",
+                "delay": stander.SYNAPSE_DELAY,
+                "description": description,
+                "references": refs,
+            }
+    if options["IB_RG"]:
+        parameters["w_ib_rg"] = {
+            **_param(
+                options["IB_RG"] / (tau * stander.lif_rate(options["IB_REST"], model)),
+                "mV",
+                "Foot-load (Ib) afferents -> the same side's extensor half-centre, total per target neuron",
+                f"{options['IB_RG']:g} mV at the standing load: below the silent half-centre's threshold at drive 0",
+            ),
+            "free": True,
+            "bounds": [0.0, round(3 * options["IB_RG"] / (tau * stander.lif_rate(options["IB_REST"], model)), 6)],
+        }
+    circuit["neuron_models"]["load_afferent"] = {
+        **model,
+        "tau_syn_exc": stander.SYNAPSE_TAU,
+        "tau_syn_inh": TAU_INH,
+        "noise_sigma": stander.CHANNEL_NOISE,
+        "source": _hand_set(
+            f"the channel neuron's LIF with a {options['IB_TAU']:g} ms membrane: the foot's contact force chatters from one "
+            "body step to the next, the tendon-organ force signal it stands for is smoothed by the muscle"
+        ),
+    }
+    circuit["cell_classes"]["Ib"] = {
+        "transmitter": "glutamate",
+        "description": (
+            "Foot-load (group Ib) afferents, with the excitatory interneurons of their pathway lumped in: during stance "
+            "load feedback excites the extensors of the loaded leg (the reflex reversal from the Ib inhibition seen at rest) "
+            "and prolongs stance. Humanoid-v5 has no ankles and no touch sensor: the binding reads each foot's summed normal "
+            "contact force, and the pool excites the knee and hip extensors"
+        ),
+        "references": [
+            {"ref": "duysens1980", "note": "loading the extensors inhibits flexor burst generation in walking cats"},
+            {"ref": "pearson2004", "note": "load feedback from extensors excites extensor motoneurons during stance"},
+            {"ref": "dietz2000", "note": "load receptor input in human stance and locomotion"},
+        ],
+    }
+
+
 def previous_history() -> list[dict]:
-    """The history of the humanoid_cpg file this script replaces (entries before 0.3.0)."""
+    """The history of the humanoid_cpg file this script replaces (entries before 0.4.0)."""
     path = ROOT / "circuits" / "humanoid_cpg.json"
-    return [h for h in json.loads(path.read_text())["history"] if h["version"] != "0.3.0"]
+    return [h for h in json.loads(path.read_text())["history"] if h["version"] != "0.4.0"]
 
 
 def joint_type(actuator: str) -> str:
@@ -565,7 +745,13 @@ def resting_input(loop, pools: list[str], body_steps: int = 100) -> dict[str, fl
 def compensate(options: dict, rounds: int = 3) -> tuple[dict, dict]:
     """Build, then set each motor pool's and IaIN's second drive term so that its total input at the
     standing pose is its operating point (drive_mn / drive_iain), iterating because the Renshaw and
-    IaIN loops make each pool's input depend on the others' rates."""
+    IaIN loops make each pool's input depend on the others' rates.
+
+    With PAIRED, an actuator's _pos and _neg pools whose inputs mirror each other (every pool but the
+    ones the Ib afferents or the rhythm generator -- whose populations are per side, "L_RG_F" -- reach: the
+    channels' push-pull pairs rest at one rate)
+    get the mean of their two measurements: their expected tonic inputs are equal, and equal neurons side
+    by side form one run of the kernel's vectorised update (17 runs instead of 34 per class)."""
     compensation: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(rounds):
@@ -577,6 +763,16 @@ def compensate(options: dict, rounds: int = 3) -> tuple[dict, dict]:
                 f"resting input: largest {max(abs(v) for v in measured.values()):.2f} mV before this round", flush=True
             )
             compensation = {p: -measured[p] for p in pools}
+            if options["PAIRED"]:
+                lopsided = {
+                    pr["target"]
+                    for pr in circuit["projections"].values()
+                    if circuit["populations"].get(pr["source"], {"cell_class": "RG"})["cell_class"] in ("RG", "Ib")
+                }
+                for pool in pools:
+                    twin = pool[: -len("pos")] + "neg"
+                    if pool.endswith("_pos") and pool not in lopsided and twin not in lopsided:
+                        compensation[pool] = compensation[twin] = -0.5 * (measured[pool] + measured[twin])
     return build(options, compensation)
 
 
