@@ -96,10 +96,10 @@ SLIP_TARGETS = {
 def with_slip_afferents(tree: dict, binding: dict, target: str, w_slip: float, g_slip: float) -> None:
     """Add cutaneous slip afferents (one pool per sole) to a walker2d_cpg tree and its walker2d binding, in place.
 
-    The pool is driven by the body's ``<side>_foot_slip`` sensor (horizontal speed of the sole's
+    The pool is driven by the body's ``<side>_foot_slip`` sensor (forward velocity of the sole's
     floor contact points x the share of body weight on it) with ``g_slip`` mV per m/s and no
-    offset, so with the afferent threshold of 10 mV it fires when a loaded foot slides faster
-    than ~10 / g_slip m/s; it excites ``SLIP_TARGETS[target]`` with a total of ``w_slip`` mV.
+    offset, so with the afferent threshold of 10 mV it fires when a loaded foot slides forward
+    faster than ~10 / g_slip m/s; it excites ``SLIP_TARGETS[target]`` with a total of ``w_slip`` mV.
     Both are free parameters.
     """
     population, side, what = SLIP_TARGETS[target]
@@ -121,20 +121,20 @@ def with_slip_afferents(tree: dict, binding: dict, target: str, w_slip: float, g
     tree["parameters"]["g_slip"] = {
         "value": g_slip,
         "unit": "mV/(m/s)",
-        "description": "Binding: slip-afferent current per m/s of loaded foot slip (the pool fires above ~10 mV)",
+        "description": "Binding: slip-afferent current per m/s of loaded forward foot slip (the pool fires above ~10 mV)",
         "free": True,
         "bounds": [0.0, 5000.0],
     }
     tree["cell_classes"]["slip_afferent"] = {
         "transmitter": "glutamate",
-        "description": "Cutaneous afferents of the sole that fire while the loaded foot slides on the floor; their input to the half-centres lets the floor adjust the step cycle's phase transitions",
+        "description": "Cutaneous afferents of the sole that fire while the loaded foot slides forward on the floor; their input to the half-centres lets the floor adjust the step cycle's phase transitions",
         "references": [{"ref": "duysens1980"}, {"ref": "pearson2004"}],
     }
     tree["populations"]["Cut_slip"] = {
         "cell_class": "slip_afferent",
         "size": 2,
         "neuron_model": "afferent",
-        "description": "Driven by the foot's loaded slip through the binding",
+        "description": "Driven by the loaded foot's forward slip through the binding",
         "sides": ["L", "R"],
     }
     tree["projections"][f"Cut_slip->{population}"] = {

@@ -85,15 +85,17 @@ def quaternion_pitch_roll(w: float, x: float, y: float, z: float) -> tuple[float
     return pitch + 0.0, roll + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def contact_point_speed(mujoco: Any, model: Any, data: Any, contact: int, geom: int, velocity: np.ndarray) -> float:
-    """Horizontal speed (m/s) of contact ``contact``'s point as a point of geom ``geom``: the
-    geom's linear velocity plus its angular velocity crossed with the lever from the geom's
-    centre to the contact point (``mj_objectVelocity`` in the world frame; ``velocity`` is a
-    6-vector it fills). A foot that grips where it landed has ~0 however it rolls over."""
+def contact_point_velocity(
+    mujoco: Any, model: Any, data: Any, contact: int, geom: int, velocity: np.ndarray
+) -> tuple[float, float]:
+    """Horizontal velocity (x, y in m/s, world frame) of contact ``contact``'s point as a point of
+    geom ``geom``: the geom's linear velocity plus its angular velocity crossed with the lever from
+    the geom's centre to the contact point (``mj_objectVelocity``; ``velocity`` is a 6-vector it
+    fills). A foot that grips where it landed has ~0 however it rolls over."""
     mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_GEOM, geom, velocity, 0)
     wx, wy, wz, vx, vy, _ = velocity.tolist()
     rx, ry, rz = (data.contact.pos[contact] - data.geom_xpos[geom]).tolist()
-    return math.hypot(vx + wy * rz - wz * ry, vy + wz * rx - wx * rz)
+    return vx + wy * rz - wz * ry, vy + wz * rx - wx * rz
 
 
 class MujocoBody:
@@ -501,9 +503,10 @@ class Walker2d(MujocoBody):
     velocities to +-10; the named sensors are not clipped).
 
     With ``slip_sensors=True`` two sensors follow all others: ``right_foot_slip`` and
-    ``left_foot_slip`` (m/s), the horizontal speed of the sole's floor contact points weighted by
-    the share of the body's weight they bear -- what cutaneous afferents of a sliding, loaded
-    foot report; ~0 for a foot that grips, and for one in the air.
+    ``left_foot_slip`` (m/s), the forward (+x) velocity of the sole's floor contact points weighted
+    by the share of the body's weight they bear -- positive while a loaded foot slides forward (the
+    foot shooting out ahead on ice), negative while it slides back, ~0 for a foot that grips and
+    for one in the air: the shear that cutaneous afferents of the sole report.
     """
 
     def __init__(self, *, max_steps: int = 1000, slip_sensors: bool = False):
@@ -527,7 +530,7 @@ class Walker2d(MujocoBody):
                 Sensor(
                     f"{side}_foot_slip",
                     "m/s",
-                    f"horizontal speed of the {side} foot's floor contact points x the share of body weight on them",
+                    f"forward velocity of the {side} foot's floor contact points x the share of body weight on them",
                 )
                 for side in ("right", "left")
             )
@@ -537,11 +540,12 @@ class Walker2d(MujocoBody):
             self._weight = float(np.sum(self.model.body_mass) * -self.model.opt.gravity[2])  # N
 
     def _slip_values(self) -> list[float]:
-        """Per foot: the horizontal speed of its floor contact points weighted by the share of the body's
-        weight each bears (Σ force x speed / weight): a loaded foot sliding at v reads ~v, a foot touching
-        down or lifting off with a few N on it reads ~0 however fast it moves, a foot in the air 0."""
+        """Per foot: the forward velocity of its floor contact points weighted by the share of the body's
+        weight each bears (sum of force x velocity / weight): a loaded foot sliding forward at v reads ~v,
+        a foot touching down or lifting off with a few N on it reads ~0 however fast it moves, a foot in
+        the air 0."""
         model, data, mujoco = self.model, self.data, self._mujoco
-        speed_load = [0.0, 0.0]
+        slip = [0.0, 0.0]
         ncon = data.ncon
         if ncon:
             geoms = data.contact.geom[:ncon]
@@ -552,9 +556,9 @@ class Walker2d(MujocoBody):
                 mujoco.mj_contactForce(model, data, c, self._force)
                 force = abs(float(self._force[0]))
                 if force > 0.0:
-                    speed = contact_point_speed(mujoco, model, data, c, int(geoms[c, side]), self._velocity)
-                    speed_load[group] += force * speed
-        return [v / self._weight for v in speed_load]
+                    forward, _ = contact_point_velocity(mujoco, model, data, c, int(geoms[c, side]), self._velocity)
+                    slip[group] += force * forward
+        return [v / self._weight for v in slip]
 
     def _observation_parts(self) -> list:
         parts = super()._observation_parts()

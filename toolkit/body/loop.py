@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from ..errors import BodyError
-from .adapters import contact_point_speed
+from .adapters import contact_point_velocity
 from .baselines import Controller, aggregate, constant_controller, episode_metrics, reference_controllers, run_episode
 from .binding import Binding, check_binding, make_bound_body, resolve
 from .perturbations import Perturbation, parse_perturbations, perturbed
@@ -628,7 +628,10 @@ class GaitMeter:
                 load = abs(float(self._force[0]))
                 if load <= 0.0:
                     continue
-                self._slip += load * contact_point_speed(mujoco, model, data, c, int(geoms[c, side]), self._velocity)
+                # the contact point's horizontal speed
+                self._slip += load * math.hypot(
+                    *contact_point_velocity(mujoco, model, data, c, int(geoms[c, side]), self._velocity)
+                )
                 self._load += load
         for g in range(self._groups):
             if touching[g]:
