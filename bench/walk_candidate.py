@@ -8,7 +8,9 @@ floor; their circuit files were scratch. This rebuilds them from the shipped ``w
 
 * ``N3`` (session 8): ``perturb=none;friction=1.25;friction=1.5``, slip and swing weights 1;
 * ``P`` (session 9): from N3, ``perturb=none;noise=0.02;friction=1.5``, budget 120, seed 41;
-* ``Q`` (session 9): from P, ``perturb=none;noise=0.02;friction=0.5;friction=1.5``, budget 84, seed 42.
+* ``Q`` (session 9): from P, ``perturb=none;noise=0.02;friction=0.5;friction=1.5``, budget 84, seed 42;
+* ``R`` (session 10): from P, the same objective as Q, budget 300, seed 1100001 (the validated pick);
+  ``R19``: that run's best training candidate (generation 19, loss 0.7405).
 
 The file keeps 0.8.1's version and history (it is a start, not a release); what each candidate
 does on selection seeds is in the notes.
@@ -61,6 +63,13 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
           0.00269861, -0.00439723, -6.84416e-07, -0.00490469, -0.00626567, -0.449761, 0.51817, 0.697435),
     "Q": (23.3792, 23.064, 3.71401, 4.97074, -22.5686, 0.0392295, 8.38509, 0.319705, 0.00166644, 0.0110311,
           0.00256077, -0.00429636, 0.000106704, -0.00506501, -0.00538964, -0.408935, 0.519693, 0.712784),
+    "R": (23.7465, 21.0608, 3.06115, 3.92686, -19.692, 0.0489108, 7.33397, 0.359946, 0.00121148, 0.0110888,
+          0.00234787, -0.00442815, 0.000164907, -0.00515888, -0.00625369, -0.460967, 0.48752, 0.680202),
+    "R19": (23.963001443786272, 20.735592512286175, 3.185963351343675, 4.5299738491136905, -19.480992024388755,
+            0.04668813919893545, 7.393468565203242, 0.3749644634390231, 0.0012362581794880577,
+            0.01079545913789389, 0.0022317591085920254, -0.0042449851436133995, 0.0006370420443475951,
+            -0.004906878350942674, -0.0061856992795536764, -0.4664927301298245, 0.4781795958324458,
+            0.6840976798585646),
 }
 # fmt: on
 
