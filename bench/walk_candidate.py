@@ -114,7 +114,6 @@ def with_slip_afferents(tree: dict, binding: dict, target: str, w_slip: float, g
     population, side, what = SLIP_TARGETS[target]
     tree["references"]["duysens1980"] = {
         "citation": "Duysens J, Pearson KG (1980) Inhibition of flexor burst generation by loading ankle extensor muscles in walking cats. Brain Res 187:321-332",
-        "doi": "10.1016/0006-8993(80)90206-1",
     }
     tree["references"]["pearson2004"] = {
         "citation": "Pearson KG (2004) Generating the walking gait: role of sensory feedback. Prog Brain Res 143:123-129",
