@@ -8,13 +8,20 @@ floor; their circuit files were scratch. This rebuilds them from the shipped ``w
 
 * ``N3`` (session 8): ``perturb=none;friction=1.25;friction=1.5``, slip and swing weights 1;
 * ``P`` (session 9): from N3, ``perturb=none;noise=0.02;friction=1.5``, budget 120, seed 41;
-* ``Q`` (session 9): from P, ``perturb=none;noise=0.02;friction=0.5;friction=1.5``, budget 84, seed 42.
+* ``Q`` (session 9): from P, ``perturb=none;noise=0.02;friction=0.5;friction=1.5``, budget 84, seed 42;
+* ``R`` (session 10): from P, the same objective as Q, budget 300, seed 1100001 (the validated pick);
+  ``R19``: that run's best training candidate (generation 19, loss 0.7405).
 
 The file keeps 0.8.1's version and history (it is a start, not a release); what each candidate
 does on selection seeds is in the notes.
 
+``--slip TARGET`` adds session 10's structural variant: cutaneous slip afferents of each sole
+(driven by Walker2d's opt-in ``<side>_foot_slip`` sensors, which the written binding turns on)
+projecting to one of ``SLIP_TARGETS`` with free weight ``w_slip`` and binding gain ``g_slip``.
+
     python bench/walk_candidate.py P --out /tmp/walk_p
     python bench/walk_gait_shape.py --circuit /tmp/walk_p/walker2d_cpg.json --seed 211100 --episodes 100
+    python bench/walk_candidate.py P --slip same_V1 --w-slip 20 --g-slip 400 --out /tmp/walk_p_slip
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from encephagen.body.binding import copy_bindings
+from encephagen.body.binding import binding_from_tree, copy_bindings, save_binding
 from encephagen.errors import EncephagenError
 from encephagen.schema import Circuit
 from encephagen.storage import circuit_from_tree, read_tree, save_circuit
@@ -56,17 +63,106 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
           0.00269861, -0.00439723, -6.84416e-07, -0.00490469, -0.00626567, -0.449761, 0.51817, 0.697435),
     "Q": (23.3792, 23.064, 3.71401, 4.97074, -22.5686, 0.0392295, 8.38509, 0.319705, 0.00166644, 0.0110311,
           0.00256077, -0.00429636, 0.000106704, -0.00506501, -0.00538964, -0.408935, 0.519693, 0.712784),
+    "R": (23.7465, 21.0608, 3.06115, 3.92686, -19.692, 0.0489108, 7.33397, 0.359946, 0.00121148, 0.0110888,
+          0.00234787, -0.00442815, 0.000164907, -0.00515888, -0.00625369, -0.460967, 0.48752, 0.680202),
+    "R19": (23.963001443786272, 20.735592512286175, 3.185963351343675, 4.5299738491136905, -19.480992024388755,
+            0.04668813919893545, 7.393468565203242, 0.3749644634390231, 0.0012362581794880577,
+            0.01079545913789389, 0.0022317591085920254, -0.0042449851436133995, 0.0006370420443475951,
+            -0.004906878350942674, -0.0061856992795536764, -0.4664927301298245, 0.4781795958324458,
+            0.6840976798585646),
 }
 # fmt: on
 
 
-def candidate(name: str) -> Circuit:
-    """The shipped walker2d_cpg with candidate ``name``'s values and ``drive_ext`` free, validated."""
+def candidate_tree(name: str) -> dict:
+    """The shipped walker2d_cpg's file tree with candidate ``name``'s values and ``drive_ext`` free."""
     tree = read_tree(SHIPPED)
     for key, value in zip(NAMES, CANDIDATES[name], strict=True):
         tree["parameters"][key]["value"] = value
     tree["parameters"]["drive_ext"]["free"] = True
-    return circuit_from_tree(tree, f"{SHIPPED} with candidate {name}")
+    return tree
+
+
+def candidate(name: str) -> Circuit:
+    """The shipped walker2d_cpg with candidate ``name``'s values and ``drive_ext`` free, validated."""
+    return circuit_from_tree(candidate_tree(name), f"{SHIPPED} with candidate {name}")
+
+
+SLIP_TARGETS = {
+    # name: (target population, "same" or "opposite" side, what the pathway does)
+    "contra_RG_E": ("RG_E", "opposite", "excites the other leg's extensor half-centre: its swing ends sooner"),
+    "contra_InE": ("InE", "opposite", "excites the other leg's In-E, which inhibits its flexor half-centre"),
+    "same_RG_E": ("RG_E", "same", "excites its own extensor half-centre: the slipping stance is prolonged"),
+    "same_RG_F": ("RG_F", "same", "excites its own flexor half-centre: the slipping foot is lifted sooner"),
+    # motor-level controls (not phase switching): does slip information help at all?
+    "same_V1": ("V1", "same", "excites its own V1, which inhibits its extensor motor pool: a sliding foot pushes less"),
+    "same_MN_E": ("MN_E", "same", "excites its own extensor motor pool"),
+    "contra_MN_E": ("MN_E", "opposite", "excites the other leg's extensor motor pool (crossed extension)"),
+}
+"""Where the sole's slip afferents project, for the structural route of notes/walk.md session 10."""
+
+
+def with_slip_afferents(tree: dict, binding: dict, target: str, w_slip: float, g_slip: float) -> None:
+    """Add cutaneous slip afferents (one pool per sole) to a walker2d_cpg tree and its walker2d binding, in place.
+
+    The pool is driven by the body's ``<side>_foot_slip`` sensor (forward velocity of the sole's
+    floor contact points x the share of body weight on it) with ``g_slip`` mV per m/s and no
+    offset, so with the afferent threshold of 10 mV it fires when a loaded foot slides forward
+    faster than ~10 / g_slip m/s; it excites ``SLIP_TARGETS[target]`` with a total of ``w_slip`` mV.
+    Both are free parameters.
+    """
+    population, side, what = SLIP_TARGETS[target]
+    tree["references"]["duysens1980"] = {
+        "citation": "Duysens J, Pearson KG (1980) Inhibition of flexor burst generation by loading ankle extensor muscles in walking cats. Brain Res 187:321-332",
+    }
+    tree["references"]["pearson2004"] = {
+        "citation": "Pearson KG (2004) Generating the walking gait: role of sensory feedback. Prog Brain Res 143:123-129",
+        "doi": "10.1016/S0079-6123(03)43012-4",
+    }
+    tree["parameters"]["w_slip"] = {
+        "value": w_slip,
+        "unit": "mV",
+        "description": f"Total excitation of the target by its slip afferent pool ({what})",
+        "free": True,
+        "bounds": [0.0, 60.0],
+    }
+    tree["parameters"]["g_slip"] = {
+        "value": g_slip,
+        "unit": "mV/(m/s)",
+        "description": "Binding: slip-afferent current per m/s of loaded forward foot slip (the pool fires above ~10 mV)",
+        "free": True,
+        "bounds": [0.0, 5000.0],
+    }
+    tree["cell_classes"]["slip_afferent"] = {
+        "transmitter": "glutamate",
+        "description": "Cutaneous afferents of the sole that fire while the loaded foot slides forward on the floor; their input to the half-centres lets the floor adjust the step cycle's phase transitions",
+        "references": [{"ref": "duysens1980"}, {"ref": "pearson2004"}],
+    }
+    tree["populations"]["Cut_slip"] = {
+        "cell_class": "slip_afferent",
+        "size": 2,
+        "neuron_model": "afferent",
+        "description": "Driven by the loaded foot's forward slip through the binding",
+        "sides": ["L", "R"],
+    }
+    tree["projections"][f"Cut_slip->{population}"] = {
+        "source": "Cut_slip",
+        "target": population,
+        "rule": {"kind": "all_to_all"},
+        "weight": {"param": "w_slip"},
+        "weight_mode": "source_size",
+        "description": f"A slipping sole {what}",
+        "references": [{"ref": "duysens1980"}, {"ref": "pearson2004"}],
+        "to": side,
+    }
+    binding["body"]["slip_sensors"] = True
+    for side_name, letter in (("right", "R"), ("left", "L")):
+        binding["afferents"][f"{side_name}_foot_slip"] = {
+            "sensor": f"{side_name}_foot_slip",
+            "population": f"{letter}_Cut_slip",
+            "gain": {"param": "g_slip"},
+            "high": 40.0,
+        }
 
 
 def main() -> None:
@@ -76,14 +172,26 @@ def main() -> None:
         "--out", type=Path, required=True, help="folder to write walker2d_cpg.json and its bindings into"
     )
     parser.add_argument("--force", action="store_true", help="replace a walker2d_cpg.json already in --out")
+    parser.add_argument("--slip", choices=sorted(SLIP_TARGETS), help="add slip afferents projecting here")
+    parser.add_argument("--w-slip", type=float, default=4.0, help="with --slip: total weight (mV)")
+    parser.add_argument("--g-slip", type=float, default=40.0, help="with --slip: binding gain (mV per m/s)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    circuit = candidate(args.name)
+    binding_path = args.out / "walker2d_cpg.binding.json"
+    if args.slip:
+        tree = candidate_tree(args.name)
+        binding = read_tree(SHIPPED.with_name(binding_path.name))
+        with_slip_afferents(tree, binding, args.slip, args.w_slip, args.g_slip)
+        circuit = circuit_from_tree(tree, f"candidate {args.name} with slip afferents")
     try:
-        path = save_circuit(candidate(args.name), args.out / SHIPPED.name, overwrite=args.force)
+        path = save_circuit(circuit, args.out / SHIPPED.name, overwrite=args.force)
+        if args.slip:
+            save_binding(binding_from_tree(binding, str(binding_path)), binding_path, overwrite=args.force)
     except EncephagenError as exc:
         raise SystemExit(f"error: {exc} (here: --force)") from None
     copy_bindings(SHIPPED, path)
-    print(f"wrote {path} (candidate {args.name})")
+    print(f"wrote {path} (candidate {args.name}{f', slip afferents -> {args.slip}' if args.slip else ''})")
 
 
 if __name__ == "__main__":

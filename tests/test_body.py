@@ -705,6 +705,36 @@ def test_gait_meter_sees_no_slip_and_no_swing_in_a_body_standing_still():
     assert metrics["air_ms"] == 0.0 and metrics["slip"] < 0.05, metrics
 
 
+def test_walker2d_slip_sensors_are_opt_in_and_read_a_loaded_foot_sliding_forward():
+    """The soles' slip sensors come last and only when asked for (so that every other binding's
+    observation and noise draws stay as they were); under the sine walker, loaded feet slide
+    forward more often on a floor half as slippery than on one 1.5x as grippy, and a foot in
+    the air reads 0."""
+    from encephagen.body.baselines import reference_controllers
+    from encephagen.body.perturbations import parse_perturbations, perturbed
+
+    plain, slip = Walker2d(), Walker2d(slip_sensors=True)
+    assert slip.sensor_names == (*plain.sensor_names, "right_foot_slip", "left_foot_slip")
+    controller = reference_controllers(plain)["sine_pitch"]
+    index = [slip.sensor_index(f"{side}_foot_{what}") for what in ("slip", "contact") for side in ("right", "left")]
+    sliding = {}
+    for scale in (0.5, 1.5):
+        body = perturbed(slip, parse_perturbations([f"friction={scale}"]))
+        readings = []
+        for seed in (0, 1):
+            observation, _ = body.reset(seed)
+            for step in range(400):
+                result = body.step(controller(step, observation[: len(plain.sensor_names)]))
+                observation = result.observation
+                right, left, right_contact, left_contact = observation[index]
+                assert (right == 0.0 or right_contact == 1.0) and (left == 0.0 or left_contact == 1.0)
+                readings += [right, left]
+                if result.terminated:
+                    break
+        sliding[scale] = float(np.mean(np.array(readings) > 0.05))
+    assert sliding[0.5] > 2.0 * sliding[1.5] > 0.0, sliding
+
+
 def test_walk_objective_adds_gait_shape_terms_only_when_weighted(tmp_path):
     from encephagen.body.loop import evaluate_walk
     from encephagen.body.objective import make_walk_evaluator

@@ -85,6 +85,19 @@ def quaternion_pitch_roll(w: float, x: float, y: float, z: float) -> tuple[float
     return pitch + 0.0, roll + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
+def contact_point_velocity(
+    mujoco: Any, model: Any, data: Any, contact: int, geom: int, velocity: np.ndarray
+) -> tuple[float, float]:
+    """Horizontal velocity (x, y in m/s, world frame) of contact ``contact``'s point as a point of
+    geom ``geom``: the geom's linear velocity plus its angular velocity crossed with the lever from
+    the geom's centre to the contact point (``mj_objectVelocity``; ``velocity`` is a 6-vector it
+    fills). A foot that grips where it landed has ~0 however it rolls over."""
+    mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_GEOM, geom, velocity, 0)
+    wx, wy, wz, vx, vy, _ = velocity.tolist()
+    rx, ry, rz = (data.contact.pos[contact] - data.geom_xpos[geom]).tolist()
+    return vx + wy * rz - wz * ry, vy + wz * rx - wx * rz
+
+
 class MujocoBody:
     """Any MJCF model as a body: named joint, root and contact sensors, named actuators.
 
@@ -488,9 +501,15 @@ class Walker2d(MujocoBody):
     obs[2:8] joint angles, obs[8] forward_velocity, obs[9] vertical_velocity,
     obs[10] torso_pitch_rate (qvel[2]), obs[11:17] joint velocities (Gymnasium clips
     velocities to +-10; the named sensors are not clipped).
+
+    With ``slip_sensors=True`` two sensors follow all others: ``right_foot_slip`` and
+    ``left_foot_slip`` (m/s), the forward (+x) velocity of the sole's floor contact points weighted
+    by the share of the body's weight they bear -- positive while a loaded foot slides forward (the
+    foot shooting out ahead on ice), negative while it slides back, ~0 for a foot that grips and
+    for one in the air: the shear that cutaneous afferents of the sole report.
     """
 
-    def __init__(self, *, max_steps: int = 1000):
+    def __init__(self, *, max_steps: int = 1000, slip_sensors: bool = False):
         super().__init__(
             _gymnasium_asset("walker2d_v5.xml"),
             frame_skip=4,
@@ -504,6 +523,46 @@ class Walker2d(MujocoBody):
             max_height=2.0,
             max_abs_pitch=1.0,
         )
+        self.slip_sensors = bool(slip_sensors)
+        if self.slip_sensors:
+            # cutaneous slip of the soles, appended last so that every other sensor keeps its index
+            self.sensors += tuple(
+                Sensor(
+                    f"{side}_foot_slip",
+                    "m/s",
+                    f"forward velocity of the {side} foot's floor contact points x the share of body weight on them",
+                )
+                for side in ("right", "left")
+            )
+            self.sensor_names = tuple(s.name for s in self.sensors)
+            self._sensor_index = {n: i for i, n in enumerate(self.sensor_names)}
+            self._velocity = np.zeros(6)
+            self._weight = float(np.sum(self.model.body_mass) * -self.model.opt.gravity[2])  # N
+
+    def _slip_values(self) -> list[float]:
+        """Per foot: the forward velocity of its floor contact points weighted by the share of the body's
+        weight each bears (sum of force x velocity / weight): a loaded foot sliding forward at v reads ~v,
+        a foot touching down or lifting off with a few N on it reads ~0 however fast it moves, a foot in
+        the air 0."""
+        model, data, mujoco = self.model, self.data, self._mujoco
+        slip = [0.0, 0.0]
+        ncon = data.ncon
+        if ncon:
+            geoms = data.contact.geom[:ncon]
+            for c, (first, second) in enumerate(self._group_of_geom[geoms].tolist()):
+                if (first < 0) == (second < 0):  # neither is a foot, or foot on foot
+                    continue
+                group, side = (first, 0) if first >= 0 else (second, 1)
+                mujoco.mj_contactForce(model, data, c, self._force)
+                force = abs(float(self._force[0]))
+                if force > 0.0:
+                    forward, _ = contact_point_velocity(mujoco, model, data, c, int(geoms[c, side]), self._velocity)
+                    slip[group] += force * forward
+        return [v / self._weight for v in slip]
+
+    def _observation_parts(self) -> list:
+        parts = super()._observation_parts()
+        return [*parts, self._slip_values()] if self.slip_sensors else parts
 
     def _reward(self, velocity: float, action: np.ndarray, healthy: bool) -> tuple[float, dict[str, float]]:
         survive = float(healthy)

@@ -44,6 +44,10 @@ class Walker2dBody(Strict):
     """Gymnasium Walker2d-v5 (planar biped, 6 actuators, 8 ms body step)."""
     max_steps: int = Field(default=1000, ge=1)
     """Episode length at which the run is truncated (body steps)."""
+    slip_sensors: bool = False
+    """Add the soles' slip sensors ``right_foot_slip`` and ``left_foot_slip`` (m/s) after every other
+    sensor; off by default, so the observation (and a noise perturbation's draws) of every other
+    walker2d binding stays as it was."""
 
 
 class HumanoidBody(Strict):
@@ -404,4 +408,6 @@ def make_bound_body(binding: Binding, base_dir: str | os.PathLike | None = None)
             reset_noise=spec.reset_noise,
             min_height=spec.min_height,
         )
+    if isinstance(spec, Walker2dBody):
+        return make_body(spec.kind, max_steps=spec.max_steps, slip_sensors=spec.slip_sensors)
     return make_body(spec.kind, max_steps=spec.max_steps)

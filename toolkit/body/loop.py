@@ -27,6 +27,7 @@ import numba
 import numpy as np
 
 from ..errors import BodyError
+from .adapters import contact_point_velocity
 from .baselines import Controller, aggregate, constant_controller, episode_metrics, reference_controllers, run_episode
 from .binding import Binding, check_binding, make_bound_body, resolve
 from .perturbations import Perturbation, parse_perturbations, perturbed
@@ -627,12 +628,10 @@ class GaitMeter:
                 load = abs(float(self._force[0]))
                 if load <= 0.0:
                     continue
-                geom = int(geoms[c, side])
-                mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_GEOM, geom, self._velocity, 0)
-                wx, wy, wz, vx, vy, _ = self._velocity.tolist()
-                rx, ry, rz = (data.contact.pos[c] - data.geom_xpos[geom]).tolist()
-                # the contact point's horizontal velocity: v + w x r
-                self._slip += load * math.hypot(vx + wy * rz - wz * ry, vy + wz * rx - wx * rz)
+                # the contact point's horizontal speed
+                self._slip += load * math.hypot(
+                    *contact_point_velocity(mujoco, model, data, c, int(geoms[c, side]), self._velocity)
+                )
                 self._load += load
         for g in range(self._groups):
             if touching[g]:

@@ -116,7 +116,7 @@ __all__ = [
 SCHEMA_VERSION = "2"
 SCHEMA_FILENAME = "circuit.schema.json"
 
-Unit = Literal["1", "mV", "ms", "Hz", "mm", "mm/ms", "1/Hz", "mV/Hz", "mV/rad", "mV/(rad/s)", "mV/N"]
+Unit = Literal["1", "mV", "ms", "Hz", "mm", "mm/ms", "1/Hz", "mV/Hz", "mV/rad", "mV/(rad/s)", "mV/N", "mV/(m/s)"]
 """The units a value may carry. Potentials, currents and weights are mV (unit membrane
 resistance), times ms, rates Hz, ratios and counts '1'; the rest serve body bindings
 (gains from radians, newtons, rad/s to mV) and tract geometry (mm, mm/ms)."""
