@@ -513,9 +513,9 @@ def memory_estimate(
     parts = {
         "spike queues": n_lanes * (2 * n * 8 + n * 4 + depth * 24 + _queue_entries(n, nnz, depth - 1, network.dt) * 16),
         "neuron state and coefficients": n_lanes * n * (5 * 8 + _kernel.N_COEF * 8 + 4 + 2 * 8),
-        # lane weights; the delivery view (order, target, weight, up to one delay group per synapse)
-        # and the 24-byte records it is built from
-        "weights": n_lanes * nnz * 8 + nnz * (8 + 4 + 8 + 12 + 24) + (n + 1) * 8,
+        # lane weights; the delivery view (order, target, weight, up to one delay group per synapse,
+        # twice while the view is built: each block's groups, then all of them together)
+        "weights": n_lanes * nnz * 8 + nnz * (8 + 4 + 8 + 12 + 12) + (n + 1) * 8,
         "population bins": n_lanes * (-(-n_steps // steps_per_bin)) * n_populations * 4 * 2,
         "traces": n_lanes * n_steps * n_traces * 8 * 2,
         "spikes": (n_lanes * int(n * n_steps * network.dt / 10.0) * SPIKE_BYTES * 2) if record_spikes else 0,
@@ -759,6 +759,7 @@ def delivery_view(network) -> DeliveryView:
         delays,
         rank,
         np.asarray(w.data, dtype=float),
+        threads=numba.get_num_threads(),
     )
     view = DeliveryView(
         order, post, weight, w.data, group_ptr, group_syn, group_rank, delay_values.astype(np.int64), max_delay
