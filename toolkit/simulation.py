@@ -82,6 +82,9 @@ QUEUE_SPIKE_RATE_HZ = 20.0
 """Firing rate for which the spike queue is sized up front (it grows when a run needs more)."""
 QUEUE_INITIAL_MAX = 2**22
 """Most queue entries (16 bytes each) allocated up front per lane; a busier run grows the queue."""
+VIEW_THREAD_SYNAPSES = 1 << 22
+"""Synapses from which the delivery view is built on all of numba's threads (below, one thread's work
+takes less than starting the others)."""
 _TRACE_SPEC = re.compile(r"^(?P<var>[A-Za-z_]+)(?::(?P<pop>[^\[\]]+)(?:\[(?P<index>\d+)\])?)?$")
 
 
@@ -759,7 +762,7 @@ def delivery_view(network) -> DeliveryView:
         delays,
         rank,
         np.asarray(w.data, dtype=float),
-        threads=numba.get_num_threads(),
+        threads=numba.get_num_threads() if w.nnz >= VIEW_THREAD_SYNAPSES else 1,
     )
     view = DeliveryView(
         order, post, weight, w.data, group_ptr, group_syn, group_rank, delay_values.astype(np.int64), max_delay
