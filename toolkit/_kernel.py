@@ -1590,8 +1590,10 @@ def delay_extent(delays):
 
 
 VIEW_BLOCK_SYNAPSES = 65536
-"""Synapses per block of presynaptic neurons in :func:`delivery_view` (a block's part of the view, and
-its counters, stay in cache while the block is sorted)."""
+"""Synapses per sub-block of presynaptic neurons in :func:`delivery_view` (a sub-block's part of the view,
+and its counters, stay in cache while it is sorted)."""
+VIEW_SUB_BLOCK_BITS = 3
+"""A block of :func:`delivery_view` is 2**3 sub-blocks (fewer blocks to write to at once: faster)."""
 
 
 @njit(cache=True, parallel=_WIDE_PARALLEL)  # type: ignore[call-overload]  # numba takes a dict
@@ -1607,30 +1609,36 @@ def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapse
     Stable counting sorts, O(synapses + neurons), with no memory beyond the view's own arrays and
     a block's scratch per thread: the CSR arrays are read once, in order, and each synapse is written
     straight into the view's arrays, in the part of the block of presynaptic neurons it belongs to
-    (blocks of about ``block_synapses``, few enough that every block's write position stays in
-    cache), its order entry holding its (neuron in the block, delay rank) key above its CSR position;
-    then each block, copied to the scratch, is counted by that key and written back sorted, within
-    cache. Writing each synapse straight to its place would miss the cache on every write. ``threads``
-    of numba's threads share the work (ranges of rows, then blocks); the view is the same whatever
-    their number.
+    (few blocks, so that every block's write position stays in cache), its order entry holding its
+    (neuron in the block, delay rank) key above its CSR position. Each block, copied to a scratch,
+    is then written back by sub-block (about ``block_synapses`` each), and each sub-block, copied
+    again, is counted by that key and written back sorted, within cache. Writing each synapse straight
+    to its place would miss the cache on every write. ``threads`` of numba's threads share the work
+    (ranges of rows, then blocks); the view is the same whatever their number.
     """
     nnz = indices.shape[0]
     n_ranks = 1
     for r in rank_of_delay:
         n_ranks = max(n_ranks, r + 1)
-    shift = 0
-    while shift < 31 and (1 << (shift + 1)) * nnz <= block_synapses * n:
-        shift += 1
-    while shift > 0 and (1 << shift) * n_ranks > 4 * block_synapses:
-        shift -= 1  # many distinct delays: fewer neurons per block, so that the block's counters stay few
+    rank_bits = 0
+    while (1 << rank_bits) < n_ranks:
+        rank_bits += 1
+    fine = 0  # neurons per sub-block: 1 << fine
+    while fine < 31 and (1 << (fine + 1)) * nnz <= block_synapses * n:
+        fine += 1
+    while fine > 0 and (1 << (fine + rank_bits)) > 4 * block_synapses:
+        fine -= 1  # many distinct delays: fewer neurons per sub-block, so that its counters stay few
+    shift = fine + VIEW_SUB_BLOCK_BITS  # neurons per block: 1 << shift
     n_blocks = ((n - 1) >> shift) + 1 if n > 0 else 0
     position_bits = 1
     while (1 << position_bits) < nnz:
         position_bits += 1
-    if (np.int64(n_ranks) << (shift + position_bits)) >= (1 << 62):
+    if shift + rank_bits + position_bits >= 62:
         raise ValueError("too many synapses and delays to sort in 64-bit keys")
     position_mask = (1 << position_bits) - 1
     column_mask = (1 << shift) - 1
+    sub_shift = position_bits + rank_bits + fine
+    bin_mask = (1 << (rank_bits + fine)) - 1
     # rows in `parts` ranges of about equal synapse counts; range p's synapses go before range p + 1's
     # in every block, so each block still holds its synapses in CSR order
     parts = max(1, min(threads, n))
@@ -1664,7 +1672,7 @@ def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapse
                 j = indices[k]
                 x = fill[p, j >> shift]
                 fill[p, j >> shift] = x + 1
-                key = np.int64(j & column_mask) * n_ranks + rank_of_delay[delays[k]]
+                key = (np.int64(j & column_mask) << rank_bits) | rank_of_delay[delays[k]]
                 order[x] = (key << position_bits) | k
                 post[x] = i
                 weight_bits[x] = data_bits[k]
@@ -1674,40 +1682,61 @@ def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapse
     block_group_rank = np.empty(nnz, dtype=np.int32)
     block_groups = np.zeros(n_blocks + 1, dtype=np.int64)
     group_ptr = np.zeros(n + 1, dtype=np.int64)
+    n_sub = 1 << VIEW_SUB_BLOCK_BITS
     for block in prange(n_blocks):
-        first = block << shift
-        last = min(first + (1 << shift), n)
         base = block_ptr[block]
         size = block_ptr[block + 1] - base
         scratch_key = np.empty(size, dtype=np.int64)
         scratch_post = np.empty(size, dtype=np.int32)
         scratch_weight = np.empty(size, dtype=np.int64)
-        count = np.zeros((n_ranks << shift) + 1, dtype=np.int64)
+        sub = np.zeros(n_sub + 1, dtype=np.int64)
+        count = np.zeros((1 << (rank_bits + fine)) + 1, dtype=np.int64)
         for x in range(size):
             scratch_key[x] = order[base + x]
             scratch_post[x] = post[base + x]
             scratch_weight[x] = weight_bits[base + x]
-            count[(scratch_key[x] >> position_bits) + 1] += 1
-        g = 0
-        key = 0  # counts -> starts, in (neuron, delay rank) order; each non-empty key is a group
-        for j in range(first, last):
-            for r in range(n_ranks):
-                c = count[key + 1]
-                if c > 0:
-                    block_group_syn[base + g] = base + count[key]
-                    block_group_rank[base + g] = r
-                    g += 1
-                count[key + 1] = c + count[key]
-                key += 1
-            group_ptr[j + 1] = g
-        block_groups[block + 1] = g
-        for x in range(size):  # stable: the block holds its synapses in CSR order
-            key = scratch_key[x] >> position_bits
-            y = base + count[key]
-            count[key] += 1
-            order[y] = scratch_key[x] & position_mask
+            sub[(scratch_key[x] >> sub_shift) + 1] += 1
+        for f in range(n_sub):
+            sub[f + 1] += sub[f]
+        for x in range(size):  # into sub-blocks, stably (the block holds its synapses in CSR order)
+            f = scratch_key[x] >> sub_shift
+            y = base + sub[f]
+            sub[f] += 1
+            order[y] = scratch_key[x]
             post[y] = scratch_post[x]
             weight_bits[y] = scratch_weight[x]
+        g = 0
+        for f in range(n_sub):
+            first = (block << shift) + (f << fine)
+            if first >= n:
+                break
+            start = base + (sub[f - 1] if f > 0 else 0)
+            sub_size = base + sub[f] - start
+            count[:] = 0
+            for x in range(sub_size):
+                scratch_key[x] = order[start + x]
+                scratch_post[x] = post[start + x]
+                scratch_weight[x] = weight_bits[start + x]
+                count[((scratch_key[x] >> position_bits) & bin_mask) + 1] += 1
+            key = 0  # counts -> starts, in (neuron, delay rank) order; each non-empty key is a group
+            for j in range(first, min(first + (1 << fine), n)):
+                for r in range(1 << rank_bits):
+                    c = count[key + 1]
+                    if c > 0:
+                        block_group_syn[base + g] = start + count[key]
+                        block_group_rank[base + g] = r
+                        g += 1
+                    count[key + 1] = c + count[key]
+                    key += 1
+                group_ptr[j + 1] = g
+            for x in range(sub_size):  # stable again
+                key = (scratch_key[x] >> position_bits) & bin_mask
+                y = start + count[key]
+                count[key] += 1
+                order[y] = scratch_key[x] & position_mask
+                post[y] = scratch_post[x]
+                weight_bits[y] = scratch_weight[x]
+        block_groups[block + 1] = g
     for block in range(n_blocks):
         block_groups[block + 1] += block_groups[block]
     n_groups = block_groups[n_blocks]
