@@ -170,9 +170,16 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     steps = round(args.duration_ms / network.dt)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     sim = Simulator(network, seeds=args.seed, record_spikes=False, bin_ms=1.0, planned_steps=steps)
-    stage("setup", started, what="Simulator(): delivery view (built once per network), lane weights, state")
+    stage(
+        "setup",
+        started,
+        cpu_seconds=round(time.process_time() - cpu, 2),  # all threads' (the view is built on numba's threads)
+        threads=numba.get_num_threads(),
+        load_average=round(os.getloadavg()[0], 1),
+        what="Simulator(): delivery view (built once per network), lane weights, state",
+    )
     started = time.perf_counter()
     Simulator(network, seeds=args.seed, record_spikes=False, bin_ms=1.0, planned_steps=steps)
     stage("setup_again", started, what="a second Simulator of the same network (delivery view cached)")

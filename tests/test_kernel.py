@@ -217,9 +217,9 @@ def test_poisson_counts_are_the_whole_tables_inverted_cdf_of_each_neurons_unifor
     assert beyond_four > 20 and beyond_eight > 20  # both continuations were exercised
 
 
-@pytest.mark.parametrize("block_synapses", [1, 16, 65536])
+@pytest.mark.parametrize("block_synapses, threads", [(1, 1), (16, 1), (16, 3), (65536, 1), (65536, 2)])
 def test_the_delivery_view_sorts_by_source_then_delay_then_csr_position_whatever_the_block_size(
-    network, block_synapses
+    network, block_synapses, threads
 ):
     w = network.weights
     delays = np.asarray(network.delays, dtype=np.int32)
@@ -233,6 +233,7 @@ def test_the_delivery_view_sorts_by_source_then_delay_then_csr_position_whatever
         rank_of_delay,
         np.asarray(w.data, dtype=float),
         block_synapses,
+        threads,  # rows split in that many ranges, on as many of numba's threads as there are
     )
     expected = np.lexsort((np.arange(w.nnz), delays, w.indices))
     rows = np.repeat(np.arange(network.n_neurons), np.diff(w.indptr))

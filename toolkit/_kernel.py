@@ -1590,12 +1590,14 @@ def delay_extent(delays):
 
 
 VIEW_BLOCK_SYNAPSES = 65536
-"""Synapses per block of presynaptic neurons in :func:`delivery_view`'s first pass (a block's part
-of the view stays in cache while it is sorted)."""
+"""Synapses per sub-block of presynaptic neurons in :func:`delivery_view` (a sub-block's part of the view,
+and its counters, stay in cache while it is sorted)."""
+VIEW_SUB_BLOCK_BITS = 3
+"""A block of :func:`delivery_view` is 2**3 sub-blocks (fewer blocks to write to at once: faster)."""
 
 
-@njit(cache=True)
-def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapses=VIEW_BLOCK_SYNAPSES):
+@njit(cache=True, parallel=_WIDE_PARALLEL)  # type: ignore[call-overload]  # numba takes a dict
+def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapses=VIEW_BLOCK_SYNAPSES, threads=1):
     """Synapses grouped for delivery at arrival, from W[post, pre] in CSR form.
 
     Returns (order, post, weight, group_ptr, group_syn, group_rank): synapse q of the view is
@@ -1604,97 +1606,148 @@ def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapse
     Neuron j's delay groups are ``group_ptr[j]:group_ptr[j + 1]``; group g holds synapses
     ``group_syn[g]:group_syn[g + 1]``, all of delay ``delay_values[group_rank[g]]``.
 
-    Stable counting sorts, O(synapses + neurons): the CSR arrays are read once, in order, and
-    each synapse is written, as one record, to the block of presynaptic neurons it belongs to
-    (blocks of about ``block_synapses``, few enough that every block's write position stays in
-    cache); each block is then sorted into its neurons' columns and each column by delay rank,
-    all within cache. Writing each synapse straight to its column would miss the cache on every
-    write. Peak memory: 24 bytes per synapse of records beside the 20 of the view.
+    Stable counting sorts, O(synapses + neurons), with no memory beyond the view's own arrays and
+    a block's scratch per thread: the CSR arrays are read once, in order, and each synapse is written
+    straight into the view's arrays, in the part of the block of presynaptic neurons it belongs to
+    (few blocks, so that every block's write position stays in cache), its order entry holding its
+    (neuron in the block, delay rank) key above its CSR position. Each block, copied to a scratch,
+    is then written back by sub-block (about ``block_synapses`` each), and each sub-block, copied
+    again, is counted by that key and written back sorted, within cache. Writing each synapse straight
+    to its place would miss the cache on every write. ``threads`` of numba's threads share the work
+    (ranges of rows, then blocks); the view is the same whatever their number.
     """
     nnz = indices.shape[0]
-    column_ptr = np.zeros(n + 1, dtype=np.int64)
-    for k in range(nnz):
-        column_ptr[indices[k] + 1] += 1
-    for j in range(n):
-        column_ptr[j + 1] += column_ptr[j]
-    shift = 0
-    while shift < 31 and (1 << (shift + 1)) * nnz <= block_synapses * n:
-        shift += 1
+    n_ranks = 1
+    for r in rank_of_delay:
+        n_ranks = max(n_ranks, r + 1)
+    rank_bits = 0
+    while (1 << rank_bits) < n_ranks:
+        rank_bits += 1
+    fine = 0  # neurons per sub-block: 1 << fine
+    while fine < 31 and (1 << (fine + 1)) * nnz <= block_synapses * n:
+        fine += 1
+    while fine > 0 and (1 << (fine + rank_bits)) > 4 * block_synapses:
+        fine -= 1  # many distinct delays: fewer neurons per sub-block, so that its counters stay few
+    shift = fine + VIEW_SUB_BLOCK_BITS  # neurons per block: 1 << shift
     n_blocks = ((n - 1) >> shift) + 1 if n > 0 else 0
-    fill = np.empty(n_blocks, dtype=np.int64)
-    for block in range(n_blocks):
-        fill[block] = column_ptr[min(block << shift, n)]
     position_bits = 1
     while (1 << position_bits) < nnz:
         position_bits += 1
-    if (rank_of_delay.shape[0] << position_bits) >= (1 << 62):
-        raise ValueError("too many synapses and delays to sort in 64-bit records")
+    if shift + rank_bits + position_bits >= 62:
+        raise ValueError("too many synapses and delays to sort in 64-bit keys")
     position_mask = (1 << position_bits) - 1
-    # one record per synapse: rank << position_bits | CSR position, source << 32 | target, weight
-    record = np.empty((nnz, 3), dtype=np.int64)
-    data_bits = data.view(np.int64)
-    for i in range(n):
-        for k in range(indptr[i], indptr[i + 1]):
-            j = indices[k]
-            x = fill[j >> shift]
-            fill[j >> shift] = x + 1
-            record[x, 0] = (np.int64(rank_of_delay[delays[k]]) << position_bits) | k
-            record[x, 1] = (np.int64(j) << 32) | i
-            record[x, 2] = data_bits[k]
+    column_mask = (1 << shift) - 1
+    sub_shift = position_bits + rank_bits + fine
+    bin_mask = (1 << (rank_bits + fine)) - 1
+    # rows in `parts` ranges of about equal synapse counts; range p's synapses go before range p + 1's
+    # in every block, so each block still holds its synapses in CSR order
+    parts = max(1, min(threads, n))
+    row_start = np.zeros(parts + 1, dtype=np.int64)
+    row = 0
+    for p in range(1, parts):
+        while row < n and indptr[row] < p * nnz // parts:
+            row += 1
+        row_start[p] = row
+    row_start[parts] = n
+    fill = np.zeros((parts, n_blocks), dtype=np.int64)
+    for p in prange(parts):
+        for k in range(indptr[row_start[p]], indptr[row_start[p + 1]]):
+            fill[p, indices[k] >> shift] += 1
+    block_ptr = np.zeros(n_blocks + 1, dtype=np.int64)
+    for block in range(n_blocks):
+        position = block_ptr[block]
+        for p in range(parts):
+            synapses = fill[p, block]
+            fill[p, block] = position
+            position += synapses
+        block_ptr[block + 1] = position
     order = np.empty(nnz, dtype=np.int64)
     post = np.empty(nnz, dtype=np.int32)
     weight = np.empty(nnz)
     weight_bits = weight.view(np.int64)
-    # at most one group per synapse; the pages of this bound that are never written are never touched
-    group_syn = np.empty(nnz + 1, dtype=np.int64)
-    group_rank = np.empty(nnz, dtype=np.int32)
+    data_bits = data.view(np.int64)
+    for p in prange(parts):
+        for i in range(row_start[p], row_start[p + 1]):
+            for k in range(indptr[i], indptr[i + 1]):
+                j = indices[k]
+                x = fill[p, j >> shift]
+                fill[p, j >> shift] = x + 1
+                key = (np.int64(j & column_mask) << rank_bits) | rank_of_delay[delays[k]]
+                order[x] = (key << position_bits) | k
+                post[x] = i
+                weight_bits[x] = data_bits[k]
+    # a block's groups go first to the start of its own synapses' range (at most one group per
+    # synapse; the pages of this bound that are never written are never touched), then together
+    block_group_syn = np.empty(nnz, dtype=np.int64)
+    block_group_rank = np.empty(nnz, dtype=np.int32)
+    block_groups = np.zeros(n_blocks + 1, dtype=np.int64)
     group_ptr = np.zeros(n + 1, dtype=np.int64)
-    count = np.zeros(rank_of_delay.shape[0] + 1, dtype=np.int64)
-    largest = 0
-    for block in range(n_blocks):
-        first = block << shift
-        largest = max(largest, column_ptr[min(first + (1 << shift), n)] - column_ptr[first])
-    slot = np.empty(largest, dtype=np.int64)  # a block's records in column order
-    column_fill = column_ptr[:n].copy()
-    g = 0
-    for block in range(n_blocks):
-        first = block << shift
-        last = min(first + (1 << shift), n)
-        base = column_ptr[first]
-        # into columns (stable: the block's records are in CSR order) ...
-        for x in range(base, column_ptr[last]):
-            j = record[x, 1] >> 32
-            q = column_fill[j]
-            column_fill[j] = q + 1
-            slot[q - base] = x
-        # ... then each column by delay rank, over the ranks present there
-        for j in range(first, last):
-            a, b = column_ptr[j], column_ptr[j + 1]
-            if b > a:
-                low = record[slot[a - base], 0] >> position_bits
-                high = low
-                for q in range(a + 1, b):
-                    r = record[slot[q - base], 0] >> position_bits
-                    low = min(low, r)
-                    high = max(high, r)
-                for r in range(low, high + 2):
-                    count[r] = 0
-                for q in range(a, b):
-                    count[(record[slot[q - base], 0] >> position_bits) + 1] += 1
-                for r in range(low, high + 1):
-                    if count[r + 1] > 0:  # a group: this neuron's synapses of delay rank r
-                        group_syn[g] = a + count[r]
-                        group_rank[g] = r
+    n_sub = 1 << VIEW_SUB_BLOCK_BITS
+    for block in prange(n_blocks):
+        base = block_ptr[block]
+        size = block_ptr[block + 1] - base
+        scratch_key = np.empty(size, dtype=np.int64)
+        scratch_post = np.empty(size, dtype=np.int32)
+        scratch_weight = np.empty(size, dtype=np.int64)
+        sub = np.zeros(n_sub + 1, dtype=np.int64)
+        count = np.zeros((1 << (rank_bits + fine)) + 1, dtype=np.int64)
+        for x in range(size):
+            scratch_key[x] = order[base + x]
+            scratch_post[x] = post[base + x]
+            scratch_weight[x] = weight_bits[base + x]
+            sub[(scratch_key[x] >> sub_shift) + 1] += 1
+        for f in range(n_sub):
+            sub[f + 1] += sub[f]
+        for x in range(size):  # into sub-blocks, stably (the block holds its synapses in CSR order)
+            f = scratch_key[x] >> sub_shift
+            y = base + sub[f]
+            sub[f] += 1
+            order[y] = scratch_key[x]
+            post[y] = scratch_post[x]
+            weight_bits[y] = scratch_weight[x]
+        g = 0
+        for f in range(n_sub):
+            first = (block << shift) + (f << fine)
+            if first >= n:
+                break
+            start = base + (sub[f - 1] if f > 0 else 0)
+            sub_size = base + sub[f] - start
+            count[:] = 0
+            for x in range(sub_size):
+                scratch_key[x] = order[start + x]
+                scratch_post[x] = post[start + x]
+                scratch_weight[x] = weight_bits[start + x]
+                count[((scratch_key[x] >> position_bits) & bin_mask) + 1] += 1
+            key = 0  # counts -> starts, in (neuron, delay rank) order; each non-empty key is a group
+            for j in range(first, min(first + (1 << fine), n)):
+                for r in range(1 << rank_bits):
+                    c = count[key + 1]
+                    if c > 0:
+                        block_group_syn[base + g] = start + count[key]
+                        block_group_rank[base + g] = r
                         g += 1
-                    count[r + 1] += count[r]
-                for q in range(a, b):
-                    x = slot[q - base]
-                    r = record[x, 0] >> position_bits
-                    y = a + count[r]
-                    count[r] += 1
-                    order[y] = record[x, 0] & position_mask
-                    post[y] = record[x, 1] & 0xFFFFFFFF
-                    weight_bits[y] = record[x, 2]
-            group_ptr[j + 1] = g
-    group_syn[g] = nnz
-    return order, post, weight, group_ptr, group_syn[: g + 1].copy(), group_rank[:g].copy()
+                    count[key + 1] = c + count[key]
+                    key += 1
+                group_ptr[j + 1] = g
+            for x in range(sub_size):  # stable again
+                key = (scratch_key[x] >> position_bits) & bin_mask
+                y = start + count[key]
+                count[key] += 1
+                order[y] = scratch_key[x] & position_mask
+                post[y] = scratch_post[x]
+                weight_bits[y] = scratch_weight[x]
+        block_groups[block + 1] = g
+    for block in range(n_blocks):
+        block_groups[block + 1] += block_groups[block]
+    n_groups = block_groups[n_blocks]
+    group_syn = np.empty(n_groups + 1, dtype=np.int64)
+    group_rank = np.empty(n_groups, dtype=np.int32)
+    for block in prange(n_blocks):
+        offset, base = block_groups[block], block_ptr[block]
+        for q in range(block_groups[block + 1] - offset):
+            group_syn[offset + q] = block_group_syn[base + q]
+            group_rank[offset + q] = block_group_rank[base + q]
+        for j in range(block << shift, min((block + 1) << shift, n)):
+            group_ptr[j + 1] += offset
+    group_syn[n_groups] = nnz
+    return order, post, weight, group_ptr, group_syn, group_rank

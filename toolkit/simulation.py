@@ -82,6 +82,9 @@ QUEUE_SPIKE_RATE_HZ = 20.0
 """Firing rate for which the spike queue is sized up front (it grows when a run needs more)."""
 QUEUE_INITIAL_MAX = 2**22
 """Most queue entries (16 bytes each) allocated up front per lane; a busier run grows the queue."""
+VIEW_THREAD_SYNAPSES = 1 << 22
+"""Synapses from which the delivery view is built on all of numba's threads (below, one thread's work
+takes less than starting the others)."""
 _TRACE_SPEC = re.compile(r"^(?P<var>[A-Za-z_]+)(?::(?P<pop>[^\[\]]+)(?:\[(?P<index>\d+)\])?)?$")
 
 
@@ -513,9 +516,9 @@ def memory_estimate(
     parts = {
         "spike queues": n_lanes * (2 * n * 8 + n * 4 + depth * 24 + _queue_entries(n, nnz, depth - 1, network.dt) * 16),
         "neuron state and coefficients": n_lanes * n * (5 * 8 + _kernel.N_COEF * 8 + 4 + 2 * 8),
-        # lane weights; the delivery view (order, target, weight, up to one delay group per synapse)
-        # and the 24-byte records it is built from
-        "weights": n_lanes * nnz * 8 + nnz * (8 + 4 + 8 + 12 + 24) + (n + 1) * 8,
+        # lane weights; the delivery view (order, target, weight, up to one delay group per synapse,
+        # twice while the view is built: each block's groups, then all of them together)
+        "weights": n_lanes * nnz * 8 + nnz * (8 + 4 + 8 + 12 + 12) + (n + 1) * 8,
         "population bins": n_lanes * (-(-n_steps // steps_per_bin)) * n_populations * 4 * 2,
         "traces": n_lanes * n_steps * n_traces * 8 * 2,
         "spikes": (n_lanes * int(n * n_steps * network.dt / 10.0) * SPIKE_BYTES * 2) if record_spikes else 0,
@@ -759,6 +762,7 @@ def delivery_view(network) -> DeliveryView:
         delays,
         rank,
         np.asarray(w.data, dtype=float),
+        threads=numba.get_num_threads() if w.nnz >= VIEW_THREAD_SYNAPSES else 1,
     )
     view = DeliveryView(
         order, post, weight, w.data, group_ptr, group_syn, group_rank, delay_values.astype(np.int64), max_delay
