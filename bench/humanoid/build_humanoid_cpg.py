@@ -34,9 +34,11 @@ each with the weights recomputed so that the action per unit of the LQR's comman
   rhythm-generator neuron is below threshold (quiet stance); raised, it alternates.
 * **Foot-load (Ib) afferents** (Duysens & Pearson 1980, Pearson 2004, Dietz & Duysens 2000): per
   foot IB_SIZE neurons driven by the foot's summed normal contact force (binding gain ``g_ib``)
-  excite the same leg's IB_JOINTS extensor pools (MN_pos; IB_GAIN action units per 100 N) and,
-  with IB_RG, its extensor half-centre (IB_RG mV at the standing load; 0 by default: not measured).
-  Larger gains onto the pools cost standing episodes (docs/notes/humanoid.md, session 10).
+  excite the same side's extensor half-centre (IB_RG mV at the standing load), so that load feedback
+  acts through the locomotor rhythm generator and is gated by it: below threshold in quiet stance
+  (drive 0), it raises the extensor half-centre's activity when the rhythm runs. IB_JOINTS adds a
+  direct excitation of extensor pools (IB_GAIN action units per 100 N); every gain tried that way
+  cost standing episodes (docs/notes/humanoid.md, session 10), so it is off.
 
 Every pool's tonic input from the channels, the IaINs and the Renshaw cells at the standing pose
 is simulated and cancelled by a second drive term, so that each motor pool and IaIN sits at its
@@ -82,9 +84,9 @@ OPTIONS = {
     "IB_SIZE": 10,  # neurons per foot's Ib pool
     "IB_REST": 15.0,  # an Ib afferent's input at the standing load (mV)
     "IB_GAIN": 0.005,  # knee and hip_y extensor action (units) per 100 N of load on the same foot
-    "IB_JOINTS": "knee,hip_y",  # the extensor pools (MN_pos) the Ib afferents excite, ","-separated joint types
+    "IB_JOINTS": "",  # extensor pools (MN_pos) the Ib afferents excite directly, ","-separated joint types ("": none)
     "IB_TAU": 5.0,  # the Ib neuron's membrane time constant (ms): a slower one smooths the contact force's chatter
-    "IB_RG": 0.0,  # Ib -> extensor half-centre excitation at the standing load (mV; 0: no projection)
+    "IB_RG": 5.0,  # Ib -> extensor half-centre excitation at the standing load (mV; 0: no projection)
     "RG": 1,  # 0: no rhythm generator
     "DRIVE": 0.0,  # standing default of the MLR drive
     "W_RG_MN": 6.0,  # half-centre -> hip_y pool excitation, total (mV)
@@ -525,9 +527,7 @@ def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[
         "weights are the LQR's per-actuator gains and are not mirrored. "
         + (
             f"Per foot, {int(options['IB_SIZE'])} foot-load (Ib) afferents driven by the foot's contact force excite the same "
-            f"leg's {' and '.join(options['IB_JOINTS'].split(','))} extensor pools ({options['IB_GAIN']:g} action units per "
-            "100 N)"
-            + (" and its extensor half-centre (below threshold while standing). " if options["IB_RG"] else ". ")
+            "side's extensor half-centre: below its threshold in quiet stance, they raise its activity when the rhythm runs. "
             if options["IB"]
             else ""
         )
@@ -541,9 +541,10 @@ def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[
             "action": "edited",
             "description": (
                 "Foot-load (Ib) afferents added (issue 14): per foot a pool driven by the foot's summed normal contact "
-                "force through the binding (gain g_ib, free), exciting the same leg's knee and hip_y extensor pools "
-                f"({options['IB_GAIN']:g} action units per 100 N; 0.05 and 0.01 cost standing episodes, selection seeds "
-                "213000-213069; Duysens & Pearson 1980, Pearson 2004, Dietz & Duysens 2000). "
+                "force through the binding (gain g_ib, free), exciting the same side's extensor half-centre (w_ib_rg, free; "
+                f"{options['IB_RG']:g} mV at the standing load, below its threshold at drive 0; Duysens & Pearson 1980, "
+                "Pearson 2004, Dietz & Duysens 2000). Exciting the knee and hip_y extensor pools directly instead cost "
+                "standing episodes at every gain tried (0.005-0.05 action units per 100 N, selection seeds 213000-213139). "
                 "Faster closed loop, same dynamics: populations ordered by class and an actuator's two pools given one "
                 "compensation where their inputs mirror each other (fewer runs of equal neurons for the kernel), and the "
                 "Renshaw loop wired neuron i onto neuron i mod n instead of all-to-all (the pools' summed input unchanged). "
@@ -570,13 +571,14 @@ def ordered_by_class(populations: dict) -> dict:
 
 def foot_load(circuit: dict, binding: dict, options: dict) -> None:
     """Per foot a pool of foot-load (Ib) afferents, driven through the binding by the foot's summed normal
-    contact force, exciting the same leg's knee and hip_y extensor pools (MN_pos: positive torque extends
-    both joints), and, with IB_RG, the extensor half-centre. Left and right share g_ib and w_ib.
+    contact force, exciting the same side's extensor half-centre (IB_RG) and, with IB_JOINTS, the same leg's
+    extensor pools (MN_pos: positive torque extends the knee and hip). Left and right share g_ib, w_ib_rg
+    and w_ib.
 
     The gain g_ib puts an Ib neuron at IB_REST mV under the standing load (the LQR pose's, ~180 N a foot);
-    w_ib is set so that 100 N more on a foot adds IB_GAIN action units of knee and hip extension (through
-    the Ib f-I slope and the motor pools' 2 x 20 mV per action unit, times 1 + RCGAIN as every motor input).
-    The tonic part at the standing load is cancelled with the rest of the pools' resting input
+    w_ib_rg gives the half-centre IB_RG mV at that load; w_ib is set so that 100 N more on a foot adds
+    IB_GAIN action units of knee and hip extension (through the Ib f-I slope and the motor pools' 2 x 20 mV
+    per action unit, times 1 + RCGAIN as every motor input). The tonic part at the standing load is cancelled with the rest of the pools' resting input
     (:func:`compensate`), so only load changes act."""
     from encephagen.body.adapters import make_body
     from encephagen.body.lqr import lqr_stander
@@ -602,16 +604,18 @@ def foot_load(circuit: dict, binding: dict, options: dict) -> None:
         "free": True,
         "bounds": [0.0, round(3 * g_ib, 6)],
     }
-    parameters["w_ib"] = {
-        **_param(
-            w_ib,
-            "mV",
-            "Foot-load (Ib) afferents -> the same leg's knee and hip_y extensor pools, total per target neuron",
-            f"{options['IB_GAIN']:g} action units of extension per 100 N of added load (Ib f-I slope {f_ib:.1f} Hz/mV)",
-        ),
-        "free": True,
-        "bounds": [0.0, round(4 * w_ib, 6)],
-    }
+    joints = [j for j in options["IB_JOINTS"].split(",") if j]
+    if joints:
+        parameters["w_ib"] = {
+            **_param(
+                w_ib,
+                "mV",
+                "Foot-load (Ib) afferents -> the same leg's knee and hip_y extensor pools, total per target neuron",
+                f"{options['IB_GAIN']:g} action units of extension per 100 N of added load (Ib f-I slope {f_ib:.1f} Hz/mV)",
+            ),
+            "free": True,
+            "bounds": [0.0, round(4 * w_ib, 6)],
+        }
     refs = [{"ref": "duysens1980"}, {"ref": "pearson2004"}, {"ref": "dietz2000"}]
     for leg in ("left", "right"):
         pool = f"{leg}_foot_Ib"
@@ -633,7 +637,7 @@ def foot_load(circuit: dict, binding: dict, options: dict) -> None:
         }
         targets = [
             (f"{leg}_{joint}_MN_pos", {"param": "w_ib"}, f"Load excites the {leg} {joint} extensor pool")
-            for joint in options["IB_JOINTS"].split(",")
+            for joint in joints
         ]
         if options["IB_RG"] and "RG_E" in populations:  # the rhythm generator's populations are per side
             targets.append(
@@ -681,7 +685,7 @@ def foot_load(circuit: dict, binding: dict, options: dict) -> None:
             "Foot-load (group Ib) afferents, with the excitatory interneurons of their pathway lumped in: during stance "
             "load feedback excites the extensors of the loaded leg (the reflex reversal from the Ib inhibition seen at rest) "
             "and prolongs stance. Humanoid-v5 has no ankles and no touch sensor: the binding reads each foot's summed normal "
-            "contact force, and the pool excites the knee and hip extensors"
+            "contact force, and the pool excites the same side's extensor half-centre, so the locomotor state gates it"
         ),
         "references": [
             {"ref": "duysens1980", "note": "loading the extensors inhibits flexor burst generation in walking cats"},
