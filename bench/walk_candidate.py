@@ -31,7 +31,6 @@ from pathlib import Path
 
 from encephagen.body.binding import binding_from_tree, copy_bindings, save_binding
 from encephagen.errors import EncephagenError
-from encephagen.schema import Circuit
 from encephagen.storage import circuit_from_tree, read_tree, save_circuit
 
 SHIPPED = Path(__file__).resolve().parents[1] / "circuits" / "walker2d_cpg.json"
@@ -81,11 +80,6 @@ def candidate_tree(name: str) -> dict:
         tree["parameters"][key]["value"] = value
     tree["parameters"]["drive_ext"]["free"] = True
     return tree
-
-
-def candidate(name: str) -> Circuit:
-    """The shipped walker2d_cpg with candidate ``name``'s values and ``drive_ext`` free, validated."""
-    return circuit_from_tree(candidate_tree(name), f"{SHIPPED} with candidate {name}")
 
 
 SLIP_TARGETS = {
@@ -177,17 +171,16 @@ def main() -> None:
     parser.add_argument("--g-slip", type=float, default=40.0, help="with --slip: binding gain (mV per m/s)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    circuit = candidate(args.name)
+    # the walker2d binding is always written (with --force over an earlier one, which may name the slip
+    # afferents of a --slip run); copy_bindings then adds the others the shipped circuit has
     binding_path = args.out / "walker2d_cpg.binding.json"
+    tree, binding = candidate_tree(args.name), read_tree(SHIPPED.with_name(binding_path.name))
     if args.slip:
-        tree = candidate_tree(args.name)
-        binding = read_tree(SHIPPED.with_name(binding_path.name))
         with_slip_afferents(tree, binding, args.slip, args.w_slip, args.g_slip)
-        circuit = circuit_from_tree(tree, f"candidate {args.name} with slip afferents")
+    circuit = circuit_from_tree(tree, f"candidate {args.name}{' with slip afferents' if args.slip else ''}")
     try:
         path = save_circuit(circuit, args.out / SHIPPED.name, overwrite=args.force)
-        if args.slip:
-            save_binding(binding_from_tree(binding, str(binding_path)), binding_path, overwrite=args.force)
+        save_binding(binding_from_tree(binding, str(binding_path)), binding_path, overwrite=args.force)
     except EncephagenError as exc:
         raise SystemExit(f"error: {exc} (here: --force)") from None
     copy_bindings(SHIPPED, path)

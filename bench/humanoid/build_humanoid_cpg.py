@@ -261,6 +261,18 @@ def rhythm_generator(options: dict) -> dict:
 
 
 @functools.cache
+def standing_sensors():
+    """Humanoid-v5 and its sensor vector at the LQR stander's standing pose (the operating point every
+    weight here is computed at; the LQR is designed once per process, not per build round)."""
+    from encephagen.body.adapters import make_body
+    from encephagen.body.lqr import lqr_stander
+
+    body = make_body("humanoid")
+    _, s0 = lqr_stander(body).on_sensors(body)
+    return body, s0
+
+
+@functools.cache
 def _stander() -> tuple[dict, dict]:
     """humanoid_stander 0.3.0's circuit and binding before its resting-input compensation."""
     return stander.build()
@@ -580,11 +592,7 @@ def foot_load(circuit: dict, binding: dict, options: dict) -> None:
     IB_GAIN action units of knee and hip extension (through the Ib f-I slope and the motor pools' 2 x 20 mV
     per action unit, times 1 + RCGAIN as every motor input). The tonic part at the standing load is cancelled with the rest of the pools' resting input
     (:func:`compensate`), so only load changes act."""
-    from encephagen.body.adapters import make_body
-    from encephagen.body.lqr import lqr_stander
-
-    body = make_body("humanoid")
-    _, s0 = lqr_stander(body).on_sensors(body)
+    body, s0 = standing_sensors()
     load = 0.5 * float(s0[body.sensor_index("left_foot_load")] + s0[body.sensor_index("right_foot_load")])
     tau = stander.SYNAPSE_TAU / 1000.0
     model = {**INTERNEURON, "tau_m": options["IB_TAU"]}
@@ -617,6 +625,7 @@ def foot_load(circuit: dict, binding: dict, options: dict) -> None:
             "bounds": [0.0, round(4 * w_ib, 6)],
         }
     refs = [{"ref": "duysens1980"}, {"ref": "pearson2004"}, {"ref": "dietz2000"}]
+    to_rhythm = bool(options["IB_RG"]) and "RG_E" in populations
     for leg in ("left", "right"):
         pool = f"{leg}_foot_Ib"
         populations[pool] = {
@@ -639,12 +648,13 @@ def foot_load(circuit: dict, binding: dict, options: dict) -> None:
             (f"{leg}_{joint}_MN_pos", {"param": "w_ib"}, f"Load excites the {leg} {joint} extensor pool")
             for joint in joints
         ]
-        if options["IB_RG"] and "RG_E" in populations:  # the rhythm generator's populations are per side
+        if to_rhythm:  # the rhythm generator's populations are per side
             targets.append(
                 (
                     f"{leg[0].upper()}_RG_E",
                     {"param": "w_ib_rg"},
-                    "Load excites the extensor half-centre (prolongs stance)",
+                    "Load excites the extensor half-centre: silent below threshold in quiet stance, "
+                    "more active with load when the rhythm runs",
                 )
             )
         for target, weight, description in targets:
@@ -658,16 +668,17 @@ def foot_load(circuit: dict, binding: dict, options: dict) -> None:
                 "description": description,
                 "references": refs,
             }
-    if options["IB_RG"]:
+    if to_rhythm:
+        w_ib_rg = options["IB_RG"] / (tau * stander.lif_rate(options["IB_REST"], model))
         parameters["w_ib_rg"] = {
             **_param(
-                options["IB_RG"] / (tau * stander.lif_rate(options["IB_REST"], model)),
+                w_ib_rg,
                 "mV",
                 "Foot-load (Ib) afferents -> the same side's extensor half-centre, total per target neuron",
                 f"{options['IB_RG']:g} mV at the standing load: below the silent half-centre's threshold at drive 0",
             ),
             "free": True,
-            "bounds": [0.0, round(3 * options["IB_RG"] / (tau * stander.lif_rate(options["IB_REST"], model)), 6)],
+            "bounds": [0.0, round(3 * w_ib_rg, 6)],
         }
     circuit["neuron_models"]["load_afferent"] = {
         **model,
@@ -724,12 +735,9 @@ def closed_loop(circuit: dict, binding: dict, folder: Path, dt: float = 0.25):
 def resting_input(loop, pools: list[str], body_steps: int = 100) -> dict[str, float]:
     """Mean synaptic input (excitatory plus inhibitory, mV) of each of ``pools`` with every sensor at
     the LQR's standing pose, over ``body_steps`` after the warm-up (noise seed 1)."""
-    from encephagen.body.adapters import make_body
-    from encephagen.body.lqr import lqr_stander
     from encephagen.simulation import Simulator
 
-    body = make_body("humanoid")
-    _, s0 = lqr_stander(body).on_sensors(body)
+    _, s0 = standing_sensors()
     traces = [f"{kind}:{p}" for p in pools for kind in ("I_exc", "I_inh")]
     simulator = Simulator(loop.network, seeds=[1], record_spikes=False, traces=traces, bin_ms=loop.body_dt_ms)
     gain, offset, _, _ = loop._lane_arrays(loop.network.parameter_values())
@@ -811,12 +819,9 @@ def rhythm(loop, drives: list[float], seconds: float = 4.0, seed: int = 209600) 
     """Open loop, sensors held at the standing pose: per MLR drive, the flexor half-centres' rates, the
     rhythm's frequency (the L_RG_F rate's spectral peak), the left-right phase (cross-correlation lag
     of L_RG_F and R_RG_F over the period; 0.5 = alternation) and the hip_y actions' sd (action units)."""
-    from encephagen.body.adapters import make_body
-    from encephagen.body.lqr import lqr_stander
     from encephagen.simulation import Simulator
 
-    body = make_body("humanoid")
-    _, s0 = lqr_stander(body).on_sensors(body)
+    _, s0 = standing_sensors()
     names = loop.network.population_names
     k_motor = loop.network.parameter_values()["k_hip_y"]
     print(

@@ -7,7 +7,7 @@
 * ``no SpIN``: the spindle channel populations (the Ia pathway: joint angles and velocities);
 * ``no IaIN``: the Ia inhibitory interneurons (reciprocal inhibition, 30 % of the command);
 * ``no Renshaw``: the Renshaw cells (recurrent inhibition);
-* ``no Ib (foot load)``: the foot-load afferents (their excitation of the knee and hip extensors);
+* ``no Ib (foot load)``: the foot-load afferents (their excitation of the extensor half-centres);
 * ``no rhythm generator``: every rhythm-generator and commissural class (Shox2, InRG, V1, V2b,
   V2a, V0d, V0v, Ini, V3).
 

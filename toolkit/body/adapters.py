@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -434,6 +434,21 @@ class MujocoBody:
                 values[n_groups + g] += abs(self._force[0])
         return values
 
+    def floor_contacts(self) -> Iterator[tuple[int, int, int, float]]:
+        """(contact, group, geom, normal force N) for each present contact between one geom of a contact
+        sensor's group and a geom of none (the floor, an obstacle; foot on foot is left out): what the
+        slip sensors and :class:`~encephagen.body.loop.GaitMeter` measure feet on."""
+        data, ncon = self.data, self.data.ncon
+        if not ncon:
+            return
+        geoms = data.contact.geom[:ncon]
+        for c, (first, second) in enumerate(self._group_of_geom[geoms].tolist()):
+            if (first < 0) == (second < 0):
+                continue
+            group, side = (first, 0) if first >= 0 else (second, 1)
+            self._mujoco.mj_contactForce(self.model, data, c, self._force)
+            yield c, group, int(geoms[c, side]), abs(float(self._force[0]))
+
     def _observe(self) -> np.ndarray:
         return np.concatenate(self._observation_parts())
 
@@ -544,20 +559,11 @@ class Walker2d(MujocoBody):
         weight each bears (sum of force x velocity / weight): a loaded foot sliding forward at v reads ~v,
         a foot touching down or lifting off with a few N on it reads ~0 however fast it moves, a foot in
         the air 0."""
-        model, data, mujoco = self.model, self.data, self._mujoco
         slip = [0.0, 0.0]
-        ncon = data.ncon
-        if ncon:
-            geoms = data.contact.geom[:ncon]
-            for c, (first, second) in enumerate(self._group_of_geom[geoms].tolist()):
-                if (first < 0) == (second < 0):  # neither is a foot, or foot on foot
-                    continue
-                group, side = (first, 0) if first >= 0 else (second, 1)
-                mujoco.mj_contactForce(model, data, c, self._force)
-                force = abs(float(self._force[0]))
-                if force > 0.0:
-                    forward, _ = contact_point_velocity(mujoco, model, data, c, int(geoms[c, side]), self._velocity)
-                    slip[group] += force * forward
+        for c, group, geom, force in self.floor_contacts():
+            if force > 0.0:
+                forward, _ = contact_point_velocity(self._mujoco, self.model, self.data, c, geom, self._velocity)
+                slip[group] += force * forward
         return [v / self._weight for v in slip]
 
     def _observation_parts(self) -> list:

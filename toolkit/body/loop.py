@@ -600,9 +600,8 @@ class GaitMeter:
 
         self.body = body
         self._mujoco = mujoco
-        self._group_of_geom = body._group_of_geom
         self._groups = len(body._contact_groups)
-        self._force, self._velocity = np.zeros(6), np.zeros(6)
+        self._velocity = np.zeros(6)
         self.reset()
 
     def reset(self) -> None:
@@ -615,24 +614,13 @@ class GaitMeter:
         """Account the body's present contacts (call after each body step)."""
         model, data, mujoco = self.body.model, self.body.data, self._mujoco
         touching = np.zeros(self._groups, dtype=bool)
-        ncon = data.ncon
-        if ncon:
-            geoms = data.contact.geom[:ncon]
-            groups = self._group_of_geom[geoms].tolist()
-            for c, (first, second) in enumerate(groups):
-                if (first < 0) == (second < 0):  # neither is a foot, or foot on foot
-                    continue
-                group, side = (first, 0) if first >= 0 else (second, 1)
-                touching[group] = True
-                mujoco.mj_contactForce(model, data, c, self._force)
-                load = abs(float(self._force[0]))
-                if load <= 0.0:
-                    continue
-                # the contact point's horizontal speed
-                self._slip += load * math.hypot(
-                    *contact_point_velocity(mujoco, model, data, c, int(geoms[c, side]), self._velocity)
-                )
-                self._load += load
+        for c, group, geom, load in self.body.floor_contacts():
+            touching[group] = True
+            if load <= 0.0:
+                continue
+            # the contact point's horizontal speed
+            self._slip += load * math.hypot(*contact_point_velocity(mujoco, model, data, c, geom, self._velocity))
+            self._load += load
         for g in range(self._groups):
             if touching[g]:
                 if self._air[g] > 0:
