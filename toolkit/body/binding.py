@@ -408,6 +408,4 @@ def make_bound_body(binding: Binding, base_dir: str | os.PathLike | None = None)
             reset_noise=spec.reset_noise,
             min_height=spec.min_height,
         )
-    if isinstance(spec, Walker2dBody):
-        return make_body(spec.kind, max_steps=spec.max_steps, slip_sensors=spec.slip_sensors)
-    return make_body(spec.kind, max_steps=spec.max_steps)
+    return make_body(spec.kind, **spec.model_dump(exclude={"kind"}))  # a named body's fields are its options
