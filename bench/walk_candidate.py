@@ -96,7 +96,9 @@ SLIP_TARGETS = {
 """Where the sole's slip afferents project, for the structural route of notes/walk.md session 10."""
 
 
-def with_slip_afferents(tree: dict, binding: dict, target: str, w_slip: float, g_slip: float) -> None:
+def with_slip_afferents(
+    tree: dict, binding: dict, target: str, w_slip: float, g_slip: float, tau_slip: float | None = None
+) -> None:
     """Add cutaneous slip afferents (one pool per sole) to a walker2d_cpg tree and its walker2d binding, in place.
 
     The pool is driven by the body's ``<side>_foot_slip`` sensor (forward velocity of the sole's
@@ -104,6 +106,13 @@ def with_slip_afferents(tree: dict, binding: dict, target: str, w_slip: float, g
     offset, so with the afferent threshold of 10 mV it fires when a loaded foot slides forward
     faster than ~10 / g_slip m/s; it excites ``SLIP_TARGETS[target]`` with a total of ``w_slip`` mV.
     Both are free parameters.
+
+    With ``tau_slip`` (ms; session 11) the pool gets its own neuron model, the afferent one with a
+    free membrane time constant ``tau_m_slip`` instead of 5 ms, and its input is clipped at 0 (a
+    backward slip does not hyperpolarise it): the membrane then follows the slip averaged over
+    ~tau_slip, so the pool reports a stance's sustained forward slip rather than touchdown and
+    push-off transients (a slip of s m/s held for t ms reaches threshold only if
+    g_slip * s * (1 - exp(-t / tau_slip)) > 10 mV).
     """
     population, side, what = SLIP_TARGETS[target]
     tree["references"]["duysens1980"] = {
@@ -132,10 +141,22 @@ def with_slip_afferents(tree: dict, binding: dict, target: str, w_slip: float, g
         "description": "Cutaneous afferents of the sole that fire while the loaded foot slides forward on the floor; their input to the half-centres lets the floor adjust the step cycle's phase transitions",
         "references": [{"ref": "duysens1980"}, {"ref": "pearson2004"}],
     }
+    if tau_slip is not None:
+        tree["parameters"]["tau_m_slip"] = {
+            "value": tau_slip,
+            "unit": "ms",
+            "description": "Membrane time constant of the slip afferents: the slip is averaged over about this long",
+            "free": True,
+            "bounds": [5.0, 300.0],
+        }
+        tree["neuron_models"]["slip_afferent"] = {
+            **tree["neuron_models"]["afferent"],
+            "tau_m": {"param": "tau_m_slip"},
+        }
     tree["populations"]["Cut_slip"] = {
         "cell_class": "slip_afferent",
         "size": 2,
-        "neuron_model": "afferent",
+        "neuron_model": "afferent" if tau_slip is None else "slip_afferent",
         "description": "Driven by the loaded foot's forward slip through the binding",
         "sides": ["L", "R"],
     }
@@ -156,6 +177,7 @@ def with_slip_afferents(tree: dict, binding: dict, target: str, w_slip: float, g
             "population": f"{letter}_Cut_slip",
             "gain": {"param": "g_slip"},
             "high": 40.0,
+            **({"low": 0.0} if tau_slip is not None else {}),
         }
 
 
@@ -169,6 +191,9 @@ def main() -> None:
     parser.add_argument("--slip", choices=sorted(SLIP_TARGETS), help="add slip afferents projecting here")
     parser.add_argument("--w-slip", type=float, default=4.0, help="with --slip: total weight (mV)")
     parser.add_argument("--g-slip", type=float, default=40.0, help="with --slip: binding gain (mV per m/s)")
+    parser.add_argument(
+        "--tau-slip", type=float, help="with --slip: slow slip afferents of this membrane time constant (ms, free)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # the walker2d binding is always written (with --force over an earlier one, which may name the slip
@@ -176,7 +201,7 @@ def main() -> None:
     binding_path = args.out / "walker2d_cpg.binding.json"
     tree, binding = candidate_tree(args.name), read_tree(SHIPPED.with_name(binding_path.name))
     if args.slip:
-        with_slip_afferents(tree, binding, args.slip, args.w_slip, args.g_slip)
+        with_slip_afferents(tree, binding, args.slip, args.w_slip, args.g_slip, args.tau_slip)
     circuit = circuit_from_tree(tree, f"candidate {args.name}{' with slip afferents' if args.slip else ''}")
     try:
         path = save_circuit(circuit, args.out / SHIPPED.name, overwrite=args.force)
