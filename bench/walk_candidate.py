@@ -11,6 +11,10 @@ floor; their circuit files were scratch. This rebuilds them from the shipped ``w
 * ``Q`` (session 9): from P, ``perturb=none;noise=0.02;friction=0.5;friction=1.5``, budget 84, seed 42;
 * ``R`` (session 10): from P, the same objective as Q, budget 300, seed 1100001 (the validated pick);
   ``R19``: that run's best training candidate (generation 19, loss 0.7405).
+* ``C1`` (session 11): from R19 with slow slip afferents onto the other leg's extensor half-centre
+  (``--slip contra_RG_E --w-slip 20 --g-slip 500 --tau-slip 50``), all 21 free,
+  ``perturb=none;noise=0.01;friction=0.5;friction=1.5``, budget 240, seed 1200001 (the validated
+  pick); it always carries its slip afferents (``SLIP_CANDIDATES``).
 
 The file keeps 0.8.1's version and history (it is a start, not a release); what each candidate
 does on selection seeds is in the notes.
@@ -69,8 +73,14 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
             0.01079545913789389, 0.0022317591085920254, -0.0042449851436133995, 0.0006370420443475951,
             -0.004906878350942674, -0.0061856992795536764, -0.4664927301298245, 0.4781795958324458,
             0.6840976798585646),
+    "C1": (24.24, 20.5946, 2.79506, 4.77518, -17.1113, 0.0477889, 7.95124, 0.457583, 0.00115732, 0.0105606,
+           0.00232017, -0.00446378, 0.000387595, -0.00474983, -0.00672842, -0.484966, 0.470805, 0.711286),
 }
 # fmt: on
+SLIP_CANDIDATES: dict[str, tuple[str, float, float, float]] = {
+    # name: (slip target, w_slip, g_slip, tau_m_slip) of a candidate calibrated with its slow slip afferents
+    "C1": ("contra_RG_E", 19.4036, 534.457, 42.2491),
+}
 
 
 def candidate_tree(name: str) -> dict:
@@ -200,6 +210,10 @@ def main() -> None:
     # afferents of a --slip run); copy_bindings then adds the others the shipped circuit has
     binding_path = args.out / "walker2d_cpg.binding.json"
     tree, binding = candidate_tree(args.name), read_tree(SHIPPED.with_name(binding_path.name))
+    if args.name in SLIP_CANDIDATES:
+        if args.slip:
+            raise SystemExit(f"error: candidate {args.name} has its own slip afferents; drop --slip")
+        args.slip, args.w_slip, args.g_slip, args.tau_slip = SLIP_CANDIDATES[args.name]
     if args.slip:
         with_slip_afferents(tree, binding, args.slip, args.w_slip, args.g_slip, args.tau_slip)
     circuit = circuit_from_tree(tree, f"candidate {args.name}{' with slip afferents' if args.slip else ''}")
