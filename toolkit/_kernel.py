@@ -844,7 +844,10 @@ def _update(
         v_new = v_new + amp * normals[s] if amp != 0.0 else v_new  # amp is 0 without noise
         propagated = r == 0
         v = v_new if propagated else v
-        refractory[b, i] = r if propagated else r - 1
+        if with_w and with_inh:  # every variable (the small circuits' lane): one store, no branch
+            refractory[b, i] = r if propagated else r - 1
+        elif not propagated:  # lean: a counter at 0 stays 0 and is not stored (its line not written back)
+            refractory[b, i] = r - 1
         n_not_finite += propagated > (abs(v_new) < math.inf)
         spike = propagated & (v >= threshold)
         fired[i] = spike
