@@ -128,7 +128,7 @@ def humanoid_rates(
     fraction of ``env.step`` the ratio of the two summed CPU rates.
 
     Why: one long block per row, as this bench timed before, swung by 35 % between runs on an
-    idle host, and a short block's CPU rate on this shared virtual machine moves by 50 % from one
+    idle host, and a short block's CPU rate on this shared virtual machine moves by up to 1.7x from one
     second to the next (docs/notes/humanoid.md, session 11). The spread printed beside the
     fraction is the range of the fractions of the thirds of the rounds (each third pooled alike):
     a bar crossed by the figure but not by every third is not held with margin.
@@ -190,7 +190,7 @@ def humanoid_rates(
         return float(t[:, 0].sum() / t[:, 2].sum())
 
     physics_times = times["gymnasium env.step"]
-    thirds = np.array_split(np.arange(rounds), 3)
+    thirds = np.array_split(np.arange(rounds), min(3, rounds))
     out = {}
     for row, t in times.items():
         parts = [cpu_rate(t[i]) / cpu_rate(physics_times[i]) for i in thirds]
