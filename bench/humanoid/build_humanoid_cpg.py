@@ -554,9 +554,9 @@ def build(options: dict, compensation: dict[str, float] | None = None) -> tuple[
             "description": (
                 f"Ia inhibitory interneuron and Renshaw pools of {n_iain} and {n_rc} neurons instead of 8, to run faster: "
                 "weights are pool totals, so each pool's summed input and output are unchanged (neuron i of a 20-neuron pool "
-                "still onto neuron i mod n: each interneuron now gets 5 of them, where 8 gave 2 or 3). 1.13x the closed-loop "
+                "still onto neuron i mod n: each interneuron now gets 5 of them, where 8 gave 2 or 3). 1.07-1.13x the closed-loop "
                 "body steps per CPU second of 0.4.0 in one process (kernel time per body step 0.83x). Chosen on selection "
-                "seeds 216000-216219 (docs/notes/humanoid.md, session 11)."
+                "seeds 216000-216279 (docs/notes/humanoid.md, session 11)."
             ),
         }
     ]
