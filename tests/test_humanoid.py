@@ -181,7 +181,7 @@ def test_humanoid_cpg_has_every_listed_class_cited_and_obeys_dales_law():
     afferents, the rhythm generator with spinal_cpg's commissural classes) exists, is cited (the spinal
     classes' references with a DOI), and every projection's sign is its source class's."""
     circuit = load_circuit("humanoid_cpg")
-    assert str(circuit.version) == "0.4.0"
+    assert str(circuit.version) == "0.5.0"
     assert {p.cell_class for p in circuit.populations.values()} == CPG_CLASSES
     for cls in CPG_CLASSES:
         refs = circuit.cell_classes[cls].references
