@@ -110,14 +110,35 @@ def network():
     return compile_circuit(delayed_circuit(), dt=0.1)
 
 
-def test_delivery_at_arrival_is_bit_identical_to_a_dense_delay_ring(network):
+@pytest.mark.parametrize("ring_bytes", [0, simulate_module.RING_BYTES])
+def test_delivery_at_arrival_is_bit_identical_to_a_dense_delay_ring(network, monkeypatch, ring_bytes):
+    """Both ways a serial lane delivers: the spike queue summed at arrival (RING_BYTES 0) and, for a
+    small network, the delay ring summed at queueing."""
+    monkeypatch.setattr(simulate_module, "RING_BYTES", ring_bytes)
+    assert Simulator(network, seeds=3)._ring == (ring_bytes > 0)
     assert np.unique(network.delays).size >= 5
     reference = dense_ring_reference(network, 3, 3000)
     assert reference[0].size > 300  # active: spikes of several delays arrive together
     assert_identical(run(network, 3, 3000), reference)
 
 
+def test_the_delay_ring_in_a_batch_and_in_chunks_equals_the_queue(network, monkeypatch):
+    """Each lane of a batch has its own slots of the ring (lane 2's start at 2 x depth): every lane,
+    run in uneven chunks, equals the same seed run alone through the spike queue."""
+    seeds = [6, 7, 8]
+    batch = Simulator(network, seeds=seeds)
+    assert batch._ring and batch._acc.shape[0] == len(seeds) * (delivery_view(network).max_delay + 1)
+    for chunk in (1, 7, 500, 3, 1489):
+        batch.advance(chunk)
+    result = batch.result()
+    monkeypatch.setattr(simulate_module, "RING_BYTES", 0)
+    for lane, seed in enumerate(seeds):
+        state = (batch._v[lane], batch._i_exc[lane], batch._i_inh[lane], batch._w[lane])
+        assert_identical((result.spike_steps[lane], result.spike_neurons[lane], *state), run(network, seed, 2000))
+
+
 def test_a_queue_that_must_grow_and_uneven_chunks_change_nothing(network, monkeypatch):
+    monkeypatch.setattr(simulate_module, "RING_BYTES", 0)  # the spike queue, not the small network's delay ring
     reference = run(network, 4, 2000)
     monkeypatch.setattr(
         simulate_module, "queue_capacity", lambda net, view: 3
