@@ -110,14 +110,35 @@ def network():
     return compile_circuit(delayed_circuit(), dt=0.1)
 
 
-def test_delivery_at_arrival_is_bit_identical_to_a_dense_delay_ring(network):
+@pytest.mark.parametrize("ring_bytes", [0, simulate_module.RING_BYTES])
+def test_delivery_at_arrival_is_bit_identical_to_a_dense_delay_ring(network, monkeypatch, ring_bytes):
+    """Both ways a serial lane delivers: the spike queue summed at arrival (RING_BYTES 0) and, for a
+    small network, the delay ring summed at queueing."""
+    monkeypatch.setattr(simulate_module, "RING_BYTES", ring_bytes)
+    assert Simulator(network, seeds=3)._ring == (ring_bytes > 0)
     assert np.unique(network.delays).size >= 5
     reference = dense_ring_reference(network, 3, 3000)
     assert reference[0].size > 300  # active: spikes of several delays arrive together
     assert_identical(run(network, 3, 3000), reference)
 
 
+def test_the_delay_ring_in_a_batch_and_in_chunks_equals_the_queue(network, monkeypatch):
+    """Each lane of a batch has its own slots of the ring (lane 2's start at 2 x depth): every lane,
+    run in uneven chunks, equals the same seed run alone through the spike queue."""
+    seeds = [6, 7, 8]
+    batch = Simulator(network, seeds=seeds)
+    assert batch._ring and batch._acc.shape[0] == len(seeds) * (delivery_view(network).max_delay + 1)
+    for chunk in (1, 7, 500, 3, 1489):
+        batch.advance(chunk)
+    result = batch.result()
+    monkeypatch.setattr(simulate_module, "RING_BYTES", 0)
+    for lane, seed in enumerate(seeds):
+        state = (batch._v[lane], batch._i_exc[lane], batch._i_inh[lane], batch._w[lane])
+        assert_identical((result.spike_steps[lane], result.spike_neurons[lane], *state), run(network, seed, 2000))
+
+
 def test_a_queue_that_must_grow_and_uneven_chunks_change_nothing(network, monkeypatch):
+    monkeypatch.setattr(simulate_module, "RING_BYTES", 0)  # the spike queue, not the small network's delay ring
     reference = run(network, 4, 2000)
     monkeypatch.setattr(
         simulate_module, "queue_capacity", lambda net, view: 3
@@ -352,3 +373,70 @@ def test_a_wide_lane_queueing_spikes_on_its_threads_equals_the_serial_lane(monke
         assert_identical(run(net, 208201, 150, chunks=(7, None)), reference)
     finally:
         numba.set_num_threads(previous)
+
+
+def _reference_normal(key_a, key_b, t, i, paths):
+    """Marsaglia and Tsang's ziggurat as the kernel draws it (Doornik's layers, extra uniforms from the
+    ``subkey`` streams), written plainly in Python with ``math.exp`` and ``math.log``; ``paths`` counts the
+    rare draws' ways out."""
+    import math
+
+    from encephagen import _kernel
+
+    x_edge, ratio = _kernel._ZIG_X, _kernel._ZIG_RATIO
+
+    def unit(bits):
+        return (bits >> 11) * 2.0**-53
+
+    def sub(key, draw):  # keys stay numpy uint64 (a Python int above 2**63 would not pass as one)
+        return np.uint64(_kernel.subkey(np.uint64(key), draw))
+
+    bits = int(_kernel.random_u64(key_a, t, i))
+    layer, u = bits & 127, 2.0 * unit(bits) - 1.0
+    if abs(u) < ratio[layer]:
+        return u * x_edge[layer]
+    draw = 0
+    while True:
+        if layer == 0:
+            while True:
+                x = math.log(1.0 - float(_kernel.uniform(sub(key_b, draw), t, i))) / _kernel._ZIG_R
+                y = math.log(1.0 - float(_kernel.uniform(sub(key_b, draw + 1), t, i)))
+                draw += 2
+                if -2.0 * y >= x * x:
+                    paths["tail"] += 1
+                    return x - _kernel._ZIG_R if u < 0 else _kernel._ZIG_R - x
+        x = u * x_edge[layer]
+        f0 = math.exp(-0.5 * (x_edge[layer] * x_edge[layer] - x * x))
+        f1 = math.exp(-0.5 * (x_edge[layer + 1] * x_edge[layer + 1] - x * x))
+        if f1 + float(_kernel.uniform(sub(key_b, draw), t, i)) * (f0 - f1) < 1.0:
+            paths["edge accepted"] += 1
+            return x
+        paths["edge rejected"] += 1
+        bits = int(_kernel.random_u64(sub(key_b, draw + 1), t, i))
+        draw += 2
+        layer, u = bits & 127, 2.0 * unit(bits) - 1.0
+        if abs(u) < ratio[layer]:
+            return u * x_edge[layer]
+
+
+def test_the_ziggurats_rare_draws_equal_the_edge_test_made_with_exp_bit_for_bit():
+    """The kernel's normals (``_kernel.normal``, which the lanes use for every flagged draw: previous test)
+    against the ziggurat written plainly, on ~2,400 rejected draws of two lanes' noise streams: the same
+    numbers through the tail and through accepted and rejected edge tests. An independent check of the rare
+    draws' stream, for any cheaper draw (one that changed the stream would change every reported figure)."""
+    from encephagen import _kernel
+
+    keys = _kernel.stream_keys(np.array([219493, 219494], dtype=np.uint64))  # selection seeds (encephagen.seeds)
+    paths = {"tail": 0, "edge accepted": 0, "edge rejected": 0}
+    rejected = 0
+    for key_a, key_b in keys[:, [_kernel.STREAM_NOISE_A, _kernel.STREAM_NOISE_B]]:
+        for t in range(50):
+            for i in range(2000):
+                bits = int(_kernel.random_u64(key_a, t, i))
+                if abs((bits >> 11) / 2.0**52 - 1.0) < _kernel._ZIG_RATIO[bits & 127]:
+                    continue  # the vectorised path, which the lanes check against normal() above
+                rejected += 1
+                got = float(_kernel.normal(key_a, key_b, t, i))
+                want = _reference_normal(key_a, key_b, t, i, paths)
+                assert np.float64(got).view(np.uint64) == np.float64(want).view(np.uint64), (t, i, got, want)
+    assert rejected > 2000 and min(paths.values()) > 5, (rejected, paths)

@@ -46,6 +46,13 @@ and a queue of the synapses still in flight. Copying at queueing reads each spik
 synapses as one run, so delivery reads the queue in order instead of chasing every delay group
 of every spike through the network's arrays (the cache misses that dominated delivery).
 
+Small networks are the exception: where ``[delays x 2 x neurons]`` arrival buffers fit in
+``simulation.RING_BYTES`` (512 kB; humanoid_cpg's 2,226 neurons at dt 0.25 ms: 178 kB), the serial
+lane keeps that delay ring instead (the simulator gives it ``depth`` buffers per lane in ``acc``) and
+:func:`_queue_spikes` adds each spike's synapses straight into the slot of their arrival step, in the
+same order (oldest spike first, then neuron, then synapse), so every sum is the same bit for bit; the
+queue's copy and its second pass go (closed loop of humanoid_cpg: 1.13-1.15x body steps per CPU second).
+
 Steps 2 and 4 fix the two conventions a peer simulator must be given to fire the same
 spikes (stated, with the tests that check them, in :mod:`encephagen.simulation`): the
 refractory count starts after the spike step, and a delay of d steps is Brian2's or NEST's
@@ -542,6 +549,9 @@ def _queue_spikes(
     blocks,
     pool_pos,
     status,
+    delay_values,
+    acc,
+    ring_base,
 ):
     """Queue the spikes of step t - 1 as block t - 1 of the pool: a copy of each of their synapses
     (``pool_weight[b, x, 0]``, a float view of ``pool``, the weight; ``pool[b, x, 1]`` delay rank << 32
@@ -555,11 +565,28 @@ def _queue_spikes(
     each level is prefetched for all of them (the synapses for ``PREFETCH_AHEAD`` neurons ahead)
     before it is read: the misses then overlap instead of following one another."""
     depth = blocks.shape[1]
+    m = pending_count[b]
+    if ring_base >= 0:
+        # a small network's serial lane: no copy, each synapse's weight straight into the delay ring,
+        # acc[ring_base + (t - 1 + delay) % depth, 0 (exc) or 1 (inh), target], neuron by neuron in firing
+        # order, each neuron's synapses in view order. A slot is summed from +0.0, oldest spike first,
+        # then source neuron, then synapse: the order in which _deliver adds the same weights from the
+        # queue, so the sums are the same bit for bit, in one pass over the synapses instead of two
+        for r in range(delay_values.shape[0]):  # each delay rank's slot
+            rank_count[r] = ring_base + (t - 1 + delay_values[r]) % depth
+        for q in range(m):
+            j = pending[b, q]
+            for g in range(group_ptr[j], group_ptr[j + 1]):
+                row = rank_count[group_rank[g]]
+                for k in range(group_syn[g], group_syn[g + 1]):
+                    wk = weight[b, uint64(k)]
+                    acc[row, 1 - (wk >= 0.0), post[uint64(k)]] += wk
+        pending_count[b] = 0
+        return True
     cap = pool.shape[1]
     mask = cap - 1  # the capacity is a power of two
     pos = pool_pos[b]
     slot = (t - 1) % depth
-    m = pending_count[b]
     if m == 0:
         blocks[b, slot, 0] = pos
         blocks[b, slot, 1] = pos
@@ -1120,6 +1147,10 @@ def _lane(
     key_p = keys[b, STREAM_POISSON]
     key_x = keys[b, STREAM_POISSON_EXTRA]
     depth = blocks.shape[1]
+    # a small network's serial lane (the simulator gives it ``depth`` arrival buffers per lane) sums its
+    # arrivals at queueing into a delay ring: acc[b * depth + step % depth] holds what arrives at step
+    ring = not tiled and acc.shape[0] != v_state.shape[0]
+    ring_base = int64(b) * depth if ring else int64(-1)  # int64: b is unsigned in a parallel loop over lanes
     in_flight = 0  # queued entries not delivered yet: none, and a step needs not look at the queue
     for slot in range(blocks.shape[1]):
         in_flight += blocks[b, slot, 1] - blocks[b, slot, 2]
@@ -1190,6 +1221,9 @@ def _lane(
                 blocks,
                 pool_pos,
                 status,
+                delay_values,
+                acc,
+                ring_base,
             ):
                 spike_count[b] = recorded
                 next_step[b] = t
@@ -1216,6 +1250,8 @@ def _lane(
                 elif not wide:
                     _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
         # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
+        acc_row = ring_base + t % depth if ring else int64(b)  # the arrival buffers of this step (computed out of the
+        # update's call: a branch among its arguments kept numba from pruning its arrays' reference counts)
         for chunk in prange(n_chunks):  # one pass but in the wide build
             lo_chunk = bounds[chunk] if wide else 0
             hi_chunk = bounds[chunk + 1] if wide else n
@@ -1360,7 +1396,7 @@ def _lane(
                             w_state,
                             refractory,
                             acc,
-                            b,
+                            acc_row,
                             0,
                             extra_current,
                             has_extra_current,

@@ -82,6 +82,11 @@ QUEUE_SPIKE_RATE_HZ = 20.0
 """Firing rate for which the spike queue is sized up front (it grows when a run needs more)."""
 QUEUE_INITIAL_MAX = 2**22
 """Most queue entries (16 bytes each) allocated up front per lane; a busier run grows the queue."""
+RING_BYTES = 1 << 19
+"""Largest delay ring (bytes per lane: slots x 2 x neurons x 8) in which a network's serial lane sums its
+arriving spikes as they are queued, instead of queueing copies of their synapses and adding them at
+arrival: one pass over each spike's synapses instead of two (humanoid_cpg: 107 kB at dt 0.5 ms, 392 kB at 0.1
+ms). Larger rings would leave the caches; 0 turns the ring off (the same numbers either way)."""
 VIEW_THREAD_SYNAPSES = 1 << 22
 """Synapses from which the delivery view is built on all of numba's threads (below, one thread's work
 takes less than starting the others)."""
@@ -234,7 +239,10 @@ class Simulator:
         self._i_inh = np.zeros((n_lanes, n))
         self._w = np.zeros((n_lanes, n))
         self._refractory = np.zeros((n_lanes, n), dtype=refractory_dtype(self._coef, n))
-        self._acc = np.zeros((n_lanes, 2, n))  # this step's arriving input, one buffer that stays in cache
+        # this step's arriving input, one buffer that stays in cache; or, for a small network, a delay ring of
+        # depth such buffers per lane, into which spikes are summed as they are queued (see _kernel._lane)
+        self._ring = n < _kernel.TILED_NEURONS and depth * 2 * n * 8 <= RING_BYTES and not self._wide_possible()
+        self._acc = np.zeros((n_lanes * depth if self._ring else n_lanes, 2, n))
         self._pending = np.zeros((n_lanes, n), dtype=np.int32)  # the neurons that fired in the last step
         self._pending_count = np.zeros(n_lanes, dtype=np.int64)
         capacity = _power_of_two(queue_capacity(network, self._view))  # the kernel wraps positions with a mask
@@ -368,8 +376,7 @@ class Simulator:
         """(kernel, target-range bounds): lanes on threads for large batches, one lane's neurons on
         threads for a large network, else serial (the same numbers whichever is chosen)."""
         n_lanes, n = self._v.shape
-        wide = os.environ.get(WIDE_NEURONS_ENV) or WIDE_NEURONS
-        if wide is not None and n >= int(wide):
+        if not self._ring and self._wide_possible():
             threads = numba.get_num_threads()  # ~1 us: asked only when a wide lane is possible
             if threads > 1 and n_lanes < threads:
                 bounds = np.unique(
@@ -382,6 +389,11 @@ class Simulator:
         if n >= _kernel.TILED_NEURONS:  # lanes one after the other, each stepped in tiles
             return _kernel.advance_tiled, self._whole
         return _kernel.advance, self._whole
+
+    def _wide_possible(self) -> bool:
+        """Whether the network is large enough for a wide lane (:data:`WIDE_NEURONS`)."""
+        wide = os.environ.get(WIDE_NEURONS_ENV) or WIDE_NEURONS
+        return wide is not None and self.network.n_neurons >= int(wide)
 
     def _grow_queue(self, needed: int) -> None:
         """Enlarge every lane's spike queue to hold ``needed`` entries (a power of two), keeping its
