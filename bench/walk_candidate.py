@@ -26,6 +26,12 @@ projecting to one of ``SLIP_TARGETS`` with free weight ``w_slip`` and binding ga
     python bench/walk_candidate.py P --out /tmp/walk_p
     python bench/walk_gait_shape.py --circuit /tmp/walk_p/walker2d_cpg.json --seed 211100 --episodes 100
     python bench/walk_candidate.py P --slip same_V1 --w-slip 20 --g-slip 400 --out /tmp/walk_p_slip
+
+``--start-drive MV`` (session 12) adds the binding's ``start``: the rhythm settles at ``drive`` + MV
+during the warm-up (parameter ``drive_start``, fixed), which removed C1's backward start-up falls;
+session 12's best, C1 at drive 25.5 settling at 22 mV:
+
+    python bench/walk_candidate.py C1 --start-drive -3.5 --set drive=25.5 --out /tmp/walk_c1s
 """
 
 from __future__ import annotations
