@@ -167,6 +167,8 @@ def test_a_binding_start_drive_is_the_drive_schedule_that_starts_below_the_drive
     )
     assert np.allclose(by_name.trajectory["qpos"], by_value.trajectory["qpos"])
     assert not np.allclose(by_name.trajectory["qpos"], plain.trajectory["qpos"])
+    # the open-loop readouts (what imitation fits) start from the same settled rhythm
+    assert not np.allclose(started.readouts_at_rest(SEEDS[:1], 20), loop.readouts_at_rest(SEEDS[:1], 20))
     with pytest.raises(BodyError, match=r"/start/parameter.*unknown circuit parameter 'driev'.*did you mean 'drive'"):
         ClosedLoop(loop.network, binding.model_copy(update={"start": StartDrive(parameter="driev")}))
     with pytest.raises(BodyError, match="no population's drive"):

@@ -249,13 +249,14 @@ class ClosedLoop:
     ) -> np.ndarray:
         """Readouts with every sensor at 0 and no body moving, (lanes, steps, R) in :attr:`readout_names` order.
 
-        One row per body step after the warm-up, as the closed loop reads them; lane i runs
-        noise seed ``seeds[i]``. What the circuit commands on its own: the open-loop rhythm
+        One row per body step after the warm-up, as the closed loop reads them (the binding's
+        start drive included); lane i runs noise seed ``seeds[i]``. What the circuit commands on its own: the open-loop rhythm
         that :mod:`encephagen.body.imitate` fits a binding to.
         """
         from ..simulation import Simulator
 
-        gain, offset, _, _ = self._lane_arrays({**self.network.parameter_values(), **(parameters or {})})
+        defaults = self.network.parameter_values()
+        gain, offset, _, _ = self._lane_arrays({**defaults, **(parameters or {})})
         lanes = len(seeds)
         simulator = Simulator(
             self.network,
@@ -264,12 +265,21 @@ class ClosedLoop:
             record_spikes=False,
             bin_ms=self.body_dt_ms,
         )
-        inputs = self._inputs(np.zeros((lanes, self.n_sensors)), np.tile(gain, (lanes, 1)), np.tile(offset, (lanes, 1)))
+        at_rest, gains, offsets = (
+            np.zeros((lanes, self.n_sensors)),
+            np.tile(gain, (lanes, 1)),
+            np.tile(offset, (lanes, 1)),
+        )
+        commanded = self._commanded([dict(parameters or {}) for _ in seeds], defaults, None)  # the start drive
+        inputs = self._inputs(at_rest, gains, offsets)
         columns = [simulator.readout_names.index(name) for name in self.readout_names]
-        simulator.advance(self.warmup_steps, **inputs)
+        simulator.advance(self.warmup_steps, **self._inputs(at_rest, gains, offsets, commanded and commanded(-1)))
         out = np.empty((lanes, steps, len(columns)))
         for t in range(steps):
-            simulator.advance(self.steps_per_body_step, **inputs)
+            extra = commanded and commanded(t)
+            simulator.advance(
+                self.steps_per_body_step, **(inputs if extra is None else self._inputs(at_rest, gains, offsets, extra))
+            )
             out[:, t] = simulator.readout_array()[:, columns]
         return out
 
