@@ -26,6 +26,12 @@ projecting to one of ``SLIP_TARGETS`` with free weight ``w_slip`` and binding ga
     python bench/walk_candidate.py P --out /tmp/walk_p
     python bench/walk_gait_shape.py --circuit /tmp/walk_p/walker2d_cpg.json --seed 211100 --episodes 100
     python bench/walk_candidate.py P --slip same_V1 --w-slip 20 --g-slip 400 --out /tmp/walk_p_slip
+
+``--start-drive MV`` (session 12) adds the binding's ``start``: the rhythm settles at ``drive`` + MV
+during the warm-up (parameter ``drive_start``, fixed), which removed C1's backward start-up falls;
+session 12's best, C1 at drive 25.5 settling at 22 mV:
+
+    python bench/walk_candidate.py C1 --start-drive -3.5 --set drive=25.5 --out /tmp/walk_c1s
 """
 
 from __future__ import annotations
@@ -191,6 +197,30 @@ def with_slip_afferents(
         }
 
 
+def with_start_drive(tree: dict, binding: dict, offset: float, ms: float = 0.0) -> None:
+    """Start each episode from a rhythm settled at a lower descending drive (session 12), in place.
+
+    Adds parameter ``drive_start`` (mV, fixed: chosen on selection seeds, not calibrated) and the
+    binding's ``start`` entry: ``drive_start`` is added to ``drive`` (the flexor half-centres'
+    descending drive) during the warm-up and the episode's first ``ms``; then the drive is ``drive``.
+    """
+    tree["parameters"]["drive_start"] = {
+        "value": offset,
+        "unit": "mV",
+        "description": "Binding: added to drive while the rhythm settles before the body moves (the warm-up) "
+        "and the first start.ms of an episode; gait initiation from a lower descending drive",
+        "free": False,
+        "bounds": [-8.0, 4.0],
+    }
+    binding["start"] = {
+        "parameter": "drive",
+        "offset": {"param": "drive_start"},
+        "ms": ms,
+        "description": "The rhythm settles at drive + drive_start during the warm-up; from the first body step "
+        f"{'' if not ms else f'plus {ms:g} ms '}on it runs at drive",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("name", choices=sorted(CANDIDATES))
@@ -204,6 +234,11 @@ def main() -> None:
     parser.add_argument(
         "--tau-slip", type=float, help="with --slip: slow slip afferents of this membrane time constant (ms, free)"
     )
+    parser.add_argument(
+        "--start-drive", type=float, help="mV added to drive during the warm-up (binding 'start'; fixed parameter)"
+    )
+    parser.add_argument("--start-ms", type=float, default=0.0, help="with --start-drive: also this long after it (ms)")
+    parser.add_argument("--set", action="append", default=[], help="NAME=VALUE: set a parameter of the written file")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # the walker2d binding is always written (with --force over an earlier one, which may name the slip
@@ -216,6 +251,13 @@ def main() -> None:
         args.slip, args.w_slip, args.g_slip, args.tau_slip = SLIP_CANDIDATES[args.name]
     if args.slip:
         with_slip_afferents(tree, binding, args.slip, args.w_slip, args.g_slip, args.tau_slip)
+    if args.start_drive is not None:
+        with_start_drive(tree, binding, args.start_drive, args.start_ms)
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in tree["parameters"]:
+            raise SystemExit(f"error: --set {item}: no parameter {key!r}")
+        tree["parameters"][key]["value"] = float(value)
     circuit = circuit_from_tree(tree, f"candidate {args.name}{' with slip afferents' if args.slip else ''}")
     try:
         path = save_circuit(circuit, args.out / SHIPPED.name, overwrite=args.force)
@@ -223,7 +265,9 @@ def main() -> None:
     except EncephagenError as exc:
         raise SystemExit(f"error: {exc} (here: --force)") from None
     copy_bindings(SHIPPED, path)
-    print(f"wrote {path} (candidate {args.name}{f', slip afferents -> {args.slip}' if args.slip else ''})")
+    extra = f", slip afferents -> {args.slip}" if args.slip else ""
+    extra += f", start drive {args.start_drive:+g} mV" if args.start_drive is not None else ""
+    print(f"wrote {path} (candidate {args.name}{extra}{', ' + ' '.join(args.set) if args.set else ''})")
 
 
 if __name__ == "__main__":

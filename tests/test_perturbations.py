@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from encephagen.body.adapters import Walker2d
 from encephagen.body.baselines import reference_controllers, run_episode
-from encephagen.body.binding import binding_path_for, load_binding
+from encephagen.body.binding import StartDrive, binding_path_for, load_binding
 from encephagen.body.loop import ClosedLoop, DriveSchedule, without_afferents
 from encephagen.body.perturbations import (
     FrictionScale,
@@ -29,6 +29,7 @@ from encephagen.cli.main import cli
 from encephagen.compiler import compile_circuit
 from encephagen.errors import BodyError, CalibrationError
 from encephagen.locations import resolve_circuit_path
+from encephagen.schema import ParamRef
 from encephagen.storage import load_circuit
 
 SEEDS = [200_000, 200_001]  # selection seeds: these tests check mechanisms, not reported figures
@@ -141,6 +142,37 @@ def test_drive_schedule_is_parsed_checked_and_changes_the_circuit(walker):
     assert np.allclose(steady.trajectory["qpos"], held.trajectory["qpos"])
     changed = loop.run(SEEDS[:1], max_steps=100, drive_schedule=schedule)[0]
     assert set(changed.metrics) >= {"speed_segment_0", "speed_segment_1"}
+
+
+def test_a_binding_start_drive_is_the_drive_schedule_that_starts_below_the_drive_and_is_checked(walker):
+    circuit, binding, loop = walker
+    value = circuit.parameters["drive"].value
+    start = StartDrive(parameter="drive", offset=-2.0, ms=80.0)
+    started = ClosedLoop(loop.network, binding.model_copy(update={"start": start}), base_dir=loop.base_dir)
+    assert started.start_steps == 10 and loop.start_steps == 0
+    run = started.run(SEEDS[:1], max_steps=60, record=True)[0]
+    schedule = DriveSchedule.parse(f"0:{value - 2.0},0.08:{value}")
+    scheduled = loop.run(SEEDS[:1], max_steps=60, drive_schedule=schedule, record=True)[0]
+    plain = loop.run(SEEDS[:1], max_steps=60, record=True)[0]
+    assert np.allclose(run.trajectory["qpos"], scheduled.trajectory["qpos"])
+    assert not np.allclose(run.trajectory["qpos"], plain.trajectory["qpos"])
+    # the offset may name a circuit parameter: resolved per lane like every binding value
+    named = StartDrive(parameter="drive", offset=ParamRef(param="w_ia"), ms=80.0)
+    fixed = StartDrive(parameter="drive", offset=circuit.parameters["w_ia"].value, ms=80.0)
+    by_name, by_value = (
+        ClosedLoop(loop.network, binding.model_copy(update={"start": s}), base_dir=loop.base_dir).run(
+            SEEDS[:1], max_steps=60, record=True
+        )[0]
+        for s in (named, fixed)
+    )
+    assert np.allclose(by_name.trajectory["qpos"], by_value.trajectory["qpos"])
+    assert not np.allclose(by_name.trajectory["qpos"], plain.trajectory["qpos"])
+    # the open-loop readouts (what imitation fits) start from the same settled rhythm
+    assert not np.allclose(started.readouts_at_rest(SEEDS[:1], 20), loop.readouts_at_rest(SEEDS[:1], 20))
+    with pytest.raises(BodyError, match=r"/start/parameter.*unknown circuit parameter 'driev'.*did you mean 'drive'"):
+        ClosedLoop(loop.network, binding.model_copy(update={"start": StartDrive(parameter="driev")}))
+    with pytest.raises(BodyError, match="no population's drive"):
+        ClosedLoop(loop.network, binding.model_copy(update={"start": StartDrive(parameter="w_ia")}))
 
 
 def test_without_afferents_removes_the_fed_populations_and_their_binding_entries(walker):

@@ -149,6 +149,26 @@ class Motor(Strict):
         return self.joint or self.actuator
 
 
+class StartDrive(Strict):
+    """A population drive held apart from its value while the episode starts (gait initiation).
+
+    ``offset`` mV is added to the drive of every population whose drive is circuit parameter
+    ``parameter`` (times its ParamRef factor) during the warm-up and the first ``ms`` of the
+    episode (rounded to whole body steps; 0: the warm-up only), after which the drive is the
+    parameter's value. The descending command that starts a gait need not be the one that
+    keeps it going: the state the rhythm generator is in when the body starts to move is set
+    by the drive it settled at.
+    """
+
+    parameter: Name
+    """A circuit parameter that is a population drive, e.g. 'drive'."""
+    offset: Value = 0.0
+    """mV added to that drive during the start (may name a circuit parameter)."""
+    ms: float = Field(default=0.0, ge=0)
+    """Episode time after the warm-up that still runs at the start drive (ms)."""
+    description: str = ""
+
+
 class Binding(Strict):
     """A circuit's wiring to a body: the whole content of one binding file."""
 
@@ -161,6 +181,9 @@ class Binding(Strict):
     warmup_ms: float = Field(default=0.0, ge=0)
     """Circuit time simulated with the initial sensor values before the first body step (ms),
     rounded to whole body steps."""
+    start: StartDrive | None = None
+    """A drive of the circuit offset during the warm-up and the episode's first ``start.ms``
+    (see :class:`StartDrive`); none by default."""
     afferents: dict[Name, Afferent] = {}
     motors: dict[Name, Motor] = Field(min_length=1)
 
@@ -168,6 +191,8 @@ class Binding(Strict):
 
     def values(self):
         """(JSON path, value) of every gain and offset, for checks and resolution."""
+        if self.start is not None:
+            yield ["start", "offset"], self.start.offset
         for name, aff in self.afferents.items():
             yield ["afferents", name, "gain"], aff.gain
             yield ["afferents", name, "offset"], aff.offset
@@ -309,6 +334,16 @@ def check_binding(binding: Binding, circuit: Any, body: Any, file: str = "<bindi
                     "Declare it under /parameters of the circuit",
                 )
             )
+    if binding.start is not None and binding.start.parameter not in circuit.parameters:
+        problems.append(
+            Problem(
+                file,
+                "/start/parameter",
+                f"unknown circuit parameter {binding.start.parameter!r}"
+                f"{did_you_mean(binding.start.parameter, circuit.parameters)}",
+                "Name the parameter of a population drive, e.g. 'drive'",
+            )
+        )
     sensors, actuators = list(body.sensor_names), list(body.actuator_names)
     for name, aff in binding.afferents.items():
         if aff.population not in circuit.populations:

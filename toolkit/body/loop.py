@@ -184,6 +184,11 @@ class ClosedLoop:
         self._pitch = probe.sensor_index("torso_pitch")
         self._height = probe.sensor_index("torso_height")
         self.fall_steps = int(round(FALL_MS / probe.dt_ms))
+        self.start_steps = 0
+        """Body steps of the episode still run at the binding's start drive (its warm-up always is)."""
+        if binding.start is not None:
+            self.drive_fanout(binding.start.parameter)  # a population drive, or a BodyError now
+            self.start_steps = int(round(binding.start.ms / probe.dt_ms))
 
     # ------------------------------------------------------------------ per-lane numbers
 
@@ -247,13 +252,14 @@ class ClosedLoop:
     ) -> np.ndarray:
         """Readouts with every sensor at 0 and no body moving, (lanes, steps, R) in :attr:`readout_names` order.
 
-        One row per body step after the warm-up, as the closed loop reads them; lane i runs
-        noise seed ``seeds[i]``. What the circuit commands on its own: the open-loop rhythm
+        One row per body step after the warm-up, as the closed loop reads them (the binding's
+        start drive included); lane i runs noise seed ``seeds[i]``. What the circuit commands on its own: the open-loop rhythm
         that :mod:`encephagen.body.imitate` fits a binding to.
         """
         from ..simulation import Simulator
 
-        gain, offset, _, _ = self._lane_arrays({**self.network.parameter_values(), **(parameters or {})})
+        defaults = self.network.parameter_values()
+        gain, offset, _, _ = self._lane_arrays({**defaults, **(parameters or {})})
         lanes = len(seeds)
         simulator = Simulator(
             self.network,
@@ -262,12 +268,21 @@ class ClosedLoop:
             record_spikes=False,
             bin_ms=self.body_dt_ms,
         )
-        inputs = self._inputs(np.zeros((lanes, self.n_sensors)), np.tile(gain, (lanes, 1)), np.tile(offset, (lanes, 1)))
+        at_rest, gains, offsets = (
+            np.zeros((lanes, self.n_sensors)),
+            np.tile(gain, (lanes, 1)),
+            np.tile(offset, (lanes, 1)),
+        )
+        commanded = self._commanded([dict(parameters or {}) for _ in seeds], defaults, None)  # the start drive
+        inputs = self._inputs(at_rest, gains, offsets)
         columns = [simulator.readout_names.index(name) for name in self.readout_names]
-        simulator.advance(self.warmup_steps, **inputs)
+        simulator.advance(self.warmup_steps, **self._inputs(at_rest, gains, offsets, commanded and commanded(-1)))
         out = np.empty((lanes, steps, len(columns)))
         for t in range(steps):
-            simulator.advance(self.steps_per_body_step, **inputs)
+            extra = commanded and commanded(t)
+            simulator.advance(
+                self.steps_per_body_step, **(inputs if extra is None else self._inputs(at_rest, gains, offsets, extra))
+            )
             out[:, t] = simulator.readout_array()[:, columns]
         return out
 
@@ -415,14 +430,10 @@ class ClosedLoop:
         meters = [GaitMeter(body) for body in bodies] if gait_meter else None
 
         columns = np.array([simulator.readout_names.index(name) for name in self.readout_names], dtype=np.intp)
-        commanded = None
-        if schedule is not None:
-            fanout = self.drive_fanout(schedule.parameter)
-            own = np.array([s.get(schedule.parameter, defaults[schedule.parameter]) for s in sets])
-            commanded = lambda step: (schedule.value_at(step * self.body_dt_ms / 1000.0) - own)[:, None] * fanout
+        commanded = self._commanded(sets, defaults, schedule)
         sensed = np.zeros_like(observations) if self.sensors_at_rest else observations  # updated in place below
         if self.warmup_steps:
-            simulator.advance(self.warmup_steps, **self._inputs(sensed, gain, offset, commanded and commanded(0)))
+            simulator.advance(self.warmup_steps, **self._inputs(sensed, gain, offset, commanded and commanded(-1)))
         action = np.zeros((lanes, self.n_actuators))
         running = np.arange(lanes)  # the lanes whose episode goes on, remade only when one ends
         for step in range(limit):
@@ -474,6 +485,31 @@ class ClosedLoop:
                     )
             episodes.append(Episode(seed, metrics, sets[b], recorder.lane(b)))
         return episodes
+
+    def _commanded(self, sets, defaults, schedule: DriveSchedule | None):
+        """A function of the body step (-1: the warm-up) giving the extra drive current per lane and
+        neuron (B, N), or None for none: a drive schedule's (the warm-up runs at its first value) plus
+        the binding's start drive (during the warm-up and the first ``start_steps`` body steps)."""
+        parts = []
+        if schedule is not None:
+            fanout = self.drive_fanout(schedule.parameter)
+            own = np.array([s.get(schedule.parameter, defaults[schedule.parameter]) for s in sets])
+            parts.append(
+                lambda step: (schedule.value_at(max(step, 0) * self.body_dt_ms / 1000.0) - own)[:, None] * fanout
+            )
+        start = self.binding.start
+        if start is not None:
+            offset = np.array([resolve(start.offset, {**defaults, **s}) for s in sets])
+            at_start = offset[:, None] * self.drive_fanout(start.parameter)
+            parts.append(lambda step: at_start if step < self.start_steps else None)
+        if not parts:
+            return None
+
+        def commanded(step: int) -> np.ndarray | None:
+            terms = [c for c in (part(step) for part in parts) if c is not None]
+            return sum(terms[1:], terms[0]) if terms else None
+
+        return commanded
 
     def _inputs(
         self, observations: np.ndarray, gain: np.ndarray, offset: np.ndarray, commanded: np.ndarray | None = None
@@ -810,7 +846,12 @@ def lesioned(circuit, binding: Binding, names: Sequence[str]):
         name: m.model_copy(update={"terms": [t for t in m.terms if t.readout in kept.readouts]})
         for name, m in binding.motors.items()
     }
-    return kept, binding.model_copy(update={"afferents": afferents, "motors": motors})
+    start = binding.start  # kept while some population still takes its drive
+    if start is not None and not any(
+        getattr(p.drive, "param", None) == start.parameter for p in kept.populations.values()
+    ):
+        start = None
+    return kept, binding.model_copy(update={"afferents": afferents, "motors": motors, "start": start})
 
 
 WALK_TARGETS: dict[str, float] = {"distance_m": 4.0, "steps": 1000.0}
