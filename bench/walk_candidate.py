@@ -29,9 +29,9 @@ projecting to one of ``SLIP_TARGETS`` with free weight ``w_slip`` and binding ga
 
 ``--start-drive MV`` (session 12) adds the binding's ``start``: the rhythm settles at ``drive`` + MV
 during the warm-up (parameter ``drive_start``, fixed), which removed C1's backward start-up falls;
-session 12's best, C1 at drive 25.5 settling at 22 mV:
+session 12's best, C1S (C1 at drive 25.5, settling at 23.26 mV):
 
-    python bench/walk_candidate.py C1 --start-drive -3.5 --set drive=25.5 --out /tmp/walk_c1s
+    python bench/walk_candidate.py C1 --start-drive -2.24 --set drive=25.5 --out /tmp/walk_c1s
 """
 
 from __future__ import annotations

@@ -501,14 +501,14 @@ def test_humanoid_cpg_afferent_currents_in_one_compiled_pass_equal_numpys_bit_fo
     """The closed loop computes its 1,932 afferent currents in one compiled pass (clip of offset + gain *
     sensor, then each population's sum in binding order); NumPy's expression, kept for bindings with
     rate afferents, must give the same bits, signed zeros, clipped and unclipped values included."""
-    assert cpg_loop._fan_columns is not None and cpg_loop._sensor.size > 1000
+    assert cpg_loop._currents_only is not None and cpg_loop._sensor.size > 1000
     defaults = cpg_loop.network.parameter_values()
     gain, offset = (np.stack([x, 1.5 * x]) for x in cpg_loop._lane_arrays(defaults)[:2])  # two lanes, unlike
     rng = np.random.default_rng(219490)  # selection seeds 219490-219492 (encephagen.seeds)
     base = np.stack([humanoid.reset(219491)[0], humanoid.reset(219492)[0]])
     zero = rng.random(offset.shape) < 0.3  # offsets of +-0.0, so that sums of signed zeros meet bounds of +-0.0
     offset = np.where(zero, rng.choice([0.0, -0.0], size=offset.shape), offset)
-    fan_columns, bounds = cpg_loop._fan_columns, (cpg_loop._aff_low, cpg_loop._aff_high)
+    fused_path, bounds = cpg_loop._currents_only, (cpg_loop._aff_low, cpg_loop._aff_high)
     n = cpg_loop._sensor.size  # the binding clips 2 afferents: give each finite bounds, some of them zeros
     low = rng.choice([-np.inf, -5.0, -0.0, 0.0], size=n)
     cpg_loop._aff_low, cpg_loop._aff_high = low, np.maximum(low, rng.choice([np.inf, 5.0, 0.0, -0.0], size=n))
@@ -519,10 +519,10 @@ def test_humanoid_cpg_afferent_currents_in_one_compiled_pass_equal_numpys_bit_fo
             observations = base * scale
             fused = cpg_loop._inputs(observations, gain, offset)["current"]
             try:
-                cpg_loop._fan_columns = None
+                cpg_loop._currents_only = None
                 plain = cpg_loop._inputs(observations, gain, offset)["current"]
             finally:
-                cpg_loop._fan_columns = fan_columns
+                cpg_loop._currents_only = fused_path
             assert fused.shape == plain.shape == (2, cpg_loop.network.n_neurons)
             assert np.array_equal(fused.view(np.uint64), plain.view(np.uint64))
             value = offset + gain * observations[:, cpg_loop._sensor]

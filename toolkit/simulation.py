@@ -241,11 +241,12 @@ class Simulator:
         self._refractory = np.zeros((n_lanes, n), dtype=refractory_dtype(self._coef, n))
         # this step's arriving input, one buffer that stays in cache; or, for a small network, a delay ring of
         # depth such buffers per lane, into which spikes are summed as they are queued (see _kernel._lane)
-        self._ring = n < _kernel.TILED_NEURONS and depth * 2 * n * 8 <= RING_BYTES and not self._wide_possible()
+        self._ring = _delay_ring(n, depth)
         self._acc = np.zeros((n_lanes * depth if self._ring else n_lanes, 2, n))
         self._pending = np.zeros((n_lanes, n), dtype=np.int32)  # the neurons that fired in the last step
         self._pending_count = np.zeros(n_lanes, dtype=np.int64)
-        capacity = _power_of_two(queue_capacity(network, self._view))  # the kernel wraps positions with a mask
+        # the kernel wraps positions with a mask; a delay ring queues nothing (one unused entry)
+        capacity = 1 if self._ring else _power_of_two(queue_capacity(network, self._view))
         # the queued synapses, one 16-byte record each: the weight's bits, then delay rank << 32 | target
         self._pool = np.zeros((n_lanes, capacity, 2), dtype=np.int64)
         self._blocks = np.zeros((n_lanes, depth, 3), dtype=np.int64)
@@ -376,7 +377,7 @@ class Simulator:
         """(kernel, target-range bounds): lanes on threads for large batches, one lane's neurons on
         threads for a large network, else serial (the same numbers whichever is chosen)."""
         n_lanes, n = self._v.shape
-        if not self._ring and self._wide_possible():
+        if not self._ring and _wide_possible(n):
             threads = numba.get_num_threads()  # ~1 us: asked only when a wide lane is possible
             if threads > 1 and n_lanes < threads:
                 bounds = np.unique(
@@ -389,11 +390,6 @@ class Simulator:
         if n >= _kernel.TILED_NEURONS:  # lanes one after the other, each stepped in tiles
             return _kernel.advance_tiled, self._whole
         return _kernel.advance, self._whole
-
-    def _wide_possible(self) -> bool:
-        """Whether the network is large enough for a wide lane (:data:`WIDE_NEURONS`)."""
-        wide = os.environ.get(WIDE_NEURONS_ENV) or WIDE_NEURONS
-        return wide is not None and self.network.n_neurons >= int(wide)
 
     def _grow_queue(self, needed: int) -> None:
         """Enlarge every lane's spike queue to hold ``needed`` entries (a power of two), keeping its
@@ -526,7 +522,16 @@ def memory_estimate(
     depth = int(network.delays.max()) + 1 if nnz else 2
     n_populations = len(network.population_names)
     parts = {
-        "spike queues": n_lanes * (2 * n * 8 + n * 4 + depth * 24 + _queue_entries(n, nnz, depth - 1, network.dt) * 16),
+        "spike queues": n_lanes
+        * (
+            (
+                depth * 2 * n * 8 + 16
+                if _delay_ring(n, depth)
+                else 2 * n * 8 + _queue_entries(n, nnz, depth - 1, network.dt) * 16
+            )
+            + n * 4
+            + depth * 24
+        ),
         "neuron state and coefficients": n_lanes * n * (5 * 8 + _kernel.N_COEF * 8 + 4 + 2 * 8),
         # lane weights; the delivery view (order, target, weight, up to one delay group per synapse,
         # twice while the view is built: each block's groups, then all of them together)
@@ -536,6 +541,20 @@ def memory_estimate(
         "spikes": (n_lanes * int(n * n_steps * network.dt / 10.0) * SPIKE_BYTES * 2) if record_spikes else 0,
     }
     return sum(parts.values()), parts
+
+
+def _wide_possible(n_neurons: int) -> bool:
+    """Whether a network is large enough for a wide lane (:data:`WIDE_NEURONS`)."""
+    wide = os.environ.get(WIDE_NEURONS_ENV) or WIDE_NEURONS
+    return wide is not None and n_neurons >= int(wide)
+
+
+def _delay_ring(n_neurons: int, depth: int) -> bool:
+    """Whether a network's serial lane sums arriving spikes into a delay ring of ``depth`` buffers
+    (it fits in :data:`RING_BYTES` and no wide or tiled lane is possible) instead of queueing them."""
+    return (
+        n_neurons < _kernel.TILED_NEURONS and depth * 2 * n_neurons * 8 <= RING_BYTES and not _wide_possible(n_neurons)
+    )
 
 
 def memory_limit_bytes() -> tuple[int | None, str]:
