@@ -10,7 +10,7 @@ and the circuit with its lesions on report seeds 100000-100009 (encephagen.seeds
     python bench/bench_body.py --skip-walkers   # speed only: physics alone beside the closed loop
     python bench/bench_body.py --tune sine_pitch --budget 1920 --workers 2   # baselines.md's protocol (~13 CPU-min)
     python bench/bench_body.py --skip-speed --sine-pitch F O1 O2 O3 A1 A2 A3 P1 P2 P3 KP KD   # another walker
-    python bench/bench_body.py --humanoid       # Humanoid-v5: env.step beside the closed loops (dt 0.25, 0.5, 0.1 ms)
+    python bench/bench_body.py --humanoid       # Humanoid-v5: env.step beside the closed loops (dt 0.75, 0.5, 0.25, 0.1 ms)
 """
 
 from __future__ import annotations
@@ -277,11 +277,11 @@ def main() -> None:
             f"Humanoid-v5 body steps per second, {args.rounds} interleaved rounds pooled (wall / per CPU second of"
             " this process; then per CPU second as a fraction of gymnasium env.step's, [range over thirds of the rounds])"
         )
-        # dt 0.25 ms is the step humanoid_cpg is reported at; 0.5 is twice as coarse (it stands less well:
-        # docs/notes/humanoid.md, session 12), 0.1 the default of `encephagen run`
-        for dt in (0.25, 0.5, 0.1):
+        # dt 0.75 ms is the step humanoid_cpg 0.6.0 is made for and reported at (its binding's dt_ms); 0.25 was
+        # 0.5.0's (docs/notes/humanoid.md, sessions 12-13), 0.1 the toolkit's default
+        for dt in (0.75, 0.5, 0.25, 0.1):
             for name, m in humanoid_rates(dt, rounds=args.rounds).items():
-                if dt == 0.25 or name.startswith("closed"):
+                if dt == 0.75 or name.startswith("closed"):
                     print(
                         f"  {name:50} {m['wall']:7.0f} / {m['cpu']:7.0f}   {m['fraction']:5.3f} [{m['low']:.3f}-{m['high']:.3f}]"
                     )

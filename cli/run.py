@@ -33,7 +33,10 @@ from encephagen.seeds import REPORT_FIRST
     help="First seed (body reset, circuit noise, perturbation draws); the default starts the report seeds (encephagen.seeds).",
 )
 @click.option(
-    "--dt", type=float, default=0.1, show_default=True, help="Circuit time step (ms); must divide the body step."
+    "--dt",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="Circuit time step (ms); must divide the body step. Default: the binding's dt_ms, else 0.1.",
 )
 @click.option(
     "--max-steps", type=click.IntRange(min=1), default=None, help="Cut episodes shorter than the body's limit (1000)."
@@ -89,7 +92,7 @@ def run(
     binding_file: Path | None,
     episodes: int,
     seed: int,
-    dt: float,
+    dt: float | None,
     max_steps: int | None,
     perturb: tuple[str, ...],
     sweep: bool,

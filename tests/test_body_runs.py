@@ -59,6 +59,37 @@ def test_errors_name_python_arguments_and_the_cli_names_its_flags(tmp_path):
     assert printed.exit_code != 0 and "pass --binding" in printed.output
 
 
+def test_a_binding_declares_the_step_its_circuit_runs_at_and_the_runs_and_objective_use_it(tmp_path):
+    """``dt_ms`` in the binding is the default step of ``bind``, ``encephagen run`` and the body
+    objectives; an explicit step wins; one that does not divide the body step is refused at binding."""
+    import shutil
+
+    from encephagen.objectives import get_objective
+    from encephagen.storage import load_circuit, resolve_circuit_path
+
+    shipped = resolve_circuit_path("walker2d_cpg")
+    path = tmp_path / shipped.name
+    shutil.copy(shipped, path)
+    tree = json.loads(shipped.with_name("walker2d_cpg.binding.json").read_text())
+    binding = tmp_path / "walker2d_cpg.binding.json"
+    binding.write_text(json.dumps({**tree, "dt_ms": 0.2}))
+    assert bind(path).network.dt == 0.2 and bind(path, dt=0.1).network.dt == 0.1
+    assert bind("walker2d_cpg").network.dt == 0.1  # no dt_ms: the toolkit's default
+    printed = CliRunner().invoke(cli, ["run", str(path), "--episodes", "1", "--seed", "200000", "--max-steps", "3"])
+    assert printed.exit_code == 0 and "(dt 0.2 ms, 40 circuit steps per body step)" in printed.output, printed.output
+    objective = get_objective("walk")
+    assert objective.factory(load_circuit(path), objective.targets, objective.options).dt == 0.2
+    assert objective.factory(load_circuit(path), objective.targets, {**objective.options, "dt": 0.4}).dt == 0.4
+
+    binding.write_text(json.dumps({**tree, "dt_ms": 0.3}))
+    with pytest.raises(BodyError, match=r"body step 8\.0 ms is not a whole number of circuit steps of 0\.3 ms"):
+        bind(path)
+    binding.write_text(json.dumps({**tree, "dt_ms": 0}))
+    printed = CliRunner().invoke(cli, ["run", str(path), "--episodes", "1"])
+    assert printed.exit_code != 0 and "walker2d_cpg.binding.json:/dt_ms" in printed.output
+    assert "Traceback" not in printed.output
+
+
 def _cli_json(*flags: str) -> dict:
     printed = CliRunner().invoke(cli, ["run", "walker2d_cpg", "--seed", "200000", *flags, "--json"])
     assert printed.exit_code == 0, printed.output

@@ -1113,12 +1113,15 @@ def _lane(
     if wide:  # each range's own tile buffers (taken as rows inside the parallel loop)
         kick_rows = np.zeros((n_chunks, 8 * tile_words))
         normal_rows = np.zeros((n_chunks, 8 * tile_words))
+        hash_rows = np.zeros((n_chunks, 8 * tile_words), dtype=np.uint64)
+        rejected_rows = np.zeros((n_chunks, 8 * tile_words), dtype=np.int64)
         flag_rows = np.zeros((n_chunks, 8 * tile_words), dtype=np.uint8)
         pair_rows = np.zeros((n_chunks, 4 * tile_words + 1), dtype=np.uint64)
     else:
         kicks = np.zeros(8 * tile_words)  # a tile's Poisson counts, normals and the flags the vectorised draws left
         normals = np.zeros(8 * tile_words)
-        normal_bits = normals.view(np.uint64)  # each normal's hash, read before the normal overwrites it
+        normal_hash = np.zeros(8 * tile_words, dtype=np.uint64)  # each normal's hash, kept for the rare draws
+        rejected_at = np.zeros(8 * tile_words, dtype=np.int64)  # where the ziggurat's fast path did not decide
         flags = np.zeros(8 * tile_words, dtype=np.uint8)
         pair_bits = np.zeros(4 * tile_words + 1, dtype=np.uint64)  # the Poisson draw's hashes, one per pair
         pair_halves = pair_bits.view(np.uint32)  # ... read as each neuron's 32 bits
@@ -1258,7 +1261,8 @@ def _lane(
             if wide:
                 kicks = kick_rows[chunk]
                 normals = normal_rows[chunk]
-                normal_bits = normals.view(np.uint64)
+                normal_hash = hash_rows[chunk]
+                rejected_at = rejected_rows[chunk]
                 flags = flag_rows[chunk]
                 flag_words = flags.view(np.uint64)
                 pair_bits = pair_rows[chunk]
@@ -1276,22 +1280,20 @@ def _lane(
                     n_rejected = 0
                     position = stream_position(key_a, t)
                     for j in range(hi - lo):  # the hashes in a loop of their own: it vectorises, fused it did not
-                        normal_bits[uint64(j)] = mix64(position + uint64(lo + j) * _GOLDEN)
+                        normal_hash[uint64(j)] = mix64(position + uint64(lo + j) * _GOLDEN)
                     for j in range(hi - lo):
-                        bits = normal_bits[uint64(j)]
+                        bits = normal_hash[uint64(j)]
                         layer = bits & uint64(127)
                         u = _signed_unit(bits)
-                        rejected = abs(u) >= _ZIG_RATIO[layer]
                         normals[uint64(j)] = u * _ZIG_X[layer]
-                        flags[uint64(j)] = rejected
-                        n_rejected += rejected
-                    if n_rejected:
-                        for word in range((hi - lo + 7) // 8):
-                            if flag_words[word] == 0:
-                                continue
-                            for j in range(8 * word, min(8 * word + 8, hi - lo)):
-                                if flags[j]:
-                                    normals[j] = normal(key_a, key_b, t, lo + j)
+                        rejected_at[n_rejected] = j  # written for every draw, kept for the undecided: no branch
+                        n_rejected += abs(u) >= _ZIG_RATIO[layer]
+                    for k in range(n_rejected):  # ~2.8 % of the draws: :func:`normal`'s slow path, from the kept hash
+                        j = rejected_at[k]
+                        bits = normal_hash[j]
+                        normals[j] = _normal_rejected(
+                            key_b, t, lo + j, int(bits & uint64(127)), 2.0 * _unit(bits) - 1.0
+                        )
                 if bucketed:  # this tile's arrivals, in arrival order, into the tile's buffers
                     for k in range(bucket_ptr[lo >> TILE_SHIFT], bucket_ptr[(lo >> TILE_SHIFT) + 1]):
                         wk = bucket_weight[k]

@@ -13,7 +13,7 @@
 
 Each lesion removes the tonic input the class gave the motor pools as well (their compensating
 drive stays): that is what removing a nucleus does. SEEDS: comma-separated (choose on selection
-seeds 200000+; report seeds once). STEPS: episode cap (default 1000). dt 0.25 ms.
+seeds 200000+; report seeds once). STEPS: episode cap (default 1000). At the binding's dt_ms (0.5 ms from 0.6.0).
 """
 
 import sys
@@ -35,8 +35,11 @@ LESIONS = {
 if __name__ == "__main__":
     seeds = [int(s) for s in sys.argv[1].split(",")]
     cap = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-    intact = bind("humanoid_cpg", "humanoid", dt=0.25)
-    print(f"humanoid_cpg {intact.network.circuit.version}, seeds {seeds[0]}-{seeds[-1]}, dt 0.25 ms", flush=True)
+    intact = bind("humanoid_cpg", "humanoid")
+    print(
+        f"humanoid_cpg {intact.network.circuit.version}, seeds {seeds[0]}-{seeds[-1]}, dt {intact.network.dt:g} ms",
+        flush=True,
+    )
     for name, classes in LESIONS.items():
         loop = intact.lesioned(classes) if classes else intact
         steps = [e.metrics["steps"] for e in loop.run(seeds, max_steps=cap)]

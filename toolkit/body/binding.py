@@ -22,6 +22,10 @@ Gains, offsets, ``kp`` and ``kd`` may name a parameter of the
 circuit (``{"param": "k_hip"}``): one namespace, one file that carries calibrated values,
 so ``encephagen calibrate`` tunes binding gains declared free there together with the
 circuit's own parameters and writes them back with its provenance.
+
+``dt_ms`` declares the circuit step the pair was chosen and is reported at (``humanoid_cpg``:
+0.75 ms); :func:`~encephagen.body.runs.bind`, ``encephagen run`` and the ``walk``/``stand``
+objectives compile at it unless given another step.
 """
 
 from __future__ import annotations
@@ -181,6 +185,11 @@ class Binding(Strict):
     warmup_ms: float = Field(default=0.0, ge=0)
     """Circuit time simulated with the initial sensor values before the first body step (ms),
     rounded to whole body steps."""
+    dt_ms: float | None = Field(default=None, gt=0)
+    """The circuit time step (ms) this binding's circuit was chosen and is reported at: runs
+    compile at it unless given another (``encephagen run --dt``); none: the toolkit's 0.1 ms.
+    Behaviour tuned at one step need not survive another (a refractory period or a delay is a
+    whole number of steps)."""
     start: StartDrive | None = None
     """A drive of the circuit offset during the warm-up and the episode's first ``start.ms``
     (see :class:`StartDrive`); none by default."""

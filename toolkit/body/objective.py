@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..compiler import DEFAULT_DT
 from ..errors import BodyError
 from ..objectives import Loss, register_objective
 from .loop import WALK_TARGETS, walk_objective_terms
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 WALK_OPTIONS: dict[str, Any] = {
     "body": "walker2d",
     "binding": "",
-    "dt": 0.1,
+    "dt": 0.0,
     "max_steps": 1000,
     "distance_weight": 1.0,
     "posture_weight": 0.5,
@@ -38,7 +39,8 @@ WALK_OPTIONS: dict[str, Any] = {
     "swing_weight": 0.0,
     "swing_ms": 400.0,
 }
-"""``binding`` '' means ``<circuit name>.binding.json`` in the circuit's folder; the weights
+"""``binding`` '' means ``<circuit name>.binding.json`` in the circuit's folder; ``dt`` 0 means the
+binding's ``dt_ms`` (else 0.1 ms), the step its circuit is reported at; the weights
 scale the distance, upright and effort terms against survival (each about [0, 1]). The
 distance term stops rewarding at the distance target, so a target above the distance
 wanted, with a larger weight, keeps the search pushing (e.g. ``--target distance_m=6
@@ -133,6 +135,7 @@ class WalkEvaluator:
             )
         self.binding = load_binding(path)
         self.base_dir = path.parent
+        self.dt = float(options["dt"]) or self.binding.dt_ms or DEFAULT_DT
         if self.binding.body.kind != options["body"]:
             raise BodyError(
                 f"{path}:/body/kind: the binding drives {self.binding.body.kind!r}, not {options['body']!r}"
@@ -153,7 +156,7 @@ class WalkEvaluator:
         from .loop import evaluate_walk
 
         if self._network is None:
-            self._network = compile_circuit(self.circuit, dt=float(self.options["dt"]))
+            self._network = compile_circuit(self.circuit, dt=self.dt)
         weights = {
             "distance": float(self.options["distance_weight"]),
             "survival": 1.0,
@@ -165,7 +168,7 @@ class WalkEvaluator:
             "swing": float(self.options["swing_weight"]),
         }
         common: dict[str, Any] = dict(
-            dt=float(self.options["dt"]),
+            dt=self.dt,
             gait_meter=bool(weights["slip"] or weights["swing"]),
             max_steps=int(self.options["max_steps"]),
             base_dir=self.base_dir,

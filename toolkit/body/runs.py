@@ -28,9 +28,10 @@ def bind(
     body: str | None = None,
     *,
     binding: str | os.PathLike | None = None,
-    dt: float = 0.1,
+    dt: float | None = None,
 ) -> ClosedLoop:
-    """The closed loop of a circuit and the body its binding file names, compiled at ``dt`` (ms).
+    """The closed loop of a circuit and the body its binding file names, compiled at ``dt`` (ms):
+    by default the binding's ``dt_ms``, else 0.1 ms.
 
     Parameters
     ----------
@@ -67,7 +68,8 @@ def bind(
             f"{binding_file}:/body/kind: the binding drives {spec.body.kind!r}, not {body!r}; "
             f"use a binding written for {body}"
         )
-    return ClosedLoop(compile_circuit(loaded, dt=dt), spec, base_dir=binding_file.parent, file=str(binding_file))
+    network = compile_circuit(loaded, dt=spec.dt_ms if dt is None else dt)
+    return ClosedLoop(network, spec, base_dir=binding_file.parent, file=str(binding_file))
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,10 @@ class ScheduledRun(EpisodesRun):
 
 
 def _loop(
-    circuit: str | os.PathLike | Circuit | ClosedLoop, body: str | None, binding: str | os.PathLike | None, dt: float
+    circuit: str | os.PathLike | Circuit | ClosedLoop,
+    body: str | None,
+    binding: str | os.PathLike | None,
+    dt: float | None,
 ) -> ClosedLoop:
     return circuit if isinstance(circuit, ClosedLoop) else bind(circuit, body, binding=binding, dt=dt)
 
@@ -255,7 +260,7 @@ def run_body(
     binding: str | os.PathLike | None = None,
     episodes: int = 10,
     first_seed: int = REPORT_FIRST,
-    dt: float = 0.1,
+    dt: float | None = None,
     max_steps: int | None = None,
     perturbations: Sequence[Perturbation | str] = (),
     baselines: Sequence[str] | None = None,
@@ -318,7 +323,7 @@ def push_tolerance(
     binding: str | os.PathLike | None = None,
     episodes: int = 10,
     first_seed: int = REPORT_FIRST,
-    dt: float = 0.1,
+    dt: float | None = None,
     perturbations: Sequence[Perturbation | str] = (),
     iterations: int = 5,
     progress: Callable[[str, float, float], None] | None = None,
@@ -384,7 +389,7 @@ def speed_by_drive(
     binding: str | os.PathLike | None = None,
     episodes: int = 10,
     first_seed: int = REPORT_FIRST,
-    dt: float = 0.1,
+    dt: float | None = None,
     max_steps: int | None = None,
     perturbations: Sequence[Perturbation | str] = (),
 ) -> DriveRun:
@@ -424,7 +429,7 @@ def run_with_schedule(
     binding: str | os.PathLike | None = None,
     episodes: int = 10,
     first_seed: int = REPORT_FIRST,
-    dt: float = 0.1,
+    dt: float | None = None,
     max_steps: int | None = None,
     perturbations: Sequence[Perturbation | str] = (),
 ) -> ScheduledRun:
