@@ -420,7 +420,7 @@ def _reference_normal(key_a, key_b, t, i, paths):
 
 
 def test_the_ziggurats_rare_draws_equal_the_edge_test_made_with_exp_bit_for_bit():
-    """The kernel's normals (``_kernel.normal``, which the lanes use for every flagged draw: previous test)
+    """The kernel's normals (``_kernel.normal``, whose slow path the lanes take for every undecided draw: previous test)
     against the ziggurat written plainly, on ~2,400 rejected draws of two lanes' noise streams: the same
     numbers through the tail and through accepted and rejected edge tests. An independent check of the rare
     draws' stream, for any cheaper draw (one that changed the stream would change every reported figure)."""

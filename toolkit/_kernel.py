@@ -64,9 +64,10 @@ then overlap); the neurons of a network of :data:`TILED_NEURONS` (131,072) or mo
 tiles of :data:`TILE` (2,048; a smaller network is one tile): a tile's normals are drawn first, then for each run of consecutive neurons in the tile that share a coefficient row,
 its Poisson counts and then its update, so that the draws are still in L1 cache when the update
 reads them (tile-sized buffers: a network-sized one would go out to memory and back). The draws
-are loops the compiler vectorises; the rare draws they cannot make (ziggurat rejections, Poisson
-counts beyond the table entries compared, means >= 10, a closed loop's extra rate) are flagged and
-made one by one. The update (steps 1-3) is one branch-free loop per run (the row's coefficients
+are loops the compiler vectorises; the rare draws they cannot make are made one by one: the
+ziggurat's undecided ones (~2.8 %) from a list of their indices that the vectorised loop writes
+without a branch, the Poisson counts beyond the table entries compared (means >= 10, a closed loop's
+extra rate) from flags. The update (steps 1-3) is one branch-free loop per run (the row's coefficients
 are then constants, and the loop vectorises: AVX2/AVX-512 where present); it neither reads nor
 writes w, in a tiled network, where w is +0.0 and stays so (no adaptation) nor I_inh where nothing
 inhibitory can reach the lane (:func:`_lean_runs`: the same arithmetic with constants). Refractory counters are 32-bit
@@ -1118,7 +1119,7 @@ def _lane(
         flag_rows = np.zeros((n_chunks, 8 * tile_words), dtype=np.uint8)
         pair_rows = np.zeros((n_chunks, 4 * tile_words + 1), dtype=np.uint64)
     else:
-        kicks = np.zeros(8 * tile_words)  # a tile's Poisson counts, normals and the flags the vectorised draws left
+        kicks = np.zeros(8 * tile_words)  # a tile's Poisson counts, normals and the flags the Poisson draws left
         normals = np.zeros(8 * tile_words)
         normal_hash = np.zeros(8 * tile_words, dtype=np.uint64)  # each normal's hash, kept for the rare draws
         rejected_at = np.zeros(8 * tile_words, dtype=np.int64)  # where the ziggurat's fast path did not decide
