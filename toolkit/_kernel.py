@@ -573,12 +573,13 @@ def _queue_spikes(
         # order, each neuron's synapses in view order. A slot is summed from +0.0, oldest spike first,
         # then source neuron, then synapse: the order in which _deliver adds the same weights from the
         # queue, so the sums are the same bit for bit, in one pass over the synapses instead of two
+        slot_of_rank = rank_count  # the queue's scratch, which the ring does not use otherwise
         for r in range(delay_values.shape[0]):  # each delay rank's slot
-            rank_count[r] = ring_base + (t - 1 + delay_values[r]) % depth
+            slot_of_rank[r] = ring_base + (t - 1 + delay_values[r]) % depth
         for q in range(m):
             j = pending[b, q]
             for g in range(group_ptr[j], group_ptr[j + 1]):
-                row = rank_count[group_rank[g]]
+                row = slot_of_rank[group_rank[g]]
                 for k in range(group_syn[g], group_syn[g + 1]):
                     wk = weight[b, uint64(k)]
                     acc[row, 1 - (wk >= 0.0), post[uint64(k)]] += wk

@@ -221,6 +221,11 @@ def compile_memory_estimate(circuit: Circuit) -> tuple[int, float]:
     return int(COMPILE_BYTES_PER_SYNAPSE * synapses + COMPILE_BYTES_PER_NEURON * size.neurons + draw), synapses
 
 
+def whole_steps(delay_ms, dt: float) -> np.ndarray:
+    """Delays (ms) as the whole number of steps of ``dt`` they act with: the nearest, at least one."""
+    return np.maximum(1, np.rint(np.asarray(delay_ms, dtype=float) / dt)).astype(np.int32)
+
+
 def compile_circuit(
     circuit: Circuit, *, dt: float | None = None, base_dir: Path | None = None, memory_limit: int | None = None
 ) -> CompiledNetwork:
@@ -353,7 +358,7 @@ class _Builder:
         self.set_field("initial_v_high", idx, high)
 
     def delay_steps(self, delay_ms: np.ndarray, where: str) -> np.ndarray:
-        steps = np.maximum(1, np.rint(np.asarray(delay_ms, dtype=float) / self.dt)).astype(np.int32)
+        steps = whole_steps(delay_ms, self.dt)
         off = np.abs(steps * self.dt - delay_ms)
         if np.any(off > 1e-9 * np.maximum(1.0, np.abs(delay_ms))):
             log.info(

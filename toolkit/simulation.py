@@ -521,17 +521,12 @@ def memory_estimate(
     n, nnz = network.n_neurons, network.n_synapses
     depth = int(network.delays.max()) + 1 if nnz else 2
     n_populations = len(network.population_names)
+    if _delay_ring(n, depth):  # depth arrival buffers and one unused queue entry
+        arrivals = depth * 2 * n * 8 + 16
+    else:  # one arrival buffer and the queue
+        arrivals = 2 * n * 8 + _queue_entries(n, nnz, depth - 1, network.dt) * 16
     parts = {
-        "spike queues": n_lanes
-        * (
-            (
-                depth * 2 * n * 8 + 16
-                if _delay_ring(n, depth)
-                else 2 * n * 8 + _queue_entries(n, nnz, depth - 1, network.dt) * 16
-            )
-            + n * 4
-            + depth * 24
-        ),
+        "spike queues": n_lanes * (arrivals + n * 4 + depth * 24),
         "neuron state and coefficients": n_lanes * n * (5 * 8 + _kernel.N_COEF * 8 + 4 + 2 * 8),
         # lane weights; the delivery view (order, target, weight, up to one delay group per synapse,
         # twice while the view is built: each block's groups, then all of them together)

@@ -813,6 +813,8 @@ def at_step(circuit: dict, binding: dict, options: dict) -> tuple[dict, dict]:
     (docs/notes/humanoid.md, session 12). 1.5 ms at dt 0.75 is 2 steps, the 2.25 ms of dt 0.25. The
     compensation rounds run at dt 0.25 with 2 ms and 0.5.0's delays (as 0.5.0's), so the operating
     points are 0.5.0's."""
+    from encephagen.compiler import whole_steps
+
     dt = options["DT"]
     binding["dt_ms"] = dt
     circuit["version"] = "0.6.0"
@@ -826,7 +828,7 @@ def at_step(circuit: dict, binding: dict, options: dict) -> tuple[dict, dict]:
         }
     )
     for projection in circuit["projections"].values():
-        projection["delay"] = max(1, round(projection["delay"] / dt)) * dt
+        projection["delay"] = float(whole_steps(projection["delay"], dt)) * dt
     steps = round(options["T_REF"] / dt)
     for model in circuit["neuron_models"].values():
         if model.get("t_ref") == 2.0:

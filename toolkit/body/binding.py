@@ -37,6 +37,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from ..compiler import DEFAULT_DT
 from ..errors import BodyError, CircuitError, Problem, did_you_mean, json_pointer
 from ..schema import Name, ParamRef, Strict, Value
 
@@ -197,6 +198,11 @@ class Binding(Strict):
     motors: dict[Name, Motor] = Field(min_length=1)
 
     model_config = {"populate_by_name": True}
+
+    def circuit_dt(self, dt: float | None = None) -> float:
+        """The circuit step (ms) a closed loop with this binding compiles at: ``dt`` when given, else
+        :attr:`dt_ms`, else the toolkit's default (0.1 ms)."""
+        return dt if dt is not None else self.dt_ms or DEFAULT_DT
 
     def values(self):
         """(JSON path, value) of every gain and offset, for checks and resolution."""

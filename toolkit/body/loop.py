@@ -308,10 +308,9 @@ class ClosedLoop:
                     f"{sorted({p.drive.param for p in circuit.populations.values() if hasattr(p.drive, 'param')})}"
                 )
             fanout = np.zeros(self.network.n_neurons)
-            for name, population in circuit.populations.items():
-                drive = population.drive
-                if getattr(drive, "param", None) == parameter and name in self.network.population_slices:
-                    fanout[self.network.population_slices[name]] = drive.factor
+            for name, factor in _driven_by(circuit, parameter).items():
+                if name in self.network.population_slices:
+                    fanout[self.network.population_slices[name]] = factor
             if not fanout.any():
                 raise BodyError(
                     f"drive schedule: parameter {parameter!r} is no population's drive, so it cannot be commanded during an episode"
@@ -721,7 +720,7 @@ def evaluate_walk(
     seeds: Sequence[int],
     *,
     parameters: Sequence[Mapping[str, float]] | None = None,
-    dt: float = 0.1,
+    dt: float | None = None,
     max_steps: int | None = None,
     base_dir=None,
     network=None,
@@ -745,7 +744,7 @@ def evaluate_walk(
     parameters
         Parameter sets (default: the circuit's own values only).
     dt
-        Circuit time step (ms); must divide the body step.
+        Circuit time step (ms); must divide the body step. Default: the binding's ``dt_ms``, else 0.1.
     network
         An already compiled network of ``circuit`` at ``dt`` (saves compiling per call).
     perturbations, drive_schedule, gait_meter
@@ -753,7 +752,7 @@ def evaluate_walk(
     """
     from ..compiler import compile_circuit
 
-    network = network or compile_circuit(circuit, dt=dt)
+    network = network or compile_circuit(circuit, dt=binding.circuit_dt(dt))
     loop = ClosedLoop(network, binding, base_dir=base_dir)
     sets = list(parameters) if parameters is not None else [{}]
     lane_sets = [dict(s) for s in sets for _ in seeds]
@@ -845,11 +844,18 @@ def lesioned(circuit, binding: Binding, names: Sequence[str]):
         for name, m in binding.motors.items()
     }
     start = binding.start  # kept while some population still takes its drive
-    if start is not None and not any(
-        getattr(p.drive, "param", None) == start.parameter for p in kept.populations.values()
-    ):
+    if start is not None and not _driven_by(kept, start.parameter):
         start = None
     return kept, binding.model_copy(update={"afferents": afferents, "motors": motors, "start": start})
+
+
+def _driven_by(circuit, parameter: str) -> dict[str, float]:
+    """The populations whose drive is circuit parameter ``parameter``, with its ParamRef factor."""
+    return {
+        name: population.drive.factor
+        for name, population in circuit.populations.items()
+        if getattr(population.drive, "param", None) == parameter
+    }
 
 
 WALK_TARGETS: dict[str, float] = {"distance_m": 4.0, "steps": 1000.0}

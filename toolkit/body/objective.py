@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..compiler import DEFAULT_DT
 from ..errors import BodyError
 from ..objectives import Loss, register_objective
 from .loop import WALK_TARGETS, walk_objective_terms
@@ -135,7 +134,7 @@ class WalkEvaluator:
             )
         self.binding = load_binding(path)
         self.base_dir = path.parent
-        self.dt = float(options["dt"]) or self.binding.dt_ms or DEFAULT_DT
+        self.dt = self.binding.circuit_dt(float(options["dt"]) or None)
         if self.binding.body.kind != options["body"]:
             raise BodyError(
                 f"{path}:/body/kind: the binding drives {self.binding.body.kind!r}, not {options['body']!r}"

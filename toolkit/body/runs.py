@@ -68,8 +68,9 @@ def bind(
             f"{binding_file}:/body/kind: the binding drives {spec.body.kind!r}, not {body!r}; "
             f"use a binding written for {body}"
         )
-    network = compile_circuit(loaded, dt=spec.dt_ms if dt is None else dt)
-    return ClosedLoop(network, spec, base_dir=binding_file.parent, file=str(binding_file))
+    return ClosedLoop(
+        compile_circuit(loaded, dt=spec.circuit_dt(dt)), spec, base_dir=binding_file.parent, file=str(binding_file)
+    )
 
 
 @dataclass(frozen=True)
