@@ -361,9 +361,12 @@ def test_tiles_and_lean_updates_of_a_large_network_equal_a_dense_delay_ring(inhi
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
-def test_a_wide_lane_queueing_spikes_on_its_threads_equals_the_serial_lane(monkeypatch):
+def test_a_wide_lane_queueing_and_sorting_arrivals_on_its_threads_equals_the_serial_lane(monkeypatch):
+    """Queueing and the sort of arrivals by tile split over threads, target ranges that share a tile."""
     net = compile_circuit(busy_circuit(True), dt=0.1)
     reference = run(net, 208201, 150)
+    out_degree = np.bincount(net.weights.indices, minlength=net.n_neurons)
+    assert out_degree[reference[1]].sum() / 150 > 2 * simulate_module._kernel.PARALLEL_BUCKET_RECORDS
     monkeypatch.setattr(simulate_module, "WIDE_NEURONS", 1)
     monkeypatch.setattr(simulate_module, "queue_capacity", lambda net, view: 3)  # grows from the split queue too
     previous = numba.get_num_threads()

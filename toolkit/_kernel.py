@@ -74,15 +74,16 @@ inhibitory can reach the lane (:func:`_lean_runs`: the same arithmetic with cons
 integers where they fit. Then the neurons flagged as fired are
 handled in index order (step 4). A population is one such run, so a cortex of 160-neuron
 populations vectorises well; circuits of 3-neuron populations gain little. In a tiled network, a step's arriving records are first sorted by their target's tile (stably:
-:func:`_bucket_arrivals`), and each tile adds its own into a tile-sized arrival buffer just before
+:func:`_bucket_count`, :func:`_bucket_starts`, :func:`_bucket_fill`), and each tile adds its own into a tile-sized arrival buffer just before
 its update, so that the network-sized arrival buffers are neither scattered into nor streamed.
 
 The wide lane (one large network on several threads) gives each thread a target range: its
 threads queue a step's spikes together (:func:`_queue_count`, :func:`_queue_place`,
 :func:`_queue_copy`: each thread copies the synapses of a share of the spiking neurons to the
-places the serial queue would give them) and each thread delivers the arrivals for its own
-targets and updates them, tile by tile; finding the arrivals and handling the spikes stay on one
-thread.
+places the serial queue would give them), sort a step's arriving records by tile together (each
+thread a share of them, into the places the serial sort would give them), and each thread adds its
+own tiles' arrivals and updates them, tile by tile; finding the arrivals and handling the spikes
+stay on one thread.
 
 Random numbers are counter-based: every draw is a hash of (lane key, step, neuron) where
 the lane key comes from the seed and the stream (initial v, noise, Poisson). A lane's
@@ -774,41 +775,67 @@ def _arrivals(b, t, delay_values, pool, blocks, arrivals):
 
 
 @njit(cache=True)
-def _bucket_arrivals(b, arrivals, n_ranges, pool, pool_weight, bucket_ptr, bucket_fill, weight, target):
-    """The arriving records (weight, target) sorted by the target's tile, stably: tile k's are
-    ``[bucket_ptr[k], bucket_ptr[k + 1])`` in arrival order, so that each target still sums its inputs
-    in arrival order when its tile adds them up."""
+def _bucket_count(b, arrivals, n_ranges, part_first, part_last, pool, tile_count):
+    """How many of the arriving records ``part_first:part_last`` (counted in arrival order over the
+    ranges) go to each tile: ``tile_count[k]``. One part of :func:`_bucket_fill`'s count, so that a
+    wide lane's threads each count a share of the records."""
     mask = pool.shape[1] - 1
-    bucket_ptr[:] = 0
+    tile_count[:] = 0
+    offset = 0  # the arrival-order index of range a's first record
     for a in range(n_ranges):
-        for p in range(arrivals[a, 0], arrivals[a, 1]):
-            bucket_ptr[((pool[b, p & mask, 1] & 0xFFFFFFFF) >> TILE_SHIFT) + 1] += 1
-    for k in range(bucket_ptr.shape[0] - 1):
-        bucket_ptr[k + 1] += bucket_ptr[k]
-    bucket_fill[:] = bucket_ptr
-    for a in range(n_ranges):
-        for p in range(arrivals[a, 0], arrivals[a, 1]):
-            x = p & mask
-            j = pool[b, x, 1] & 0xFFFFFFFF
-            k = bucket_fill[j >> TILE_SHIFT]
-            bucket_fill[j >> TILE_SHIFT] = k + 1
-            weight[k] = pool_weight[b, x, 0]
-            target[k] = j
+        first, last = arrivals[a, 0], arrivals[a, 1]
+        for p in range(max(first, first + part_first - offset), min(last, first + part_last - offset)):
+            tile_count[(pool[b, p & mask, 1] & 0xFFFFFFFF) >> TILE_SHIFT] += 1
+        offset += last - first
 
 
 @njit(cache=True)
-def _deliver(b, lo, hi, whole, arrivals, n_ranges, pool, pool_weight, acc):
-    """Add the arriving weights to acc[b, 0 (exc) or 1 (inh), target] for targets in [lo, hi), in
-    arrival order: a target sums its inputs in the same order whatever the split. The buffer is
+def _bucket_starts(part_tile, bucket_ptr):
+    """Counts per (part, tile) -> where each part's records of each tile start: tile by tile, part by
+    part, so that tile k's records are ``bucket_ptr[k]:bucket_ptr[k + 1]`` in arrival order."""
+    running = 0
+    for k in range(part_tile.shape[1]):
+        bucket_ptr[k] = running
+        for part in range(part_tile.shape[0]):
+            count = part_tile[part, k]
+            part_tile[part, k] = running
+            running += count
+    bucket_ptr[part_tile.shape[1]] = running
+
+
+@njit(cache=True)
+def _bucket_fill(b, arrivals, n_ranges, part_first, part_last, pool, pool_weight, tile_fill, weight, target):
+    """The arriving records ``part_first:part_last`` (weight, target) sorted by the target's tile, stably,
+    from each tile's start in ``tile_fill`` (:func:`_bucket_starts`): each target still sums its
+    inputs in arrival order when its tile adds them up."""
+    mask = pool.shape[1] - 1
+    offset = 0
+    for a in range(n_ranges):
+        first, last = arrivals[a, 0], arrivals[a, 1]
+        for p in range(max(first, first + part_first - offset), min(last, first + part_last - offset)):
+            x = p & mask
+            j = pool[b, x, 1] & 0xFFFFFFFF
+            k = tile_fill[j >> TILE_SHIFT]
+            tile_fill[j >> TILE_SHIFT] = k + 1
+            weight[k] = pool_weight[b, x, 0]
+            target[k] = j
+        offset += last - first
+
+
+PARALLEL_BUCKET_RECORDS = 256
+"""Arriving records in a step from which the wide lane sorts them by tile on its threads (fewer: on one)."""
+
+
+@njit(cache=True)
+def _deliver(b, arrivals, n_ranges, pool, pool_weight, acc):
+    """Add the arriving weights to acc[b, 0 (exc) or 1 (inh), target], in arrival order. The buffer is
     chosen by index, not by a branch (excitatory and inhibitory sources interleave unpredictably)."""
     mask = pool.shape[1] - 1
     for a in range(n_ranges):
         for p in range(arrivals[a, 0], arrivals[a, 1]):
             x = p & mask
             wk = pool_weight[b, x, 0]
-            j = pool[b, x, 1] & 0xFFFFFFFF
-            if whole or (lo <= j and j < hi):
-                acc[b, 1 - (wk >= 0.0), j] += wk
+            acc[b, 1 - (wk >= 0.0), pool[b, x, 1] & 0xFFFFFFFF] += wk
 
 
 @njit(cache=True, inline="always")
@@ -1089,12 +1116,13 @@ def _lane(
       pass at constant bounds (the compiler drops them), arrivals go straight into the lane's buffers
       and every update reads all variables (small circuits step ~1 µs apart, where every call counts).
     * ``TILED_BUILD`` True (:data:`_advance_lane_tiled`): tiles of TILE neurons, whose draws sit in
-      tile-sized buffers; a step's arrivals sorted by tile (:func:`_bucket_arrivals`) and added into a
+      tile-sized buffers; a step's arrivals sorted by tile (:func:`_bucket_fill`) and added into a
       tile-sized buffer just before the tile's update; lean updates (:func:`_lean_runs`).
     * ``WIDE_BUILD`` True as well (:data:`_advance_lane_wide`, compiled parallel): ``bounds`` splits
-      the neurons into target ranges (multiples of 8), one per thread, each delivering its own targets'
-      arrivals into the lane's buffers and stepping its range in tiles; from PARALLEL_QUEUE_SPIKES
-      spikes in a step the queueing is split over the threads too. The same numbers, bit for bit.
+      the neurons into target ranges (multiples of 64), one per thread, each adding its own tiles' sorted
+      arrivals into tile buffers of its own and stepping its range in tiles; from PARALLEL_QUEUE_SPIKES
+      spikes (PARALLEL_BUCKET_RECORDS arriving records) in a step the queueing (sorting) is split over the
+      threads too. The same numbers, bit for bit.
 
     The normals and Poisson draws are written out, not inlined calls: numba counts references to the
     arrays an inlined function takes (an atomic increment and decrement each) and, in a function this
@@ -1110,7 +1138,6 @@ def _lane(
     fired = np.zeros(8 * words, dtype=np.uint8)  # padded to whole 64-bit words, which the scan tests at once
     fired_words = fired.view(np.uint64)
     n_chunks = bounds.shape[0] - 1 if wide else 1  # target ranges (one per thread in the wide build)
-    whole = n_chunks == 1
     tile_words = (min(n, TILE) + 7) // 8 if tiled else words  # below TILED_NEURONS, one tile: the network
     if wide:  # each range's own tile buffers (taken as rows inside the parallel loop)
         kick_rows = np.zeros((n_chunks, 8 * tile_words))
@@ -1138,15 +1165,18 @@ def _lane(
         run_w, run_inh = _lean_runs(b, runs, coef, w_state, i_inh, acc, inhibitory)
     rank_count = np.zeros(delay_values.shape[0] + 1, dtype=np.int64)
     arrivals = np.zeros((delay_values.shape[0], 2), dtype=np.int64)
-    # the tiled serial lane's arrivals are sorted by tile (stable: each target keeps its order) and summed
-    # into a tile-sized buffer just before the tile's update, instead of into network-sized buffers
-    bucketing = tiled and not wide
-    n_tiles = (n + TILE - 1) // TILE if bucketing else 0
+    # a tiled lane's arrivals are sorted by tile (stable: each target keeps its order) and summed into a
+    # tile-sized buffer just before the tile's update, instead of into network-sized buffers; the wide lane's
+    # threads each sort a share of the records, and sum their own tiles into buffers of their own
+    n_tiles = (n + TILE - 1) // TILE if tiled else 0
     bucket_ptr = np.zeros(n_tiles + 1, dtype=np.int64)
-    bucket_fill = np.zeros(n_tiles + 1, dtype=np.int64)
-    bucket_weight = np.zeros(1024 if bucketing else 0)
-    bucket_target = np.zeros(1024 if bucketing else 0, dtype=np.int32)
-    acc_tile = np.zeros((1, 2, TILE if bucketing else 0))  # a tile's arrival buffers
+    part_tile = np.zeros((n_chunks if tiled else 0, n_tiles), dtype=np.int64)  # counts, then starts per part
+    # the wide build sizes the sorted records once, to the queue (pages never touched cost nothing): an array
+    # reassigned before a prange that reads it crashes numba's parallel build; the serial build grows them
+    sorted_size = pool.shape[1] if wide else 1024
+    bucket_weight = np.empty(sorted_size if tiled else 0)
+    bucket_target = np.empty(sorted_size if tiled else 0, dtype=np.int32)
+    acc_tiles = np.zeros((n_chunks, 2, TILE if tiled else 0))  # each target range's arrival buffers for a tile
     key_a = keys[b, STREAM_NOISE_A]
     key_b = keys[b, STREAM_NOISE_B]
     key_p = keys[b, STREAM_POISSON]
@@ -1241,19 +1271,41 @@ def _lane(
             if n_ranges:
                 for a in range(n_ranges):
                     in_flight -= arrivals[a, 1] - arrivals[a, 0]
-                if bucketing:
+                if tiled:
                     arriving = 0
                     for a in range(n_ranges):
                         arriving += arrivals[a, 1] - arrivals[a, 0]
-                    if arriving > bucket_weight.shape[0]:
-                        bucket_weight = np.zeros(2 * arriving)
-                        bucket_target = np.zeros(2 * arriving, dtype=np.int32)
-                    _bucket_arrivals(
-                        b, arrivals, n_ranges, pool, pool_weight, bucket_ptr, bucket_fill, bucket_weight, bucket_target
-                    )
+                    if not wide and arriving > bucket_weight.shape[0]:
+                        bucket_weight = np.empty(2 * arriving)
+                        bucket_target = np.empty(2 * arriving, dtype=np.int32)
+                    parts = n_chunks if wide and arriving >= PARALLEL_BUCKET_RECORDS else 1
+                    for part in prange(parts):
+                        _bucket_count(
+                            b,
+                            arrivals,
+                            n_ranges,
+                            arriving * part // parts,
+                            arriving * (part + 1) // parts,
+                            pool,
+                            part_tile[part],
+                        )
+                    _bucket_starts(part_tile[:parts], bucket_ptr)
+                    for part in prange(parts):
+                        _bucket_fill(
+                            b,
+                            arrivals,
+                            n_ranges,
+                            arriving * part // parts,
+                            arriving * (part + 1) // parts,
+                            pool,
+                            pool_weight,
+                            part_tile[part],
+                            bucket_weight,
+                            bucket_target,
+                        )
                     bucketed = True
-                elif not wide:
-                    _deliver(b, 0, n, True, arrivals, n_ranges, pool, pool_weight, acc)
+                else:
+                    _deliver(b, arrivals, n_ranges, pool, pool_weight, acc)
         # steps 1-3 written out here: an inlined per-step function costs ~0.2 µs in small circuits
         acc_row = ring_base + t % depth if ring else int64(b)  # the arrival buffers of this step (computed out of the
         # update's call: a branch among its arguments kept numba from pruning its arrays' reference counts)
@@ -1269,15 +1321,18 @@ def _lane(
                 flag_words = flags.view(np.uint64)
                 pair_bits = pair_rows[chunk]
                 pair_halves = pair_bits.view(np.uint32)
-                if n_ranges:  # this range's targets' arrivals, in arrival order
-                    _deliver(b, lo_chunk, hi_chunk, whole, arrivals, n_ranges, pool, pool_weight, acc)
             n_fired = 0
             n_not_finite = 0
             run_first = 0  # the first run that reaches into the tile
-            n_tile_passes = (hi_chunk - lo_chunk + TILE - 1) // TILE if tiled else 1
+            tile_row = int64(chunk)  # this range's arrival buffers (int64: a prange index is unsigned)
+            # passes over the network's tiles (a range's first and last may be parts of one: ranges are
+            # multiples of 64, not of TILE), so that each pass reads one tile's sorted arrivals
+            first_tile = lo_chunk >> TILE_SHIFT
+            n_tile_passes = ((hi_chunk - 1) >> TILE_SHIFT) - first_tile + 1 if tiled else 1
             for tile_index in range(n_tile_passes):  # the draws stay in L1 cache until the update reads them
-                lo = lo_chunk + tile_index * TILE if tiled else 0
-                hi = min(lo + TILE, hi_chunk) if tiled else n
+                tile = first_tile + tile_index
+                lo = max(tile << TILE_SHIFT, lo_chunk) if tiled else 0
+                hi = min((tile + 1) << TILE_SHIFT, hi_chunk) if tiled else n
                 if has_noise:  # _draw_normals written out: inlined, it counts references to its arrays
                     n_rejected = 0
                     position = stream_position(key_a, t)
@@ -1296,10 +1351,17 @@ def _lane(
                         normals[j] = _normal_rejected(
                             key_b, t, lo + j, int(bits & uint64(127)), 2.0 * _unit(bits) - 1.0
                         )
-                if bucketed:  # this tile's arrivals, in arrival order, into the tile's buffers
-                    for k in range(bucket_ptr[lo >> TILE_SHIFT], bucket_ptr[(lo >> TILE_SHIFT) + 1]):
-                        wk = bucket_weight[k]
-                        acc_tile[0, 1 - (wk >= 0.0), bucket_target[k] - lo] += wk
+                if bucketed:  # this tile's arrivals, in arrival order, into the range's tile buffers
+                    if lo == tile << TILE_SHIFT and hi == min((tile + 1) << TILE_SHIFT, n):  # the whole tile
+                        for k in range(bucket_ptr[tile], bucket_ptr[tile + 1]):
+                            wk = bucket_weight[k]
+                            acc_tiles[tile_row, 1 - (wk >= 0.0), bucket_target[k] - lo] += wk
+                    else:  # the part of a tile another range shares
+                        for k in range(bucket_ptr[tile], bucket_ptr[tile + 1]):
+                            j = bucket_target[k]
+                            if lo <= j and j < hi:
+                                wk = bucket_weight[k]
+                                acc_tiles[tile_row, 1 - (wk >= 0.0), j - lo] += wk
                 if tiled:
                     while runs[run_first, 1] <= lo:
                         run_first += 1
@@ -1375,9 +1437,9 @@ def _lane(
                             i_inh,
                             w_state,
                             refractory,
-                            acc if wide else acc_tile,
-                            b if wide else 0,
-                            0 if wide else lo,
+                            acc_tiles,
+                            tile_row,
+                            lo,
                             extra_current,
                             has_extra_current,
                             kicks,
@@ -1639,8 +1701,9 @@ VIEW_SUB_BLOCK_BITS = 3
 """A block of :func:`delivery_view` is 2**3 sub-blocks (fewer blocks to write to at once: faster)."""
 
 
-@njit(cache=True, parallel=_WIDE_PARALLEL)  # type: ignore[call-overload]  # numba takes a dict
-def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapses=VIEW_BLOCK_SYNAPSES, threads=1):
+def delivery_view(
+    n, indptr, indices, delays, rank_of_delay, data, block_synapses=VIEW_BLOCK_SYNAPSES, threads=1, empty=np.empty
+):
     """Synapses grouped for delivery at arrival, from W[post, pre] in CSR form.
 
     Returns (order, post, weight, group_ptr, group_syn, group_rank): synapse q of the view is
@@ -1658,7 +1721,53 @@ def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapse
     again, is counted by that key and written back sorted, within cache. Writing each synapse straight
     to its place would miss the cache on every write. ``threads`` of numba's threads share the work
     (ranges of rows, then blocks); the view is the same whatever their number.
+
+    The view's arrays are NumPy's (``empty(size, dtype)``), not numba's: NumPy asks Linux to back large
+    arrays with 2 MB pages, and queueing a spike reads its neuron's entries in five of them, each a TLB
+    miss in 4 kB pages (a 1 M-neuron / 100 M-synapse step: 0.91-1.0 of the time, docs/notes/kernel.md,
+    session 15). The group arrays are allocated one entry per synapse, their upper bound, and returned
+    cut to the groups there are: the pages past the groups are never touched, so they cost no memory.
     """
+    nnz = indices.shape[0]
+    order, post, weight = empty(nnz, np.int64), empty(nnz, np.int32), empty(nnz, np.float64)
+    group_ptr, group_syn, group_rank = empty(n + 1, np.int64), empty(nnz + 1, np.int64), empty(nnz, np.int32)
+    n_groups = _delivery_view_into(
+        n,
+        indptr,
+        indices,
+        delays,
+        rank_of_delay,
+        data,
+        block_synapses,
+        threads,
+        order,
+        post,
+        weight,
+        group_ptr,
+        group_syn,
+        group_rank,
+    )
+    return order, post, weight, group_ptr, group_syn[: n_groups + 1], group_rank[:n_groups]
+
+
+@njit(cache=True, parallel=_WIDE_PARALLEL)  # type: ignore[call-overload]  # numba takes a dict
+def _delivery_view_into(
+    n,
+    indptr,
+    indices,
+    delays,
+    rank_of_delay,
+    data,
+    block_synapses,
+    threads,
+    order,
+    post,
+    weight,
+    group_ptr,
+    group_syn,
+    group_rank,
+):
+    """:func:`delivery_view` into the arrays given; returns how many groups there are."""
     nnz = indices.shape[0]
     n_ranks = 1
     for r in rank_of_delay:
@@ -1704,9 +1813,6 @@ def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapse
             fill[p, block] = position
             position += synapses
         block_ptr[block + 1] = position
-    order = np.empty(nnz, dtype=np.int64)
-    post = np.empty(nnz, dtype=np.int32)
-    weight = np.empty(nnz)
     weight_bits = weight.view(np.int64)
     data_bits = data.view(np.int64)
     for p in prange(parts):
@@ -1724,7 +1830,7 @@ def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapse
     block_group_syn = np.empty(nnz, dtype=np.int64)
     block_group_rank = np.empty(nnz, dtype=np.int32)
     block_groups = np.zeros(n_blocks + 1, dtype=np.int64)
-    group_ptr = np.zeros(n + 1, dtype=np.int64)
+    group_ptr[0] = 0
     n_sub = 1 << VIEW_SUB_BLOCK_BITS
     for block in prange(n_blocks):
         base = block_ptr[block]
@@ -1783,8 +1889,6 @@ def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapse
     for block in range(n_blocks):
         block_groups[block + 1] += block_groups[block]
     n_groups = block_groups[n_blocks]
-    group_syn = np.empty(n_groups + 1, dtype=np.int64)
-    group_rank = np.empty(n_groups, dtype=np.int32)
     for block in prange(n_blocks):
         offset, base = block_groups[block], block_ptr[block]
         for q in range(block_groups[block + 1] - offset):
@@ -1793,4 +1897,4 @@ def delivery_view(n, indptr, indices, delays, rank_of_delay, data, block_synapse
         for j in range(block << shift, min((block + 1) << shift, n)):
             group_ptr[j + 1] += offset
     group_syn[n_groups] = nnz
-    return order, post, weight, group_ptr, group_syn, group_rank
+    return n_groups
