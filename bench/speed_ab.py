@@ -217,9 +217,11 @@ def scale_ab(
     def advance(key, n_steps: int) -> None:
         simulation, simulator = simulators[key]
         numba.set_num_threads(key[1])
-        simulation.WIDE_NEURONS = 50_000 if key[1] > 1 else None  # the wide lane (off by default)
+        saved = simulation.WIDE_NEURONS, getattr(simulation, "WIDE_PROBE_STEPS", 0)
+        # the wide lane itself on more than one thread (by default a simulator times both ways and keeps the faster)
+        simulation.WIDE_NEURONS, simulation.WIDE_PROBE_STEPS = (50_000 if key[1] > 1 else None), 0
         simulator.advance(n_steps)
-        simulation.WIDE_NEURONS = None
+        simulation.WIDE_NEURONS, simulation.WIDE_PROBE_STEPS = saved
 
     for key in simulators:
         advance(key, warmup)  # loads (or compiles) the kernels; the network becomes active

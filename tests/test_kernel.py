@@ -150,12 +150,58 @@ def test_a_queue_that_must_grow_and_uneven_chunks_change_nothing(network, monkey
 def test_splitting_a_lane_over_threads_by_target_range_changes_nothing(network, monkeypatch):
     reference = run(network, 5, 2000)
     monkeypatch.setattr(simulate_module, "WIDE_NEURONS", 1)
+    monkeypatch.setattr(simulate_module, "WIDE_PROBE_STEPS", 0)  # split, unmeasured
     previous = numba.get_num_threads()
     try:
         numba.set_num_threads(2)
         sim = Simulator(network, seeds=5)
         assert sim._kernel_for(10)[0] is simulate_module._kernel.advance_wide
         assert_identical(run(network, 5, 2000, chunks=(13, None)), reference)
+    finally:
+        numba.set_num_threads(previous)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
+def test_a_lane_is_split_over_threads_only_while_that_was_measured_faster(network, monkeypatch):
+    """A simulator times its first steps on one thread and split (twice each) and keeps the faster way
+    for WIDE_PROBE_SECONDS; the numbers are the same whichever ran. Here the kernels advance a fake
+    clock by a cost per step."""
+    reference = run(network, 5, 600)
+    clock = {"now": 0.0, "serial": 1.0, "wide": 2.0}
+    used = []
+
+    def timed(kind, kernel):
+        def call(next_step, t_stop, *rest):
+            used.append(kind)
+            clock["now"] += clock[kind] * (t_stop - int(next_step.min()))
+            return kernel(next_step, t_stop, *rest)
+
+        return call
+
+    monkeypatch.setattr(simulate_module._kernel, "advance", timed("serial", simulate_module._kernel.advance))
+    monkeypatch.setattr(simulate_module._kernel, "advance_wide", timed("wide", simulate_module._kernel.advance_wide))
+    monkeypatch.setattr(simulate_module.time, "perf_counter", lambda: clock["now"])
+    monkeypatch.setattr(simulate_module.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(simulate_module, "WIDE_NEURONS", 1)
+    probe = simulate_module.WIDE_PROBE_STEPS
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        sim = Simulator(network, seeds=5)
+        sim.advance(200)  # 4 x 16 steps timed (16, 32, 16, 32 s), then the rest on one thread
+        assert used[:4] == ["serial", "wide", "serial", "wide"] and set(used[4:]) == {"serial"}
+        assert sim._wide_choice == (False, 6.0 * probe)
+        used.clear()
+        sim.advance(4 * probe)  # too short to time again: the choice stands
+        assert set(used) == {"serial"}
+        clock.update(serial=3.0, now=clock["now"] + simulate_module.WIDE_PROBE_SECONDS)  # later, a busier core
+        used.clear()
+        sim.advance(600 - 200 - 4 * probe)
+        assert used[:4] == ["serial", "wide", "serial", "wide"] and set(used[4:]) == {"wide"}
+        assert sim._wide_choice[0]
+        result = sim.result()
+        state = (sim._v[0], sim._i_exc[0], sim._i_inh[0], sim._w[0])
+        assert_identical((result.spike_steps[0], result.spike_neurons[0], *state), reference)
     finally:
         numba.set_num_threads(previous)
 
@@ -172,6 +218,7 @@ def test_the_wide_lanes_poisson_draw_equals_the_serial_lanes(monkeypatch):
     network = compile_circuit(make_circuit(pops), dt=dt)
     reference = run(network, 9, 400)
     monkeypatch.setattr(simulate_module, "WIDE_NEURONS", 1)
+    monkeypatch.setattr(simulate_module, "WIDE_PROBE_STEPS", 0)  # split, unmeasured
     previous = numba.get_num_threads()
     try:
         numba.set_num_threads(2)
@@ -368,6 +415,7 @@ def test_a_wide_lane_queueing_and_sorting_arrivals_on_its_threads_equals_the_ser
     out_degree = np.bincount(net.weights.indices, minlength=net.n_neurons)
     assert out_degree[reference[1]].sum() / 150 > 2 * simulate_module._kernel.PARALLEL_BUCKET_RECORDS
     monkeypatch.setattr(simulate_module, "WIDE_NEURONS", 1)
+    monkeypatch.setattr(simulate_module, "WIDE_PROBE_STEPS", 0)  # split, unmeasured
     monkeypatch.setattr(simulate_module, "queue_capacity", lambda net, view: 3)  # grows from the split queue too
     previous = numba.get_num_threads()
     try:

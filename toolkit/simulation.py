@@ -72,12 +72,17 @@ SPIKE_BYTES = 12
 """Bytes per recorded spike (int64 step + int32 neuron)."""
 PARALLEL_WORK = 2_000_000
 """Neuron-steps in one advance() from which lanes run on parallel threads (below, the launch costs more)."""
-WIDE_NEURONS: int | None = None
-"""Neurons from which one lane's steps are split over threads by target range; None: never, the
-default, because on this project's shared 2-core machine the per-step thread barrier cost more
-than it saved (0.16-0.27x one thread at 100 k-1 M neurons, load 3-4; 1 M / 100 M on two idle threads:
-1.18-1.57x, session 8). Set ``ENCEPHAGEN_WIDE_NEURONS=50000`` (or this attribute) where the cores are idle."""
+WIDE_NEURONS: int | None = _kernel.TILED_NEURONS
+"""Neurons from which one lane's steps may be split over threads by target range (None: never;
+``ENCEPHAGEN_WIDE_NEURONS`` overrides). Whether they are is measured (:data:`WIDE_PROBE_STEPS`)."""
 WIDE_NEURONS_ENV = "ENCEPHAGEN_WIDE_NEURONS"
+WIDE_PROBE_STEPS = 16
+"""Steps a simulator times each way (one thread, all threads, one, all) before it splits a lane over
+threads for the rest of an advance: on idle cores the split lane is 1.8-1.9x faster at 1 M neurons,
+but with another job on one of the cores ~7x slower (every step waits at its thread barriers for the
+busy core), so the choice is measured, not assumed. 0: split whenever possible, unmeasured."""
+WIDE_PROBE_SECONDS = 10.0
+"""How long a simulator keeps its measured choice before it times both ways again."""
 QUEUE_SPIKE_RATE_HZ = 20.0
 """Firing rate for which the spike queue is sized up front (it grows when a run needs more)."""
 QUEUE_INITIAL_MAX = 2**22
@@ -274,6 +279,7 @@ class Simulator:
         )
         self._readout_state = np.zeros((n_lanes, len(self.readout_names)))
         self._readout_bins = 0
+        self._wide_choice: tuple[bool, float] | None = None  # (split lanes were faster, when measured)
 
     @property
     def n_lanes(self) -> int:
@@ -302,65 +308,72 @@ class Simulator:
         counts = np.zeros((n_lanes, n_bins, n_populations), dtype=np.int32)
         traces = np.zeros((n_lanes, n_steps, len(self.trace_neurons)))
         next_step = np.full(n_lanes, t_begin, dtype=np.int64)
-        kernel, bounds = self._kernel_for(n_steps)
         view = self._view
-        while True:
-            kernel(
-                next_step,
-                t_end,
-                self.dt,
-                self._v,
-                self._i_exc,
-                self._i_inh,
-                self._w,
-                self._refractory,
-                self._acc,
-                self._coef,
-                self._kind,
-                extra_current,
-                current is not None,
-                extra_rate,
-                poisson_rate is not None,
-                poisson_rate is not None or self._has_poisson,
-                self._has_noise,
-                view.group_ptr,
-                view.group_syn,
-                view.group_rank,
-                view.delay_values,
-                view.post,
-                self._weight,
-                self._inhibitory,
-                self._pending,
-                self._pending_count,
-                self._pool,
-                self._blocks,
-                self._pool_pos,
-                self._keys,
-                self._population_index,
-                self._spike_step,
-                self._spike_neuron,
-                self._spike_count,
-                counts,
-                bin_first,
-                self.steps_per_bin,
-                self.trace_neurons,
-                self.trace_variables,
-                traces,
-                t_begin,
-                self._status,
-                bounds,
-            )
-            self._collect_spikes()
-            if not self._status[:, 0].any():  # every lane DONE (0): the common case, one check
-                break
-            faulty = np.flatnonzero(self._status[:, 0] == _kernel.NOT_FINITE)
-            if faulty.size:
-                raise self._fault(int(faulty[0]))
-            queue_full = self._status[:, 0] == _kernel.QUEUE_FULL
-            if np.any(queue_full):
-                self._grow_queue(int(self._status[queue_full, 1].max()))
-            elif not np.any(self._status[:, 0] == _kernel.BUFFER_FULL):
-                break
+
+        def run(t_stop: int, kernel, bounds) -> None:
+            """Every lane from next_step to t_stop (counts and traces go on counting from t_begin)."""
+            while True:
+                kernel(
+                    next_step,
+                    t_stop,
+                    self.dt,
+                    self._v,
+                    self._i_exc,
+                    self._i_inh,
+                    self._w,
+                    self._refractory,
+                    self._acc,
+                    self._coef,
+                    self._kind,
+                    extra_current,
+                    current is not None,
+                    extra_rate,
+                    poisson_rate is not None,
+                    poisson_rate is not None or self._has_poisson,
+                    self._has_noise,
+                    view.group_ptr,
+                    view.group_syn,
+                    view.group_rank,
+                    view.delay_values,
+                    view.post,
+                    self._weight,
+                    self._inhibitory,
+                    self._pending,
+                    self._pending_count,
+                    self._pool,
+                    self._blocks,
+                    self._pool_pos,
+                    self._keys,
+                    self._population_index,
+                    self._spike_step,
+                    self._spike_neuron,
+                    self._spike_count,
+                    counts,
+                    bin_first,
+                    self.steps_per_bin,
+                    self.trace_neurons,
+                    self.trace_variables,
+                    traces,
+                    t_begin,
+                    self._status,
+                    bounds,
+                )
+                self._collect_spikes()
+                if not self._status[:, 0].any():  # every lane DONE (0): the common case, one check
+                    return
+                faulty = np.flatnonzero(self._status[:, 0] == _kernel.NOT_FINITE)
+                if faulty.size:
+                    raise self._fault(int(faulty[0]))
+                queue_full = self._status[:, 0] == _kernel.QUEUE_FULL
+                if np.any(queue_full):
+                    self._grow_queue(int(self._status[queue_full, 1].max()))
+                elif not np.any(self._status[:, 0] == _kernel.BUFFER_FULL):
+                    return
+
+        kernel, bounds = self._kernel_for(n_steps)
+        if kernel is _kernel.advance_wide and WIDE_PROBE_STEPS > 0:
+            kernel, bounds = self._measured_lane(run, next_step, n_steps, (kernel, bounds))
+        run(t_end, kernel, bounds)
         self.step = t_end
         if n_bins:
             merged = bool(self._counts) and bin_first * self.steps_per_bin < t_begin
@@ -372,6 +385,25 @@ class Simulator:
         if n_steps:
             self._traces.append(traces)
         return counts.sum(axis=1)
+
+    def _measured_lane(self, run, next_step: np.ndarray, n_steps: int, wide):
+        """The wide kernel or the serial one, whichever stepped faster when last timed (:data:`WIDE_PROBE_STEPS`);
+        when that was more than WIDE_PROBE_SECONDS ago (or never) and this advance is long enough, its first
+        steps are the timing: one thread, all threads, one, all (the numbers are the same either way)."""
+        serial = self._serial_kernel_for(n_steps)
+        measured = self._wide_choice
+        due = measured is None or time.monotonic() - measured[1] > WIDE_PROBE_SECONDS
+        if due and n_steps > 4 * WIDE_PROBE_STEPS:
+            seconds = {False: math.inf, True: math.inf}
+            for on_threads in (False, True, False, True):  # twice each: a first pass over new memory runs slow
+                started = time.perf_counter()
+                run(int(next_step.max()) + WIDE_PROBE_STEPS, *(wide if on_threads else serial))
+                seconds[on_threads] = min(seconds[on_threads], time.perf_counter() - started)
+            measured = self._wide_choice = (seconds[True] < seconds[False], time.monotonic())
+            log.debug(
+                "%d steps on threads %.3g s, on one thread %.3g s", WIDE_PROBE_STEPS, seconds[True], seconds[False]
+            )
+        return wide if measured is not None and measured[0] else serial
 
     def _kernel_for(self, n_steps: int):
         """(kernel, target-range bounds): lanes on threads for large batches, one lane's neurons on
@@ -385,6 +417,11 @@ class Simulator:
                 )
                 if bounds.size > 2:
                     return _kernel.advance_wide, bounds
+        return self._serial_kernel_for(n_steps)
+
+    def _serial_kernel_for(self, n_steps: int):
+        """(kernel, whole-network bounds) without splitting a lane: lanes on threads for large batches, else serial."""
+        n_lanes, n = self._v.shape
         if n_lanes > 1 and n_lanes * n * n_steps >= PARALLEL_WORK:
             return _kernel.advance_parallel, self._whole
         if n >= _kernel.TILED_NEURONS:  # lanes one after the other, each stepped in tiles
