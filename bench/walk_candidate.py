@@ -32,6 +32,13 @@ during the warm-up (parameter ``drive_start``, fixed), which removed C1's backwa
 session 12's best, C1S (C1 at drive 25.5, settling at 23.26 mV):
 
     python bench/walk_candidate.py C1 --start-drive -2.24 --set drive=25.5 --out /tmp/walk_c1s
+
+* ``H1`` (session 15): from C1S, calibrations G1 (``perturb=none;noise=0.01;friction=1.5``, distance weight 2,
+  seed 1600001) and G2 (distance weight 3, seed 1600002) with the slip pathway fixed and ``drive_start`` free,
+  training candidates screened on 100 + 40 selection episodes (G1's 27, then G2's 61), drive + 0.3 mV; it walks
+  ~6 m and beats the sine walker on the grippy floor but loses the delay and noise rows (notes, session 15):
+
+    python bench/walk_candidate.py H1 --start-drive -2.4007 --out /tmp/walk_h1
 """
 
 from __future__ import annotations
@@ -81,11 +88,17 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
             0.6840976798585646),
     "C1": (24.24, 20.5946, 2.79506, 4.77518, -17.1113, 0.0477889, 7.95124, 0.457583, 0.00115732, 0.0105606,
            0.00232017, -0.00446378, 0.000387595, -0.00474983, -0.00672842, -0.484966, 0.470805, 0.711286),
+    "H1": (25.6557, 21.558427074851924, 3.0363298117211834, 5.478519873279915, -23.051906468802937,
+           0.05592666798500798, 7.976805009299136, 0.44478448557569783, 0.0012341993312123662,
+           0.011356807816135874, 0.0022333105776737383, -0.0047213150946038285, 0.0005830361753588886,
+           -0.00445430491490734, -0.006642945790366238, -0.48943220430199463, 0.5178249831942903,
+           0.7419517998768066),
 }
 # fmt: on
 SLIP_CANDIDATES: dict[str, tuple[str, float, float, float]] = {
     # name: (slip target, w_slip, g_slip, tau_m_slip) of a candidate calibrated with its slow slip afferents
     "C1": ("contra_RG_E", 19.4036, 534.457, 42.2491),
+    "H1": ("contra_RG_E", 19.4036, 534.457, 42.2491),  # C1's, held fixed in its calibrations
 }
 
 
