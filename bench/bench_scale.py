@@ -185,8 +185,10 @@ def main(argv: list[str] | None = None) -> dict:
     stage("setup_again", started, what="a second Simulator of the same network (delivery view cached)")
     threads = numba.get_num_threads()
     counts = {}
-    simulate_module.WIDE_NEURONS = 50_000  # time the split over threads itself (a simulator would time both
-    simulate_module.WIDE_PROBE_STEPS = 0  # ways first and keep the faster: encephagen.simulation.WIDE_PROBE_STEPS)
+    # time the split over threads itself: left to its defaults, a simulator times both ways first and keeps the
+    # faster (encephagen.simulation.WIDE_PROBE_STEPS)
+    simulate_module.WIDE_NEURONS = 50_000
+    simulate_module.WIDE_PROBE_STEPS = 0
     sim = Simulator(network, seeds=args.seed, record_spikes=False, bin_ms=1.0, planned_steps=steps + 1)
     started, cpu = time.perf_counter(), time.process_time()
     sim.advance(steps + 1)

@@ -1729,24 +1729,16 @@ def delivery_view(
     cut to the groups there are: the pages past the groups are never touched, so they cost no memory.
     """
     nnz = indices.shape[0]
-    order, post, weight = empty(nnz, np.int64), empty(nnz, np.int32), empty(nnz, np.float64)
-    group_ptr, group_syn, group_rank = empty(n + 1, np.int64), empty(nnz + 1, np.int64), empty(nnz, np.int32)
-    n_groups = _delivery_view_into(
-        n,
-        indptr,
-        indices,
-        delays,
-        rank_of_delay,
-        data,
-        block_synapses,
-        threads,
-        order,
-        post,
-        weight,
-        group_ptr,
-        group_syn,
-        group_rank,
+    view = (  # order, post, weight, group_ptr, group_syn, group_rank (passed one by one: see _delivery_view_into)
+        empty(nnz, np.int64),
+        empty(nnz, np.int32),
+        empty(nnz, np.float64),
+        empty(n + 1, np.int64),
+        empty(nnz + 1, np.int64),
+        empty(nnz, np.int32),
     )
+    n_groups = _delivery_view_into(n, indptr, indices, delays, rank_of_delay, data, block_synapses, threads, *view)
+    order, post, weight, group_ptr, group_syn, group_rank = view
     return order, post, weight, group_ptr, group_syn[: n_groups + 1], group_rank[:n_groups]
 
 
@@ -1767,7 +1759,8 @@ def _delivery_view_into(
     group_syn,
     group_rank,
 ):
-    """:func:`delivery_view` into the arrays given; returns how many groups there are."""
+    """:func:`delivery_view` into the arrays given; returns how many groups there are. (The arrays come as
+    arguments of their own: taken as one tuple and unpacked here, numba's parallel build gave wrong groups.)"""
     nnz = indices.shape[0]
     n_ranks = 1
     for r in rank_of_delay:
