@@ -1423,8 +1423,8 @@ def _lane(
                 flag_words = flags.view(np.uint64)
                 pair_bits = pair_rows[chunk]
                 pair_halves = pair_bits.view(np.uint32)
-            n_fired = 0
-            n_not_finite = 0
+            any_fired = 0  # 1 once a run of the update had a spike
+            any_not_finite = 0  # 1 once a run had a propagated v that is not finite
             run_first = 0  # the first run that reaches into the tile
             tile_row = int64(chunk)  # this range's arrival buffers (int64: a prange index is unsigned)
             # passes over the network's tiles (a range's first and last may be parts of one: ranges are
@@ -1543,7 +1543,7 @@ def _lane(
                         for j in range(first - lo, last - lo):
                             kicks[j] = 0.0
                     if tiled:  # lean updates; the wide build's arrivals are in the lane's buffers
-                        run_counts = _update_lean(
+                        run_flags = _update_lean(
                             b,
                             first,
                             last,
@@ -1567,7 +1567,7 @@ def _lane(
                             run_inh[run],
                         )
                     else:  # the lane's own buffers, all variables read (small circuits gain nothing here)
-                        run_counts = _update(
+                        run_flags = _update(
                             b,
                             first,
                             last,
@@ -1591,16 +1591,16 @@ def _lane(
                             True,
                             True,
                         )
-                    n_fired += run_counts[0]
-                    n_not_finite += run_counts[1]
+                    any_fired |= run_flags[0]
+                    any_not_finite |= run_flags[1]
                     run += 1
             if wide:
-                chunk_fired[chunk] = n_fired
-                chunk_bad[chunk] = n_not_finite
+                chunk_fired[chunk] = any_fired
+                chunk_bad[chunk] = any_not_finite
         if wide:
-            n_fired = chunk_fired.sum()
-            n_not_finite = chunk_bad.sum()
-        if n_not_finite:
+            any_fired = chunk_fired.max()
+            any_not_finite = chunk_bad.max()
+        if any_not_finite:
             for i in range(n):
                 if not math.isfinite(v_state[b, i]):
                     spike_count[b] = recorded
@@ -1609,7 +1609,7 @@ def _lane(
                     status[b, 2] = i
                     next_step[b] = t
                     return
-        if n_fired:
+        if any_fired:
             m = 0
             for word in range(words):
                 if fired_words[word] == 0:
