@@ -39,6 +39,11 @@ session 12's best, C1S (C1 at drive 25.5, settling at 23.26 mV):
   ~6 m and beats the sine walker on the grippy floor but loses the delay and noise rows (notes, session 15):
 
     python bench/walk_candidate.py H1 --start-drive -2.4007 --out /tmp/walk_h1
+
+* ``H1`` with a slip threshold (session 16, ``--o-slip -20``) holds the sensor-noise row; session 17 screened its start
+  drive (``--start-drive``) against the normal floor and the grippy one (notes, session 17):
+
+    python bench/walk_candidate.py H1 --start-drive -2.4007 --o-slip -20 --out /tmp/walk_h1o
 """
 
 from __future__ import annotations
@@ -126,7 +131,13 @@ SLIP_TARGETS = {
 
 
 def with_slip_afferents(
-    tree: dict, binding: dict, target: str, w_slip: float, g_slip: float, tau_slip: float | None = None
+    tree: dict,
+    binding: dict,
+    target: str,
+    w_slip: float,
+    g_slip: float,
+    tau_slip: float | None = None,
+    o_slip: float | None = None,
 ) -> None:
     """Add cutaneous slip afferents (one pool per sole) to a walker2d_cpg tree and its walker2d binding, in place.
 
@@ -142,6 +153,10 @@ def with_slip_afferents(
     ~tau_slip, so the pool reports a stance's sustained forward slip rather than touchdown and
     push-off transients (a slip of s m/s held for t ms reaches threshold only if
     g_slip * s * (1 - exp(-t / tau_slip)) > 10 mV).
+
+    With ``o_slip`` (mV; session 16) the binding adds this fixed offset to the slip current: a negative
+    one is a receptor threshold, so sensor noise of a few cm/s no longer reaches the pool (at g_slip 534
+    mV per m/s, 0.05 m/s of noise is ~27 mV of input; -20 mV keeps slips below ~0.06 m/s silent).
     """
     population, side, what = SLIP_TARGETS[target]
     tree["references"]["duysens1980"] = {
@@ -199,12 +214,21 @@ def with_slip_afferents(
         "references": [{"ref": "duysens1980"}, {"ref": "pearson2004"}],
         "to": side,
     }
+    if o_slip is not None:
+        tree["parameters"]["o_slip"] = {
+            "value": o_slip,
+            "unit": "mV",
+            "description": "Binding: slip-afferent offset; negative, a receptor threshold below which a slip is not sensed",
+            "free": False,
+            "bounds": [-60.0, 10.0],
+        }
     binding["body"]["slip_sensors"] = True
     for side_name, letter in (("right", "R"), ("left", "L")):
         binding["afferents"][f"{side_name}_foot_slip"] = {
             "sensor": f"{side_name}_foot_slip",
             "population": f"{letter}_Cut_slip",
             "gain": {"param": "g_slip"},
+            **({"offset": {"param": "o_slip"}} if o_slip is not None else {}),
             "high": 40.0,
             **({"low": 0.0} if tau_slip is not None else {}),
         }
@@ -248,6 +272,9 @@ def main() -> None:
         "--tau-slip", type=float, help="with --slip: slow slip afferents of this membrane time constant (ms, free)"
     )
     parser.add_argument(
+        "--o-slip", type=float, help="with slip afferents: a fixed binding offset (mV; negative, a threshold)"
+    )
+    parser.add_argument(
         "--start-drive", type=float, help="mV added to drive during the warm-up (binding 'start'; fixed parameter)"
     )
     parser.add_argument("--start-ms", type=float, default=0.0, help="with --start-drive: also this long after it (ms)")
@@ -263,7 +290,9 @@ def main() -> None:
             raise SystemExit(f"error: candidate {args.name} has its own slip afferents; drop --slip")
         args.slip, args.w_slip, args.g_slip, args.tau_slip = SLIP_CANDIDATES[args.name]
     if args.slip:
-        with_slip_afferents(tree, binding, args.slip, args.w_slip, args.g_slip, args.tau_slip)
+        with_slip_afferents(tree, binding, args.slip, args.w_slip, args.g_slip, args.tau_slip, args.o_slip)
+    elif args.o_slip is not None:
+        raise SystemExit("error: --o-slip needs slip afferents (--slip, or a candidate that has them)")
     if args.start_drive is not None:
         with_start_drive(tree, binding, args.start_drive, args.start_ms)
     for item in args.set:
@@ -279,6 +308,7 @@ def main() -> None:
         raise SystemExit(f"error: {exc} (here: --force)") from None
     copy_bindings(SHIPPED, path)
     extra = f", slip afferents -> {args.slip}" if args.slip else ""
+    extra += f", slip offset {args.o_slip:+g} mV" if args.o_slip is not None else ""
     extra += f", start drive {args.start_drive:+g} mV" if args.start_drive is not None else ""
     print(f"wrote {path} (candidate {args.name}{extra}{', ' + ' '.join(args.set) if args.set else ''})")
 

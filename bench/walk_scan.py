@@ -1,0 +1,83 @@
+"""Screen parameter variants of one walker2d circuit under floor conditions, the sine walker beside.
+
+Every variant is a lane of one batched closed-loop run, so all of them (and the sine walker) see
+the same draws: the same reset noise, pushes and sensor noise per seed. Each condition takes the
+next block of selection seeds (:mod:`encephagen.seeds`), so nothing here touches a reported figure;
+the first seed of each block is printed. A variant sets values (``{"o_slip": -20}``), scales them
+(``"*0.8"``) or shifts them (``"+0.02"``, ``"-0.5"``); ``{}`` is the file as written.
+
+    python bench/walk_scan.py CIRCUIT.json --seed 226000 --conditions none:100,delay=1:60,friction=1.5:60 \
+        --variants '{"as written": {}, "o_slip -20": {"o_slip": -20}}'
+
+Conditions are ``KIND[=SIZE][;KIND=SIZE...]:EPISODES`` (``none`` for the plain floor). Sessions 16-17
+chose H1's slip threshold and start drive with it (docs/notes/walk.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+from walk_gait_shape import sine_walker
+
+from encephagen.body.runs import bind
+from encephagen.seeds import SELECTION
+
+FULL_EPISODE = 1000
+"""Body steps of a Walker2d-v5 episode that did not fall."""
+
+
+def resolve(variant: dict[str, float | str], defaults: dict[str, float]) -> dict[str, float]:
+    """A variant's parameter values: numbers as given, ``"*F"`` scales the default, ``"+D"``/``"-D"`` shift it."""
+    values = {}
+    for name, value in variant.items():
+        if name not in defaults:
+            raise SystemExit(f"error: variant sets {name!r}, which the circuit does not declare")
+        if isinstance(value, str) and value.startswith("*"):
+            values[name] = defaults[name] * float(value[1:])
+        elif isinstance(value, str):
+            values[name] = defaults[name] + float(value)
+        else:
+            values[name] = float(value)
+    return values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("circuit", help="circuit name or .json file with a walker2d binding beside it")
+    parser.add_argument("--seed", type=int, required=True, help="first selection seed")
+    parser.add_argument("--conditions", default="none:100", help="CONDITION:EPISODES,... (default none:100)")
+    parser.add_argument("--variants", default='{"as written": {}}', help="JSON object: name -> parameter changes")
+    parser.add_argument("--no-sine", action="store_true", help="skip the sine walker")
+    args = parser.parse_args()
+    loop = bind(args.circuit, "walker2d")
+    defaults = loop.network.parameter_values()
+    variants = {name: resolve(changes, defaults) for name, changes in json.loads(args.variants).items()}
+    start = args.seed
+    for item in args.conditions.split(","):
+        condition, episodes = item.rsplit(":", 1)
+        seeds = SELECTION.consecutive(start, int(episodes))
+        perturbations = [] if condition == "none" else condition.split(";")
+        began = time.perf_counter()
+        results = loop.run(
+            [seed for _ in variants for seed in seeds],
+            parameters=[values for values in variants.values() for _ in seeds],
+            perturbations=perturbations,
+        )
+        print(f"{condition}: seeds {seeds[0]}-{seeds[-1]} ({time.perf_counter() - began:.0f} s)", flush=True)
+        for i, name in enumerate(variants):
+            lanes = results[i * len(seeds) : (i + 1) * len(seeds)]
+            full = sum(episode.metrics["steps"] >= FULL_EPISODE for episode in lanes)
+            distance = np.mean([episode.metrics["distance"] for episode in lanes])
+            print(f"  {name:28s} {full:3d}/{len(seeds):<3d} {distance:5.2f} m", flush=True)
+        if not args.no_sine:
+            sine = sine_walker(seeds, perturbations)
+            full = int(sum(episode["full"] for episode in sine))
+            print(f"  {'sine walker':28s} {full:3d}/{len(seeds):<3d} {np.mean([e['distance'] for e in sine]):5.2f} m")
+        start += len(seeds)
+
+
+if __name__ == "__main__":
+    main()
