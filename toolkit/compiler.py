@@ -371,7 +371,7 @@ class _Builder:
         owner: str,
         pre: np.ndarray,
         post: np.ndarray,
-        value: np.ndarray,
+        value: np.ndarray | float,
         delay_steps: np.ndarray,
         weight: object,
         coefficient: np.ndarray,
@@ -444,6 +444,7 @@ class _Builder:
         delay_steps = self.delay_steps(delay_ms, f"matrix projection {name}")
         seeds = np.random.SeedSequence(mproj.seed)
         pair_seeds = seeds.spawn(shape[0] * shape[1])
+        weight = ParamRef(param=w_param, factor=1.0) if w_param is not None else None  # the same for every pair
         for t, target in enumerate(mproj.targets):
             tgt = self.slices[target]
             for s, source in enumerate(mproj.sources):
@@ -457,12 +458,11 @@ class _Builder:
                 )
                 if pre.size == 0:
                     continue
-                weight = ParamRef(param=w_param, factor=1.0) if w_param is not None else None
                 self.add_synapses(
                     name,
                     pre + src.start,
                     post + tgt.start,
-                    np.broadcast_to(float(w_const[t, s]), pre.shape),
+                    float(w_const[t, s]),  # add_synapses broadcasts it
                     delay_steps[t, s],
                     weight,
                     np.broadcast_to(float(w_lin[t, s]), pre.shape),
