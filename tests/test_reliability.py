@@ -811,16 +811,26 @@ def test_a_killed_writer_leaves_the_old_output_or_the_new_one_and_the_next_run_c
     assert _litter(tmp_path, name) == [live]
 
 
+@pytest.fixture(scope="module")
+def brian2_export(tmp_path_factory, wrapper) -> tuple[float, object]:
+    """(seconds, fingerprint) of one uncut ``export --format brian2`` run: the timed kills below
+    only read them, so one run serves the three (the export writes the same files wherever it runs)."""
+    folder = tmp_path_factory.mktemp("brian2_export")
+    started = time.monotonic()
+    assert encephagen(wrapper, *_brian2_argv(folder / "b2"), cwd=folder)[0] == 0
+    return time.monotonic() - started, _fingerprint(folder / "b2")
+
+
+def _brian2_argv(out: Path) -> list[str]:
+    return ["export", "half_centre", str(out), "--format", "brian2", "--force"]
+
+
 @pytest.mark.parametrize("fraction", [0.3, 0.6, 0.9])
-def test_brian2_export_killed_at_a_timed_moment(fraction, tmp_path, wrapper):
+def test_brian2_export_killed_at_a_timed_moment(fraction, tmp_path, wrapper, brian2_export):
     """Timed kills, beside the chosen points: whatever the moment, old or new, whole."""
     out = tmp_path / "b2"
-    argv = ["export", "half_centre", str(out), "--format", "brian2", "--force"]
-    started = time.monotonic()
-    assert encephagen(wrapper, *argv, cwd=tmp_path)[0] == 0
-    duration = time.monotonic() - started
-    new = _fingerprint(out)
-    shutil.rmtree(out)
+    argv = _brian2_argv(out)
+    duration, new = brian2_export
     old = _fingerprint(_old_output(tmp_path, "b2"))
     process = subprocess.Popen(
         [sys.executable, str(wrapper), *argv], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -1704,7 +1704,7 @@ def _advance(
     for b in prange(v_state.shape[0]):
         if next_step[b] < t_end:
             LANE(
-                b,
+                int64(b),  # unsigned in a parallel loop: as int64, the parallel build calls the serial build's lane
                 next_step[b],
                 t_end,
                 dt,

@@ -299,8 +299,9 @@ class _Builder:
         # synapses in insertion order; made CSR-ordered at the end
         self.pre: list[np.ndarray] = []
         self.post: list[np.ndarray] = []
-        self.value: list[np.ndarray] = []
-        self.delay: list[np.ndarray] = []
+        self.value: list[np.ndarray] = []  # per chunk of synapses: one value each, or one (0-d) for them all
+        self.delay: list[np.ndarray] = []  # the same for delays
+        self.sizes: list[int] = []  # synapses per chunk
         self.owner: dict[str, list[tuple[int, int]]] = {}
         self.weight_refs: list[tuple[str, int, np.ndarray]] = []  # (param, first insertion index, coefficients)
         self.count = 0
@@ -371,22 +372,27 @@ class _Builder:
         owner: str,
         pre: np.ndarray,
         post: np.ndarray,
-        value: np.ndarray,
+        value: np.ndarray | float,
         delay_steps: np.ndarray,
         weight: object,
-        coefficient: np.ndarray,
+        coefficient: np.ndarray | float,
     ) -> None:
-        """Append synapses; ``value`` is the weight without its parameter part, ``coefficient`` its multiplier."""
+        """Append synapses; ``value`` is the weight without its parameter part, ``coefficient`` its multiplier
+        (each one per synapse, or one for them all)."""
         first = self.count
-        # int32 indices, and constant values and delays kept as broadcast views: ~8 bytes per synapse until finish()
+        # int32 indices, and a constant value or delay kept once for the chunk (finish() broadcasts it):
+        # ~8 bytes per synapse until finish(), and no broadcast view per chunk (a cortex adds 12,800 chunks)
         self.pre.append(np.asarray(pre).astype(np.int32, copy=False))
         self.post.append(np.asarray(post).astype(np.int32, copy=False))
-        self.value.append(np.broadcast_to(np.asarray(value).astype(float, copy=False), pre.shape))
-        self.delay.append(np.broadcast_to(np.asarray(delay_steps).astype(np.int32, copy=False), pre.shape))
+        self.value.append(np.asarray(value).astype(float, copy=False))
+        self.delay.append(np.asarray(delay_steps).astype(np.int32, copy=False))
+        self.sizes.append(pre.size)
         self.count += pre.size
         self.owner.setdefault(owner, []).append((first, self.count))
         if isinstance(weight, ParamRef):
-            self.weight_refs.append((weight.param, first, coefficient * weight.factor))
+            product = coefficient * weight.factor
+            coefficients = np.full(pre.shape, product) if np.ndim(product) == 0 else np.asarray(product)
+            self.weight_refs.append((weight.param, first, coefficients))
 
     def projection(self, name: str, proj) -> None:
         c = self.c
@@ -444,6 +450,7 @@ class _Builder:
         delay_steps = self.delay_steps(delay_ms, f"matrix projection {name}")
         seeds = np.random.SeedSequence(mproj.seed)
         pair_seeds = seeds.spawn(shape[0] * shape[1])
+        weight = ParamRef(param=w_param, factor=1.0) if w_param is not None else None  # the same for every pair
         for t, target in enumerate(mproj.targets):
             tgt = self.slices[target]
             for s, source in enumerate(mproj.sources):
@@ -457,15 +464,14 @@ class _Builder:
                 )
                 if pre.size == 0:
                     continue
-                weight = ParamRef(param=w_param, factor=1.0) if w_param is not None else None
                 self.add_synapses(
                     name,
                     pre + src.start,
                     post + tgt.start,
-                    np.broadcast_to(float(w_const[t, s]), pre.shape),
+                    float(w_const[t, s]),
                     delay_steps[t, s],
                     weight,
-                    np.broadcast_to(float(w_lin[t, s]), pre.shape),
+                    float(w_lin[t, s]),
                 )
 
     def finish(self) -> CompiledNetwork:
@@ -495,13 +501,13 @@ class _Builder:
         delays = np.empty(total, dtype=np.int32)
         first = 0
         where: np.ndarray | None = None
-        for value, delay in zip(self.value, self.delay):
-            where = rank[first : first + value.size]
+        for value, delay, size in zip(self.value, self.delay, self.sizes):
+            where = rank[first : first + size]
             constant[where] = value
             delays[where] = delay
-            first += value.size
+            first += size
         where = None  # a view of rank, which must not outlive it
-        self.value, self.delay = [], []
+        self.value, self.delay, self.sizes = [], [], []
         weights = SynapseMatrix(constant.copy(), indices, indptr, (n, n))
         for param, first, coefficients in self.weight_refs:
             indices_of = rank[first : first + coefficients.size].copy()
