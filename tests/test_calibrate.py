@@ -545,7 +545,7 @@ def test_kill_9_then_resume_ends_with_the_same_file(tmp_path, fake_file, monkeyp
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
     driver = (
         f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_calibrate; "
-        "from encephagen.cli.main import main; sys.argv[0] = 'encephagen'; main()"
+        "test_calibrate.SLEEPS = True; from encephagen.cli.main import main; sys.argv[0] = 'encephagen'; main()"
     )
     killed = tmp_path / "killed.json"
     process = subprocess.Popen(
