@@ -116,6 +116,11 @@ def candidate_tree(name: str) -> dict:
     return tree
 
 
+def parameter(value: float, unit: str, description: str, bounds: tuple[float, float], free: bool) -> dict:
+    """A circuit file's parameter entry."""
+    return {"value": value, "unit": unit, "description": description, "free": free, "bounds": list(bounds)}
+
+
 SLIP_TARGETS = {
     # name: (target population, "same" or "opposite" side, what the pathway does)
     "contra_RG_E": ("RG_E", "opposite", "excites the other leg's extensor half-centre: its swing ends sooner"),
@@ -166,33 +171,29 @@ def with_slip_afferents(
         "citation": "Pearson KG (2004) Generating the walking gait: role of sensory feedback. Prog Brain Res 143:123-129",
         "doi": "10.1016/S0079-6123(03)43012-4",
     }
-    tree["parameters"]["w_slip"] = {
-        "value": w_slip,
-        "unit": "mV",
-        "description": f"Total excitation of the target by its slip afferent pool ({what})",
-        "free": True,
-        "bounds": [0.0, 60.0],
-    }
-    tree["parameters"]["g_slip"] = {
-        "value": g_slip,
-        "unit": "mV/(m/s)",
-        "description": "Binding: slip-afferent current per m/s of loaded forward foot slip (the pool fires above ~10 mV)",
-        "free": True,
-        "bounds": [0.0, 5000.0],
-    }
+    tree["parameters"]["w_slip"] = parameter(
+        w_slip, "mV", f"Total excitation of the target by its slip afferent pool ({what})", (0.0, 60.0), free=True
+    )
+    tree["parameters"]["g_slip"] = parameter(
+        g_slip,
+        "mV/(m/s)",
+        "Binding: slip-afferent current per m/s of loaded forward foot slip (the pool fires above ~10 mV)",
+        (0.0, 5000.0),
+        free=True,
+    )
     tree["cell_classes"]["slip_afferent"] = {
         "transmitter": "glutamate",
         "description": "Cutaneous afferents of the sole that fire while the loaded foot slides forward on the floor; their input to the half-centres lets the floor adjust the step cycle's phase transitions",
         "references": [{"ref": "duysens1980"}, {"ref": "pearson2004"}],
     }
     if tau_slip is not None:
-        tree["parameters"]["tau_m_slip"] = {
-            "value": tau_slip,
-            "unit": "ms",
-            "description": "Membrane time constant of the slip afferents: the slip is averaged over about this long",
-            "free": True,
-            "bounds": [5.0, 300.0],
-        }
+        tree["parameters"]["tau_m_slip"] = parameter(
+            tau_slip,
+            "ms",
+            "Membrane time constant of the slip afferents: the slip is averaged over about this long",
+            (5.0, 300.0),
+            free=True,
+        )
         tree["neuron_models"]["slip_afferent"] = {
             **tree["neuron_models"]["afferent"],
             "tau_m": {"param": "tau_m_slip"},
@@ -215,13 +216,13 @@ def with_slip_afferents(
         "to": side,
     }
     if o_slip is not None:
-        tree["parameters"]["o_slip"] = {
-            "value": o_slip,
-            "unit": "mV",
-            "description": "Binding: slip-afferent offset; negative, a receptor threshold below which a slip is not sensed",
-            "free": False,
-            "bounds": [-60.0, 10.0],
-        }
+        tree["parameters"]["o_slip"] = parameter(
+            o_slip,
+            "mV",
+            "Binding: slip-afferent offset; negative, a receptor threshold below which a slip is not sensed",
+            (-60.0, 10.0),
+            free=False,
+        )
     binding["body"]["slip_sensors"] = True
     for side_name, letter in (("right", "R"), ("left", "L")):
         binding["afferents"][f"{side_name}_foot_slip"] = {
@@ -241,14 +242,14 @@ def with_start_drive(tree: dict, binding: dict, offset: float, ms: float = 0.0) 
     binding's ``start`` entry: ``drive_start`` is added to ``drive`` (the flexor half-centres'
     descending drive) during the warm-up and the episode's first ``ms``; then the drive is ``drive``.
     """
-    tree["parameters"]["drive_start"] = {
-        "value": offset,
-        "unit": "mV",
-        "description": "Binding: added to drive while the rhythm settles before the body moves (the warm-up) "
+    tree["parameters"]["drive_start"] = parameter(
+        offset,
+        "mV",
+        "Binding: added to drive while the rhythm settles before the body moves (the warm-up) "
         "and the first start.ms of an episode; gait initiation from a lower descending drive",
-        "free": False,
-        "bounds": [-8.0, 4.0],
-    }
+        (-8.0, 4.0),
+        free=False,
+    )
     binding["start"] = {
         "parameter": "drive",
         "offset": {"param": "drive_start"},
