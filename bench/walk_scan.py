@@ -20,13 +20,12 @@ import json
 import time
 
 import numpy as np
-from walk_gait_shape import sine_walker
 
+from encephagen.body.baselines import reference_controllers, run_episode
+from encephagen.body.binding import make_bound_body
+from encephagen.body.perturbations import parse_perturbations, perturbed
 from encephagen.body.runs import bind
 from encephagen.seeds import SELECTION
-
-FULL_EPISODE = 1000
-"""Body steps of a Walker2d-v5 episode that did not fall."""
 
 
 def resolve(variant: dict[str, float | str], defaults: dict[str, float]) -> dict[str, float]:
@@ -54,6 +53,8 @@ def main() -> None:
     args = parser.parse_args()
     loop = bind(args.circuit, "walker2d")
     defaults = loop.network.parameter_values()
+    body = make_bound_body(loop.binding, loop.base_dir)  # the sine walker's, as `encephagen run` builds it
+    sine = reference_controllers(body)["sine_pitch"]
     variants = {name: resolve(changes, defaults) for name, changes in json.loads(args.variants).items()}
     start = args.seed
     for item in args.conditions.split(","):
@@ -69,13 +70,15 @@ def main() -> None:
         print(f"{condition}: seeds {seeds[0]}-{seeds[-1]} ({time.perf_counter() - began:.0f} s)", flush=True)
         for i, name in enumerate(variants):
             lanes = results[i * len(seeds) : (i + 1) * len(seeds)]
-            full = sum(episode.metrics["steps"] >= FULL_EPISODE for episode in lanes)
+            full = int(sum(episode.metrics["full"] for episode in lanes))
             distance = np.mean([episode.metrics["distance"] for episode in lanes])
             print(f"  {name:28s} {full:3d}/{len(seeds):<3d} {distance:5.2f} m", flush=True)
         if not args.no_sine:
-            sine = sine_walker(seeds, perturbations)
-            full = int(sum(episode["full"] for episode in sine))
-            print(f"  {'sine walker':28s} {full:3d}/{len(seeds):<3d} {np.mean([e['distance'] for e in sine]):5.2f} m")
+            shaken = perturbed(body, parse_perturbations(perturbations))
+            episodes = [run_episode(shaken, sine, seed) for seed in seeds]
+            full = int(sum(episode["full"] for episode in episodes))
+            distance = np.mean([episode["distance"] for episode in episodes])
+            print(f"  {'sine walker':28s} {full:3d}/{len(seeds):<3d} {distance:5.2f} m", flush=True)
         start += len(seeds)
 
 
