@@ -44,6 +44,13 @@ session 12's best, C1S (C1 at drive 25.5, settling at 23.26 mV):
   drive (``--start-drive``) against the normal floor and the grippy one (notes, session 17):
 
     python bench/walk_candidate.py H1 --start-drive -2.4007 --o-slip -20 --out /tmp/walk_h1o
+
+* ``K1`` (session 18): from H1 with ``--start-drive -3.0 --o-slip -20`` (session 17's H1o30), calibration K1
+  (``perturb=none;none;delay=1;mass=1.2;friction=1.5``, distance weight 3, seed 1800001) with the slip pathway,
+  ``o_slip`` and ``drive_start`` fixed; its training candidate of generation 4, index 56, picked by a screen of
+  the run's history on selection seeds (notes, session 18):
+
+    python bench/walk_candidate.py K1 --start-drive -3.0 --o-slip -20 --out /tmp/walk_k1
 """
 
 from __future__ import annotations
@@ -98,12 +105,17 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
            0.011356807816135874, 0.0022333105776737383, -0.0047213150946038285, 0.0005830361753588886,
            -0.00445430491490734, -0.006642945790366238, -0.48943220430199463, 0.5178249831942903,
            0.7419517998768066),
+    "K1": (25.71270859450964, 20.219301460632977, 2.2158098784888223, 4.896856783982856, -22.81387296286851,
+           0.05426297042278959, 7.986193246212915, 0.4508463454913159, 0.00099619843391267, 0.011495751866079275,
+           0.0022695994213167616, -0.004800639168380068, 0.0005507372941344371, -0.004794033374750605,
+           -0.007005833224160058, -0.505224453983931, 0.5276256698902279, 0.6708415078287007),
 }
 # fmt: on
 SLIP_CANDIDATES: dict[str, tuple[str, float, float, float]] = {
     # name: (slip target, w_slip, g_slip, tau_m_slip) of a candidate calibrated with its slow slip afferents
     "C1": ("contra_RG_E", 19.4036, 534.457, 42.2491),
     "H1": ("contra_RG_E", 19.4036, 534.457, 42.2491),  # C1's, held fixed in its calibrations
+    "K1": ("contra_RG_E", 19.4036, 534.457, 42.2491),  # H1's, held fixed in its calibration
 }
 
 
