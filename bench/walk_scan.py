@@ -19,9 +19,7 @@ import argparse
 import json
 import time
 
-import numpy as np
-
-from encephagen.body.baselines import reference_controllers, run_episode
+from encephagen.body.baselines import aggregate, reference_controllers, run_episode
 from encephagen.body.binding import make_bound_body
 from encephagen.body.perturbations import parse_perturbations, perturbed
 from encephagen.body.runs import bind
@@ -41,6 +39,12 @@ def resolve(variant: dict[str, float | str], defaults: dict[str, float]) -> dict
         else:
             values[name] = float(value)
     return values
+
+
+def print_row(name: str, episodes: list[dict[str, float]]) -> None:
+    """One controller's line: full episodes and mean distance (:func:`~encephagen.body.baselines.aggregate`)."""
+    summary = aggregate(episodes)
+    print(f"  {name:28s} {summary['full']:3d}/{len(episodes):<3d} {summary['distance_mean']:5.2f} m", flush=True)
 
 
 def main() -> None:
@@ -69,16 +73,10 @@ def main() -> None:
         )
         print(f"{condition}: seeds {seeds[0]}-{seeds[-1]} ({time.perf_counter() - began:.0f} s)", flush=True)
         for i, name in enumerate(variants):
-            lanes = results[i * len(seeds) : (i + 1) * len(seeds)]
-            full = int(sum(episode.metrics["full"] for episode in lanes))
-            distance = np.mean([episode.metrics["distance"] for episode in lanes])
-            print(f"  {name:28s} {full:3d}/{len(seeds):<3d} {distance:5.2f} m", flush=True)
+            print_row(name, [episode.metrics for episode in results[i * len(seeds) : (i + 1) * len(seeds)]])
         if not args.no_sine:
             shaken = perturbed(body, parse_perturbations(perturbations))
-            episodes = [run_episode(shaken, sine, seed) for seed in seeds]
-            full = int(sum(episode["full"] for episode in episodes))
-            distance = np.mean([episode["distance"] for episode in episodes])
-            print(f"  {'sine walker':28s} {full:3d}/{len(seeds):<3d} {distance:5.2f} m", flush=True)
+            print_row("sine walker", [run_episode(shaken, sine, seed) for seed in seeds])
         start += len(seeds)
 
 

@@ -301,7 +301,6 @@ class _Builder:
         self.post: list[np.ndarray] = []
         self.value: list[np.ndarray] = []  # per chunk of synapses: one value each, or one (0-d) for them all
         self.delay: list[np.ndarray] = []  # the same for delays
-        self.sizes: list[int] = []  # synapses per chunk
         self.owner: dict[str, list[tuple[int, int]]] = {}
         self.weight_refs: list[tuple[str, int, np.ndarray]] = []  # (param, first insertion index, coefficients)
         self.count = 0
@@ -386,7 +385,6 @@ class _Builder:
         self.post.append(np.asarray(post).astype(np.int32, copy=False))
         self.value.append(np.asarray(value).astype(float, copy=False))
         self.delay.append(np.asarray(delay_steps).astype(np.int32, copy=False))
-        self.sizes.append(pre.size)
         self.count += pre.size
         self.owner.setdefault(owner, []).append((first, self.count))
         if isinstance(weight, ParamRef):
@@ -486,10 +484,11 @@ class _Builder:
         indices = np.empty(total, dtype=np.int32)
         source = np.empty(total, dtype=np.int64)
         fill = indptr[:-1].copy()
+        sizes = [pre.size for pre in self.pre]  # synapses per chunk, for the values and delays below
         first = 0
-        for c in range(len(self.pre)):
+        for c, size in enumerate(sizes):
             _scatter_rows(self.pre[c], self.post[c], first, fill, indices, source)
-            first += self.pre[c].size
+            first += size
             self.pre[c] = self.post[c] = _PLACED  # free each chunk as soon as it is placed
         del fill
         _release_free_memory()
@@ -501,13 +500,13 @@ class _Builder:
         delays = np.empty(total, dtype=np.int32)
         first = 0
         where: np.ndarray | None = None
-        for value, delay, size in zip(self.value, self.delay, self.sizes):
+        for value, delay, size in zip(self.value, self.delay, sizes, strict=True):
             where = rank[first : first + size]
             constant[where] = value
             delays[where] = delay
             first += size
         where = None  # a view of rank, which must not outlive it
-        self.value, self.delay, self.sizes = [], [], []
+        self.value, self.delay = [], []
         weights = SynapseMatrix(constant.copy(), indices, indptr, (n, n))
         for param, first, coefficients in self.weight_refs:
             indices_of = rank[first : first + coefficients.size].copy()
