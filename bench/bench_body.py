@@ -1,7 +1,7 @@
 """Body benchmarks: physics-only vs closed-loop speed, and the circuit beside the baseline walkers.
 
 Prints (1) Walker2d body steps per second for the physics alone (our adapter and
-``gymnasium.make``) and for the closed loop with the 112-neuron ``walker2d_cpg`` circuit at
+``gymnasium.make``) and for the closed loop with the shipped ``walker2d_cpg`` circuit (116 neurons) at
 dt 0.1 ms (80 circuit steps per body step), one lane and several; (2) the zero-action, best-constant
 and sine_pitch walkers (baselines.md section 1; sine_pitch = ``encephagen.body.baselines.SINE_PITCH``)
 and the circuit with its lesions on report seeds 100000-100009 (encephagen.seeds), in one table.

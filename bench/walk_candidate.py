@@ -1,9 +1,9 @@
-"""Writes an unshipped walker2d_cpg candidate of docs/notes/walk.md from its recorded values.
+"""Writes a walker2d_cpg candidate of docs/notes/walk.md from its recorded values.
 
-Sessions 8 and 9 calibrated candidates that walk the floor 1.5x as grippy but lose the normal
-floor; their circuit files were scratch. This rebuilds them from the shipped ``walker2d_cpg``
-(0.8.1) with the 18 values each calibration ended on (0.8.1's 17 free parameters plus
-``drive_ext``, set free as in those runs), and copies the bindings next to it, so that
+Sessions 8 to 18 calibrated candidates from 0.8.1; their circuit files were scratch, and the last of
+them, K1, shipped as 0.9.0. This rebuilds each from the shipped ``walker2d_cpg`` taken back to 0.8.1's
+structure (``candidate_trees``) with the 18 values its calibration ended on (0.8.1's 17 free parameters
+plus ``drive_ext``, set free as in those runs), and copies the bindings next to it, so that
 ``encephagen calibrate`` or ``bench/walk_gait_shape.py`` can start from the same point:
 
 * ``N3`` (session 8): ``perturb=none;friction=1.25;friction=1.5``, slip and swing weights 1;
@@ -16,7 +16,7 @@ floor; their circuit files were scratch. This rebuilds them from the shipped ``w
   ``perturb=none;noise=0.01;friction=0.5;friction=1.5``, budget 240, seed 1200001 (the validated
   pick); it always carries its slip afferents (``SLIP_CANDIDATES``).
 
-The file keeps 0.8.1's version and history (it is a start, not a release); what each candidate
+The file keeps the shipped version and history (it is a start, not a release); what each candidate
 does on selection seeds is in the notes.
 
 ``--slip TARGET`` adds session 10's structural variant: cutaneous slip afferents of each sole
@@ -111,6 +111,15 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
            -0.007005833224160058, -0.505224453983931, 0.5276256698902279, 0.6708415078287007),
 }
 # fmt: on
+ADDED_IN_090 = {
+    "parameters": ("w_slip", "g_slip", "tau_m_slip", "o_slip", "drive_start"),
+    "neuron_models": ("slip_afferent",),
+    "cell_classes": ("slip_afferent",),
+    "populations": ("Cut_slip",),
+    "projections": ("Cut_slip->RG_E",),
+    "references": ("duysens1980", "pearson2004"),
+}
+"""What 0.9.0 (K1) added to 0.8.1's circuit file, by section."""
 SLIP_CANDIDATES: dict[str, tuple[str, float, float, float]] = {
     # name: (slip target, w_slip, g_slip, tau_m_slip) of a candidate calibrated with its slow slip afferents
     "C1": ("contra_RG_E", 19.4036, 534.457, 42.2491),
@@ -119,13 +128,26 @@ SLIP_CANDIDATES: dict[str, tuple[str, float, float, float]] = {
 }
 
 
-def candidate_tree(name: str) -> dict:
-    """The shipped walker2d_cpg's file tree with candidate ``name``'s values and ``drive_ext`` free."""
-    tree = read_tree(SHIPPED)
+def candidate_trees(name: str) -> tuple[dict, dict]:
+    """The shipped walker2d_cpg's file tree and walker2d binding as 0.8.1 had them, with ``name``'s values.
+
+    0.9.0 is candidate K1: its slip afferents and start drive are taken out (``with_slip_afferents`` and
+    ``with_start_drive`` put them back where a candidate has them), so every candidate starts from 0.8.1's
+    structure; ``drive_ext`` is free, as in the calibrations.
+    """
+    tree, binding = read_tree(SHIPPED), read_tree(SHIPPED.with_name("walker2d_cpg.binding.json"))
+    for section, keys in ADDED_IN_090.items():
+        for key in keys:
+            del tree[section][key]
+    del binding["body"]["slip_sensors"]
+    del binding["start"]
+    for side in ("right", "left"):
+        del binding["afferents"][f"{side}_foot_slip"]
     for key, value in zip(NAMES, CANDIDATES[name], strict=True):
         tree["parameters"][key]["value"] = value
+        tree["parameters"][key].pop("source", None)
     tree["parameters"]["drive_ext"]["free"] = True
-    return tree
+    return tree, binding
 
 
 def parameter(value: float, unit: str, description: str, bounds: tuple[float, float], free: bool) -> dict:
@@ -297,7 +319,7 @@ def main() -> None:
     # the walker2d binding is always written (with --force over an earlier one, which may name the slip
     # afferents of a --slip run); copy_bindings then adds the others the shipped circuit has
     binding_path = args.out / "walker2d_cpg.binding.json"
-    tree, binding = candidate_tree(args.name), read_tree(SHIPPED.with_name(binding_path.name))
+    tree, binding = candidate_trees(args.name)
     if args.name in SLIP_CANDIDATES:
         if args.slip:
             raise SystemExit(f"error: candidate {args.name} has its own slip afferents; drop --slip")

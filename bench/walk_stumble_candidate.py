@@ -1,6 +1,6 @@
 """Writes the candidate walker2d_cpg with a stumbling-corrective pathway (not shipped; session 7 of docs/notes/walk.md).
 
-walker2d_cpg 0.8.1 plus, on each side: a cutaneous afferent pool ``Cut_foot`` fed by the foot's
+The shipped walker2d_cpg (0.8.1 in session 7) plus, on each side: a cutaneous afferent pool ``Cut_foot`` fed by the foot's
 contact force, stumble interneurons ``StIN`` excited by it, and a phase gate that alone is
 subthreshold, so that foot contact fires them only in swing (Forssberg 1979; Quevedo et al.
 2005; Zehr & Stein 1999). Their rate (low-pass 20 ms) is one more term of the knee and hip

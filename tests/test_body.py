@@ -667,8 +667,9 @@ def test_imitation_needs_known_parameters_and_a_rhythm(walker2d_cpg_loop):
 
 
 def test_gait_meter_scores_the_skating_circuit_above_the_sine_walker(walker2d_cpg_loop):
-    """walker2d_cpg 0.8.1 skates (notes/walk.md, session 7): its loaded feet slide faster and its
-    swings are shorter than the sine walker's on the same seeds; the meter must see both."""
+    """walker2d_cpg skates (notes/walk.md, session 7): its loaded feet slide faster and its swings are
+    shorter than the sine walker's on the same seeds; the meter must see both. 0.9.0 on seeds 0-9: slip
+    0.13-0.23 against 0.08-0.11 m/s, 422-444 ms in the air against 476-484 (0.8.1 swung 113-195 ms)."""
     from encephagen.body.baselines import reference_controllers
     from encephagen.body.binding import make_bound_body
     from encephagen.body.loop import GaitMeter
@@ -689,7 +690,7 @@ def test_gait_meter_scores_the_skating_circuit_above_the_sine_walker(walker2d_cp
                 break
         other = meter.metrics()
         assert own["slip"] > other["slip"] > 0.0, (seed, own, other)
-        assert 0.0 < own["air_ms"] < 0.6 * other["air_ms"], (seed, own, other)
+        assert 0.0 < own["air_ms"] < 0.95 * other["air_ms"], (seed, own, other)
 
 
 def test_gait_meter_sees_no_slip_and_no_swing_in_a_body_standing_still():
@@ -753,3 +754,30 @@ def test_walk_objective_adds_gait_shape_terms_only_when_weighted(tmp_path):
         assert after.terms["slip"] == episode["slip"] > 0.0
         assert after.terms["swing"] == max(0.0, 1.0 - episode["air_ms"] / 400.0)
         assert after.total == pytest.approx(before.total + 2.0 * after.terms["slip"] + 0.5 * after.terms["swing"])
+
+
+def test_walk_objective_scores_the_backward_lean_margin_only_when_weighted(tmp_path):
+    """Metric ``pitch_min`` is the most backward torso pitch from LEAN_FROM_S on (a short episode: its last);
+    term ``lean`` maps it past ``lean_rad`` onto [0, 1] toward the 1-rad fall limit."""
+    from encephagen.body.loop import LEAN_FROM_S
+    from encephagen.body.objective import lean_term, make_walk_evaluator
+    from encephagen.body.runs import bind
+
+    loop = bind("walker2d_cpg")
+    lean_from = round(LEAN_FROM_S * 1000 / loop.body_dt_ms)
+    long = loop.run([200_000], max_steps=lean_from + 60, record=True)[0]
+    short = loop.run([200_001], max_steps=30)[0]
+    pitch = long.trajectory["qpos"][:, 2]  # row 0 is the reset state, row k follows body step k - 1
+    assert long.metrics["pitch_min"] == pitch[lean_from + 1 :].min() < 0
+    assert short.metrics["pitch_min"] == short.metrics["end_pitch"]
+    assert [lean_term(p, 0.5) for p in (0.2, -0.5, -0.6, -0.75, -1.0, -1.4)] == pytest.approx([0, 0, 0.2, 0.5, 1, 1])
+
+    options, targets = {"body": "walker2d", "max_steps": 30}, {"distance_m": 4.0, "steps": 1000.0}
+    circuit = load_circuit("walker2d_cpg")
+    plain = make_walk_evaluator(circuit, targets, options)([{}], [200_001])[0][0]
+    leaning = make_walk_evaluator(circuit, targets, {**options, "lean_weight": 2.0, "lean_rad": 0.0})([{}], [200_001])
+    leaning = leaning[0][0]
+    assert "lean" not in plain.terms and leaning.terms["lean"] == lean_term(short.metrics["pitch_min"], 0.0)
+    assert leaning.total == pytest.approx(plain.total + 2.0 * leaning.terms["lean"])
+    with pytest.raises(BodyError, match=r"option lean_rad of objective 'walk'.*got 1\.0"):
+        make_walk_evaluator(circuit, targets, {**options, "lean_weight": 1.0, "lean_rad": 1.0})

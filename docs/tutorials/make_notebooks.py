@@ -232,7 +232,7 @@ notebook(
             "md",
             """# Attaching a body and filming it
 
-`walker2d_cpg` is the spinal CPG with hip and load afferents and vestibular neurons, bound to MuJoCo's
+`walker2d_cpg` is the spinal CPG with hip, load and sole-slip afferents and vestibular neurons, bound to MuJoCo's
 Walker2d by `walker2d_cpg.binding.json`: sensors drive afferent populations, motor-pool readouts drive the
 joints. We run one short episode in the closed loop, film it, and embed the film in the viewer page. Rendering
 needs an OpenGL back end without a display: `MUJOCO_GL=egl`.""",

@@ -40,6 +40,11 @@ FALL_MS = 500.0
 long before the end, so that the ~0.9 m a Walker2d covers by toppling forward is not counted
 as walking (a calibration otherwise learns to stand, then lunge)."""
 
+LEAN_FROM_S = 2.0
+"""Metric ``pitch_min`` (the most backward torso pitch) is taken from this time on, after the start-up
+transient: how close an episode that did not fall came to tipping over backwards (docs/notes/walk.md,
+session 18: walkers that fall less under a motor delay keep a wider margin in nearly every episode)."""
+
 
 def neural_steps_per_body_step(body_dt_ms: float, network_dt_ms: float) -> int:
     """Whole circuit steps per body step; refuses a ratio that is not an integer.
@@ -432,6 +437,7 @@ class ClosedLoop:
         observations = np.stack([body.reset(seed)[0] for body, seed in zip(bodies, seeds)])
         active = np.ones(lanes, dtype=bool)
         totals, tilt, effort = np.zeros(lanes), np.zeros(lanes), np.zeros(lanes)
+        lowest_pitch, lean_from = np.full(lanes, np.inf), int(round(LEAN_FROM_S * 1000.0 / self.body_dt_ms))
         travelled = np.zeros((lanes, limit + 1))  # forward distance after each body step
         terminated = np.zeros(lanes, dtype=bool)
         recorder = _Recorder(bodies, record)
@@ -462,6 +468,8 @@ class ClosedLoop:
                     active[b] = False
                     terminated[b] = result.terminated
             tilt[running] += np.abs(observations[running, self._pitch])
+            if step >= lean_from:
+                lowest_pitch[running] = np.minimum(lowest_pitch[running], observations[running, self._pitch])
             effort[running] += (
                 np.square(action[running]).sum(axis=1) / self.n_actuators
             )  # = np.mean, without its ~20 us of overhead
@@ -480,6 +488,8 @@ class ClosedLoop:
             # where the episode ended, so that a fall can be told apart: pitched forward or back, or sank
             metrics["end_pitch"] = float(observations[b, self._pitch])
             metrics["end_height"] = float(observations[b, self._height])
+            # the most backward pitch from LEAN_FROM_S on; of an episode over before then, its last
+            metrics["pitch_min"] = float(min(lowest_pitch[b], observations[b, self._pitch]))
             before_fall = max(body.steps - self.fall_steps, 0) if terminated[b] else body.steps
             metrics["distance_upright"] = float(travelled[b, before_fall])
             if meters is not None:
