@@ -3,7 +3,8 @@
 Every variant is a lane of one batched closed-loop run, so all of them (and the sine walker) see
 the same draws: the same reset noise, pushes and sensor noise per seed. Each condition takes the
 next block of selection seeds (:mod:`encephagen.seeds`), so nothing here touches a reported figure;
-the first seed of each block is printed. A variant sets values (``{"o_slip": -20}``), scales them
+the first seed of each block is printed, and beside each circuit variant its mean backward-lean margin
+(metric ``pitch_min``). A variant sets values (``{"o_slip": -20}``), scales them
 (``"*0.8"``) or shifts them (``"+0.02"``, ``"-0.5"``); ``{}`` is the file as written.
 
     python bench/walk_scan.py CIRCUIT.json --seed 226000 --conditions none:100,delay=1:60,friction=1.5:60 \
@@ -42,9 +43,14 @@ def resolve(variant: dict[str, float | str], defaults: dict[str, float]) -> dict
 
 
 def print_row(name: str, episodes: list[dict[str, float]]) -> None:
-    """One controller's line: full episodes and mean distance (:func:`~encephagen.body.baselines.aggregate`)."""
+    """One controller's line: full episodes and mean distance (:func:`~encephagen.body.baselines.aggregate`),
+    and for a circuit the mean of each episode's most backward torso pitch after 2 s (``pitch_min``, rad)."""
     summary = aggregate(episodes)
-    print(f"  {name:28s} {summary['full']:3d}/{len(episodes):<3d} {summary['distance_mean']:5.2f} m", flush=True)
+    lean = [e["pitch_min"] for e in episodes if "pitch_min" in e]
+    margin = f"  lean {sum(lean) / len(lean):+.3f} rad" if lean else ""
+    print(
+        f"  {name:28s} {summary['full']:3d}/{len(episodes):<3d} {summary['distance_mean']:5.2f} m{margin}", flush=True
+    )
 
 
 def main() -> None:

@@ -257,17 +257,19 @@ def test_walk_objective_trains_on_perturbed_episodes_and_history_records_them(tm
     assert {"speed", "drive_survival", "distance", "survival"} <= set(result.loss_after.terms)
     # a run directory written when these options were text: resuming it names them, and does not crash
     checkpoint = tmp_path / "run" / "checkpoint.json"
-    state = json.loads(checkpoint.read_text())
+    written = checkpoint.read_text()
+    state = json.loads(written)
     state["config"]["options"].update(perturb="none;push=3", drive_speeds="21:0.4")
     checkpoint.write_text(json.dumps(state))
+    resume = dict(settings=settings, run_dir=tmp_path / "run", base_dir=resolve_circuit_path("walker2d_cpg").parent)
     with pytest.raises(CalibrationError, match=r"different settings \(options.drive_speeds, options.perturb\)"):
-        calibrate(
-            load_circuit("walker2d_cpg"),
-            settings,
-            tmp_path / "run",
-            base_dir=resolve_circuit_path("walker2d_cpg").parent,
-            resume=True,
-        )
+        calibrate(load_circuit("walker2d_cpg"), **resume, resume=True, keep_worse=True)
+    # written before the objective had options lean_weight and lean_rad: that run used their defaults
+    state = json.loads(written)
+    del state["config"]["options"]["lean_weight"], state["config"]["options"]["lean_rad"]
+    checkpoint.write_text(json.dumps(state))
+    resumed = calibrate(load_circuit("walker2d_cpg"), **resume, resume=True, keep_worse=True)
+    assert resumed.circuit.parameters == result.circuit.parameters
 
 
 def test_run_prints_perturbed_runs_beside_the_baselines_and_refuses_bad_flags(tmp_path):

@@ -568,14 +568,21 @@ class _Log:
         }
         atomic_write_bytes(self.checkpoint, (json.dumps(state, indent=1) + "\n").encode())
 
-    def recover(self, config: Mapping[str, Any]) -> list[dict[str, Any]] | None:
-        """The complete evaluation records of an earlier run with this config (None: nothing to resume)."""
+    def recover(
+        self, config: Mapping[str, Any], option_defaults: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]] | None:
+        """The complete evaluation records of an earlier run with this config (None: nothing to resume).
+
+        An option the earlier run does not record was added to the objective since; that run used what is
+        now its default (``option_defaults``), so it resumes."""
         if not self.checkpoint.exists():
             return None
         state = json.loads(self.checkpoint.read_text(encoding="utf-8"))
-        new = json.loads(_dumps(config))
-        if state.get("config") != new:
-            changed = _changed_keys(state.get("config", {}), new)
+        old, new = state.get("config", {}), json.loads(_dumps(config))
+        if isinstance(old.get("options"), dict):
+            old = {**old, "options": {**json.loads(_dumps(option_defaults or {})), **old["options"]}}
+        if old != new:
+            changed = _changed_keys(old, new)
             raise CalibrationError(
                 f"{self.checkpoint}: the run there used different settings ({', '.join(changed)}); resume with the same ones or choose another run_dir"
             )
@@ -682,7 +689,7 @@ def calibrate(
     run_log = _Log(run_dir)
     replay: list[dict[str, Any]] = []
     if resume:
-        recovered = run_log.recover(config)
+        recovered = run_log.recover(config, objective.options if objective is not None else None)
         if recovered is None:
             log.info("%s: no checkpoint; starting a new run", run_dir)
         replay = recovered or []
