@@ -51,6 +51,12 @@ session 12's best, C1S (C1 at drive 25.5, settling at 23.26 mV):
   the run's history on selection seeds (notes, session 18):
 
     python bench/walk_candidate.py K1 --start-drive -3.0 --o-slip -20 --out /tmp/walk_k1
+
+* ``K2_38`` (session 19): from 0.9.0, calibration K2 (K1's objective plus ``lean_weight=1``, seed 1900001), its
+  training candidate of generation 3, index 38: the best of a seven-way screen on fresh selection seeds, to be
+  confirmed on other blocks (notes, session 19):
+
+    python bench/walk_candidate.py K2_38 --start-drive -3.0 --o-slip -20 --out /tmp/walk_k2_38
 """
 
 from __future__ import annotations
@@ -109,6 +115,11 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
            0.05426297042278959, 7.986193246212915, 0.4508463454913159, 0.00099619843391267, 0.011495751866079275,
            0.0022695994213167616, -0.004800639168380068, 0.0005507372941344371, -0.004794033374750605,
            -0.007005833224160058, -0.505224453983931, 0.5276256698902279, 0.6708415078287007),
+    "K2_38": (25.879784396754737, 21.059463999850482, 2.199983665446689, 4.602674579794856, -18.858568509571832,
+              0.05104206037813832, 7.726317549971334, 0.5184356906267807, 0.0008944725689452351,
+              0.01158451585659922, 0.0023286248808823407, -0.0053131339784298825, 0.00038988031745510257,
+              -0.004609353151934911, -0.007359275147080273, -0.5542499304625534, 0.5702126381761249,
+              0.6775603833941432),
 }
 # fmt: on
 ADDED_IN_090 = {
@@ -125,6 +136,7 @@ SLIP_CANDIDATES: dict[str, tuple[str, float, float, float]] = {
     "C1": ("contra_RG_E", 19.4036, 534.457, 42.2491),
     "H1": ("contra_RG_E", 19.4036, 534.457, 42.2491),  # C1's, held fixed in its calibrations
     "K1": ("contra_RG_E", 19.4036, 534.457, 42.2491),  # H1's, held fixed in its calibration
+    "K2_38": ("contra_RG_E", 19.4036, 534.457, 42.2491),
 }
 
 
