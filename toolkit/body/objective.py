@@ -72,7 +72,8 @@ torso pitch after its first 2 s (metric ``pitch_min``) went past ``lean_rad``, a
 to Walker2d's 1-rad fall limit (0 within ``lean_rad``, 1 at the limit). A walker that falls in 1-3 % of
 episodes shows no fall in the ~30 episodes a candidate is scored on, but how near its episodes come to
 tipping backwards is measured in every one of them (0.9.0 under a one-step motor delay: -0.59 rad on
-average, its rivals -0.63 to -0.69). ``--option lean_weight=1``."""
+average, its rivals -0.63 to -0.69). ``--option lean_weight=1``. Tried once (docs/notes/walk.md, session 19), it
+did not carry: candidates scored well on it leaned back further than 0.9.0 on fresh delayed episodes."""
 
 
 def _pairs(option: str, value: Any, example: str) -> list[tuple[Any, Any]]:
