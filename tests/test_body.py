@@ -770,14 +770,16 @@ def test_walk_objective_scores_the_backward_lean_margin_only_when_weighted(tmp_p
     pitch = long.trajectory["qpos"][:, 2]  # row 0 is the reset state, row k follows body step k - 1
     assert long.metrics["pitch_min"] == pitch[lean_from + 1 :].min() < 0
     assert short.metrics["pitch_min"] == short.metrics["end_pitch"]
-    assert [lean_term(p, 0.5) for p in (0.2, -0.5, -0.6, -0.75, -1.0, -1.4)] == pytest.approx([0, 0, 0.2, 0.5, 1, 1])
+    assert [lean_term(p, 0.5, 1.0) for p in (0.2, -0.5, -0.6, -0.75, -1.0, -1.4)] == pytest.approx(
+        [0, 0, 0.2, 0.5, 1, 1]
+    )
 
     options, targets = {"body": "walker2d", "max_steps": 30}, {"distance_m": 4.0, "steps": 1000.0}
     circuit = load_circuit("walker2d_cpg")
     plain = make_walk_evaluator(circuit, targets, options)([{}], [200_001])[0][0]
-    leaning = make_walk_evaluator(circuit, targets, {**options, "lean_weight": 2.0, "lean_rad": 0.0})([{}], [200_001])
-    leaning = leaning[0][0]
-    assert "lean" not in plain.terms and leaning.terms["lean"] == lean_term(short.metrics["pitch_min"], 0.0)
+    leaning_evaluator = make_walk_evaluator(circuit, targets, {**options, "lean_weight": 2.0, "lean_rad": 0.0})
+    leaning = leaning_evaluator([{}], [200_001])[0][0]
+    assert "lean" not in plain.terms and leaning.terms["lean"] == lean_term(short.metrics["pitch_min"], 0.0, 1.0)
     assert leaning.total == pytest.approx(plain.total + 2.0 * leaning.terms["lean"])
     with pytest.raises(BodyError, match=r"option lean_rad of objective 'walk'.*got 1\.0"):
         make_walk_evaluator(circuit, targets, {**options, "lean_weight": 1.0, "lean_rad": 1.0})

@@ -467,9 +467,10 @@ class ClosedLoop:
                 if result.terminated or result.truncated:
                     active[b] = False
                     terminated[b] = result.terminated
-            tilt[running] += np.abs(observations[running, self._pitch])
+            pitch = observations[running, self._pitch]
+            tilt[running] += np.abs(pitch)
             if step >= lean_from:
-                lowest_pitch[running] = np.minimum(lowest_pitch[running], observations[running, self._pitch])
+                lowest_pitch[running] = np.minimum(lowest_pitch[running], pitch)
             effort[running] += (
                 np.square(action[running]).sum(axis=1) / self.n_actuators
             )  # = np.mean, without its ~20 us of overhead

@@ -69,7 +69,7 @@ touchdown (metric ``air_ms``) from ``swing_ms`` (0 at or above it, 1 for no swin
 
 Lean margin (off by default): ``lean_weight`` times term ``lean``, how far each episode's most backward
 torso pitch after its first 2 s (metric ``pitch_min``) went past ``lean_rad``, as a fraction of the way
-to Walker2d's 1-rad fall limit (0 within ``lean_rad``, 1 at the limit). A walker that falls in 1-3 % of
+to the body's pitch fall limit (Walker2d: 1 rad; 0 within ``lean_rad``, 1 at the limit). A walker that falls in 1-3 % of
 episodes shows no fall in the ~30 episodes a candidate is scored on, but how near its episodes come to
 tipping backwards is measured in every one of them (0.9.0 under a one-step motor delay: -0.59 rad on
 average, its rivals -0.63 to -0.69). ``--option lean_weight=1``. Tried once (docs/notes/walk.md, session 19), it
@@ -128,7 +128,7 @@ class WalkEvaluator:
     """Scores parameter sets on seeds by running each pair as a lane of a closed loop (picklable)."""
 
     def __init__(self, circuit, targets: Mapping[str, float], options: Mapping[str, Any], base_dir: str | Path | None):
-        from .binding import binding_path_for, load_binding
+        from .binding import binding_path_for, load_binding, make_bound_body
 
         options = {**WALK_OPTIONS, **options}
         self.circuit, self.targets, self.options = circuit, dict(targets), options
@@ -152,10 +152,14 @@ class WalkEvaluator:
         self._network: CompiledNetwork | None = None
         self.conditions = conditions_option(options["perturb"])
         self.drive_speeds = drive_speeds_option(options["drive_speeds"])
-        if not 0.0 <= float(options["lean_rad"]) < 1.0:
+        # the lean term's scale is the body's own fall limit (Walker2d: |pitch| < 1 rad)
+        self.fall_rad = make_bound_body(self.binding, self.base_dir).max_abs_pitch
+        if float(options["lean_weight"]) and self.fall_rad is None:
+            raise BodyError(f"option lean_weight of objective 'walk': body {options['body']!r} has no pitch fall limit")
+        if self.fall_rad is not None and not 0.0 <= float(options["lean_rad"]) < self.fall_rad:
             raise BodyError(
-                f"option lean_rad of objective 'walk': a backward pitch in [0, 1) rad, below the 1-rad fall limit; "
-                f"got {options['lean_rad']!r}"
+                f"option lean_rad of objective 'walk': a backward pitch in [0, {self.fall_rad:g}) rad, below the "
+                f"body's fall limit; got {options['lean_rad']!r}"
             )
         if self.drive_speeds and options["drive_param"] not in circuit.parameters:
             raise BodyError(
@@ -233,14 +237,14 @@ class WalkEvaluator:
         if float(self.options["swing_weight"]):
             terms["swing"] = max(0.0, 1.0 - float(episode["air_ms"]) / float(self.options["swing_ms"]))
         if float(self.options["lean_weight"]):
-            terms["lean"] = lean_term(float(episode["pitch_min"]), float(self.options["lean_rad"]))
+            terms["lean"] = lean_term(float(episode["pitch_min"]), float(self.options["lean_rad"]), self.fall_rad)
         return terms
 
 
-def lean_term(pitch_min: float, lean_rad: float, fall_rad: float = 1.0) -> float:
-    """How far a backward lean of ``-pitch_min`` rad went past ``lean_rad`` toward the fall limit, in [0, 1].
+def lean_term(pitch_min: float, lean_rad: float, fall_rad: float) -> float:
+    """How far a backward lean of ``-pitch_min`` rad went past ``lean_rad`` toward the fall limit ``fall_rad``, in [0, 1].
 
-    >>> [lean_term(p, 0.5) for p in (0.1, -0.5, -0.75, -1.2)]
+    >>> [lean_term(p, 0.5, 1.0) for p in (0.1, -0.5, -0.75, -1.2)]
     [0.0, 0.0, 0.5, 1.0]
     """
     return min(1.0, max(0.0, (-pitch_min - lean_rad) / (fall_rad - lean_rad)))
