@@ -3,10 +3,10 @@
 Falls are rare (1-3 % of 0.9.0's episodes), so a fall count says little about *why*. This records every
 lane on selection seeds (:mod:`encephagen.seeds`; nothing here touches a reported figure), keeps the
 trajectories of the falls only (memory stays bounded), and prints per fall: when it fell, the duration
-of its last flexor bursts (body steps, either side), how far back its leg had got when each began (the
-stance's reach: the hip angle, rad, at its most negative from the burst's onset) and its mean torso pitch
-over the window before the fall,
-beside the same figures for the full episodes (body steps 500-760). A fall before ``--start-steps`` is
+of its last flexor bursts (body steps, either side; the last one cut short by the fall), how far back its
+leg had got when each began (the stance's reach: the hip angle, rad, at its most negative from the burst's
+onset) and its mean torso pitch over the window before the fall, beside the same figures for the full
+episodes (body steps 500-760). A fall before ``--start-steps`` is
 a start-up fall; for those the body step at which the first flexor burst of the episode ended is
 printed instead (0.9.0's start-up falls end it late: docs/notes/walk.md, session 20).
 
@@ -154,11 +154,12 @@ def main() -> None:
         durations = [d for s in fulls for d in s["bursts"]]
         reach = [r for s in fulls for r in s["reach"]]
         ends = [s["first_end"] for s in fulls]
+        pitch = np.mean([s["pitch"] for s in fulls])
         print(
             f"  full episodes (steps {FULL_FROM}-{FULL_FROM + WINDOW}): flexor bursts {np.mean(durations):.1f} +- "
-            f"{np.std(durations):.1f} steps, legs back to {np.mean(reach):+.2f} +- {np.std(reach):.2f} rad, mean pitch {np.mean([s['pitch'] for s in fulls]):+.2f} rad; "
-            f"first burst ended at step {np.percentile(ends, 50):.0f} (5-95 %: {np.percentile(ends, 5):.0f}-"
-            f"{np.percentile(ends, 95):.0f})"
+            f"{np.std(durations):.1f} steps, legs back to {np.mean(reach):+.2f} +- {np.std(reach):.2f} rad, "
+            f"mean pitch {pitch:+.2f} rad; first burst ended at step {np.percentile(ends, 50):.0f} "
+            f"(5-95 %: {np.percentile(ends, 5):.0f}-{np.percentile(ends, 95):.0f})"
         )
     if args.plot:
         plot(
