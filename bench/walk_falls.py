@@ -3,12 +3,12 @@
 Falls are rare (1-3 % of 0.9.0's episodes), so a fall count says little about *why*. This records every
 lane on selection seeds (:mod:`encephagen.seeds`; nothing here touches a reported figure), keeps the
 trajectories of the falls only (memory stays bounded), and prints per fall: when it fell, the duration
-of its last flexor bursts (body steps, either side; the last one cut short by the fall), how far back its
+of its last whole flexor bursts (body steps, either side), how far back its
 leg had got when each began (the stance's reach: the hip angle, rad, at its most negative from the burst's
 onset) and its mean torso pitch over the window before the fall, beside the same figures for the full
 episodes (body steps 500-760). A fall before ``--start-steps`` is
-a start-up fall; for those the body step at which the first flexor burst of the episode ended is
-printed instead (0.9.0's start-up falls end it late: docs/notes/walk.md, session 20).
+a start-up fall; for those the body step at which the episode's first flexor burst ended is printed
+instead (0.9.0's start-up falls end it late: docs/notes/walk.md, session 20).
 
 Walker2d's hip angle is torso-relative and runs from 0 (the thigh in line with the torso, as far forward
 as it goes) to negative (the thigh behind): a flexor burst swings the leg toward 0, and the forward
@@ -25,40 +25,31 @@ import argparse
 import numpy as np
 
 from encephagen.body.runs import bind
+from encephagen.gait import detect_bursts
+from encephagen.plots import new_figure, save_figure
 from encephagen.seeds import SELECTION, SeedRangeError
 
 WINDOW = 260
 """Body steps looked at before a fall (about two strides of 0.9.0), and the full episodes' window length."""
 FULL_FROM = 500
 """Where the full episodes' window starts: past the start-up, before the episode's end."""
-MIN_BURST = 20
-"""Body steps a flexor burst must last to count (unless under way at the first body step): shorter
-crossings are flicker at a burst's edge."""
 CHUNK = 30
 """Lanes per batched run (only the falls' trajectories are kept between chunks)."""
 HIP_QPOS = (6, 3)
 """Walker2d's left and right hip angles in ``qpos`` (the order of ``--flexors``: left leg's, then right's)."""
 
 
-def bursts(rate_hz: np.ndarray, threshold_hz: float) -> list[tuple[int, int]]:
-    """(first, end) body steps of each burst: the 3-step mean rate above ``threshold_hz`` for >= MIN_BURST steps
-    (or from the first body step on, however short: the burst the warm-up left under way)."""
-    on = np.convolve(rate_hz, np.ones(3) / 3, "same") > threshold_hz
-    edges = np.flatnonzero(np.diff(on.astype(np.int8))) + 1
-    bounds = np.concatenate([[0] if on[0] else [], edges, [len(on)] if on[-1] else []]).astype(int)
-    return [(int(a), int(b)) for a, b in zip(bounds[::2], bounds[1::2]) if a == 0 or b - a >= MIN_BURST]
-
-
-def describe(trajectory: dict[str, np.ndarray], flexors: list[int], fell: bool, threshold_hz: float) -> dict:
-    """Flexor bursts in the window (duration, how far back the hip was when the swing began), the
-    window's mean torso pitch, and when the episode's first burst ended."""
+def describe(trajectory: dict[str, np.ndarray], flexors: list[int], fell: bool, body_dt_ms: float) -> dict:
+    """Whole flexor bursts in the window (:func:`encephagen.gait.detect_bursts`: duration, how far back the hip
+    was when the swing began), the window's mean torso pitch, and when the episode's first burst ended (a
+    silent bin put before each trace, so that the burst the warm-up left under way has an onset too)."""
     rates, qpos = trajectory["population_rates_hz"], trajectory["qpos"]
     steps = len(rates)
     lo, hi = (max(0, steps - WINDOW), steps) if fell else (FULL_FROM, FULL_FROM + WINDOW)
     found = sorted(
-        (first, end, float(qpos[first : end + 1, hip].min()))
+        (max(0, int(first) - 1), int(end) - 1, float(qpos[max(0, first - 1) : end, hip].min()))
         for column, hip in zip(flexors, HIP_QPOS)
-        for first, end in bursts(rates[:, column], threshold_hz)
+        for first, end in zip(*detect_bursts(np.r_[0.0, rates[:, column]], body_dt_ms))
     )
     window = [(end - first, reach) for first, end, reach in found if lo <= first < hi]
     return {
@@ -72,13 +63,9 @@ def describe(trajectory: dict[str, np.ndarray], flexors: list[int], fell: bool, 
 
 def plot(path: str, falls: dict[int, dict], reference: dict | None, names: dict[int, str]) -> None:
     """One panel per fall (its last WINDOW steps), and a full episode's first WINDOW steps last."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     panels = [(seed, t, True) for seed, t in falls.items()] + ([("full", reference, False)] if reference else [])
-    fig, axes = plt.subplots(len(panels), 1, figsize=(12, 2.6 * len(panels)), squeeze=False)
+    fig = new_figure(figsize=(12, 2.6 * len(panels)))
+    axes = fig.subplots(len(panels), 1, squeeze=False)
     for ax, (seed, t, fell) in zip(axes[:, 0], panels):
         steps = len(t["action"])
         window = np.arange(max(0, steps - WINDOW), steps) if fell else np.arange(0, min(WINDOW, steps))
@@ -98,7 +85,7 @@ def plot(path: str, falls: dict[int, dict], reference: dict | None, names: dict[
     axes[0, 0].legend(loc="upper left", fontsize=7)
     twin.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    save_figure(fig, path, dpi=80)
 
 
 def main() -> None:
@@ -110,7 +97,6 @@ def main() -> None:
     parser.add_argument(
         "--flexors", default="L_RG_F,R_RG_F", help="the flexor half-centre populations of the left leg, then the right"
     )
-    parser.add_argument("--threshold-hz", type=float, default=1000.0, help="population rate that counts as a burst")
     parser.add_argument("--start-steps", type=int, default=350, help="a fall before this body step is a start-up fall")
     parser.add_argument("--plot", help="PNG of every fall's last seconds")
     args = parser.parse_args()
@@ -133,7 +119,7 @@ def main() -> None:
     for first in range(0, len(seeds), CHUNK):
         for episode in loop.run(seeds[first : first + CHUNK], perturbations=args.perturb, record=True):
             fell = not episode.metrics["full"]
-            summary = describe(episode.trajectory, flexors, fell, args.threshold_hz)
+            summary = describe(episode.trajectory, flexors, fell, loop.body_dt_ms)
             if fell:
                 falls[episode.seed] = {"summary": summary, "trajectory": episode.trajectory}
             else:
