@@ -143,9 +143,9 @@ SLIP_CANDIDATES: dict[str, tuple[str, float, float, float]] = {
 def candidate_trees(name: str) -> tuple[dict, dict]:
     """The shipped walker2d_cpg's file tree and walker2d binding as 0.8.1 had them, with ``name``'s values.
 
-    0.9.0 is candidate K1: its slip afferents and start drive are taken out (``with_slip_afferents`` and
-    ``with_start_drive`` put them back where a candidate has them), so every candidate starts from 0.8.1's
-    structure; ``drive_ext`` is free, as in the calibrations.
+    0.9.0 is candidate K1 and 0.10.0 is 0.9.0 with a phase start: the slip afferents, start drive and phase
+    start are taken out (``with_slip_afferents`` and ``with_start_drive`` put the first two back where a candidate
+    has them), so every candidate starts from 0.8.1's structure; ``drive_ext`` is free, as in the calibrations.
     """
     tree, binding = read_tree(SHIPPED), read_tree(SHIPPED.with_name("walker2d_cpg.binding.json"))
     for section, keys in ADDED_IN_090.items():
@@ -153,6 +153,8 @@ def candidate_trees(name: str) -> tuple[dict, dict]:
             del tree[section][key]
     del binding["body"]["slip_sensors"]
     del binding["start"]
+    del binding["start_phase"]  # 0.10.0's; every candidate started after a fixed 1-s warm-up
+    binding["warmup_ms"] = 1000.0
     for side in ("right", "left"):
         del binding["afferents"][f"{side}_foot_slip"]
     for key, value in zip(NAMES, CANDIDATES[name], strict=True):

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from encephagen.body.adapters import Walker2d
 from encephagen.body.baselines import reference_controllers, run_episode
-from encephagen.body.binding import StartDrive, binding_path_for, load_binding
-from encephagen.body.loop import ClosedLoop, DriveSchedule, without_afferents
+from encephagen.body.binding import StartDrive, StartPhase, binding_path_for, load_binding
+from encephagen.body.loop import ClosedLoop, DriveSchedule, _StartGate, without_afferents
 from encephagen.body.perturbations import (
     FrictionScale,
     MassScale,
@@ -175,6 +175,46 @@ def test_a_binding_start_drive_is_the_drive_schedule_that_starts_below_the_drive
         ClosedLoop(loop.network, binding.model_copy(update={"start": StartDrive(parameter="driev")}))
     with pytest.raises(BodyError, match="no population's drive"):
         ClosedLoop(loop.network, binding.model_copy(update={"start": StartDrive(parameter="w_ia")}))
+
+
+def test_a_phase_start_begins_each_lane_a_set_time_after_a_watched_readout_rises(walker):
+    _, shipped, shipped_loop = walker
+    # no start drive: the rhythm waited on runs at the drive it runs at after 712 ms
+    plain = shipped.model_copy(update={"start": None, "start_phase": None, "warmup_ms": 712.0})
+    phase = StartPhase(readouts=["right_fe_fast", "left_fe_fast"], after_ms=80.0, within_ms=800.0)
+    gated = ClosedLoop(
+        shipped_loop.network,
+        plain.model_copy(update={"warmup_ms": 720.0, "start_phase": phase}),
+        base_dir=shipped_loop.base_dir,
+    )
+    # the open-loop rhythm after 712 ms: row j is the readouts at 720 + 8 j ms
+    rhythm = ClosedLoop(shipped_loop.network, plain, base_dir=shipped_loop.base_dir).readouts_at_rest(SEEDS, 120)
+    watched = [gated.readout_names.index(name) for name in phase.readouts]
+    started = gated.readouts_at_rest(SEEDS, 20)
+    waits = []
+    for lane in range(len(SEEDS)):
+        above = rhythm[lane][:, watched] > 0.0
+        rise = int(np.flatnonzero((~above[:-1] & above[1:]).any(axis=1))[0]) + 1
+        # each lane's first row comes 10 body steps (80 ms) after the step at which a readout rose
+        assert np.allclose(started[lane], rhythm[lane, rise + 11 : rise + 31], rtol=1e-9, atol=1e-9)
+        waits.append(rise)
+    assert len(set(waits)) == len(waits)  # the lanes waited for different times: a per-lane start
+    # a lane starts the same in a batch as alone, and its body does not move before its start
+    both, alone = gated.run(SEEDS, max_steps=40, record=True), gated.run(SEEDS[1:], max_steps=40, record=True)
+    assert both[1].metrics == alone[0].metrics
+    assert np.array_equal(both[1].trajectory["qpos"], alone[0].trajectory["qpos"])
+    assert both[0].trajectory["observation"].shape == (41, shipped_loop.n_sensors)
+    wrong = phase.model_copy(update={"readouts": ["right_fe_fast", "left_fe_fats"]})
+    with pytest.raises(BodyError, match=r"/start_phase/readouts/1: unknown readout 'left_fe_fats'.*did you mean"):
+        ClosedLoop(shipped_loop.network, plain.model_copy(update={"start_phase": wrong}))
+
+
+def test_a_phase_start_waits_at_most_its_limit_then_starts_anyway():
+    gate = _StartGate(np.zeros((3, 1)), np.array([0]), 0.0, after=2, within=4)
+    readouts = np.array([[1.0], [0.0], [0.0]])  # lane 0 rises at once, the others never
+    starts = [gate.update(readouts).tolist() for _ in range(4)]
+    assert starts == [[False] * 3, [False] * 3, [True, False, False], [False, True, True]]
+    assert not gate.waiting.any() and gate.longest == 6
 
 
 def test_without_afferents_removes_the_fed_populations_and_their_binding_entries(walker):

@@ -174,6 +174,28 @@ class StartDrive(Strict):
     description: str = ""
 
 
+class StartPhase(Strict):
+    """Start the body at a set phase of the warm-up rhythm instead of after a fixed time.
+
+    After ``warmup_ms`` the warm-up goes on, lane by lane, until one of ``readouts`` rises through
+    ``rises_through`` (Hz), and then ``after_ms`` more; a lane whose readouts do not rise within
+    ``within_ms`` starts then. A rhythm generator started from rest breaks its left-right
+    symmetry at a time set by noise, so after a fixed warm-up the phase at which the body
+    starts moving is drawn anew for every seed; starting at the rise of either leg's flexor
+    command instead fixes it (up to left for right, which a symmetric body does not tell apart).
+    """
+
+    readouts: list[Name] = Field(min_length=1)
+    """Circuit readouts watched for the rise, e.g. each leg's flexor-minus-extensor command."""
+    rises_through: float = 0.0
+    """The value (Hz) a readout crosses from at or below to above."""
+    after_ms: float = Field(default=0.0, ge=0)
+    """Warm-up time after the rise before the first body step (ms, whole body steps)."""
+    within_ms: float = Field(default=1000.0, gt=0)
+    """The longest wait for a rise after ``warmup_ms`` (ms)."""
+    description: str = ""
+
+
 class Binding(Strict):
     """A circuit's wiring to a body: the whole content of one binding file."""
 
@@ -194,6 +216,8 @@ class Binding(Strict):
     start: StartDrive | None = None
     """A drive of the circuit offset during the warm-up and the episode's first ``start.ms``
     (see :class:`StartDrive`); none by default."""
+    start_phase: StartPhase | None = None
+    """The warm-up ends at a phase of the rhythm (see :class:`StartPhase`); none: after ``warmup_ms``."""
     afferents: dict[Name, Afferent] = {}
     motors: dict[Name, Motor] = Field(min_length=1)
 
@@ -358,6 +382,17 @@ def check_binding(binding: Binding, circuit: Any, body: Any, file: str = "<bindi
                 f"{did_you_mean(binding.start.parameter, circuit.parameters)}",
                 "Name the parameter of a population drive, e.g. 'drive'",
             )
+        )
+    if binding.start_phase is not None:
+        problems.extend(
+            Problem(
+                file,
+                f"/start_phase/readouts/{i}",
+                f"unknown readout {name!r}{did_you_mean(name, circuit.readouts)}",
+                "Name a readout of the circuit, e.g. a leg's flexor-minus-extensor command",
+            )
+            for i, name in enumerate(binding.start_phase.readouts)
+            if name not in circuit.readouts
         )
     sensors, actuators = list(body.sensor_names), list(body.actuator_names)
     for name, aff in binding.afferents.items():

@@ -270,7 +270,7 @@ class ClosedLoop:
         """Readouts with every sensor at 0 and no body moving, (lanes, steps, R) in :attr:`readout_names` order.
 
         One row per body step after the warm-up, as the closed loop reads them (the binding's
-        start drive included); lane i runs noise seed ``seeds[i]``. What the circuit commands on its own: the open-loop rhythm
+        start drive and phase start included); lane i runs noise seed ``seeds[i]``. What the circuit commands on its own: the open-loop rhythm
         that :mod:`encephagen.body.imitate` fits a binding to.
         """
         from ..simulation import Simulator
@@ -294,14 +294,41 @@ class ClosedLoop:
         inputs = self._inputs(at_rest, gains, offsets)
         columns = [simulator.readout_names.index(name) for name in self.readout_names]
         simulator.advance(self.warmup_steps, **self._inputs(at_rest, gains, offsets, commanded and commanded(-1)))
+        gate = self._start_gate(simulator)
+        begun = np.zeros(lanes, dtype=np.intp)
         out = np.empty((lanes, steps, len(columns)))
-        for t in range(steps):
-            extra = commanded and commanded(t)
+        for tick in range(steps + (0 if gate is None else gate.longest)):
+            step = tick if gate is None else np.where(gate.waiting, -1, tick - begun)
+            extra = commanded and commanded(step)
             simulator.advance(
                 self.steps_per_body_step, **(inputs if extra is None else self._inputs(at_rest, gains, offsets, extra))
             )
-            out[:, t] = simulator.readout_array()[:, columns]
+            readouts = simulator.readout_array()
+            if gate is None:
+                out[:, tick] = readouts[:, columns]
+                continue
+            rows = np.flatnonzero(~gate.waiting & (tick - begun < steps))
+            out[rows, tick - begun[rows]] = readouts[rows][:, columns]
+            if gate.waiting.any():
+                begun[gate.update(readouts)] = tick + 1
+            elif not rows.size:
+                break
         return out
+
+    def _start_gate(self, simulator) -> _StartGate | None:
+        """The binding's phase start for this run's lanes, watching the readouts from the end of the
+        fixed warm-up on; None without one (every lane's body starts right after the warm-up)."""
+        phase = self.binding.start_phase
+        if phase is None:
+            return None
+        watched = np.array([simulator.readout_names.index(name) for name in phase.readouts], dtype=np.intp)
+        return _StartGate(
+            simulator.readout_array()[:, watched],
+            watched,
+            phase.rises_through,
+            after=int(round(phase.after_ms / self.body_dt_ms)),
+            within=int(round(phase.within_ms / self.body_dt_ms)),
+        )
 
     def drive_fanout(self, parameter: str) -> np.ndarray:
         """Per neuron, how many mV its drive moves per unit of ``parameter`` (its ParamRef factor, else 0)."""
@@ -440,7 +467,7 @@ class ClosedLoop:
         lowest_pitch, lean_from = np.full(lanes, np.inf), int(round(LEAN_FROM_S * 1000.0 / self.body_dt_ms))
         travelled = np.zeros((lanes, limit + 1))  # forward distance after each body step
         terminated = np.zeros(lanes, dtype=bool)
-        recorder = _Recorder(bodies, record)
+        recorder = _Recorder(bodies, record, observations)
         meters = [GaitMeter(body) for body in bodies] if gait_meter else None
 
         columns = np.array([simulator.readout_names.index(name) for name in self.readout_names], dtype=np.intp)
@@ -448,13 +475,18 @@ class ClosedLoop:
         sensed = np.zeros_like(observations) if self.sensors_at_rest else observations  # updated in place below
         if self.warmup_steps:
             simulator.advance(self.warmup_steps, **self._inputs(sensed, gain, offset, commanded and commanded(-1)))
+        gate = self._start_gate(simulator)
+        begun = np.zeros(lanes, dtype=np.intp)  # the tick of each lane's first body step
         action = np.zeros((lanes, self.n_actuators))
-        running = np.arange(lanes)  # the lanes whose episode goes on, remade only when one ends
-        for step in range(limit):
+        # the lanes whose episode goes on, remade only when one ends or starts
+        running = np.arange(lanes) if gate is None else np.arange(0)
+        for tick in range(limit + (0 if gate is None else gate.longest)):
+            step = tick if gate is None else np.where(gate.waiting, -1, tick - begun)
             counts = simulator.advance(
                 self.steps_per_body_step, **self._inputs(sensed, gain, offset, commanded and commanded(step))
             )
-            rates = simulator.readout_array()[:, columns]
+            readouts = simulator.readout_array()
+            rates = readouts[:, columns]
             command = motor_offset + (motor_gain @ rates[:, :, None])[:, :, 0]
             action[:, self.motor_actuators] = self.motor_actions(command, observations, kp, kd)
             for b in running.tolist():
@@ -464,20 +496,27 @@ class ClosedLoop:
                 travelled[b, bodies[b].steps] = result.info["distance"]
                 if meters is not None:
                     meters[b].add()
-                if result.terminated or result.truncated:
+                # a lane's own limit: with a phase start the loop runs past it for the lanes that started late
+                if result.terminated or result.truncated or bodies[b].steps >= limit:
                     active[b] = False
                     terminated[b] = result.terminated
             pitch = observations[running, self._pitch]
             tilt[running] += np.abs(pitch)
-            if step >= lean_from:
-                lowest_pitch[running] = np.minimum(lowest_pitch[running], pitch)
+            leaning = tick - begun[running] >= lean_from
+            if leaning.any():
+                late = running[leaning]
+                lowest_pitch[late] = np.minimum(lowest_pitch[late], pitch[leaning])
             effort[running] += (
                 np.square(action[running]).sum(axis=1) / self.n_actuators
             )  # = np.mean, without its ~20 us of overhead
             recorder.add(action, rates, counts, observations, self.body_dt_ms)
-            if not active[running].all():
-                running = np.flatnonzero(active)
-                if not running.size:
+            starting = False
+            if gate is not None and gate.waiting.any():
+                begun[gate.update(readouts)] = tick + 1
+                starting = True
+            if starting or not active[running].all():
+                running = np.flatnonzero(active if gate is None else active & ~gate.waiting)
+                if not running.size and (gate is None or not gate.waiting.any()):
                     break
         episodes = []
         for b, (body, seed) in enumerate(zip(bodies, seeds)):
@@ -506,25 +545,37 @@ class ClosedLoop:
         return episodes
 
     def _commanded(self, sets, defaults, schedule: DriveSchedule | None):
-        """A function of the body step (-1: the warm-up) giving the extra drive current per lane and
-        neuron (B, N), or None for none: a drive schedule's (the warm-up runs at its first value) plus
+        """A function of the body step (-1: the warm-up; an int, or one per lane) giving the extra drive
+        current per lane and neuron (B, N), or None for none: a drive schedule's (the warm-up runs at its first value) plus
         the binding's start drive (during the warm-up and the first ``start_steps`` body steps)."""
         parts = []
         if schedule is not None:
             fanout = self.drive_fanout(schedule.parameter)
             own = np.array([s.get(schedule.parameter, defaults[schedule.parameter]) for s in sets])
-            parts.append(
-                lambda step: (schedule.value_at(max(step, 0) * self.body_dt_ms / 1000.0) - own)[:, None] * fanout
-            )
+
+            def scheduled(step):
+                if isinstance(step, int):
+                    return (schedule.value_at(max(step, 0) * self.body_dt_ms / 1000.0) - own)[:, None] * fanout
+                value = [schedule.value_at(max(int(s), 0) * self.body_dt_ms / 1000.0) for s in step]
+                return (np.array(value) - own)[:, None] * fanout
+
+            parts.append(scheduled)
         start = self.binding.start
         if start is not None:
             offset = np.array([resolve(start.offset, {**defaults, **s}) for s in sets])
             at_start = offset[:, None] * self.drive_fanout(start.parameter)
-            parts.append(lambda step: at_start if step < self.start_steps else None)
+
+            def starting(step):
+                if isinstance(step, int):
+                    return at_start if step < self.start_steps else None
+                early = step < self.start_steps
+                return at_start if early.all() else (at_start * early[:, None] if early.any() else None)
+
+            parts.append(starting)
         if not parts:
             return None
 
-        def commanded(step: int) -> np.ndarray | None:
+        def commanded(step: int | np.ndarray) -> np.ndarray | None:
             terms = [c for c in (part(step) for part in parts) if c is not None]
             return sum(terms[1:], terms[0]) if terms else None
 
@@ -556,6 +607,38 @@ class ClosedLoop:
             current = commanded if current is None else current + commanded
         rate = self._rate_fanout(value[:, self._rate_columns]) if self._rate_fanout is not None else None
         return {"current": current, "poisson_rate": rate}
+
+
+class _StartGate:
+    """Per lane, whether its warm-up still runs: until a watched readout rises through a value,
+    then ``after`` body steps more (:class:`~encephagen.body.binding.StartPhase`); a lane with no
+    rise within ``within`` body steps starts then."""
+
+    def __init__(self, previous: np.ndarray, watched: np.ndarray, threshold: float, *, after: int, within: int):
+        self.previous, self.watched, self.threshold = previous, watched, threshold
+        self.after, self.within = after, within
+        self.left = np.full(len(previous), -1, dtype=np.intp)  # warm-up body steps after the rise; -1: none yet
+        self.waiting = np.ones(len(previous), dtype=bool)
+        self.ticks = 0
+
+    @property
+    def longest(self) -> int:
+        """The most body steps a lane waits."""
+        return self.within + self.after
+
+    def update(self, readouts: np.ndarray) -> np.ndarray:
+        """After one more body step of warm-up (readouts (B, R) at its end): the lanes whose body starts next."""
+        self.ticks += 1
+        now = readouts[:, self.watched]
+        rose = np.any((self.previous <= self.threshold) & (now > self.threshold), axis=1)
+        self.previous = now
+        counting = self.waiting & (self.left > 0)
+        self.left[counting] -= 1
+        fresh = self.waiting & (self.left < 0) & (rose | (self.ticks >= self.within))
+        self.left[fresh] = np.where(rose[fresh], self.after, 0)
+        starting = self.waiting & (self.left == 0)
+        self.waiting &= ~starting
+        return starting
 
 
 class _Fanout:
@@ -635,10 +718,14 @@ def _bound(value: float | None, is_rate: bool, default: float) -> float:
 class _Recorder:
     """Trajectories of every lane while it is active (nothing kept unless asked)."""
 
-    def __init__(self, bodies: list, enabled: bool):
+    def __init__(self, bodies: list, enabled: bool, observations: np.ndarray):
         self.bodies, self.enabled = bodies, enabled
         self.rows: list[list[dict[str, np.ndarray]]] = [[] for _ in bodies]
-        self.start = [(b.data.qpos.copy(), b.data.qvel.copy()) for b in bodies] if enabled else []
+        self.start = (
+            [(b.data.qpos.copy(), b.data.qvel.copy(), o.copy()) for b, o in zip(bodies, observations)]
+            if enabled
+            else []
+        )
 
     def add(self, action, rates, counts, observations, dt_ms: float) -> None:
         if not self.enabled:
@@ -661,9 +748,8 @@ class _Recorder:
             return None
         rows = self.rows[b]
         out = {key: np.array([r[key] for r in rows]) for key in ("action", "readouts", "population_rates_hz")}
-        qpos0, qvel0 = self.start[b]
-        out["qpos"] = np.array([qpos0] + [r["qpos"] for r in rows])
-        out["qvel"] = np.array([qvel0] + [r["qvel"] for r in rows])
+        for key, first in zip(("qpos", "qvel", "observation"), self.start[b]):
+            out[key] = np.array([first] + [r[key] for r in rows])
         return out
 
 
@@ -857,7 +943,11 @@ def lesioned(circuit, binding: Binding, names: Sequence[str]):
     start = binding.start  # kept while some population still takes its drive
     if start is not None and not _driven_by(kept, start.parameter):
         start = None
-    return kept, binding.model_copy(update={"afferents": afferents, "motors": motors, "start": start})
+    phase = binding.start_phase  # kept while every readout it watches is
+    if phase is not None and not set(phase.readouts) <= set(kept.readouts):
+        phase = None
+    update = {"afferents": afferents, "motors": motors, "start": start, "start_phase": phase}
+    return kept, binding.model_copy(update=update)
 
 
 def _driven_by(circuit, parameter: str) -> dict[str, float]:
