@@ -199,7 +199,7 @@ def test_a_phase_start_begins_each_lane_a_set_time_after_a_watched_readout_rises
         assert np.allclose(started[lane], rhythm[lane, rise + 11 : rise + 31], rtol=1e-9, atol=1e-9)
         waits.append(rise)
     assert len(set(waits)) == len(waits)  # the lanes waited for different times: a per-lane start
-    # a lane starts the same in a batch as alone, and its body does not move before its start
+    # a lane starts the same in a batch as alone, and its body takes max_steps steps from its own start
     both, alone = gated.run(SEEDS, max_steps=40, record=True), gated.run(SEEDS[1:], max_steps=40, record=True)
     assert both[1].metrics == alone[0].metrics
     assert np.array_equal(both[1].trajectory["qpos"], alone[0].trajectory["qpos"])
@@ -225,6 +225,8 @@ def test_without_afferents_removes_the_fed_populations_and_their_binding_entries
     assert removed == afferents | {"VST_fwd", "VST_back"}
     assert not stripped.afferents and "pitch_fwd_minus_back" not in lesioned.readouts
     assert all(t.readout in lesioned.readouts for m in stripped.motors.values() for t in m.terms)
+    # the phase start stays: the flexor commands it watches are the motor pools', which stay
+    assert binding.start_phase is not None and stripped.start_phase == binding.start_phase
     assert loop.without_afferents().network.n_neurons == loop.network.n_neurons - sum(
         circuit.populations[p].size for p in removed
     )

@@ -11,7 +11,9 @@ like the 8 ms of a real spinal loop).
 Episodes run as lanes: B bodies in lockstep with one B-lane simulator, each lane with its
 own seed (body reset and circuit noise) and parameter values, so a calibration generation
 costs one simulator call. A lane whose body has ended keeps its last observation while the
-others go on; the run stops when every lane has ended.
+others go on; the run stops when every lane has ended. With a binding's phase start
+(:class:`~encephagen.body.binding.StartPhase`) each lane's body stays still until its own rhythm
+reaches that phase, so lanes start at different body steps and a lane is the same alone or batched.
 """
 
 from __future__ import annotations
