@@ -17,7 +17,8 @@ Conditions are ``KIND[=SIZE][;KIND=SIZE...]:EPISODES`` (``none`` for the plain f
 from __future__ import annotations
 
 import argparse
-import time
+
+from walk_scan import print_row  # bench/, beside this script
 
 from encephagen.body.binding import StartPhase
 from encephagen.body.loop import ClosedLoop
@@ -61,16 +62,7 @@ def main() -> None:
         perturbations = [] if condition == "none" else condition.split(";")
         print(f"{condition}: seeds {seeds[0]}-{seeds[-1]}", flush=True)
         for name, loop in loops.items():
-            began = time.perf_counter()
-            metrics = [episode.metrics for episode in loop.run(seeds, perturbations=perturbations)]
-            full = sum(int(m["full"]) for m in metrics)
-            distance = sum(m["distance"] for m in metrics) / len(metrics)
-            lean = sum(m["pitch_min"] for m in metrics) / len(metrics)
-            print(
-                f"  {name:16s} {full:3d}/{len(metrics):<3d} {distance:5.2f} m  lean {lean:+.3f} rad"
-                f"  ({time.perf_counter() - began:.0f} s)",
-                flush=True,
-            )
+            print_row(name, [episode.metrics for episode in loop.run(seeds, perturbations=perturbations)])
 
 
 if __name__ == "__main__":

@@ -295,12 +295,14 @@ class ClosedLoop:
         commanded = self._commanded([dict(parameters or {}) for _ in seeds], defaults, None)  # the start drive
         inputs = self._inputs(at_rest, gains, offsets)
         columns = [simulator.readout_names.index(name) for name in self.readout_names]
-        simulator.advance(self.warmup_steps, **self._inputs(at_rest, gains, offsets, commanded and commanded(-1)))
+        simulator.advance(
+            self.warmup_steps, **self._inputs(at_rest, gains, offsets, commanded and commanded(np.full(lanes, -1)))
+        )
         gate = self._start_gate(simulator)
         begun = np.zeros(lanes, dtype=np.intp)
         out = np.empty((lanes, steps, len(columns)))
         for tick in range(steps + (0 if gate is None else gate.longest)):
-            step = tick if gate is None else np.where(gate.waiting, -1, tick - begun)
+            step = tick - begun if gate is None else np.where(gate.waiting, -1, tick - begun)
             extra = commanded and commanded(step)
             simulator.advance(
                 self.steps_per_body_step, **(inputs if extra is None else self._inputs(at_rest, gains, offsets, extra))
@@ -476,14 +478,16 @@ class ClosedLoop:
         commanded = self._commanded(sets, defaults, schedule)
         sensed = np.zeros_like(observations) if self.sensors_at_rest else observations  # updated in place below
         if self.warmup_steps:
-            simulator.advance(self.warmup_steps, **self._inputs(sensed, gain, offset, commanded and commanded(-1)))
+            simulator.advance(
+                self.warmup_steps, **self._inputs(sensed, gain, offset, commanded and commanded(np.full(lanes, -1)))
+            )
         gate = self._start_gate(simulator)
         begun = np.zeros(lanes, dtype=np.intp)  # the tick of each lane's first body step
         action = np.zeros((lanes, self.n_actuators))
         # the lanes whose episode goes on, remade only when one ends or starts
         running = np.arange(lanes) if gate is None else np.arange(0)
         for tick in range(limit + (0 if gate is None else gate.longest)):
-            step = tick if gate is None else np.where(gate.waiting, -1, tick - begun)
+            step = tick - begun if gate is None else np.where(gate.waiting, -1, tick - begun)
             counts = simulator.advance(
                 self.steps_per_body_step, **self._inputs(sensed, gain, offset, commanded and commanded(step))
             )
@@ -547,7 +551,7 @@ class ClosedLoop:
         return episodes
 
     def _commanded(self, sets, defaults, schedule: DriveSchedule | None):
-        """A function of the body step (-1: the warm-up; an int, or one per lane) giving the extra drive
+        """A function of each lane's body step (-1: the warm-up) giving the extra drive
         current per lane and neuron (B, N), or None for none: a drive schedule's (the warm-up runs at its first value) plus
         the binding's start drive (during the warm-up and the first ``start_steps`` body steps)."""
         parts = []
@@ -555,11 +559,10 @@ class ClosedLoop:
             fanout = self.drive_fanout(schedule.parameter)
             own = np.array([s.get(schedule.parameter, defaults[schedule.parameter]) for s in sets])
 
-            def scheduled(step):
-                if isinstance(step, int):
-                    return (schedule.value_at(max(step, 0) * self.body_dt_ms / 1000.0) - own)[:, None] * fanout
-                value = [schedule.value_at(max(int(s), 0) * self.body_dt_ms / 1000.0) for s in step]
-                return (np.array(value) - own)[:, None] * fanout
+            def scheduled(steps):
+                distinct, lane = np.unique(steps, return_inverse=True)  # usually one body step for every lane
+                value = np.array([schedule.value_at(max(int(s), 0) * self.body_dt_ms / 1000.0) for s in distinct])
+                return (value[lane] - own)[:, None] * fanout
 
             parts.append(scheduled)
         start = self.binding.start
@@ -567,18 +570,16 @@ class ClosedLoop:
             offset = np.array([resolve(start.offset, {**defaults, **s}) for s in sets])
             at_start = offset[:, None] * self.drive_fanout(start.parameter)
 
-            def starting(step):
-                if isinstance(step, int):
-                    return at_start if step < self.start_steps else None
-                early = step < self.start_steps
+            def starting(steps):
+                early = steps < self.start_steps
                 return at_start if early.all() else (at_start * early[:, None] if early.any() else None)
 
             parts.append(starting)
         if not parts:
             return None
 
-        def commanded(step: int | np.ndarray) -> np.ndarray | None:
-            terms = [c for c in (part(step) for part in parts) if c is not None]
+        def commanded(steps: np.ndarray) -> np.ndarray | None:
+            terms = [c for c in (part(steps) for part in parts) if c is not None]
             return sum(terms[1:], terms[0]) if terms else None
 
         return commanded
