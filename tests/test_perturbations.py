@@ -97,6 +97,22 @@ def test_pushes_noise_and_delay_act_on_the_episode():
     assert np.array_equal(delayed.body.data.ctrl, np.ones(6))
 
 
+def test_a_limit_set_on_a_perturbed_body_truncates_its_episodes_and_bounds_its_pushes():
+    """The wrapper's ``max_steps`` is the body's: a shorter episode ends there, truncated, and every
+    push is drawn inside it (a limit kept on the wrapper alone left both at the body's 1000 steps)."""
+    pushed = PerturbedBody(Walker2d(), [Push(1.0, every_s=0.5)])
+    pushed.max_steps = 300
+    assert pushed.body.max_steps == 300
+    pushed.reset(5)
+    onsets = np.flatnonzero(np.diff(np.abs(pushed._force) > 0, prepend=False))[::2]
+    # one push in each 0.5-s window from the first second on that fits in 2.4 s (8-ms steps): 1.0, 1.5, 2.0 s
+    assert len(onsets) == 3 and onsets.max() + 12 <= 300
+    pushed.max_steps = 60  # a still walker falls at step ~117: end it before that
+    pushed.reset(5)
+    results = [pushed.step(np.zeros(6)) for _ in range(60)]
+    assert results[-1].truncated and not any(r.truncated or r.terminated for r in results[:-1])
+
+
 def test_a_perturbed_episode_is_identical_on_rerun_and_differs_between_seeds(walker):
     _, _, loop = walker
     conditions = ["push=8", "noise=0.05", "delay", "mass=0.9"]

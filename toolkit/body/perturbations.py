@@ -257,6 +257,16 @@ class PerturbedBody:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.body, name)
 
+    @property
+    def max_steps(self) -> int:
+        """The wrapped body's episode length: a limit set here truncates its episodes and bounds
+        the window in which pushes are drawn (an attribute of this wrapper would do neither)."""
+        return int(self.body.max_steps)
+
+    @max_steps.setter
+    def max_steps(self, steps: int) -> None:
+        self.body.max_steps = int(steps)
+
     def _torso_body(self) -> int:
         import mujoco
 
