@@ -105,7 +105,7 @@ def test_a_limit_set_on_a_perturbed_body_truncates_its_episodes_and_bounds_its_p
     assert pushed.body.max_steps == 300
     pushed.reset(5)
     onsets = np.flatnonzero(np.diff(np.abs(pushed._force) > 0, prepend=False))[::2]
-    # one push in each 0.5-s window from the first second on that fits in 2.4 s (8-ms steps): 1.0, 1.5, 2.0 s
+    # one 12-step push (100 ms) in each 0.5-s window from the first second on that fits in 2.4 s: 1.0, 1.5, 2.0 s
     assert len(onsets) == 3 and onsets.max() + 12 <= 300
     pushed.max_steps = 60  # a still walker falls at step ~117: end it before that
     pushed.reset(5)
