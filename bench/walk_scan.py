@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Iterator
 
 from encephagen.body.baselines import aggregate, reference_controllers, run_episode
 from encephagen.body.binding import make_bound_body
@@ -40,6 +41,16 @@ def resolve(variant: dict[str, float | str], defaults: dict[str, float]) -> dict
         else:
             values[name] = float(value)
     return values
+
+
+def condition_blocks(conditions: str, first: int) -> Iterator[tuple[str, list[int], list[str]]]:
+    """``KIND[=SIZE][;KIND=SIZE...]:EPISODES,...`` as (condition, its block of selection seeds, its
+    perturbations), each block the next one from ``first`` (``none``: the plain floor)."""
+    for item in conditions.split(","):
+        condition, episodes = item.rsplit(":", 1)
+        seeds = SELECTION.consecutive(first, int(episodes))
+        first += len(seeds)
+        yield condition, seeds, [] if condition == "none" else condition.split(";")
 
 
 def print_row(name: str, episodes: list[dict[str, float]]) -> None:
@@ -66,11 +77,7 @@ def main() -> None:
     body = make_bound_body(loop.binding, loop.base_dir)  # the sine walker's, as `encephagen run` builds it
     sine = reference_controllers(body)["sine_pitch"]
     variants = {name: resolve(changes, defaults) for name, changes in json.loads(args.variants).items()}
-    start = args.seed
-    for item in args.conditions.split(","):
-        condition, episodes = item.rsplit(":", 1)
-        seeds = SELECTION.consecutive(start, int(episodes))
-        perturbations = [] if condition == "none" else condition.split(";")
+    for condition, seeds, perturbations in condition_blocks(args.conditions, args.seed):
         began = time.perf_counter()
         results = loop.run(
             [seed for _ in variants for seed in seeds],
@@ -83,7 +90,6 @@ def main() -> None:
         if not args.no_sine:
             shaken = perturbed(body, parse_perturbations(perturbations))
             print_row("sine walker", [run_episode(shaken, sine, seed) for seed in seeds])
-        start += len(seeds)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 
-from walk_scan import print_row  # bench/, beside this script
+from walk_scan import condition_blocks, print_row  # bench/, beside this script
 
 from encephagen.body.binding import StartPhase
 from encephagen.body.loop import ClosedLoop
 from encephagen.body.runs import bind
-from encephagen.seeds import SELECTION
 
 CONDITIONS = (
     "none:300,delay=1:120,friction=1.5:60,mass=1.2:60,friction=0.5:60,mass=0.8:60,noise=0.05:60,push=4:60,slope=-5:60"
@@ -54,12 +53,7 @@ def main() -> None:
     parser.add_argument("--readouts", default="right_fe_fast,left_fe_fast", help="readouts watched for the rise")
     args = parser.parse_args()
     loops = starts(bind(args.circuit, "walker2d"), args)
-    first = args.seed
-    for item in args.conditions.split(","):
-        condition, episodes = item.rsplit(":", 1)
-        seeds = SELECTION.consecutive(first, int(episodes))
-        first += len(seeds)
-        perturbations = [] if condition == "none" else condition.split(";")
+    for condition, seeds, perturbations in condition_blocks(args.conditions, args.seed):
         print(f"{condition}: seeds {seeds[0]}-{seeds[-1]}", flush=True)
         for name, loop in loops.items():
             print_row(name, [episode.metrics for episode in loop.run(seeds, perturbations=perturbations)])

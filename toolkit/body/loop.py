@@ -299,32 +299,27 @@ class ClosedLoop:
             self.warmup_steps, **self._inputs(at_rest, gains, offsets, commanded and commanded(np.full(lanes, -1)))
         )
         gate = self._start_gate(simulator)
-        begun = np.zeros(lanes, dtype=np.intp)
         out = np.empty((lanes, steps, len(columns)))
-        for tick in range(steps + (0 if gate is None else gate.longest)):
-            step = tick - begun if gate is None else np.where(gate.waiting, -1, tick - begun)
-            extra = commanded and commanded(step)
+        for tick in range(steps + gate.longest):
+            extra = commanded and commanded(gate.steps(tick))
             simulator.advance(
                 self.steps_per_body_step, **(inputs if extra is None else self._inputs(at_rest, gains, offsets, extra))
             )
             readouts = simulator.readout_array()
-            if gate is None:
-                out[:, tick] = readouts[:, columns]
-                continue
-            rows = np.flatnonzero(~gate.waiting & (tick - begun < steps))
-            out[rows, tick - begun[rows]] = readouts[rows][:, columns]
+            rows = np.flatnonzero(~gate.waiting & (tick - gate.begun < steps))
+            out[rows, tick - gate.begun[rows]] = readouts[rows][:, columns]
             if gate.waiting.any():
-                begun[gate.update(readouts)] = tick + 1
+                gate.update(readouts)
             elif not rows.size:
                 break
         return out
 
-    def _start_gate(self, simulator) -> _StartGate | None:
+    def _start_gate(self, simulator) -> _StartGate:
         """The binding's phase start for this run's lanes, watching the readouts from the end of the
-        fixed warm-up on; None without one (every lane's body starts right after the warm-up)."""
+        fixed warm-up on; without one, every lane's body starts right after the warm-up."""
         phase = self.binding.start_phase
         if phase is None:
-            return None
+            return _StartGate.open(simulator.n_lanes)
         watched = np.array([simulator.readout_names.index(name) for name in phase.readouts], dtype=np.intp)
         return _StartGate(
             simulator.readout_array()[:, watched],
@@ -482,14 +477,12 @@ class ClosedLoop:
                 self.warmup_steps, **self._inputs(sensed, gain, offset, commanded and commanded(np.full(lanes, -1)))
             )
         gate = self._start_gate(simulator)
-        begun = np.zeros(lanes, dtype=np.intp)  # the tick of each lane's first body step
         action = np.zeros((lanes, self.n_actuators))
-        # the lanes whose episode goes on, remade only when one ends or starts
-        running = np.arange(lanes) if gate is None else np.arange(0)
-        for tick in range(limit + (0 if gate is None else gate.longest)):
-            step = tick - begun if gate is None else np.where(gate.waiting, -1, tick - begun)
+        running = np.flatnonzero(~gate.waiting)  # the lanes whose episode goes on, remade only when one ends or starts
+        for tick in range(limit + gate.longest):
             counts = simulator.advance(
-                self.steps_per_body_step, **self._inputs(sensed, gain, offset, commanded and commanded(step))
+                self.steps_per_body_step,
+                **self._inputs(sensed, gain, offset, commanded and commanded(gate.steps(tick))),
             )
             readouts = simulator.readout_array()
             rates = readouts[:, columns]
@@ -502,13 +495,12 @@ class ClosedLoop:
                 travelled[b, bodies[b].steps] = result.info["distance"]
                 if meters is not None:
                     meters[b].add()
-                # a lane's own limit: with a phase start the loop runs past it for the lanes that started late
-                if result.terminated or result.truncated or bodies[b].steps >= limit:
+                if result.terminated or result.truncated:
                     active[b] = False
                     terminated[b] = result.terminated
             pitch = observations[running, self._pitch]
             tilt[running] += np.abs(pitch)
-            leaning = tick - begun[running] >= lean_from
+            leaning = tick - gate.begun[running] >= lean_from
             if leaning.any():
                 late = running[leaning]
                 lowest_pitch[late] = np.minimum(lowest_pitch[late], pitch[leaning])
@@ -516,13 +508,10 @@ class ClosedLoop:
                 np.square(action[running]).sum(axis=1) / self.n_actuators
             )  # = np.mean, without its ~20 us of overhead
             recorder.add(action, rates, counts, observations, self.body_dt_ms)
-            starting = False
-            if gate is not None and gate.waiting.any():
-                begun[gate.update(readouts)] = tick + 1
-                starting = True
+            starting = gate.waiting.any() and gate.update(readouts).any()
             if starting or not active[running].all():
-                running = np.flatnonzero(active if gate is None else active & ~gate.waiting)
-                if not running.size and (gate is None or not gate.waiting.any()):
+                running = np.flatnonzero(active & ~gate.waiting)
+                if not running.size and not gate.waiting.any():
                     break
         episodes = []
         for b, (body, seed) in enumerate(zip(bodies, seeds)):
@@ -615,14 +604,27 @@ class ClosedLoop:
 class _StartGate:
     """Per lane, whether its warm-up still runs: until a watched readout rises through a value,
     then ``after`` body steps more (:class:`~encephagen.body.binding.StartPhase`); a lane with no
-    rise within ``within`` body steps starts then."""
+    rise within ``within`` body steps starts then. Also each lane's body step at a tick of the
+    loop (:meth:`steps`), which both loops of :class:`ClosedLoop` count from."""
 
     def __init__(self, previous: np.ndarray, watched: np.ndarray, threshold: float, *, after: int, within: int):
         self.previous, self.watched, self.threshold = previous, watched, threshold
         self.after, self.within = after, within
         self.left = np.full(len(previous), -1, dtype=np.intp)  # warm-up body steps after the rise; -1: none yet
         self.waiting = np.ones(len(previous), dtype=bool)
+        self.begun = np.zeros(len(previous), dtype=np.intp)  # the tick of each lane's first body step
         self.ticks = 0
+
+    @classmethod
+    def open(cls, lanes: int) -> _StartGate:
+        """No phase start: every lane's body starts at the first tick."""
+        gate = cls(np.zeros((lanes, 0)), np.zeros(0, dtype=np.intp), 0.0, after=0, within=0)
+        gate.waiting[:] = False
+        return gate
+
+    def steps(self, tick: int) -> np.ndarray:
+        """Each lane's body step at loop tick ``tick`` (-1 while its warm-up still runs)."""
+        return np.where(self.waiting, -1, tick - self.begun)
 
     @property
     def longest(self) -> int:
@@ -641,6 +643,7 @@ class _StartGate:
         self.left[fresh] = np.where(rose[fresh], self.after, 0)
         starting = self.waiting & (self.left == 0)
         self.waiting &= ~starting
+        self.begun[starting] = self.ticks
         return starting
 
 
