@@ -532,15 +532,28 @@ def test_walker2d_setpoint_drive_deepens_the_joint_excursions():
 
 @pytest.mark.slow
 def test_walker2d_setpoint_walks_faster_on_more_drive():
-    """Speed on command, on report seeds 100000-100004 (bounds set before these seeds were run): at
-    drive 0, 1 and 2 mV the mean speed rises, the fastest at least 1.5x the slowest (the README's
-    2.03x is over 20 episodes), and at least 4 of 5 episodes are full at each drive."""
+    """Speed on command, on report seeds 100000-100004 (bounds set before 0.3.0 ran on them): at the
+    README's drive 0.5, 2 and 4 mV the mean speed rises, the fastest at least 1.5x the slowest (the
+    README's span is over 60 episodes), and at least 4 of 5 episodes are full at each drive."""
     from encephagen.body.runs import speed_by_drive
 
-    result = speed_by_drive("walker2d_setpoint", [0.0, 1.0, 2.0], episodes=5, first_seed=100_000)
+    result = speed_by_drive("walker2d_setpoint", [0.5, 2.0, 4.0], episodes=5, first_seed=100_000)
     speeds = [row["aggregate"]["speed_mean"] for row in result.by_value]
     assert speeds[0] < speeds[1] < speeds[2] and speeds[2] >= 1.5 * speeds[0], speeds
     assert all(row["aggregate"]["full"] >= 4 for row in result.by_value), result.by_value
+
+
+@pytest.mark.slow
+def test_walker2d_setpoint_speeds_up_within_an_episode():
+    """A drive step from 0.5 to 4 mV at 4 s, on report seeds 100005-100009 (bounds set before 0.3.0 ran on
+    them): at least 4 of 5 episodes full, and the second 4 s at least 1.5x as fast as the first."""
+    from encephagen.body.loop import DriveSchedule
+    from encephagen.body.runs import run_with_schedule
+
+    result = run_with_schedule("walker2d_setpoint", DriveSchedule.parse("0:0.5,4:4"), episodes=5, first_seed=100_005)
+    assert sum(row["full"] for row in result.episodes) >= 4, result.episodes
+    slow, fast = result.segment_means()
+    assert fast >= 1.5 * slow, (slow, fast)
 
 
 def test_walk_objective_scores_candidates_on_seeds(tmp_path):
