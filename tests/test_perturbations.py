@@ -233,6 +233,17 @@ def test_a_phase_start_waits_at_most_its_limit_then_starts_anyway():
     assert not gate.waiting.any() and gate.longest == 6
 
 
+def test_fed_an_episodes_observations_the_circuit_gives_that_episodes_readouts(walker):
+    """What imitation fits against (``readouts_on``) is what the loop acted on: the observations an episode
+    recorded give its readouts bit for bit, the binding's start drive and phase start included."""
+    _, shipped, loop = walker
+    assert shipped.start is not None and shipped.start_phase is not None
+    episodes = loop.run(SEEDS[:2], record=True, max_steps=60)
+    replayed = loop.readouts_on(np.stack([e.trajectory["observation"][:-1] for e in episodes]), SEEDS[:2])
+    for lane, episode in zip(replayed, episodes):
+        assert np.array_equal(lane, episode.trajectory["readouts"])
+
+
 def test_without_afferents_removes_the_fed_populations_and_their_binding_entries(walker):
     circuit, binding, loop = walker
     lesioned, stripped = without_afferents(circuit, binding)

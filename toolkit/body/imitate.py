@@ -213,34 +213,14 @@ def readouts_on_observations(
 ) -> list[np.ndarray]:
     """The circuit's readouts (T, R) when its afferents read ``observations`` (T, n_sensors), one lane per seed.
 
-    As in the closed loop: warm-up with the first observation, then one body step of circuit
-    time per row, readouts read at the end of the step that saw row t (what the loop turns
-    into action t).
+    Episodes of different lengths: each lane is padded with its last row and cut back
+    (:meth:`~encephagen.body.loop.ClosedLoop.readouts_on` runs them as the closed loop would).
     """
-    from ..simulation import Simulator
-
-    values = {**loop.network.parameter_values(), **(parameters or {})}
-    gain, offset, _, _ = loop._lane_arrays(values)
-    lanes = len(seeds)
-    simulator = Simulator(
-        loop.network,
-        seeds=[int(s) for s in seeds],
-        parameters=[dict(parameters or {}) for _ in seeds],
-        record_spikes=False,
-        bin_ms=loop.body_dt_ms,
-    )
-    gains, offsets = np.tile(gain, (lanes, 1)), np.tile(offset, (lanes, 1))
-    columns = [simulator.readout_names.index(name) for name in loop.readout_names]
     length = max(len(o) for o in observations)
     padded = np.stack(
         [np.concatenate([o, np.repeat(o[-1:], length - len(o), axis=0)]) for o in observations]
     )  # (B, T, S)
-    if loop.warmup_steps:
-        simulator.advance(loop.warmup_steps, **loop._inputs(padded[:, 0], gains, offsets))
-    out = np.empty((lanes, length, len(columns)))
-    for t in range(length):
-        simulator.advance(loop.steps_per_body_step, **loop._inputs(padded[:, t], gains, offsets))
-        out[:, t] = simulator.readout_array()[:, columns]
+    out = loop.readouts_on(padded, seeds, parameters=parameters)
     return [out[b, : len(o)] for b, o in enumerate(observations)]
 
 

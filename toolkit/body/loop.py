@@ -271,15 +271,26 @@ class ClosedLoop:
     ) -> np.ndarray:
         """Readouts with every sensor at 0 and no body moving, (lanes, steps, R) in :attr:`readout_names` order.
 
-        One row per body step after the warm-up, as the closed loop reads them (the binding's
-        start drive and phase start included); lane i runs noise seed ``seeds[i]``. What the circuit commands on its own: the open-loop rhythm
-        that :mod:`encephagen.body.imitate` fits a binding to.
+        What the circuit commands on its own (:meth:`readouts_on` with every row 0): the open-loop
+        rhythm that :mod:`encephagen.body.imitate` fits a binding to.
+        """
+        return self.readouts_on(np.zeros((len(seeds), steps, self.n_sensors)), seeds, parameters=parameters)
+
+    def readouts_on(
+        self, observations: np.ndarray, seeds: Sequence[int], *, parameters: Mapping[str, float] | None = None
+    ) -> np.ndarray:
+        """Readouts when the afferents read ``observations`` (lanes, T, n_sensors) instead of a body, (lanes, T, R).
+
+        As in the closed loop: the warm-up (the binding's start drive and phase start included)
+        reads row 0, the pose the body holds until it starts; then one body step of circuit time
+        per row, readouts read at the end of the step that saw row t (what the loop turns into
+        action t). Lane i runs noise seed ``seeds[i]``.
         """
         from ..simulation import Simulator
 
         defaults = self.network.parameter_values()
         gain, offset, _, _ = self._lane_arrays({**defaults, **(parameters or {})})
-        lanes = len(seeds)
+        lanes, steps = observations.shape[:2]
         simulator = Simulator(
             self.network,
             seeds=[int(s) for s in seeds],
@@ -287,23 +298,20 @@ class ClosedLoop:
             record_spikes=False,
             bin_ms=self.body_dt_ms,
         )
-        at_rest, gains, offsets = (
-            np.zeros((lanes, self.n_sensors)),
-            np.tile(gain, (lanes, 1)),
-            np.tile(offset, (lanes, 1)),
-        )
+        gains, offsets = np.tile(gain, (lanes, 1)), np.tile(offset, (lanes, 1))
         commanded = self._commanded([dict(parameters or {}) for _ in seeds], defaults, None)  # the start drive
-        inputs = self._inputs(at_rest, gains, offsets)
         columns = [simulator.readout_names.index(name) for name in self.readout_names]
         simulator.advance(
-            self.warmup_steps, **self._inputs(at_rest, gains, offsets, commanded and commanded(np.full(lanes, -1)))
+            self.warmup_steps,
+            **self._inputs(observations[:, 0], gains, offsets, commanded and commanded(np.full(lanes, -1))),
         )
         gate = self._start_gate(simulator)
         out = np.empty((lanes, steps, len(columns)))
         for tick in range(steps + gate.longest):
-            extra = commanded and commanded(gate.steps(tick))
+            step = gate.steps(tick)
+            row = observations[np.arange(lanes), np.clip(step, 0, steps - 1)]
             simulator.advance(
-                self.steps_per_body_step, **(inputs if extra is None else self._inputs(at_rest, gains, offsets, extra))
+                self.steps_per_body_step, **self._inputs(row, gains, offsets, commanded and commanded(step))
             )
             readouts = simulator.readout_array()
             rows = np.flatnonzero(~gate.waiting & (tick - gate.begun < steps))
