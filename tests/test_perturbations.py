@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from encephagen.body.adapters import Walker2d
 from encephagen.body.baselines import reference_controllers, run_episode
 from encephagen.body.binding import StartDrive, StartPhase, binding_path_for, load_binding
-from encephagen.body.loop import ClosedLoop, DriveSchedule, _StartGate, without_afferents
+from encephagen.body.loop import ClosedLoop, DriveSchedule, without_afferents
 from encephagen.body.perturbations import (
     FrictionScale,
     MassScale,
@@ -225,12 +225,16 @@ def test_a_phase_start_begins_each_lane_a_set_time_after_a_watched_readout_rises
         ClosedLoop(shipped_loop.network, plain.model_copy(update={"start_phase": wrong}))
 
 
-def test_a_phase_start_waits_at_most_its_limit_then_starts_anyway():
-    gate = _StartGate(np.zeros((3, 1)), np.array([0]), 0.0, after=2, within=4)
-    readouts = np.array([[1.0], [0.0], [0.0]])  # lane 0 rises at once, the others never
-    starts = [gate.update(readouts).tolist() for _ in range(4)]
-    assert starts == [[False] * 3, [False] * 3, [True, False, False], [False, True, True]]
-    assert not gate.waiting.any() and gate.longest == 6
+def test_a_phase_start_waits_at_most_its_limit_then_starts_anyway(walker):
+    _, shipped, shipped_loop = walker
+    plain = shipped.model_copy(update={"start": None, "start_phase": None, "warmup_ms": 720.0})
+    never = StartPhase(readouts=["right_fe_fast"], rises_through=1e9, after_ms=80.0, within_ms=40.0)
+    waiting = ClosedLoop(
+        shipped_loop.network, plain.model_copy(update={"start_phase": never}), base_dir=shipped_loop.base_dir
+    )
+    rhythm = ClosedLoop(shipped_loop.network, plain, base_dir=shipped_loop.base_dir).readouts_at_rest(SEEDS, 30)
+    # no rise: every lane starts after within_ms (5 body steps) of waiting, and after_ms does not apply
+    assert np.allclose(waiting.readouts_at_rest(SEEDS, 20), rhythm[:, 5:25], rtol=1e-9, atol=1e-9)
 
 
 def test_fed_an_episodes_observations_the_circuit_gives_that_episodes_readouts(walker):
