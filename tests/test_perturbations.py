@@ -246,6 +246,10 @@ def test_fed_an_episodes_observations_the_circuit_gives_that_episodes_readouts(w
     replayed = loop.readouts_on(np.stack([e.trajectory["observation"][:-1] for e in episodes]), SEEDS[:2])
     for lane, episode in zip(replayed, episodes):
         assert np.array_equal(lane, episode.trajectory["readouts"])
+    with pytest.raises(
+        BodyError, match=r"observations must be \(lanes, steps, sensors\) = \(2, T, \d+\).*got shape \(1, 60"
+    ):
+        loop.readouts_on(replayed[:1, :, :1].repeat(loop.n_sensors, axis=2), SEEDS[:2])
 
 
 def test_without_afferents_removes_the_fed_populations_and_their_binding_entries(walker):

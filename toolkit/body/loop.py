@@ -288,6 +288,13 @@ class ClosedLoop:
         """
         from ..simulation import Simulator
 
+        observations = np.asarray(observations, dtype=np.float64)
+        if observations.ndim != 3 or observations.shape[0] != len(seeds) or observations.shape[2] != self.n_sensors:
+            raise BodyError(
+                f"observations must be (lanes, steps, sensors) = ({len(seeds)}, T, {self.n_sensors}): one lane per seed, one column per sensor of the binding's body; got shape {observations.shape}"
+            )
+        if not observations.shape[1]:
+            raise BodyError("observations hold no body step (T = 0); give at least one row per lane")
         defaults = self.network.parameter_values()
         gain, offset, _, _ = self._lane_arrays({**defaults, **(parameters or {})})
         lanes, steps = observations.shape[:2]
