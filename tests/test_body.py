@@ -556,6 +556,30 @@ def test_walker2d_setpoint_speeds_up_within_an_episode():
     assert fast >= 1.5 * slow, (slow, fast)
 
 
+def test_walk_objective_can_train_on_a_drive_schedule(tmp_path):
+    """``drive_schedule`` commands the drive in every candidate's episodes: a schedule at the drive's own
+    value scores as no schedule, a step away from it scores otherwise; bad text is one located line."""
+    from encephagen.body.objective import make_walk_evaluator
+
+    path = tmp_path / "b.binding.json"
+    path.write_text(json.dumps(_binding_tree()))
+    options = {"body": "walker2d", "binding": str(path), "dt": 0.1, "max_steps": 30, "drive_param": "drive_flex"}
+    circuit = load_circuit("half_centre")
+
+    def scores(schedule: str) -> list[float]:
+        evaluate = make_walk_evaluator(
+            circuit, {"distance_m": 4.0, "steps": 1000.0}, {**options, "drive_schedule": schedule}
+        )
+        return [loss.total for loss in evaluate([{}], [0, 1])[0]]
+
+    assert scores("0:15") == scores("")
+    assert scores("0:15,0.08:30") != scores("")
+    with pytest.raises(BodyError, match=r"option drive_schedule of objective 'walk': drive schedule '0:15,x'"):
+        scores("0:15,x")
+    with pytest.raises(BodyError, match="has no parameter 'speed'"):
+        make_walk_evaluator(circuit, {}, {**options, "drive_param": "speed", "drive_schedule": "0:1"})
+
+
 def test_walk_objective_scores_candidates_on_seeds(tmp_path):
     from encephagen.body.objective import make_walk_evaluator
     from encephagen.objectives import get_objective

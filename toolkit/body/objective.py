@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BodyError
 from ..objectives import Loss, register_objective
-from .loop import WALK_TARGETS, walk_objective_terms
+from .loop import WALK_TARGETS, DriveSchedule, walk_objective_terms
 from .perturbations import Perturbation, from_pair
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ WALK_OPTIONS: dict[str, Any] = {
     "drive_param": "drive",
     "drive_speeds": (),
     "speed_weight": 1.0,
+    "drive_schedule": "",
     "slip_weight": 0.0,
     "swing_weight": 0.0,
     "swing_ms": 400.0,
@@ -56,7 +57,10 @@ candidate and seed also runs with ``drive_param`` at each value, and the loss ad
 ``speed_weight`` times the mean relative speed error there (capped at 1 per value) plus the
 survival lost there (term ``drive_survival``). Both stay JSON (lists) in a calibration's
 history and run directory; ``encephagen calibrate --option 'perturb=none;push=15'`` and
-``--option drive_speeds=21:0.4,25:0.8`` are their command-line text.
+``--option drive_speeds=21:0.4,25:0.8`` are their command-line text. ``drive_schedule``: every
+condition's episodes run with ``drive_param`` commanded over time, as ``encephagen run
+--drive-schedule`` does (``'0:4,4:0.5'``: a speed change to train on; '' for none; the
+``drive_speeds`` episodes hold their own values).
 
 Gait shape (both off by default, so the loss is that of the terms above alone):
 ``slip_weight`` times term ``slip``, the mean horizontal speed (m/s) of the feet's contact
@@ -108,6 +112,20 @@ def drive_speeds_option(value: Sequence[Sequence[float]]) -> tuple[tuple[float, 
     return tuple(points)
 
 
+def schedule_option(text: str, parameter: str) -> DriveSchedule | None:
+    """The ``drive_schedule`` option (``'0:4,4:0.5'``, seconds:value) -> a schedule of ``parameter``, or None for ''.
+
+    >>> schedule_option("0:4,4:0.5", "drive").points
+    ((0.0, 4.0), (4.0, 0.5))
+    """
+    if not text.strip():
+        return None
+    try:
+        return DriveSchedule.parse(text, parameter)
+    except BodyError as exc:
+        raise BodyError(f"option drive_schedule of objective 'walk': {exc}") from None
+
+
 def conditions_option(value: Sequence[Sequence[Sequence[Any]]]) -> tuple[tuple[Perturbation, ...], ...]:
     """The ``perturb`` option -> one tuple of perturbations per condition (``()`` = unperturbed).
 
@@ -152,6 +170,7 @@ class WalkEvaluator:
         self._network: CompiledNetwork | None = None
         self.conditions = conditions_option(options["perturb"])
         self.drive_speeds = drive_speeds_option(options["drive_speeds"])
+        self.schedule = schedule_option(str(options["drive_schedule"]), str(options["drive_param"]))
         # the lean term's scale is the body's own fall limit (Walker2d: |pitch| < 1 rad)
         self.fall_rad = make_bound_body(self.binding, self.base_dir).max_abs_pitch
         if float(options["lean_weight"]) and self.fall_rad is None:
@@ -161,7 +180,7 @@ class WalkEvaluator:
                 f"option lean_rad of objective 'walk': a backward pitch in [0, {self.fall_rad:g}) rad, below the "
                 f"body's fall limit; got {options['lean_rad']!r}"
             )
-        if self.drive_speeds and options["drive_param"] not in circuit.parameters:
+        if (self.drive_speeds or self.schedule) and options["drive_param"] not in circuit.parameters:
             raise BodyError(
                 f"option drive_param of objective 'walk': circuit {circuit.name!r} has no parameter {options['drive_param']!r}"
             )
@@ -198,7 +217,13 @@ class WalkEvaluator:
         terms: list[dict[str, float]] = [{} for _ in range(k * n)]  # (set, seed) -> mean terms over conditions
         for perturbations in self.conditions:
             results = evaluate_walk(
-                self.circuit, self.binding, seeds, parameters=sets, perturbations=perturbations, **common
+                self.circuit,
+                self.binding,
+                seeds,
+                parameters=sets,
+                perturbations=perturbations,
+                drive_schedule=self.schedule,
+                **common,
             )
             for i, episode in enumerate(results):
                 for name, value in self._terms(episode).items():
