@@ -578,6 +578,8 @@ def test_walk_objective_can_train_on_a_drive_schedule(tmp_path):
         scores("0:15,x")
     with pytest.raises(BodyError, match="has no parameter 'speed'"):
         make_walk_evaluator(circuit, {}, {**options, "drive_param": "speed", "drive_schedule": "0:1"})
+    with pytest.raises(BodyError, match=r"drive_schedule of objective 'walk': .*'w_mutual' is no population's drive"):
+        make_walk_evaluator(circuit, {}, {**options, "drive_param": "w_mutual", "drive_schedule": "0:1"})
 
 
 def test_walk_objective_scores_candidates_on_seeds(tmp_path):

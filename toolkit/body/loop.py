@@ -347,17 +347,11 @@ class ClosedLoop:
     def drive_fanout(self, parameter: str) -> np.ndarray:
         """Per neuron, how many mV its drive moves per unit of ``parameter`` (its ParamRef factor, else 0)."""
         if parameter not in self._drive_cache:
-            circuit = self.network.circuit
-            if parameter not in circuit.parameters:
-                raise BodyError(
-                    f"drive schedule: unknown circuit parameter {parameter!r}; population drives here: "
-                    f"{sorted({p.drive.param for p in circuit.populations.values() if hasattr(p.drive, 'param')})}"
-                )
             fanout = np.zeros(self.network.n_neurons)
-            for name, factor in _driven_by(circuit, parameter).items():
+            for name, factor in commanded_populations(self.network.circuit, parameter).items():
                 if name in self.network.population_slices:
                     fanout[self.network.population_slices[name]] = factor
-            if not fanout.any():
+            if not fanout.any():  # its populations were all removed (a lesion)
                 raise BodyError(
                     f"drive schedule: parameter {parameter!r} is no population's drive, so it cannot be commanded during an episode"
                 )
@@ -969,6 +963,20 @@ def lesioned(circuit, binding: Binding, names: Sequence[str]):
         phase = None
     update = {"afferents": afferents, "motors": motors, "start": start, "start_phase": phase}
     return kept, binding.model_copy(update=update)
+
+
+def commanded_populations(circuit, parameter: str) -> dict[str, float]:
+    """The populations a drive schedule of ``parameter`` reaches, with its ParamRef factor; a BodyError
+    naming the circuit's population drives when ``parameter`` is unknown or drives no population."""
+    drives = sorted({p.drive.param for p in circuit.populations.values() if hasattr(p.drive, "param")})
+    if parameter not in circuit.parameters:
+        raise BodyError(f"drive schedule: unknown circuit parameter {parameter!r}; population drives here: {drives}")
+    driven = _driven_by(circuit, parameter)
+    if not driven:
+        raise BodyError(
+            f"drive schedule: parameter {parameter!r} is no population's drive, so it cannot be commanded during an episode; population drives here: {drives}"
+        )
+    return driven
 
 
 def _driven_by(circuit, parameter: str) -> dict[str, float]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BodyError
 from ..objectives import Loss, register_objective
-from .loop import WALK_TARGETS, DriveSchedule, walk_objective_terms
+from .loop import WALK_TARGETS, DriveSchedule, commanded_populations, walk_objective_terms
 from .perturbations import Perturbation, from_pair
 
 if TYPE_CHECKING:
@@ -184,6 +184,11 @@ class WalkEvaluator:
             raise BodyError(
                 f"option drive_param of objective 'walk': circuit {circuit.name!r} has no parameter {options['drive_param']!r}"
             )
+        if self.schedule is not None:
+            try:
+                commanded_populations(circuit, self.schedule.parameter)  # checked before any episode runs
+            except BodyError as exc:
+                raise BodyError(f"option drive_schedule of objective 'walk': {exc}") from None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_network": None}  # compiled arrays are rebuilt in each worker
