@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -58,7 +59,8 @@ from encephagen.seeds import REPORT_FIRST
     "drive_values",
     default=None,
     metavar="V1,V2,...",
-    help="Run at each value of the descending drive and print speed against drive.",
+    help="Run at each value of the descending drive and print speed against drive: each episode's mean "
+    "speed and its settled speed (from 2 s on, after the start from rest), and the span of each.",
 )
 @click.option(
     "--drive-param",
@@ -256,6 +258,8 @@ def _drive_values(text: str) -> list[float]:
 
 
 def _print_speeds(result, as_given: dict, plot: Path | None, as_json: bool) -> None:
+    from encephagen.body.loop import SETTLED_FROM_S
+
     summary = {**result.to_dict(), **as_given}
     parameter = result.parameter
     if plot is not None:
@@ -265,37 +269,49 @@ def _print_speeds(result, as_given: dict, plot: Path | None, as_json: bool) -> N
         click.echo(json.dumps(summary, indent=2))
         return
     click.echo(_title(summary))
-    click.echo(f"{parameter:>10} {'full':>8} {'distance m':>14} {'speed m/s':>14}")
+    click.echo(f"{parameter:>10} {'full':>8} {'distance m':>14} {'speed m/s':>14} {'settled m/s':>14}")
     for r in result.by_value:
         a = r["aggregate"]
         click.echo(
-            f"{r['value']:>10g} {a['full']:>4}/{a['episodes']:<3} {a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f}"
+            f"{r['value']:>10g} {a['full']:>4}/{a['episodes']:<3} {a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} "
+            f"{a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f} {a['speed_settled_mean']:>6.3f} ± {a['speed_settled_sd']:<5.3f}"
         )
-    span = result.speed_span(0.9)  # the bar: >= 9/10 full
-    if span is not None:
+    click.echo(
+        f"speed: over the whole episode, its start from rest included; settled: from {SETTLED_FROM_S:g} s on "
+        "(episodes that lasted that long)"
+    )
+    for speed, label in (("speed", "speed span"), ("speed_settled", "settled speed span")):
+        span = result.speed_span(0.9, speed)  # the bar: >= 9/10 full
+        if span is None:
+            click.echo(f"fewer than two {parameter} values finish >= 90 % of their episodes: no {label} to report")
+            break
         slowest, fastest, counted = span
         click.echo(
-            f"speed span over the {counted} values with >= 90 % full episodes: {fastest / slowest:.2f}x "
+            f"{label} over the {counted} values with >= 90 % full episodes: {fastest / slowest:.2f}x "
             f"({slowest:.3f} -> {fastest:.3f} m/s)"
         )
-    else:
-        click.echo(f"fewer than two {parameter} values finish >= 90 % of their episodes: no speed span to report")
     if plot is not None:
         click.echo(f"wrote {plot}")
 
 
 def _plot_speed(rows, parameter, title, path) -> None:
+    from encephagen.body.loop import SETTLED_FROM_S
     from encephagen.plots import new_figure, save_figure
 
     fig = new_figure(figsize=(5, 3.6))
     ax = fig.subplots()
-    for r in rows:
-        speeds = [e["speed"] for e in r["episodes"]]
-        full = [bool(e["full"]) for e in r["episodes"]]
-        ax.scatter(
-            [r["value"]] * len(speeds), speeds, c=["tab:blue" if f else "tab:red" for f in full], s=10, alpha=0.5
-        )
-    ax.plot([r["value"] for r in rows], [r["aggregate"]["speed_mean"] for r in rows], "k-o", label="mean")
+    values = [r["value"] for r in rows]
+    beside = 0.015 * (max(values) - min(values))  # each episode's two speeds side by side, not on top
+    for speed, marker, line, label, shift in (
+        ("speed", "o", "k-o", "whole episode", -beside),
+        ("speed_settled", "s", "k--s", f"from {SETTLED_FROM_S:g} s on", beside),
+    ):
+        for r in rows:
+            shown = [e for e in r["episodes"] if math.isfinite(e[speed])]
+            colours = ["tab:blue" if e["full"] else "tab:red" for e in shown]
+            x = [r["value"] + shift] * len(shown)
+            ax.scatter(x, [e[speed] for e in shown], c=colours, s=10, alpha=0.5, marker=marker)
+        ax.plot(values, [r["aggregate"][f"{speed}_mean"] for r in rows], line, label=f"mean, {label}")
     ax.set_xlabel(f"{parameter} (mV)")
     ax.set_ylabel("speed (m/s)")
     ax.set_title(title, fontsize=8)

@@ -116,7 +116,8 @@ def test_drive_and_schedule_runs_are_what_the_cli_prints():
 
 def test_speed_span_counts_only_values_with_enough_full_episodes():
     def at(value, full, speed):
-        return {"value": value, "aggregate": {"full": full, "episodes": 10, "speed_mean": speed}, "episodes": []}
+        aggregate = {"full": full, "episodes": 10, "speed_mean": speed, "speed_settled_mean": 1.5 * speed}
+        return {"value": value, "aggregate": aggregate, "episodes": []}
 
     stated = dict(
         circuit="c", version="1", binding="b", body="walker2d", dt_ms=0.1, neural_steps_per_body_step=80, seeds=[1]
@@ -125,6 +126,7 @@ def test_speed_span_counts_only_values_with_enough_full_episodes():
         **stated, perturbations=[], parameter="drive", by_value=[at(20, 9, 0.4), at(25, 10, 0.8), at(30, 5, 2.0)]
     )
     assert run.speed_span(0.9) == (0.4, 0.8, 2)
+    assert run.speed_span(0.9, "speed_settled") == pytest.approx((0.6, 1.2, 2))
     assert run.speed_span(1.0) is None  # one value is not a span
 
 

@@ -80,12 +80,23 @@ def episode_metrics(
 
 
 def aggregate(episodes: Sequence[dict[str, float]]) -> dict[str, float]:
-    """Mean and sample sd of each metric over episodes, plus the count of full episodes."""
+    """Mean and sample sd of each metric over episodes, plus the count of full episodes.
+
+    A closed loop's episodes also give ``speed_settled`` (:data:`~encephagen.body.loop.SETTLED_FROM_S`):
+    its mean and sd are over the episodes that lasted that long (NaN if none did), their count
+    ``settled``.
+    """
     out: dict[str, float] = {"episodes": len(episodes)}
     for key in ("steps", "distance", "speed", "reward"):
         values = np.array([e[key] for e in episodes], dtype=float)
         out[f"{key}_mean"] = float(values.mean())
         out[f"{key}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    if episodes and all("speed_settled" in e for e in episodes):
+        settled = np.array([e["speed_settled"] for e in episodes], dtype=float)
+        settled = settled[np.isfinite(settled)]
+        out["settled"] = len(settled)
+        out["speed_settled_mean"] = float(settled.mean()) if len(settled) else math.nan
+        out["speed_settled_sd"] = float(settled.std(ddof=1)) if len(settled) > 1 else 0.0
     out["full"] = int(sum(e["full"] for e in episodes))
     return out
 

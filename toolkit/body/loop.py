@@ -47,6 +47,11 @@ LEAN_FROM_S = 2.0
 transient: how close an episode that did not fall came to tipping over backwards (docs/notes/walk.md,
 session 18: walkers that fall less under a motor delay keep a wider margin in nearly every episode)."""
 
+SETTLED_FROM_S = 2.0
+"""Metric ``speed_settled`` is the mean speed from this time on (to the end, or of an episode that fell,
+to :data:`FALL_MS` before it): a walker starts from rest, so an episode's mean speed mixes its
+acceleration with the speed its command sets, and a fall's lunge with its walk."""
+
 
 def neural_steps_per_body_step(body_dt_ms: float, network_dt_ms: float) -> int:
     """Whole circuit steps per body step; refuses a ratio that is not an integer.
@@ -473,6 +478,7 @@ class ClosedLoop:
         active = np.ones(lanes, dtype=bool)
         totals, tilt, effort = np.zeros(lanes), np.zeros(lanes), np.zeros(lanes)
         lowest_pitch, lean_from = np.full(lanes, np.inf), int(round(LEAN_FROM_S * 1000.0 / self.body_dt_ms))
+        settled_from = int(round(SETTLED_FROM_S * 1000.0 / self.body_dt_ms))
         travelled = np.zeros((lanes, limit + 1))  # forward distance after each body step
         terminated = np.zeros(lanes, dtype=bool)
         recorder = _Recorder(bodies, record, observations)
@@ -536,6 +542,12 @@ class ClosedLoop:
             metrics["pitch_min"] = float(min(lowest_pitch[b], observations[b, self._pitch]))
             before_fall = max(body.steps - self.fall_steps, 0) if terminated[b] else body.steps
             metrics["distance_upright"] = float(travelled[b, before_fall])
+            settled = before_fall - settled_from  # body steps walked after the start's transient; NaN if none
+            metrics["speed_settled"] = (
+                float((travelled[b, before_fall] - travelled[b, settled_from]) / (settled * body.dt_ms / 1000.0))
+                if settled > 0
+                else math.nan
+            )
             if meters is not None:
                 metrics.update(meters[b].metrics())  # foot slip under load and swing time
             if schedule is not None:

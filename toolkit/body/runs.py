@@ -154,8 +154,9 @@ class BodyRun(EpisodesRun):
         return self.controllers[controller]["aggregate"]
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything but the trajectory, as JSON-ready values."""
-        return {**super().to_dict(), "controllers": self.controllers}
+        """Everything but the trajectory, as JSON-ready values (NaN, e.g. the settled speed of an episode
+        over before it settled, becomes None)."""
+        return _finite({**super().to_dict(), "controllers": self.controllers})
 
 
 @dataclass(frozen=True)
@@ -191,22 +192,27 @@ class DriveRun(EpisodesRun):
     by_value: list[dict[str, Any]]
     """One ``{"value", "aggregate", "episodes"}`` per value, in the order given."""
 
-    def speed_span(self, full_share: float = 0.9) -> tuple[float, float, int] | None:
+    def speed_span(self, full_share: float = 0.9, speed: str = "speed") -> tuple[float, float, int] | None:
         """(slowest, fastest mean speed m/s, values counted) over the values at which at least
-        ``full_share`` of the episodes are full; None when fewer than two such values walk forward."""
+        ``full_share`` of the episodes are full; None when fewer than two such values walk forward.
+
+        ``speed`` is the episode metric: ``"speed"`` (over the whole episode, its start from rest
+        included) or ``"speed_settled"`` (from :data:`~encephagen.body.loop.SETTLED_FROM_S` on)."""
         walking = [r for r in self.by_value if r["aggregate"]["full"] >= full_share * r["aggregate"]["episodes"]]
-        speeds = [r["aggregate"]["speed_mean"] for r in walking]
+        speeds = [r["aggregate"][f"{speed}_mean"] for r in walking]
         if len(speeds) > 1 and min(speeds) > 0:
             return min(speeds), max(speeds), len(walking)
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        """The aggregates per value (the per-episode rows stay in ``by_value``)."""
-        return {
-            **super().to_dict(),
-            "parameter": self.parameter,
-            "by_value": [{"value": r["value"], "aggregate": r["aggregate"]} for r in self.by_value],
-        }
+        """The aggregates per value (the per-episode rows stay in ``by_value``), JSON-ready."""
+        return _finite(
+            {
+                **super().to_dict(),
+                "parameter": self.parameter,
+                "by_value": [{"value": r["value"], "aggregate": r["aggregate"]} for r in self.by_value],
+            }
+        )
 
 
 @dataclass(frozen=True)
