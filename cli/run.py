@@ -283,8 +283,10 @@ def _print_speeds(result, as_given: dict, plot: Path | None, as_json: bool) -> N
     for speed, label in (("speed", "speed span"), ("speed_settled", "settled speed span")):
         span = result.speed_span(0.9, speed)  # the bar: >= 9/10 full
         if span is None:
-            click.echo(f"fewer than two {parameter} values finish >= 90 % of their episodes: no {label} to report")
-            break
+            click.echo(
+                f"no {label}: fewer than two {parameter} values finish >= 90 % of their episodes walking forward"
+            )
+            continue
         slowest, fastest, counted = span
         click.echo(
             f"{label} over the {counted} values with >= 90 % full episodes: {fastest / slowest:.2f}x "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 
 import pytest
 from click.testing import CliRunner
@@ -128,6 +130,8 @@ def test_speed_span_counts_only_values_with_enough_full_episodes():
     assert run.speed_span(0.9) == (0.4, 0.8, 2)
     assert run.speed_span(0.9, "speed_settled") == pytest.approx((0.6, 1.2, 2))
     assert run.speed_span(1.0) is None  # one value is not a span
+    unsettled = dataclasses.replace(run, by_value=[at(20, 9, 0.4), at(25, 10, math.nan)])
+    assert unsettled.speed_span(0.9, "speed_settled") is None  # an episode cut before 2 s has no settled speed
 
 
 def test_push_tolerance_bisects_every_controller_on_the_same_pushes():

@@ -200,7 +200,7 @@ class DriveRun(EpisodesRun):
         included) or ``"speed_settled"`` (from :data:`~encephagen.body.loop.SETTLED_FROM_S` on)."""
         walking = [r for r in self.by_value if r["aggregate"]["full"] >= full_share * r["aggregate"]["episodes"]]
         speeds = [r["aggregate"][f"{speed}_mean"] for r in walking]
-        if len(speeds) > 1 and min(speeds) > 0:
+        if len(speeds) > 1 and all(math.isfinite(v) and v > 0 for v in speeds):
             return min(speeds), max(speeds), len(walking)
         return None
 
