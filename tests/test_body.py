@@ -586,6 +586,37 @@ def test_walk_objective_can_train_on_a_drive_schedule(tmp_path):
         make_walk_evaluator(circuit, {}, {**options, "drive_param": "w_mutual", "drive_schedule": "0:1"})
 
 
+def test_walk_objective_compares_the_chosen_speed_metric_with_each_commanded_speed():
+    """``speed_metric``: the ``drive_speeds`` term is the capped relative error of the episode's
+    ``speed`` (default) or ``speed_settled`` at each commanded value; an unknown metric is one line."""
+    from encephagen.body.loop import SETTLED_FROM_S, evaluate_walk
+    from encephagen.body.objective import make_walk_evaluator, speed_error
+
+    circuit = load_circuit("walker2d_setpoint")
+    steps = round(SETTLED_FROM_S * 1000 / 8.0) + 60  # Walker2d's body step is 8 ms: 60 body steps after 2 s
+    options = {"body": "walker2d", "max_steps": steps, "drive_speeds": [(0.5, 0.15), (4.0, 0.4)]}
+    targets = {"distance_m": 2.0, "steps": 1000.0}
+    loop = make_walk_evaluator(circuit, targets, options)
+    [[whole]] = make_walk_evaluator(circuit, targets, options)([{}], [200_004])
+    [[settled]] = make_walk_evaluator(circuit, targets, {**options, "speed_metric": "speed_settled"})([{}], [200_004])
+    episodes = evaluate_walk(
+        circuit,
+        loop.binding,
+        [200_004],
+        parameters=[{"drive": 0.5}, {"drive": 4.0}],
+        max_steps=steps,
+        base_dir=loop.base_dir,
+    )
+    for metric, loss in (("speed", whole), ("speed_settled", settled)):
+        expected = sum(speed_error(e[metric], wanted) for e, (_, wanted) in zip(episodes, options["drive_speeds"])) / 2
+        assert loss.terms["speed"] == pytest.approx(expected, rel=1e-12), metric
+    assert whole.terms["speed"] != settled.terms["speed"]
+    with pytest.raises(
+        BodyError, match=r"option speed_metric of objective 'walk': one of speed, speed_settled; got 'pace'"
+    ):
+        make_walk_evaluator(circuit, targets, {**options, "speed_metric": "pace"})
+
+
 def test_walk_objective_scores_candidates_on_seeds(tmp_path):
     from encephagen.body.objective import make_walk_evaluator
     from encephagen.objectives import get_objective

@@ -34,6 +34,7 @@ WALK_OPTIONS: dict[str, Any] = {
     "drive_param": "drive",
     "drive_speeds": (),
     "speed_weight": 1.0,
+    "speed_metric": "speed",
     "drive_schedule": "",
     "slip_weight": 0.0,
     "swing_weight": 0.0,
@@ -55,7 +56,9 @@ the loss is the mean over conditions; ``()`` is one unperturbed condition). ``dr
 speed on command, ``(drive value, speed m/s)`` pairs (``((21.0, 0.4), (25.0, 0.8))``): every
 candidate and seed also runs with ``drive_param`` at each value, and the loss adds
 ``speed_weight`` times the mean relative speed error there (capped at 1 per value) plus the
-survival lost there (term ``drive_survival``). Both stay JSON (lists) in a calibration's
+survival lost there (term ``drive_survival``). ``speed_metric`` is the episode metric compared:
+``speed`` (over the whole episode, its start from rest included) or ``speed_settled`` (from 2 s on, to
+0.5 s before a fall: the pace the command sets; an episode over before 2 s scores the full error). Both stay JSON (lists) in a calibration's
 history and run directory; ``encephagen calibrate --option 'perturb=none;push=15'`` and
 ``--option drive_speeds=21:0.4,25:0.8`` are their command-line text. ``drive_schedule``: every
 condition's episodes run with ``drive_param`` commanded over time, as ``encephagen run
@@ -171,6 +174,10 @@ class WalkEvaluator:
         self.conditions = conditions_option(options["perturb"])
         self.drive_speeds = drive_speeds_option(options["drive_speeds"])
         self.schedule = schedule_option(str(options["drive_schedule"]), str(options["drive_param"]))
+        if options["speed_metric"] not in SPEED_METRICS:
+            raise BodyError(
+                f"option speed_metric of objective 'walk': one of {', '.join(SPEED_METRICS)}; got {options['speed_metric']!r}"
+            )
         # the lean term's scale is the body's own fall limit (Walker2d: |pitch| < 1 rad)
         self.fall_rad = make_bound_body(self.binding, self.base_dir).max_abs_pitch
         if float(options["lean_weight"]) and self.fall_rad is None:
@@ -247,8 +254,8 @@ class WalkEvaluator:
                     i = candidate * n + j % n
                     wanted = self.drive_speeds[point][1]
                     share = 1.0 / (points * len(self.conditions))
-                    terms[i]["speed"] = terms[i].get("speed", 0.0) + share * min(
-                        1.0, abs(episode["speed"] - wanted) / wanted
+                    terms[i]["speed"] = terms[i].get("speed", 0.0) + share * speed_error(
+                        float(episode[self.options["speed_metric"]]), wanted
                     )
                     terms[i]["drive_survival"] = terms[i].get("drive_survival", 0.0) + share * max(
                         0.0, 1.0 - episode["steps"] / self.targets["steps"]
@@ -269,6 +276,19 @@ class WalkEvaluator:
         if float(self.options["lean_weight"]):
             terms["lean"] = lean_term(float(episode["pitch_min"]), float(self.options["lean_rad"]), self.fall_rad)
         return terms
+
+
+SPEED_METRICS = ("speed", "speed_settled")
+"""The episode metrics option ``speed_metric`` may compare with a commanded speed."""
+
+
+def speed_error(measured: float, wanted: float) -> float:
+    """Relative error of a measured speed from the one wanted, capped at 1 (also for none measured: NaN).
+
+    >>> [speed_error(v, 0.4) for v in (0.4, 0.2, 1.2, float("nan"))]
+    [0.0, 0.5, 1.0, 1.0]
+    """
+    return min(1.0, abs(measured - wanted) / wanted) if math.isfinite(measured) else 1.0
 
 
 def lean_term(pitch_min: float, lean_rad: float, fall_rad: float) -> float:
