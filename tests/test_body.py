@@ -589,23 +589,22 @@ def test_walk_objective_can_train_on_a_drive_schedule(tmp_path):
 def test_walk_objective_compares_the_chosen_speed_metric_with_each_commanded_speed():
     """``speed_metric``: the ``drive_speeds`` term is the capped relative error of the episode's
     ``speed`` (default) or ``speed_settled`` at each commanded value; an unknown metric is one line."""
+    from encephagen.body.binding import make_bound_body
     from encephagen.body.loop import SETTLED_FROM_S, evaluate_walk
     from encephagen.body.objective import make_walk_evaluator, speed_error
 
     circuit = load_circuit("walker2d_setpoint")
-    steps = round(SETTLED_FROM_S * 1000 / 8.0) + 60  # Walker2d's body step is 8 ms: 60 body steps after 2 s
-    options = {"body": "walker2d", "max_steps": steps, "drive_speeds": [(0.5, 0.15), (4.0, 0.4)]}
     targets = {"distance_m": 2.0, "steps": 1000.0}
-    loop = make_walk_evaluator(circuit, targets, options)
+    options = {"body": "walker2d", "drive_speeds": [(0.5, 0.15), (4.0, 0.4)]}
+    evaluator = make_walk_evaluator(circuit, targets, options)
+    body_dt_ms = make_bound_body(evaluator.binding, evaluator.base_dir).dt_ms
+    steps = round(SETTLED_FROM_S * 1000 / body_dt_ms) + 60  # 60 body steps after it settled
+    options["max_steps"] = steps
     [[whole]] = make_walk_evaluator(circuit, targets, options)([{}], [200_004])
     [[settled]] = make_walk_evaluator(circuit, targets, {**options, "speed_metric": "speed_settled"})([{}], [200_004])
+    parameters = [{"drive": drive} for drive, _ in options["drive_speeds"]]
     episodes = evaluate_walk(
-        circuit,
-        loop.binding,
-        [200_004],
-        parameters=[{"drive": 0.5}, {"drive": 4.0}],
-        max_steps=steps,
-        base_dir=loop.base_dir,
+        circuit, evaluator.binding, [200_004], parameters=parameters, max_steps=steps, base_dir=evaluator.base_dir
     )
     for metric, loss in (("speed", whole), ("speed_settled", settled)):
         expected = sum(speed_error(e[metric], wanted) for e, (_, wanted) in zip(episodes, options["drive_speeds"])) / 2

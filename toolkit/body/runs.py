@@ -92,7 +92,16 @@ class EpisodesRun:
         return describe_seeds(self.seeds)
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields above (and the seed range) as JSON-ready values."""
+        """The fields above (and the seed range) and each kind of run's own (:meth:`_results`), as
+        standard JSON values: NaN and inf become None (an episode over before it settled has no
+        settled speed; a push impulse beyond the bisection's ceiling is inf)."""
+        return _finite({**self._stated(), **self._results()})
+
+    def _results(self) -> dict[str, Any]:
+        """What a kind of run adds to :meth:`to_dict`."""
+        return {}
+
+    def _stated(self) -> dict[str, Any]:
         return {
             "circuit": self.circuit,
             "version": self.version,
@@ -153,10 +162,9 @@ class BodyRun(EpisodesRun):
         """Means, SDs and the count of full-length episodes of a controller."""
         return self.controllers[controller]["aggregate"]
 
-    def to_dict(self) -> dict[str, Any]:
-        """Everything but the trajectory, as JSON-ready values (NaN, e.g. the settled speed of an episode
-        over before it settled, becomes None)."""
-        return _finite({**super().to_dict(), "controllers": self.controllers})
+    def _results(self) -> dict[str, Any]:
+        """Everything but the trajectory."""
+        return {"controllers": self.controllers}
 
 
 @dataclass(frozen=True)
@@ -168,20 +176,12 @@ class PushTolerance(EpisodesRun):
     tolerance: dict[str, Tolerance]
     """``"circuit"``, ``"no afferents"``, ``"sensors at rest"`` and (on Walker2d) ``"sine_pitch"``."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (an impulse beyond the bisection's ceiling, inf, becomes None)."""
+    def _results(self) -> dict[str, Any]:
         tolerance = {
             name: {"impulse": t.size, "low": t.low, "high": t.high, "tried": t.tried}
             for name, t in self.tolerance.items()
         }
-        return _finite(
-            {
-                **super().to_dict(),
-                "push_every_s": self.push_every_s,
-                "push_duration_ms": self.push_duration_ms,
-                "tolerance": tolerance,
-            }
-        )
+        return {"push_every_s": self.push_every_s, "push_duration_ms": self.push_duration_ms, "tolerance": tolerance}
 
 
 @dataclass(frozen=True)
@@ -204,15 +204,12 @@ class DriveRun(EpisodesRun):
             return min(speeds), max(speeds), len(walking)
         return None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The aggregates per value (the per-episode rows stay in ``by_value``), JSON-ready."""
-        return _finite(
-            {
-                **super().to_dict(),
-                "parameter": self.parameter,
-                "by_value": [{"value": r["value"], "aggregate": r["aggregate"]} for r in self.by_value],
-            }
-        )
+    def _results(self) -> dict[str, Any]:
+        """The aggregates per value (the per-episode rows stay in ``by_value``)."""
+        return {
+            "parameter": self.parameter,
+            "by_value": [{"value": r["value"], "aggregate": r["aggregate"]} for r in self.by_value],
+        }
 
 
 @dataclass(frozen=True)
@@ -233,16 +230,12 @@ class ScheduledRun(EpisodesRun):
             means.append(sum(values) / len(values) if values else math.nan)
         return means
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (NaN speeds of pieces not reached become None)."""
-        return _finite(
-            {
-                **super().to_dict(),
-                "parameter": self.schedule.parameter,
-                "schedule": [list(p) for p in self.schedule.points],
-                "episodes": self.episodes,
-            }
-        )
+    def _results(self) -> dict[str, Any]:
+        return {
+            "parameter": self.schedule.parameter,
+            "schedule": [list(p) for p in self.schedule.points],
+            "episodes": self.episodes,
+        }
 
 
 def _loop(
