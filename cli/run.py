@@ -204,17 +204,33 @@ def _table(summary: dict) -> str:
         ]
         lines.append(f"{seed:>6}  " + "  ".join(cells) + "  " + _ending(controllers["circuit"]["episodes"][i]))
     lines.append("")
-    lines.append(f"{'':15} {'steps':>16} {'full':>8} {'distance m':>14} {'speed m/s':>14} {'reward':>16}")
+    lines.append(
+        f"{'':15} {'steps':>16} {'full':>8} {'95 % interval':>14} {'distance m':>14} {'speed m/s':>14} {'reward':>16}"
+    )
     for n in names:
         a = controllers[n]["aggregate"]
         lines.append(
-            f"{n:15} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<5.1f} {a['full']:>4}/{a['episodes']:<3} "
+            f"{n:15} {a['steps_mean']:>8.1f} ± {a['steps_sd']:<5.1f} {a['full']:>4}/{a['episodes']:<3} {_interval(a)} "
             f"{a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f} "
             f"{a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}"
+        )
+    if "sine_pitch" in controllers:
+        from encephagen.body.baselines import paired_full
+
+        ours, theirs, p = paired_full(controllers["circuit"]["episodes"], controllers["sine_pitch"]["episodes"])
+        lines.append(
+            f"same draws, circuit against sine_pitch: {ours} episodes only the circuit finished, {theirs} only "
+            f"sine_pitch (exact McNemar p = {p:.2g})"
         )
     if summary.get("video"):
         lines.append(f"wrote {summary['video']}")
     return "\n".join(lines)
+
+
+def _interval(aggregate: dict) -> str:
+    """The 95 % interval of the full-episode share, in per cent, 14 characters wide."""
+    text = f"{100 * aggregate['full_low']:.1f}-{100 * aggregate['full_high']:.1f} %"
+    return f"{text:>14}"
 
 
 def _sweep_progress(name: str, size: float, fraction: float) -> None:
@@ -269,11 +285,13 @@ def _print_speeds(result, as_given: dict, plot: Path | None, as_json: bool) -> N
         click.echo(json.dumps(summary, indent=2))
         return
     click.echo(_title(summary))
-    click.echo(f"{parameter:>10} {'full':>8} {'distance m':>14} {'speed m/s':>14} {'settled m/s':>14}")
+    click.echo(
+        f"{parameter:>10} {'full':>8} {'95 % interval':>14} {'distance m':>14} {'speed m/s':>14} {'settled m/s':>14}"
+    )
     for r in result.by_value:
         a = r["aggregate"]
         click.echo(
-            f"{r['value']:>10g} {a['full']:>4}/{a['episodes']:<3} {a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} "
+            f"{r['value']:>10g} {a['full']:>4}/{a['episodes']:<3} {_interval(a)} {a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} "
             f"{a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f} {a['speed_settled_mean']:>6.3f} ± {a['speed_settled_sd']:<5.3f}"
         )
     click.echo(

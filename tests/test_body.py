@@ -858,6 +858,34 @@ def test_walk_objective_scores_the_backward_lean_margin_only_when_weighted(tmp_p
         make_walk_evaluator(circuit, targets, {**options, "lean_weight": 1.0, "lean_rad": 1.0})
 
 
+@pytest.mark.parametrize("full, episodes", [(0, 60), (59, 60), (119, 120), (120, 120), (1, 1)])
+def test_full_episode_share_carries_its_wilson_interval(full, episodes):
+    """``aggregate`` gives each full-episode count its 95 % Wilson score interval, here from the textbook
+    formula (Wilson 1927), not from scipy as the code takes it."""
+    from encephagen.body.baselines import aggregate
+
+    z = 1.959963984540054
+    share = full / episodes
+    centre = (share + z * z / (2 * episodes)) / (1 + z * z / episodes)
+    half = z / (1 + z * z / episodes) * math.sqrt(share * (1 - share) / episodes + z * z / (4 * episodes**2))
+    a = aggregate([{"steps": 1, "distance": 0, "speed": 0, "reward": 0, "full": i < full} for i in range(episodes)])
+    assert a["full"] == full
+    assert (a["full_low"], a["full_high"]) == (pytest.approx(centre - half, abs=1e-12), pytest.approx(centre + half))
+    assert a["full_low"] <= share <= a["full_high"]
+
+
+def test_paired_full_counts_the_discordant_episodes_and_tests_them_exactly():
+    """Six episodes only one walker finished, none the other way: two-sided exact p = 2 / 2**6."""
+    from encephagen.body.baselines import paired_full
+
+    ours = [{"full": 1}] * 8 + [{"full": 0}] * 2
+    theirs = [{"full": 0}] * 6 + [{"full": 1}] * 2 + [{"full": 0}] * 2
+    assert paired_full(ours, theirs) == (6, 0, pytest.approx(2 / 2**6))
+    assert paired_full(theirs, ours)[:2] == (0, 6)
+    with pytest.raises(ValueError, match="paired episodes: 10 against 9"):
+        paired_full(ours, theirs[:9])
+
+
 def test_settled_speed_is_the_walk_after_the_start_and_absent_from_a_short_episode():
     """Metric ``speed_settled``: metres walked from SETTLED_FROM_S to the end over that time; an
     episode over before then has none (NaN), which the aggregate leaves out and JSON writes as null."""

@@ -395,7 +395,7 @@ def test_run_prints_perturbed_runs_beside_the_baselines_and_refuses_bad_flags(tm
         ],
     )
     assert drive.exit_code == 0, drive.output
-    assert "speed m/s" in drive.output and "settled m/s" in drive.output
+    assert "speed m/s" in drive.output and "settled m/s" in drive.output and "95 % interval" in drive.output
     assert "no speed span: fewer than two drive values" in drive.output  # 20-step episodes are never full
     assert "no settled speed span: fewer than two drive values" in drive.output
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -80,7 +80,7 @@ def episode_metrics(
 
 
 def aggregate(episodes: Sequence[dict[str, float]]) -> dict[str, float]:
-    """Mean and sample sd of each metric over episodes, plus the count of full episodes.
+    """Mean and sample sd of each metric over episodes, plus the count of full episodes and its 95 % interval.
 
     A closed loop's episodes also give ``speed_settled`` (:data:`~encephagen.body.loop.SETTLED_FROM_S`):
     its mean and sd are over the episodes that lasted that long (NaN if none did), their count
@@ -97,8 +97,48 @@ def aggregate(episodes: Sequence[dict[str, float]]) -> dict[str, float]:
         out["settled"] = len(settled)
         out["speed_settled_mean"] = float(settled.mean()) if len(settled) else math.nan
         out["speed_settled_sd"] = float(settled.std(ddof=1)) if len(settled) > 1 else 0.0
-    out["full"] = int(sum(e["full"] for e in episodes))
+    full = int(sum(e["full"] for e in episodes))
+    out["full"] = full
+    out["full_low"], out["full_high"] = full_share_interval(full, len(episodes))
     return out
+
+
+def full_share_interval(full: int, episodes: int) -> tuple[float, float]:
+    """95 % Wilson score interval of the share of full episodes (scipy's ``binomtest``); (NaN, NaN) for none.
+
+    The spread a full-episode count carries: 119/120 and 120/120 differ by less than either
+    interval's width, so a one-fall gap between two walkers on one block is not a ranking.
+
+    >>> [round(v, 3) for v in full_share_interval(119, 120)]
+    [0.954, 0.999]
+    """
+    if episodes == 0:
+        return math.nan, math.nan
+    from scipy.stats import binomtest
+
+    interval = binomtest(full, episodes).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def paired_full(ours: Sequence[dict[str, float]], theirs: Sequence[dict[str, float]]) -> tuple[int, int, float]:
+    """Two controllers on the same draws: (episodes only ours finished, only theirs did, exact McNemar p).
+
+    Where both ran episode ``i`` on the same seed and perturbation draws, only the discordant
+    episodes say which is more robust; p is the two-sided binomial test of those against an even
+    split (1.0 when there are none).
+
+    >>> paired_full([{"full": 1}, {"full": 0}, {"full": 1}], [{"full": 1}, {"full": 1}, {"full": 0}])
+    (1, 1, 1.0)
+    """
+    if len(ours) != len(theirs):
+        raise ValueError(f"paired episodes: {len(ours)} against {len(theirs)}")
+    only_ours = sum(1 for a, b in zip(ours, theirs) if a["full"] and not b["full"])
+    only_theirs = sum(1 for a, b in zip(ours, theirs) if b["full"] and not a["full"])
+    if only_ours + only_theirs == 0:
+        return 0, 0, 1.0
+    from scipy.stats import binomtest
+
+    return only_ours, only_theirs, float(binomtest(only_ours, only_ours + only_theirs).pvalue)
 
 
 def run_episode(body, controller: Controller, seed: int) -> dict[str, float]:
