@@ -52,7 +52,7 @@ from encephagen.seeds import REPORT_FIRST
 @click.option(
     "--sweep",
     is_flag=True,
-    help="With --perturb push: bisect the push impulse at which half of the episodes finish (circuit, no afferents, sensors at rest, sine walker).",
+    help="With --perturb push: bisect the push impulse at which half of the episodes finish; with --perturb delay (and no push): the longest motor delay in body steps (circuit, no afferents, sensors at rest, sine walker).",
 )
 @click.option(
     "--drive",
@@ -124,14 +124,15 @@ def run(
       encephagen run walker2d_cpg --body walker2d --episodes 100
       encephagen run walker2d_cpg --episodes 20 --perturb push=6 --perturb noise=0.05
       encephagen run walker2d_cpg --episodes 20 --perturb push --sweep
+      encephagen run walker2d_cpg --episodes 20 --perturb delay --sweep
       encephagen run walker2d_cpg --episodes 10 --drive 20,22.5,25 --plot speed.png
       encephagen run walker2d_cpg --episodes 10 --drive-schedule 0:20,4:25
       encephagen run walker2d_cpg --episodes 1 --video walk.mp4
     """
     from encephagen.atomic_files import check_output_file
     from encephagen.body.loop import DriveSchedule
-    from encephagen.body.perturbations import Push, parse_perturbations
-    from encephagen.body.runs import bind, push_tolerance, run_body, run_with_schedule, speed_by_drive
+    from encephagen.body.perturbations import MotorDelay, Push, parse_perturbations
+    from encephagen.body.runs import bind, delay_tolerance, push_tolerance, run_body, run_with_schedule, speed_by_drive
     from encephagen.errors import BodyError
 
     for path in (video, plot):
@@ -145,15 +146,24 @@ def run(
         perturbations = parse_perturbations(perturb)
     except BodyError as exc:
         raise BodyError(f"--perturb: {exc}") from None
-    if sweep and not any(isinstance(p, Push) for p in perturbations):
-        raise BodyError("--sweep bisects the push impulse: add --perturb push (its size is where the bisection starts)")
+    swept = next((p for p in perturbations if isinstance(p, Push)), None) or next(
+        (p for p in perturbations if isinstance(p, MotorDelay)), None
+    )
+    if sweep and swept is None:
+        raise BodyError(
+            "--sweep bisects a push impulse or a motor delay: add --perturb push or --perturb delay "
+            "(its size is where the bisection starts)"
+        )
     if plot is not None and drive_values is None:
         raise BodyError("--plot draws speed against drive: add --drive V1,V2,...")
     common = dict(episodes=episodes, first_seed=seed, perturbations=perturbations)
     as_given = {"perturbations": list(perturb)}  # the report names the perturbations as the flags did
-    if sweep:
+    if sweep and isinstance(swept, Push):
         progress = None if as_json else _sweep_progress
         _print_tolerance(push_tolerance(loop, progress=progress, **common), as_given, as_json)
+    elif sweep:
+        progress = None if as_json else _delay_progress
+        _print_delay_tolerance(delay_tolerance(loop, progress=progress, **common), as_given, as_json)
     elif drive_values is not None:
         values = _drive_values(drive_values)
         result = speed_by_drive(loop, values, parameter=drive_param, max_steps=max_steps, **common)
@@ -259,6 +269,38 @@ def _print_tolerance(result, as_given: dict, as_json: bool) -> None:
                 click.echo(f"  circuit / {name}: {circuit / other:.2f}x")
             else:
                 click.echo(f"  circuit / {name}: {name} finishes fewer than half of its episodes even without pushes")
+
+
+def _delay_progress(name: str, steps: float, fraction: float) -> None:
+    click.echo(f"  {name:15} delay {steps:3.0f} body steps: {fraction:.0%} full", err=True)
+
+
+def _print_delay_tolerance(result, as_given: dict, as_json: bool) -> None:
+    summary = {**result.to_dict(), **as_given}
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(_title(summary))
+    click.echo(
+        f"longest motor delay at which half of the episodes still finish (body steps of {result.body_dt_ms:g} ms):"
+    )
+    for name, t in result.tolerance.items():
+        if t.high == 0:
+            reach = "fewer than half finish even without a delay"
+        else:
+            reach = f"< 50 % at {t.high:g}" if math.isfinite(t.high) else "never < 50 % up to the ceiling"
+        click.echo(
+            f"  {name:15} {t.size:3g} steps = {t.size * result.body_dt_ms:5g} ms   ({reach}; {len(t.tried)} delays tried)"
+        )
+    circuit = result.tolerance["circuit"].size
+    if "sine_pitch" in result.tolerance:
+        other = result.tolerance["sine_pitch"].size
+        if other > 0:
+            click.echo(f"  circuit / sine_pitch: {circuit / other:.2f}x")
+        else:
+            click.echo(
+                "  circuit / sine_pitch: sine_pitch finishes fewer than half of its episodes even without a delay"
+            )
 
 
 def _drive_values(text: str) -> list[float]:

@@ -20,6 +20,7 @@ from encephagen.body.runs import (
     BodyRun,
     DriveRun,
     bind,
+    delay_tolerance,
     push_tolerance,
     run_body,
     run_with_schedule,
@@ -151,3 +152,38 @@ def test_push_tolerance_bisects_every_controller_on_the_same_pushes():
     assert [pair[0] for pair in shown["tolerance"]["circuit"]["tried"]] == [
         size for size, _ in result.tolerance["circuit"].tried
     ]
+
+
+def test_delay_tolerance_bisects_whole_body_steps_and_the_circuit_outlasts_the_sine_walker():
+    """Measured on two selection seeds (session 25: 0.11.0 tolerates 5 steps of 8 ms on 4 seeds, the sine
+    walker 2): the gait's feedback loops tolerate a longer motor delay than a sine rhythm with pitch feedback."""
+    seen = []
+    result = delay_tolerance(
+        "walker2d_cpg",
+        episodes=2,
+        first_seed=200000,
+        perturbations=["delay=3"],
+        progress=lambda *measured: seen.append(measured),
+    )
+    assert list(result.tolerance) == ["circuit", "no afferents", "sensors at rest", "sine_pitch"]
+    assert seen[0][:2] == ("circuit", 3) and len(seen) == sum(len(t.tried) for t in result.tolerance.values())
+    for t in result.tolerance.values():
+        assert all(isinstance(steps, int) for steps, _ in t.tried)
+        assert t.size == t.low and (t.high == t.low + 1 or t.high == t.low == 0)  # 0, 0: falls even undelayed
+        assert dict(t.tried)[t.high] < 0.5 and (t.low == 0 or dict(t.tried)[t.low] >= 0.5)
+    assert result.tolerance["no afferents"].size == 0  # it cannot walk even without a delay
+    assert result.tolerance["circuit"].size > result.tolerance["sine_pitch"].size >= 1
+    shown = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    circuit = shown["tolerance"]["circuit"]
+    assert shown["body_dt_ms"] == bind("walker2d_cpg").body_dt_ms
+    assert circuit["ms"] == circuit["steps"] * shown["body_dt_ms"]
+
+
+def test_run_sweeps_the_motor_delay_when_no_push_is_given():
+    output = CliRunner().invoke(
+        cli, ["run", "walker2d_cpg", "--episodes", "1", "--seed", "200002", "--perturb", "delay=8", "--sweep"]
+    )
+    assert output.exit_code == 0, output.output
+    assert "longest motor delay at which half of the episodes still finish (body steps of 8 ms)" in output.output
+    assert "circuit / sine_pitch:" in output.output
+    assert "no afferents      0 steps =     0 ms   (fewer than half finish even without a delay" in output.output

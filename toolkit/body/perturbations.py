@@ -219,7 +219,7 @@ def format_perturbations(perturbations: Sequence[Perturbation]) -> str:
 
 
 def with_size(perturbation: Perturbation, size: float) -> Perturbation:
-    """The same perturbation at another size (the push sweep's bisection variable)."""
+    """The same perturbation at another size (a sweep's bisection variable)."""
     _, field_name, default = next(v for v in KINDS.values() if isinstance(perturbation, v[0]))
     return replace(perturbation, **{field_name: type(default)(size)})  # type: ignore[arg-type]  # the field KINDS names
 
@@ -323,7 +323,8 @@ class Tolerance:
     """Where survival crosses one half: the perturbation size and every size tried on the way."""
 
     size: float
-    """Midpoint of the last bracket: the size at which half of the episodes still finish."""
+    """Midpoint of the last bracket: the size at which half of the episodes still finish (for whole
+    sizes, the largest at which half still did)."""
     low: float
     """Largest size tried at which at least half finished (0 if none was)."""
     high: float
@@ -332,22 +333,31 @@ class Tolerance:
     """(size, fraction of full episodes), in the order tried."""
 
 
-def half_survival(survival, *, start: float, iterations: int = 5, ceiling: float = 1024.0) -> Tolerance:
+def half_survival(
+    survival, *, start: float, iterations: int = 5, ceiling: float = 1024.0, whole: bool = False
+) -> Tolerance:
     """Bisection of a perturbation's size for 50 % full episodes.
 
     ``survival(size)`` returns the fraction of full episodes at that size. The size doubles
     from ``start`` until fewer than half finish (up to ``ceiling``), then the bracket
     ``[low, high]`` is halved ``iterations`` times; if fewer than half finish at ``start``
-    and at size 0, the tolerance is 0. Survival measured on finitely many
+    and at size 0, the tolerance is 0. With ``whole`` (a motor delay in body steps) sizes
+    are whole numbers, the bracket is halved until ``high`` is ``low + 1`` (``iterations`` is
+    not used) and the tolerance is ``low``: the largest size at which half still finish.
+    Survival measured on finitely many
     episodes need not fall monotonically with the size; the bracket is then the one
     bisection ends in, and ``tried`` shows every measurement.
 
     >>> half_survival(lambda size: 1.0 if size < 10 else 0.0, start=4, iterations=6).size
     9.9375
+    >>> t = half_survival(lambda size: 1.0 if size < 10 else 0.0, start=1, whole=True)
+    >>> t.size, t.high, [size for size, _ in t.tried]
+    (9, 10, [1, 2, 4, 8, 16, 12, 10, 9])
     """
-    if not (start > 0 and iterations >= 0):
+    if not (start > 0 and iterations >= 0) or (whole and start != int(start)):
         raise BodyError(
-            f"half_survival needs start > 0 and iterations >= 0; got start={start}, iterations={iterations}"
+            f"half_survival needs start > 0 (whole with whole=True) and iterations >= 0; "
+            f"got start={start}, iterations={iterations}"
         )
     tried: list[tuple[float, float]] = []
 
@@ -356,16 +366,24 @@ def half_survival(survival, *, start: float, iterations: int = 5, ceiling: float
         tried.append((size, fraction))
         return fraction >= 0.5
 
-    low, high = 0.0, float(start)
+    low, high = (0, int(start)) if whole else (0.0, float(start))
     if measure(high):
         while True:
-            low, high = high, high * 2.0
+            low, high = high, high * 2
             if high > ceiling:
                 return Tolerance(math.inf, low, math.inf, tuple(tried))
             if not measure(high):
                 break
-    elif not measure(0.0):
-        return Tolerance(0.0, 0.0, 0.0, tuple(tried))  # fewer than half finish even unperturbed
+    elif not measure(low):
+        return Tolerance(low, low, low, tuple(tried))  # fewer than half finish even unperturbed
+    if whole:
+        while high - low > 1:
+            middle = (low + high) // 2
+            if measure(middle):
+                low = middle
+            else:
+                high = middle
+        return Tolerance(low, low, high, tuple(tried))
     for _ in range(iterations):
         middle = (low + high) / 2.0
         if measure(middle):

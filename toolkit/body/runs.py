@@ -3,7 +3,8 @@
 ``encephagen run`` is these functions plus formatting: the library finds the binding, compiles
 the circuit, runs the circuit's episodes beside the baselines it must beat on the same seeds,
 and returns a :class:`BodyRun`; the command prints it as a table or as JSON. Its other modes
-are :func:`push_tolerance` (``--perturb push --sweep``), :func:`speed_by_drive` (``--drive``)
+are :func:`push_tolerance` (``--perturb push --sweep``), :func:`delay_tolerance` (``--perturb delay
+--sweep``), :func:`speed_by_drive` (``--drive``)
 and :func:`run_with_schedule` (``--drive-schedule``), each returning a result with ``to_dict()``.
 """
 
@@ -20,7 +21,7 @@ from ..errors import BodyError, UnknownNameError
 from ..schema import Circuit
 from ..seeds import REPORT_FIRST, describe_seeds
 from .loop import ClosedLoop, DriveSchedule
-from .perturbations import Perturbation, Push, Tolerance, describe, parse_perturbations
+from .perturbations import MotorDelay, Perturbation, Push, Tolerance, describe, parse_perturbations
 
 
 def bind(
@@ -185,6 +186,22 @@ class PushTolerance(EpisodesRun):
 
 
 @dataclass(frozen=True)
+class DelayTolerance(EpisodesRun):
+    """The longest motor delay (body steps of ``body_dt_ms``) at which half of the episodes still finish, per controller."""
+
+    body_dt_ms: float
+    tolerance: dict[str, Tolerance]
+    """``"circuit"``, ``"no afferents"``, ``"sensors at rest"`` and (on Walker2d) ``"sine_pitch"``."""
+
+    def _results(self) -> dict[str, Any]:
+        tolerance = {
+            name: {"steps": t.size, "ms": t.size * self.body_dt_ms, "low": t.low, "high": t.high, "tried": t.tried}
+            for name, t in self.tolerance.items()
+        }
+        return {"body_dt_ms": self.body_dt_ms, "tolerance": tolerance}
+
+
+@dataclass(frozen=True)
 class DriveRun(EpisodesRun):
     """Episodes at each value of a descending drive parameter: the circuit's speed on command."""
 
@@ -340,15 +357,64 @@ def push_tolerance(
     ``progress(controller, impulse, fraction full)`` is called after every measurement.
     The other arguments are :func:`run_body`'s.
     """
-    from .baselines import reference_controllers, run_episode
-    from .binding import make_bound_body
-    from .perturbations import half_survival, perturbed, with_size
-
     seeds = _seeds(episodes, first_seed)
     loop = _loop(circuit, body, binding, dt)
     parsed = parse_perturbations(perturbations)
     push = next((p for p in parsed if isinstance(p, Push)), Push(4.0))
-    others = [p for p in parsed if not isinstance(p, Push)]
+    tolerance = _sweep(loop, seeds, push, parsed, push.impulse or 4.0, iterations=iterations, progress=progress)
+    return PushTolerance(
+        **_stated(loop, seeds, parsed),
+        push_every_s=push.every_s,
+        push_duration_ms=push.duration_ms,
+        tolerance=tolerance,
+    )
+
+
+def delay_tolerance(
+    circuit: str | os.PathLike | Circuit | ClosedLoop,
+    body: str | None = None,
+    *,
+    binding: str | os.PathLike | None = None,
+    episodes: int = 10,
+    first_seed: int = REPORT_FIRST,
+    dt: float | None = None,
+    perturbations: Sequence[Perturbation | str] = (),
+    progress: Callable[[str, float, float], None] | None = None,
+) -> DelayTolerance:
+    """The longest motor delay (whole body steps) at which half of the episodes still finish, for the
+    controllers of :func:`push_tolerance`.
+
+    A feedback gait fails when its loop's delay grows; an open-loop rhythm with a little pitch
+    feedback fails sooner. The first :class:`MotorDelay` among ``perturbations`` is where the
+    bisection starts (1 step if there is none); the other perturbations apply throughout.
+    The other arguments are :func:`push_tolerance`'s.
+    """
+    seeds = _seeds(episodes, first_seed)
+    loop = _loop(circuit, body, binding, dt)
+    parsed = parse_perturbations(perturbations)
+    delay = next((p for p in parsed if isinstance(p, MotorDelay)), MotorDelay(1))
+    tolerance = _sweep(loop, seeds, delay, parsed, delay.steps or 1, whole=True, ceiling=100, progress=progress)
+    return DelayTolerance(**_stated(loop, seeds, parsed), body_dt_ms=loop.body_dt_ms, tolerance=tolerance)
+
+
+def _sweep(
+    loop: ClosedLoop,
+    seeds: list[int],
+    swept: Perturbation,
+    perturbations: Sequence[Perturbation],
+    start: float,
+    *,
+    iterations: int = 5,
+    whole: bool = False,
+    ceiling: float = 1024.0,
+    progress: Callable[[str, float, float], None] | None = None,
+) -> dict[str, Tolerance]:
+    """Each controller's :class:`Tolerance` of ``swept``'s size, on the same draws, the other perturbations throughout."""
+    from .baselines import reference_controllers, run_episode
+    from .binding import make_bound_body
+    from .perturbations import half_survival, perturbed, with_size
+
+    others = [p for p in perturbations if p is not swept]
     bound_body = make_bound_body(loop.binding, loop.base_dir)
     sine = reference_controllers(bound_body).get("sine_pitch")
     lesioned, at_rest = loop.without_afferents(), loop.with_sensors_at_rest()
@@ -365,19 +431,14 @@ def push_tolerance(
     for name, runner in runners.items():
 
         def survival(size: float, name=name, runner=runner) -> float:
-            runs = runner((with_size(push, size), *others))
+            runs = runner((with_size(swept, size), *others))
             fraction = float(sum(runs) / len(runs))
             if progress is not None:
                 progress(name, size, fraction)
             return fraction
 
-        tolerance[name] = half_survival(survival, start=push.impulse or 4.0, iterations=iterations)
-    return PushTolerance(
-        **_stated(loop, seeds, parsed),
-        push_every_s=push.every_s,
-        push_duration_ms=push.duration_ms,
-        tolerance=tolerance,
-    )
+        tolerance[name] = half_survival(survival, start=start, iterations=iterations, whole=whole, ceiling=ceiling)
+    return tolerance
 
 
 def speed_by_drive(
