@@ -594,7 +594,9 @@ class ClosedLoop:
 
             def starting(steps):
                 early = steps < self.start_steps
-                return at_start if early.all() else (at_start * early[:, None] if early.any() else None)
+                if not early.any():  # the usual answer once every lane has started
+                    return None
+                return at_start if early.all() else at_start * early[:, None]
 
             parts.append(starting)
         if not parts:
