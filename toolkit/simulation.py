@@ -61,7 +61,7 @@ import numpy as np
 from . import _kernel
 from .errors import SimulationError, UnknownNameError
 from .progress import Progress, progress_callback
-from .readouts import low_pass, readout_filters
+from .readouts import filter_bins, readout_filters
 from .results import SimulationResult, provenance
 
 log = logging.getLogger(__name__)
@@ -496,7 +496,7 @@ class Simulator:
                 break
         if pieces:
             signal = (pieces[0] if len(pieces) == 1 else np.concatenate(pieces[::-1], axis=1)) @ self._readout_mix
-            self._readout_state = low_pass(signal, self._readout_decay, self._readout_state)[:, -1]
+            filter_bins(signal, self._readout_decay, self._readout_state, np.empty(signal.shape))
             self._readout_bins = complete
         return self._readout_state.copy()
 

@@ -599,8 +599,8 @@ class ClosedLoop:
                 return at_start if early.all() else at_start * early[:, None]
 
             parts.append(starting)
-        if not parts:
-            return None
+        if len(parts) < 2:  # none, or the one part itself (no sum to make at every tick)
+            return parts[0] if parts else None
 
         def commanded(steps: np.ndarray) -> np.ndarray | None:
             terms = [c for c in (part(steps) for part in parts) if c is not None]
