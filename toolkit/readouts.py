@@ -54,7 +54,8 @@ def low_pass(signal: np.ndarray, a, state: np.ndarray) -> np.ndarray:
     signal = np.asarray(signal, dtype=np.float64)
     per_readout = signal if signal.ndim == 3 else signal[:, :, None]  # (lanes, bins, readouts)
     decay, start = np.empty(per_readout.shape[2]), np.empty(per_readout.shape[::2])
-    decay[:], start[:] = a, np.reshape(state, start.shape)
+    decay[:] = a
+    start[:] = state if signal.ndim == 3 else np.reshape(state, (-1, 1))  # one readout: (lanes,) or a scalar
     values = np.empty(per_readout.shape)
     filter_bins(per_readout, decay, start, values)
     return values.reshape(signal.shape)
