@@ -410,14 +410,13 @@ def test_metric_sums_in_one_compiled_pass_equal_numpys_bit_for_bit():
 def test_motor_outputs_in_one_compiled_pass_equal_numpys_bit_for_bit():
     """Torque motors pass their sum on and setpoint motors hold it as a joint angle, then every output is
     clipped to its motor's range: the compiled pass must give NumPy's bits, NaN and signed zeros included."""
+    from encephagen.body.binding import binding_path_for
     from encephagen.compiler import compile_circuit
     from encephagen.locations import resolve_circuit_path
 
     path = resolve_circuit_path("walker2d_setpoint")
     loop = ClosedLoop(
-        compile_circuit(load_circuit(path), dt=0.1),
-        load_binding(path.with_suffix(".binding.json")),
-        base_dir=path.parent,
+        compile_circuit(load_circuit(path), dt=0.1), load_binding(binding_path_for(path)), base_dir=path.parent
     )
     rng = np.random.default_rng(203901)
     loop.motor_setpoint = rng.random(len(loop.motor_setpoint)) < 0.5  # torque and setpoint motors side by side
