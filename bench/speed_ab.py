@@ -6,6 +6,7 @@ compare the host, not the code. This script imports the other checkout's ``toolk
 their runs and keeps each one's best CPU time; it also checks that both give the same numbers.
 
     python bench/speed_ab.py --base /work/main loop humanoid_stander --dt 0.25 --reps 6 --steps 300
+    python bench/speed_ab.py --base /work/main loop walker2d_cpg --dt 0.1 --lanes 8 --reps 4 --steps 1000
     python bench/speed_ab.py --base /work/main kernel humanoid_stander --dt 0.25 --chunk 60 --reps 40
     python bench/speed_ab.py --base /work/main cpg80 --reps 11
     python bench/speed_ab.py --base /work/main scale --threads 1 2   # 1 M neurons / 100 M synapses
@@ -13,7 +14,8 @@ their runs and keeps each one's best CPU time; it also checks that both give the
 
 ``loop``: closed-loop body steps per CPU second on one lane (binding warm-up off, as in
 ``bench_body.py --humanoid``; episodes on selection seeds from 203200 until ``--steps``), and
-whether the two trees' episodes are the same. ``kernel``: ``Simulator.advance(chunk)`` x 20 with a
+whether the two trees' episodes are the same; with ``--lanes B``, B lanes in one run (seeds 203200
+onwards, B at a time), in body steps per lane and CPU second. ``kernel``: ``Simulator.advance(chunk)`` x 20 with a
 fixed random current, and whether spikes and state are the same. ``identity`` (this tree only; run it
 in both trees and diff the files): trajectories, actions, readouts, population rates, observations and
 metrics of humanoid_stander (dt 0.25 and 0.1), humanoid_cpg and walker2d_cpg, one lane and batched,
@@ -80,7 +82,7 @@ def _load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def loop_ab(packages: dict[str, str], name: str, dt: float, reps: int, steps: int) -> None:
+def loop_ab(packages: dict[str, str], name: str, dt: float, reps: int, steps: int, lanes: int = 1) -> None:
     body = "walker2d" if name.startswith("walker") else "humanoid"
 
     def make(package: str):
@@ -97,10 +99,11 @@ def loop_ab(packages: dict[str, str], name: str, dt: float, reps: int, steps: in
         def run() -> int:
             done, seed = 0, SEED
             episodes.clear()
-            while done < steps:
-                episode = loop.run([seed], max_steps=steps)[0]
-                episodes.append(episode.metrics)
-                done, seed = done + int(episode.metrics["steps"]), seed + 1
+            while done < steps * lanes:
+                for episode in loop.run(list(range(seed, seed + lanes)), max_steps=steps):
+                    episodes.append(episode.metrics)
+                    done += int(episode.metrics["steps"])
+                seed += lanes
             return done
 
         return run, episodes
@@ -116,7 +119,8 @@ def loop_ab(packages: dict[str, str], name: str, dt: float, reps: int, steps: in
     rates = ", ".join(f"{label} {rate:.0f}" for label, rate in best.items())
     ratio = f"; new/base {best['new'] / best['base']:.3f}" if "base" in best else ""
     print(
-        f"closed loop {name} dt {dt} ms, one lane: {rates} body steps per CPU s (best of {reps}){ratio}; "
+        f"closed loop {name} dt {dt} ms, {'one lane' if lanes == 1 else f'{lanes} lanes'}: {rates} body steps per "
+        f"{'' if lanes == 1 else 'lane and '}CPU s (best of {reps}){ratio}; "
         f"same episodes: {same}; selection seeds from {SEED}; load {_load_average()}"
     )
 
@@ -308,6 +312,7 @@ def main() -> None:
     loop.add_argument("--dt", type=float, default=0.25)
     loop.add_argument("--reps", type=int, default=6)
     loop.add_argument("--steps", type=int, default=300)
+    loop.add_argument("--lanes", type=int, default=1)
     kernel = sub.add_parser("kernel")
     kernel.add_argument("circuit")
     kernel.add_argument("--dt", type=float, default=0.25)
@@ -330,7 +335,7 @@ def main() -> None:
         return
     packages = _load(args.base)
     if args.command == "loop":
-        loop_ab(packages, args.circuit, args.dt, args.reps, args.steps)
+        loop_ab(packages, args.circuit, args.dt, args.reps, args.steps, args.lanes)
     elif args.command == "scale":
         scale_ab(packages, args.neurons, args.synapses, args.threads, args.warmup, args.steps, args.reps)
     elif args.command == "kernel":

@@ -381,6 +381,57 @@ def test_afferent_fanout_sums_each_populations_afferents_in_binding_order_from_z
     assert _Fanout.of([], 12) is None
 
 
+def test_metric_sums_in_one_compiled_pass_equal_numpys_bit_for_bit():
+    """The closed loop sums tilt, lowest pitch and effort of its running lanes in one compiled call; NumPy's
+    expressions (its pairwise summation of each lane's squared actions: 6 actuators, 17, and a long row
+    that NumPy halves) must give the same bits."""
+    from encephagen.body.loop import _account, _pairwise_sum
+
+    rng = np.random.default_rng(203900)  # selection seeds 203900-203901 (encephagen.seeds: the speed helper's block)
+    for n in [*range(40), 127, 128, 129, 136, 200, 257, 1000, 5003]:
+        values = rng.normal(0.0, 1.0, n) * rng.choice([1e-8, 1.0, 1e8], n)
+        assert _pairwise_sum(values, 0, n) + 0.0 == np.add.reduce(values)
+    for lanes, n_actuators in [(1, 6), (5, 6), (3, 17), (2, 300)]:
+        observations, action = rng.normal(0.0, 1.0, (lanes, 24)), rng.normal(0.0, 3.0, (lanes, n_actuators))
+        running, begun = np.flatnonzero(rng.random(lanes) < 0.8), rng.integers(0, 3, lanes)
+        tilt, effort = rng.random(lanes), rng.random(lanes)
+        lowest = np.where(rng.random(lanes) < 0.5, np.inf, rng.normal(0.0, 1.0, lanes))
+        expected = [tilt.copy(), lowest.copy(), effort.copy()]
+        pitch = observations[running, 1]
+        expected[0][running] += np.abs(pitch)
+        late = running[2 - begun[running] >= 1]
+        expected[1][late] = np.minimum(lowest[late], observations[late, 1])
+        expected[2][running] += np.square(action[running]).sum(axis=1) / n_actuators
+        _account(running, observations, 1, action, 2, begun, 1, tilt, lowest, effort)
+        for got, want in zip((tilt, lowest, effort), expected):
+            assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
+
+
+def test_motor_outputs_in_one_compiled_pass_equal_numpys_bit_for_bit():
+    """Torque motors pass their sum on and setpoint motors hold it as a joint angle, then every output is
+    clipped to its motor's range: the compiled pass must give NumPy's bits, NaN and signed zeros included."""
+    from encephagen.body.binding import binding_path_for
+    from encephagen.compiler import compile_circuit
+    from encephagen.locations import resolve_circuit_path
+
+    path = resolve_circuit_path("walker2d_setpoint")
+    loop = ClosedLoop(
+        compile_circuit(load_circuit(path), dt=0.1), load_binding(binding_path_for(path)), base_dir=path.parent
+    )
+    rng = np.random.default_rng(203901)
+    loop.motor_setpoint = rng.random(len(loop.motor_setpoint)) < 0.5  # torque and setpoint motors side by side
+    loop.motor_low, loop.motor_high = np.full_like(loop.motor_low, -0.0), np.full_like(loop.motor_high, 0.5)
+    loop.motor_low[0], loop.motor_high[1] = -np.inf, np.inf
+    shape = (4, len(loop.motor_setpoint))
+    command = rng.choice([0.0, -0.0, 0.3, -2.0, np.nan], size=shape) * rng.random(shape)
+    observations = rng.normal(0.0, 1.0, (4, loop.n_sensors))
+    kp, kd = rng.random(shape) * 10.0, rng.random(shape)
+    reflex = kp * (command - observations[:, loop._joint_angle]) - kd * observations[:, loop._joint_velocity]
+    expected = np.clip(np.where(loop.motor_setpoint, reflex, command), loop.motor_low, loop.motor_high)
+    got = loop.motor_actions(command, observations, kp, kd)
+    assert np.array_equal(got.view(np.uint64), expected.view(np.uint64))
+
+
 @pytest.fixture(scope="module")
 def half_centre_loop():
     from encephagen.compiler import compile_circuit

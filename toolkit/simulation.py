@@ -61,7 +61,7 @@ import numpy as np
 from . import _kernel
 from .errors import SimulationError, UnknownNameError
 from .progress import Progress, progress_callback
-from .readouts import low_pass, readout_filters
+from .readouts import filter_bins, readout_filters
 from .results import SimulationResult, provenance
 
 log = logging.getLogger(__name__)
@@ -265,6 +265,7 @@ class Simulator:
         self._spike_neuron = np.zeros((n_lanes, self._capacity), dtype=np.int32)
         self._spike_count = np.zeros(n_lanes, dtype=np.int64)
         self._status = np.zeros((n_lanes, 3), dtype=np.int64)
+        self._next_step = np.zeros(n_lanes, dtype=np.int64)
         self._kept_steps: list[list[np.ndarray]] = [[] for _ in range(n_lanes)]
         self._kept_neurons: list[list[np.ndarray]] = [[] for _ in range(n_lanes)]
         self._counts: list[np.ndarray] = []
@@ -307,7 +308,8 @@ class Simulator:
         n_bins = (-(-t_end // self.steps_per_bin) - bin_first) if n_steps else 0
         counts = np.zeros((n_lanes, n_bins, n_populations), dtype=np.int32)
         traces = np.zeros((n_lanes, n_steps, len(self.trace_neurons)))
-        next_step = np.full(n_lanes, t_begin, dtype=np.int64)
+        next_step = self._next_step  # each lane's next step, which the kernel moves on
+        next_step.fill(t_begin)
         view = self._view
 
         def run(t_stop: int, kernel, bounds) -> None:
@@ -358,8 +360,9 @@ class Simulator:
                     self._status,
                     bounds,
                 )
-                self._collect_spikes()
-                if not self._status[:, 0].any():  # every lane DONE (0): the common case, one check
+                done = not np.count_nonzero(self._status[:, 0])  # every lane DONE (0): the common case, one check
+                self._collect_spikes(not done and bool(np.any(self._status[:, 0] == _kernel.BUFFER_FULL)))
+                if done:
                     return
                 faulty = np.flatnonzero(self._status[:, 0] == _kernel.NOT_FINITE)
                 if faulty.size:
@@ -440,18 +443,15 @@ class Simulator:
         self._pool = bigger
         log.debug("spike queue grown to %d entries per lane", size)
 
-    def _collect_spikes(self) -> None:
-        """Move the spike buffer into the per-lane lists (or drop it) and grow it if it was full."""
-        if not self.record_spikes and not (self._status[:, 0] == _kernel.BUFFER_FULL).any():
-            self._spike_count[:] = 0  # the common case of a closed loop: nothing to keep or grow
-            return
+    def _collect_spikes(self, buffer_full: bool) -> None:
+        """Move the spike buffer into the per-lane lists (or drop it); grow it if some lane's was full."""
         if self.record_spikes:
             for b, count in enumerate(self._spike_count):
                 if count:
                     self._kept_steps[b].append(self._spike_step[b, :count].copy())
                     self._kept_neurons[b].append(self._spike_neuron[b, :count].copy())
         self._spike_count[:] = 0
-        if np.any(self._status[:, 0] == _kernel.BUFFER_FULL):
+        if buffer_full:
             self._capacity = max(2 * self._capacity, self.network.n_neurons)
             self._spike_step = np.zeros((self.n_lanes, self._capacity), dtype=np.int64)
             self._spike_neuron = np.zeros((self.n_lanes, self._capacity), dtype=np.int32)
@@ -496,7 +496,7 @@ class Simulator:
                 break
         if pieces:
             signal = (pieces[0] if len(pieces) == 1 else np.concatenate(pieces[::-1], axis=1)) @ self._readout_mix
-            self._readout_state = low_pass(signal, self._readout_decay, self._readout_state)[:, -1]
+            filter_bins(signal, self._readout_decay, self._readout_state, np.empty(signal.shape))
             self._readout_bins = complete
         return self._readout_state.copy()
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,21 @@ def contact_point_velocity(
     wx, wy, wz, vx, vy, _ = velocity.tolist()
     rx, ry, rz = (data.contact.pos[contact] - data.geom_xpos[geom]).tolist()
     return vx + wy * rz - wz * ry, vy + wz * rx - wx * rz
+
+
+_Contact = tuple[int, int, int, int, int, float]
+"""A contact that touches a contact sensor's geom: (contact, first geom's group, second geom's group,
+first geom, second geom, normal force N); group -1: a geom of no sensor."""
+
+
+def _on_floor(sensed: list[_Contact]) -> list[tuple[int, int, int, float]]:
+    """:meth:`MujocoBody.floor_contacts` of contacts read by :meth:`MujocoBody._sensed_contacts`: those
+    with exactly one geom in a contact sensor's group, as (contact, group, that geom, normal force N)."""
+    return [
+        (c, first, first_geom, load) if first >= 0 else (c, second, second_geom, load)
+        for c, first, second, first_geom, second_geom, load in sensed
+        if (first < 0) != (second < 0)
+    ]
 
 
 class MujocoBody:
@@ -263,9 +278,11 @@ class MujocoBody:
             for label, names in contact_geoms.items()
         ]
         self._force = np.zeros(6)
-        self._group_of_geom = np.full(model.ngeom, -1, dtype=np.intp)
+        group_of_geom = np.full(model.ngeom, -1, dtype=np.intp)
         for group, geoms in enumerate(self._contact_groups):
-            self._group_of_geom[geoms] = group
+            group_of_geom[geoms] = group
+        self._group_of_geom: list[int] = group_of_geom.tolist()
+        """Per geom, its contact sensor's group (-1: none); a list, read per contact in Python."""
 
     def _build_actuators(self, aliases: dict[str, str]) -> None:
         model = self.model
@@ -422,44 +439,54 @@ class MujocoBody:
         (_, z, pitch), (vx, vz, pitch_rate) = self._planar_qpos, self._planar_dof  # addresses
         return [float(qpos[z]), float(qpos[pitch]), float(qvel[pitch_rate]), 0.0, float(qvel[vx]), float(qvel[vz])]
 
-    def _contact_values(self) -> np.ndarray:
-        n_groups = len(self._contact_groups)
-        values = np.zeros(2 * n_groups)  # contacts, then loads
+    def _sensed_contacts(self) -> list[_Contact]:
+        """Each present contact that touches a geom of a contact sensor, with its normal force.
+
+        One observation reads each contact's force once here, for its contact, load and slip
+        sensors alike (each read is a call into MuJoCo, and a Walker2d lane's feet make ~4 contacts
+        per body step).
+        """
         data, ncon = self.data, self.data.ncon
-        if not n_groups or not ncon:
-            return values
-        groups = self._group_of_geom[data.contact.geom[:ncon]].tolist()  # (ncon, 2), -1: not a contact sensor
-        for c, (first, second) in enumerate(groups):
-            if first < 0 and second < 0:
-                continue
-            self._mujoco.mj_contactForce(self.model, data, c, self._force)
+        if not ncon or not self._contact_groups:
+            return []
+        group_of, force = self._group_of_geom, self._force
+        sensed = []
+        for c, (first_geom, second_geom) in enumerate(data.contact.geom[:ncon].tolist()):
+            first, second = group_of[first_geom], group_of[second_geom]
+            if first >= 0 or second >= 0:
+                self._mujoco.mj_contactForce(self.model, data, c, force)
+                sensed.append((c, first, second, first_geom, second_geom, abs(float(force[0]))))
+        return sensed
+
+    def _contact_values(self, sensed: list[_Contact]) -> list[float]:
+        """Each contact sensor's contact (0/1), then its load (N), from :meth:`_sensed_contacts`."""
+        n_groups = len(self._contact_groups)
+        values = [0.0] * (2 * n_groups)
+        for _, first, second, _, _, load in sensed:
             for g in {first, second} - {-1}:
                 values[g] = 1.0
-                values[n_groups + g] += abs(self._force[0])
+                values[n_groups + g] += load
         return values
 
-    def floor_contacts(self) -> Iterator[tuple[int, int, int, float]]:
+    def floor_contacts(self) -> list[tuple[int, int, int, float]]:
         """(contact, group, geom, normal force N) for each present contact between one geom of a contact
         sensor's group and a geom of none (the floor, an obstacle; foot on foot is left out): what the
         slip sensors and :class:`~encephagen.body.loop.GaitMeter` measure feet on."""
-        data, ncon = self.data, self.data.ncon
-        if not ncon:
-            return
-        geoms = data.contact.geom[:ncon]
-        for c, (first, second) in enumerate(self._group_of_geom[geoms].tolist()):
-            if (first < 0) == (second < 0):
-                continue
-            group, side = (first, 0) if first >= 0 else (second, 1)
-            self._mujoco.mj_contactForce(self.model, data, c, self._force)
-            yield c, group, int(geoms[c, side]), abs(float(self._force[0]))
+        return _on_floor(self._sensed_contacts())
 
     def _observe(self) -> np.ndarray:
-        return np.concatenate(self._observation_parts())
+        return np.concatenate(self._observation_parts(self._sensed_contacts()))
 
-    def _observation_parts(self) -> list:
-        """The observation's pieces in sensor order (a body with more sensors appends its own)."""
+    def _observation_parts(self, sensed: list[_Contact]) -> list:
+        """The observation's pieces in sensor order (a body with more sensors appends its own);
+        ``sensed`` is :meth:`_sensed_contacts`."""
         data = self.data
-        return [self._root_values(), data.qpos[self._joint_qpos], data.qvel[self._joint_dof], self._contact_values()]
+        return [
+            self._root_values(),
+            data.qpos[self._joint_qpos],
+            data.qvel[self._joint_dof],
+            self._contact_values(sensed),
+        ]
 
     # ------------------------------------------------------------------ rendering
 
@@ -568,25 +595,25 @@ class Walker2d(MujocoBody):
             self._velocity = np.zeros(6)
             self._weight = float(np.sum(self.model.body_mass) * -self.model.opt.gravity[2])  # N
 
-    def _slip_values(self) -> list[float]:
+    def _slip_values(self, sensed: list[_Contact]) -> list[float]:
         """Per foot: the forward velocity of its floor contact points weighted by the share of the body's
         weight each bears (sum of force x velocity / weight): a loaded foot sliding forward at v reads ~v,
         a foot touching down or lifting off with a few N on it reads ~0 however fast it moves, a foot in
-        the air 0."""
+        the air 0. ``sensed`` is :meth:`_sensed_contacts`."""
         slip = [0.0, 0.0]
-        for c, group, geom, force in self.floor_contacts():
+        for c, group, geom, force in _on_floor(sensed):
             if force > 0.0:
                 forward, _ = contact_point_velocity(self._mujoco, self.model, self.data, c, geom, self._velocity)
                 slip[group] += force * forward
         return [v / self._weight for v in slip]
 
-    def _observation_parts(self) -> list:
-        parts = super()._observation_parts()
-        return [*parts, self._slip_values()] if self.slip_sensors else parts
+    def _observation_parts(self, sensed: list[_Contact]) -> list:
+        parts = super()._observation_parts(sensed)
+        return [*parts, self._slip_values(sensed)] if self.slip_sensors else parts
 
     def _reward(self, velocity: float, action: np.ndarray, healthy: bool) -> tuple[float, dict[str, float]]:
         survive = float(healthy)
-        ctrl = 1e-3 * float(np.sum(np.square(action)))
+        ctrl = 1e-3 * float(_add(np.square(action)))
         return velocity + survive - ctrl, {"reward_forward": velocity, "reward_survive": survive, "reward_ctrl": -ctrl}
 
     def gymnasium_observation(self) -> np.ndarray:
@@ -631,8 +658,8 @@ class Humanoid(MujocoBody):
         self._sensor_index = {n: i for i, n in enumerate(self.sensor_names)}
         self._extra = np.array([self._root_dof + 3, self._root_dof + 5, self._root_dof + 1])
 
-    def _observation_parts(self) -> list:
-        return [*super()._observation_parts(), self.data.qvel[self._extra]]
+    def _observation_parts(self, sensed: list[_Contact]) -> list:
+        return [*super()._observation_parts(sensed), self.data.qvel[self._extra]]
 
     def _progress_position(self) -> float:
         """Gymnasium's mass_center(), term for term: np.sum is np.add.reduce behind a Python wrapper
