@@ -1,0 +1,111 @@
+"""Writes walker2d_cpg with a backward-lean alarm: session 25's lead on its rare late stalls (not shipped).
+
+The shipped walker falls in ~0.3-1 % of episodes under a motor delay or a heavier body by a late
+stall: its flexor bursts lengthen while the torso tips back past -0.8 rad with both thighs in line
+with it (docs/notes/walk.md, session 25). This candidate adds a midline pool of inhibitory
+interneurons, ``In_alarm`` (class ``lean_alarm``: vestibulospinal input relayed through inhibitory
+interneurons, the relay collapsed into the pool), driven like ``VST_back`` by the torso's backward
+pitch but from a lower offset (``o_alarm``, mV), so that it reaches the afferent threshold (10 mV)
+only past ``(10 - o_alarm) / g_pitch`` rad back (-0.6 rad at the default 5.2 mV), and projecting onto
+both flexor half-centres with total weight ``w_alarm_f`` (mV, negative: it ends a swing that a
+backward fall has stalled).
+Both are fixed, hand-set parameters; the binding reads the alarm from ``torso_pitch``.
+
+    python bench/walk_alarm_candidate.py --out /tmp/alarm --w-alarm-f -8
+    python bench/walk_scan.py /tmp/alarm/walker2d_cpg.json --seed S --conditions delay=5:240 --no-sine \\
+        --variants '{"off": {"w_alarm_f": 0}, "-8": {}}'
+
+Selection-seed figures are in docs/notes/walk.md, session 25.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from encephagen.body.binding import binding_from_tree, copy_bindings, save_binding
+from encephagen.errors import EncephagenError
+from encephagen.storage import circuit_from_tree, read_tree, save_circuit
+
+SHIPPED = Path(__file__).resolve().parents[1] / "circuits" / "walker2d_cpg.json"
+
+
+def with_alarm(tree: dict, binding: dict, w_alarm_f: float, o_alarm: float) -> None:
+    """Add the alarm pool after ``VST_back``, its cell class, two parameters, projections and binding entry, in place."""
+    populations = {}
+    for name, population in tree["populations"].items():
+        populations[name] = population
+        if name == "VST_back":
+            populations["In_alarm"] = {
+                "cell_class": "lean_alarm",
+                "size": 3,
+                "neuron_model": "afferent",
+                "side": "midline",
+                "description": "Fires only past a large backward torso pitch (driven through the binding)",
+            }
+    tree["populations"] = populations
+    tree["cell_classes"]["lean_alarm"] = {
+        "transmitter": "GABA+glycine",
+        "description": "Inhibitory interneurons that relay a large backward tilt of the torso (vestibulospinal "
+        "input, the relay collapsed into one pool) onto the flexor half-centres: a hypothesis of session 25, "
+        "not an identified class",
+    }
+    reason = "session 25's backward-lean alarm, screened on selection seeds (docs/notes/walk.md)"
+    tree["parameters"]["w_alarm_f"] = {
+        "value": w_alarm_f,
+        "unit": "mV",
+        "description": "Total input to each flexor half-centre from the backward-lean alarm (negative: inhibition)",
+        "free": False,
+        "bounds": [-20.0, 0.0],
+        "source": {"kind": "hand-set", "reason": reason},
+    }
+    tree["parameters"]["o_alarm"] = {
+        "value": o_alarm,
+        "unit": "mV",
+        "description": "Binding: the alarm's offset; it fires past (10 - o_alarm) / g_pitch rad of backward pitch",
+        "free": False,
+        "bounds": [-10.0, 14.0],
+        "source": {"kind": "hand-set", "reason": reason},
+    }
+    for side in ("L", "R"):
+        tree["projections"][f"In_alarm->{side}_RG_F"] = {
+            "source": "In_alarm",
+            "target": f"{side}_RG_F",
+            "rule": {"kind": "all_to_all"},
+            "weight": {"param": "w_alarm_f"},
+            "weight_mode": "source_size",
+        }
+    binding["afferents"]["pitch_alarm"] = {
+        "sensor": "torso_pitch",
+        "population": "In_alarm",
+        "gain": {"param": "g_pitch", "factor": -1.0},
+        "offset": {"param": "o_alarm"},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--out", type=Path, required=True, help="folder to write walker2d_cpg.json and its bindings into"
+    )
+    parser.add_argument(
+        "--w-alarm-f", type=float, default=-8.0, help="total alarm input to each flexor half-centre (mV)"
+    )
+    parser.add_argument("--o-alarm", type=float, default=5.2, help="the alarm's binding offset (mV)")
+    parser.add_argument("--force", action="store_true", help="replace files already in --out")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    tree, binding = read_tree(SHIPPED), read_tree(SHIPPED.with_name("walker2d_cpg.binding.json"))
+    with_alarm(tree, binding, args.w_alarm_f, args.o_alarm)
+    binding_path = args.out / "walker2d_cpg.binding.json"
+    try:
+        path = save_circuit(circuit_from_tree(tree, "alarm candidate"), args.out / SHIPPED.name, overwrite=args.force)
+        save_binding(binding_from_tree(binding, str(binding_path)), binding_path, overwrite=args.force)
+    except EncephagenError as exc:
+        raise SystemExit(f"error: {exc} (here: --force)") from None
+    copy_bindings(SHIPPED, path)
+    print(f"wrote {path} (backward-lean alarm: w_alarm_f {args.w_alarm_f:g} mV, o_alarm {args.o_alarm:g} mV)")
+
+
+if __name__ == "__main__":
+    main()
