@@ -163,7 +163,7 @@ def run(
         _print_tolerance(push_tolerance(loop, progress=progress, **common), as_given, as_json)
     elif sweep:
         progress = None if as_json else _delay_progress
-        _print_delay_tolerance(delay_tolerance(loop, progress=progress, **common), as_given, as_json)
+        _print_tolerance(delay_tolerance(loop, progress=progress, **common), as_given, as_json)
     elif drive_values is not None:
         values = _drive_values(drive_values)
         result = speed_by_drive(loop, values, parameter=drive_param, max_steps=max_steps, **common)
@@ -247,20 +247,42 @@ def _sweep_progress(name: str, size: float, fraction: float) -> None:
     click.echo(f"  {name:15} push {size:7.3f} N·s: {fraction:.0%} full", err=True)
 
 
+def _delay_progress(name: str, steps: float, fraction: float) -> None:
+    click.echo(f"  {name:15} delay {steps:3.0f} body steps: {fraction:.0%} full", err=True)
+
+
 def _print_tolerance(result, as_given: dict, as_json: bool) -> None:
+    """A push sweep's or a delay sweep's result (:class:`~encephagen.body.runs.DelayTolerance`)."""
+    from encephagen.body.runs import DelayTolerance
+
     summary = {**result.to_dict(), **as_given}
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
     click.echo(_title(summary))
-    click.echo(
-        f"push impulse at which half of the episodes finish (one push per {result.push_every_s:g} s, {result.push_duration_ms:g} ms each, "
-        f"forward or backward at random; same draws for every controller):"
-    )
-    for name, t in result.tolerance.items():
+    if isinstance(result, DelayTolerance):
+        unperturbed = "without a delay"
         click.echo(
-            f"  {name:15} {t.size:7.2f} N·s   (finished >= 50 % at {t.low:.2f}, < 50 % at {t.high:.2f}; {len(t.tried)} sizes tried)"
+            f"longest motor delay at which half of the episodes still finish (body steps of {result.body_dt_ms:g} ms):"
         )
+        for name, t in result.tolerance.items():
+            if t.high == 0:
+                reach = f"fewer than half finish even {unperturbed}"
+            else:
+                reach = f"< 50 % at {t.high:g}" if math.isfinite(t.high) else "never < 50 % up to the ceiling"
+            click.echo(
+                f"  {name:15} {t.size:3g} steps = {t.size * result.body_dt_ms:5g} ms   ({reach}; {len(t.tried)} delays tried)"
+            )
+    else:
+        unperturbed = "without pushes"
+        click.echo(
+            f"push impulse at which half of the episodes finish (one push per {result.push_every_s:g} s, {result.push_duration_ms:g} ms each, "
+            f"forward or backward at random; same draws for every controller):"
+        )
+        for name, t in result.tolerance.items():
+            click.echo(
+                f"  {name:15} {t.size:7.2f} N·s   (finished >= 50 % at {t.low:.2f}, < 50 % at {t.high:.2f}; {len(t.tried)} sizes tried)"
+            )
     circuit = result.tolerance["circuit"].size
     for name in ("sine_pitch", "no afferents", "sensors at rest"):
         if name in result.tolerance:
@@ -268,39 +290,7 @@ def _print_tolerance(result, as_given: dict, as_json: bool) -> None:
             if other > 0:
                 click.echo(f"  circuit / {name}: {circuit / other:.2f}x")
             else:
-                click.echo(f"  circuit / {name}: {name} finishes fewer than half of its episodes even without pushes")
-
-
-def _delay_progress(name: str, steps: float, fraction: float) -> None:
-    click.echo(f"  {name:15} delay {steps:3.0f} body steps: {fraction:.0%} full", err=True)
-
-
-def _print_delay_tolerance(result, as_given: dict, as_json: bool) -> None:
-    summary = {**result.to_dict(), **as_given}
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
-        return
-    click.echo(_title(summary))
-    click.echo(
-        f"longest motor delay at which half of the episodes still finish (body steps of {result.body_dt_ms:g} ms):"
-    )
-    for name, t in result.tolerance.items():
-        if t.high == 0:
-            reach = "fewer than half finish even without a delay"
-        else:
-            reach = f"< 50 % at {t.high:g}" if math.isfinite(t.high) else "never < 50 % up to the ceiling"
-        click.echo(
-            f"  {name:15} {t.size:3g} steps = {t.size * result.body_dt_ms:5g} ms   ({reach}; {len(t.tried)} delays tried)"
-        )
-    circuit = result.tolerance["circuit"].size
-    if "sine_pitch" in result.tolerance:
-        other = result.tolerance["sine_pitch"].size
-        if other > 0:
-            click.echo(f"  circuit / sine_pitch: {circuit / other:.2f}x")
-        else:
-            click.echo(
-                "  circuit / sine_pitch: sine_pitch finishes fewer than half of its episodes even without a delay"
-            )
+                click.echo(f"  circuit / {name}: {name} finishes fewer than half of its episodes even {unperturbed}")
 
 
 def _drive_values(text: str) -> list[float]:
