@@ -51,22 +51,23 @@ def with_alarm(tree: dict, binding: dict, w_alarm_f: float, o_alarm: float) -> N
         "not an identified class",
     }
     reason = "session 25's backward-lean alarm, screened on selection seeds (docs/notes/walk.md)"
-    tree["parameters"]["w_alarm_f"] = {
-        "value": w_alarm_f,
-        "unit": "mV",
-        "description": "Total input to each flexor half-centre from the backward-lean alarm (negative: inhibition)",
-        "free": False,
-        "bounds": [-20.0, 0.0],
-        "source": {"kind": "hand-set", "reason": reason},
-    }
-    tree["parameters"]["o_alarm"] = {
-        "value": o_alarm,
-        "unit": "mV",
-        "description": "Binding: the alarm's offset; it fires past (10 - o_alarm) / g_pitch rad of backward pitch",
-        "free": False,
-        "bounds": [-10.0, 14.0],
-        "source": {"kind": "hand-set", "reason": reason},
-    }
+    for name, value, bounds, description in (
+        ("w_alarm_f", w_alarm_f, [-20.0, 0.0], "Total input to each flexor half-centre from the backward-lean alarm"),
+        (
+            "o_alarm",
+            o_alarm,
+            [-10.0, 14.0],
+            "Binding: the alarm's offset; it fires past (10 - o_alarm) / g_pitch rad back",
+        ),
+    ):
+        tree["parameters"][name] = {
+            "value": value,
+            "unit": "mV",
+            "description": description,
+            "free": False,
+            "bounds": bounds,
+            "source": {"kind": "hand-set", "reason": reason},
+        }
     for side in ("L", "R"):
         tree["projections"][f"In_alarm->{side}_RG_F"] = {
             "source": "In_alarm",

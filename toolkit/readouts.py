@@ -45,20 +45,19 @@ def filter_readout(
     return values, values[:, -1].copy()
 
 
-def low_pass(signal: np.ndarray, a, state: np.ndarray) -> np.ndarray:
-    """``y[k] = a y[k-1] + (1 - a) x[k]`` along axis 1 of ``signal`` from ``y[-1] = state``; all y.
+def low_pass(signal: np.ndarray, a: float, state) -> np.ndarray:
+    """``y[k] = a y[k-1] + (1 - a) x[k]`` along axis 1 of ``signal`` (lanes, bins) from ``y[-1] = state``
+    (one per lane, or one for all); all y.
 
     The products and sums of scipy's ``lfilter([1 - a], [1, -a], zi=a * state)`` in its order, so
-    equal to it bit for bit; ``a`` may be one decay or one per readout (the last axis).
+    equal to it bit for bit (:func:`filter_bins` with one readout).
     """
     signal = np.asarray(signal, dtype=np.float64)
-    per_readout = signal if signal.ndim == 3 else signal[:, :, None]  # (lanes, bins, readouts)
-    decay, start = np.empty(per_readout.shape[2]), np.empty(per_readout.shape[::2])
-    decay[:] = a
-    start[:] = state if signal.ndim == 3 else np.reshape(state, (-1, 1))  # one readout: (lanes,) or a scalar
-    values = np.empty(per_readout.shape)
-    filter_bins(per_readout, decay, start, values)
-    return values.reshape(signal.shape)
+    start = np.empty((signal.shape[0], 1))
+    start[:] = np.reshape(state, (-1, 1))
+    values = np.empty((*signal.shape, 1))
+    filter_bins(signal[:, :, None], np.array([a], dtype=np.float64), start, values)
+    return values[:, :, 0]
 
 
 @numba.njit(cache=True)
