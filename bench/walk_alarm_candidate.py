@@ -10,6 +10,9 @@ only past ``(10 - o_alarm) / g_pitch`` rad back (-0.6 rad at the default 5.2 mV)
 both flexor half-centres with total weight ``w_alarm_f`` (mV, negative: it ends a swing that a
 backward fall has stalled).
 Both are fixed, hand-set parameters; the binding reads the alarm from ``torso_pitch``.
+``--k-alarm-hip K`` adds a second pool, ``VST_alarm`` (vestibulospinal, same input), read onto both hip
+commands with gain ``k_alarm_hip`` (1/Hz): a direct extension command at large backward lean, which
+session 26 found harmful at every size it tried (docs/notes/walk.md, session 26).
 
     python bench/walk_alarm_candidate.py --out /tmp/alarm --w-alarm-f -8
     python bench/walk_scan.py /tmp/alarm/walker2d_cpg.json --seed S --conditions delay=5:240 --no-sine \\
@@ -84,6 +87,56 @@ def with_alarm(tree: dict, binding: dict, w_alarm_f: float, o_alarm: float) -> N
     }
 
 
+def with_hip_alarm(tree: dict, binding: dict, k_alarm_hip: float, o_alarm: float) -> None:
+    """Add ``VST_alarm`` (after ``In_alarm`` if there is one, else after ``VST_back``), its readout, a term on both
+    hip commands, and ``o_alarm`` if the flexor alarm has not declared it, in place."""
+    after = "In_alarm" if "In_alarm" in tree["populations"] else "VST_back"
+    populations = {}
+    for name, population in tree["populations"].items():
+        populations[name] = population
+        if name == after:
+            populations["VST_alarm"] = {
+                "cell_class": "vestibulospinal",
+                "size": 3,
+                "neuron_model": "afferent",
+                "side": "midline",
+                "description": "Fires only past a large backward torso pitch; read onto both hips (driven through the binding)",
+            }
+    tree["populations"] = populations
+    reason = "session 26's hip alarm, screened on selection seeds (docs/notes/walk.md)"
+    tree["parameters"].setdefault(
+        "o_alarm",
+        {
+            "value": o_alarm,
+            "unit": "mV",
+            "description": "Binding: the alarm's offset; it fires past (10 - o_alarm) / g_pitch rad back",
+            "free": False,
+            "bounds": [-10.0, 14.0],
+            "source": {"kind": "hand-set", "reason": reason},
+        },
+    )
+    tree["parameters"]["k_alarm_hip"] = {
+        "value": k_alarm_hip,
+        "unit": "1/Hz",
+        "description": "Binding: both hip commands per Hz of the alarm's vestibulospinal rate (negative: extension)",
+        "free": False,
+        "bounds": [-0.05, 0.05],
+        "source": {"kind": "hand-set", "reason": reason},
+    }
+    binding["afferents"]["pitch_alarm_hips"] = {
+        "sensor": "torso_pitch",
+        "population": "VST_alarm",
+        "gain": {"param": "g_pitch", "factor": -1.0},
+        "offset": {"param": "o_alarm"},
+    }
+    tree["readouts"]["lean_alarm"] = {
+        "terms": [{"population": "VST_alarm"}],
+        "description": "The backward-lean alarm's vestibulospinal rate, read onto both hips",
+    }
+    for hip in ("left_hip", "right_hip"):
+        binding["motors"][hip]["terms"].append({"readout": "lean_alarm", "gain": {"param": "k_alarm_hip"}})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -93,11 +146,22 @@ def main() -> None:
         "--w-alarm-f", type=float, default=-8.0, help="total alarm input to each flexor half-centre (mV)"
     )
     parser.add_argument("--o-alarm", type=float, default=5.2, help="the alarm's binding offset (mV)")
+    parser.add_argument(
+        "--k-alarm-hip", type=float, help="also read the alarm onto both hip commands, this much per Hz (1/Hz)"
+    )
+    parser.add_argument(
+        "--no-flexor-alarm", action="store_true", help="leave out In_alarm and its projections (with --k-alarm-hip)"
+    )
     parser.add_argument("--force", action="store_true", help="replace files already in --out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     tree, binding = read_tree(SHIPPED), read_tree(SHIPPED.with_name("walker2d_cpg.binding.json"))
-    with_alarm(tree, binding, args.w_alarm_f, args.o_alarm)
+    if args.no_flexor_alarm and args.k_alarm_hip is None:
+        raise SystemExit("error: --no-flexor-alarm leaves no alarm; add --k-alarm-hip K")
+    if not args.no_flexor_alarm:
+        with_alarm(tree, binding, args.w_alarm_f, args.o_alarm)
+    if args.k_alarm_hip is not None:
+        with_hip_alarm(tree, binding, args.k_alarm_hip, args.o_alarm)
     binding_path = args.out / "walker2d_cpg.binding.json"
     try:
         path = save_circuit(circuit_from_tree(tree, "alarm candidate"), args.out / SHIPPED.name, overwrite=args.force)
@@ -105,7 +169,9 @@ def main() -> None:
     except EncephagenError as exc:
         raise SystemExit(f"error: {exc} (here: --force)") from None
     copy_bindings(SHIPPED, path)
-    print(f"wrote {path} (backward-lean alarm: w_alarm_f {args.w_alarm_f:g} mV, o_alarm {args.o_alarm:g} mV)")
+    flexors = "" if args.no_flexor_alarm else f"w_alarm_f {args.w_alarm_f:g} mV, "
+    hips = "" if args.k_alarm_hip is None else f", k_alarm_hip {args.k_alarm_hip:g} 1/Hz"
+    print(f"wrote {path} (backward-lean alarm: {flexors}o_alarm {args.o_alarm:g} mV{hips})")
 
 
 if __name__ == "__main__":

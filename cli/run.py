@@ -224,13 +224,11 @@ def _table(summary: dict) -> str:
             f"{a['distance_mean']:>6.2f} ± {a['distance_sd']:<5.2f} {a['speed_mean']:>6.3f} ± {a['speed_sd']:<5.3f} "
             f"{a['reward_mean']:>7.1f} ± {a['reward_sd']:<6.1f}"
         )
-    if "sine_pitch" in controllers:
-        from encephagen.body.baselines import paired_full
-
-        ours, theirs, p = paired_full(controllers["circuit"]["episodes"], controllers["sine_pitch"]["episodes"])
+    paired = summary.get("paired")
+    if paired:
         lines.append(
-            f"same draws, circuit against sine_pitch: {ours} episodes only the circuit finished, {theirs} only "
-            f"sine_pitch (exact McNemar p = {p:.2g})"
+            f"same draws, circuit against {paired['against']}: {paired['only_circuit']} episodes only the circuit "
+            f"finished, {paired['only_other']} only {paired['against']} (exact McNemar p = {paired['p']:.2g})"
         )
     if summary.get("video"):
         lines.append(f"wrote {summary['video']}")

@@ -14,6 +14,7 @@ from encephagen.cli.main import cli
 from encephagen.errors import BodyError
 
 pytest.importorskip("mujoco", reason="bodies need the body extra: pip install 'encephagen[body]'")
+from encephagen.body.baselines import paired_full
 from encephagen.body.loop import DriveSchedule
 from encephagen.body.perturbations import MotorDelay, Push
 from encephagen.body.runs import (
@@ -44,6 +45,8 @@ def test_run_body_returns_the_table_the_cli_prints():
     shown = json.loads(printed.output)
     assert shown["controllers"] == json.loads(json.dumps(result.to_dict()["controllers"]))
     assert shown["seed_range"] == result.seed_range
+    only_circuit, only_sine, p = paired_full(result.episodes(), result.episodes("sine_pitch"))
+    assert shown["paired"] == {"against": "sine_pitch", "only_circuit": only_circuit, "only_other": only_sine, "p": p}
 
 
 def test_errors_name_python_arguments_and_the_cli_names_its_flags(tmp_path):

@@ -163,9 +163,19 @@ class BodyRun(EpisodesRun):
         """Means, SDs and the count of full-length episodes of a controller."""
         return self.controllers[controller]["aggregate"]
 
+    def paired(self, other: str = "sine_pitch") -> dict[str, Any] | None:
+        """The circuit against ``other`` on the same draws (:func:`~encephagen.body.baselines.paired_full`):
+        the episodes only one of them finished and the exact McNemar p; None when ``other`` did not run."""
+        if other not in self.controllers:
+            return None
+        from .baselines import paired_full
+
+        only_circuit, only_other, p = paired_full(self.episodes(), self.episodes(other))
+        return {"against": other, "only_circuit": only_circuit, "only_other": only_other, "p": p}
+
     def _results(self) -> dict[str, Any]:
-        """Everything but the trajectory."""
-        return {"controllers": self.controllers}
+        """Everything but the trajectory, and the circuit against the sine walker as paired draws."""
+        return {"controllers": self.controllers, "paired": self.paired()}
 
 
 @dataclass(frozen=True)
