@@ -33,6 +33,21 @@ from encephagen.storage import circuit_from_tree, read_tree, save_circuit
 SHIPPED = Path(__file__).resolve().parents[1] / "circuits" / "walker2d_cpg.json"
 
 
+O_ALARM = "Binding: the alarm's offset; it fires past (10 - o_alarm) / g_pitch rad back"
+
+
+def hand_set(value: float, unit: str, description: str, bounds: list[float], reason: str) -> dict:
+    """A fixed parameter's entry, set by hand for ``reason``."""
+    return {
+        "value": value,
+        "unit": unit,
+        "description": description,
+        "free": False,
+        "bounds": bounds,
+        "source": {"kind": "hand-set", "reason": reason},
+    }
+
+
 def with_alarm(tree: dict, binding: dict, w_alarm_f: float, o_alarm: float) -> None:
     """Add the alarm pool after ``VST_back``, its cell class, two parameters, projections and binding entry, in place."""
     populations = {}
@@ -56,21 +71,9 @@ def with_alarm(tree: dict, binding: dict, w_alarm_f: float, o_alarm: float) -> N
     reason = "session 25's backward-lean alarm, screened on selection seeds (docs/notes/walk.md)"
     for name, value, bounds, description in (
         ("w_alarm_f", w_alarm_f, [-20.0, 0.0], "Total input to each flexor half-centre from the backward-lean alarm"),
-        (
-            "o_alarm",
-            o_alarm,
-            [-10.0, 14.0],
-            "Binding: the alarm's offset; it fires past (10 - o_alarm) / g_pitch rad back",
-        ),
+        ("o_alarm", o_alarm, [-10.0, 14.0], O_ALARM),
     ):
-        tree["parameters"][name] = {
-            "value": value,
-            "unit": "mV",
-            "description": description,
-            "free": False,
-            "bounds": bounds,
-            "source": {"kind": "hand-set", "reason": reason},
-        }
+        tree["parameters"][name] = hand_set(value, "mV", description, bounds, reason)
     for side in ("L", "R"):
         tree["projections"][f"In_alarm->{side}_RG_F"] = {
             "source": "In_alarm",
@@ -104,25 +107,14 @@ def with_hip_alarm(tree: dict, binding: dict, k_alarm_hip: float, o_alarm: float
             }
     tree["populations"] = populations
     reason = "session 26's hip alarm, screened on selection seeds (docs/notes/walk.md)"
-    tree["parameters"].setdefault(
-        "o_alarm",
-        {
-            "value": o_alarm,
-            "unit": "mV",
-            "description": "Binding: the alarm's offset; it fires past (10 - o_alarm) / g_pitch rad back",
-            "free": False,
-            "bounds": [-10.0, 14.0],
-            "source": {"kind": "hand-set", "reason": reason},
-        },
+    tree["parameters"].setdefault("o_alarm", hand_set(o_alarm, "mV", O_ALARM, [-10.0, 14.0], reason))
+    tree["parameters"]["k_alarm_hip"] = hand_set(
+        k_alarm_hip,
+        "1/Hz",
+        "Binding: both hip commands per Hz of the alarm's vestibulospinal rate (negative: extension)",
+        [-0.05, 0.05],
+        reason,
     )
-    tree["parameters"]["k_alarm_hip"] = {
-        "value": k_alarm_hip,
-        "unit": "1/Hz",
-        "description": "Binding: both hip commands per Hz of the alarm's vestibulospinal rate (negative: extension)",
-        "free": False,
-        "bounds": [-0.05, 0.05],
-        "source": {"kind": "hand-set", "reason": reason},
-    }
     binding["afferents"]["pitch_alarm_hips"] = {
         "sensor": "torso_pitch",
         "population": "VST_alarm",
