@@ -48,20 +48,27 @@ def hand_set(value: float, unit: str, description: str, bounds: list[float], rea
     }
 
 
+def insert_population(tree: dict, after: str, name: str, population: dict) -> None:
+    """Put ``name`` right after ``after`` in the circuit's populations (their order sets the noise draws)."""
+    items = list(tree["populations"].items())
+    at = [key for key, _ in items].index(after) + 1
+    tree["populations"] = dict(items[:at] + [(name, population)] + items[at:])
+
+
 def with_alarm(tree: dict, binding: dict, w_alarm_f: float, o_alarm: float) -> None:
     """Add the alarm pool after ``VST_back``, its cell class, two parameters, projections and binding entry, in place."""
-    populations = {}
-    for name, population in tree["populations"].items():
-        populations[name] = population
-        if name == "VST_back":
-            populations["In_alarm"] = {
-                "cell_class": "lean_alarm",
-                "size": 3,
-                "neuron_model": "afferent",
-                "side": "midline",
-                "description": "Fires only past a large backward torso pitch (driven through the binding)",
-            }
-    tree["populations"] = populations
+    insert_population(
+        tree,
+        "VST_back",
+        "In_alarm",
+        {
+            "cell_class": "lean_alarm",
+            "size": 3,
+            "neuron_model": "afferent",
+            "side": "midline",
+            "description": "Fires only past a large backward torso pitch (driven through the binding)",
+        },
+    )
     tree["cell_classes"]["lean_alarm"] = {
         "transmitter": "GABA+glycine",
         "description": "Inhibitory interneurons that relay a large backward tilt of the torso (vestibulospinal "
@@ -93,19 +100,18 @@ def with_alarm(tree: dict, binding: dict, w_alarm_f: float, o_alarm: float) -> N
 def with_hip_alarm(tree: dict, binding: dict, k_alarm_hip: float, o_alarm: float) -> None:
     """Add ``VST_alarm`` (after ``In_alarm`` if there is one, else after ``VST_back``), its readout, a term on both
     hip commands, and ``o_alarm`` if the flexor alarm has not declared it, in place."""
-    after = "In_alarm" if "In_alarm" in tree["populations"] else "VST_back"
-    populations = {}
-    for name, population in tree["populations"].items():
-        populations[name] = population
-        if name == after:
-            populations["VST_alarm"] = {
-                "cell_class": "vestibulospinal",
-                "size": 3,
-                "neuron_model": "afferent",
-                "side": "midline",
-                "description": "Fires only past a large backward torso pitch; read onto both hips (driven through the binding)",
-            }
-    tree["populations"] = populations
+    insert_population(
+        tree,
+        "In_alarm" if "In_alarm" in tree["populations"] else "VST_back",
+        "VST_alarm",
+        {
+            "cell_class": "vestibulospinal",
+            "size": 3,
+            "neuron_model": "afferent",
+            "side": "midline",
+            "description": "Fires only past a large backward torso pitch; read onto both hips (driven through the binding)",
+        },
+    )
     reason = "session 26's hip alarm, screened on selection seeds (docs/notes/walk.md)"
     tree["parameters"].setdefault("o_alarm", hand_set(o_alarm, "mV", O_ALARM, [-10.0, 14.0], reason))
     tree["parameters"]["k_alarm_hip"] = hand_set(
