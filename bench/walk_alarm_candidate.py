@@ -18,7 +18,11 @@ session 26 found harmful at every size it tried (docs/notes/walk.md, session 26)
     python bench/walk_scan.py /tmp/alarm/walker2d_cpg.json --seed S --conditions delay=5:240 --no-sine \\
         --variants '{"off": {"w_alarm_f": 0}, "-8": {}}'
 
-Selection-seed figures are in docs/notes/walk.md, session 25.
+Selection-seed figures are in docs/notes/walk.md, sessions 25-26; they were measured on 0.11.0, and the
+alarm's threshold angle moves with ``g_pitch`` (0.12.0 has 0.95x 0.11.0's), so to repeat them build on that file:
+
+    git show 2d06b83:circuits/walker2d_cpg.json > /tmp/w011/walker2d_cpg.json   # and its two bindings
+    python bench/walk_alarm_candidate.py --base /tmp/w011/walker2d_cpg.json --out /tmp/alarm --w-alarm-f -8
 """
 
 from __future__ import annotations
@@ -150,10 +154,16 @@ def main() -> None:
     parser.add_argument(
         "--no-flexor-alarm", action="store_true", help="leave out In_alarm and its projections (with --k-alarm-hip)"
     )
+    parser.add_argument(
+        "--base",
+        type=Path,
+        default=SHIPPED,
+        help="the walker2d_cpg file to add the alarm to (default: the shipped one)",
+    )
     parser.add_argument("--force", action="store_true", help="replace files already in --out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    tree, binding = read_tree(SHIPPED), read_tree(SHIPPED.with_name("walker2d_cpg.binding.json"))
+    tree, binding = read_tree(args.base), read_tree(args.base.with_name("walker2d_cpg.binding.json"))
     if args.no_flexor_alarm and args.k_alarm_hip is None:
         raise SystemExit("error: --no-flexor-alarm leaves no alarm; add --k-alarm-hip K")
     if not args.no_flexor_alarm:
@@ -166,7 +176,7 @@ def main() -> None:
         save_binding(binding_from_tree(binding, str(binding_path)), binding_path, overwrite=args.force)
     except EncephagenError as exc:
         raise SystemExit(f"error: {exc} (here: --force)") from None
-    copy_bindings(SHIPPED, path)
+    copy_bindings(args.base, path)
     flexors = "" if args.no_flexor_alarm else f"w_alarm_f {args.w_alarm_f:g} mV, "
     hips = "" if args.k_alarm_hip is None else f", k_alarm_hip {args.k_alarm_hip:g} 1/Hz"
     print(f"wrote {path} (backward-lean alarm: {flexors}o_alarm {args.o_alarm:g} mV{hips})")
