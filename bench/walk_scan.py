@@ -12,6 +12,11 @@ the first seed of each block is printed, and beside each circuit variant its mea
 
 Conditions are ``KIND[=SIZE][;KIND=SIZE...]:EPISODES`` (``none`` for the plain floor). Sessions 16-17
 chose H1's slip threshold and start drive with it (docs/notes/walk.md).
+
+Each count carries its 95 % Wilson interval, and every row after the first is compared with the first
+on the same draws: the episodes only one of the two finished (exact McNemar p) and the paired
+difference in distance with its 95 % interval. At a fall rate of ~0.1 %, 1500/1500 against 1498/1500
+is p = 0.5: a screen that cannot tell two variants apart says so.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import json
 import time
 from collections.abc import Iterator
 
-from encephagen.body.baselines import aggregate, reference_controllers, run_episode
+from encephagen.body.baselines import aggregate, paired_difference, paired_full, reference_controllers, run_episode
 from encephagen.body.binding import make_bound_body
 from encephagen.body.perturbations import parse_perturbations, perturbed
 from encephagen.body.runs import bind
@@ -56,14 +61,29 @@ def condition_blocks(conditions: str, first: int) -> Iterator[tuple[str, list[in
         yield condition, seeds, [] if condition == "none" else condition.split(";")
 
 
-def print_row(name: str, episodes: list[dict[str, float]]) -> None:
-    """One controller's line: full episodes and mean distance (:func:`~encephagen.body.baselines.aggregate`),
-    and for a circuit the mean of each episode's most backward torso pitch after 2 s (``pitch_min``, rad)."""
+def print_row(
+    name: str, episodes: list[dict[str, float]], reference: tuple[str, list[dict[str, float]]] | None = None
+) -> None:
+    """One controller's line: full episodes with their 95 % interval and mean distance
+    (:func:`~encephagen.body.baselines.aggregate`), for a circuit the mean of each episode's most backward
+    torso pitch after 2 s (``pitch_min``, rad), and against ``reference`` (name, its episodes on the same
+    draws) the discordant episodes and the paired distance difference."""
     summary = aggregate(episodes)
     lean = [e["pitch_min"] for e in episodes if "pitch_min" in e]
     margin = f"  lean {sum(lean) / len(lean):+.3f} rad" if lean else ""
+    share = f"({100 * summary['full_low']:.1f}-{100 * summary['full_high']:.1f} %)"
+    against = ""
+    if reference is not None:
+        only_here, only_there, p = paired_full(episodes, reference[1])
+        difference, low, high = paired_difference(episodes, reference[1])
+        against = (
+            f"  | vs {reference[0]}: {only_here} only here, {only_there} only there (p {p:.2g}),"
+            f" distance {difference:+.3f} m [{low:+.3f}, {high:+.3f}]"
+        )
     print(
-        f"  {name:28s} {summary['full']:3d}/{len(episodes):<3d} {summary['distance_mean']:5.2f} m{margin}", flush=True
+        f"  {name:28s} {int(summary['full']):4d}/{len(episodes):<4d} {share:15s} {summary['distance_mean']:5.2f} m"
+        f"{margin}{against}",
+        flush=True,
     )
 
 
@@ -93,11 +113,13 @@ def main() -> None:
             for i, name in enumerate(variants):
                 metrics[name] += [episode.metrics for episode in results[i * len(chunk) : (i + 1) * len(chunk)]]
         print(f"{condition}: seeds {seeds[0]}-{seeds[-1]} ({time.perf_counter() - began:.0f} s)", flush=True)
+        first_name = next(iter(metrics))
+        reference = (first_name, metrics[first_name])
         for name, episodes in metrics.items():
-            print_row(name, episodes)
+            print_row(name, episodes, None if name == first_name else reference)
         if not args.no_sine:
             shaken = perturbed(body, parse_perturbations(perturbations))
-            print_row("sine walker", [run_episode(shaken, sine, seed) for seed in seeds])
+            print_row("sine walker", [run_episode(shaken, sine, seed) for seed in seeds], reference)
 
 
 if __name__ == "__main__":

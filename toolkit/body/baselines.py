@@ -141,6 +141,31 @@ def paired_full(ours: Sequence[dict[str, float]], theirs: Sequence[dict[str, flo
     return only_ours, only_theirs, float(binomtest(only_ours, only_ours + only_theirs).pvalue)
 
 
+def paired_difference(
+    ours: Sequence[dict[str, float]], theirs: Sequence[dict[str, float]], metric: str = "distance"
+) -> tuple[float, float, float]:
+    """Two controllers on the same draws: the mean of ``ours - theirs`` in ``metric`` per episode and
+    its 95 % t interval (mean, low, high; the interval is the mean itself for one episode).
+
+    Paired, because the draws that make one seed's episode short make it short for both: two
+    walkers 0.07 m apart in mean distance differ by many standard errors of the paired
+    difference while their means' intervals, each ~0.12 m wide over 100 episodes, overlap.
+
+    >>> [round(v, 3) for v in paired_difference([{"distance": 6.1}, {"distance": 5.9}], [{"distance": 6.0}, {"distance": 5.7}])]
+    [0.15, -0.485, 0.785]
+    """
+    if len(ours) != len(theirs) or not ours:
+        raise ValueError(f"paired episodes: {len(ours)} against {len(theirs)}")
+    differences = np.array([a[metric] - b[metric] for a, b in zip(ours, theirs)], dtype=float)
+    mean = float(differences.mean())
+    if len(differences) == 1:
+        return mean, mean, mean
+    from scipy.stats import t
+
+    half = float(t.ppf(0.975, len(differences) - 1) * differences.std(ddof=1) / math.sqrt(len(differences)))
+    return mean, mean - half, mean + half
+
+
 def run_episode(body, controller: Controller, seed: int) -> dict[str, float]:
     """One episode of ``controller`` on ``body`` from ``reset(seed)``; returns its metrics."""
     observation, _ = body.reset(seed)
