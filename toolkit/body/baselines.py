@@ -147,9 +147,9 @@ def paired_difference(
     """Two controllers on the same draws: the mean of ``ours - theirs`` in ``metric`` per episode and
     its 95 % t interval (mean, low, high; the interval is the mean itself for one episode).
 
-    Paired, because the draws that make one seed's episode short make it short for both: two
-    walkers 0.07 m apart in mean distance differ by many standard errors of the paired
-    difference while their means' intervals, each ~0.12 m wide over 100 episodes, overlap.
+    Paired, because the draws that make one seed's episode short make it short for both: the
+    difference varies less across episodes than either walker's distance does, so two walkers a few
+    centimetres apart can be told apart on 100 episodes.
 
     >>> [round(v, 3) for v in paired_difference([{"distance": 6.1}, {"distance": 5.9}], [{"distance": 6.0}, {"distance": 5.7}])]
     [0.15, -0.485, 0.785]
