@@ -145,7 +145,7 @@ def paired_difference(
     ours: Sequence[dict[str, float]], theirs: Sequence[dict[str, float]], metric: str = "distance"
 ) -> tuple[float, float, float]:
     """Two controllers on the same draws: the mean of ``ours - theirs`` in ``metric`` per episode and
-    its 95 % t interval (mean, low, high; the interval is the mean itself for one episode).
+    its 95 % interval (scipy's paired t test, ``ttest_rel``); (mean, NaN, NaN) for one episode.
 
     Paired, because the draws that make one seed's episode short make it short for both: the
     difference varies less across episodes than either walker's distance does, so two walkers a few
@@ -156,14 +156,15 @@ def paired_difference(
     """
     if len(ours) != len(theirs) or not ours:
         raise ValueError(f"paired episodes: {len(ours)} against {len(theirs)}")
-    differences = np.array([a[metric] - b[metric] for a, b in zip(ours, theirs)], dtype=float)
-    mean = float(differences.mean())
-    if len(differences) == 1:
-        return mean, mean, mean
-    from scipy.stats import t
+    a = np.array([e[metric] for e in ours], dtype=float)
+    b = np.array([e[metric] for e in theirs], dtype=float)
+    mean = float((a - b).mean())
+    if len(a) == 1:
+        return mean, math.nan, math.nan
+    from scipy.stats import ttest_rel
 
-    half = float(t.ppf(0.975, len(differences) - 1) * differences.std(ddof=1) / math.sqrt(len(differences)))
-    return mean, mean - half, mean + half
+    interval = ttest_rel(a, b).confidence_interval(confidence_level=0.95)
+    return mean, float(interval.low), float(interval.high)
 
 
 def run_episode(body, controller: Controller, seed: int) -> dict[str, float]:
