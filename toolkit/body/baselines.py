@@ -109,6 +109,8 @@ def full_share_interval(full: int, episodes: int) -> tuple[float, float]:
     The spread a full-episode count carries: 119/120 and 120/120 differ by less than either
     interval's width, so a one-fall gap between two walkers on one block is not a ranking.
 
+    Examples
+    --------
     >>> [round(v, 3) for v in full_share_interval(119, 120)]
     [0.954, 0.999]
     """
@@ -151,6 +153,8 @@ def paired_difference(
     difference varies less across episodes than either walker's distance does, so two walkers a few
     centimetres apart can be told apart on 100 episodes.
 
+    Examples
+    --------
     >>> [round(v, 3) for v in paired_difference([{"distance": 6.1}, {"distance": 5.9}], [{"distance": 6.0}, {"distance": 5.7}])]
     [0.15, -0.485, 0.785]
     """
