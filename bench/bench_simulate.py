@@ -449,7 +449,11 @@ def main(argv: list[str] | None = None) -> dict:
         "--peer-python", default=sys.executable, help="interpreter that runs the peers (default: this one)"
     )
     parser.add_argument(
-        "--cortex-peer-ms", type=float, default=200.0, help="biological ms the cortex peers run (scaled to 1 s)"
+        "--cortex-peer-ms",
+        type=float,
+        default=1000.0,
+        help="biological ms the cortex peers run (scaled to 1 s); the default is the second encephagen runs: "
+        "the network starts quiet (~10 Hz over its first 200 ms, ~17 Hz over 1 s), so a shorter run flatters the peers",
     )
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
