@@ -21,7 +21,7 @@ from encephagen.seeds import (
 
 def test_ranges_are_the_protocol_and_disjoint():
     assert (REPORT.first, REPORT.last) == (100_000, 199_999)
-    assert (SELECTION.first, SELECTION.last) == (200_000, 299_999)
+    assert (SELECTION.first, SELECTION.last) == (200_000, 999_999)
     assert (CALIBRATION.first, CALIBRATION.last) == (1_000_000, 2**31 - 2)
     for a, b in [(REPORT, SELECTION), (REPORT, CALIBRATION), (SELECTION, CALIBRATION)]:
         assert not a.overlaps(b) and not b.overlaps(a)

@@ -11,7 +11,9 @@ range          seeds                   used by
 report         100000 -- 199999        figures in the README, notes and tests; ``run``,
                                        ``gait`` and ``sweep`` defaults. Nothing that picks
                                        a version, a parameter or a threshold sees them.
-selection      200000 -- 299999        choosing by hand between versions or settings.
+selection      200000 -- 999999        choosing by hand between versions or settings (to
+                                       299999 until 2026-12-06, when sessions had used
+                                       most of it; the rest was unassigned).
 calibration    1000000 -- 2**31 - 2    ``encephagen calibrate``'s train/validation/test
                                        seeds (drawn, distinct, from ``--seed``).
 =============  ======================  ==================================================
@@ -84,7 +86,7 @@ class SeedRange:
 REPORT = SeedRange(
     "report", 100_000, 200_000, "reported figures (README, notes, tests that quote figures; run/gait/sweep defaults)"
 )
-SELECTION = SeedRange("selection", 200_000, 300_000, "choosing by hand between versions or settings")
+SELECTION = SeedRange("selection", 200_000, 1_000_000, "choosing by hand between versions or settings")
 CALIBRATION = SeedRange("calibration", 1_000_000, 2**31 - 1, "encephagen calibrate's train, validation and test seeds")
 RANGES: tuple[SeedRange, ...] = (REPORT, SELECTION, CALIBRATION)
 
