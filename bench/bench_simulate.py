@@ -452,8 +452,8 @@ def main(argv: list[str] | None = None) -> dict:
         "--cortex-peer-ms",
         type=float,
         default=1000.0,
-        help="biological ms the cortex peers run (scaled to 1 s); the default is the second encephagen runs: "
-        "the network starts quiet (~10 Hz over its first 200 ms, ~17 Hz over 1 s), so a shorter run flatters the peers",
+        help="biological ms the cortex peers run (scaled to 1 s); the default is the second encephagen runs "
+        "(the network starts quiet: ~10 Hz over its first 200 ms, ~17 Hz over the second)",
     )
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
