@@ -353,6 +353,22 @@ def test_a_new_circuit_version_gets_copies_of_its_bindings(tmp_path):
     assert copy_bindings(tmp_path / "a.json", tmp_path / "a.json") == []
 
 
+def test_versions_named_with_dots_keep_bindings_of_their_own(tmp_path):
+    """``walker2d_cpg_0.12.0.json`` and ``walker2d_cpg_0.13.0.json`` side by side: each its own binding
+    (the name was cut at its first dot, so both read ``walker2d_cpg_0.binding.json``)."""
+    from encephagen.body.binding import binding_path_for, copy_bindings
+
+    (tmp_path / "w.json").write_text("{}")
+    (tmp_path / "w.binding.json").write_text("walker")
+    (tmp_path / "w.humanoid.binding.json").write_text("humanoid")
+    for version in ("0.12.0", "0.13.0"):
+        copy_bindings(tmp_path / "w.json", tmp_path / f"w_{version}.json")
+    assert binding_path_for(tmp_path / "w_0.12.0.json") == tmp_path / "w_0.12.0.binding.json"
+    assert binding_path_for(tmp_path / "w_0.13.0.json", "humanoid") == tmp_path / "w_0.13.0.humanoid.binding.json"
+    assert (tmp_path / "w_0.13.0.binding.json").read_text() == "walker"
+    assert binding_path_for(tmp_path / "hcp_cortex.h5") == tmp_path / "hcp_cortex.binding.json"
+
+
 def test_neural_steps_per_body_step_must_be_whole():
     assert neural_steps_per_body_step(8.0, 0.1) == 80
     assert neural_steps_per_body_step(15.0, 0.25) == 60

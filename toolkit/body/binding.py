@@ -255,13 +255,14 @@ def resolve(value: Value, parameters: Mapping[str, float]) -> float:
 
 
 def binding_path_for(circuit_path: str | os.PathLike, body: str | None = None) -> Path:
-    """Where the binding of a circuit file lives: ``walker2d_cpg.json`` -> ``walker2d_cpg.binding.json``.
+    """Where the binding of a circuit file lives: ``walker2d_cpg.json`` -> ``walker2d_cpg.binding.json``,
+    ``walker2d_cpg_0.12.0.json`` -> ``walker2d_cpg_0.12.0.binding.json``.
 
     With ``body``, a body-specific binding (``walker2d_cpg.humanoid.binding.json``) is
     preferred when it exists.
     """
     path = Path(circuit_path)
-    stem = path.name.split(".")[0]
+    stem = path.stem  # the whole name but its format suffix: walker2d_cpg_0.12.0.json keeps its version
     if body is not None and (specific := path.with_name(f"{stem}.{body}{BINDING_SUFFIX}")).exists():
         return specific
     return path.with_name(stem + BINDING_SUFFIX)
@@ -278,7 +279,7 @@ def copy_bindings(circuit_path: str | os.PathLike, new_circuit_path: str | os.Pa
     from ..atomic_files import atomic_write_bytes
 
     old, new = Path(circuit_path), Path(new_circuit_path)
-    old_stem, new_stem = old.name.split(".")[0], new.name.split(".")[0]
+    old_stem, new_stem = old.stem, new.stem
     if old.parent.resolve() == new.parent.resolve() and old_stem == new_stem:
         return []
     written = []

@@ -530,8 +530,8 @@ def _afferents(circuit: Circuit) -> set[str]:
     """Populations a body's sensors drive (the circuit's binding file), or whose cell class is an afferent."""
     found = {name for name, pop in circuit.populations.items() if "afferent" in pop.cell_class.lower()}
     if circuit.source_path:
-        stem = Path(circuit.source_path).name.split(".")[0]
-        for binding in sorted(Path(circuit.source_path).parent.glob(f"{stem}.*binding.json")):
+        source = Path(circuit.source_path)
+        for binding in sorted(source.parent.glob(f"{source.stem}.*binding.json")):
             try:
                 tree = json.loads(binding.read_text(encoding="utf-8"))
             except (OSError, ValueError):
