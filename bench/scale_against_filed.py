@@ -56,7 +56,9 @@ def filed_package(root: Path):
                 f"git archive {FILED_COMMIT} failed in {root}: {archive.stderr.decode().strip()} (needs a clone with history)"
             )
         with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
-            tar.extractall(checkout, filter="data")
+            # this repository's own archive; the "data" filter (Python 3.10.12 / 3.11.4 on) where there is one
+            safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            tar.extractall(checkout, **safe)
     package = _load(checkout)["base"]
     return importlib.import_module(f"{package}.compile"), importlib.import_module(f"{package}.simulate")
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Iterator
 
@@ -112,6 +113,13 @@ def main() -> None:
             )
             for i, name in enumerate(variants):
                 metrics[name] += [episode.metrics for episode in results[i * len(chunk) : (i + 1) * len(chunk)]]
+            short = ", ".join(f"{name} {sum(not e['full'] for e in m)}" for name, m in metrics.items())
+            print(
+                f"  ... {condition}: {first + len(chunk)}/{len(seeds)} seeds in"
+                f" {time.perf_counter() - began:.0f} s; not full so far: {short}",
+                file=sys.stderr,
+                flush=True,
+            )
         print(f"{condition}: seeds {seeds[0]}-{seeds[-1]} ({time.perf_counter() - began:.0f} s)", flush=True)
         first_name = next(iter(metrics))
         reference = (first_name, metrics[first_name])
