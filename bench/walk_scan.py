@@ -16,7 +16,9 @@ chose H1's slip threshold and start drive with it (docs/notes/walk.md).
 Each count carries its 95 % Wilson interval, and every row after the first is compared with the first
 on the same draws: the episodes only one of the two finished (exact McNemar p) and the paired
 difference in distance with its 95 % interval. At a fall rate of ~0.1 %, 1500/1500 against 1498/1500
-is p = 0.5: a screen that cannot tell two variants apart says so.
+is p = 0.5: a screen that cannot tell two variants apart says so. ``--episodes-json FILE`` keeps every
+episode's metrics (a list of blocks: condition, seeds, and per controller one dict per seed) for the
+statistics the rows leave out, such as how often a block of 60 would put a variant below the sine walker.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+from encephagen.atomic_files import atomic_write_bytes
 from encephagen.body.baselines import aggregate, paired_difference, paired_full, reference_controllers, run_episode
 from encephagen.body.binding import make_bound_body
 from encephagen.body.perturbations import parse_perturbations, perturbed
@@ -95,12 +99,19 @@ def main() -> None:
     parser.add_argument("--conditions", default="none:100", help="CONDITION:EPISODES,... (default none:100)")
     parser.add_argument("--variants", default='{"as written": {}}', help="JSON object: name -> parameter changes")
     parser.add_argument("--no-sine", action="store_true", help="skip the sine walker")
+    parser.add_argument(
+        "--episodes-json",
+        type=Path,
+        help="also write every episode's metrics per condition and controller here (rewritten after each condition),"
+        " for statistics the rows do not print, such as how often a block of N episodes falls below the sine walker",
+    )
     args = parser.parse_args()
     loop = bind(args.circuit, "walker2d")
     defaults = loop.network.parameter_values()
     body = make_bound_body(loop.binding, loop.base_dir)  # the sine walker's, as `encephagen run` builds it
     sine = reference_controllers(body)["sine_pitch"]
     variants = {name: resolve(changes, defaults) for name, changes in json.loads(args.variants).items()}
+    blocks: list[dict] = []
     for condition, seeds, perturbations in condition_blocks(args.conditions, args.seed):
         began = time.perf_counter()
         metrics: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
@@ -127,7 +138,11 @@ def main() -> None:
             print_row(name, episodes, None if name == first_name else reference)
         if not args.no_sine:
             shaken = perturbed(body, parse_perturbations(perturbations))
-            print_row("sine walker", [run_episode(shaken, sine, seed) for seed in seeds], reference)
+            metrics["sine walker"] = [run_episode(shaken, sine, seed) for seed in seeds]
+            print_row("sine walker", metrics["sine walker"], reference)
+        if args.episodes_json is not None:
+            blocks.append({"condition": condition, "seeds": seeds, "episodes": metrics})
+            atomic_write_bytes(args.episodes_json, json.dumps(blocks).encode())
 
 
 if __name__ == "__main__":
