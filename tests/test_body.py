@@ -356,7 +356,7 @@ def test_a_new_circuit_version_gets_copies_of_its_bindings(tmp_path):
 def test_versions_named_with_dots_keep_bindings_of_their_own(tmp_path):
     """``walker2d_cpg_0.12.0.json`` and ``walker2d_cpg_0.13.0.json`` side by side: each its own binding
     (the name was cut at its first dot, so both read ``walker2d_cpg_0.binding.json``)."""
-    from encephagen.body.binding import binding_path_for, copy_bindings
+    from encephagen.body.binding import binding_path_for, bindings_beside, copy_bindings
 
     (tmp_path / "w.json").write_text("{}")
     (tmp_path / "w.binding.json").write_text("walker")
@@ -366,6 +366,10 @@ def test_versions_named_with_dots_keep_bindings_of_their_own(tmp_path):
     assert binding_path_for(tmp_path / "w_0.12.0.json") == tmp_path / "w_0.12.0.binding.json"
     assert binding_path_for(tmp_path / "w_0.13.0.json", "humanoid") == tmp_path / "w_0.13.0.humanoid.binding.json"
     assert (tmp_path / "w_0.13.0.binding.json").read_text() == "walker"
+    assert bindings_beside(tmp_path / "w_0.12.0.json") == [
+        tmp_path / "w_0.12.0.binding.json",
+        tmp_path / "w_0.12.0.humanoid.binding.json",
+    ]
     assert binding_path_for(tmp_path / "hcp_cortex.h5") == tmp_path / "hcp_cortex.binding.json"
 
 

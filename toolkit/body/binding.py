@@ -268,6 +268,15 @@ def binding_path_for(circuit_path: str | os.PathLike, body: str | None = None) -
     return path.with_name(stem + BINDING_SUFFIX)
 
 
+def bindings_beside(circuit_path: str | os.PathLike) -> list[Path]:
+    """The binding files next to a circuit file, under its stem (:func:`binding_path_for`'s rule):
+    ``walker2d_cpg.binding.json`` first, then the body-specific ones (``walker2d_cpg.humanoid.binding.json``)."""
+    path = Path(circuit_path)
+    return sorted(path.parent.glob(f"{path.stem}{BINDING_SUFFIX}")) + sorted(
+        path.parent.glob(f"{path.stem}.*{BINDING_SUFFIX}")
+    )
+
+
 def copy_bindings(circuit_path: str | os.PathLike, new_circuit_path: str | os.PathLike) -> list[Path]:
     """Give a new version of a circuit file the bindings of the old one, so the pair stays usable.
 
@@ -279,14 +288,11 @@ def copy_bindings(circuit_path: str | os.PathLike, new_circuit_path: str | os.Pa
     from ..atomic_files import atomic_write_bytes
 
     old, new = Path(circuit_path), Path(new_circuit_path)
-    old_stem, new_stem = old.stem, new.stem
-    if old.parent.resolve() == new.parent.resolve() and old_stem == new_stem:
+    if old.parent.resolve() == new.parent.resolve() and old.stem == new.stem:
         return []
     written = []
-    for source in sorted(old.parent.glob(f"{old_stem}{BINDING_SUFFIX}")) + sorted(
-        old.parent.glob(f"{old_stem}.*{BINDING_SUFFIX}")
-    ):
-        target = new.with_name(new_stem + source.name[len(old_stem) :])
+    for source in bindings_beside(old):
+        target = new.with_name(new.stem + source.name[len(old.stem) :])
         if not target.exists():
             atomic_write_bytes(target, source.read_bytes())
             written.append(target)

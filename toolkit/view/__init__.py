@@ -530,8 +530,9 @@ def _afferents(circuit: Circuit) -> set[str]:
     """Populations a body's sensors drive (the circuit's binding file), or whose cell class is an afferent."""
     found = {name for name, pop in circuit.populations.items() if "afferent" in pop.cell_class.lower()}
     if circuit.source_path:
-        source = Path(circuit.source_path)
-        for binding in sorted(source.parent.glob(f"{source.stem}.*binding.json")):
+        from ..body.binding import bindings_beside
+
+        for binding in bindings_beside(circuit.source_path):
             try:
                 tree = json.loads(binding.read_text(encoding="utf-8"))
             except (OSError, ValueError):
