@@ -160,10 +160,10 @@ def run(
     as_given = {"perturbations": list(perturb)}  # the report names the perturbations as the flags did
     if sweep and isinstance(swept, Push):
         progress = None if as_json else _sweep_progress
-        _print_tolerance(push_tolerance(loop, progress=progress, **common), as_given, as_json)
+        _print_push_tolerance(push_tolerance(loop, progress=progress, **common), as_given, as_json)
     elif sweep:
         progress = None if as_json else _delay_progress
-        _print_tolerance(delay_tolerance(loop, progress=progress, **common), as_given, as_json)
+        _print_delay_tolerance(delay_tolerance(loop, progress=progress, **common), as_given, as_json)
     elif drive_values is not None:
         values = _drive_values(drive_values)
         result = speed_by_drive(loop, values, parameter=drive_param, max_steps=max_steps, **common)
@@ -249,42 +249,52 @@ def _delay_progress(name: str, steps: float, fraction: float) -> None:
     click.echo(f"  {name:15} delay {steps:3.0f} body steps: {fraction:.0%} full", err=True)
 
 
-def _print_tolerance(result, as_given: dict, as_json: bool) -> None:
-    """A push sweep's or a delay sweep's result (:class:`~encephagen.body.runs.DelayTolerance`)."""
-    from encephagen.body.runs import DelayTolerance
-
-    summary = {**result.to_dict(), **as_given}
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
+def _print_push_tolerance(result, as_given: dict, as_json: bool) -> None:
+    """A push sweep's result (:class:`~encephagen.body.runs.PushTolerance`)."""
+    if _json_or_title(result, as_given, as_json):
         return
-    click.echo(_title(summary))
-    if isinstance(result, DelayTolerance):
-        unperturbed = "without a delay"
+    click.echo(
+        f"push impulse at which half of the episodes finish (one push per {result.push_every_s:g} s, {result.push_duration_ms:g} ms each, "
+        f"forward or backward at random; same draws for every controller):"
+    )
+    for name, t in result.tolerance.items():
         click.echo(
-            f"longest motor delay at which half of the episodes still finish (body steps of {result.body_dt_ms:g} ms):"
+            f"  {name:15} {t.size:7.2f} N·s   (finished >= 50 % at {t.low:.2f}, < 50 % at {t.high:.2f}; {len(t.tried)} sizes tried)"
         )
-        for name, t in result.tolerance.items():
-            if t.high == 0:
-                reach = f"fewer than half finish even {unperturbed}"
-            else:
-                reach = f"< 50 % at {t.high:g}" if math.isfinite(t.high) else "never < 50 % up to the ceiling"
-            click.echo(
-                f"  {name:15} {t.size:3g} steps = {t.size * result.body_dt_ms:5g} ms   ({reach}; {len(t.tried)} delays tried)"
-            )
-    else:
-        unperturbed = "without pushes"
+    _print_tolerance_ratios(result.tolerance, "without pushes")
+
+
+def _print_delay_tolerance(result, as_given: dict, as_json: bool) -> None:
+    """A delay sweep's result (:class:`~encephagen.body.runs.DelayTolerance`)."""
+    if _json_or_title(result, as_given, as_json):
+        return
+    click.echo(
+        f"longest motor delay at which half of the episodes still finish (body steps of {result.body_dt_ms:g} ms):"
+    )
+    for name, t in result.tolerance.items():
+        if t.high == 0:
+            reach = "fewer than half finish even without a delay"
+        else:
+            reach = f"< 50 % at {t.high:g}" if math.isfinite(t.high) else "never < 50 % up to the ceiling"
         click.echo(
-            f"push impulse at which half of the episodes finish (one push per {result.push_every_s:g} s, {result.push_duration_ms:g} ms each, "
-            f"forward or backward at random; same draws for every controller):"
+            f"  {name:15} {t.size:3g} steps = {t.size * result.body_dt_ms:5g} ms   ({reach}; {len(t.tried)} delays tried)"
         )
-        for name, t in result.tolerance.items():
-            click.echo(
-                f"  {name:15} {t.size:7.2f} N·s   (finished >= 50 % at {t.low:.2f}, < 50 % at {t.high:.2f}; {len(t.tried)} sizes tried)"
-            )
-    circuit = result.tolerance["circuit"].size
+    _print_tolerance_ratios(result.tolerance, "without a delay")
+
+
+def _json_or_title(result, as_given: dict, as_json: bool) -> bool:
+    """Print the sweep as JSON (True: nothing more to print) or the title line its text report starts with."""
+    summary = {**result.to_dict(), **as_given}
+    click.echo(json.dumps(summary, indent=2) if as_json else _title(summary))
+    return as_json
+
+
+def _print_tolerance_ratios(tolerance: dict, unperturbed: str) -> None:
+    """The circuit's tolerance over each comparison controller's that ran."""
+    circuit = tolerance["circuit"].size
     for name in ("sine_pitch", "no afferents", "sensors at rest"):
-        if name in result.tolerance:
-            other = result.tolerance[name].size
+        if name in tolerance:
+            other = tolerance[name].size
             if other > 0:
                 click.echo(f"  circuit / {name}: {circuit / other:.2f}x")
             else:
