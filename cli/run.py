@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from encephagen.seeds import REPORT_FIRST
+
+if TYPE_CHECKING:  # the body stack loads only when a command runs
+    from encephagen.body.runs import DelayTolerance, PushTolerance, Tolerance
 
 
 @click.command("run")
@@ -249,7 +253,7 @@ def _delay_progress(name: str, steps: float, fraction: float) -> None:
     click.echo(f"  {name:15} delay {steps:3.0f} body steps: {fraction:.0%} full", err=True)
 
 
-def _print_push_tolerance(result, as_given: dict, as_json: bool) -> None:
+def _print_push_tolerance(result: PushTolerance, as_given: dict, as_json: bool) -> None:
     """A push sweep's result (:class:`~encephagen.body.runs.PushTolerance`)."""
     if _json_or_title(result, as_given, as_json):
         return
@@ -264,7 +268,7 @@ def _print_push_tolerance(result, as_given: dict, as_json: bool) -> None:
     _print_tolerance_ratios(result.tolerance, "without pushes")
 
 
-def _print_delay_tolerance(result, as_given: dict, as_json: bool) -> None:
+def _print_delay_tolerance(result: DelayTolerance, as_given: dict, as_json: bool) -> None:
     """A delay sweep's result (:class:`~encephagen.body.runs.DelayTolerance`)."""
     if _json_or_title(result, as_given, as_json):
         return
@@ -282,14 +286,14 @@ def _print_delay_tolerance(result, as_given: dict, as_json: bool) -> None:
     _print_tolerance_ratios(result.tolerance, "without a delay")
 
 
-def _json_or_title(result, as_given: dict, as_json: bool) -> bool:
+def _json_or_title(result: PushTolerance | DelayTolerance, as_given: dict, as_json: bool) -> bool:
     """Print the sweep as JSON (True: nothing more to print) or the title line its text report starts with."""
     summary = {**result.to_dict(), **as_given}
     click.echo(json.dumps(summary, indent=2) if as_json else _title(summary))
     return as_json
 
 
-def _print_tolerance_ratios(tolerance: dict, unperturbed: str) -> None:
+def _print_tolerance_ratios(tolerance: dict[str, Tolerance], unperturbed: str) -> None:
     """The circuit's tolerance over each comparison controller's that ran."""
     circuit = tolerance["circuit"].size
     for name in ("sine_pitch", "no afferents", "sensors at rest"):
