@@ -44,7 +44,7 @@ SEED = 208000
 def filed_package(root: Path):
     """The filed commit's ``toolkit/``, extracted once to a folder that outlives the run and imported as
     ``encephagen_base`` by ``speed_ab.py``'s loader (so numba's cache of it survives between runs)."""
-    from speed_ab import _load
+    from speed_ab import packages_to_compare
 
     checkout = Path(tempfile.gettempdir()) / f"encephagen-filed-{FILED_COMMIT}"
     if not (checkout / "toolkit").is_dir():
@@ -59,7 +59,7 @@ def filed_package(root: Path):
             # this repository's own archive; the "data" filter (Python 3.10.12 / 3.11.4 on) where there is one
             safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
             tar.extractall(checkout, **safe)
-    package = _load(checkout)["base"]
+    package = packages_to_compare(checkout)["base"]
     return importlib.import_module(f"{package}.compile"), importlib.import_module(f"{package}.simulate")
 
 

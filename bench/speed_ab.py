@@ -44,7 +44,7 @@ SEED = 203200
 """First selection seed of the closed-loop A/B runs (encephagen.seeds: selection block of session 7's speed helper)."""
 
 
-def _load(base: Path | None) -> dict[str, str]:
+def packages_to_compare(base: Path | None) -> dict[str, str]:
     """Package names to compare: this tree's ``encephagen`` and, with ``base``, its copy as ``encephagen_base``."""
     packages = {"new": "encephagen"}
     if base is not None:
@@ -333,7 +333,7 @@ def main() -> None:
     if args.command == "identity":
         identity(args.out)
         return
-    packages = _load(args.base)
+    packages = packages_to_compare(args.base)
     if args.command == "loop":
         loop_ab(packages, args.circuit, args.dt, args.reps, args.steps, args.lanes)
     elif args.command == "scale":

@@ -163,11 +163,11 @@ def run(
     common = dict(episodes=episodes, first_seed=seed, perturbations=perturbations)
     as_given = {"perturbations": list(perturb)}  # the report names the perturbations as the flags did
     if sweep and isinstance(swept, Push):
-        progress = None if as_json else _sweep_progress
-        _print_push_tolerance(push_tolerance(loop, progress=progress, **common), as_given, as_json)
+        pushes = push_tolerance(loop, progress=None if as_json else _sweep_progress, **common)
+        _print_push_tolerance(pushes, as_given, as_json)
     elif sweep:
-        progress = None if as_json else _delay_progress
-        _print_delay_tolerance(delay_tolerance(loop, progress=progress, **common), as_given, as_json)
+        delays = delay_tolerance(loop, progress=None if as_json else _delay_progress, **common)
+        _print_delay_tolerance(delays, as_given, as_json)
     elif drive_values is not None:
         values = _drive_values(drive_values)
         result = speed_by_drive(loop, values, parameter=drive_param, max_steps=max_steps, **common)

@@ -371,6 +371,10 @@ def test_versions_named_with_dots_keep_bindings_of_their_own(tmp_path):
         tmp_path / "w_0.12.0.humanoid.binding.json",
     ]
     assert binding_path_for(tmp_path / "hcp_cortex.h5") == tmp_path / "hcp_cortex.binding.json"
+    (tmp_path / "w[1].json").write_text("{}")  # glob characters in a stem are its own name, not a pattern
+    (tmp_path / "w[1].humanoid.binding.json").write_text("humanoid")
+    (tmp_path / "w1.humanoid.binding.json").write_text("not w[1]'s")
+    assert bindings_beside(tmp_path / "w[1].json") == [tmp_path / "w[1].humanoid.binding.json"]
 
 
 def test_neural_steps_per_body_step_must_be_whole():

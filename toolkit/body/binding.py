@@ -30,6 +30,7 @@ objectives compile at it unless given another step.
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -272,9 +273,9 @@ def bindings_beside(circuit_path: str | os.PathLike) -> list[Path]:
     """The binding files next to a circuit file, under its stem (:func:`binding_path_for`'s rule):
     ``walker2d_cpg.binding.json`` first, then the body-specific ones (``walker2d_cpg.humanoid.binding.json``)."""
     path = Path(circuit_path)
-    return sorted(path.parent.glob(f"{path.stem}{BINDING_SUFFIX}")) + sorted(
-        path.parent.glob(f"{path.stem}.*{BINDING_SUFFIX}")
-    )
+    general = path.with_name(path.stem + BINDING_SUFFIX)
+    specific = sorted(path.parent.glob(f"{glob.escape(path.stem)}.*{BINDING_SUFFIX}"))  # a stem may hold [ or *
+    return ([general] if general.exists() else []) + specific
 
 
 def copy_bindings(circuit_path: str | os.PathLike, new_circuit_path: str | os.PathLike) -> list[Path]:
